@@ -1,0 +1,69 @@
+/**
+ * The one error-code registry. Every error the API returns and every error a task can end
+ * with has a code here; docs/errors.md lists the same codes (test/unit/errors-doc.test.ts).
+ * `retryable` is data on the code (temporal's style): the engine reads it, not the message.
+ */
+export interface ErrorDef {
+  readonly status: number;
+  readonly message: string;
+  /** api: returned by HTTP routes; task: recorded as a task's final error. */
+  readonly scope: 'api' | 'task' | 'both';
+  readonly retryable?: boolean;
+}
+
+export const ERRORS = {
+  INVALID_REQUEST: { status: 400, scope: 'api', message: 'Request validation failed' },
+  RESOURCES_UNSATISFIABLE: { status: 400, scope: 'api', message: 'The task asks for more resources than its executor has' },
+  UNKNOWN_EXECUTOR: { status: 400, scope: 'api', message: 'No executor with that name is configured' },
+  UNAUTHORIZED: { status: 401, scope: 'api', message: 'Missing or invalid API key' },
+  TASK_NOT_FOUND: { status: 404, scope: 'api', message: 'Task does not exist' },
+  DATASET_NOT_FOUND: { status: 404, scope: 'api', message: 'Dataset does not exist' },
+  MODEL_NOT_FOUND: { status: 404, scope: 'api', message: 'Model does not exist' },
+  ROUTE_NOT_FOUND: { status: 404, scope: 'api', message: 'No such route' },
+  METHOD_NOT_ALLOWED: { status: 405, scope: 'api', message: 'Method not allowed on this route' },
+  IDEMPOTENCY_CONFLICT: { status: 409, scope: 'api', message: 'Idempotency key was used with a different request body' },
+  TASK_NOT_CANCELLABLE: { status: 409, scope: 'api', message: 'Task is already finished' },
+  TASK_ACTIVE: { status: 409, scope: 'api', message: 'Task is still queued or running; cancel it first' },
+  PAYLOAD_TOO_LARGE: { status: 413, scope: 'api', message: 'Request body is too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, scope: 'api', message: 'Unsupported content type' },
+  NOT_READY: { status: 503, scope: 'api', message: 'Server is starting or shutting down' },
+  INTERNAL_ERROR: { status: 500, scope: 'both', message: 'Internal error' },
+
+  SCRIPT_ERROR: { status: 500, scope: 'task', message: 'The script raised an error', retryable: true },
+  SCRIPT_NOT_FOUND: { status: 400, scope: 'both', message: 'Script not found inside the script roots' },
+  PROCESS_EXITED: { status: 500, scope: 'task', message: 'The script process exited without a result', retryable: true },
+  TASK_TIMEOUT: { status: 500, scope: 'task', message: 'The task ran past its timeout', retryable: true },
+  TASK_LOST: { status: 500, scope: 'task', message: 'The task lost its lease (server or worker died) and has no attempts left' },
+  EXECUTOR_ERROR: { status: 500, scope: 'task', message: 'The executor failed to run the task', retryable: true },
+} as const satisfies Record<string, ErrorDef>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export const isErrorCode = (code: string): code is ErrorCode => Object.hasOwn(ERRORS, code);
+
+export class LakerayError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details?: unknown;
+
+  constructor(code: ErrorCode, message?: string, details?: unknown) {
+    super(message ?? ERRORS[code].message);
+    this.name = 'LakerayError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.details = details;
+  }
+}
+
+export interface TaskError {
+  code: string;
+  message: string;
+  /** Where it happened, e.g. "run" or a post-processing step name. */
+  step?: string;
+}
+
+export const taskError = (code: ErrorCode, message?: string, step?: string): TaskError =>
+  step === undefined ? { code, message: message ?? ERRORS[code].message } : { code, message: message ?? ERRORS[code].message, step };
+
+export const isRetryable = (code: string): boolean =>
+  isErrorCode(code) && (ERRORS[code] as ErrorDef).retryable === true;

@@ -1,0 +1,16 @@
+/** Task event log entries (DESIGN.md §3). Each task's events carry a gap-free sequence number. */
+export const EVENT_TYPES = ['state', 'progress', 'log', 'metric', 'artifact', 'result', 'error'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export interface TaskEvent {
+  task_id: string;
+  tenant: string;
+  seq: number;
+  type: EventType;
+  /** epoch ms */
+  ts: number;
+  data: Record<string, unknown>;
+}
+
+/** An event before the store gave it a sequence number. */
+export type NewEvent = Omit<TaskEvent, 'seq'>;

@@ -1,0 +1,45 @@
+/**
+ * The task state machine.
+ *
+ *   queued ──start──▶ running ──succeed──▶ succeeded
+ *     │                 │ ├────fail─────▶ failed
+ *     │                 │ └────retry────▶ queued      (attempts remain; backoff in not_before)
+ *     │                 └──cancel──▶ cancelling ──stopped──▶ cancelled
+ *     ├──cancel───────────────────────────────────────▶ cancelled
+ *     └──fail (lost, cannot run) ─────────────────────▶ failed
+ *
+ * Stores apply a transition with a compare-and-set on the current status (and lease owner),
+ * so whatever crashes, a task completes at most once.
+ */
+import { LakerayError } from './errors.ts';
+import type { TaskStatus } from './task.ts';
+
+export const TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
+  queued: ['running', 'cancelled', 'failed'],
+  running: ['succeeded', 'failed', 'queued', 'cancelling'],
+  cancelling: ['cancelled', 'failed'],
+  succeeded: [],
+  failed: [],
+  cancelled: [],
+};
+
+export const canTransition = (from: TaskStatus, to: TaskStatus): boolean => TRANSITIONS[from].includes(to);
+
+export class IllegalTransitionError extends LakerayError {
+  constructor(
+    readonly from: TaskStatus,
+    readonly to: TaskStatus,
+  ) {
+    super('INTERNAL_ERROR', `illegal task transition ${from} → ${to}`);
+  }
+}
+
+/** Returns `to` when legal, throws otherwise. */
+export const transition = (from: TaskStatus, to: TaskStatus): TaskStatus => {
+  if (!canTransition(from, to)) throw new IllegalTransitionError(from, to);
+  return to;
+};
+
+/** The statuses from which `to` can be reached: the `from` set of a compare-and-set. */
+export const sourcesOf = (to: TaskStatus): TaskStatus[] =>
+  (Object.keys(TRANSITIONS) as TaskStatus[]).filter((from) => TRANSITIONS[from].includes(to));

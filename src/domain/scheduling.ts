@@ -1,0 +1,95 @@
+/**
+ * The scheduling policy: which queued tasks to start now on one executor.
+ *
+ * Order: priority (higher first), then fair share across tenants (the tenant using the
+ * smallest dominant share of the executor, counting what this round already admitted), then
+ * age (older first, id as tie-break). The first task in that order that does not fit what
+ * is free gets a reservation: it holds every free unit it needs, so resources freed by
+ * finishing tasks accrue to it until it fits; later tasks backfill only into what the
+ * reservation does not hold. A task can therefore never be starved by a stream of smaller
+ * ones. Tasks larger than the whole capacity are refused at submit, never queued.
+ */
+import { add, clampZero, dominantShare, fits, min, sub, type Resources } from './resources.ts';
+
+export interface Candidate {
+  id: string;
+  tenant: string;
+  priority: number;
+  created_at: number;
+  resources: Resources;
+}
+
+export interface ScheduleInput {
+  /** Queued tasks that may start now (not_before passed), any order. */
+  candidates: readonly Candidate[];
+  capacity: Resources;
+  /** capacity minus what running tasks hold. */
+  free: Resources;
+  /** What each tenant's running tasks hold on this executor. */
+  usage: ReadonlyMap<string, Resources>;
+}
+
+export interface ScheduleResult {
+  admit: string[];
+  /** The task holding a reservation, if the head of the queue did not fit. */
+  reserved: string | null;
+}
+
+const byAge = (a: Candidate, b: Candidate): number => a.created_at - b.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+export const schedule = ({ candidates, capacity, free: startFree, usage: startUsage }: ScheduleInput): ScheduleResult => {
+  // Per priority level, per tenant, a queue ordered by age.
+  const levels = new Map<number, Map<string, Candidate[]>>();
+  for (const c of candidates) {
+    let tenants = levels.get(c.priority);
+    if (!tenants) levels.set(c.priority, (tenants = new Map()));
+    let q = tenants.get(c.tenant);
+    if (!q) tenants.set(c.tenant, (q = []));
+    q.push(c);
+  }
+  for (const tenants of levels.values()) for (const q of tenants.values()) q.sort(byAge);
+
+  const usage = new Map(startUsage);
+  const shareOf = (tenant: string): number => dominantShare(usage.get(tenant) ?? { cpu: 0, memory_mb: 0, gpu: 0, custom: {} }, capacity);
+
+  let free = startFree;
+  let held: Resources | null = null; // what the reservation holds
+  let reserved: string | null = null;
+  const admit: string[] = [];
+
+  for (const priority of [...levels.keys()].sort((a, b) => b - a)) {
+    const tenants = levels.get(priority) as Map<string, Candidate[]>;
+    const heads = new Map<string, number>([...tenants.keys()].map((t) => [t, 0]));
+    while (heads.size > 0) {
+      // Next tenant: smallest share, then its oldest task's age.
+      let pick: string | null = null;
+      let pickShare = Infinity;
+      let pickTask: Candidate | null = null;
+      for (const [tenant, i] of heads) {
+        const task = (tenants.get(tenant) as Candidate[])[i] as Candidate;
+        const share = shareOf(tenant);
+        if (share < pickShare || (share === pickShare && pickTask !== null && byAge(task, pickTask) < 0)) {
+          pick = tenant;
+          pickShare = share;
+          pickTask = task;
+        }
+      }
+      const tenant = pick as string;
+      const task = pickTask as Candidate;
+      const next = (heads.get(tenant) as number) + 1;
+      if (next >= (tenants.get(tenant) as Candidate[]).length) heads.delete(tenant);
+      else heads.set(tenant, next);
+
+      const available = held ? clampZero(sub(free, held)) : free;
+      if (fits(task.resources, available)) {
+        admit.push(task.id);
+        free = sub(free, task.resources);
+        usage.set(tenant, add(usage.get(tenant) ?? { cpu: 0, memory_mb: 0, gpu: 0, custom: {} }, task.resources));
+      } else if (!held && fits(task.resources, capacity)) {
+        reserved = task.id;
+        held = clampZero(min(free, task.resources));
+      }
+    }
+  }
+  return { admit, reserved };
+};

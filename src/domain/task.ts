@@ -1,0 +1,76 @@
+/** The task model shared by every layer (DESIGN.md §3). Times are epoch milliseconds. */
+import type { TaskError } from './errors.ts';
+import type { Resources } from './resources.ts';
+
+export const TASK_STATUSES = ['queued', 'running', 'cancelling', 'succeeded', 'failed', 'cancelled'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+export const TERMINAL: ReadonlySet<TaskStatus> = new Set(['succeeded', 'failed', 'cancelled']);
+export const ACTIVE: ReadonlySet<TaskStatus> = new Set(['running', 'cancelling']);
+export const isTerminal = (s: TaskStatus): boolean => TERMINAL.has(s);
+
+export interface RetryPolicy {
+  /** Total attempts including the first one. */
+  max_attempts: number;
+  backoff_ms: number;
+  backoff_factor: number;
+  max_backoff_ms: number;
+}
+
+/** What a user asks for. Defaults are filled in by the engine before it reaches the store. */
+export interface TaskSpec {
+  name: string;
+  script: string;
+  input: string | null;
+  output: string | null;
+  params: Record<string, unknown>;
+  executor: string;
+  /** Warm pool to run in; null picks the executor's default for the script's runtime. */
+  pool: string | null;
+  resources: Resources;
+  priority: number;
+  timeout_s: number | null;
+  retry: RetryPolicy;
+  webhook: string | null;
+  tenant: string;
+  labels: Record<string, string>;
+}
+
+export interface Progress {
+  fraction: number;
+  message: string | null;
+  step?: number;
+  total?: number;
+  eta_s?: number | null;
+}
+
+/** Where a running task was placed: concrete devices and the process that runs it. */
+export interface Assignment {
+  gpus: string[];
+  pid?: number;
+  worker?: string;
+}
+
+export interface Task extends TaskSpec {
+  id: string;
+  status: TaskStatus;
+  /** Attempts started so far (1 while the first attempt runs). */
+  attempt: number;
+  created_at: number;
+  updated_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  /** A queued task is not dispatched before this time (retry backoff). */
+  not_before: number | null;
+  progress: Progress | null;
+  result: unknown;
+  error: TaskError | null;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  assignment: Assignment | null;
+  idempotency_key: string | null;
+  /** Sequence number of the last event in the task's log. */
+  last_seq: number;
+  /** Set when a cancel was asked for; the reason explains why (user, timeout). */
+  cancel_reason: string | null;
+}
