@@ -1,0 +1,92 @@
+/**
+ * `ctx` for JS/TS scripts, and attribution of console output to the job that produced it.
+ *
+ * Several jobs may share one worker (--concurrency N), so a plain stdout line cannot say which
+ * task printed it. Console methods are patched to look up the running job in
+ * AsyncLocalStorage and send the text as a `log` event on the channel; outside any job they
+ * behave as before.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import fs from 'node:fs';
+import path from 'node:path';
+import util from 'node:util';
+
+export const jobStorage = new AsyncLocalStorage();
+
+const LEVELS = new Set(['debug', 'info', 'warn', 'error']);
+const CONTENT_TYPES = {
+  '.json': 'application/json', '.txt': 'text/plain', '.csv': 'text/csv', '.png': 'image/png',
+  '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.gif': 'image/gif', '.mp4': 'video/mp4',
+  '.webm': 'video/webm', '.wav': 'audio/wav', '.mp3': 'audio/mpeg', '.onnx': 'application/octet-stream',
+  '.html': 'text/html', '.pdf': 'application/pdf',
+};
+
+export const createContext = (channel, job, signal) => {
+  const taskId = String(job.task_id);
+  let closed = false;
+  const emit = (msg) => {
+    if (!closed) channel.emit({ ...msg, task_id: taskId });
+  };
+  const ctx = {
+    task_id: taskId,
+    attempt: Number(job.attempt ?? 1),
+    params: job.params ?? {},
+    input_path: job.input ?? null,
+    output_path: job.output ?? null,
+    env: { ...(job.env ?? {}) },
+    signal,
+    get cancelled() {
+      return signal.aborted;
+    },
+    progress(fraction, message = null, step, total) {
+      const f = Number(fraction);
+      if (Number.isNaN(f)) throw new TypeError('progress fraction must be a number between 0 and 1');
+      const msg = { type: 'progress', fraction: Math.min(1, Math.max(0, f)), message: message == null ? null : String(message) };
+      if (step != null) msg.step = Number(step);
+      if (total != null) msg.total = Number(total);
+      emit(msg);
+    },
+    log(message, level = 'info') {
+      const lvl = level === 'warning' ? 'warn' : String(level);
+      emit({ type: 'log', level: LEVELS.has(lvl) ? lvl : 'info', message: String(message) });
+    },
+    metric(name, value, step) {
+      const v = Number(value);
+      const msg = { type: 'metric', name: String(name), value: Number.isFinite(v) ? v : null };
+      if (step != null) msg.step = Number(step);
+      emit(msg);
+    },
+    artifact(file, name, contentType) {
+      const abs = path.resolve(String(file));
+      if (!fs.existsSync(abs)) throw new Error(`artifact ${abs} does not exist`);
+      const msg = { type: 'artifact', path: abs, name: name ?? path.basename(abs) };
+      const type = contentType ?? CONTENT_TYPES[path.extname(abs).toLowerCase()];
+      if (type) msg.content_type = type;
+      emit(msg);
+    },
+  };
+  // Events from timers the script left behind must not land in a later task's log.
+  const close = () => {
+    closed = true;
+  };
+  return { ctx, emit, close };
+};
+
+const CONSOLE_METHODS = [
+  ['log', 'info', 'stdout'],
+  ['info', 'info', 'stdout'],
+  ['debug', 'debug', 'stdout'],
+  ['warn', 'warn', 'stderr'],
+  ['error', 'error', 'stderr'],
+];
+
+export const patchConsole = () => {
+  for (const [method, level, stream] of CONSOLE_METHODS) {
+    const original = console[method].bind(console);
+    console[method] = (...args) => {
+      const job = jobStorage.getStore();
+      if (job === undefined) return original(...args);
+      job.emit({ type: 'log', level, stream, message: util.formatWithOptions({ colors: false }, ...args) });
+    };
+  }
+};

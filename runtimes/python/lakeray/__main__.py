@@ -1,0 +1,124 @@
+"""Lakeray harness: ``python -u -m lakeray [--preload torch,numpy] [--once]``.
+
+Protocol (src/runtime/protocol.ts): jobs arrive as JSON lines on stdin, events leave as JSON
+lines on fd 3 (LAKERAY_EVENTS_FD). Modes:
+
+  preload → ready → idle ⇄ running → (exit op | stdin EOF | --once after one job | SIGTERM)
+
+stdin is read by a thread so that EOF (the platform died) ends the process at once, even in
+the middle of a job: no orphan keeps a GPU busy for a server that no longer exists. SIGTERM
+while a job runs raises ``Cancelled`` in the main thread so the script's finally blocks run;
+the harness then reports and exits (a cancelled worker is never reused). SIGTERM while idle
+exits immediately.
+"""
+import argparse
+import importlib
+import json
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+import traceback
+
+from . import procs
+from .channel import Channel
+from .runner import Cancelled, State, run_job
+
+SIGTERM_EXIT = 128 + signal.SIGTERM
+
+
+def _parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m lakeray", description="Lakeray task harness")
+    parser.add_argument("--preload", default="", help="comma-separated modules imported before the first job")
+    parser.add_argument("--once", action="store_true", help="run exactly one job, then exit")
+    return parser.parse_args(argv)
+
+
+def _install_sigterm(state):
+    def on_sigterm(signum, frame):
+        state.terminating = True
+        ctx = state.current
+        if ctx is None:
+            procs.shutdown(SIGTERM_EXIT)
+        if ctx._cancelled:
+            return  # raised once already: let the script's cleanup finish (SIGKILL follows the grace period)
+        ctx._cancelled = True
+        raise Cancelled("task %s cancelled" % ctx.task_id)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+
+def _read_stdin(inbox, state):
+    for raw in sys.stdin.buffer:
+        try:
+            msg = json.loads(raw)
+        except ValueError:
+            sys.stderr.write("lakeray: ignoring a malformed stdin line\n")
+            continue
+        if not isinstance(msg, dict):
+            continue
+        if msg.get("op") == "cancel":
+            ctx = state.current
+            if ctx is not None and ctx.task_id == msg.get("task_id"):
+                os.kill(os.getpid(), signal.SIGTERM)
+            continue
+        inbox.put(msg)
+    procs.shutdown(1)  # stdin EOF: the platform is gone
+
+
+def _forget_safe_path():
+    # The platform set PYTHONSAFEPATH for this interpreter only; a `python tool.py` the script
+    # runs should get the usual sys.path.
+    if os.environ.get("LAKERAY_HARNESS") == "1":
+        os.environ.pop("PYTHONSAFEPATH", None)
+
+
+def _strip_cwd_from_path():
+    # `-m` puts the start directory first on sys.path; a script's sibling `json.py` must not
+    # shadow the standard library for the harness and the preload. Scripts get their own
+    # directory on sys.path while they run.
+    cwd = os.getcwd()
+    sys.path[:] = [p for p in sys.path if p not in ("", ".", cwd)]
+
+
+def main(argv=None):
+    args = _parse_args(sys.argv[1:] if argv is None else argv)
+    procs.become_subreaper()
+    fd = procs.private_fd(int(os.environ.get("LAKERAY_EVENTS_FD", "3")))
+    channel = Channel(fd, on_broken=lambda: procs.shutdown(1))
+    _strip_cwd_from_path()
+    _forget_safe_path()
+    state = State()
+    _install_sigterm(state)
+
+    started = time.monotonic()
+    for name in filter(None, (m.strip() for m in args.preload.split(","))):
+        try:
+            importlib.import_module(name)
+        except BaseException as exc:  # noqa: BLE001
+            traceback.print_exc()
+            channel.emit({"type": "error", "task_id": "", "code": "EXECUTOR_ERROR",
+                          "message": "preload of %r failed: %s: %s" % (name, type(exc).__name__, exc)})
+            procs.shutdown(1)
+    channel.emit({"type": "ready", "pid": os.getpid(), "preload_ms": round((time.monotonic() - started) * 1000, 1)})
+
+    inbox = queue.Queue()
+    threading.Thread(target=_read_stdin, args=(inbox, state), name="lakeray-stdin", daemon=True).start()
+    while True:
+        msg = inbox.get()
+        op = msg.get("op")
+        if op == "exit":
+            break
+        if op == "run" and isinstance(msg.get("job"), dict):
+            run_job(msg["job"], channel, state)
+            if args.once or state.terminating:
+                break
+        else:
+            sys.stderr.write("lakeray: ignoring unknown op %r\n" % (op,))
+    procs.shutdown(SIGTERM_EXIT if state.terminating else 0)
+
+
+if __name__ == "__main__":
+    main()

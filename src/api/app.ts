@@ -1,0 +1,89 @@
+/**
+ * The HTTP API (DESIGN.md §8) as a Fastify instance. Request and response schemas are zod
+ * (fastify-type-provider-zod) and the OpenAPI document at /docs/json is generated from them.
+ * The app never listens by itself: main.ts does, tests use inject() or listen on port 0.
+ * It talks to the engine only through TaskService.
+ */
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { TaskService } from '../engine/task-service.ts';
+import { MetricsRegistry, metricsRoutes } from './metrics.ts';
+import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.ts';
+import { eventRoutes } from './routes/events.ts';
+import { healthRoutes } from './routes/health.ts';
+import { taskRoutes } from './routes/tasks.ts';
+import { WS_MAX_FRAME, wsRoutes } from './ws.ts';
+
+export interface AppOptions {
+  tasks: TaskService;
+  /** Fastify logger: false (default), true, or pino options. */
+  logger?: boolean | object;
+  /** Largest request body in bytes (default 1 MiB); larger is 413 PAYLOAD_TOO_LARGE. */
+  bodyLimit?: number;
+  /** Most tasks in one POST /api/v1/tasks/batch (default 10 000). */
+  maxBatch?: number;
+  metrics?: MetricsRegistry;
+  version?: string;
+  /** SSE heartbeat comment interval (default 15 s). */
+  heartbeatMs?: number;
+  /** WebSocket bytes buffered before events queue and progress coalesces (default 1 MiB). */
+  wsHighWaterBytes?: number;
+}
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+export const DEFAULT_MAX_BATCH = 10_000;
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: (opts.logger ?? false) as FastifyServerOptions['logger'],
+    bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    frameworkErrors,
+    clientErrorHandler,
+    // Keep-alive connections must not hold app.close() hostage; streams are ended in preClose.
+    forceCloseConnections: 'idle',
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandling(app);
+  // JSON only: without this, a text/plain body would reach validation as a string (400)
+  // instead of being refused as the wrong media type (415).
+  app.removeContentTypeParser('text/plain');
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Lakeray API',
+        description: 'Asynchronous, GPU-aware tasks. Errors are {"error": {"code", "message"}}.',
+        version: opts.version ?? 'dev',
+      },
+      tags: [
+        { name: 'tasks', description: 'Submit, watch and manage tasks' },
+        { name: 'ops', description: 'Health and readiness' },
+      ],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(websocket, {
+    options: { maxPayload: WS_MAX_FRAME },
+    // A client's socket error (reset, oversized frame) is its problem, not a server error.
+    errorHandler: (err, socket, request) => {
+      request.log.info({ err: err.message }, 'websocket closed on error');
+      socket.terminate();
+    },
+  });
+
+  const metrics = opts.metrics ?? new MetricsRegistry();
+  metrics.setStatsSource(() => opts.tasks.stats());
+
+  await app.register(healthRoutes, { tasks: opts.tasks, version: opts.version ?? 'dev' });
+  await app.register(taskRoutes, { tasks: opts.tasks, maxBatch: opts.maxBatch ?? DEFAULT_MAX_BATCH });
+  await app.register(eventRoutes, { tasks: opts.tasks, heartbeatMs: opts.heartbeatMs ?? 15_000 });
+  await app.register(wsRoutes, { tasks: opts.tasks, highWaterBytes: opts.wsHighWaterBytes ?? 1024 * 1024 });
+  await app.register(metricsRoutes, { metrics });
+  return app;
+}

@@ -1,0 +1,128 @@
+/**
+ * Prometheus metrics on a private prom-client Registry (not the global one, so several apps
+ * in one process — tests — never collide). Queue depth and running tasks are read from the
+ * engine when Prometheus scrapes; durations, dispatch latency and the event count are pushed
+ * by the engine through `observer` on its hot paths, so those methods only do a cached
+ * label lookup and an add.
+ *
+ * KEDA scales workers from `lakeray_queue_depth` (DESIGN.md §5); events/s is
+ * rate(lakeray_events_total[1m]).
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { EngineObserver } from '../engine/observer.ts';
+import type { EngineStats } from '../engine/task-service.ts';
+
+const DURATION_BUCKETS = [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21_600, 86_400];
+const DISPATCH_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
+
+export interface MetricsOptions {
+  /** Process metrics (CPU, memory, event-loop lag, GC). Default true. */
+  processMetrics?: boolean;
+}
+
+export class MetricsRegistry {
+  readonly registry = new Registry();
+  /** What the engine calls (engine/observer.ts). */
+  readonly observer: EngineObserver;
+
+  private statsSource: (() => EngineStats) | null = null;
+  private readonly taskDuration: Histogram<'executor' | 'status'>;
+  private readonly dispatchLatency: Histogram<'executor'>;
+  private readonly eventsTotal: Counter;
+  // prom-client hashes label values on every labels() call; the label sets are few, so cache.
+  private readonly durationChildren = new Map<string, Histogram.Internal<'executor' | 'status'>>();
+  private readonly dispatchChildren = new Map<string, Histogram.Internal<'executor'>>();
+
+  constructor(opts: MetricsOptions = {}) {
+    const registers = [this.registry];
+    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+
+    const stats = (): EngineStats | null => {
+      try {
+        return this.statsSource?.() ?? null;
+      } catch {
+        return null; // a failing engine must not break the scrape of everything else
+      }
+    };
+    new Gauge({
+      name: 'lakeray_queue_depth',
+      help: 'Tasks waiting in the queue, per executor',
+      labelNames: ['executor'],
+      registers,
+      collect() {
+        this.reset();
+        for (const e of stats()?.executors ?? []) this.set({ executor: e.name }, e.queued);
+      },
+    });
+    new Gauge({
+      name: 'lakeray_running_tasks',
+      help: 'Tasks running (or cancelling), per executor',
+      labelNames: ['executor'],
+      registers,
+      collect() {
+        this.reset();
+        for (const e of stats()?.executors ?? []) this.set({ executor: e.name }, e.running);
+      },
+    });
+    this.taskDuration = new Histogram({
+      name: 'lakeray_task_duration_seconds',
+      help: 'Run time of finished tasks, from start to finish',
+      labelNames: ['executor', 'status'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.dispatchLatency = new Histogram({
+      name: 'lakeray_dispatch_latency_seconds',
+      help: 'Time a task waited from becoming runnable to being dispatched',
+      labelNames: ['executor'],
+      buckets: DISPATCH_BUCKETS,
+      registers,
+    });
+    this.eventsTotal = new Counter({ name: 'lakeray_events_total', help: 'Task events stored and published', registers });
+
+    this.observer = {
+      dispatched: (executor, seconds) => this.observeDispatch(executor, seconds),
+      finished: (executor, status, seconds) => this.observeTaskFinished(executor, status, seconds),
+      events: (n) => this.countEvents(n),
+    };
+  }
+
+  /** Where the gauges read queue depth and running counts at scrape time. */
+  setStatsSource(source: () => EngineStats): void {
+    this.statsSource = source;
+  }
+
+  observeTaskFinished(executor: string, status: string, seconds: number): void {
+    const key = `${executor}\u0000${status}`;
+    let child = this.durationChildren.get(key);
+    if (!child) this.durationChildren.set(key, (child = this.taskDuration.labels({ executor, status })));
+    child.observe(seconds);
+  }
+
+  observeDispatch(executor: string, seconds: number): void {
+    let child = this.dispatchChildren.get(executor);
+    if (!child) this.dispatchChildren.set(executor, (child = this.dispatchLatency.labels({ executor })));
+    child.observe(seconds);
+  }
+
+  countEvents(n: number): void {
+    this.eventsTotal.inc(n);
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
+
+/** GET /metrics in the Prometheus text format (hidden from OpenAPI: it is not JSON). */
+export const metricsRoutes: FastifyPluginAsync<{ metrics: MetricsRegistry }> = async (app, { metrics }) => {
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    reply.type(metrics.contentType);
+    return metrics.text();
+  });
+};

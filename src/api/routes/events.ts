@@ -1,0 +1,158 @@
+/**
+ * GET /api/v1/tasks/:id/events — one task's event log.
+ *
+ * With `Accept: text/event-stream` it is a Server-Sent Events stream: every event is
+ *   id: <seq>\nevent: <type>\ndata: <the event as JSON>\n\n
+ * It starts after `Last-Event-ID` (what EventSource sends when it reconnects) or `?after=`,
+ * replays the stored events, continues live without gap or duplicate (see feed.ts), sends a
+ * comment every 15 s so proxies keep the connection, and ends after the terminal `state`
+ * event. A slow reader gets its progress events coalesced (outbox.ts).
+ *
+ * Without that Accept header it returns one JSON page: `{events, next_seq}`.
+ */
+import type { ServerResponse } from 'node:http';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { EVENT_TYPES, type TaskEvent } from '../../domain/events.ts';
+import type { Caller, TaskService } from '../../engine/task-service.ts';
+import { callerOf } from '../caller.ts';
+import { isTerminalState, TaskFollower } from '../feed.ts';
+import { Outbox } from '../outbox.ts';
+import { errorResponses } from '../plugins/errors.ts';
+import { eventPage } from '../serialize.ts';
+
+export interface EventRoutesOptions {
+  tasks: TaskService;
+  heartbeatMs: number;
+}
+
+const typeList = z
+  .string()
+  .refine((s) => s.split(',').every((t) => (EVENT_TYPES as readonly string[]).includes(t)), {
+    message: `expected a comma-separated list of ${EVENT_TYPES.join(', ')}`,
+  })
+  .describe('Only these event types (comma-separated)');
+
+const query = z
+  .object({
+    after: z.coerce.number().int().min(0).optional().describe('Return events with seq > after (default 0)'),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    types: typeList.optional(),
+  })
+  .strict();
+
+const headers = z.looseObject({
+  'last-event-id': z.string().regex(/^\d{1,15}$/, 'expected a sequence number').optional(),
+});
+
+// Beyond this many queued non-progress events the reader is disconnected; it resumes by seq.
+const MAX_QUEUED = 10_000;
+
+const frame = (ev: TaskEvent): string => `id: ${ev.seq}\nevent: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n`;
+
+export const eventRoutes: FastifyPluginAsyncZod<EventRoutesOptions> = async (app, { tasks, heartbeatMs }) => {
+  // Open streams, so that closing the server ends them instead of waiting on them forever.
+  const open = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const finish of [...open]) finish();
+  });
+
+  app.get(
+    '/api/v1/tasks/:id/events',
+    {
+      schema: {
+        tags: ['tasks'],
+        summary: 'Event log: a JSON page, or a live SSE stream with Accept: text/event-stream',
+        params: z.object({ id: z.string().min(1).max(200) }),
+        querystring: query,
+        headers,
+        response: {
+          200: {
+            description: 'A page of events (JSON) or the event stream (SSE)',
+            content: { 'application/json': { schema: eventPage }, 'text/event-stream': { schema: z.string() } },
+          },
+          ...errorResponses(400, 404),
+        },
+      },
+    },
+    async (request, reply) => {
+      const caller = callerOf(request);
+      const { id } = request.params;
+      const task = tasks.get(caller, id); // 404 before anything is streamed
+      const lastEventId = request.headers['last-event-id'];
+      const after = lastEventId !== undefined ? Number(lastEventId) : (request.query.after ?? 0);
+
+      // HEAD (which Fastify routes here too) must never turn into an endless stream.
+      if (request.method === 'GET' && (request.headers.accept ?? '').includes('text/event-stream')) {
+        reply.hijack();
+        stream(reply.raw, { tasks, caller, taskId: task.id, after, heartbeatMs, open });
+        return reply;
+      }
+      const types = request.query.types?.split(',');
+      const events = tasks.events(caller, id, after, request.query.limit, types);
+      return { events, next_seq: events.length > 0 ? (events[events.length - 1] as TaskEvent).seq : after };
+    },
+  );
+};
+
+interface StreamOptions {
+  tasks: TaskService;
+  caller: Caller;
+  taskId: string;
+  after: number;
+  heartbeatMs: number;
+  open: Set<() => void>;
+}
+
+function stream(res: ServerResponse, o: StreamOptions): void {
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no', // nginx: do not buffer the stream
+  });
+  res.write(': stream start\n\n');
+
+  let finished = false;
+  const finish = (): void => {
+    if (finished) return;
+    finished = true;
+    clearInterval(heartbeat);
+    follower.stop();
+    outbox.close();
+    o.open.delete(finish);
+    if (!res.writableEnded) res.end();
+  };
+
+  const outbox = new Outbox<TaskEvent>(
+    {
+      writable: () => !res.writableNeedDrain && !res.destroyed,
+      write: (ev) => {
+        res.write(frame(ev));
+        if (isTerminalState(ev)) finish();
+      },
+    },
+    { keyOf: (ev) => (ev.type === 'progress' ? ev.task_id : null), maxQueued: MAX_QUEUED, onOverflow: finish },
+  );
+  const follower = new TaskFollower({
+    tasks: o.tasks,
+    caller: o.caller,
+    taskId: o.taskId,
+    after: o.after,
+    emit: (ev) => outbox.push(ev),
+    // Finished (or gone): end once what is queued has been written.
+    onEnd: () => outbox.onceDrained(finish),
+    flow: outbox,
+  });
+
+  const heartbeat = setInterval(() => {
+    if (!outbox.backedUp()) res.write(': heartbeat\n\n');
+  }, o.heartbeatMs);
+  heartbeat.unref();
+
+  res.on('drain', () => outbox.flush());
+  res.on('close', finish);
+  res.on('error', finish);
+  o.open.add(finish);
+  follower.start();
+}

@@ -1,0 +1,231 @@
+/**
+ * WebSocket /api/v1/ws — live task events for dashboards and clients watching many tasks.
+ *
+ * Client → server (JSON text frames):
+ *   {"op":"subscribe","tasks":["id",…],"after":{"id":seq}}   replay after seq (default 0), then live
+ *   {"op":"subscribe","all":true}                             every task of the caller's tenant, live only
+ *   {"op":"unsubscribe","tasks":[…]} · {"op":"unsubscribe","all":true} · {"op":"ping"}
+ * Server → client:
+ *   {"type":"event","event":TaskEvent} · {"type":"subscribed","tasks":[…],"all":bool}
+ *   {"type":"unsubscribed",…} · {"type":"pong"} · {"type":"error","error":{"code","message"}}
+ *
+ * A bad message gets an error message and the connection stays open; only protocol abuse
+ * closes it (frames over 1 MiB: 1009; a client too slow even for coalesced events: 1013 —
+ * it reconnects and resumes with `after`). Task subscriptions follow feed.ts (no gap, no
+ * duplicate between replay and live) and end on their own after the task's terminal state.
+ * Delivery goes through one Outbox per connection: direct while the socket keeps up,
+ * queued with progress coalesced per task while its bufferedAmount is over the high-water mark.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { WebSocket } from 'ws';
+import { z } from 'zod';
+import type { TaskEvent } from '../domain/events.ts';
+import { LakerayError } from '../domain/errors.ts';
+import type { Caller, TaskService } from '../engine/task-service.ts';
+import { callerOf } from './caller.ts';
+import { TaskFollower } from './feed.ts';
+import { Outbox } from './outbox.ts';
+import { describeIssues, toApiError } from './plugins/errors.ts';
+
+export const WS_MAX_FRAME = 1024 * 1024;
+const MAX_SUBSCRIPTIONS = 10_000;
+const MAX_QUEUED = 50_000;
+const KEEPALIVE_MS = 30_000;
+
+const taskIds = z.array(z.string().min(1).max(200)).min(1).max(1000);
+
+const clientMessage = z.discriminatedUnion('op', [
+  z
+    .object({
+      op: z.literal('subscribe'),
+      tasks: taskIds.optional(),
+      all: z.literal(true).optional(),
+      after: z.record(z.string(), z.number().int().nonnegative()).optional(),
+    })
+    .strict(),
+  z.object({ op: z.literal('unsubscribe'), tasks: taskIds.optional(), all: z.literal(true).optional() }).strict(),
+  z.object({ op: z.literal('ping') }).strict(),
+]);
+type ClientMessage = z.output<typeof clientMessage>;
+
+type Outgoing = { event: TaskEvent } | { control: Record<string, unknown> };
+
+export interface WsOptions {
+  tasks: TaskService;
+  /** Queue (and coalesce) once a socket holds more than this many unsent bytes. */
+  highWaterBytes: number;
+}
+
+class Connection {
+  private readonly follows = new Map<string, TaskFollower>();
+  private unsubscribeAll: (() => void) | null = null;
+  private readonly outbox: Outbox<Outgoing>;
+  private readonly keepalive: NodeJS.Timeout;
+  private alive = true;
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly tasks: TaskService,
+    private readonly caller: Caller,
+    highWaterBytes: number,
+  ) {
+    const afterSend = (err?: Error) => {
+      if (!err) this.outbox.flush();
+    };
+    this.outbox = new Outbox<Outgoing>(
+      {
+        writable: () => socket.readyState === WebSocket.OPEN && socket.bufferedAmount <= highWaterBytes,
+        // Each send's callback fires when its bytes left for the kernel: that is our "drain".
+        write: (item) =>
+          socket.send('event' in item ? `{"type":"event","event":${JSON.stringify(item.event)}}` : JSON.stringify(item.control), afterSend),
+      },
+      {
+        keyOf: (item) => ('event' in item && item.event.type === 'progress' ? item.event.task_id : null),
+        maxQueued: MAX_QUEUED,
+        onOverflow: () => socket.close(1013, 'client too slow; reconnect and resume with "after"'),
+      },
+    );
+    socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    socket.on('pong', () => (this.alive = true));
+    socket.on('close', () => this.dispose());
+    // Dead peers (laptop lid closed) never send a close frame; ping them out.
+    this.keepalive = setInterval(() => {
+      if (!this.alive) return void socket.terminate();
+      this.alive = false;
+      socket.ping();
+    }, KEEPALIVE_MS);
+    this.keepalive.unref();
+  }
+
+  private control(msg: Record<string, unknown>): void {
+    this.outbox.push({ control: msg });
+  }
+
+  private fail(code: string, message: string): void {
+    this.control({ type: 'error', error: { code, message } });
+  }
+
+  private onMessage(data: WebSocket.RawData, isBinary: boolean): void {
+    if (isBinary) return this.fail('INVALID_REQUEST', 'binary frames are not supported; send JSON text');
+    let raw: unknown;
+    try {
+      raw = JSON.parse(String(data));
+    } catch {
+      return this.fail('INVALID_REQUEST', 'message is not valid JSON');
+    }
+    const parsed = clientMessage.safeParse(raw);
+    if (!parsed.success) {
+      const op = (raw as { op?: unknown } | null)?.op;
+      if (!['subscribe', 'unsubscribe', 'ping'].includes(op as string))
+        return this.fail('INVALID_REQUEST', 'message.op: expected "subscribe", "unsubscribe" or "ping"');
+      return this.fail('INVALID_REQUEST', describeIssues(parsed.error.issues, 'message'));
+    }
+    try {
+      this.handle(parsed.data);
+    } catch (err) {
+      const e = toApiError(err);
+      this.fail(e.code, e.message);
+    }
+  }
+
+  private handle(msg: ClientMessage): void {
+    if (msg.op === 'ping') return this.control({ type: 'pong' });
+    if (msg.op === 'unsubscribe') return this.unsubscribe(msg.tasks ?? [], msg.all === true);
+    this.subscribe(msg.tasks ?? [], msg.all === true, msg.after ?? {});
+  }
+
+  private subscribe(ids: string[], all: boolean, after: Record<string, number>): void {
+    if (ids.length === 0 && !all) throw new LakerayError('INVALID_REQUEST', 'message: give "tasks" or "all": true');
+    for (const id of Object.keys(after))
+      if (!ids.includes(id)) throw new LakerayError('INVALID_REQUEST', `message.after.${id}: not one of the subscribed tasks`);
+    // All or nothing: one unknown id subscribes none (another tenant's task is unknown too).
+    for (const id of ids) {
+      try {
+        this.tasks.get(this.caller, id);
+      } catch (err) {
+        if (err instanceof LakerayError) throw new LakerayError(err.code, `${id}: ${err.message}`);
+        throw err;
+      }
+    }
+    this.evictFinished(ids.length);
+    if (this.follows.size + ids.length > MAX_SUBSCRIPTIONS)
+      throw new LakerayError('INVALID_REQUEST', `at most ${MAX_SUBSCRIPTIONS} task subscriptions per connection`);
+
+    // Acknowledge first, so the replayed events follow the acknowledgement.
+    this.control({ type: 'subscribed', tasks: ids, all });
+    if (all && !this.unsubscribeAll) this.unsubscribeAll = this.tasks.subscribe({ tenant: this.caller.tenant }, (batch) => this.onTenantEvents(batch));
+    for (const id of ids) {
+      const current = this.follows.get(id);
+      // Re-subscribing without `after` keeps the live subscription (and its position).
+      if (current?.active && after[id] === undefined) continue;
+      current?.stop();
+      const follower = new TaskFollower({
+        tasks: this.tasks,
+        caller: this.caller,
+        taskId: id,
+        after: after[id] ?? 0,
+        emit: (event) => this.outbox.push({ event }),
+        onEnd: () => {},
+        flow: this.outbox,
+      });
+      this.follows.set(id, follower);
+      follower.start();
+    }
+  }
+
+  private unsubscribe(ids: string[], all: boolean): void {
+    if (ids.length === 0 && !all) throw new LakerayError('INVALID_REQUEST', 'message: give "tasks" or "all": true');
+    for (const id of ids) {
+      this.follows.get(id)?.stop();
+      this.follows.delete(id);
+    }
+    if (all) {
+      this.unsubscribeAll?.();
+      this.unsubscribeAll = null;
+    }
+    this.control({ type: 'unsubscribed', tasks: ids, all });
+  }
+
+  /**
+   * The tenant-wide feed is live only. A task that also has its own subscription gets its
+   * events from that follower (which may still be replaying); once that follower finished,
+   * only events newer than what it sent pass here — both feeds see the same publish.
+   */
+  private onTenantEvents(batch: readonly TaskEvent[]): void {
+    for (const event of batch) {
+      const follower = this.follows.get(event.task_id);
+      if (follower && (follower.active || event.seq <= follower.lastSeq)) continue;
+      this.outbox.push({ event });
+    }
+  }
+
+  // Finished followers are kept only to de-duplicate against the tenant feed; make room.
+  private evictFinished(needed: number): void {
+    if (this.follows.size + needed <= MAX_SUBSCRIPTIONS) return;
+    for (const [id, f] of this.follows) if (!f.active) this.follows.delete(id);
+  }
+
+  private dispose(): void {
+    clearInterval(this.keepalive);
+    for (const f of this.follows.values()) f.stop();
+    this.follows.clear();
+    this.unsubscribeAll?.();
+    this.unsubscribeAll = null;
+    this.outbox.close();
+  }
+}
+
+export const wsRoutes: FastifyPluginAsync<WsOptions> = async (app, { tasks, highWaterBytes }) => {
+  app.route({
+    method: 'GET',
+    url: '/api/v1/ws',
+    schema: { hide: true },
+    // A plain GET (no Upgrade) still gets the API's error format.
+    handler: async () => {
+      throw new LakerayError('INVALID_REQUEST', 'this endpoint speaks WebSocket: send an Upgrade request');
+    },
+    wsHandler: (socket, request) => {
+      new Connection(socket, tasks, callerOf(request), highWaterBytes);
+    },
+  });
+};

@@ -1,0 +1,81 @@
+/**
+ * `lakeray logs <id> [-f]`. Without -f: pages through GET /logs. With -f: follows the
+ * event stream and prints `log` events until the task ends. -f reads only the stream (it
+ * replays history first) so no assumption is needed about /logs and events sharing a
+ * sequence space, and a dropped connection resumes without gaps (follow.ts).
+ */
+import type { Command } from 'commander';
+import type { ApiTime, LogLine } from './client.ts';
+import type { Action, Ctx } from './context.ts';
+import { EXIT } from './errors.ts';
+import { followEvents } from './follow.ts';
+import { toMs } from './format.ts';
+
+export interface LogsOptions {
+  follow?: boolean;
+  timestamps?: boolean;
+}
+
+const MAX_PAGES = 100_000;
+
+function printLine(ctx: Ctx, o: LogsOptions, line: { ts: ApiTime; message: string }): void {
+  const ms = toMs(line.ts);
+  const prefix = o.timestamps && ms !== null ? `${new Date(ms).toISOString()} ` : '';
+  // Messages may or may not carry their own newline; print exactly one.
+  ctx.out(prefix + line.message.replace(/\r?\n$/, ''));
+}
+
+async function printHistory(ctx: Ctx, id: string, o: LogsOptions): Promise<number> {
+  const all: LogLine[] = [];
+  let after: number | undefined;
+  let nextSeq = 0;
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const res = await ctx.client.logs(id, after);
+    nextSeq = res.next_seq;
+    // Resume after the last seq actually received (not next_seq, whose off-by-one is the
+    // server's choice), and drop anything at or below it so paging can never loop or repeat.
+    const fresh = res.lines.filter((l) => after === undefined || l.seq > after);
+    if (!fresh.length) break;
+    if (ctx.json) all.push(...fresh);
+    else for (const l of fresh) printLine(ctx, o, l);
+    after = fresh.reduce((m, l) => Math.max(m, l.seq), after ?? -Infinity);
+  }
+  if (ctx.json) ctx.printJson({ lines: all, next_seq: nextSeq });
+  return EXIT.OK;
+}
+
+async function follow(ctx: Ctx, id: string, o: LogsOptions): Promise<number> {
+  const abort = new AbortController();
+  const stop = () => abort.abort();
+  ctx.io.signals.on('SIGINT', stop);
+  ctx.io.signals.on('SIGTERM', stop);
+  try {
+    const events = followEvents(ctx.client, id, {
+      signal: abort.signal,
+      reconnectDelayMs: ctx.io.reconnectDelayMs,
+      onReconnect: (seq) => ctx.err(`(connection lost; resuming after event ${seq ?? 'start'})`),
+    });
+    for await (const e of events) {
+      if (e.type !== 'log') continue;
+      const line = { seq: e.seq, ts: e.ts, stream: String(e.data.stream ?? 'stdout'), message: String(e.data.message ?? '') };
+      if (ctx.json) ctx.printJson(line, true);
+      else printLine(ctx, o, line);
+    }
+    return abort.signal.aborted ? EXIT.INTERRUPTED : EXIT.OK;
+  } finally {
+    ctx.io.signals.off('SIGINT', stop);
+    ctx.io.signals.off('SIGTERM', stop);
+  }
+}
+
+export function registerLogs(program: Command, action: Action): void {
+  program
+    .command('logs')
+    .description("print a task's log lines")
+    .argument('<id>', 'task id')
+    .option('-f, --follow', 'keep printing new lines until the task ends')
+    .option('-t, --timestamps', 'prefix each line with its time')
+    .action((id: string, opts: LogsOptions, cmd: Command) =>
+      action(cmd, (ctx) => (opts.follow ? follow(ctx, id, opts) : printHistory(ctx, id, opts))),
+    );
+}

@@ -1,0 +1,108 @@
+/**
+ * Loads lakeray.yaml (or the file named by --config / LAKERAY_CONFIG), applies LAKERAY_*
+ * environment overrides, validates with the one schema and freezes the result. Relative
+ * paths in the config are resolved against the config file's directory (or the cwd).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml, stringify } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, type Config } from './schema.ts';
+
+export class ConfigError extends Error {
+  constructor(
+    message: string,
+    readonly issues: string[] = [],
+  ) {
+    super(issues.length ? `${message}\n  - ${issues.join('\n  - ')}` : message);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadedConfig {
+  config: Readonly<Config>;
+  /** The file it came from, or null when only defaults/env were used. */
+  path: string | null;
+  /** Directory relative paths were resolved against. */
+  baseDir: string;
+}
+
+export const DEFAULT_CONFIG_FILE = 'lakeray.yaml';
+
+const formatIssues = (error: z.ZodError): string[] =>
+  error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+
+/** LAKERAY_* variables that override config fields (documented in docs/configuration.md). */
+const ENV_OVERRIDES: Record<string, (raw: Record<string, any>, v: string) => void> = {
+  LAKERAY_HOST: (c, v) => ((c.server ??= {}).host = v),
+  LAKERAY_PORT: (c, v) => ((c.server ??= {}).port = Number(v)),
+  LAKERAY_STATE_DIR: (c, v) => (c.state_dir = v),
+  LAKERAY_DB: (c, v) => ((c.store ??= {}).path = v),
+  LAKERAY_PYTHON: (c, v) => ((c.python ??= {}).interpreter = v),
+  LAKERAY_LOG_LEVEL: (c, v) => (c.log_level = v),
+  LAKERAY_GPUS: (c, v) => (((c.executors ??= {}).local ??= {}).gpus = /^\d+$/.test(v) ? Number(v) : v.split(',').filter(Boolean)),
+  LAKERAY_CPUS: (c, v) => (((c.executors ??= {}).local ??= {}).cpu = Number(v)),
+};
+
+export function parseConfig(raw: unknown, baseDir: string, env: NodeJS.ProcessEnv = {}): Readonly<Config> {
+  const doc: Record<string, any> = raw && typeof raw === 'object' ? structuredClone(raw as Record<string, any>) : {};
+  for (const [name, apply] of Object.entries(ENV_OVERRIDES)) {
+    const v = env[name];
+    if (v !== undefined && v !== '') apply(doc, v);
+  }
+  const parsed = configSchema.safeParse(doc);
+  if (!parsed.success) throw new ConfigError('Invalid configuration', formatIssues(parsed.error));
+  const c = parsed.data;
+  const abs = (p: string) => (isAbsolute(p) || p.includes('://') ? p : resolve(baseDir, p));
+  c.state_dir = abs(c.state_dir);
+  if (c.store.path) c.store.path = c.store.path === ':memory:' ? c.store.path : abs(c.store.path);
+  c.script_roots = c.script_roots.map(abs);
+  c.data_roots = c.data_roots.map(abs);
+  if (c.python.interpreter?.includes('/')) c.python.interpreter = abs(c.python.interpreter);
+  for (const p of c.executors.local.pools) if (p.interpreter?.includes('/')) p.interpreter = abs(p.interpreter);
+  const names = new Set<string>();
+  for (const p of c.executors.local.pools) {
+    if (names.has(p.name)) throw new ConfigError('Invalid configuration', [`executors.local.pools: duplicate pool name "${p.name}"`]);
+    names.add(p.name);
+    if (p.min > p.max) throw new ConfigError('Invalid configuration', [`executors.local.pools.${p.name}: min (${p.min}) > max (${p.max})`]);
+  }
+  for (const [runtime, pool] of Object.entries(c.executors.local.default_pools)) {
+    if (pool !== undefined && !names.has(pool))
+      throw new ConfigError('Invalid configuration', [`executors.local.default_pools.${runtime}: no pool named "${pool}"`]);
+  }
+  return deepFreeze(c);
+}
+
+export function loadConfig(path?: string, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): LoadedConfig {
+  const explicit = path ?? env.LAKERAY_CONFIG;
+  const file = explicit ? resolve(cwd, explicit) : resolve(cwd, DEFAULT_CONFIG_FILE);
+  if (!existsSync(file)) {
+    if (explicit) throw new ConfigError(`Config file not found: ${file}`);
+    return { config: parseConfig({}, cwd, env), path: null, baseDir: cwd };
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new ConfigError(`Cannot parse ${file}: ${(e as Error).message}`);
+  }
+  const baseDir = dirname(file);
+  return { config: parseConfig(raw ?? {}, baseDir, env), path: file, baseDir };
+}
+
+/** The YAML `lakeray config --create-default` writes: every default, with comments. */
+export function defaultConfigYaml(): string {
+  const defaults = configSchema.parse({});
+  return `# Lakeray configuration. Every field is optional; these are the defaults.
+# Environment overrides: LAKERAY_HOST, LAKERAY_PORT, LAKERAY_STATE_DIR, LAKERAY_DB,
+# LAKERAY_PYTHON, LAKERAY_LOG_LEVEL, LAKERAY_GPUS, LAKERAY_CPUS. See docs/configuration.md.
+${stringify(defaults)}`;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o as object)) deepFreeze(v);
+  }
+  return o;
+}

@@ -1,0 +1,300 @@
+/**
+ * The dispatcher: starts queued tasks that fit, and settles them when their process ends.
+ *
+ * Mode machine of one dispatch round (per executor):
+ *   wake() ─▶ [round scheduled on setImmediate] ─▶ read candidates ─▶ schedule() (pure policy)
+ *     ─▶ hold resources + GPUs in the ledger ─▶ CAS queued→running (one transaction)
+ *     ─▶ executor.run() ─▶ repeat while the round admitted a full window.
+ * It is woken by submits, completions, cancels and retry timers — never by a polling loop.
+ * Completions are settled in batches, one store transaction per tick.
+ */
+import type { Config } from '../config/schema.ts';
+import { taskError, type TaskError } from '../domain/errors.ts';
+import { decideRetry } from '../domain/retry.ts';
+import { schedule } from '../domain/scheduling.ts';
+import type { Task } from '../domain/task.ts';
+import type { Executor, RunOutcome } from '../executors/executor.ts';
+import type { TaskStore, TransitionRequest } from '../store/task-store.ts';
+import type { EventWriter } from './event-writer.ts';
+import { Ledger } from './ledger.ts';
+import type { EngineObserver } from './observer.ts';
+
+/** Candidates read per tenant per round; a full window triggers another round at once. */
+const WINDOW = 512;
+
+interface Running {
+  task: Task;
+  executor: Executor;
+  startedAt: number;
+  cancelRequested: boolean;
+  timedOut: boolean;
+  /** Stopped by a graceful shutdown: requeue without using up an attempt. */
+  shutdown: boolean;
+  timer: NodeJS.Timeout | null;
+}
+
+interface Completion {
+  id: string;
+  outcome: RunOutcome;
+}
+
+export interface DispatcherDeps {
+  store: TaskStore;
+  executors: ReadonlyMap<string, Executor>;
+  writer: EventWriter;
+  observer: EngineObserver;
+  config: Readonly<Config>;
+  instanceId: string;
+  now?: () => number;
+  onError?: (err: unknown, context: string) => void;
+}
+
+export class Dispatcher {
+  readonly ledgers = new Map<string, Ledger>();
+  private readonly running = new Map<string, Running>();
+  private completions: Completion[] = [];
+  private roundScheduled = false;
+  private settleScheduled = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retryAt = Infinity;
+  private stopped = false;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: DispatcherDeps) {
+    this.now = deps.now ?? Date.now;
+    for (const [name, ex] of deps.executors) this.ledgers.set(name, new Ledger(ex.capacity, ex.gpuInventory));
+  }
+
+  get runningIds(): string[] {
+    return [...this.running.keys()];
+  }
+
+  isRunningHere(id: string): boolean {
+    return this.running.has(id);
+  }
+
+  wake(): void {
+    if (this.roundScheduled || this.stopped) return;
+    this.roundScheduled = true;
+    setImmediate(() => {
+      this.roundScheduled = false;
+      try {
+        this.round();
+      } catch (err) {
+        this.deps.onError?.(err, 'dispatch round');
+      }
+    });
+  }
+
+  /** Wake again at `at` (a retry's backoff ends); keeps only the earliest timer. */
+  wakeAt(at: number): void {
+    if (at >= this.retryAt || this.stopped) return;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryAt = at;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.retryAt = Infinity;
+      this.wake();
+    }, Math.max(0, at - this.now()));
+    this.retryTimer.unref();
+  }
+
+  private round(): void {
+    for (const [name, executor] of this.deps.executors) {
+      const ledger = this.ledgers.get(name) as Ledger;
+      for (;;) {
+        if (this.stopped) return;
+        const now = this.now();
+        const queued = this.deps.store.queued({ executor: name, now, per_tenant: WINDOW });
+        if (queued.length === 0) break;
+        const byId = new Map(queued.map((t) => [t.id, t]));
+        const { admit } = schedule({ candidates: queued, capacity: ledger.capacity, free: ledger.free, usage: ledger.byTenant });
+        if (admit.length === 0) break;
+        this.start(executor, ledger, admit.map((id) => byId.get(id) as Task), now);
+        // A window that was fully admitted may have more behind it.
+        if (admit.length < queued.length) break;
+      }
+    }
+  }
+
+  private start(executor: Executor, ledger: Ledger, tasks: Task[], now: number): void {
+    const leaseMs = this.deps.config.tasks.lease_ms;
+    const requests: TransitionRequest[] = [];
+    const held: Task[] = [];
+    for (const t of tasks) {
+      const gpus = ledger.hold(t.id, t.tenant, t.resources);
+      if (gpus === null) continue; // devices fragmented; next round
+      held.push(t);
+      requests.push({
+        id: t.id,
+        from: ['queued'],
+        to: 'running',
+        patch: {
+          attempt: t.attempt + 1,
+          started_at: now,
+          not_before: null,
+          lease_owner: this.deps.instanceId,
+          lease_expires_at: now + leaseMs,
+          assignment: { gpus },
+        },
+        event: { attempt: t.attempt + 1, ...(gpus.length ? { gpus } : {}) },
+        now,
+      });
+    }
+    const results = this.deps.store.transition(requests);
+    const events = [];
+    for (let i = 0; i < held.length; i++) {
+      const t = held[i] as Task;
+      const r = results[i];
+      if (!r) {
+        ledger.release(t.id); // cancelled or claimed meanwhile
+        continue;
+      }
+      events.push(r.event);
+      const run: Running = { task: r.task, executor, startedAt: now, cancelRequested: false, timedOut: false, shutdown: false, timer: null };
+      this.running.set(t.id, run);
+      this.deps.observer.dispatched(executor.name, Math.max(0, now - (t.not_before ?? t.created_at)) / 1000);
+    }
+    this.deps.writer.published(events);
+    for (const e of events) {
+      const run = this.running.get(e.task_id) as Running;
+      if (run.task.timeout_s !== null) {
+        run.timer = setTimeout(() => this.timeout(run), run.task.timeout_s * 1000);
+        run.timer.unref();
+      }
+      this.launch(run);
+    }
+  }
+
+  private launch(run: Running): void {
+    const { task, executor } = run;
+    const gpus = task.assignment?.gpus ?? [];
+    let exited = false;
+    try {
+      executor.run(task, gpus, {
+        started: () => {},
+        event: (type, data) => this.deps.writer.push({ task_id: task.id, tenant: task.tenant, type, ts: this.now(), data }),
+        exit: (outcome) => {
+          if (exited) return;
+          exited = true;
+          this.complete(task.id, outcome);
+        },
+      });
+    } catch (err) {
+      exited = true;
+      this.complete(task.id, { kind: 'failed', error: taskError('EXECUTOR_ERROR', (err as Error).message) });
+    }
+  }
+
+  private timeout(run: Running): void {
+    run.timedOut = true;
+    run.executor.cancel(run.task.id, this.deps.config.executors.local.kill_grace_ms);
+  }
+
+  /** A user cancel of a task that runs here: the CAS to cancelling already happened. */
+  cancelRunning(id: string): boolean {
+    const run = this.running.get(id);
+    if (!run) return false;
+    run.cancelRequested = true;
+    run.executor.cancel(id, this.deps.config.executors.local.kill_grace_ms);
+    return true;
+  }
+
+  private complete(id: string, outcome: RunOutcome): void {
+    this.completions.push({ id, outcome });
+    if (this.settleScheduled) return;
+    this.settleScheduled = true;
+    setImmediate(() => {
+      this.settleScheduled = false;
+      try {
+        this.settle();
+      } catch (err) {
+        this.deps.onError?.(err, 'settle completions');
+      }
+    });
+  }
+
+  private settle(): void {
+    const batch = this.completions;
+    this.completions = [];
+    const now = this.now();
+    const requests: TransitionRequest[] = [];
+    const runs: Running[] = [];
+    for (const { id, outcome } of batch) {
+      const run = this.running.get(id);
+      if (!run) continue;
+      this.running.delete(id);
+      if (run.timer) clearTimeout(run.timer);
+      this.ledgers.get(run.task.executor)?.release(id);
+      if (outcome.kind === 'succeeded' && !run.cancelRequested)
+        this.deps.writer.push({ task_id: id, tenant: run.task.tenant, type: 'result', ts: now, data: { value: outcome.result ?? null } });
+      requests.push(this.finalTransition(run, outcome, now));
+      runs.push(run);
+    }
+    // Progress, logs and the result are stored before the state that ends the task.
+    this.deps.writer.flush();
+    const results = this.deps.store.transition(requests);
+    const events = [];
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i];
+      if (!r) continue;
+      events.push(r.event);
+      const run = runs[i] as Running;
+      if (r.task.status === 'queued' && r.task.not_before !== null) this.wakeAt(r.task.not_before);
+      this.deps.observer.finished(run.executor.name, r.task.status, (now - run.startedAt) / 1000);
+    }
+    this.deps.writer.published(events);
+    this.wake();
+  }
+
+  private finalTransition(run: Running, outcome: RunOutcome, now: number): TransitionRequest {
+    const { task } = run;
+    const base = { id: task.id, lease_owner: this.deps.instanceId, now };
+    const end = { finished_at: now, lease_owner: null, lease_expires_at: null };
+    if (run.cancelRequested)
+      return { ...base, from: ['cancelling'], to: 'cancelled', patch: end, event: { reason: task.cancel_reason ?? 'user' } };
+    if (run.shutdown && outcome.kind !== 'succeeded')
+      return {
+        ...base,
+        from: ['running'],
+        to: 'queued',
+        patch: { attempt: task.attempt - 1, lease_owner: null, lease_expires_at: null, assignment: null, not_before: null },
+        event: { reason: 'shutdown' },
+      };
+    if (outcome.kind === 'succeeded')
+      return { ...base, from: ['running'], to: 'succeeded', patch: { ...end, result: outcome.result ?? null }, event: {} };
+    const error: TaskError = run.timedOut
+      ? taskError('TASK_TIMEOUT', `the task ran past its timeout of ${task.timeout_s} s`)
+      : outcome.kind === 'failed'
+        ? outcome.error
+        : taskError('EXECUTOR_ERROR', 'the process was stopped by the executor');
+    const decision = decideRetry(task.retry, task.attempt, error);
+    if (decision.retry)
+      return {
+        ...base,
+        from: ['running'],
+        to: 'queued',
+        patch: { error, lease_owner: null, lease_expires_at: null, assignment: null, not_before: now + decision.delay_ms },
+        event: { reason: 'retry', error, retry_in_ms: decision.delay_ms },
+      };
+    return { ...base, from: ['running'], to: 'failed', patch: { ...end, error }, event: { error } };
+  }
+
+  /** Stop starting tasks; stop running ones and requeue them without using up an attempt. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    const pending = [...this.running.values()];
+    for (const run of pending) if (!run.cancelRequested) run.shutdown = true;
+    if (pending.length === 0) return;
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (this.running.size === 0) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 10);
+      for (const run of pending) run.executor.cancel(run.task.id, this.deps.config.executors.local.kill_grace_ms);
+    });
+  }
+}

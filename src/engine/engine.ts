@@ -1,0 +1,195 @@
+/**
+ * The engine: the task use cases (submit, get, list, cancel, delete, events) over the store,
+ * the event bus and the executors. No HTTP in here; api/ and cli/ reach it through
+ * TaskService.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../config/schema.ts';
+import { LakerayError } from '../domain/errors.ts';
+import type { TaskEvent } from '../domain/events.ts';
+import { isTerminal, type Task } from '../domain/task.ts';
+import type { EventBus, EventHandler, Subscription } from '../events/event-bus.ts';
+import type { Executor } from '../executors/executor.ts';
+import type { TaskPage, TaskStore } from '../store/task-store.ts';
+import { Dispatcher } from './dispatcher.ts';
+import { EventWriter } from './event-writer.ts';
+import { NO_OBSERVER, type EngineObserver } from './observer.ts';
+import { Reconciler } from './reconciler.ts';
+import { bodyHash, compileTask, type SubmissionContext } from './submission.ts';
+import type { TaskInput } from './task-input.ts';
+import type { Caller, EngineStats, ListQuery, SubmitResult, TaskService } from './task-service.ts';
+
+export interface EngineDeps {
+  config: Readonly<Config>;
+  store: TaskStore;
+  bus: EventBus;
+  executors: ReadonlyMap<string, Executor>;
+  /** Pool names per executor (validated at submit). */
+  pools?: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Per-pool stats for /metrics and the UI. */
+  poolStats?: () => EngineStats['pools'];
+  observer?: EngineObserver;
+  /** True when this instance is the store's only user (embedded SQLite). */
+  exclusiveStore?: boolean;
+  now?: () => number;
+  onError?: (err: unknown, context: string) => void;
+}
+
+export class Engine implements TaskService {
+  readonly instanceId = `i_${randomUUID()}`;
+  private readonly writer: EventWriter;
+  private readonly dispatcher: Dispatcher;
+  private readonly reconciler: Reconciler;
+  private readonly submission: SubmissionContext;
+  private readonly now: () => number;
+  private state: 'new' | 'ready' | 'stopping' = 'new';
+
+  constructor(private readonly deps: EngineDeps) {
+    this.now = deps.now ?? Date.now;
+    const observer = deps.observer ?? NO_OBSERVER;
+    this.writer = new EventWriter(deps.store, deps.bus, (events) => observer.events(events.length));
+    this.dispatcher = new Dispatcher({
+      store: deps.store,
+      executors: deps.executors,
+      writer: this.writer,
+      observer,
+      config: deps.config,
+      instanceId: this.instanceId,
+      now: this.now,
+      onError: deps.onError,
+    });
+    this.reconciler = new Reconciler({
+      store: deps.store,
+      executors: deps.executors,
+      dispatcher: this.dispatcher,
+      writer: this.writer,
+      instanceId: this.instanceId,
+      leaseMs: deps.config.tasks.lease_ms,
+      exclusive: deps.exclusiveStore ?? true,
+      now: this.now,
+      onError: deps.onError,
+    });
+    const first = deps.executors.keys().next();
+    this.submission = {
+      config: deps.config,
+      executors: deps.executors,
+      pools: deps.pools ?? new Map(),
+      defaultExecutor: first.done ? 'local' : first.value,
+    };
+  }
+
+  /** Recover what a previous instance left, then start dispatching. */
+  async start(): Promise<{ recovered: number }> {
+    const recovered = await this.reconciler.recover();
+    this.reconciler.startLeaseLoop();
+    this.state = 'ready';
+    this.dispatcher.wake();
+    return { recovered };
+  }
+
+  /** Stop dispatching; running tasks are stopped and re-queued for the next start. */
+  async stop(): Promise<void> {
+    this.state = 'stopping';
+    this.reconciler.stop();
+    await this.dispatcher.stop();
+    this.writer.flush();
+  }
+
+  ready(): boolean {
+    return this.state === 'ready';
+  }
+
+  submit(caller: Caller, inputs: TaskInput[], idempotencyKey?: string): SubmitResult[] {
+    if (this.state === 'stopping') throw new LakerayError('NOT_READY');
+    const now = this.now();
+    const compiled = inputs.map((input, i) => {
+      const key = input.idempotency_key ?? (idempotencyKey === undefined ? undefined : inputs.length === 1 ? idempotencyKey : `${idempotencyKey}#${i}`);
+      const withKey = key === undefined ? input : { ...input, idempotency_key: key };
+      try {
+        return { task: compileTask(withKey, caller.tenant, this.submission, now), body_hash: key === undefined ? null : bodyHash(withKey) };
+      } catch (e) {
+        if (e instanceof LakerayError && inputs.length > 1) throw new LakerayError(e.code, `tasks[${i}].${e.message}`);
+        throw e;
+      }
+    });
+    const { results, events } = this.deps.store.insert(compiled, now);
+    this.writer.published(events);
+    this.dispatcher.wake();
+    return results;
+  }
+
+  get(caller: Caller, id: string): Task {
+    const task = this.deps.store.get(id);
+    if (!task || task.tenant !== caller.tenant) throw new LakerayError('TASK_NOT_FOUND', `Task '${id}' does not exist`);
+    return task;
+  }
+
+  list(caller: Caller, query: ListQuery): TaskPage {
+    return this.deps.store.list({ ...query, tenant: caller.tenant, limit: Math.min(1000, Math.max(1, query.limit ?? 50)) });
+  }
+
+  cancel(caller: Caller, id: string): Task {
+    // Two tries: a queued task may start between our read and our compare-and-set.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const task = this.get(caller, id);
+      if (isTerminal(task.status)) throw new LakerayError('TASK_NOT_CANCELLABLE', `Task '${id}' already ${task.status}`);
+      if (task.status === 'cancelling') return task;
+      const now = this.now();
+      const [r] =
+        task.status === 'queued'
+          ? this.deps.store.transition([
+              { id, from: ['queued'], to: 'cancelled', patch: { finished_at: now, cancel_reason: 'user' }, event: { reason: 'user' }, now },
+            ])
+          : this.deps.store.transition([{ id, from: ['running'], to: 'cancelling', patch: { cancel_reason: 'user' }, event: { reason: 'user' }, now }]);
+      if (!r) continue;
+      this.writer.published([r.event]);
+      if (r.task.status === 'cancelling') this.dispatcher.cancelRunning(id);
+      else this.dispatcher.wake();
+      return r.task;
+    }
+    return this.get(caller, id);
+  }
+
+  delete(caller: Caller, id: string): void {
+    const task = this.get(caller, id);
+    if (!isTerminal(task.status)) throw new LakerayError('TASK_ACTIVE', `Task '${id}' is ${task.status}; cancel it first`);
+    if (!this.deps.store.delete(id)) throw new LakerayError('TASK_ACTIVE', `Task '${id}' is not finished`);
+  }
+
+  events(caller: Caller, id: string, afterSeq: number, limit: number, types?: readonly string[]): TaskEvent[] {
+    this.get(caller, id);
+    return this.deps.store.readEvents(id, afterSeq, Math.min(10_000, Math.max(1, limit)), types);
+  }
+
+  subscribe(sub: Subscription, handler: EventHandler): () => void {
+    return this.deps.bus.subscribe(sub, handler);
+  }
+
+  queuePosition(id: string): number | null {
+    return this.deps.store.queuePosition(id);
+  }
+
+  stats(): EngineStats {
+    const counts = this.deps.store.counts();
+    const vec = (r: { cpu: number; memory_mb: number; gpu: number; custom: Record<string, number> }) => ({
+      cpu: r.cpu,
+      memory_mb: r.memory_mb,
+      gpu: r.gpu,
+      ...r.custom,
+    });
+    return {
+      executors: [...this.deps.executors.values()].map((ex) => {
+        const ledger = this.dispatcher.ledgers.get(ex.name);
+        const count = (status: string) => counts.find((c) => c.executor === ex.name && c.status === status)?.count ?? 0;
+        return {
+          name: ex.name,
+          capacity: vec(ex.capacity),
+          used: ledger ? vec(ledger.used) : {},
+          running: count('running') + count('cancelling'),
+          queued: count('queued'),
+        };
+      }),
+      pools: this.deps.poolStats?.() ?? [],
+    };
+  }
+}

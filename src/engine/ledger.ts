@@ -1,0 +1,61 @@
+/**
+ * What the running tasks of one executor hold: resources in total and per tenant, and the
+ * concrete GPU ids. The dispatcher reserves here before it starts a task and releases when
+ * the executor reports the process gone, so capacity is never over-admitted.
+ */
+import { pickDevices } from '../domain/gpu.ts';
+import { add, sub, ZERO, type Resources } from '../domain/resources.ts';
+
+export class Ledger {
+  used: Resources = ZERO;
+  readonly byTenant = new Map<string, Resources>();
+  private readonly gpus = new Map<string, string[]>(); // task id → device ids
+  private readonly holds = new Map<string, { tenant: string; resources: Resources }>();
+  private readonly tenantHolds = new Map<string, number>();
+
+  constructor(
+    readonly capacity: Resources,
+    readonly gpuInventory: readonly string[],
+  ) {}
+
+  get free(): Resources {
+    return sub(this.capacity, this.used);
+  }
+
+  get count(): number {
+    return this.holds.size;
+  }
+
+  /** Reserve for a task; returns its GPU ids, or null when the devices are not free. */
+  hold(taskId: string, tenant: string, resources: Resources): string[] | null {
+    const devices = resources.gpu > 0 ? pickDevices(this.gpuInventory, [...this.gpus.values()].flat(), resources.gpu) : [];
+    if (devices === null) return null;
+    this.holds.set(taskId, { tenant, resources });
+    if (devices.length) this.gpus.set(taskId, devices);
+    this.used = add(this.used, resources);
+    this.byTenant.set(tenant, add(this.byTenant.get(tenant) ?? ZERO, resources));
+    this.tenantHolds.set(tenant, (this.tenantHolds.get(tenant) ?? 0) + 1);
+    return devices;
+  }
+
+  release(taskId: string): void {
+    const h = this.holds.get(taskId);
+    if (!h) return;
+    this.holds.delete(taskId);
+    this.gpus.delete(taskId);
+    this.used = sub(this.used, h.resources);
+    const left = (this.tenantHolds.get(h.tenant) ?? 1) - 1;
+    if (left === 0) {
+      this.tenantHolds.delete(h.tenant);
+      this.byTenant.delete(h.tenant);
+    } else {
+      this.tenantHolds.set(h.tenant, left);
+      this.byTenant.set(h.tenant, sub(this.byTenant.get(h.tenant) ?? ZERO, h.resources));
+    }
+    if (this.holds.size === 0) this.used = ZERO; // wipe float drift
+  }
+
+  has(taskId: string): boolean {
+    return this.holds.has(taskId);
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * Crash recovery and leases. On start, every task a previous server instance left in
+ * running/cancelling is settled: its orphaned process is killed, then it is re-queued when
+ * attempts remain, else failed with TASK_LOST (a cancelling task becomes cancelled). While
+ * running, the leases of this instance's tasks are renewed, and any other expired lease is
+ * recovered the same way.
+ */
+import { taskError } from '../domain/errors.ts';
+import type { Task } from '../domain/task.ts';
+import type { Executor } from '../executors/executor.ts';
+import type { TaskStore, TransitionRequest } from '../store/task-store.ts';
+import type { Dispatcher } from './dispatcher.ts';
+import type { EventWriter } from './event-writer.ts';
+
+export interface ReconcilerDeps {
+  store: TaskStore;
+  executors: ReadonlyMap<string, Executor>;
+  dispatcher: Dispatcher;
+  writer: EventWriter;
+  instanceId: string;
+  leaseMs: number;
+  /** The store is used by this instance alone (embedded SQLite): every foreign lease is stale. */
+  exclusive: boolean;
+  now?: () => number;
+  onError?: (err: unknown, context: string) => void;
+}
+
+export const recoveryTransition = (task: Task, now: number): TransitionRequest => {
+  const cleared = { lease_owner: null, lease_expires_at: null, assignment: null };
+  if (task.status === 'cancelling')
+    return { id: task.id, from: ['cancelling'], to: 'cancelled', patch: { ...cleared, finished_at: now }, event: { reason: 'recovered' }, now };
+  if (task.attempt < task.retry.max_attempts)
+    return {
+      id: task.id,
+      from: ['running'],
+      to: 'queued',
+      patch: { ...cleared, not_before: null, error: taskError('TASK_LOST', 'the server or worker running this attempt died') },
+      event: { reason: 'lease_lost' },
+      now,
+    };
+  const error = taskError('TASK_LOST');
+  return { id: task.id, from: ['running'], to: 'failed', patch: { ...cleared, finished_at: now, error }, event: { reason: 'lease_lost', error }, now };
+};
+
+export class Reconciler {
+  private timer: NodeJS.Timeout | null = null;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** Settle what a previous instance left behind. Returns how many tasks were recovered. */
+  async recover(exclusive = this.deps.exclusive): Promise<number> {
+    const now = this.now();
+    const stale = this.deps.store
+      .staleLeases(this.deps.instanceId, now, exclusive)
+      .filter((t) => !this.deps.dispatcher.isRunningHere(t.id));
+    if (stale.length === 0) return 0;
+    for (const [name, executor] of this.deps.executors) {
+      const mine = stale.filter((t) => t.executor === name);
+      if (mine.length) await executor.killOrphans(mine);
+    }
+    const results = this.deps.store.transition(stale.map((t) => recoveryTransition(t, now)));
+    this.deps.writer.published(results.flatMap((r) => (r ? [r.event] : [])));
+    this.deps.dispatcher.wake();
+    return results.filter(Boolean).length;
+  }
+
+  /** Renew this instance's leases every third of the lease, and sweep expired foreign ones. */
+  startLeaseLoop(): void {
+    const every = Math.max(100, Math.floor(this.deps.leaseMs / 3));
+    this.timer = setInterval(() => {
+      try {
+        const ids = this.deps.dispatcher.runningIds;
+        if (ids.length) this.deps.store.renewLeases(this.deps.instanceId, ids, this.now() + this.deps.leaseMs);
+        void this.recover(false).catch((err) => this.deps.onError?.(err, 'lease sweep'));
+        // Safety net for retry timers lost across a restart: a cheap extra round.
+        this.deps.dispatcher.wake();
+      } catch (err) {
+        this.deps.onError?.(err, 'lease renewal');
+      }
+    }, every);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}

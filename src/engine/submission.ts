@@ -1,0 +1,115 @@
+/**
+ * Compiles a TaskInput into a Task in stages (temporal's style): defaults → validation
+ * against the executor's capacity and the path policy → the stored form. Throws a
+ * LakerayError for anything a client got wrong; nothing is written until every task of a
+ * submission compiled.
+ */
+import { createHash } from 'node:crypto';
+import { basename, extname } from 'node:path';
+import type { Config } from '../config/schema.ts';
+import { LakerayError } from '../domain/errors.ts';
+import { describe, fits, resources as toResources } from '../domain/resources.ts';
+import { DEFAULT_RETRY } from '../domain/retry.ts';
+import type { Task } from '../domain/task.ts';
+import type { Executor } from '../executors/executor.ts';
+import { resolveDataPath, resolveScript } from '../runtime/paths.ts';
+import { newTaskId } from './ids.ts';
+import type { TaskInput } from './task-input.ts';
+
+export interface SubmissionContext {
+  config: Readonly<Config>;
+  executors: ReadonlyMap<string, Executor>;
+  /** Pool names per executor, to refuse an unknown pool at submit rather than at run. */
+  pools: ReadonlyMap<string, ReadonlySet<string>>;
+  defaultExecutor: string;
+}
+
+const SCRIPT_EXTENSIONS = new Set(['.py', '.js', '.mjs', '.ts', '.mts']);
+
+/** Canonical JSON (sorted keys) so the same body always hashes the same. */
+const canonical = (v: unknown): string =>
+  Array.isArray(v)
+    ? `[${v.map(canonical).join(',')}]`
+    : v && typeof v === 'object'
+      ? `{${Object.keys(v)
+          .sort()
+          .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+          .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+          .join(',')}}`
+      : JSON.stringify(v);
+
+export const bodyHash = (input: TaskInput): string => {
+  const { idempotency_key: _, ...rest } = input;
+  return createHash('sha256').update(canonical(rest)).digest('hex');
+};
+
+const checkPath = (field: string, value: string | null | undefined, roots: readonly string[]): string | null => {
+  if (value === undefined || value === null) return null;
+  try {
+    resolveDataPath(value, [...roots]);
+  } catch (e) {
+    if (e instanceof LakerayError) throw new LakerayError('INVALID_REQUEST', `${field}: ${e.message}`);
+    throw e;
+  }
+  return value;
+};
+
+export function compileTask(input: TaskInput, tenant: string, ctx: SubmissionContext, now: number): Task {
+  const executorName = input.executor ?? ctx.defaultExecutor;
+  const executor = ctx.executors.get(executorName);
+  if (!executor) throw new LakerayError('UNKNOWN_EXECUTOR', `executor "${executorName}" is not configured (have: ${[...ctx.executors.keys()].join(', ')})`);
+
+  if (!SCRIPT_EXTENSIONS.has(extname(input.script)))
+    throw new LakerayError('INVALID_REQUEST', `script: "${input.script}" must be a .py, .js, .mjs, .ts or .mts file`);
+  resolveScript(input.script, [...ctx.config.script_roots]);
+
+  const pool = input.pool ?? null;
+  if (pool !== null && !ctx.pools.get(executorName)?.has(pool))
+    throw new LakerayError('INVALID_REQUEST', `pool: no pool "${pool}" on executor "${executorName}"`);
+
+  const d = ctx.config.tasks.default_resources;
+  const r = input.resources ?? {};
+  const res = toResources({ cpu: r.cpu ?? d.cpu, memory_mb: r.memory_mb ?? d.memory_mb, gpu: r.gpu ?? d.gpu, custom: r.custom ?? d.custom });
+  if (!fits(res, executor.capacity))
+    throw new LakerayError(
+      'RESOURCES_UNSATISFIABLE',
+      `resources: asked for ${describe(res)} but executor "${executorName}" has ${describe(executor.capacity)} in total`,
+    );
+
+  const retry = { ...DEFAULT_RETRY, ...(input.retry ?? {}) };
+  if (input.max_attempts !== undefined) retry.max_attempts = input.max_attempts;
+
+  return {
+    id: newTaskId(now),
+    name: input.name ?? basename(input.script, extname(input.script)),
+    script: input.script,
+    input: checkPath('input', input.input, ctx.config.data_roots),
+    output: checkPath('output', input.output, ctx.config.data_roots),
+    params: input.params ?? {},
+    executor: executorName,
+    pool,
+    resources: res,
+    priority: input.priority ?? 0,
+    timeout_s: input.timeout_s === undefined ? ctx.config.tasks.default_timeout_s : input.timeout_s,
+    retry,
+    webhook: input.webhook ?? null,
+    tenant,
+    labels: input.labels ?? {},
+    status: 'queued',
+    attempt: 0,
+    created_at: now,
+    updated_at: now,
+    started_at: null,
+    finished_at: null,
+    not_before: null,
+    progress: null,
+    result: null,
+    error: null,
+    lease_owner: null,
+    lease_expires_at: null,
+    assignment: null,
+    idempotency_key: input.idempotency_key ?? null,
+    last_seq: 0,
+    cancel_reason: null,
+  };
+}

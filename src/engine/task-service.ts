@@ -1,0 +1,59 @@
+/**
+ * What the API and CLI layers may ask of the engine. `api/` depends on this interface,
+ * never on an adapter; `Engine` (engine.ts) implements it.
+ */
+import type { TaskEvent } from '../domain/events.ts';
+import type { Task, TaskStatus } from '../domain/task.ts';
+import type { EventHandler, Subscription } from '../events/event-bus.ts';
+import type { TaskPage } from '../store/task-store.ts';
+import type { TaskInput } from './task-input.ts';
+
+export interface Caller {
+  tenant: string;
+}
+
+export interface SubmitResult {
+  task: Task;
+  /** false when an idempotency key returned an existing task */
+  created: boolean;
+}
+
+export interface ListQuery {
+  status?: TaskStatus[];
+  name?: string;
+  executor?: string;
+  cursor?: string;
+  limit?: number;
+}
+
+export interface EngineStats {
+  executors: {
+    name: string;
+    capacity: Record<string, number>;
+    used: Record<string, number>;
+    running: number;
+    queued: number;
+  }[];
+  pools: { executor: string; pool: string; workers: number; busy: number; idle: number }[];
+}
+
+export interface TaskService {
+  /** Validates and stores the tasks (all or nothing), then wakes the dispatcher. */
+  submit(caller: Caller, inputs: TaskInput[], idempotencyKey?: string): SubmitResult[];
+  /** Throws TASK_NOT_FOUND (also for another tenant's task). */
+  get(caller: Caller, id: string): Task;
+  list(caller: Caller, query: ListQuery): TaskPage;
+  /** Queued: cancelled at once. Running: moves to cancelling and stops the process. Terminal: 409. */
+  cancel(caller: Caller, id: string): Task;
+  /** Deletes a finished task and its events; 409 TASK_ACTIVE while queued or running. */
+  delete(caller: Caller, id: string): void;
+  /** Stored events after `afterSeq`, ascending. */
+  events(caller: Caller, id: string, afterSeq: number, limit: number, types?: readonly string[]): TaskEvent[];
+  /** Live events (already stored). Subscribe first, then read history, and drop seq ≤ what you read. */
+  subscribe(sub: Subscription, handler: EventHandler): () => void;
+  /** 0 = next to start; null when not queued. */
+  queuePosition(id: string): number | null;
+  stats(): EngineStats;
+  /** True once recovery finished and until shutdown begins. */
+  ready(): boolean;
+}

@@ -1,0 +1,40 @@
+/**
+ * Executor: runs one task somewhere (local processes, Ray, Kubernetes) and reports what
+ * happens. The engine owns state; an executor only runs and reports, through callbacks:
+ * `started` once the script's process is placed, `event` for progress/log/metric/artifact,
+ * and `exit` exactly once when the task's process is gone and its slot is free.
+ */
+import type { TaskError } from '../domain/errors.ts';
+import type { EventType } from '../domain/events.ts';
+import type { Resources } from '../domain/resources.ts';
+import type { Task } from '../domain/task.ts';
+
+export type RunOutcome =
+  | { kind: 'succeeded'; result: unknown }
+  | { kind: 'failed'; error: TaskError }
+  | { kind: 'cancelled' };
+
+export interface RunCallbacks {
+  started(info: { pid?: number; worker?: string; entered_at?: number }): void;
+  event(type: Exclude<EventType, 'state' | 'result'>, data: Record<string, unknown>): void;
+  exit(outcome: RunOutcome): void;
+}
+
+export interface Executor {
+  readonly name: string;
+  /** Total capacity; the engine's scheduler never admits beyond it. */
+  readonly capacity: Resources;
+  /** Concrete GPU device ids; capacity.gpu === gpuInventory.length. */
+  readonly gpuInventory: readonly string[];
+  /** Start the task's process. `gpus` are the devices the engine assigned (CUDA_VISIBLE_DEVICES). */
+  run(task: Task, gpus: readonly string[], callbacks: RunCallbacks): void;
+  /**
+   * Stop a running task: SIGTERM to its process group, then SIGKILL after `graceMs`.
+   * The task's `exit` callback fires (with `cancelled`) once the process is gone.
+   */
+  cancel(taskId: string, graceMs: number): void;
+  /** Kill processes left by a previous server instance (recorded in task assignments). */
+  killOrphans(tasks: readonly Task[]): Promise<void>;
+  /** Stop warm pools; running tasks are cancelled. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,232 @@
+/**
+ * The local executor: runs each task as a harness process on this machine, cold (a fresh
+ * `--once` process) or in a warm pool. GPUs are handed to a task only through
+ * CUDA_VISIBLE_DEVICES, which is always set, to "" when the task got none, so a task never
+ * sees a device the engine did not give it.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { LocalExecutorConfig } from '../../config/schema.ts';
+import { LakerayError, taskError, type TaskError } from '../../domain/errors.ts';
+import type { Resources } from '../../domain/resources.ts';
+import type { Task } from '../../domain/task.ts';
+import { resolveDataPath, resolveScript, scriptRuntime, type ScriptRuntime } from '../../runtime/paths.ts';
+import { ENV, type Job } from '../../runtime/protocol.ts';
+import type { Executor, RunCallbacks } from '../executor.ts';
+import { ColdRun } from './cold-run.ts';
+import { isGroupLeader, isLakerayHarness, processAlive, signalGroup, sweepGroup } from './process-group.ts';
+import { TaskRun } from './task-run.ts';
+import { WarmPool, type PoolStats } from './warm-pool.ts';
+
+type Logger = { warn(o: unknown, msg?: string): void; info(o: unknown, msg?: string): void };
+
+export interface LocalExecutorOptions {
+  name?: string;
+  config: LocalExecutorConfig;
+  pythonInterpreter: string;
+  nodeInterpreter?: string;
+  scriptRoots: string[];
+  dataRoots: string[];
+  /** The repository's runtimes/ directory (runtimes/python, runtimes/node). */
+  runtimesDir: string;
+  apiUrl?: string;
+  logger?: Logger;
+  maxLogLineBytes?: number;
+}
+
+interface Placement {
+  cancel(graceMs: number): void;
+  pid(): number | undefined;
+}
+
+const DEFAULT_MAX_LOG_LINE_BYTES = 16 * 1024;
+
+const inventoryOf = (gpus: LocalExecutorConfig['gpus']): string[] =>
+  typeof gpus === 'number' ? Array.from({ length: gpus }, (_, i) => String(i)) : [...gpus];
+
+const failure = (err: unknown): TaskError =>
+  err instanceof LakerayError ? { code: err.code, message: err.message } : taskError('EXECUTOR_ERROR', String(err));
+
+export class LocalExecutor implements Executor {
+  readonly name: string;
+  readonly capacity: Resources;
+  readonly gpuInventory: readonly string[];
+  private readonly pools = new Map<string, WarmPool>();
+  private readonly placements = new Map<string, Placement>();
+  private readonly coldExits = new Set<Promise<unknown>>();
+  private readonly maxLogLineBytes: number;
+  private closing = false;
+
+  constructor(private readonly opts: LocalExecutorOptions) {
+    const { config } = opts;
+    this.name = opts.name ?? 'local';
+    this.gpuInventory = Object.freeze(inventoryOf(config.gpus));
+    this.capacity = {
+      cpu: config.cpu ?? os.cpus().length,
+      memory_mb: config.memory_mb ?? Math.floor((os.totalmem() / (1024 * 1024)) * 0.8),
+      gpu: this.gpuInventory.length,
+      custom: { ...config.custom },
+    };
+    this.maxLogLineBytes = opts.maxLogLineBytes ?? DEFAULT_MAX_LOG_LINE_BYTES;
+    for (const pool of config.pools) {
+      if (this.pools.has(pool.name)) throw new LakerayError('INVALID_REQUEST', `pool "${pool.name}" is configured twice`);
+      const interpreter = pool.runtime === 'python' ? opts.pythonInterpreter : (opts.nodeInterpreter ?? process.execPath);
+      this.pools.set(pool.name, new WarmPool(pool, {
+        interpreter,
+        runtimesDir: opts.runtimesDir,
+        cwd: process.cwd(),
+        maxLogLineBytes: this.maxLogLineBytes,
+        logger: opts.logger,
+      }));
+    }
+    for (const [runtime, name] of Object.entries(config.default_pools)) {
+      if (name !== undefined && this.pools.get(name)?.config.runtime !== runtime) {
+        throw new LakerayError('INVALID_REQUEST', `default pool "${name}" for ${runtime} is not a configured ${runtime} pool`);
+      }
+    }
+  }
+
+  run(task: Task, gpus: readonly string[], callbacks: RunCallbacks): void {
+    const limits = { maxLineBytes: this.maxLogLineBytes, maxLogBytes: this.opts.config.max_log_bytes };
+    const run = new TaskRun(task.id, {
+      started: (info) => callbacks.started(info),
+      event: (type, data) => callbacks.event(type, data),
+      exit: (outcome) => {
+        this.placements.delete(task.id);
+        callbacks.exit(outcome);
+      },
+    }, limits);
+    // A failure before any process exists is still reported asynchronously, like every exit.
+    const fail = (error: TaskError): void => {
+      setImmediate(() => run.finish({ kind: 'failed', error }));
+    };
+    if (this.closing) return fail(taskError('EXECUTOR_ERROR', `executor ${this.name} is closing`));
+    if (this.placements.has(task.id)) return fail(taskError('EXECUTOR_ERROR', `task ${task.id} is already running here`));
+
+    let job: Job;
+    let runtime: ScriptRuntime;
+    let pool: WarmPool | undefined;
+    try {
+      const script = resolveScript(task.script, this.opts.scriptRoots);
+      runtime = this.runtimeOf(script);
+      pool = this.poolFor(task, runtime);
+      job = this.jobFor(task, script, gpus);
+    } catch (err) {
+      return fail(failure(err));
+    }
+
+    if (pool !== undefined) {
+      const chosen = pool;
+      this.placements.set(task.id, { cancel: (graceMs) => chosen.cancel(task.id, graceMs), pid: () => undefined });
+      chosen.submit({ job, run, gpuKey: job.env[ENV.CUDA] ?? '' });
+      return;
+    }
+    const cold = new ColdRun({
+      id: 'cold',
+      runtime,
+      interpreter: runtime === 'python' ? this.opts.pythonInterpreter : (this.opts.nodeInterpreter ?? process.execPath),
+      runtimesDir: this.opts.runtimesDir,
+      preload: [],
+      once: true,
+      concurrency: 1,
+      cwd: path.dirname(job.script),
+      env: job.env, // set from the first instruction on, not only once the job is read
+    }, job, run, this.maxLogLineBytes);
+    this.placements.set(task.id, { cancel: (graceMs) => cold.cancel(run, graceMs), pid: () => cold.pid });
+    const exited = cold.exited.finally(() => this.coldExits.delete(exited));
+    this.coldExits.add(exited);
+  }
+
+  cancel(taskId: string, graceMs: number): void {
+    this.placements.get(taskId)?.cancel(graceMs);
+  }
+
+  async killOrphans(tasks: readonly Task[]): Promise<void> {
+    // Never our own live processes, whatever the store says.
+    const ours = new Set([...this.placements.values()].map((p) => p.pid()));
+    for (const pool of this.pools.values()) for (const pid of pool.pids()) ours.add(pid);
+    const pids = new Set(tasks.map((t) => t.assignment?.pid).filter((pid): pid is number => typeof pid === 'number' && pid > 1));
+    await Promise.all([...pids].map(async (pid) => {
+      if (ours.has(pid) || !processAlive(pid) || !isLakerayHarness(pid)) return;
+      this.opts.logger?.warn({ pid }, 'killing a harness process left by a previous server');
+      if (isGroupLeader(pid)) {
+        signalGroup(pid, 'SIGKILL');
+        await sweepGroup(pid);
+      } else {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone meanwhile
+        }
+      }
+    }));
+  }
+
+  /** Start every pool's `min` workers; resolves when they are ready (or failed to start). */
+  async prewarm(): Promise<void> {
+    await Promise.all([...this.pools.values()].map((p) => p.prewarm()));
+  }
+
+  poolStats(): PoolStats[] {
+    return [...this.pools.values()].map((p) => p.stats());
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    const grace = this.opts.config.kill_grace_ms;
+    for (const placement of [...this.placements.values()]) placement.cancel(grace);
+    await Promise.all([...[...this.pools.values()].map((p) => p.close(grace)), ...this.coldExits]);
+  }
+
+  private runtimeOf(script: string): ScriptRuntime {
+    const runtime = scriptRuntime(script);
+    if (runtime === null) {
+      throw new LakerayError('INVALID_REQUEST', `no runtime runs "${path.basename(script)}" (use .py, .js, .mjs, .ts or .mts)`);
+    }
+    return runtime;
+  }
+
+  private poolFor(task: Task, runtime: ScriptRuntime): WarmPool | undefined {
+    const name = task.pool ?? this.opts.config.default_pools[runtime];
+    if (name === undefined || name === null) return undefined;
+    const pool = this.pools.get(name);
+    if (pool === undefined) throw new LakerayError('INVALID_REQUEST', `no pool named "${name}" on executor ${this.name}`);
+    if (pool.config.runtime !== runtime) {
+      throw new LakerayError('INVALID_REQUEST', `pool "${name}" runs ${pool.config.runtime} scripts, not ${runtime}`);
+    }
+    return pool;
+  }
+
+  private jobFor(task: Task, script: string, gpus: readonly string[]): Job {
+    const env: Record<string, string> = {
+      [ENV.CUDA]: gpus.join(','),
+      [ENV.TASK_ID]: task.id,
+      [ENV.ATTEMPT]: String(task.attempt),
+    };
+    if (this.opts.apiUrl !== undefined) env[ENV.API_URL] = this.opts.apiUrl;
+    return {
+      task_id: task.id,
+      attempt: task.attempt,
+      script,
+      input: this.dataPath(task.input),
+      output: this.dataPath(task.output),
+      params: task.params,
+      env,
+    };
+  }
+
+  /**
+   * Path-like values (absolute, with a separator, or starting with ".") must resolve inside a
+   * data root. A bare name is a file in the first data root when one exists there, and
+   * otherwise passes through unchanged as a lake name (dataset or model).
+   */
+  private dataPath(value: string | null): string | null {
+    if (value === null) return null;
+    if (path.isAbsolute(value) || value.includes('/') || value.includes(path.sep) || value.startsWith('.')) {
+      return resolveDataPath(value, this.opts.dataRoots);
+    }
+    const inRoot = resolveDataPath(value, this.opts.dataRoots);
+    return fs.existsSync(inRoot) ? inRoot : value;
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * A warm-pool worker: one long-lived harness that runs job after job (several at once for
+ * node pools with concurrency > 1). It routes harness messages to the job they name and the
+ * process's stdout/stderr to its job when it has exactly one (otherwise the line cannot be
+ * attributed and goes to the server log).
+ *
+ * Modes: starting → ready → (busy ⇄ idle) → stopping → exited. A worker that was cancelled
+ * by signal or died is `discard`ed: its jobs finish when the process is gone, never at `done`.
+ */
+import { performance } from 'node:perf_hooks';
+import { taskError, type TaskError } from '../../domain/errors.ts';
+import type { HarnessMessage, Job } from '../../runtime/protocol.ts';
+import { HarnessProcess, type HarnessExit, type HarnessSpec, type OutputStream } from './harness-process.ts';
+import type { TaskRun } from './task-run.ts';
+
+export interface WorkerJob {
+  job: Job;
+  run: TaskRun;
+  /** CUDA_VISIBLE_DEVICES of the job: a worker that initialized CUDA only takes the same set. */
+  gpuKey: string;
+  sentAt?: number;
+}
+
+export interface WorkerHooks {
+  jobDone(worker: PoolWorker, wj: WorkerJob): void;
+  exited(worker: PoolWorker, exit: HarnessExit): void;
+  ready(worker: PoolWorker): void;
+  dispatched(ms: number): void;
+  output(worker: PoolWorker, stream: OutputStream, line: string): void;
+}
+
+/** How long a retiring worker may take to leave after the exit op before it is terminated. */
+const RETIRE_TIMEOUT_MS = 5000;
+
+export class PoolWorker {
+  state: 'starting' | 'ready' | 'stopping' = 'starting';
+  readonly jobs = new Map<string, WorkerJob>();
+  /** Devices CUDA was initialized with in this process; null while it never was. */
+  pinnedGpuKey: string | null = null;
+  discard = false;
+  retiring = false;
+  everReady = false;
+  lastUsed = 0;
+  idleTimer: NodeJS.Timeout | undefined;
+  readonly proc: HarnessProcess;
+  /** Resolves once the worker is ready or has exited, whichever comes first. */
+  readonly settled: Promise<void>;
+  private markSettled!: () => void;
+  private startError: TaskError | undefined;
+  private readonly cancelTimers = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    readonly id: string,
+    spec: HarnessSpec,
+    maxLogLineBytes: number,
+    private readonly hooks: WorkerHooks,
+  ) {
+    this.settled = new Promise((resolve) => {
+      this.markSettled = resolve;
+    });
+    this.proc = new HarnessProcess(spec, { message: (m) => this.onMessage(m), output: (s, l, t) => this.onOutput(s, l, t) }, maxLogLineBytes);
+    void this.proc.exited.then((exit) => this.onExit(exit));
+  }
+
+  get concurrency(): number {
+    return this.proc.spec.concurrency;
+  }
+
+  get usable(): boolean {
+    return this.state !== 'stopping' && !this.discard && this.proc.alive;
+  }
+
+  assign(wj: WorkerJob): void {
+    clearTimeout(this.idleTimer);
+    this.jobs.set(wj.job.task_id, wj);
+    wj.sentAt = performance.now();
+    this.proc.send({ op: 'run', job: wj.job });
+  }
+
+  /**
+   * Concurrency 1: SIGTERM the group (the script's finally blocks run), SIGKILL after the grace
+   * period, never reuse the process. Concurrency > 1: abort the job's signal and kill the whole
+   * worker only if the job has not finished within the grace period.
+   */
+  cancel(taskId: string, graceMs: number): void {
+    const wj = this.jobs.get(taskId);
+    if (wj === undefined) return;
+    wj.run.cancelRequested = true;
+    if (this.concurrency === 1 || this.state === 'starting') {
+      this.discard = true;
+      this.proc.terminate(graceMs);
+      return;
+    }
+    this.proc.send({ op: 'cancel', task_id: taskId });
+    if (this.cancelTimers.has(taskId)) return;
+    const timer = setTimeout(() => {
+      this.cancelTimers.delete(taskId);
+      if (!this.jobs.has(taskId)) return;
+      this.discard = true;
+      this.proc.kill();
+    }, graceMs);
+    timer.unref();
+    this.cancelTimers.set(taskId, timer);
+  }
+
+  /** Leave politely (exit op); terminate if that takes too long. */
+  retire(): void {
+    if (this.state === 'stopping') return;
+    this.state = 'stopping';
+    this.retiring = true;
+    clearTimeout(this.idleTimer);
+    this.proc.send({ op: 'exit' });
+    setTimeout(() => this.proc.terminate(1000), RETIRE_TIMEOUT_MS).unref();
+  }
+
+  private where(): { pid: number | undefined; worker: string } {
+    return { pid: this.proc.pid, worker: this.id };
+  }
+
+  private onMessage(msg: HarnessMessage): void {
+    if (msg.type === 'ready') {
+      if (this.state === 'starting') this.state = 'ready';
+      this.everReady = true;
+      this.markSettled();
+      this.hooks.ready(this);
+      return;
+    }
+    if (msg.type === 'error' && msg.task_id === '') {
+      this.startError = taskError('EXECUTOR_ERROR', msg.message); // preload failed
+      return;
+    }
+    const wj = this.jobs.get(msg.task_id);
+    if (wj === undefined) return;
+    if (msg.type === 'started' && wj.sentAt !== undefined) this.hooks.dispatched(performance.now() - wj.sentAt);
+    if (msg.type !== 'done') {
+      wj.run.onMessage(msg, this.where());
+      return;
+    }
+    if ((msg as { cuda_initialized?: boolean }).cuda_initialized === true) this.pinnedGpuKey = wj.gpuKey;
+    if (this.discard) return; // killed for a cancel: the job ends when the process is gone
+    clearTimeout(this.cancelTimers.get(msg.task_id));
+    this.cancelTimers.delete(msg.task_id);
+    // The harness flushed stdout/stderr before `done`; let those bytes, already in the pipes,
+    // be read and attributed to this job before it is finished.
+    setImmediate(() => {
+      if (!this.jobs.delete(msg.task_id)) return;
+      this.lastUsed = Date.now();
+      this.hooks.jobDone(this, wj);
+    });
+  }
+
+  private onOutput(stream: OutputStream, line: string, truncated: boolean): void {
+    const [only] = this.jobs.size === 1 ? this.jobs.values() : [];
+    if (only !== undefined) only.run.onOutput(stream, line, truncated);
+    else this.hooks.output(this, stream, line);
+  }
+
+  private onExit(exit: HarnessExit): void {
+    this.state = 'stopping';
+    this.markSettled();
+    clearTimeout(this.idleTimer);
+    for (const timer of this.cancelTimers.values()) clearTimeout(timer);
+    for (const wj of this.jobs.values()) wj.run.finish(wj.run.outcomeAtExit(exit, this.proc.stderrTail(), this.startError));
+    this.jobs.clear();
+    this.hooks.exited(this, exit);
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * A warm pool: between `min` and `max` harness processes of one runtime, started with the
+ * pool's preload (e.g. `import torch`) and reused task after task, so a task skips interpreter
+ * start-up and heavy imports. Idle workers retire after `idle_timeout_s` down to `min`
+ * (min 0 scales to zero). Jobs that find no free worker wait in FIFO order; the engine's
+ * scheduler normally prevents that through the executor's capacity.
+ *
+ * GPU binding: a Python process that initialized CUDA keeps the devices it saw, whatever
+ * CUDA_VISIBLE_DEVICES says later. Such a worker is pinned to that device set and only gets
+ * jobs with the same set; an idle worker pinned elsewhere is retired to make room.
+ */
+import path from 'node:path';
+import { taskError } from '../../domain/errors.ts';
+import type { PoolConfig } from '../../config/schema.ts';
+import type { HarnessExit } from './harness-process.ts';
+import { PoolWorker, type WorkerJob } from './pool-worker.ts';
+
+export interface PoolStats {
+  pool: string;
+  runtime: PoolConfig['runtime'];
+  workers: number;
+  busy: number;
+  idle: number;
+  starting: number;
+  queued: number;
+  started_total: number;
+  retired_total: number;
+  jobs_total: number;
+  /** Job written to the worker's stdin → `started` received, last and mean over the pool's life. */
+  dispatch_ms_last: number | null;
+  dispatch_ms_mean: number | null;
+}
+
+export interface PoolDeps {
+  interpreter: string;
+  runtimesDir: string;
+  /** Workers start here; each job then runs in its script's directory. */
+  cwd: string;
+  maxLogLineBytes: number;
+  logger?: { warn(o: unknown, msg?: string): void; info(o: unknown, msg?: string): void };
+}
+
+export class WarmPool {
+  private readonly workers = new Set<PoolWorker>();
+  private readonly queue: WorkerJob[] = [];
+  private closing = false;
+  private seq = 0;
+  private startedTotal = 0;
+  private retiredTotal = 0;
+  private jobsTotal = 0;
+  private dispatchLast: number | null = null;
+  private dispatchSum = 0;
+  private dispatchCount = 0;
+
+  constructor(
+    readonly config: PoolConfig,
+    private readonly deps: PoolDeps,
+  ) {}
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  submit(wj: WorkerJob): void {
+    if (this.closing) {
+      setImmediate(() => wj.run.finish({ kind: 'failed', error: taskError('EXECUTOR_ERROR', `pool ${this.name} is closing`) }));
+      return;
+    }
+    this.jobsTotal += 1;
+    this.queue.push(wj);
+    this.drain();
+  }
+
+  /** True when the task belongs to this pool (queued or on a worker). */
+  cancel(taskId: string, graceMs: number): boolean {
+    const queued = this.queue.findIndex((wj) => wj.job.task_id === taskId);
+    if (queued !== -1) {
+      const [wj] = this.queue.splice(queued, 1) as [WorkerJob];
+      wj.run.cancelRequested = true;
+      setImmediate(() => wj.run.finish({ kind: 'cancelled' })); // no process was ever started for it
+      return true;
+    }
+    for (const worker of this.workers) {
+      if (worker.jobs.has(taskId)) {
+        worker.cancel(taskId, graceMs);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Start workers up to `min` and wait until they are ready (or failed). */
+  async prewarm(): Promise<void> {
+    const live = (): number => [...this.workers].filter((w) => w.state !== 'stopping').length;
+    while (!this.closing && live() < this.config.min) this.spawn();
+    await Promise.all([...this.workers].filter((w) => w.state === 'starting').map((w) => w.settled));
+  }
+
+  /** Stop everything: queued jobs are cancelled, running ones cancelled by signal, idle workers retired. */
+  async close(graceMs: number): Promise<void> {
+    this.closing = true;
+    for (const wj of this.queue.splice(0)) {
+      wj.run.cancelRequested = true;
+      wj.run.finish({ kind: 'cancelled' });
+    }
+    const exits = [...this.workers].map((w) => w.proc.exited);
+    for (const worker of this.workers) {
+      if (worker.jobs.size === 0) worker.retire();
+      else for (const taskId of [...worker.jobs.keys()]) worker.cancel(taskId, graceMs);
+    }
+    await Promise.all(exits);
+  }
+
+  /** Process ids of this pool's workers. */
+  pids(): number[] {
+    return [...this.workers].map((w) => w.proc.pid).filter((pid): pid is number => pid !== undefined);
+  }
+
+  stats(): PoolStats {
+    const ws = [...this.workers];
+    return {
+      pool: this.name,
+      runtime: this.config.runtime,
+      workers: ws.length,
+      busy: ws.filter((w) => w.jobs.size > 0).length,
+      idle: ws.filter((w) => w.state === 'ready' && w.jobs.size === 0).length,
+      starting: ws.filter((w) => w.state === 'starting').length,
+      queued: this.queue.length,
+      started_total: this.startedTotal,
+      retired_total: this.retiredTotal,
+      jobs_total: this.jobsTotal,
+      dispatch_ms_last: this.dispatchLast,
+      dispatch_ms_mean: this.dispatchCount > 0 ? this.dispatchSum / this.dispatchCount : null,
+    };
+  }
+
+  /** Give queued jobs to free workers, in order, starting workers while below `max`. */
+  private drain(): void {
+    while (this.queue.length > 0 && !this.closing) {
+      const head = this.queue[0] as WorkerJob;
+      const worker = this.pick(head.gpuKey) ?? (this.workers.size < this.config.max ? this.spawn() : undefined);
+      if (worker === undefined) {
+        // Full. An idle worker bound to other GPUs cannot take the head job: replace it.
+        const stale = [...this.workers].find(
+          (w) => w.usable && w.jobs.size === 0 && w.pinnedGpuKey !== null && w.pinnedGpuKey !== head.gpuKey,
+        );
+        stale?.retire(); // its exit calls drain() again
+        return;
+      }
+      this.queue.shift();
+      worker.assign(head);
+    }
+  }
+
+  private pick(gpuKey: string): PoolWorker | undefined {
+    const score = (w: PoolWorker): number[] => [
+      w.state === 'ready' ? 0 : 1, // a ready worker starts the job now
+      w.pinnedGpuKey === gpuKey ? 0 : 1, // keep pinned workers for their own devices
+      w.jobs.size, // spread concurrent jobs
+      -w.lastUsed, // the most recently used worker has the warmest caches
+    ];
+    const free = [...this.workers].filter(
+      (w) => w.usable && w.jobs.size < w.concurrency && (w.pinnedGpuKey === null || w.pinnedGpuKey === gpuKey),
+    );
+    free.sort((a, b) => {
+      const sa = score(a);
+      const sb = score(b);
+      for (let i = 0; i < sa.length; i += 1) if (sa[i] !== sb[i]) return (sa[i] as number) - (sb[i] as number);
+      return 0;
+    });
+    return free[0];
+  }
+
+  private spawn(): PoolWorker {
+    this.seq += 1;
+    this.startedTotal += 1;
+    const { config, deps } = this;
+    const id = `${config.name}-${this.seq}`;
+    const spec = {
+      id,
+      runtime: config.runtime,
+      interpreter: config.interpreter ?? deps.interpreter,
+      runtimesDir: deps.runtimesDir,
+      preload: config.preload,
+      once: false,
+      concurrency: config.runtime === 'node' ? config.concurrency : 1,
+      cwd: path.resolve(deps.cwd),
+      // No devices until a job brings its own: a preload that touches CUDA must not grab them all.
+      env: { CUDA_VISIBLE_DEVICES: '' },
+    };
+    const worker = new PoolWorker(id, spec, deps.maxLogLineBytes, {
+      ready: (w) => {
+        if (w.jobs.size === 0) this.scheduleIdle(w);
+      },
+      jobDone: (w, wj) => this.onJobDone(w, wj),
+      exited: (w, exit) => this.onExit(w, exit),
+      dispatched: (ms) => {
+        this.dispatchLast = ms;
+        this.dispatchSum += ms;
+        this.dispatchCount += 1;
+      },
+      output: (w, stream, line) => deps.logger?.info({ worker: w.id, stream, line }, 'output from a worker with no single job'),
+    });
+    this.workers.add(worker);
+    return worker;
+  }
+
+  private onJobDone(worker: PoolWorker, wj: WorkerJob): void {
+    wj.run.finish(wj.run.outcomeAtDone());
+    if (worker.usable && worker.jobs.size === 0) this.scheduleIdle(worker);
+    this.drain();
+  }
+
+  private onExit(worker: PoolWorker, exit: HarnessExit): void {
+    this.workers.delete(worker);
+    if (worker.retiring) this.retiredTotal += 1;
+    else if (!this.closing) {
+      this.deps.logger?.warn({ pool: this.name, worker: worker.id, pid: worker.proc.pid, ...exit }, 'pool worker exited');
+    }
+    const live = [...this.workers].filter((w) => w.state !== 'stopping').length;
+    // Replace only workers that once started fine: a broken preload must not loop forever.
+    if (!this.closing && worker.everReady && live < this.config.min) this.spawn();
+    this.drain();
+  }
+
+  private scheduleIdle(worker: PoolWorker): void {
+    clearTimeout(worker.idleTimer);
+    worker.idleTimer = setTimeout(() => {
+      const live = [...this.workers].filter((w) => w.usable).length;
+      if (worker.usable && worker.jobs.size === 0 && live > this.config.min) worker.retire();
+    }, this.config.idle_timeout_s * 1000);
+    worker.idleTimer.unref();
+  }
+}

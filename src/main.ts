@@ -1,0 +1,117 @@
+/**
+ * Composition root: config → adapters (store, bus, executors) → engine → HTTP API.
+ * The only file that knows every concrete implementation.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { buildApp } from './api/app.ts';
+import { MetricsRegistry } from './api/metrics.ts';
+import { loadConfig } from './config/load.ts';
+import type { Config } from './config/schema.ts';
+import { Engine } from './engine/engine.ts';
+import { MemoryEventBus } from './events/memory.ts';
+import type { Executor } from './executors/executor.ts';
+import { LocalExecutor } from './executors/local/local-executor.ts';
+import { acquireLock } from './store/sqlite/lock.ts';
+import { SqliteTaskStore } from './store/sqlite/sqlite-store.ts';
+
+export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface StartOptions {
+  configPath?: string;
+  port?: number;
+  host?: string;
+  /** Use the repository's examples/ as script root and examples/data as a data root. */
+  examples?: boolean;
+  /** Already-parsed config (tests); skips loading a file. */
+  config?: Readonly<Config>;
+  logLevel?: string;
+}
+
+export interface RunningServer {
+  url: string;
+  engine: Engine;
+  close(): Promise<void>;
+}
+
+/** The project venv's python when setup created it, else python3 from PATH. */
+export const defaultPython = (): string => {
+  const venv = join(PACKAGE_ROOT, '.venv', 'bin', 'python');
+  return existsSync(venv) ? venv : 'python3';
+};
+
+const withExamples = (c: Readonly<Config>): Readonly<Config> => ({
+  ...c,
+  script_roots: [...new Set([...c.script_roots, join(PACKAGE_ROOT, 'examples')])],
+  data_roots: [...new Set([...c.data_roots, join(PACKAGE_ROOT, 'examples', 'data')])],
+});
+
+export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
+  let config = opts.config ?? loadConfig(opts.configPath).config;
+  if (opts.examples) config = withExamples(config);
+  const logger = pino({ level: opts.logLevel ?? config.log_level });
+
+  mkdirSync(config.state_dir, { recursive: true });
+  for (const root of config.data_roots) if (!root.includes('://')) mkdirSync(root, { recursive: true });
+  const dbPath = config.store.path ?? join(config.state_dir, 'lakeray.db');
+  const lock = dbPath === ':memory:' ? null : acquireLock(`${dbPath}.lock`);
+
+  const store = SqliteTaskStore.open(dbPath);
+  const bus = new MemoryEventBus();
+  const host = opts.host ?? config.server.host;
+  const port = opts.port ?? config.server.port;
+
+  const local = new LocalExecutor({
+    name: 'local',
+    config: config.executors.local,
+    pythonInterpreter: config.python.interpreter ?? defaultPython(),
+    scriptRoots: [...config.script_roots],
+    dataRoots: [...config.data_roots],
+    runtimesDir: join(PACKAGE_ROOT, 'runtimes'),
+    maxLogLineBytes: config.tasks.max_log_line_bytes,
+    logger,
+  });
+  const executors = new Map<string, Executor>([[local.name, local]]);
+  const metrics = new MetricsRegistry();
+  const engine = new Engine({
+    config,
+    store,
+    bus,
+    executors,
+    pools: new Map([[local.name, new Set(config.executors.local.pools.map((p) => p.name))]]),
+    poolStats: () => local.poolStats().map((p) => ({ executor: local.name, ...p })),
+    observer: {
+      dispatched: (ex, s) => metrics.observeDispatch(ex, s),
+      finished: (ex, status, s) => metrics.observeTaskFinished(ex, status, s),
+      events: (n) => metrics.countEvents(n),
+    },
+    onError: (err, context) => logger.error({ err }, `engine: ${context}`),
+  });
+
+  const app = await buildApp({
+    tasks: engine,
+    logger: opts.logLevel === 'silent' ? false : { level: opts.logLevel ?? config.log_level },
+    bodyLimit: config.server.body_limit_bytes,
+    maxBatch: config.server.max_batch,
+    metrics,
+  });
+  const { recovered } = await engine.start();
+  if (recovered) logger.warn({ recovered }, 'recovered tasks left running by a previous server');
+  await local.prewarm();
+  const address = await app.listen({ host, port });
+  const url = address.replace('[::1]', '127.0.0.1');
+
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      await app.close();
+      await engine.stop();
+      await local.close();
+      await bus.close();
+      store.close();
+      lock?.release();
+    })());
+  return { url, engine, close };
+}

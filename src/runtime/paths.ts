@@ -1,0 +1,119 @@
+/**
+ * Where a task's script and data may live. A task names paths relative to configured roots;
+ * anything that resolves (lexically or through a symlink) outside every root is refused, so a
+ * submitted task can never read `/etc/shadow` or run a script the operator did not publish.
+ *
+ * The engine calls these at submit time (to answer 4xx early) and the executor again at run
+ * time (the file system may have changed in between), so they are idempotent: resolving an
+ * already-resolved path returns it unchanged.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { LakerayError } from '../domain/errors.ts';
+
+export type ScriptRuntime = 'python' | 'node';
+
+const RUNTIME_BY_EXTENSION: Readonly<Record<string, ScriptRuntime>> = {
+  '.py': 'python',
+  '.js': 'node',
+  '.mjs': 'node',
+  '.ts': 'node',
+  '.mts': 'node',
+};
+
+/** The runtime that runs a script, from its extension; null when no runtime handles it. */
+export const scriptRuntime = (script: string): ScriptRuntime | null =>
+  RUNTIME_BY_EXTENSION[path.extname(script).toLowerCase()] ?? null;
+
+/** True when `child` is `parent` or lies below it (both absolute and normalized). */
+const isInside = (parent: string, child: string): boolean => {
+  const rel = path.relative(parent, child);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
+};
+
+/**
+ * realpath of the longest existing prefix, with the missing rest appended: an output path that
+ * does not exist yet is still checked against symlinks in the directories above it.
+ */
+const realpathNearest = (p: string): string => {
+  const missing: string[] = [];
+  let cur = p;
+  for (;;) {
+    try {
+      return path.join(fs.realpathSync(cur), ...missing.reverse());
+    } catch {
+      const parent = path.dirname(cur);
+      if (parent === cur) return path.join(cur, ...missing.reverse());
+      missing.push(path.basename(cur));
+      cur = parent;
+    }
+  }
+};
+
+const checkPathString = (p: string, what: string): void => {
+  if (typeof p !== 'string' || p.length === 0) throw new LakerayError('INVALID_REQUEST', `${what} path is empty`);
+  if (p.includes('\0')) throw new LakerayError('INVALID_REQUEST', `${what} path contains a NUL byte`);
+};
+
+/** Both the lexical path and its real location must stay inside the root. */
+const insideRoot = (root: string, candidate: string): boolean =>
+  isInside(root, candidate) && isInside(realpathNearest(root), realpathNearest(candidate));
+
+/**
+ * Resolve a script name to the absolute real path of an existing file inside one of `roots`.
+ * Relative names are tried against each root in order (the first root holding the file wins).
+ */
+export const resolveScript = (script: string, roots: readonly string[]): string => {
+  checkPathString(script, 'script');
+  if (roots.length === 0) throw new LakerayError('INVALID_REQUEST', 'no script roots are configured');
+  const absRoots = roots.map((r) => path.resolve(r));
+  const candidates = path.isAbsolute(script)
+    ? [path.normalize(script)]
+    : absRoots.map((root) => path.resolve(root, script));
+
+  let escaped = true;
+  for (const candidate of candidates) {
+    const roots = absRoots.filter((root) => isInside(root, candidate));
+    if (roots.length === 0) continue;
+    escaped = false;
+    let real: string;
+    try {
+      real = fs.realpathSync(candidate);
+    } catch {
+      continue; // missing here; a later root may hold it
+    }
+    if (!roots.some((root) => isInside(realpathNearest(root), real))) {
+      throw new LakerayError('INVALID_REQUEST', `script "${script}" resolves (through a symlink) outside the script roots`);
+    }
+    if (!fs.statSync(real).isFile()) throw new LakerayError('SCRIPT_NOT_FOUND', `script "${script}" is not a file`);
+    return real;
+  }
+  if (escaped) {
+    throw new LakerayError('INVALID_REQUEST', `script "${script}" is outside the script roots (${roots.join(', ')})`);
+  }
+  throw new LakerayError('SCRIPT_NOT_FOUND', `script "${script}" not found in the script roots (${roots.join(', ')})`);
+};
+
+/**
+ * Resolve a task's input/output path: relative paths land inside the first data root, absolute
+ * paths are accepted only inside some data root. The path need not exist (outputs usually don't).
+ */
+export const resolveDataPath = (p: string, roots: readonly string[]): string => {
+  checkPathString(p, 'data');
+  if (roots.length === 0) throw new LakerayError('INVALID_REQUEST', 'no data roots are configured');
+  const absRoots = roots.map((r) => path.resolve(r));
+  if (path.isAbsolute(p)) {
+    const candidate = path.normalize(p);
+    if (absRoots.some((root) => insideRoot(root, candidate))) return candidate;
+    throw new LakerayError('INVALID_REQUEST', `path "${p}" is outside the data roots (${roots.join(', ')})`);
+  }
+  const root = absRoots[0] as string;
+  const candidate = path.resolve(root, p);
+  if (!isInside(root, candidate)) {
+    throw new LakerayError('INVALID_REQUEST', `path "${p}" escapes the data root "${roots[0]}"`);
+  }
+  if (!insideRoot(root, candidate)) {
+    throw new LakerayError('INVALID_REQUEST', `path "${p}" resolves (through a symlink) outside the data root "${roots[0]}"`);
+  }
+  return candidate;
+};

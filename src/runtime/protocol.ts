@@ -1,0 +1,57 @@
+/**
+ * The runtime protocol between the platform and a running script (docs/runtime-protocol.md).
+ *
+ * A harness process (runtimes/python, runtimes/node) reads jobs as JSON lines on stdin and
+ * writes events as JSON lines on fd 3 — never on stdout, which belongs to the script and is
+ * captured as log events. A cold run is a harness that takes one job and exits; a warm-pool
+ * worker is the same harness looping over jobs after its preload.
+ *
+ *   platform → harness (stdin):  {"op":"run","job":Job}   {"op":"exit"}
+ *   harness → platform (fd 3):   ready · started · progress · log · metric · artifact · result · error · done
+ */
+export const EVENTS_FD = 3;
+
+export interface Job {
+  task_id: string;
+  attempt: number;
+  /** Absolute path of the script. */
+  script: string;
+  /** Resolved input/output: absolute paths inside the data roots, or lake names (null = none). */
+  input: string | null;
+  output: string | null;
+  params: Record<string, unknown>;
+  /** Extra environment for this job (CUDA_VISIBLE_DEVICES, LAKERAY_*). */
+  env: Record<string, string>;
+}
+
+export type HarnessMessage =
+  | { type: 'ready'; pid: number; preload_ms?: number }
+  | { type: 'started'; task_id: string; ts: number }
+  | { type: 'progress'; task_id: string; fraction: number; message?: string | null; step?: number; total?: number }
+  | { type: 'log'; task_id: string; level?: string; message: string }
+  | { type: 'metric'; task_id: string; name: string; value: number; step?: number }
+  | { type: 'artifact'; task_id: string; name: string; path: string; content_type?: string }
+  | { type: 'result'; task_id: string; value: unknown }
+  | { type: 'error'; task_id: string; code?: string; message: string; traceback?: string }
+  | { type: 'done'; task_id: string };
+
+/** Environment variables every job gets. */
+export const ENV = {
+  TASK_ID: 'LAKERAY_TASK_ID',
+  ATTEMPT: 'LAKERAY_ATTEMPT',
+  API_URL: 'LAKERAY_API_URL',
+  EVENTS_FD: 'LAKERAY_EVENTS_FD',
+  CUDA: 'CUDA_VISIBLE_DEVICES',
+} as const;
+
+/** Parse one fd-3 line; returns null for anything malformed (a script cannot crash the server). */
+export const parseHarnessLine = (line: string): HarnessMessage | null => {
+  if (line.length === 0) return null;
+  try {
+    const msg = JSON.parse(line) as unknown;
+    if (typeof msg !== 'object' || msg === null || typeof (msg as { type?: unknown }).type !== 'string') return null;
+    return msg as HarnessMessage;
+  } catch {
+    return null;
+  }
+};

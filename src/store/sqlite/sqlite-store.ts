@@ -1,0 +1,237 @@
+/**
+ * The default TaskStore: one SQLite file through better-sqlite3 (synchronous, in-process).
+ *
+ * Every write method is one IMMEDIATE transaction: it takes the write lock up front, so a
+ * compare-and-set that reads a status and then updates it can never interleave with another
+ * connection (another server process on the same file) doing the same; the loser waits up to
+ * busy_timeout, then sees the new status and fails its CAS. That is what makes "a task
+ * completes at most once" hold across processes, not only inside one.
+ */
+import Database from 'better-sqlite3';
+import { LakerayError } from '../../domain/errors.ts';
+import type { NewEvent, TaskEvent } from '../../domain/events.ts';
+import { canTransition } from '../../domain/lifecycle.ts';
+import type { Task, TaskStatus } from '../../domain/task.ts';
+import type {
+  InsertResult,
+  NewTask,
+  QueuedQuery,
+  TaskFilter,
+  TaskPage,
+  TaskPatch,
+  TaskStore,
+  TransitionRequest,
+  TransitionResult,
+} from '../task-store.ts';
+import { EventBatchInsert, INSERT_EVENT_CHUNK, INSERT_EVENT_ROW } from './event-batch.ts';
+import { buildListQuery, encodeCursor } from './list-query.ts';
+import { migrate } from './migrate.ts';
+import { SQL, type QueryName } from './queries.ts';
+import { type EventRow, rowToEvent, rowToTask, type TaskRow, taskToParams, transitionParams } from './rows.ts';
+
+/** How long a writer waits for another connection's lock before SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 5000;
+
+type Statements = { [K in QueryName]: Database.Statement };
+
+export class SqliteTaskStore implements TaskStore {
+  private readonly q: Statements;
+  private readonly eventRow: Database.Statement;
+  private readonly eventChunk: Database.Statement;
+  /** list() statements, one per filter shape (a few dozen at most). */
+  private readonly listStatements = new Map<string, Database.Statement>();
+
+  private constructor(private readonly db: Database.Database) {
+    this.q = Object.fromEntries(Object.entries(SQL).map(([name, sql]) => [name, db.prepare(sql)])) as Statements;
+    this.eventRow = db.prepare(INSERT_EVENT_ROW);
+    this.eventChunk = db.prepare(INSERT_EVENT_CHUNK);
+  }
+
+  /** Opens (creating if needed) and migrates the database at `path`; ':memory:' is allowed. */
+  static open(path: string): SqliteTaskStore {
+    const db = new Database(path);
+    try {
+      // WAL lets readers (API, SSE) run while the dispatcher writes; NORMAL is durable
+      // across process crashes in WAL mode and only risks the last commits on power loss.
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      db.pragma('foreign_keys = ON');
+      migrate(db);
+      return new SqliteTaskStore(db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  insert(tasks: NewTask[], now: number): { results: InsertResult[]; events: TaskEvent[] } {
+    const run = this.db.transaction(() => {
+      const results: InsertResult[] = [];
+      const events: TaskEvent[] = [];
+      for (const { task, body_hash } of tasks) {
+        if (task.idempotency_key !== null) {
+          const existing = this.q.getByIdempotencyKey.get({ tenant: task.tenant, key: task.idempotency_key }) as TaskRow | undefined;
+          if (existing) {
+            // Throwing rolls back the whole batch: nothing of this call is written.
+            if (existing.body_hash !== body_hash) {
+              throw new LakerayError('IDEMPOTENCY_CONFLICT', `idempotency key "${task.idempotency_key}" was used with a different request body`);
+            }
+            results.push({ task: rowToTask(existing), created: false });
+            continue;
+          }
+        }
+        // The state machine has one entry state; anything else is a bug in the caller.
+        if (task.status !== 'queued') throw new LakerayError('INTERNAL_ERROR', `new task ${task.id} must be queued, not ${task.status}`);
+        const stored: Task = { ...task, last_seq: 1 };
+        this.q.insertTask.run(taskToParams(stored, body_hash));
+        const event: TaskEvent = { task_id: task.id, tenant: task.tenant, seq: 1, type: 'state', ts: now, data: { status: 'queued' } };
+        this.q.insertEvent.run({ task_id: task.id, seq: 1, type: 'state', ts: now, data: JSON.stringify(event.data) });
+        results.push({ task: stored, created: true });
+        events.push(event);
+      }
+      return { results, events };
+    });
+    return run.immediate();
+  }
+
+  get(id: string): Task | null {
+    const row = this.q.getTask.get({ id }) as TaskRow | undefined;
+    return row ? rowToTask(row) : null;
+  }
+
+  list(filter: TaskFilter): TaskPage {
+    const query = buildListQuery(filter);
+    let stmt = this.listStatements.get(query.key);
+    if (!stmt) {
+      stmt = this.db.prepare(query.sql);
+      this.listStatements.set(query.key, stmt);
+    }
+    const rows = stmt.all(query.params) as TaskRow[];
+    const limit = Math.max(0, Math.floor(filter.limit));
+    const page = rows.slice(0, limit).map(rowToTask);
+    const last = page[page.length - 1];
+    return { tasks: page, next_cursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : null };
+  }
+
+  queued(query: QueuedQuery): Task[] {
+    // SQLite reads a negative LIMIT as "no limit"; a negative quota means none.
+    const perTenant = Math.max(0, Math.floor(query.per_tenant));
+    const rows = this.q.queued.all({ executor: query.executor, now: query.now, per_tenant: perTenant }) as TaskRow[];
+    return rows.map(rowToTask);
+  }
+
+  queuePosition(id: string): number | null {
+    const row = this.q.getTask.get({ id }) as TaskRow | undefined;
+    if (!row || row.status !== 'queued') return null;
+    const { ahead } = this.q.queuePosition.get({
+      executor: row.executor,
+      priority: row.priority,
+      created_at: row.created_at,
+      id: row.id,
+    }) as { ahead: number };
+    return ahead;
+  }
+
+  transition(requests: TransitionRequest[]): (TransitionResult | null)[] {
+    const run = this.db.transaction(() => requests.map((r) => this.transitionOne(r)));
+    return run.immediate();
+  }
+
+  /** One compare-and-set; runs inside the caller's transaction. */
+  private transitionOne(r: TransitionRequest): TransitionResult | null {
+    const row = this.q.getTask.get({ id: r.id }) as TaskRow | undefined;
+    if (!row) return null;
+    if (!r.from.includes(row.status) || !canTransition(row.status, r.to)) return null;
+    if (r.lease_owner !== undefined && row.lease_owner !== r.lease_owner) return null;
+
+    const seq = row.last_seq + 1;
+    const task: Task = { ...rowToTask(row), ...definedFields(r.patch), status: r.to, updated_at: r.now, last_seq: seq };
+    const changed = this.q.updateTransition.run(transitionParams(task, row.status)).changes;
+    if (changed !== 1) return null;
+
+    // status is set last so the event can never claim a state the task is not in.
+    const data: Record<string, unknown> = { status: r.to, ...r.event };
+    data.status = r.to;
+    const event: TaskEvent = { task_id: task.id, tenant: task.tenant, seq, type: 'state', ts: r.now, data };
+    this.q.insertEvent.run({ task_id: event.task_id, seq, type: event.type, ts: event.ts, data: JSON.stringify(data) });
+    return { task, event };
+  }
+
+  appendEvents(events: NewEvent[]): TaskEvent[] {
+    const run = this.db.transaction(() => {
+      // Per task in this batch: its tenant, the last seq handed out, and the newest progress.
+      const heads = new Map<string, { tenant: string; seq: number; progress: string | undefined } | null>();
+      const out: TaskEvent[] = [];
+      const rows = new EventBatchInsert(this.eventRow, this.eventChunk);
+      for (const e of events) {
+        let head = heads.get(e.task_id);
+        if (head === undefined) {
+          const row = this.q.eventHead.get({ id: e.task_id }) as { tenant: string; last_seq: number } | undefined;
+          head = row ? { tenant: row.tenant, seq: row.last_seq, progress: undefined } : null;
+          heads.set(e.task_id, head);
+        }
+        // Events of a deleted or unknown task are dropped: a late line from a finished
+        // script must not fail the whole batch of other tasks' events.
+        if (head === null) continue;
+        head.seq += 1;
+        const data = JSON.stringify(e.data);
+        rows.add(e.task_id, head.seq, e.type, e.ts, data);
+        if (e.type === 'progress') head.progress = data;
+        // The stored tenant wins over the caller's: the log belongs to the task.
+        out.push({ task_id: e.task_id, tenant: head.tenant, seq: head.seq, type: e.type, ts: e.ts, data: e.data });
+      }
+      rows.flush();
+      // One row update per task, not per event: this is what keeps 20k events cheap.
+      for (const [id, head] of heads) {
+        if (head === null) continue;
+        if (head.progress === undefined) this.q.setLastSeq.run({ id, last_seq: head.seq });
+        else this.q.setLastSeqAndProgress.run({ id, last_seq: head.seq, progress: head.progress });
+      }
+      return out;
+    });
+    return run.immediate();
+  }
+
+  readEvents(taskId: string, afterSeq: number, limit: number, types?: readonly string[]): TaskEvent[] {
+    const params = { task_id: taskId, after: afterSeq, limit: Math.max(0, Math.floor(limit)) };
+    // An empty type list means "all types", as an absent one does.
+    const rows = (
+      types !== undefined && types.length > 0
+        ? this.q.readEventsOfTypes.all({ ...params, types: JSON.stringify(types) })
+        : this.q.readEvents.all(params)
+    ) as EventRow[];
+    return rows.map(rowToEvent);
+  }
+
+  staleLeases(owner: string, now: number, exclusive: boolean): Task[] {
+    return (this.q.staleLeases.all({ owner, now, exclusive: exclusive ? 1 : 0 }) as TaskRow[]).map(rowToTask);
+  }
+
+  renewLeases(owner: string, ids: readonly string[], expiresAt: number): void {
+    if (ids.length === 0) return;
+    this.q.renewLeases.run({ owner, ids: JSON.stringify(ids), expires_at: expiresAt });
+  }
+
+  delete(id: string): boolean {
+    const run = this.db.transaction(() => {
+      if (this.q.deleteTerminalTask.run({ id }).changes === 0) return false;
+      // ON DELETE CASCADE already removed the log; explicit so it holds without the pragma.
+      this.q.deleteEvents.run({ id });
+      return true;
+    });
+    return run.immediate();
+  }
+
+  counts(): { executor: string; status: TaskStatus; count: number }[] {
+    return this.q.counts.all() as { executor: string; status: TaskStatus; count: number }[];
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+/** The patch without keys whose value is undefined, so spreading it cannot erase a field. */
+const definedFields = (patch: TaskPatch): TaskPatch =>
+  Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as TaskPatch;

@@ -1,0 +1,110 @@
+/**
+ * TaskStore: the durable queue and event log. The queue IS the store: there is no second
+ * queue to keep in sync. Every implementation (sqlite/, later postgres/) passes the same
+ * conformance suite in test/integration/store/conformance.ts.
+ *
+ * Contract highlights:
+ * - `transition` is one atomic compare-and-set: it applies only when the task's current
+ *   status is in `from` (and, when given, the lease owner matches), and it appends the
+ *   matching `state` event in the same transaction. It returns null when the CAS failed.
+ * - Events get per-task, gap-free sequence numbers starting at 1, assigned by the store.
+ * - Idempotency: (tenant, idempotency_key) is unique; `insert` returns the existing task
+ *   when the key exists with the same body hash and throws IDEMPOTENCY_CONFLICT otherwise.
+ */
+import type { NewEvent, TaskEvent } from '../domain/events.ts';
+import type { Task, TaskStatus } from '../domain/task.ts';
+
+export interface NewTask {
+  task: Task;
+  /** Hash of the submitted body, compared when the idempotency key is reused. */
+  body_hash: string | null;
+}
+
+export interface InsertResult {
+  task: Task;
+  /** false when an idempotency key returned an existing task */
+  created: boolean;
+}
+
+export interface TaskFilter {
+  tenant?: string;
+  status?: TaskStatus[];
+  name?: string;
+  executor?: string;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+  limit: number;
+}
+
+export interface TaskPage {
+  tasks: Task[];
+  /** null when this was the last page */
+  next_cursor: string | null;
+}
+
+export interface QueuedQuery {
+  executor: string;
+  now: number;
+  /** At most this many candidates per tenant (ordered by priority desc, created_at, id). */
+  per_tenant: number;
+}
+
+/** Fields a transition may change besides status. */
+export type TaskPatch = Partial<
+  Pick<
+    Task,
+    | 'attempt'
+    | 'started_at'
+    | 'finished_at'
+    | 'not_before'
+    | 'progress'
+    | 'result'
+    | 'error'
+    | 'lease_owner'
+    | 'lease_expires_at'
+    | 'assignment'
+    | 'cancel_reason'
+  >
+>;
+
+export interface TransitionRequest {
+  id: string;
+  from: readonly TaskStatus[];
+  to: TaskStatus;
+  /** When set, the CAS also requires this lease owner. */
+  lease_owner?: string;
+  patch: TaskPatch;
+  /** Extra data recorded on the `state` event (reason, error code…). */
+  event?: Record<string, unknown>;
+  now: number;
+}
+
+export interface TransitionResult {
+  task: Task;
+  /** The `state` event appended with the transition. */
+  event: TaskEvent;
+}
+
+export interface TaskStore {
+  /** Insert new tasks (one transaction) and append their first `state` event. */
+  insert(tasks: NewTask[], now: number): { results: InsertResult[]; events: TaskEvent[] };
+  get(id: string): Task | null;
+  list(filter: TaskFilter): TaskPage;
+  /** Dispatch candidates for one executor, fair-share friendly (top N per tenant). */
+  queued(query: QueuedQuery): Task[];
+  /** Number of queued tasks ahead of a queued task on its executor (0 = next). null if not queued. */
+  queuePosition(id: string): number | null;
+  /** Apply several transitions in one transaction; failed CASes give null in their slot. */
+  transition(requests: TransitionRequest[]): (TransitionResult | null)[];
+  /** Append events (one transaction), assigning sequence numbers; latest progress is kept on the task row. */
+  appendEvents(events: NewEvent[]): TaskEvent[];
+  readEvents(taskId: string, afterSeq: number, limit: number, types?: readonly string[]): TaskEvent[];
+  /** Tasks in `running`/`cancelling` whose lease is not held by `owner` or has expired before `now`. */
+  staleLeases(owner: string, now: number, exclusive: boolean): Task[];
+  renewLeases(owner: string, ids: readonly string[], expiresAt: number): void;
+  /** Delete a finished task and its events. Returns false when it was not terminal or absent. */
+  delete(id: string): boolean;
+  /** Counts per executor and status, for metrics and /ready. */
+  counts(): { executor: string; status: TaskStatus; count: number }[];
+  close(): void;
+}

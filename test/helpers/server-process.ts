@@ -1,0 +1,90 @@
+/**
+ * Starts `lakeray up` as a real child process on 127.0.0.1 with its own state directory and
+ * config, for tests that kill the server (fault tests) or need a separate process.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { request } from 'undici';
+import { stringify } from 'yaml';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+
+export const freePort = (): Promise<number> =>
+  new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+
+export interface ServerProcess {
+  url: string;
+  dir: string;
+  child: ChildProcess;
+  output: () => string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export function tempDir(prefix = 'lakeray-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Write `lakeray.yaml` into dir (state in dir/.lakeray) and return its path. */
+export function writeConfig(dir: string, config: Record<string, unknown>): string {
+  const path = join(dir, 'lakeray.yaml');
+  writeFileSync(path, stringify({ state_dir: join(dir, 'state'), log_level: 'warn', ...config }));
+  return path;
+}
+
+export async function startServerProcess(dir: string, configPath: string, port?: number): Promise<ServerProcess> {
+  const p = port ?? (await freePort());
+  const child = spawn(process.execPath, [join(ROOT, 'bin/lakeray.js'), 'up', '--config', configPath, '--port', String(p)], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LAKERAY_LOG_LEVEL: 'warn' },
+  });
+  let out = '';
+  child.stdout?.on('data', (d) => (out += d));
+  child.stderr?.on('data', (d) => (out += d));
+  const url = `http://127.0.0.1:${p}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}:\n${out}`);
+    try {
+      const r = await request(`${url}/ready`);
+      await r.body.text();
+      if (r.statusCode === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`server not ready in 30 s:\n${out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    dir,
+    child,
+    output: () => out,
+    kill: (signal = 'SIGTERM') =>
+      new Promise((res) => {
+        if (child.exitCode !== null || child.signalCode !== null) return res();
+        child.once('exit', () => res());
+        child.kill(signal);
+      }),
+  };
+}
+
+export async function api<T = any>(url: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const r = await request(`${url}${path}`, {
+    method: method as 'GET',
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.body.text();
+  return { status: r.statusCode, body: (text ? JSON.parse(text) : null) as T };
+}

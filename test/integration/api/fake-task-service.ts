@@ -1,0 +1,206 @@
+/**
+ * An in-memory TaskService for the API tests, until the real engine is wired in. It keeps
+ * the contract's observable rules (tenant scoping, all-or-nothing submit, idempotency,
+ * cancel/delete conflicts, gap-free per-task seq, store-then-publish on a MemoryEventBus)
+ * and adds test controls: start/finish tasks, emit events, count writes, and a hook that
+ * runs inside `events()` to simulate an event written while history is being read.
+ */
+import { LakerayError } from '../../../src/domain/errors.ts';
+import type { EventType, TaskEvent } from '../../../src/domain/events.ts';
+import { resources } from '../../../src/domain/resources.ts';
+import { isTerminal, type Task, type TaskStatus } from '../../../src/domain/task.ts';
+import type { TaskInput } from '../../../src/engine/task-input.ts';
+import type { Caller, EngineStats, ListQuery, SubmitResult, TaskService } from '../../../src/engine/task-service.ts';
+import type { EventHandler, Subscription } from '../../../src/events/event-bus.ts';
+import { MemoryEventBus } from '../../../src/events/memory.ts';
+import type { TaskPage } from '../../../src/store/task-store.ts';
+
+let counter = 0;
+const newId = (): string => `t_${Date.now().toString(36)}_${(counter++).toString(36).padStart(6, '0')}`;
+
+export class FakeTaskService implements TaskService {
+  readonly bus = new MemoryEventBus();
+  readonly tasks = new Map<string, Task>();
+  readonly logs = new Map<string, TaskEvent[]>();
+  private readonly keys = new Map<string, { id: string; body: string }>();
+  /** Every state-changing call that succeeded. Error-path tests assert it does not move. */
+  writes = 0;
+  isReady = true;
+  /** Runs at the start of each events() read (before the snapshot) when set. */
+  beforeRead: ((taskId: string) => void) | null = null;
+  /** Runs after the snapshot of each events() read when set. */
+  afterRead: ((taskId: string) => void) | null = null;
+
+  submit(caller: Caller, inputs: TaskInput[], idempotencyKey?: string): SubmitResult[] {
+    // Validate everything before writing anything (all or nothing).
+    for (const [i, input] of inputs.entries()) {
+      const where = inputs.length > 1 ? `tasks[${i}].` : '';
+      if (input.script.startsWith('/') || input.script.split('/').includes('..'))
+        throw new LakerayError('INVALID_REQUEST', `${where}script: "${input.script}" is outside the script roots`);
+      if (input.executor !== undefined && input.executor !== 'local')
+        throw new LakerayError('UNKNOWN_EXECUTOR', `${where}executor: "${input.executor}" is not configured`);
+      if ((input.resources?.gpu ?? 0) > 8) throw new LakerayError('RESOURCES_UNSATISFIABLE', `${where}resources: asked for more than 8 GPUs`);
+    }
+    const results: SubmitResult[] = [];
+    for (const input of inputs) {
+      const key = idempotencyKey ?? input.idempotency_key;
+      const body = JSON.stringify({ ...input, idempotency_key: undefined });
+      if (key !== undefined) {
+        const seen = this.keys.get(`${caller.tenant}\u0000${key}`);
+        if (seen && seen.body !== body) throw new LakerayError('IDEMPOTENCY_CONFLICT');
+        if (seen) {
+          results.push({ task: this.tasks.get(seen.id) as Task, created: false });
+          continue;
+        }
+      }
+      const now = Date.now();
+      const task: Task = {
+        id: newId(),
+        name: input.name ?? input.script.replace(/^.*\//, '').replace(/\.\w+$/, ''),
+        script: input.script,
+        input: input.input ?? null,
+        output: input.output ?? null,
+        params: input.params ?? {},
+        executor: input.executor ?? 'local',
+        pool: input.pool ?? null,
+        resources: resources(input.resources ?? {}),
+        priority: input.priority ?? 0,
+        timeout_s: input.timeout_s ?? null,
+        retry: { max_attempts: input.max_attempts ?? 1, backoff_ms: 1000, backoff_factor: 2, max_backoff_ms: 60_000 },
+        webhook: input.webhook ?? null,
+        tenant: caller.tenant,
+        labels: input.labels ?? {},
+        status: 'queued',
+        attempt: 0,
+        created_at: now,
+        updated_at: now,
+        started_at: null,
+        finished_at: null,
+        not_before: null,
+        progress: null,
+        result: null,
+        error: null,
+        lease_owner: null,
+        lease_expires_at: null,
+        assignment: null,
+        idempotency_key: key ?? null,
+        last_seq: 0,
+        cancel_reason: null,
+      };
+      this.tasks.set(task.id, task);
+      this.logs.set(task.id, []);
+      if (key !== undefined) this.keys.set(`${caller.tenant}\u0000${key}`, { id: task.id, body });
+      results.push({ task, created: true });
+    }
+    this.writes++;
+    for (const r of results) if (r.created) this.append(r.task.id, 'state', { status: 'queued' });
+    return results;
+  }
+
+  get(caller: Caller, id: string): Task {
+    const task = this.tasks.get(id);
+    if (!task || task.tenant !== caller.tenant) throw new LakerayError('TASK_NOT_FOUND', `Task ${id} does not exist`);
+    return task;
+  }
+
+  list(caller: Caller, q: ListQuery): TaskPage {
+    const limit = q.limit ?? 50;
+    const all = [...this.tasks.values()]
+      .filter((t) => t.tenant === caller.tenant)
+      .filter((t) => !q.status || q.status.includes(t.status))
+      .filter((t) => !q.name || t.name === q.name)
+      .filter((t) => !q.executor || t.executor === q.executor)
+      .sort((a, b) => (a.id < b.id ? -1 : 1))
+      .filter((t) => !q.cursor || t.id > q.cursor);
+    const tasks = all.slice(0, limit);
+    return { tasks, next_cursor: all.length > limit ? (tasks[tasks.length - 1] as Task).id : null };
+  }
+
+  cancel(caller: Caller, id: string): Task {
+    const task = this.get(caller, id);
+    if (isTerminal(task.status)) throw new LakerayError('TASK_NOT_CANCELLABLE');
+    if (task.status === 'queued') return this.transition(id, 'cancelled', { reason: 'user' });
+    if (task.status === 'running') return this.transition(id, 'cancelling', { reason: 'user' });
+    return task;
+  }
+
+  delete(caller: Caller, id: string): void {
+    const task = this.get(caller, id);
+    if (!isTerminal(task.status)) throw new LakerayError('TASK_ACTIVE');
+    this.tasks.delete(id);
+    this.logs.delete(id);
+    this.writes++;
+  }
+
+  events(caller: Caller, id: string, afterSeq: number, limit: number, types?: readonly string[]): TaskEvent[] {
+    this.get(caller, id);
+    this.beforeRead?.(id);
+    const out = (this.logs.get(id) ?? []).filter((e) => e.seq > afterSeq && (!types || types.includes(e.type))).slice(0, limit);
+    this.afterRead?.(id);
+    return out;
+  }
+
+  subscribe(sub: Subscription, handler: EventHandler): () => void {
+    return this.bus.subscribe(sub, handler);
+  }
+
+  queuePosition(id: string): number | null {
+    const task = this.tasks.get(id);
+    if (!task || task.status !== 'queued') return null;
+    const queued = [...this.tasks.values()]
+      .filter((t) => t.status === 'queued' && t.executor === task.executor)
+      .sort((a, b) => b.priority - a.priority || a.created_at - b.created_at || (a.id < b.id ? -1 : 1));
+    return queued.findIndex((t) => t.id === id);
+  }
+
+  stats(): EngineStats {
+    const by = new Map<string, { queued: number; running: number }>([['local', { queued: 0, running: 0 }]]);
+    for (const t of this.tasks.values()) {
+      const s = by.get(t.executor) ?? { queued: 0, running: 0 };
+      if (t.status === 'queued') s.queued++;
+      if (t.status === 'running' || t.status === 'cancelling') s.running++;
+      by.set(t.executor, s);
+    }
+    return {
+      executors: [...by].map(([name, s]) => ({ name, capacity: { cpu: 8, gpu: 2 }, used: {}, ...s })),
+      pools: [],
+    };
+  }
+
+  ready(): boolean {
+    return this.isReady;
+  }
+
+  // ---- test controls -------------------------------------------------------------------
+
+  /** Store one event (next seq) and publish it, like the engine's EventWriter. */
+  append(id: string, type: EventType, data: Record<string, unknown>): TaskEvent {
+    const task = this.tasks.get(id);
+    if (!task) throw new Error(`no task ${id}`);
+    const event: TaskEvent = { task_id: id, tenant: task.tenant, seq: task.last_seq + 1, type, ts: Date.now(), data };
+    task.last_seq = event.seq;
+    if (type === 'progress') task.progress = { fraction: Number(data.fraction), message: (data.message as string) ?? null };
+    (this.logs.get(id) as TaskEvent[]).push(event);
+    this.writes++;
+    this.bus.publish([event]);
+    return event;
+  }
+
+  transition(id: string, status: TaskStatus, extra: Record<string, unknown> = {}): Task {
+    const task = this.tasks.get(id);
+    if (!task) throw new Error(`no task ${id}`);
+    const now = Date.now();
+    task.status = status;
+    task.updated_at = now;
+    if (status === 'running') {
+      task.started_at = now;
+      task.attempt++;
+      task.assignment = { gpus: ['0'], pid: 4242 };
+      task.lease_owner = 'node-1';
+      task.lease_expires_at = now + 30_000;
+    }
+    if (isTerminal(status)) task.finished_at = now;
+    this.append(id, 'state', { ...extra, status });
+    return task;
+  }
+}

@@ -1,0 +1,135 @@
+/** Shared fixtures for the local executor's integration tests: tasks, executors, recorders. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { localExecutorSchema, type LocalExecutorConfig } from '../../../src/config/schema.ts';
+import type { Task } from '../../../src/domain/task.ts';
+import type { RunCallbacks, RunOutcome } from '../../../src/executors/executor.ts';
+import { LocalExecutor } from '../../../src/executors/local/local-executor.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const ROOT = path.resolve(here, '../../..');
+export const SCRIPTS = path.join(ROOT, 'test/fixtures/scripts');
+export const RUNTIMES = path.join(ROOT, 'runtimes');
+export const PYTHON = path.join(ROOT, '.venv/bin/python');
+
+let seq = 0;
+
+export const makeTask = (overrides: Partial<Task> = {}): Task => {
+  seq += 1;
+  const now = Date.now();
+  return {
+    id: `t-${process.pid}-${seq}`,
+    name: 'test',
+    script: 'ok.py',
+    input: null,
+    output: null,
+    params: {},
+    executor: 'local',
+    pool: null,
+    resources: { cpu: 1, memory_mb: 0, gpu: 0, custom: {} },
+    priority: 0,
+    timeout_s: null,
+    retry: { max_attempts: 1, backoff_ms: 0, backoff_factor: 2, max_backoff_ms: 0 },
+    webhook: null,
+    tenant: 'default',
+    labels: {},
+    status: 'running',
+    attempt: 1,
+    created_at: now,
+    updated_at: now,
+    started_at: now,
+    finished_at: null,
+    not_before: null,
+    progress: null,
+    result: null,
+    error: null,
+    lease_owner: null,
+    lease_expires_at: null,
+    assignment: null,
+    idempotency_key: null,
+    last_seq: 0,
+    cancel_reason: null,
+    ...overrides,
+  };
+};
+
+export const tempDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'lakeray-exec-'));
+
+export const makeExecutor = (
+  config: Partial<LocalExecutorConfig> = {},
+  extra: { dataRoots?: string[]; scriptRoots?: string[]; maxLogLineBytes?: number; apiUrl?: string; python?: string } = {},
+): LocalExecutor =>
+  new LocalExecutor({
+    config: localExecutorSchema.parse(config),
+    pythonInterpreter: extra.python ?? PYTHON,
+    scriptRoots: extra.scriptRoots ?? [SCRIPTS],
+    dataRoots: extra.dataRoots ?? [tempDir()],
+    runtimesDir: RUNTIMES,
+    maxLogLineBytes: extra.maxLogLineBytes,
+    apiUrl: extra.apiUrl,
+  });
+
+export interface Recorder {
+  callbacks: RunCallbacks;
+  events: Array<{ type: string; data: Record<string, unknown> }>;
+  started: Array<{ pid?: number; worker?: string; entered_at?: number }>;
+  exits: RunOutcome[];
+  exited: Promise<RunOutcome>;
+  logs(): string[];
+}
+
+/** Records callbacks; `onExit` runs inside the exit callback (to check what is alive then). */
+export const recorder = (onExit?: (outcome: RunOutcome) => void): Recorder => {
+  let resolveExit!: (o: RunOutcome) => void;
+  const rec: Recorder = {
+    events: [],
+    started: [],
+    exits: [],
+    exited: new Promise((resolve) => {
+      resolveExit = resolve;
+    }),
+    callbacks: {
+      started: (info) => rec.started.push(info),
+      event: (type, data) => rec.events.push({ type, data }),
+      exit: (outcome) => {
+        rec.exits.push(outcome);
+        onExit?.(outcome);
+        resolveExit(outcome);
+      },
+    },
+    logs: () => rec.events.filter((e) => e.type === 'log').map((e) => String(e.data.message)),
+  };
+  return rec;
+};
+
+/** Run one task to completion and return its recorder. */
+export const runTask = async (executor: LocalExecutor, task: Task, gpus: string[] = []): Promise<Recorder> => {
+  const rec = recorder();
+  executor.run(task, gpus, rec.callbacks);
+  await rec.exited;
+  return rec;
+};
+
+export const waitFor = async (check: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+};
+
+export const exists = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+export const succeeded = (outcome: RunOutcome): Record<string, unknown> => {
+  if (outcome.kind !== 'succeeded') throw new Error(`expected success, got ${JSON.stringify(outcome)}`);
+  return outcome.result as Record<string, unknown>;
+};

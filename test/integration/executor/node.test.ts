@@ -1,0 +1,87 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { exists, makeExecutor, makeTask, recorder, runTask, succeeded, waitFor } from './helpers.ts';
+
+describe('local executor: JS/TS scripts', () => {
+  const executor = makeExecutor({
+    pools: [{ name: 'js', runtime: 'node', preload: ['node:zlib'], min: 0, max: 1, idle_timeout_s: 60, concurrency: 3 }],
+  });
+  afterAll(() => executor.close());
+
+  it('runs a TypeScript script cold, with console output as log events', async () => {
+    const task = makeTask({ script: 'ok.ts', params: { n: 1 } });
+    const rec = await runTask(executor, task, ['2']);
+    expect(succeeded(rec.exits[0]!)).toMatchObject({ params: { n: 1 }, cuda: '2' });
+    const logs = rec.events.filter((e) => e.type === 'log').map((e) => e.data);
+    expect(logs).toContainEqual({ level: 'info', stream: 'stdout', message: `hello from ${task.id}` });
+    expect(logs).toContainEqual({ level: 'error', stream: 'stderr', message: `warning from ${task.id}` });
+    expect(rec.events.filter((e) => e.type === 'progress').map((e) => e.data.fraction)).toEqual([0.5, 1]);
+    expect(rec.started[0]!.worker).toBe('cold');
+  });
+
+  it('cancels a cold node run: SIGTERM aborts ctx.signal and the process is gone before exit', async () => {
+    const task = makeTask({ script: 'waits.mjs' });
+    let pid = 0;
+    let aliveAtExit: boolean | undefined;
+    const rec = recorder(() => {
+      aliveAtExit = exists(pid);
+    });
+    executor.run(task, [], rec.callbacks);
+    await waitFor(() => rec.started.length === 1, 10_000, 'start');
+    pid = rec.started[0]!.pid!;
+    const at = Date.now();
+    executor.cancel(task.id, 10_000);
+    expect(await rec.exited).toEqual({ kind: 'cancelled' });
+    expect(aliveAtExit).toBe(false);
+    expect(Date.now() - at).toBeLessThan(5000); // it left on SIGTERM, not at the grace period's SIGKILL
+  });
+
+  it('turns a thrown error into SCRIPT_ERROR with the stack', async () => {
+    const rec = await runTask(executor, makeTask({ script: 'raises.mjs' }));
+    const outcome = rec.exits[0]!;
+    expect(outcome).toMatchObject({ kind: 'failed', error: { code: 'SCRIPT_ERROR', message: 'RangeError: bad input: 3 rows' } });
+    expect((outcome as { error: { traceback?: string } }).error.traceback).toContain('loadRows');
+  });
+
+  it('runs jobs concurrently in one worker and attributes console output to each job', async () => {
+    const tasks = [0, 1, 2].map(() => makeTask({ script: 'ok.ts', pool: 'js', params: { ms: 200 } }));
+    const recs = tasks.map(() => recorder());
+    tasks.forEach((t, i) => executor.run(t, [], recs[i]!.callbacks));
+    const results = (await Promise.all(recs.map((r) => r.exited))).map(succeeded);
+    expect(new Set(results.map((r) => r.pid)).size).toBe(1);
+    tasks.forEach((t, i) => {
+      const mine = recs[i]!.logs();
+      expect(mine).toContain(`hello from ${t.id}`);
+      expect(mine.filter((l) => l.startsWith('hello from'))).toHaveLength(1);
+    });
+    const stats = executor.poolStats()[0]!;
+    expect(stats).toMatchObject({ workers: 1, started_total: 1 });
+  });
+
+  it('cancels one of several jobs through its AbortSignal; the worker lives on', async () => {
+    const slow = makeTask({ script: 'waits.mjs', pool: 'js' });
+    const other = makeTask({ script: 'waits.mjs', pool: 'js', params: { ms: 300 } });
+    const [a, b] = [recorder(), recorder()];
+    executor.run(slow, [], a.callbacks);
+    executor.run(other, [], b.callbacks);
+    await waitFor(() => a.started.length === 1 && b.started.length === 1, 10_000, 'both started');
+    executor.cancel(slow.id, 5000);
+    expect(await a.exited).toEqual({ kind: 'cancelled' });
+    expect(succeeded(await b.exited).task).toBe(other.id);
+    expect(exists(a.started[0]!.pid!)).toBe(true);
+    expect(executor.poolStats()[0]!.started_total).toBe(1);
+  });
+
+  it('kills the worker when a job ignores its signal past the grace period', async () => {
+    const stubborn = makeTask({ script: 'waits.mjs', pool: 'js', params: { stubborn: true } });
+    const rec = recorder();
+    executor.run(stubborn, [], rec.callbacks);
+    await waitFor(() => rec.started.length === 1, 10_000, 'start');
+    const pid = rec.started[0]!.pid!;
+    executor.cancel(stubborn.id, 200);
+    expect(await rec.exited).toEqual({ kind: 'cancelled' });
+    expect(exists(pid)).toBe(false);
+    // The next job gets a fresh worker.
+    const next = succeeded((await runTask(executor, makeTask({ script: 'ok.ts', pool: 'js' }))).exits[0]!);
+    expect(next.pid).not.toBe(pid);
+  });
+});

@@ -1,0 +1,77 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { processAlive } from '../../../src/executors/local/process-group.ts';
+import { PYTHON, RUNTIMES, SCRIPTS, exists, makeExecutor, makeTask, recorder, tempDir, waitFor } from './helpers.ts';
+
+/** A harness started the way the executor starts one, with the test holding its pipes. */
+const startHarness = (runtime: 'python' | 'node') => {
+  const args = runtime === 'python'
+    ? ['-u', '-m', 'lakeray']
+    : ['--import', 'tsx', path.join(RUNTIMES, 'node/harness.mjs')];
+  const child = spawn(runtime === 'python' ? PYTHON : process.execPath, args, {
+    detached: true,
+    stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+    env: { ...process.env, PYTHONPATH: path.join(RUNTIMES, 'python') },
+  });
+  const events: Array<Record<string, unknown>> = [];
+  let buffered = '';
+  child.stdio[3]!.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop()!;
+    for (const line of lines) events.push(JSON.parse(line) as Record<string, unknown>);
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, events, exited, output: () => output };
+};
+
+describe('harness lifetime', () => {
+  it('a python harness exits on stdin EOF mid-job and takes its children with it', async () => {
+    const h = startHarness('python');
+    await waitFor(() => h.events.some((e) => e.type === 'ready'), 10_000, 'ready');
+    const job = { task_id: 'eof', attempt: 1, script: path.join(SCRIPTS, 'sleeps.py'), input: null, output: null, params: { marker: path.join(tempDir(), 'm') }, env: {} };
+    h.child.stdin!.write(`${JSON.stringify({ op: 'run', job })}\n`);
+    await waitFor(() => h.events.some((e) => e.type === 'log'), 10_000, 'the child pid');
+    const childPid = Number(String(h.events.find((e) => e.type === 'log')!.message).split(' ')[1]);
+    h.child.stdin!.end(); // what a dying server looks like from the harness
+    await h.exited;
+    await waitFor(() => !exists(childPid), 2000, 'the child to be gone');
+  });
+
+  it('a node harness exits on stdin EOF', async () => {
+    const h = startHarness('node');
+    await waitFor(() => h.events.some((e) => e.type === 'ready'), 10_000, 'ready');
+    h.child.stdin!.end();
+    expect(await h.exited).toBe(1);
+  });
+
+  it('killOrphans kills harnesses left by a previous server, and nothing else', async () => {
+    const previous = makeExecutor();
+    const rec = recorder();
+    const task = makeTask({ script: 'sleeps.py', params: { marker: path.join(tempDir(), 'm') } });
+    previous.run(task, [], rec.callbacks);
+    await waitFor(() => rec.logs().some((l) => l.startsWith('child ')), 15_000, 'the child');
+    const pid = rec.started[0]!.pid!;
+    const childPid = Number(rec.logs().find((l) => l.startsWith('child '))!.split(' ')[1]);
+
+    const bystander = spawn('sleep', ['60'], { detached: true, stdio: 'ignore' });
+    const next = makeExecutor();
+    await next.killOrphans([
+      { ...task, assignment: { gpus: [], pid } },
+      makeTask({ assignment: { gpus: [], pid: bystander.pid! } }),
+      makeTask({ assignment: null }),
+    ]);
+    expect(await rec.exited).toMatchObject({ kind: 'failed', error: { code: 'PROCESS_EXITED' } });
+    expect(exists(pid)).toBe(false);
+    // Killed together with its parent, the child may linger as a zombie of a non-reaping PID 1.
+    expect(processAlive(childPid)).toBe(false);
+    expect(exists(bystander.pid!)).toBe(true);
+    bystander.kill('SIGKILL');
+    await Promise.all([previous.close(), next.close()]);
+  });
+});

@@ -1,0 +1,116 @@
+/** Conformance: appendEvents() sequencing and progress, readEvents() paging and filters. */
+import { describe, expect, it } from 'vitest';
+import type { NewEvent } from '../../../src/domain/events.ts';
+import { makeTask, type OpenStore, seed, start, T0, uniq, useStore } from './fixtures.ts';
+
+export function eventConformance(open: OpenStore): void {
+  const store = useStore(open);
+
+  const log = (task_id: string, tenant: string, message: string, ts = T0 + 1): NewEvent => ({ task_id, tenant, type: 'log', ts, data: { message } });
+
+  describe('appendEvents', () => {
+    it('assigns gap-free seqs per task, continuing after the state events', () => {
+      const tenant = uniq('tenant');
+      const [a, b] = seed(store(), [makeTask({ tenant }), makeTask({ tenant })]);
+      start(store(), a!.id); // seq 2
+      const out = store().appendEvents([log(a!.id, tenant, 'a1'), log(b!.id, tenant, 'b1'), log(a!.id, tenant, 'a2')]);
+      expect(out.map((e) => [e.task_id, e.seq, e.data.message])).toEqual([
+        [a!.id, 3, 'a1'],
+        [b!.id, 2, 'b1'],
+        [a!.id, 4, 'a2'],
+      ]);
+      expect(store().get(a!.id)?.last_seq).toBe(4);
+      expect(store().get(b!.id)?.last_seq).toBe(2);
+      // A later transition continues the same sequence.
+      const [done] = store().transition([{ id: a!.id, from: ['running'], to: 'succeeded', patch: {}, now: T0 + 5 }]);
+      expect(done?.event.seq).toBe(5);
+      expect(store().readEvents(a!.id, 0, 100).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+    });
+
+    it('returns the stored events exactly as readEvents gives them back', () => {
+      const tenant = uniq('tenant');
+      const [t] = seed(store(), [makeTask({ tenant })]);
+      const data = { message: 'línea "uno"\n\ttab 🚀', nested: { a: [1, null, { b: 'c' }] } };
+      const out = store().appendEvents([
+        { task_id: t!.id, tenant, type: 'log', ts: T0 + 77, data },
+        { task_id: t!.id, tenant, type: 'metric', ts: T0 + 78, data: { loss: 0.125, step: 3 } },
+      ]);
+      expect(out[0]).toEqual({ task_id: t!.id, tenant, seq: 2, type: 'log', ts: T0 + 77, data });
+      expect(store().readEvents(t!.id, 1, 100)).toEqual(out);
+    });
+
+    it('keeps the latest progress on the task row', () => {
+      const tenant = uniq('tenant');
+      const [t] = seed(store(), [makeTask({ tenant })]);
+      const progress = (fraction: number): NewEvent => ({ task_id: t!.id, tenant, type: 'progress', ts: T0 + 2, data: { fraction, message: `at ${fraction}` } });
+      store().appendEvents([progress(0.1), progress(0.2), log(t!.id, tenant, 'after')]);
+      expect(store().get(t!.id)?.progress).toEqual({ fraction: 0.2, message: 'at 0.2' });
+      store().appendEvents([progress(0.5)]);
+      expect(store().get(t!.id)?.progress).toEqual({ fraction: 0.5, message: 'at 0.5' });
+    });
+
+    it('skips events of unknown tasks without failing the rest', () => {
+      const tenant = uniq('tenant');
+      const [t] = seed(store(), [makeTask({ tenant })]);
+      const ghost = uniq('ghost');
+      const out = store().appendEvents([log(ghost, tenant, 'x'), log(t!.id, tenant, 'real'), log(ghost, tenant, 'y')]);
+      expect(out.map((e) => [e.task_id, e.seq])).toEqual([[t!.id, 2]]);
+      expect(store().readEvents(ghost, 0, 10)).toEqual([]);
+      expect(store().get(ghost)).toBeNull();
+    });
+
+    it('accepts an empty batch', () => {
+      expect(store().appendEvents([])).toEqual([]);
+    });
+
+    it('appends 20k events in one call quickly', () => {
+      const tenant = uniq('tenant');
+      const tasks = seed(store(), Array.from({ length: 10 }, () => makeTask({ tenant })));
+      const events: NewEvent[] = Array.from({ length: 20_000 }, (_, i) => ({
+        task_id: tasks[i % tasks.length]!.id,
+        tenant,
+        type: i % 4 === 0 ? 'progress' : 'log',
+        ts: T0 + i,
+        data: i % 4 === 0 ? { fraction: i / 20_000, message: null } : { message: `line ${i}` },
+      }));
+      // Warm up on another task first: the figure is for a running server, not a cold JIT.
+      const [warm] = seed(store(), [makeTask({ tenant })]);
+      store().appendEvents(Array.from({ length: 2000 }, (_, i) => log(warm!.id, tenant, `warm ${i}`)));
+      const began = performance.now();
+      const out = store().appendEvents(events);
+      const ms = performance.now() - began;
+      console.info(`[store] appendEvents: 20000 events in ${ms.toFixed(1)} ms`);
+      expect(out).toHaveLength(20_000);
+      expect(ms).toBeLessThan(1000);
+      for (const t of tasks) expect(store().get(t.id)?.last_seq).toBe(2001);
+      expect(store().get(tasks[0]!.id)?.progress).toEqual({ fraction: 19_980 / 20_000, message: null });
+    });
+  });
+
+  describe('readEvents', () => {
+    it('reads after a seq, ascending, up to a limit, optionally by type', () => {
+      const tenant = uniq('tenant');
+      const [t] = seed(store(), [makeTask({ tenant })]);
+      start(store(), t!.id);
+      store().appendEvents([
+        log(t!.id, tenant, 'l1'),
+        { task_id: t!.id, tenant, type: 'progress', ts: T0 + 3, data: { fraction: 0.5, message: null } },
+        log(t!.id, tenant, 'l2'),
+        { task_id: t!.id, tenant, type: 'metric', ts: T0 + 4, data: { loss: 1 } },
+      ]);
+      const seqs = (after: number, limit: number, types?: string[]) => store().readEvents(t!.id, after, limit, types).map((e) => e.seq);
+      expect(seqs(0, 100)).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(seqs(2, 100)).toEqual([3, 4, 5, 6]);
+      expect(seqs(2, 2)).toEqual([3, 4]);
+      expect(seqs(6, 100)).toEqual([]);
+      expect(seqs(0, 100, ['log'])).toEqual([3, 5]);
+      expect(seqs(0, 100, ['state', 'metric'])).toEqual([1, 2, 6]);
+      expect(seqs(3, 1, ['log', 'metric'])).toEqual([5]);
+      expect(store().readEvents(t!.id, 0, 100).every((e) => e.tenant === tenant)).toBe(true);
+    });
+
+    it('returns nothing for an unknown task', () => {
+      expect(store().readEvents(uniq('missing'), 0, 100)).toEqual([]);
+    });
+  });
+}

@@ -1,0 +1,179 @@
+/**
+ * Conformance: transition() as an atomic compare-and-set. The property test drives random
+ * sequences of attempts against a model built from domain/lifecycle and checks that the store
+ * agrees on every attempt, that every state log is a legal path, and that terminal states stick.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { canTransition } from '../../../src/domain/lifecycle.ts';
+import { isTerminal, TASK_STATUSES, type TaskStatus } from '../../../src/domain/task.ts';
+import type { TransitionRequest } from '../../../src/store/task-store.ts';
+import { makeTask, type OpenStore, seed, start, T0, uniq, useStore } from './fixtures.ts';
+
+export function transitionConformance(open: OpenStore): void {
+  const store = useStore(open);
+
+  describe('transition', () => {
+    it('applies the patch, stamps updated_at and appends the state event with the next seq', () => {
+      const [t] = seed(store(), [makeTask({ tenant: uniq('tenant') })]);
+      const patch = { attempt: 1, started_at: T0 + 10, lease_owner: 'node-a', lease_expires_at: T0 + 30_010, assignment: { gpus: ['1'] } };
+      const [r] = store().transition([{ id: t!.id, from: ['queued'], to: 'running', patch, event: { reason: 'dispatched', gpus: ['1'] }, now: T0 + 10 }]);
+      const expected = { ...t!, ...patch, status: 'running', updated_at: T0 + 10, last_seq: 2 };
+      expect(r?.task).toEqual(expected);
+      expect(r?.event).toEqual({
+        task_id: t!.id,
+        tenant: t!.tenant,
+        seq: 2,
+        type: 'state',
+        ts: T0 + 10,
+        data: { status: 'running', reason: 'dispatched', gpus: ['1'] },
+      });
+      expect(store().get(t!.id)).toEqual(expected);
+      expect(store().readEvents(t!.id, 1, 10)).toEqual([r?.event]);
+    });
+
+    it('clears fields patched to null and leaves unpatched fields alone', () => {
+      const [t] = seed(store(), [makeTask({ tenant: uniq('tenant'), labels: { keep: 'me' } })]);
+      start(store(), t!.id, 'node-a');
+      const [r] = store().transition([
+        { id: t!.id, from: ['running'], to: 'succeeded', patch: { lease_owner: null, lease_expires_at: null, finished_at: T0 + 50 }, now: T0 + 50 },
+      ]);
+      expect(r?.task).toMatchObject({ status: 'succeeded', lease_owner: null, lease_expires_at: null, finished_at: T0 + 50, attempt: 1, labels: { keep: 'me' } });
+      expect(store().get(t!.id)).toEqual(r?.task);
+    });
+
+    it('fails the CAS (null, nothing written) when the status is not in `from`', () => {
+      const [t] = seed(store(), [makeTask({ tenant: uniq('tenant') })]);
+      expect(store().transition([{ id: t!.id, from: ['running'], to: 'succeeded', patch: { finished_at: 1 }, now: T0 + 1 }])).toEqual([null]);
+      expect(store().get(t!.id)).toEqual(t);
+      expect(store().readEvents(t!.id, 0, 10)).toHaveLength(1);
+    });
+
+    it('never applies an illegal transition, even when `from` allows the current status', () => {
+      const [t] = seed(store(), [makeTask({ tenant: uniq('tenant') })]);
+      expect(store().transition([{ id: t!.id, from: ['queued'], to: 'succeeded', patch: {}, now: T0 + 1 }])).toEqual([null]);
+      expect(store().transition([{ id: t!.id, from: ['queued'], to: 'cancelling', patch: {}, now: T0 + 1 }])).toEqual([null]);
+      expect(store().transition([{ id: t!.id, from: ['queued'], to: 'queued', patch: {}, now: T0 + 1 }])).toEqual([null]);
+      expect(store().get(t!.id)?.status).toBe('queued');
+    });
+
+    it('requires the lease owner when one is given', () => {
+      const [t] = seed(store(), [makeTask({ tenant: uniq('tenant') })]);
+      start(store(), t!.id, 'node-a');
+      const req = (owner: string): TransitionRequest => ({ id: t!.id, from: ['running'], to: 'succeeded', lease_owner: owner, patch: {}, now: T0 + 5 });
+      expect(store().transition([req('node-b')])).toEqual([null]);
+      expect(store().transition([req('node-a')])[0]?.task.status).toBe('succeeded');
+    });
+
+    it('returns null for an unknown id', () => {
+      expect(store().transition([{ id: uniq('missing'), from: ['queued'], to: 'running', patch: {}, now: T0 }])).toEqual([null]);
+    });
+
+    it('answers each request of a batch in its slot', () => {
+      const tenant = uniq('tenant');
+      const [a, b, c] = seed(store(), [makeTask({ tenant }), makeTask({ tenant }), makeTask({ tenant })]);
+      const out = store().transition([
+        { id: a!.id, from: ['queued'], to: 'running', patch: {}, now: T0 + 1 },
+        { id: b!.id, from: ['running'], to: 'failed', patch: {}, now: T0 + 1 },
+        { id: c!.id, from: ['queued'], to: 'cancelled', patch: {}, now: T0 + 1 },
+      ]);
+      expect(out.map((r) => r?.task.status ?? null)).toEqual(['running', null, 'cancelled']);
+    });
+
+    it('sees earlier requests of the same batch: a task completes at most once', () => {
+      const [t] = seed(store(), [makeTask({ tenant: uniq('tenant') })]);
+      start(store(), t!.id);
+      const finish = (result: string): TransitionRequest => ({ id: t!.id, from: ['running'], to: 'succeeded', patch: { result }, now: T0 + 9 });
+      const out = store().transition([finish('first'), finish('second')]);
+      expect(out[0]?.task.result).toBe('first');
+      expect(out[1]).toBeNull();
+      expect(store().get(t!.id)?.result).toBe('first');
+      expect(store().readEvents(t!.id, 0, 10, ['state']).map((e) => e.data.status)).toEqual(['queued', 'running', 'succeeded']);
+    });
+
+    it('lets exactly one of many concurrent completions win', async () => {
+      const tenant = uniq('tenant');
+      const tasks = seed(store(), Array.from({ length: 20 }, () => makeTask({ tenant })));
+      for (const t of tasks) start(store(), t.id);
+      // Each "worker" races to finish every task, as duplicate result deliveries would.
+      const attempt = async (worker: number) => {
+        await Promise.resolve();
+        return tasks.map((t) => {
+          const to = worker % 2 === 0 ? 'succeeded' : 'failed';
+          return store().transition([{ id: t.id, from: ['running', 'cancelling'], to, patch: { result: worker }, now: T0 + 100 + worker }])[0];
+        });
+      };
+      const results = await Promise.all([0, 1, 2, 3, 4].map(attempt));
+      for (let i = 0; i < tasks.length; i++) {
+        const winners = results.map((r) => r[i]).filter((r) => r !== null);
+        expect(winners).toHaveLength(1);
+        const stored = store().get(tasks[i]!.id);
+        expect(stored?.result).toBe(winners[0]?.task.result);
+        expect(store().readEvents(tasks[i]!.id, 0, 10)).toHaveLength(3);
+      }
+    });
+
+    it('keeps terminal states forever', () => {
+      const tenant = uniq('tenant');
+      const [t] = seed(store(), [makeTask({ tenant })]);
+      store().transition([{ id: t!.id, from: ['queued'], to: 'failed', patch: {}, now: T0 + 1 }]);
+      for (const to of TASK_STATUSES) {
+        expect(store().transition([{ id: t!.id, from: TASK_STATUSES, to, patch: {}, now: T0 + 2 }])).toEqual([null]);
+      }
+      expect(store().get(t!.id)?.status).toBe('failed');
+    });
+
+    it('property: random attempts agree with the lifecycle model and logs are legal paths', () => {
+      const status = fc.constantFrom(...TASK_STATUSES);
+      const owner = fc.constantFrom('a', 'b');
+      const attempt = fc.record({
+        task: fc.nat({ max: 2 }),
+        from: fc.uniqueArray(status, { minLength: 1, maxLength: 6 }),
+        to: status,
+        requireOwner: fc.option(owner, { nil: undefined }),
+        setOwner: fc.option(owner, { nil: undefined }),
+      });
+      const scenario = fc.record({ attempts: fc.array(attempt, { maxLength: 30 }), batched: fc.boolean() });
+
+      fc.assert(
+        fc.property(scenario, ({ attempts, batched }) => {
+          const tenant = uniq('tenant');
+          const tasks = seed(store(), [makeTask({ tenant }), makeTask({ tenant }), makeTask({ tenant })]);
+          const model = tasks.map(() => ({ status: 'queued' as TaskStatus, owner: null as string | null }));
+          const requests: TransitionRequest[] = attempts.map((a, i) => ({
+            id: tasks[a.task]!.id,
+            from: a.from,
+            to: a.to,
+            ...(a.requireOwner !== undefined ? { lease_owner: a.requireOwner } : {}),
+            patch: a.setOwner !== undefined ? { lease_owner: a.setOwner } : {},
+            now: T0 + 1 + i,
+          }));
+          const expected = attempts.map((a) => {
+            const m = model[a.task]!;
+            const ok = a.from.includes(m.status) && canTransition(m.status, a.to) && (a.requireOwner === undefined || a.requireOwner === m.owner);
+            if (ok) {
+              m.status = a.to;
+              if (a.setOwner !== undefined) m.owner = a.setOwner;
+            }
+            return ok;
+          });
+          const results = batched ? store().transition(requests) : requests.map((r) => store().transition([r])[0] ?? null);
+          expect(results.map((r) => r !== null)).toEqual(expected);
+
+          tasks.forEach((t, i) => {
+            expect(store().get(t.id)?.status).toBe(model[i]!.status);
+            const log = store().readEvents(t.id, 0, 1000);
+            expect(log.map((e) => e.seq)).toEqual(log.map((_, k) => k + 1));
+            const path = log.map((e) => e.data.status as TaskStatus);
+            expect(path[0]).toBe('queued');
+            for (let k = 1; k < path.length; k++) {
+              expect(isTerminal(path[k - 1]!)).toBe(false);
+              expect(canTransition(path[k - 1]!, path[k]!)).toBe(true);
+            }
+          });
+        }),
+        { numRuns: 100 },
+      );
+    });
+  });
+}

@@ -1,0 +1,86 @@
+/**
+ * Test helpers for the TaskStore conformance suite. Every test uses its own tenants,
+ * executors and ids (from `uniq`), so the suite stays correct even when an implementation's
+ * `open()` hands back a database shared with earlier tests (e.g. one Postgres schema).
+ */
+import { afterEach, beforeEach } from 'vitest';
+import type { Task } from '../../../src/domain/task.ts';
+import type { NewTask, TaskStore } from '../../../src/store/task-store.ts';
+
+export type OpenStore = () => TaskStore | Promise<TaskStore>;
+
+let counter = 0;
+const run = Math.random().toString(36).slice(2, 8);
+
+/** A name no other test (or earlier run on the same database) uses. */
+export const uniq = (prefix: string): string => `${prefix}_${run}_${(++counter).toString().padStart(6, '0')}`;
+
+/** A fixed base time, so ordering by created_at is under the test's control. */
+export const T0 = 1_700_000_000_000;
+
+/** A valid queued task; override whatever the test cares about. */
+export const makeTask = (over: Partial<Task> = {}): Task => ({
+  id: uniq('task'),
+  name: 'test_task',
+  script: 'scripts/noop.py',
+  input: null,
+  output: null,
+  params: {},
+  executor: 'local',
+  pool: null,
+  resources: { cpu: 1, memory_mb: 0, gpu: 0, custom: {} },
+  priority: 0,
+  timeout_s: null,
+  retry: { max_attempts: 1, backoff_ms: 1000, backoff_factor: 2, max_backoff_ms: 60_000 },
+  webhook: null,
+  tenant: 'default',
+  labels: {},
+  status: 'queued',
+  attempt: 0,
+  created_at: T0,
+  updated_at: T0,
+  started_at: null,
+  finished_at: null,
+  not_before: null,
+  progress: null,
+  result: null,
+  error: null,
+  lease_owner: null,
+  lease_expires_at: null,
+  assignment: null,
+  idempotency_key: null,
+  last_seq: 0,
+  cancel_reason: null,
+  ...over,
+});
+
+export const newTask = (over: Partial<Task> = {}, body_hash: string | null = null): NewTask => ({ task: makeTask(over), body_hash });
+
+/** Inserts tasks and returns them as stored. */
+export const seed = (store: TaskStore, tasks: Task[], now = T0): Task[] =>
+  store.insert(tasks.map((task) => ({ task, body_hash: null })), now).results.map((r) => r.task);
+
+/** Opens a fresh store before each test of the enclosing describe and closes it after. */
+export const useStore = (open: OpenStore): (() => TaskStore) => {
+  let store: TaskStore | undefined;
+  beforeEach(async () => {
+    store = await open();
+  });
+  afterEach(() => {
+    store?.close();
+    store = undefined;
+  });
+  return () => {
+    if (!store) throw new Error('store is only available inside a test');
+    return store;
+  };
+};
+
+/** Moves a queued task to running under `owner`, as the dispatcher would. */
+export const start = (store: TaskStore, id: string, owner = 'node-a', now = T0 + 1, leaseMs = 30_000): Task => {
+  const [r] = store.transition([
+    { id, from: ['queued'], to: 'running', patch: { attempt: 1, started_at: now, lease_owner: owner, lease_expires_at: now + leaseMs }, now },
+  ]);
+  if (!r) throw new Error(`could not start ${id}`);
+  return r.task;
+};

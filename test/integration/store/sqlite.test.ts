@@ -1,0 +1,112 @@
+/**
+ * SqliteTaskStore: the shared conformance suite on a file and in memory, plus what only
+ * SQLite has: migrations, WAL, durability across reopen, and CAS across processes.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadMigrations, migrate } from '../../../src/store/sqlite/migrate.ts';
+import { SqliteTaskStore } from '../../../src/store/sqlite/sqlite-store.ts';
+import { taskStoreConformance } from './conformance.ts';
+import { makeTask, seed, start, T0, uniq } from './fixtures.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'lakeray-store-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+const freshPath = () => join(dir, `store-${++files}.db`);
+
+taskStoreConformance('sqlite file', () => SqliteTaskStore.open(freshPath()));
+taskStoreConformance('sqlite :memory:', () => SqliteTaskStore.open(':memory:'));
+
+describe('SqliteTaskStore specifics', () => {
+  it('runs in WAL mode', () => {
+    const path = freshPath();
+    SqliteTaskStore.open(path).close();
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    db.close();
+  });
+
+  it('applies migrations once and records them; reopening applies nothing', () => {
+    const path = freshPath();
+    SqliteTaskStore.open(path).close();
+    SqliteTaskStore.open(path).close();
+    const db = new Database(path);
+    const recorded = db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all();
+    expect(recorded).toEqual(loadMigrations().map((m) => ({ version: m.version, name: m.name })));
+    expect(migrate(db)).toEqual([]);
+    db.close();
+  });
+
+  it('keeps tasks, events and progress across close and reopen', () => {
+    const path = freshPath();
+    const first = SqliteTaskStore.open(path);
+    const [t] = seed(first, [makeTask({ tenant: uniq('tenant'), params: { k: 'v' } })]);
+    start(first, t!.id);
+    first.appendEvents([{ task_id: t!.id, tenant: t!.tenant, type: 'progress', ts: T0 + 3, data: { fraction: 0.5, message: 'half' } }]);
+    const before = first.get(t!.id);
+    const log = first.readEvents(t!.id, 0, 100);
+    first.close();
+    const again = SqliteTaskStore.open(path);
+    expect(again.get(t!.id)).toEqual(before);
+    expect(again.readEvents(t!.id, 0, 100)).toEqual(log);
+    expect(again.get(t!.id)?.progress).toEqual({ fraction: 0.5, message: 'half' });
+    again.close();
+  });
+
+  it('rolls back every pending migration when one fails', () => {
+    const migrations = join(dir, 'broken-migrations');
+    mkdirSync(migrations);
+    writeFileSync(join(migrations, '001_ok.sql'), 'CREATE TABLE a (x INTEGER);');
+    writeFileSync(join(migrations, '002_bad.sql'), 'CREATE TABLE b (x INTEGER); THIS IS NOT SQL;');
+    const db = new Database(':memory:');
+    expect(() => migrate(db, migrations)).toThrow();
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all();
+    expect(tables).toEqual([{ name: 'schema_migrations' }]);
+    expect(db.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get()).toEqual({ n: 0 });
+    db.close();
+  });
+
+  it('refuses a database migrated by a newer version', () => {
+    const path = freshPath();
+    SqliteTaskStore.open(path).close();
+    const db = new Database(path);
+    db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 0)").run();
+    db.close();
+    expect(() => SqliteTaskStore.open(path)).toThrow(/999_future/);
+  });
+
+  it('lets exactly one of several processes complete each task', { timeout: 60_000 }, async () => {
+    const path = freshPath();
+    const store = SqliteTaskStore.open(path);
+    const tasks = seed(store, Array.from({ length: 1000 }, () => makeTask({ tenant: uniq('tenant') })));
+    for (const t of tasks) start(store, t.id);
+    const ids = tasks.map((t) => t.id);
+    const signals = mkdtempSync(join(dir, 'race-'));
+    writeFileSync(join(signals, 'ids.json'), JSON.stringify(ids));
+    const worker = new URL('./race-worker.ts', import.meta.url).pathname;
+    const runs = [0, 1, 2, 3].map((n) => promisify(execFile)(process.execPath, ['--import', 'tsx', worker, path, String(n), signals]));
+    // Release the workers together once all have opened the database.
+    for (let waited = 0; [0, 1, 2, 3].some((n) => !existsSync(join(signals, `ready-${n}`))); waited += 20) {
+      if (waited > 30_000) throw new Error('race workers did not start');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    writeFileSync(join(signals, 'go'), '');
+    const won = (await Promise.all(runs)).map((r) => JSON.parse(r.stdout) as string[]);
+    console.info(`[store] cross-process race: tasks won per process ${won.map((w) => w.length).join(', ')}`);
+    const all = won.flat();
+    expect(all).toHaveLength(ids.length);
+    expect(new Set(all).size).toBe(ids.length);
+    for (const t of tasks) {
+      const final = store.get(t.id)!;
+      const winner = won.findIndex((w) => w.includes(t.id));
+      expect(final.result).toBe(winner);
+      expect(store.readEvents(t.id, 0, 100).map((e) => e.data.status)).toEqual(['queued', 'running', final.status]);
+    }
+    store.close();
+  });
+});
