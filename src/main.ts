@@ -81,12 +81,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     bus,
     executors,
     pools: new Map([[local.name, new Set(config.executors.local.pools.map((p) => p.name))]]),
-    poolStats: () => local.poolStats().map((p) => ({ executor: local.name, ...p })),
-    observer: {
-      dispatched: (ex, s) => metrics.observeDispatch(ex, s),
-      finished: (ex, status, s) => metrics.observeTaskFinished(ex, status, s),
-      events: (n) => metrics.countEvents(n),
-    },
+    observer: metrics.observer,
     onError: (err, context) => logger.error({ err }, `engine: ${context}`),
   });
 
@@ -99,7 +94,6 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   });
   const { recovered } = await engine.start();
   if (recovered) logger.warn({ recovered }, 'recovered tasks left running by a previous server');
-  await local.prewarm();
   const address = await app.listen({ host, port });
   const url = address.replace('[::1]', '127.0.0.1');
 
@@ -110,7 +104,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       await engine.stop();
       await local.close();
       await bus.close();
-      store.close();
+      await store.close();
       lock?.release();
     })());
   return { url, engine, close };

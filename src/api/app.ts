@@ -51,6 +51,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // JSON only: without this, a text/plain body would reach validation as a string (400)
   // instead of being refused as the wrong media type (415).
   app.removeContentTypeParser('text/plain');
+  // A request still awaiting the engine when close() begins gets its answer, but its
+  // keep-alive connection must not then hold close() open until the client lets go.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) reply.header('connection', 'close');
+    done(null, payload);
+  });
 
   await app.register(swagger, {
     openapi: {

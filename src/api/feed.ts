@@ -7,12 +7,18 @@
  *   1. subscribe to the bus FIRST and buffer what arrives (an event stored while we read
  *      history is then either in the history, in the buffer, or both — never in neither);
  *   2. read history from the store in pages after the last seq sent, pausing while the
- *      client is backed up (a long log must not be pulled into memory all at once);
+ *      client is backed up (a long log must not be pulled into memory all at once); every
+ *      read is async, and whatever the bus publishes while one is in flight is buffered;
  *   3. go live: drain the buffer, then forward bus events, dropping every seq ≤ last sent.
- * A live event whose seq jumps past last+1 (a bus that lost or reordered events) is preceded
- * by the missing events read from the store, so the stream stays gap-free either way. If the
- * buffer grows too large while history is read, it is discarded and the store is read once
- * more instead — the store is the source of truth, the buffer only an optimisation.
+ *      Going live happens synchronously after the last read resolved, so no event can slip
+ *      between the final read and the drain.
+ * While live and idle, a bus event is emitted in the same tick as its publish (no await on
+ * the hot path). A live event whose seq jumps past last+1 (a bus that lost or reordered
+ * events) is preceded by the missing events read from the store; during that read the
+ * follower is "busy" again and buffers everything, so order holds and the stream stays
+ * gap-free either way. If the buffer grows too large while the store is read, it is
+ * discarded and the store is read to its end once more instead — the store is the source
+ * of truth, the buffer only an optimisation.
  *
  * The follower stops itself after the task's terminal `state` event (or at once when the
  * task was already finished and the client has seen everything) and then calls `onEnd`.
@@ -22,7 +28,8 @@ import { TERMINAL, type TaskStatus } from '../domain/task.ts';
 import type { Caller, TaskService } from '../engine/task-service.ts';
 
 const PAGE = 500;
-const MAX_BUFFERED = 10_000;
+/** Live events buffered during one store read before the buffer is dropped for a re-read. */
+export const MAX_BUFFERED = 10_000;
 
 export const isTerminalState = (ev: TaskEvent): boolean =>
   ev.type === 'state' && typeof ev.data.status === 'string' && TERMINAL.has(ev.data.status as TaskStatus);
@@ -46,7 +53,10 @@ export interface FollowOptions {
 
 export class TaskFollower {
   private last: number;
-  private live = false;
+  /** A store read is in flight (or replay has not finished): live events are buffered. */
+  private busy = true;
+  /** Inside drain(): a re-entrant publish is appended to the buffer, not drained out of order. */
+  private draining = false;
   private stopped = false;
   private buffer: TaskEvent[] = [];
   private overflowed = false;
@@ -68,8 +78,8 @@ export class TaskFollower {
 
   start(): void {
     const { tasks, caller, taskId } = this.o;
-    this.unsubscribe = tasks.subscribe({ taskIds: new Set([taskId]), tenant: caller.tenant }, (batch) => this.onLive(batch));
-    this.replay();
+    this.unsubscribe = tasks.subscribe(caller, { taskIds: new Set([taskId]), tenant: caller.tenant }, (batch) => this.onLive(batch));
+    this.fetch(Infinity, true);
   }
 
   stop(): void {
@@ -82,81 +92,105 @@ export class TaskFollower {
 
   private onLive(batch: readonly TaskEvent[]): void {
     if (this.stopped) return;
-    if (!this.live) {
+    if (this.busy) {
       if (this.buffer.length + batch.length > MAX_BUFFERED) {
         this.buffer = [];
         this.overflowed = true;
       } else for (const ev of batch) this.buffer.push(ev);
       return;
     }
-    for (const ev of batch) {
-      this.accept(ev);
-      if (this.stopped) return;
-    }
-  }
-
-  private readonly replay = (): void => {
-    const { tasks, caller, taskId, flow } = this.o;
-    try {
-      while (!this.stopped) {
-        if (flow?.backedUp()) {
-          flow.onceDrained(this.replay);
-          return;
-        }
-        const page = tasks.events(caller, taskId, this.last, PAGE);
-        for (const ev of page) {
-          this.deliver(ev);
-          if (this.stopped) return;
-        }
-        if (page.length === PAGE) continue;
-        if (!this.overflowed) break;
-        this.overflowed = false; // the buffer was discarded: read what it held from the store
-      }
-    } catch {
-      this.end(); // the task was deleted under us: nothing more will come
+    if (this.draining) {
+      for (const ev of batch) this.buffer.push(ev);
       return;
     }
-    if (!this.stopped) this.goLive();
-  };
-
-  private goLive(): void {
-    this.live = true;
-    const buffered = this.buffer;
-    this.buffer = [];
-    for (const ev of buffered) {
-      this.accept(ev);
-      if (this.stopped) return;
-    }
-    // Resuming after the terminal event: there is nothing left to wait for.
-    try {
-      const task = this.o.tasks.get(this.o.caller, this.o.taskId);
-      if (TERMINAL.has(task.status) && this.last >= task.last_seq) this.end();
-    } catch {
-      this.end();
-    }
+    this.drain(batch, 0);
   }
 
-  private accept(ev: TaskEvent): void {
-    if (ev.task_id !== this.o.taskId || ev.seq <= this.last) return;
-    if (ev.seq > this.last + 1) this.backfill(ev.seq);
-    if (!this.stopped && ev.seq > this.last) this.deliver(ev);
-  }
-
-  /** Emits stored events between last and `before` (exclusive), best effort. */
-  private backfill(before: number): void {
+  /**
+   * Emits `events` (then anything buffered meanwhile) in order, synchronously. A gap past
+   * last+1 (beyond `tolerate`) makes the follower busy: the rest is buffered and the
+   * missing events are read from the store first.
+   */
+  private drain(events: readonly TaskEvent[], tolerate: number): void {
+    this.draining = true;
     try {
-      while (!this.stopped && this.last < before - 1) {
-        const page = this.o.tasks.events(this.o.caller, this.o.taskId, this.last, Math.min(PAGE, before - 1 - this.last));
-        if (page.length === 0) return;
-        for (const ev of page) {
-          if (ev.seq >= before) return;
-          this.deliver(ev);
+      let queue = events;
+      for (;;) {
+        for (let i = 0; i < queue.length; i++) {
           if (this.stopped) return;
+          const ev = queue[i] as TaskEvent;
+          if (ev.task_id !== this.o.taskId || ev.seq <= this.last) continue;
+          if (ev.seq > this.last + 1 && ev.seq > tolerate) {
+            this.buffer = queue.slice(i).concat(this.buffer);
+            this.busy = true;
+            this.fetch(ev.seq, false);
+            return;
+          }
+          this.deliver(ev);
         }
+        if (this.buffer.length === 0 || this.stopped) return;
+        queue = this.buffer;
+        this.buffer = [];
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private fetch(before: number, initial: boolean): void {
+    this.read(before, initial).catch(() => this.end());
+  }
+
+  /**
+   * The busy phase: reads the store after `last` — up to seq `before` (exclusive), or to its
+   * end for Infinity — then (initial replay only) checks whether a finished task has nothing
+   * more to send, and goes live by draining the buffer. The store's errors are handled here;
+   * it rejects only when emit itself throws (fetch() then ends the follower).
+   */
+  private async read(before: number, initial: boolean): Promise<void> {
+    const { tasks, caller, taskId, flow } = this.o;
+    let target = before;
+    try {
+      for (;;) {
+        if (this.stopped) return;
+        if (flow?.backedUp()) {
+          await new Promise<void>((resume) => flow.onceDrained(resume));
+          continue;
+        }
+        const want = target === Infinity ? PAGE : Math.min(PAGE, target - 1 - this.last);
+        if (want > 0) {
+          const page = await tasks.events(caller, taskId, this.last, want);
+          if (this.stopped) return;
+          for (const ev of page) {
+            if (ev.seq >= target) break;
+            if (ev.seq <= this.last) continue;
+            this.deliver(ev);
+            if (this.stopped) return;
+          }
+          if (page.length === want) continue; // there may be more
+        }
+        if (initial) {
+          initial = false;
+          // Resuming after the terminal event: there is nothing left to wait for.
+          const task = await tasks.get(caller, taskId);
+          if (this.stopped) return;
+          if (TERMINAL.has(task.status) && this.last >= task.last_seq) return this.end();
+        }
+        // Nothing may be awaited between this check and drain() below.
+        if (!this.overflowed) break;
+        this.overflowed = false; // the buffer was discarded: read what it held from the store
+        target = Infinity;
       }
     } catch {
-      // The store could not fill the gap (task deleted): forward what the bus gave us.
+      // Replay failed: the task was deleted under us, nothing more will come. A failed gap
+      // fill is best effort: forward what the bus gave us.
+      if (before === Infinity) return this.end();
     }
+    if (this.stopped) return;
+    this.busy = false;
+    const buffered = this.buffer;
+    this.buffer = [];
+    this.drain(buffered, before === Infinity ? 0 : before);
   }
 
   private deliver(ev: TaskEvent): void {

@@ -1,9 +1,9 @@
 /**
  * Prometheus metrics on a private prom-client Registry (not the global one, so several apps
  * in one process — tests — never collide). Queue depth and running tasks are read from the
- * engine when Prometheus scrapes; durations, dispatch latency and the event count are pushed
- * by the engine through `observer` on its hot paths, so those methods only do a cached
- * label lookup and an add.
+ * engine when Prometheus scrapes (async collect(), one stats() call per scrape); durations,
+ * dispatch latency and the event count are pushed by the engine through `observer` on its
+ * hot paths, so those methods only do a cached label lookup and an add.
  *
  * KEDA scales workers from `lakeray_queue_depth` (DESIGN.md §5); events/s is
  * rate(lakeray_events_total[1m]).
@@ -26,7 +26,7 @@ export class MetricsRegistry {
   /** What the engine calls (engine/observer.ts). */
   readonly observer: EngineObserver;
 
-  private statsSource: (() => EngineStats) | null = null;
+  private statsSource: (() => Promise<EngineStats>) | null = null;
   private readonly taskDuration: Histogram<'executor' | 'status'>;
   private readonly dispatchLatency: Histogram<'executor'>;
   private readonly eventsTotal: Counter;
@@ -38,21 +38,30 @@ export class MetricsRegistry {
     const registers = [this.registry];
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
 
-    const stats = (): EngineStats | null => {
-      try {
-        return this.statsSource?.() ?? null;
-      } catch {
-        return null; // a failing engine must not break the scrape of everything else
-      }
+    // Both gauges collect in the same scrape (prom-client starts every collect() at once):
+    // they share one in-flight stats() call instead of asking the engine twice.
+    let inflight: Promise<EngineStats | null> | null = null;
+    const stats = (): Promise<EngineStats | null> => {
+      if (inflight) return inflight;
+      const p = Promise.resolve()
+        .then(() => this.statsSource?.() ?? null)
+        .catch(() => null); // a failing engine must not break the scrape of everything else
+      inflight = p;
+      void p.finally(() => {
+        if (inflight === p) inflight = null;
+      });
+      return p;
     };
     new Gauge({
       name: 'lakeray_queue_depth',
       help: 'Tasks waiting in the queue, per executor',
       labelNames: ['executor'],
       registers,
-      collect() {
+      async collect() {
+        const s = await stats();
+        // Reset only once the new values are here, so a concurrent scrape never sees it empty.
         this.reset();
-        for (const e of stats()?.executors ?? []) this.set({ executor: e.name }, e.queued);
+        for (const e of s?.executors ?? []) this.set({ executor: e.name }, e.queued);
       },
     });
     new Gauge({
@@ -60,9 +69,10 @@ export class MetricsRegistry {
       help: 'Tasks running (or cancelling), per executor',
       labelNames: ['executor'],
       registers,
-      collect() {
+      async collect() {
+        const s = await stats();
         this.reset();
-        for (const e of stats()?.executors ?? []) this.set({ executor: e.name }, e.running);
+        for (const e of s?.executors ?? []) this.set({ executor: e.name }, e.running);
       },
     });
     this.taskDuration = new Histogram({
@@ -89,7 +99,7 @@ export class MetricsRegistry {
   }
 
   /** Where the gauges read queue depth and running counts at scrape time. */
-  setStatsSource(source: () => EngineStats): void {
+  setStatsSource(source: () => Promise<EngineStats>): void {
     this.statsSource = source;
   }
 

@@ -126,8 +126,12 @@ export function serializeTask(task: Task, queuePosition: number | null): TaskJso
 }
 
 /** Serializes with the live queue position (only asked for queued tasks). */
-export const taskView = (tasks: TaskService, task: Task): TaskJson =>
-  serializeTask(task, task.status === 'queued' ? tasks.queuePosition(task.id) : null);
+export const taskView = async (tasks: TaskService, task: Task): Promise<TaskJson> =>
+  serializeTask(task, task.status === 'queued' ? await tasks.queuePosition(task.id) : null);
+
+/** Several tasks (a list page, a batch): their queue positions are looked up concurrently. */
+export const taskViews = (tasks: TaskService, list: readonly Task[]): Promise<TaskJson[]> =>
+  Promise.all(list.map((task) => taskView(tasks, task)));
 
 /** A log event as a line: stdout/stderr captured by the executor, or ctx.log from the script. */
 export function logLine(ev: TaskEvent): { seq: number; ts: string; stream: string; message: string } {

@@ -15,6 +15,9 @@
  * duplicate between replay and live) and end on their own after the task's terminal state.
  * Delivery goes through one Outbox per connection: direct while the socket keeps up,
  * queued with progress coalesced per task while its bufferedAmount is over the high-water mark.
+ * Client messages are handled one at a time, in order (a subscribe awaits the engine; an
+ * unsubscribe sent right after it must not overtake it); while many wait, the socket stops
+ * reading so a flooding client cannot queue work without bound.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { WebSocket } from 'ws';
@@ -31,6 +34,8 @@ export const WS_MAX_FRAME = 1024 * 1024;
 const MAX_SUBSCRIPTIONS = 10_000;
 const MAX_QUEUED = 50_000;
 const KEEPALIVE_MS = 30_000;
+// With this many client messages waiting to be handled the socket stops reading; below half, it reads again.
+const MAX_PENDING = 64;
 
 const taskIds = z.array(z.string().min(1).max(200)).min(1).max(1000);
 
@@ -62,6 +67,11 @@ class Connection {
   private readonly outbox: Outbox<Outgoing>;
   private readonly keepalive: NodeJS.Timeout;
   private alive = true;
+  private closed = false;
+  /** Client messages are handled in order, one at a time: this is the tail of that chain. */
+  private queue: Promise<void> = Promise.resolve();
+  private pending = 0;
+  private paused = false;
 
   constructor(
     private readonly socket: WebSocket,
@@ -85,7 +95,7 @@ class Connection {
         onOverflow: () => socket.close(1013, 'client too slow; reconnect and resume with "after"'),
       },
     );
-    socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    socket.on('message', (data, isBinary) => this.enqueue(data, isBinary));
     socket.on('pong', () => (this.alive = true));
     socket.on('close', () => this.dispose());
     // Dead peers (laptop lid closed) never send a close frame; ping them out.
@@ -105,7 +115,25 @@ class Connection {
     this.control({ type: 'error', error: { code, message } });
   }
 
-  private onMessage(data: WebSocket.RawData, isBinary: boolean): void {
+  private enqueue(data: WebSocket.RawData, isBinary: boolean): void {
+    this.pending++;
+    if (this.pending >= MAX_PENDING && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+    this.queue = this.queue
+      .then(() => (this.closed ? undefined : this.onMessage(data, isBinary)))
+      .catch(() => {}) // onMessage reports its own errors; never break the chain
+      .finally(() => {
+        this.pending--;
+        if (this.paused && this.pending < MAX_PENDING / 2 && !this.closed) {
+          this.paused = false;
+          this.socket.resume();
+        }
+      });
+  }
+
+  private async onMessage(data: WebSocket.RawData, isBinary: boolean): Promise<void> {
     if (isBinary) return this.fail('INVALID_REQUEST', 'binary frames are not supported; send JSON text');
     let raw: unknown;
     try {
@@ -121,39 +149,41 @@ class Connection {
       return this.fail('INVALID_REQUEST', describeIssues(parsed.error.issues, 'message'));
     }
     try {
-      this.handle(parsed.data);
+      await this.handle(parsed.data);
     } catch (err) {
       const e = toApiError(err);
       this.fail(e.code, e.message);
     }
   }
 
-  private handle(msg: ClientMessage): void {
+  private async handle(msg: ClientMessage): Promise<void> {
     if (msg.op === 'ping') return this.control({ type: 'pong' });
     if (msg.op === 'unsubscribe') return this.unsubscribe(msg.tasks ?? [], msg.all === true);
-    this.subscribe(msg.tasks ?? [], msg.all === true, msg.after ?? {});
+    await this.subscribe(msg.tasks ?? [], msg.all === true, msg.after ?? {});
   }
 
-  private subscribe(ids: string[], all: boolean, after: Record<string, number>): void {
+  private async subscribe(ids: string[], all: boolean, after: Record<string, number>): Promise<void> {
     if (ids.length === 0 && !all) throw new LakerayError('INVALID_REQUEST', 'message: give "tasks" or "all": true');
     for (const id of Object.keys(after))
       if (!ids.includes(id)) throw new LakerayError('INVALID_REQUEST', `message.after.${id}: not one of the subscribed tasks`);
     // All or nothing: one unknown id subscribes none (another tenant's task is unknown too).
-    for (const id of ids) {
-      try {
-        this.tasks.get(this.caller, id);
-      } catch (err) {
-        if (err instanceof LakerayError) throw new LakerayError(err.code, `${id}: ${err.message}`);
-        throw err;
-      }
+    // The lookups run concurrently; the first failing id in the client's order is reported.
+    const found = await Promise.allSettled(ids.map((id) => this.tasks.get(this.caller, id)));
+    for (const [i, r] of found.entries()) {
+      if (r.status === 'fulfilled') continue;
+      const err: unknown = r.reason;
+      if (err instanceof LakerayError) throw new LakerayError(err.code, `${ids[i]}: ${err.message}`);
+      throw err;
     }
+    if (this.closed) return; // the client left while we looked: subscribe nothing
     this.evictFinished(ids.length);
     if (this.follows.size + ids.length > MAX_SUBSCRIPTIONS)
       throw new LakerayError('INVALID_REQUEST', `at most ${MAX_SUBSCRIPTIONS} task subscriptions per connection`);
 
     // Acknowledge first, so the replayed events follow the acknowledgement.
     this.control({ type: 'subscribed', tasks: ids, all });
-    if (all && !this.unsubscribeAll) this.unsubscribeAll = this.tasks.subscribe({ tenant: this.caller.tenant }, (batch) => this.onTenantEvents(batch));
+    if (all && !this.unsubscribeAll)
+      this.unsubscribeAll = this.tasks.subscribe(this.caller, { tenant: this.caller.tenant }, (batch) => this.onTenantEvents(batch));
     for (const id of ids) {
       const current = this.follows.get(id);
       // Re-subscribing without `after` keeps the live subscription (and its position).
@@ -206,6 +236,7 @@ class Connection {
   }
 
   private dispose(): void {
+    this.closed = true;
     clearInterval(this.keepalive);
     for (const f of this.follows.values()) f.stop();
     this.follows.clear();

@@ -60,6 +60,8 @@ export interface TaskError {
   message: string;
   /** Where it happened, e.g. "run" or a post-processing step name. */
   step?: string;
+  /** The script's traceback, when it raised. */
+  traceback?: string;
 }
 
 export const taskError = (code: ErrorCode, message?: string, step?: string): TaskError =>

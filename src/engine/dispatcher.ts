@@ -53,8 +53,10 @@ export class Dispatcher {
   readonly ledgers = new Map<string, Ledger>();
   private readonly running = new Map<string, Running>();
   private completions: Completion[] = [];
-  private roundScheduled = false;
-  private settleScheduled = false;
+  /** Cancels that arrived between a task's claim and its launch. */
+  private readonly pendingCancels = new Set<string>();
+  private roundState: 'idle' | 'scheduled' | 'running' | 'rerun' = 'idle';
+  private settleState: 'idle' | 'scheduled' | 'running' = 'idle';
   private retryTimer: NodeJS.Timeout | null = null;
   private retryAt = Infinity;
   private stopped = false;
@@ -73,17 +75,26 @@ export class Dispatcher {
     return this.running.has(id);
   }
 
+  /** Ask for a dispatch round; rounds never overlap (a wake during one runs another after it). */
   wake(): void {
-    if (this.roundScheduled || this.stopped) return;
-    this.roundScheduled = true;
-    setImmediate(() => {
-      this.roundScheduled = false;
+    if (this.stopped) return;
+    if (this.roundState === 'running') this.roundState = 'rerun';
+    if (this.roundState !== 'idle') return;
+    this.roundState = 'scheduled';
+    setImmediate(() => void this.runRounds());
+  }
+
+  private async runRounds(): Promise<void> {
+    do {
+      this.roundState = 'running';
       try {
-        this.round();
+        await this.round();
       } catch (err) {
         this.deps.onError?.(err, 'dispatch round');
       }
-    });
+      // wake() may have set 'rerun' while the round awaited the store.
+    } while ((this.roundState as string) === 'rerun' && !this.stopped);
+    this.roundState = 'idle';
   }
 
   /** Wake again at `at` (a retry's backoff ends); keeps only the earliest timer. */
@@ -99,25 +110,25 @@ export class Dispatcher {
     this.retryTimer.unref();
   }
 
-  private round(): void {
+  private async round(): Promise<void> {
     for (const [name, executor] of this.deps.executors) {
       const ledger = this.ledgers.get(name) as Ledger;
       for (;;) {
         if (this.stopped) return;
         const now = this.now();
-        const queued = this.deps.store.queued({ executor: name, now, per_tenant: WINDOW });
+        const queued = await this.deps.store.queued({ executor: name, now, per_tenant: WINDOW, limit: WINDOW });
         if (queued.length === 0) break;
         const byId = new Map(queued.map((t) => [t.id, t]));
         const { admit } = schedule({ candidates: queued, capacity: ledger.capacity, free: ledger.free, usage: ledger.byTenant });
         if (admit.length === 0) break;
-        this.start(executor, ledger, admit.map((id) => byId.get(id) as Task), now);
+        await this.start(executor, ledger, admit.map((id) => byId.get(id) as Task), now);
         // A window that was fully admitted may have more behind it.
         if (admit.length < queued.length) break;
       }
     }
   }
 
-  private start(executor: Executor, ledger: Ledger, tasks: Task[], now: number): void {
+  private async start(executor: Executor, ledger: Ledger, tasks: Task[], now: number): Promise<void> {
     const leaseMs = this.deps.config.tasks.lease_ms;
     const requests: TransitionRequest[] = [];
     const held: Task[] = [];
@@ -141,7 +152,7 @@ export class Dispatcher {
         now,
       });
     }
-    const results = this.deps.store.transition(requests);
+    const results = await this.deps.store.transition(requests);
     const events = [];
     for (let i = 0; i < held.length; i++) {
       const t = held[i] as Task;
@@ -163,6 +174,7 @@ export class Dispatcher {
         run.timer.unref();
       }
       this.launch(run);
+      if (this.pendingCancels.delete(run.task.id)) this.cancelRunning(run.task.id);
     }
   }
 
@@ -172,7 +184,14 @@ export class Dispatcher {
     let exited = false;
     try {
       executor.run(task, gpus, {
-        started: () => {},
+        started: (info) => {
+          if (info.pid === undefined) return;
+          const assignment = { gpus: [...gpus], pid: info.pid, ...(info.worker ? { worker: info.worker } : {}) };
+          task.assignment = assignment;
+          this.deps.store
+            .recordPlacement(task.id, this.deps.instanceId, assignment)
+            .catch((err) => this.deps.onError?.(err, 'record placement'));
+        },
         event: (type, data) => this.deps.writer.push({ task_id: task.id, tenant: task.tenant, type, ts: this.now(), data }),
         exit: (outcome) => {
           if (exited) return;
@@ -194,7 +213,11 @@ export class Dispatcher {
   /** A user cancel of a task that runs here: the CAS to cancelling already happened. */
   cancelRunning(id: string): boolean {
     const run = this.running.get(id);
-    if (!run) return false;
+    if (!run) {
+      // Claimed by a round that has not launched it yet: cancel right after launch.
+      this.pendingCancels.add(id);
+      return false;
+    }
     run.cancelRequested = true;
     run.executor.cancel(id, this.deps.config.executors.local.kill_grace_ms);
     return true;
@@ -202,19 +225,24 @@ export class Dispatcher {
 
   private complete(id: string, outcome: RunOutcome): void {
     this.completions.push({ id, outcome });
-    if (this.settleScheduled) return;
-    this.settleScheduled = true;
-    setImmediate(() => {
-      this.settleScheduled = false;
+    if (this.settleState !== 'idle') return;
+    this.settleState = 'scheduled';
+    setImmediate(() => void this.runSettles());
+  }
+
+  private async runSettles(): Promise<void> {
+    while (this.completions.length > 0) {
+      this.settleState = 'running';
       try {
-        this.settle();
+        await this.settle();
       } catch (err) {
         this.deps.onError?.(err, 'settle completions');
       }
-    });
+    }
+    this.settleState = 'idle';
   }
 
-  private settle(): void {
+  private async settle(): Promise<void> {
     const batch = this.completions;
     this.completions = [];
     const now = this.now();
@@ -232,11 +260,27 @@ export class Dispatcher {
       runs.push(run);
     }
     // Progress, logs and the result are stored before the state that ends the task.
-    this.deps.writer.flush();
-    const results = this.deps.store.transition(requests);
+    await this.deps.writer.flush();
+    const results = await this.deps.store.transition(requests);
+    // A CAS that lost means the task moved to cancelling meanwhile (a cancel raced the
+    // process's end): it ends cancelled, as its process is gone.
+    const lost = runs.filter((_, i) => !results[i]);
+    const fallback = lost.length
+      ? await this.deps.store.transition(
+          lost.map((run) => ({
+            id: run.task.id,
+            from: ['cancelling'] as const,
+            to: 'cancelled' as const,
+            lease_owner: this.deps.instanceId,
+            patch: { finished_at: now, lease_owner: null, lease_expires_at: null },
+            event: { reason: 'user' },
+            now,
+          })),
+        )
+      : [];
     const events = [];
-    for (let i = 0; i < results.length; i++) {
-      const r = results[i];
+    for (let i = 0, j = 0; i < results.length; i++) {
+      const r = results[i] ?? fallback[j++];
       if (!r) continue;
       events.push(r.event);
       const run = runs[i] as Running;
@@ -289,7 +333,7 @@ export class Dispatcher {
     if (pending.length === 0) return;
     await new Promise<void>((resolve) => {
       const check = setInterval(() => {
-        if (this.running.size === 0) {
+        if (this.running.size === 0 && this.settleState === 'idle') {
           clearInterval(check);
           resolve();
         }

@@ -26,8 +26,6 @@ export interface EngineDeps {
   executors: ReadonlyMap<string, Executor>;
   /** Pool names per executor (validated at submit). */
   pools?: ReadonlyMap<string, ReadonlySet<string>>;
-  /** Per-pool stats for /metrics and the UI. */
-  poolStats?: () => EngineStats['pools'];
   observer?: EngineObserver;
   /** True when this instance is the store's only user (embedded SQLite). */
   exclusiveStore?: boolean;
@@ -47,7 +45,12 @@ export class Engine implements TaskService {
   constructor(private readonly deps: EngineDeps) {
     this.now = deps.now ?? Date.now;
     const observer = deps.observer ?? NO_OBSERVER;
-    this.writer = new EventWriter(deps.store, deps.bus, (events) => observer.events(events.length));
+    this.writer = new EventWriter(
+      deps.store,
+      deps.bus,
+      (events) => observer.events(events.length),
+      (err) => deps.onError?.(err, 'write events'),
+    );
     this.dispatcher = new Dispatcher({
       store: deps.store,
       executors: deps.executors,
@@ -81,6 +84,7 @@ export class Engine implements TaskService {
   /** Recover what a previous instance left, then start dispatching. */
   async start(): Promise<{ recovered: number }> {
     const recovered = await this.reconciler.recover();
+    for (const ex of this.deps.executors.values()) await ex.prewarm?.();
     this.reconciler.startLeaseLoop();
     this.state = 'ready';
     this.dispatcher.wake();
@@ -92,14 +96,14 @@ export class Engine implements TaskService {
     this.state = 'stopping';
     this.reconciler.stop();
     await this.dispatcher.stop();
-    this.writer.flush();
+    await this.writer.flush();
   }
 
   ready(): boolean {
     return this.state === 'ready';
   }
 
-  submit(caller: Caller, inputs: TaskInput[], idempotencyKey?: string): SubmitResult[] {
+  async submit(caller: Caller, inputs: TaskInput[], idempotencyKey?: string): Promise<SubmitResult[]> {
     if (this.state === 'stopping') throw new LakerayError('NOT_READY');
     const now = this.now();
     const compiled = inputs.map((input, i) => {
@@ -112,65 +116,65 @@ export class Engine implements TaskService {
         throw e;
       }
     });
-    const { results, events } = this.deps.store.insert(compiled, now);
+    const { results, events } = await this.deps.store.insert(compiled, now);
     this.writer.published(events);
     this.dispatcher.wake();
     return results;
   }
 
-  get(caller: Caller, id: string): Task {
-    const task = this.deps.store.get(id);
+  async get(caller: Caller, id: string): Promise<Task> {
+    const task = await this.deps.store.get(id);
     if (!task || task.tenant !== caller.tenant) throw new LakerayError('TASK_NOT_FOUND', `Task '${id}' does not exist`);
     return task;
   }
 
-  list(caller: Caller, query: ListQuery): TaskPage {
+  list(caller: Caller, query: ListQuery): Promise<TaskPage> {
     return this.deps.store.list({ ...query, tenant: caller.tenant, limit: Math.min(1000, Math.max(1, query.limit ?? 50)) });
   }
 
-  cancel(caller: Caller, id: string): Task {
+  async cancel(caller: Caller, id: string): Promise<Task> {
     // Two tries: a queued task may start between our read and our compare-and-set.
     for (let attempt = 0; attempt < 2; attempt++) {
-      const task = this.get(caller, id);
+      const task = await this.get(caller, id);
       if (isTerminal(task.status)) throw new LakerayError('TASK_NOT_CANCELLABLE', `Task '${id}' already ${task.status}`);
       if (task.status === 'cancelling') return task;
       const now = this.now();
       const [r] =
         task.status === 'queued'
-          ? this.deps.store.transition([
+          ? await this.deps.store.transition([
               { id, from: ['queued'], to: 'cancelled', patch: { finished_at: now, cancel_reason: 'user' }, event: { reason: 'user' }, now },
             ])
-          : this.deps.store.transition([{ id, from: ['running'], to: 'cancelling', patch: { cancel_reason: 'user' }, event: { reason: 'user' }, now }]);
+          : await this.deps.store.transition([{ id, from: ['running'], to: 'cancelling', patch: { cancel_reason: 'user' }, event: { reason: 'user' }, now }]);
       if (!r) continue;
       this.writer.published([r.event]);
       if (r.task.status === 'cancelling') this.dispatcher.cancelRunning(id);
       else this.dispatcher.wake();
       return r.task;
     }
-    return this.get(caller, id);
+    return await this.get(caller, id);
   }
 
-  delete(caller: Caller, id: string): void {
-    const task = this.get(caller, id);
+  async delete(caller: Caller, id: string): Promise<void> {
+    const task = await this.get(caller, id);
     if (!isTerminal(task.status)) throw new LakerayError('TASK_ACTIVE', `Task '${id}' is ${task.status}; cancel it first`);
-    if (!this.deps.store.delete(id)) throw new LakerayError('TASK_ACTIVE', `Task '${id}' is not finished`);
+    if (!(await this.deps.store.delete(id))) throw new LakerayError('TASK_ACTIVE', `Task '${id}' is not finished`);
   }
 
-  events(caller: Caller, id: string, afterSeq: number, limit: number, types?: readonly string[]): TaskEvent[] {
-    this.get(caller, id);
+  async events(caller: Caller, id: string, afterSeq: number, limit: number, types?: readonly string[]): Promise<TaskEvent[]> {
+    await this.get(caller, id);
     return this.deps.store.readEvents(id, afterSeq, Math.min(10_000, Math.max(1, limit)), types);
   }
 
-  subscribe(sub: Subscription, handler: EventHandler): () => void {
-    return this.deps.bus.subscribe(sub, handler);
+  subscribe(caller: Caller, sub: Subscription, handler: EventHandler): () => void {
+    return this.deps.bus.subscribe({ ...sub, tenant: caller.tenant }, handler);
   }
 
-  queuePosition(id: string): number | null {
+  queuePosition(id: string): Promise<number | null> {
     return this.deps.store.queuePosition(id);
   }
 
-  stats(): EngineStats {
-    const counts = this.deps.store.counts();
+  async stats(): Promise<EngineStats> {
+    const counts = await this.deps.store.counts();
     const vec = (r: { cpu: number; memory_mb: number; gpu: number; custom: Record<string, number> }) => ({
       cpu: r.cpu,
       memory_mb: r.memory_mb,
@@ -189,7 +193,9 @@ export class Engine implements TaskService {
           queued: count('queued'),
         };
       }),
-      pools: this.deps.poolStats?.() ?? [],
+      pools: [...this.deps.executors.values()].flatMap((ex) =>
+        (ex.poolStats?.() ?? []).map((p) => ({ executor: ex.name, pool: p.pool, workers: p.workers, busy: p.busy, idle: p.idle })),
+      ),
     };
   }
 }

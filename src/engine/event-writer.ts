@@ -14,11 +14,14 @@ export class EventWriter {
   /** index in `pending` of the latest progress event per task */
   private progressAt = new Map<string, number>();
   private scheduled = false;
+  /** Flushes run one after another, so events are stored in the order they were pushed. */
+  private chain: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: TaskStore,
     private readonly bus: EventBus,
     private readonly onWritten: (events: readonly TaskEvent[]) => void = () => {},
+    private readonly onError: (err: unknown) => void = () => {},
   ) {}
 
   push(event: NewEvent): void {
@@ -33,20 +36,30 @@ export class EventWriter {
     this.pending.push(event);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.flush());
+      setImmediate(() => void this.flush());
     }
   }
 
-  /** Write everything buffered now (called before a task's final transition, so order holds). */
-  flush(): void {
+  /**
+   * Write everything buffered now; resolves once it (and every earlier flush) is stored.
+   * Called before a task's final transition, so its logs and result precede its end state.
+   */
+  flush(): Promise<void> {
     this.scheduled = false;
-    if (this.pending.length === 0) return;
+    if (this.pending.length === 0) return this.chain;
     const batch = this.pending;
     this.pending = [];
     this.progressAt.clear();
-    const stored = this.store.appendEvents(batch);
-    this.bus.publish(stored);
-    this.onWritten(stored);
+    this.chain = this.chain.then(async () => {
+      try {
+        const stored = await this.store.appendEvents(batch);
+        this.bus.publish(stored);
+        this.onWritten(stored);
+      } catch (err) {
+        this.onError(err);
+      }
+    });
+    return this.chain;
   }
 
   /** Publish events the store already wrote (state events from transitions, inserts). */

@@ -53,15 +53,15 @@ export class Reconciler {
   /** Settle what a previous instance left behind. Returns how many tasks were recovered. */
   async recover(exclusive = this.deps.exclusive): Promise<number> {
     const now = this.now();
-    const stale = this.deps.store
-      .staleLeases(this.deps.instanceId, now, exclusive)
-      .filter((t) => !this.deps.dispatcher.isRunningHere(t.id));
+    const stale = (await this.deps.store.staleLeases(this.deps.instanceId, now, exclusive)).filter(
+      (t) => !this.deps.dispatcher.isRunningHere(t.id),
+    );
     if (stale.length === 0) return 0;
     for (const [name, executor] of this.deps.executors) {
       const mine = stale.filter((t) => t.executor === name);
       if (mine.length) await executor.killOrphans(mine);
     }
-    const results = this.deps.store.transition(stale.map((t) => recoveryTransition(t, now)));
+    const results = await this.deps.store.transition(stale.map((t) => recoveryTransition(t, now)));
     this.deps.writer.published(results.flatMap((r) => (r ? [r.event] : [])));
     this.deps.dispatcher.wake();
     return results.filter(Boolean).length;
@@ -70,16 +70,23 @@ export class Reconciler {
   /** Renew this instance's leases every third of the lease, and sweep expired foreign ones. */
   startLeaseLoop(): void {
     const every = Math.max(100, Math.floor(this.deps.leaseMs / 3));
+    let busy = false;
     this.timer = setInterval(() => {
-      try {
-        const ids = this.deps.dispatcher.runningIds;
-        if (ids.length) this.deps.store.renewLeases(this.deps.instanceId, ids, this.now() + this.deps.leaseMs);
-        void this.recover(false).catch((err) => this.deps.onError?.(err, 'lease sweep'));
-        // Safety net for retry timers lost across a restart: a cheap extra round.
-        this.deps.dispatcher.wake();
-      } catch (err) {
-        this.deps.onError?.(err, 'lease renewal');
-      }
+      if (busy) return;
+      busy = true;
+      void (async () => {
+        try {
+          const ids = this.deps.dispatcher.runningIds;
+          if (ids.length) await this.deps.store.renewLeases(this.deps.instanceId, ids, this.now() + this.deps.leaseMs);
+          await this.recover(false);
+          // Safety net for retry timers lost across a restart: a cheap extra round.
+          this.deps.dispatcher.wake();
+        } catch (err) {
+          this.deps.onError?.(err, 'lease renewal');
+        } finally {
+          busy = false;
+        }
+      })();
     }, every);
     this.timer.unref();
   }

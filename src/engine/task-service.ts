@@ -39,21 +39,24 @@ export interface EngineStats {
 
 export interface TaskService {
   /** Validates and stores the tasks (all or nothing), then wakes the dispatcher. */
-  submit(caller: Caller, inputs: TaskInput[], idempotencyKey?: string): SubmitResult[];
+  submit(caller: Caller, inputs: TaskInput[], idempotencyKey?: string): Promise<SubmitResult[]>;
   /** Throws TASK_NOT_FOUND (also for another tenant's task). */
-  get(caller: Caller, id: string): Task;
-  list(caller: Caller, query: ListQuery): TaskPage;
+  get(caller: Caller, id: string): Promise<Task>;
+  list(caller: Caller, query: ListQuery): Promise<TaskPage>;
   /** Queued: cancelled at once. Running: moves to cancelling and stops the process. Terminal: 409. */
-  cancel(caller: Caller, id: string): Task;
+  cancel(caller: Caller, id: string): Promise<Task>;
   /** Deletes a finished task and its events; 409 TASK_ACTIVE while queued or running. */
-  delete(caller: Caller, id: string): void;
+  delete(caller: Caller, id: string): Promise<void>;
   /** Stored events after `afterSeq`, ascending. */
-  events(caller: Caller, id: string, afterSeq: number, limit: number, types?: readonly string[]): TaskEvent[];
-  /** Live events (already stored). Subscribe first, then read history, and drop seq ≤ what you read. */
-  subscribe(sub: Subscription, handler: EventHandler): () => void;
+  events(caller: Caller, id: string, afterSeq: number, limit: number, types?: readonly string[]): Promise<TaskEvent[]>;
+  /**
+   * Live events (already stored) of the caller's tenant only, whatever `sub.tenant` says.
+   * Subscribe first, then read history, and drop seq ≤ what you read.
+   */
+  subscribe(caller: Caller, sub: Subscription, handler: EventHandler): () => void;
   /** 0 = next to start; null when not queued. */
-  queuePosition(id: string): number | null;
-  stats(): EngineStats;
+  queuePosition(id: string): Promise<number | null>;
+  stats(): Promise<EngineStats>;
   /** True once recovery finished and until shutdown begins. */
   ready(): boolean;
 }

@@ -35,6 +35,10 @@ export interface Executor {
   cancel(taskId: string, graceMs: number): void;
   /** Kill processes left by a previous server instance (recorded in task assignments). */
   killOrphans(tasks: readonly Task[]): Promise<void>;
+  /** Start what should be warm before the first task (pools with min > 0). */
+  prewarm?(): Promise<void>;
+  /** Warm pool occupancy, for /metrics and the UI. */
+  poolStats?(): { pool: string; workers: number; busy: number; idle: number }[];
   /** Stop warm pools; running tasks are cancelled. */
   close(): Promise<void>;
 }

@@ -28,12 +28,14 @@ export type HarnessMessage =
   | { type: 'ready'; pid: number; preload_ms?: number }
   | { type: 'started'; task_id: string; ts: number }
   | { type: 'progress'; task_id: string; fraction: number; message?: string | null; step?: number; total?: number }
-  | { type: 'log'; task_id: string; level?: string; message: string }
+  | { type: 'log'; task_id: string; level?: string; stream?: 'stdout' | 'stderr'; message: string }
   | { type: 'metric'; task_id: string; name: string; value: number; step?: number }
   | { type: 'artifact'; task_id: string; name: string; path: string; content_type?: string }
   | { type: 'result'; task_id: string; value: unknown }
+  /** task_id "" is a process-level failure (a preload that raised), not a job's. */
   | { type: 'error'; task_id: string; code?: string; message: string; traceback?: string }
-  | { type: 'done'; task_id: string };
+  /** cuda_initialized: the job touched CUDA, so the worker is pinned to that job's devices. */
+  | { type: 'done'; task_id: string; cuda_initialized?: boolean };
 
 /** Environment variables every job gets. */
 export const ENV = {

@@ -10,9 +10,11 @@
  * - Events get per-task, gap-free sequence numbers starting at 1, assigned by the store.
  * - Idempotency: (tenant, idempotency_key) is unique; `insert` returns the existing task
  *   when the key exists with the same body hash and throws IDEMPOTENCY_CONFLICT otherwise.
+ * - Every method is async so a networked database (PostgreSQL) implements the same
+ *   interface; the embedded SQLite store resolves at once.
  */
 import type { NewEvent, TaskEvent } from '../domain/events.ts';
-import type { Task, TaskStatus } from '../domain/task.ts';
+import type { Assignment, Task, TaskStatus } from '../domain/task.ts';
 
 export interface NewTask {
   task: Task;
@@ -47,6 +49,8 @@ export interface QueuedQuery {
   now: number;
   /** At most this many candidates per tenant (ordered by priority desc, created_at, id). */
   per_tenant: number;
+  /** At most this many candidates in all (many tenants); the highest priority, oldest first. */
+  limit: number;
 }
 
 /** Fields a transition may change besides status. */
@@ -87,24 +91,32 @@ export interface TransitionResult {
 
 export interface TaskStore {
   /** Insert new tasks (one transaction) and append their first `state` event. */
-  insert(tasks: NewTask[], now: number): { results: InsertResult[]; events: TaskEvent[] };
-  get(id: string): Task | null;
-  list(filter: TaskFilter): TaskPage;
+  insert(tasks: NewTask[], now: number): Promise<{ results: InsertResult[]; events: TaskEvent[] }>;
+  get(id: string): Promise<Task | null>;
+  list(filter: TaskFilter): Promise<TaskPage>;
   /** Dispatch candidates for one executor, fair-share friendly (top N per tenant). */
-  queued(query: QueuedQuery): Task[];
+  queued(query: QueuedQuery): Promise<Task[]>;
   /** Number of queued tasks ahead of a queued task on its executor (0 = next). null if not queued. */
-  queuePosition(id: string): number | null;
+  queuePosition(id: string): Promise<number | null>;
   /** Apply several transitions in one transaction; failed CASes give null in their slot. */
-  transition(requests: TransitionRequest[]): (TransitionResult | null)[];
+  transition(requests: TransitionRequest[]): Promise<(TransitionResult | null)[]>;
   /** Append events (one transaction), assigning sequence numbers; latest progress is kept on the task row. */
-  appendEvents(events: NewEvent[]): TaskEvent[];
-  readEvents(taskId: string, afterSeq: number, limit: number, types?: readonly string[]): TaskEvent[];
-  /** Tasks in `running`/`cancelling` whose lease is not held by `owner` or has expired before `now`. */
-  staleLeases(owner: string, now: number, exclusive: boolean): Task[];
-  renewLeases(owner: string, ids: readonly string[], expiresAt: number): void;
+  appendEvents(events: NewEvent[]): Promise<TaskEvent[]>;
+  readEvents(taskId: string, afterSeq: number, limit: number, types?: readonly string[]): Promise<TaskEvent[]>;
+  /**
+   * Tasks in `running`/`cancelling` whose lease has expired before `now` or has no expiry,
+   * or (when `exclusive`) is held by anyone but `owner`.
+   */
+  staleLeases(owner: string, now: number, exclusive: boolean): Promise<Task[]>;
+  renewLeases(owner: string, ids: readonly string[], expiresAt: number): Promise<void>;
+  /**
+   * Record where a running task's process is (pid, worker, GPUs), so a later instance can
+   * kill it if this one dies. Only for running/cancelling tasks whose lease `owner` holds.
+   */
+  recordPlacement(id: string, owner: string, assignment: Assignment): Promise<boolean>;
   /** Delete a finished task and its events. Returns false when it was not terminal or absent. */
-  delete(id: string): boolean;
+  delete(id: string): Promise<boolean>;
   /** Counts per executor and status, for metrics and /ready. */
-  counts(): { executor: string; status: TaskStatus; count: number }[];
-  close(): void;
+  counts(): Promise<{ executor: string; status: TaskStatus; count: number }[]>;
+  close(): Promise<void>;
 }

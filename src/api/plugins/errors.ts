@@ -2,9 +2,9 @@
  * Every error the HTTP API returns has one shape, `{"error": {"code", "message"}}`, with the
  * status from the error registry (domain/errors.ts). This file maps whatever went wrong —
  * a LakerayError from the engine, a zod validation failure, a Fastify framework error
- * (malformed JSON, body too large, wrong content type, bad URL), an unknown route, a
- * malformed HTTP request, or a plain bug — onto that shape. Bugs become a generic 500 that
- * is logged with its stack; the stack never reaches the client.
+ * (malformed JSON, body too large, wrong content type, bad URL), an unknown route, a method
+ * a known route does not take, a malformed HTTP request, or a plain bug — onto that shape.
+ * Bugs become a generic 500 that is logged with its stack; the stack never reaches the client.
  */
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -144,11 +144,27 @@ export function clientErrorHandler(err: Error & { code?: string }, socket: Socke
   );
 }
 
-/** Installs the error and not-found handlers on the root instance (before routes register). */
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/** The methods some route answers on this URL (query string and encoding handled by the router). */
+function allowedMethods(app: FastifyInstance, url: string): string[] {
+  return METHODS.filter((method) => app.findRoute({ method, url }) !== null);
+}
+
+/**
+ * Installs the error and not-found handlers on the root instance (before routes register).
+ * No route matched: 405 METHOD_NOT_ALLOWED (with `Allow`) when the path exists under
+ * another method, 404 ROUTE_NOT_FOUND when it does not exist at all.
+ */
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err, request, reply) => handle(err, request, reply));
   app.setNotFoundHandler((request, reply) => {
     const url = request.url.length > 200 ? `${request.url.slice(0, 200)}…` : request.url;
-    send(reply, apiError('ROUTE_NOT_FOUND', `No route for ${request.method} ${url}`));
+    const allow = allowedMethods(app, request.url);
+    if (allow.length > 0) {
+      reply.header('allow', allow.join(', '));
+      return send(reply, apiError('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${url}; use ${allow.join(', ')}`));
+    }
+    return send(reply, apiError('ROUTE_NOT_FOUND', `No route for ${request.method} ${url}`));
   });
 }

@@ -13,6 +13,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { LakerayError } from '../../domain/errors.ts';
 import { EVENT_TYPES, type TaskEvent } from '../../domain/events.ts';
 import type { Caller, TaskService } from '../../engine/task-service.ts';
 import { callerOf } from '../caller.ts';
@@ -53,7 +54,9 @@ const frame = (ev: TaskEvent): string => `id: ${ev.seq}\nevent: ${ev.type}\ndata
 export const eventRoutes: FastifyPluginAsyncZod<EventRoutesOptions> = async (app, { tasks, heartbeatMs }) => {
   // Open streams, so that closing the server ends them instead of waiting on them forever.
   const open = new Set<() => void>();
+  let closing = false;
   app.addHook('preClose', async () => {
+    closing = true;
     for (const finish of [...open]) finish();
   });
 
@@ -71,25 +74,30 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesOptions> = async (app
             description: 'A page of events (JSON) or the event stream (SSE)',
             content: { 'application/json': { schema: eventPage }, 'text/event-stream': { schema: z.string() } },
           },
-          ...errorResponses(400, 404),
+          ...errorResponses(400, 404, 503),
         },
       },
     },
     async (request, reply) => {
       const caller = callerOf(request);
       const { id } = request.params;
-      const task = tasks.get(caller, id); // 404 before anything is streamed
+      const task = await tasks.get(caller, id); // 404 before anything is streamed
       const lastEventId = request.headers['last-event-id'];
       const after = lastEventId !== undefined ? Number(lastEventId) : (request.query.after ?? 0);
 
       // HEAD (which Fastify routes here too) must never turn into an endless stream.
       if (request.method === 'GET' && (request.headers.accept ?? '').includes('text/event-stream')) {
+        // The server began closing while we awaited the task: a stream opened now would
+        // never be ended (preClose already ran) and would hold app.close() forever.
+        if (closing) throw new LakerayError('NOT_READY');
+        // The client left while we awaited: its 'close' has fired already, nothing to follow.
+        if (reply.raw.destroyed) return reply.hijack();
         reply.hijack();
         stream(reply.raw, { tasks, caller, taskId: task.id, after, heartbeatMs, open });
         return reply;
       }
       const types = request.query.types?.split(',');
-      const events = tasks.events(caller, id, after, request.query.limit, types);
+      const events = await tasks.events(caller, id, after, request.query.limit, types);
       return { events, next_seq: events.length > 0 ? (events[events.length - 1] as TaskEvent).seq : after };
     },
   );

@@ -14,7 +14,7 @@ import { batchInput, type TaskInput, taskInput } from '../../engine/task-input.t
 import type { TaskService } from '../../engine/task-service.ts';
 import { callerOf } from '../caller.ts';
 import { errorResponses } from '../plugins/errors.ts';
-import { logLine, logPage, taskBatch, taskJson, taskList, taskView } from '../serialize.ts';
+import { logLine, logPage, taskBatch, taskJson, taskList, taskView, taskViews } from '../serialize.ts';
 
 export interface TaskRoutesOptions {
   tasks: TaskService;
@@ -77,7 +77,7 @@ export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesOptions> = async (app, 
     async (request, reply) => {
       const key = idempotencyKeyOf(request.headers['idempotency-key'], request.body);
       const input = key === undefined ? request.body : { ...request.body, idempotency_key: key };
-      const [result] = tasks.submit(callerOf(request), [input], key);
+      const [result] = await tasks.submit(callerOf(request), [input], key);
       if (!result) throw new Error('TaskService.submit returned no result for one input');
       if (result.created) reply.code(201).header('location', `/api/v1/tasks/${result.task.id}`);
       return taskView(tasks, result.task);
@@ -98,9 +98,9 @@ export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesOptions> = async (app, 
       // One key cannot name N tasks; per-task keys go in each task's idempotency_key.
       if (request.headers['idempotency-key'] !== undefined)
         throw new LakerayError('INVALID_REQUEST', 'Idempotency-Key header is not accepted on batches; set idempotency_key per task');
-      const results = tasks.submit(callerOf(request), request.body.tasks);
+      const results = await tasks.submit(callerOf(request), request.body.tasks);
       if (results.some((r) => r.created)) reply.code(201);
-      return { tasks: results.map((r) => taskView(tasks, r.task)) };
+      return { tasks: await taskViews(tasks, results.map((r) => r.task)) };
     },
   );
 
@@ -109,21 +109,21 @@ export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesOptions> = async (app, 
     { schema: { tags: ['tasks'], summary: 'List tasks (newest pages via cursor)', querystring: listQuery, response: { 200: taskList, ...errorResponses(400) } } },
     async (request) => {
       const q = request.query;
-      const page = tasks.list(callerOf(request), {
+      const page = await tasks.list(callerOf(request), {
         status: q.status?.split(',') as TaskStatus[] | undefined,
         name: q.name,
         executor: q.executor,
         cursor: q.cursor,
         limit: q.limit,
       });
-      return { tasks: page.tasks.map((t) => taskView(tasks, t)), next_cursor: page.next_cursor };
+      return { tasks: await taskViews(tasks, page.tasks), next_cursor: page.next_cursor };
     },
   );
 
   app.get(
     '/api/v1/tasks/:id',
     { schema: { tags: ['tasks'], summary: 'Get a task', params: idParams, response: { 200: taskJson, ...errorResponses(404) } } },
-    async (request) => taskView(tasks, tasks.get(callerOf(request), request.params.id)),
+    async (request) => taskView(tasks, await tasks.get(callerOf(request), request.params.id)),
   );
 
   app.delete(
@@ -137,7 +137,7 @@ export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesOptions> = async (app, 
       },
     },
     async (request, reply) => {
-      tasks.delete(callerOf(request), request.params.id);
+      await tasks.delete(callerOf(request), request.params.id);
       return reply.code(204).send();
     },
   );
@@ -145,7 +145,7 @@ export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesOptions> = async (app, 
   app.post(
     '/api/v1/tasks/:id/cancel',
     { schema: { tags: ['tasks'], summary: 'Cancel a queued or running task', params: idParams, response: { 200: taskJson, ...errorResponses(404, 409) } } },
-    async (request) => taskView(tasks, tasks.cancel(callerOf(request), request.params.id)),
+    async (request) => taskView(tasks, await tasks.cancel(callerOf(request), request.params.id)),
   );
 
   app.get(
@@ -164,7 +164,7 @@ export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesOptions> = async (app, 
     },
     async (request, reply) => {
       const { after, limit, format } = request.query;
-      const events = tasks.events(callerOf(request), request.params.id, after, limit, ['log']);
+      const events = await tasks.events(callerOf(request), request.params.id, after, limit, ['log']);
       const next_seq = events.length > 0 ? (events[events.length - 1] as TaskEvent).seq : after;
       const lines = events.map(logLine);
       if (format === 'json') return { lines, next_seq };

@@ -136,7 +136,7 @@ export class PoolWorker {
       wj.run.onMessage(msg, this.where());
       return;
     }
-    if ((msg as { cuda_initialized?: boolean }).cuda_initialized === true) this.pinnedGpuKey = wj.gpuKey;
+    if (msg.cuda_initialized === true) this.pinnedGpuKey = wj.gpuKey;
     if (this.discard) return; // killed for a cancel: the job ends when the process is gone
     clearTimeout(this.cancelTimers.get(msg.task_id));
     this.cancelTimers.delete(msg.task_id);

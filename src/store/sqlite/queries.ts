@@ -49,48 +49,29 @@ export const SQL = {
     WHERE e.task_id = @task_id AND e.seq > @after AND e.type IN (SELECT value FROM json_each(@types))
     ORDER BY e.seq LIMIT @limit`,
 
-  /**
-   * Top `per_tenant` dispatch candidates of each tenant, in dispatch order.
-   *
-   * Not `ROW_NUMBER() OVER (PARTITION BY tenant ...)`: a window numbers EVERY queued row of
-   * the executor before the filter keeps a few, ~42 ms at 50k rows and ~80 ms at 100k, all
-   * blocking the event loop (better-sqlite3 is synchronous). Instead the recursive CTE hops
-   * from tenant to tenant through tasks_dispatch (a loose index scan, one seek per tenant),
-   * and each tenant's subquery reads that index in dispatch order and stops after
-   * `per_tenant` ready rows: ~7 ms at 50k, ~13 ms at 100k, same results.
-   */
-  queued: `
-    WITH RECURSIVE tenants(name) AS (
-      SELECT (SELECT MIN(tenant) FROM tasks WHERE status = 'queued' AND executor = @executor)
-      UNION ALL
-      SELECT (SELECT MIN(tenant) FROM tasks
-              WHERE status = 'queued' AND executor = @executor AND tenant > tenants.name)
-      FROM tenants WHERE tenants.name IS NOT NULL
-    )
-    SELECT t.* FROM tenants JOIN tasks t ON t.id IN (
-      SELECT id FROM tasks INDEXED BY tasks_dispatch
-      WHERE status = 'queued' AND executor = @executor AND tenant = tenants.name
-        AND (not_before IS NULL OR not_before <= @now)
-      ORDER BY priority DESC, created_at ASC, id ASC
-      LIMIT @per_tenant)
-    ORDER BY t.priority DESC, t.created_at ASC, t.id ASC`,
-
   queuePosition: `
     SELECT COUNT(*) AS ahead FROM tasks o
     WHERE o.status = 'queued' AND o.executor = @executor
       AND (o.priority > @priority
            OR (o.priority = @priority AND (o.created_at, o.id) < (@created_at, @id)))`,
 
-  /** Unordered on purpose: an ORDER BY would trade the small tasks_leases index for a full scan. */
+  /**
+   * A lease with no expiry is stale: nothing would ever renew or expire it.
+   * Unordered on purpose: an ORDER BY would trade the small tasks_leases index for a full scan.
+   */
   staleLeases: `
     SELECT * FROM tasks INDEXED BY tasks_leases
     WHERE status IN ('running', 'cancelling')
-      AND ((@exclusive AND lease_owner IS NOT @owner) OR lease_expires_at < @now)`,
+      AND ((@exclusive AND lease_owner IS NOT @owner) OR lease_expires_at IS NULL OR lease_expires_at < @now)`,
 
   renewLeases: `
     UPDATE tasks SET lease_expires_at = @expires_at
     WHERE id IN (SELECT value FROM json_each(@ids))
       AND lease_owner = @owner AND status IN ('running', 'cancelling')`,
+
+  recordPlacement: `
+    UPDATE tasks SET assignment = @assignment
+    WHERE id = @id AND lease_owner = @owner AND status IN ('running', 'cancelling')`,
 
   deleteEvents: `DELETE FROM events WHERE task_id = @id`,
 

@@ -6,12 +6,16 @@
  * connection (another server process on the same file) doing the same; the loser waits up to
  * busy_timeout, then sees the new status and fails its CAS. That is what makes "a task
  * completes at most once" hold across processes, not only inside one.
+ *
+ * The TaskStore interface is async (for networked databases); here every method does its
+ * work synchronously inside the call and only wraps the outcome in a promise: an `async`
+ * method that throws gives a rejected promise, and no work waits for a later tick.
  */
 import Database from 'better-sqlite3';
 import { LakerayError } from '../../domain/errors.ts';
 import type { NewEvent, TaskEvent } from '../../domain/events.ts';
 import { canTransition } from '../../domain/lifecycle.ts';
-import type { Task, TaskStatus } from '../../domain/task.ts';
+import type { Assignment, Task, TaskStatus } from '../../domain/task.ts';
 import type {
   InsertResult,
   NewTask,
@@ -26,6 +30,7 @@ import type {
 import { EventBatchInsert, INSERT_EVENT_CHUNK, INSERT_EVENT_ROW } from './event-batch.ts';
 import { buildListQuery, encodeCursor } from './list-query.ts';
 import { migrate } from './migrate.ts';
+import { QueuedCandidates } from './queued-query.ts';
 import { SQL, type QueryName } from './queries.ts';
 import { type EventRow, rowToEvent, rowToTask, type TaskRow, taskToParams, transitionParams } from './rows.ts';
 
@@ -40,11 +45,13 @@ export class SqliteTaskStore implements TaskStore {
   private readonly eventChunk: Database.Statement;
   /** list() statements, one per filter shape (a few dozen at most). */
   private readonly listStatements = new Map<string, Database.Statement>();
+  private readonly queuedCandidates: QueuedCandidates;
 
   private constructor(private readonly db: Database.Database) {
     this.q = Object.fromEntries(Object.entries(SQL).map(([name, sql]) => [name, db.prepare(sql)])) as Statements;
     this.eventRow = db.prepare(INSERT_EVENT_ROW);
     this.eventChunk = db.prepare(INSERT_EVENT_CHUNK);
+    this.queuedCandidates = new QueuedCandidates(db);
   }
 
   /** Opens (creating if needed) and migrates the database at `path`; ':memory:' is allowed. */
@@ -65,7 +72,7 @@ export class SqliteTaskStore implements TaskStore {
     }
   }
 
-  insert(tasks: NewTask[], now: number): { results: InsertResult[]; events: TaskEvent[] } {
+  async insert(tasks: NewTask[], now: number): Promise<{ results: InsertResult[]; events: TaskEvent[] }> {
     const run = this.db.transaction(() => {
       const results: InsertResult[] = [];
       const events: TaskEvent[] = [];
@@ -95,12 +102,12 @@ export class SqliteTaskStore implements TaskStore {
     return run.immediate();
   }
 
-  get(id: string): Task | null {
+  async get(id: string): Promise<Task | null> {
     const row = this.q.getTask.get({ id }) as TaskRow | undefined;
     return row ? rowToTask(row) : null;
   }
 
-  list(filter: TaskFilter): TaskPage {
+  async list(filter: TaskFilter): Promise<TaskPage> {
     const query = buildListQuery(filter);
     let stmt = this.listStatements.get(query.key);
     if (!stmt) {
@@ -114,14 +121,11 @@ export class SqliteTaskStore implements TaskStore {
     return { tasks: page, next_cursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : null };
   }
 
-  queued(query: QueuedQuery): Task[] {
-    // SQLite reads a negative LIMIT as "no limit"; a negative quota means none.
-    const perTenant = Math.max(0, Math.floor(query.per_tenant));
-    const rows = this.q.queued.all({ executor: query.executor, now: query.now, per_tenant: perTenant }) as TaskRow[];
-    return rows.map(rowToTask);
+  async queued(query: QueuedQuery): Promise<Task[]> {
+    return this.queuedCandidates.run(query);
   }
 
-  queuePosition(id: string): number | null {
+  async queuePosition(id: string): Promise<number | null> {
     const row = this.q.getTask.get({ id }) as TaskRow | undefined;
     if (!row || row.status !== 'queued') return null;
     const { ahead } = this.q.queuePosition.get({
@@ -133,7 +137,7 @@ export class SqliteTaskStore implements TaskStore {
     return ahead;
   }
 
-  transition(requests: TransitionRequest[]): (TransitionResult | null)[] {
+  async transition(requests: TransitionRequest[]): Promise<(TransitionResult | null)[]> {
     const run = this.db.transaction(() => requests.map((r) => this.transitionOne(r)));
     return run.immediate();
   }
@@ -158,7 +162,7 @@ export class SqliteTaskStore implements TaskStore {
     return { task, event };
   }
 
-  appendEvents(events: NewEvent[]): TaskEvent[] {
+  async appendEvents(events: NewEvent[]): Promise<TaskEvent[]> {
     const run = this.db.transaction(() => {
       // Per task in this batch: its tenant, the last seq handed out, and the newest progress.
       const heads = new Map<string, { tenant: string; seq: number; progress: string | undefined } | null>();
@@ -193,7 +197,7 @@ export class SqliteTaskStore implements TaskStore {
     return run.immediate();
   }
 
-  readEvents(taskId: string, afterSeq: number, limit: number, types?: readonly string[]): TaskEvent[] {
+  async readEvents(taskId: string, afterSeq: number, limit: number, types?: readonly string[]): Promise<TaskEvent[]> {
     const params = { task_id: taskId, after: afterSeq, limit: Math.max(0, Math.floor(limit)) };
     // An empty type list means "all types", as an absent one does.
     const rows = (
@@ -204,16 +208,20 @@ export class SqliteTaskStore implements TaskStore {
     return rows.map(rowToEvent);
   }
 
-  staleLeases(owner: string, now: number, exclusive: boolean): Task[] {
+  async staleLeases(owner: string, now: number, exclusive: boolean): Promise<Task[]> {
     return (this.q.staleLeases.all({ owner, now, exclusive: exclusive ? 1 : 0 }) as TaskRow[]).map(rowToTask);
   }
 
-  renewLeases(owner: string, ids: readonly string[], expiresAt: number): void {
+  async renewLeases(owner: string, ids: readonly string[], expiresAt: number): Promise<void> {
     if (ids.length === 0) return;
     this.q.renewLeases.run({ owner, ids: JSON.stringify(ids), expires_at: expiresAt });
   }
 
-  delete(id: string): boolean {
+  async recordPlacement(id: string, owner: string, assignment: Assignment): Promise<boolean> {
+    return this.q.recordPlacement.run({ id, owner, assignment: JSON.stringify(assignment) }).changes === 1;
+  }
+
+  async delete(id: string): Promise<boolean> {
     const run = this.db.transaction(() => {
       if (this.q.deleteTerminalTask.run({ id }).changes === 0) return false;
       // ON DELETE CASCADE already removed the log; explicit so it holds without the pragma.
@@ -223,11 +231,11 @@ export class SqliteTaskStore implements TaskStore {
     return run.immediate();
   }
 
-  counts(): { executor: string; status: TaskStatus; count: number }[] {
+  async counts(): Promise<{ executor: string; status: TaskStatus; count: number }[]> {
     return this.q.counts.all() as { executor: string; status: TaskStatus; count: number }[];
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
 }

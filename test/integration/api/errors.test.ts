@@ -101,7 +101,22 @@ describe('not found', () => {
 
   it('unknown routes are 404 ROUTE_NOT_FOUND', async () => {
     expectError(await app.inject('/api/v2/tasks'), 404, 'ROUTE_NOT_FOUND', /GET \/api\/v2\/tasks/);
-    expectError(await app.inject({ method: 'PUT', url: '/api/v1/tasks' }), 404, 'ROUTE_NOT_FOUND');
+    expectError(await app.inject({ method: 'PUT', url: '/api/v2/tasks' }), 404, 'ROUTE_NOT_FOUND');
+    expectError(await app.inject({ method: 'DELETE', url: '/api/v1/tasks/t_1/nope' }), 404, 'ROUTE_NOT_FOUND');
+  });
+
+  it('a known path with a method it does not take is 405 METHOD_NOT_ALLOWED with Allow', async () => {
+    const put = await app.inject({ method: 'PUT', url: '/api/v1/tasks' });
+    expectError(put, 405, 'METHOD_NOT_ALLOWED', /PUT .*\/api\/v1\/tasks/);
+    expect(put.headers.allow).toBe('GET, HEAD, POST');
+    const patch = await app.inject({ method: 'PATCH', url: '/api/v1/tasks/t_1?x=1' });
+    expectError(patch, 405, 'METHOD_NOT_ALLOWED');
+    expect(patch.headers.allow).toBe('GET, HEAD, DELETE');
+    const getCancel = await app.inject('/api/v1/tasks/t_1/cancel');
+    expectError(getCancel, 405, 'METHOD_NOT_ALLOWED');
+    expect(getCancel.headers.allow).toBe('POST');
+    expectError(await app.inject({ method: 'DELETE', url: '/health' }), 405, 'METHOD_NOT_ALLOWED');
+    expect(fake.writes).toBe(0);
   });
 
   it('a malformed URL is 400 in the same format', async () => {
@@ -115,7 +130,7 @@ describe('not found', () => {
 
 describe('unexpected failures', () => {
   it('a bug in the service is a generic 500 without internals', async () => {
-    fake.get = () => {
+    fake.get = async () => {
       throw new Error('database password is hunter2');
     };
     const res = await app.inject('/api/v1/tasks/t_1');
@@ -124,14 +139,14 @@ describe('unexpected failures', () => {
   });
 
   it('an INTERNAL_ERROR LakerayError does not leak its message either', async () => {
-    fake.cancel = () => {
+    fake.cancel = async () => {
       throw new LakerayError('INTERNAL_ERROR', 'illegal task transition running → queued in /srv/lakeray/db');
     };
     expectError(await app.inject({ method: 'POST', url: '/api/v1/tasks/t_1/cancel' }), 500, 'INTERNAL_ERROR', /^Internal error$/);
   });
 
   it('LakerayErrors keep their registry status', async () => {
-    fake.get = () => {
+    fake.get = async () => {
       throw new LakerayError('NOT_READY');
     };
     expectError(await app.inject('/api/v1/tasks/t_1'), 503, 'NOT_READY');

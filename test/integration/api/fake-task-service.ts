@@ -1,9 +1,15 @@
 /**
  * An in-memory TaskService for the API tests, until the real engine is wired in. It keeps
- * the contract's observable rules (tenant scoping, all-or-nothing submit, idempotency,
- * cancel/delete conflicts, gap-free per-task seq, store-then-publish on a MemoryEventBus)
- * and adds test controls: start/finish tasks, emit events, count writes, and a hook that
- * runs inside `events()` to simulate an event written while history is being read.
+ * the contract's observable rules (tenant scoping — also of live subscriptions —,
+ * all-or-nothing submit, idempotency, cancel/delete conflicts, gap-free per-task seq,
+ * store-then-publish on a MemoryEventBus) and adds test controls: start/finish tasks, emit
+ * events, count writes, and hooks that run inside `events()` / `get()` to simulate events
+ * written while a read is in flight.
+ *
+ * Every async method behaves like a networked store: it yields to the event loop
+ * (setImmediate) before it looks at its data and again before it answers, so bus publishes
+ * really do interleave with reads. `inFlight` counts calls not yet answered; `settled()`
+ * waits until there are none.
  */
 import { LakerayError } from '../../../src/domain/errors.ts';
 import type { EventType, TaskEvent } from '../../../src/domain/events.ts';
@@ -14,6 +20,8 @@ import type { Caller, EngineStats, ListQuery, SubmitResult, TaskService } from '
 import type { EventHandler, Subscription } from '../../../src/events/event-bus.ts';
 import { MemoryEventBus } from '../../../src/events/memory.ts';
 import type { TaskPage } from '../../../src/store/task-store.ts';
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 let counter = 0;
 const newId = (): string => `t_${Date.now().toString(36)}_${(counter++).toString(36).padStart(6, '0')}`;
@@ -28,10 +36,43 @@ export class FakeTaskService implements TaskService {
   isReady = true;
   /** Runs at the start of each events() read (before the snapshot) when set. */
   beforeRead: ((taskId: string) => void) | null = null;
-  /** Runs after the snapshot of each events() read when set. */
+  /** Runs after the snapshot of each events() read, before it answers, when set. */
   afterRead: ((taskId: string) => void) | null = null;
+  /** Runs inside each get() (after its lookup, before it answers) when set. */
+  duringGet: ((taskId: string) => void) | null = null;
+  /** Every subscribe() call, to check which caller the API named. */
+  readonly subscribeCalls: { caller: Caller; sub: Subscription }[] = [];
+  /** Bus subscriptions made through subscribe() and not yet ended. */
+  subscriptions = 0;
+  /** Calls made and not yet answered. */
+  inFlight = 0;
+  /** Drop a bus publish (the event is still stored): simulates a bus that lost an event. */
+  dropPublish: ((event: TaskEvent) => boolean) | null = null;
 
-  submit(caller: Caller, inputs: TaskInput[], idempotencyKey?: string): SubmitResult[] {
+  /** One turn of the event loop, counted in `inFlight` until `body` returns. */
+  private async call<T>(body: () => T | Promise<T>): Promise<T> {
+    this.inFlight++;
+    try {
+      await turn();
+      return await body();
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  /** Resolves once no call is in flight (checked over a few event-loop turns). */
+  async settled(): Promise<void> {
+    for (let quiet = 0; quiet < 3; ) {
+      await turn();
+      quiet = this.inFlight === 0 ? quiet + 1 : 0;
+    }
+  }
+
+  submit(caller: Caller, inputs: TaskInput[], idempotencyKey?: string): Promise<SubmitResult[]> {
+    return this.call(() => this.submitNow(caller, inputs, idempotencyKey));
+  }
+
+  private submitNow(caller: Caller, inputs: TaskInput[], idempotencyKey?: string): SubmitResult[] {
     // Validate everything before writing anything (all or nothing).
     for (const [i, input] of inputs.entries()) {
       const where = inputs.length > 1 ? `tasks[${i}].` : '';
@@ -97,13 +138,26 @@ export class FakeTaskService implements TaskService {
     return results;
   }
 
-  get(caller: Caller, id: string): Task {
+  get(caller: Caller, id: string): Promise<Task> {
+    return this.call(async () => {
+      const task = this.find(caller, id);
+      this.duringGet?.(id);
+      await turn();
+      return task;
+    });
+  }
+
+  private find(caller: Caller, id: string): Task {
     const task = this.tasks.get(id);
     if (!task || task.tenant !== caller.tenant) throw new LakerayError('TASK_NOT_FOUND', `Task ${id} does not exist`);
     return task;
   }
 
-  list(caller: Caller, q: ListQuery): TaskPage {
+  list(caller: Caller, q: ListQuery): Promise<TaskPage> {
+    return this.call(() => this.listNow(caller, q));
+  }
+
+  private listNow(caller: Caller, q: ListQuery): TaskPage {
     const limit = q.limit ?? 50;
     const all = [...this.tasks.values()]
       .filter((t) => t.tenant === caller.tenant)
@@ -116,44 +170,67 @@ export class FakeTaskService implements TaskService {
     return { tasks, next_cursor: all.length > limit ? (tasks[tasks.length - 1] as Task).id : null };
   }
 
-  cancel(caller: Caller, id: string): Task {
-    const task = this.get(caller, id);
-    if (isTerminal(task.status)) throw new LakerayError('TASK_NOT_CANCELLABLE');
-    if (task.status === 'queued') return this.transition(id, 'cancelled', { reason: 'user' });
-    if (task.status === 'running') return this.transition(id, 'cancelling', { reason: 'user' });
-    return task;
+  cancel(caller: Caller, id: string): Promise<Task> {
+    return this.call(() => {
+      const task = this.find(caller, id);
+      if (isTerminal(task.status)) throw new LakerayError('TASK_NOT_CANCELLABLE');
+      if (task.status === 'queued') return this.transition(id, 'cancelled', { reason: 'user' });
+      if (task.status === 'running') return this.transition(id, 'cancelling', { reason: 'user' });
+      return task;
+    });
   }
 
-  delete(caller: Caller, id: string): void {
-    const task = this.get(caller, id);
-    if (!isTerminal(task.status)) throw new LakerayError('TASK_ACTIVE');
-    this.tasks.delete(id);
-    this.logs.delete(id);
-    this.writes++;
+  delete(caller: Caller, id: string): Promise<void> {
+    return this.call(() => {
+      const task = this.find(caller, id);
+      if (!isTerminal(task.status)) throw new LakerayError('TASK_ACTIVE');
+      this.tasks.delete(id);
+      this.logs.delete(id);
+      this.writes++;
+    });
   }
 
-  events(caller: Caller, id: string, afterSeq: number, limit: number, types?: readonly string[]): TaskEvent[] {
-    this.get(caller, id);
-    this.beforeRead?.(id);
-    const out = (this.logs.get(id) ?? []).filter((e) => e.seq > afterSeq && (!types || types.includes(e.type))).slice(0, limit);
-    this.afterRead?.(id);
-    return out;
+  events(caller: Caller, id: string, afterSeq: number, limit: number, types?: readonly string[]): Promise<TaskEvent[]> {
+    return this.call(async () => {
+      this.find(caller, id);
+      this.beforeRead?.(id);
+      const out = (this.logs.get(id) ?? []).filter((e) => e.seq > afterSeq && (!types || types.includes(e.type))).slice(0, limit);
+      this.afterRead?.(id);
+      await turn(); // the answer travels back: more may be published meanwhile
+      return out;
+    });
   }
 
-  subscribe(sub: Subscription, handler: EventHandler): () => void {
-    return this.bus.subscribe(sub, handler);
+  /** Like the engine: live events of the caller's tenant only, whatever `sub.tenant` says. */
+  subscribe(caller: Caller, sub: Subscription, handler: EventHandler): () => void {
+    this.subscribeCalls.push({ caller, sub });
+    const unsubscribe = this.bus.subscribe({ ...sub, tenant: caller.tenant }, handler);
+    this.subscriptions++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.subscriptions--;
+      unsubscribe();
+    };
   }
 
-  queuePosition(id: string): number | null {
-    const task = this.tasks.get(id);
-    if (!task || task.status !== 'queued') return null;
-    const queued = [...this.tasks.values()]
-      .filter((t) => t.status === 'queued' && t.executor === task.executor)
-      .sort((a, b) => b.priority - a.priority || a.created_at - b.created_at || (a.id < b.id ? -1 : 1));
-    return queued.findIndex((t) => t.id === id);
+  queuePosition(id: string): Promise<number | null> {
+    return this.call(() => {
+      const task = this.tasks.get(id);
+      if (!task || task.status !== 'queued') return null;
+      const queued = [...this.tasks.values()]
+        .filter((t) => t.status === 'queued' && t.executor === task.executor)
+        .sort((a, b) => b.priority - a.priority || a.created_at - b.created_at || (a.id < b.id ? -1 : 1));
+      return queued.findIndex((t) => t.id === id);
+    });
   }
 
-  stats(): EngineStats {
+  stats(): Promise<EngineStats> {
+    return this.call(() => this.statsNow());
+  }
+
+  private statsNow(): EngineStats {
     const by = new Map<string, { queued: number; running: number }>([['local', { queued: 0, running: 0 }]]);
     for (const t of this.tasks.values()) {
       const s = by.get(t.executor) ?? { queued: 0, running: 0 };
@@ -182,7 +259,7 @@ export class FakeTaskService implements TaskService {
     if (type === 'progress') task.progress = { fraction: Number(data.fraction), message: (data.message as string) ?? null };
     (this.logs.get(id) as TaskEvent[]).push(event);
     this.writes++;
-    this.bus.publish([event]);
+    if (!this.dropPublish?.(event)) this.bus.publish([event]);
     return event;
   }
 

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MetricsRegistry } from '../../../src/api/metrics.ts';
 import type { FakeTaskService } from './fake-task-service.ts';
-import { setup, validTask } from './helpers.ts';
+import { listen, setup, validTask, waitFor } from './helpers.ts';
 
 let app: FastifyInstance;
 let fake: FakeTaskService;
@@ -17,6 +17,27 @@ describe('health and readiness', () => {
     const res = await app.inject('/ready');
     expect(res.statusCode).toBe(503);
     expect(res.json()).toEqual({ error: { code: 'NOT_READY', message: expect.any(String) } });
+  });
+});
+
+describe('shutdown', () => {
+  it('answers a request still awaiting the engine when close() begins, then closes its connection', async () => {
+    ({ app, fake } = await setup());
+    const base = await listen(app);
+    const list = fake.list.bind(fake);
+    let release: (() => void) | null = null;
+    fake.list = async (caller, q) => {
+      await new Promise<void>((r) => (release = r));
+      return list(caller, q);
+    };
+    const res = fetch(`http://${base}/api/v1/tasks`); // keep-alive
+    await waitFor(() => release !== null);
+    const closed = app.close();
+    (release as unknown as () => void)();
+    const answer = await res;
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('connection')).toBe('close');
+    await closed; // promptly: the keep-alive connection does not hold it open
   });
 });
 
@@ -45,12 +66,36 @@ describe('/metrics', () => {
 
   it('keeps serving when the engine cannot report stats', async () => {
     ({ app, fake } = await setup());
-    fake.stats = () => {
+    fake.stats = async () => {
       throw new Error('store is down');
     };
     const res = await app.inject('/metrics');
     expect(res.statusCode).toBe(200);
     expect(res.body).toContain('# TYPE lakeray_queue_depth gauge');
+    expect(res.body).toContain('process_cpu_user_seconds_total');
+    // Even a service that breaks its contract and throws synchronously.
+    fake.stats = () => {
+      throw new Error('store is down');
+    };
+    expect((await app.inject('/metrics')).statusCode).toBe(200);
+  });
+
+  it('asks the engine for stats once per scrape, not once per gauge', async () => {
+    ({ app, fake } = await setup());
+    await app.inject({ method: 'POST', url: '/api/v1/tasks', payload: validTask });
+    const stats = fake.stats.bind(fake);
+    let calls = 0;
+    fake.stats = () => {
+      calls++;
+      return stats();
+    };
+    const first = await app.inject('/metrics');
+    expect(first.body).toContain('lakeray_queue_depth{executor="local"} 1');
+    expect(first.body).toContain('lakeray_running_tasks{executor="local"} 0');
+    expect(calls).toBe(1);
+    await app.inject({ method: 'POST', url: '/api/v1/tasks', payload: validTask });
+    expect((await app.inject('/metrics')).body).toContain('lakeray_queue_depth{executor="local"} 2');
+    expect(calls).toBe(2);
   });
 });
 

@@ -107,6 +107,27 @@ describe('GET /api/v1/tasks', () => {
     expect(seen).toEqual(ids);
   });
 
+  it('looks up the queue positions of a page concurrently', async () => {
+    for (let i = 0; i < 4; i++) await create();
+    const position = fake.queuePosition.bind(fake);
+    let inFlight = 0;
+    let peak = 0;
+    fake.queuePosition = async (id) => {
+      peak = Math.max(peak, ++inFlight);
+      await new Promise((r) => setTimeout(r, 20));
+      inFlight--;
+      return position(id);
+    };
+    const page = (await app.inject('/api/v1/tasks')).json();
+    expect(page.tasks.map((t: { queue_position: number }) => t.queue_position)).toEqual([0, 1, 2, 3]);
+    expect(peak).toBe(4);
+
+    peak = 0;
+    const batch = await app.inject({ method: 'POST', url: '/api/v1/tasks/batch', payload: { tasks: [validTask, validTask, validTask] } });
+    expect(batch.json().tasks.map((t: { queue_position: number }) => t.queue_position)).toEqual([4, 5, 6]);
+    expect(peak).toBe(3);
+  });
+
   it('defaults to 50 and refuses a limit over 1000', async () => {
     expect((await app.inject('/api/v1/tasks')).json()).toEqual({ tasks: [], next_cursor: null });
     expect((await app.inject('/api/v1/tasks?limit=1001')).statusCode).toBe(400);
@@ -146,7 +167,7 @@ describe('get, cancel, delete', () => {
   });
 
   it("hides another tenant's tasks", async () => {
-    const [other] = fake.submit({ tenant: 'other' }, [{ script: 'x.py' }]);
+    const [other] = await fake.submit({ tenant: 'other' }, [{ script: 'x.py' }]);
     const id = other?.task.id as string;
     for (const req of [
       { method: 'GET' as const, url: `/api/v1/tasks/${id}` },

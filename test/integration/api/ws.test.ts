@@ -24,13 +24,13 @@ afterEach(async () => {
   await app.close();
 });
 
-const newTask = (tenant = 'default'): string => fake.submit({ tenant }, [{ script: 'a.py' }])[0]?.task.id as string;
+const newTask = async (tenant = 'default'): Promise<string> => (await fake.submit({ tenant }, [{ script: 'a.py' }]))[0]?.task.id as string;
 const seqs = (events: { seq: number }[]): number[] => events.map((e) => e.seq);
 
 describe('WebSocket /api/v1/ws', () => {
   it('subscribes to one task: acknowledgement, replay, then live', async () => {
     await start();
-    const id = newTask();
+    const id = await newTask();
     fake.transition(id, 'running');
     const c = await client();
     c.send({ op: 'subscribe', tasks: [id] });
@@ -43,8 +43,8 @@ describe('WebSocket /api/v1/ws', () => {
 
   it('subscribes to many tasks and resumes each after its own seq', async () => {
     await start();
-    const a = newTask();
-    const b = newTask();
+    const a = await newTask();
+    const b = await newTask();
     for (let i = 0; i < 3; i++) {
       fake.append(a, 'log', { message: `a${i}` });
       fake.append(b, 'log', { message: `b${i}` });
@@ -63,12 +63,12 @@ describe('WebSocket /api/v1/ws', () => {
 
   it("subscribes to all of the tenant's tasks, live only", async () => {
     await start();
-    const old = newTask();
+    const old = await newTask();
     const c = await client();
     c.send({ op: 'subscribe', all: true });
     await c.waitFor((m) => m.type === 'subscribed');
-    const fresh = newTask();
-    const foreign = newTask('other');
+    const fresh = await newTask();
+    const foreign = await newTask('other');
     fake.append(foreign, 'log', { message: 'not yours' });
     fake.append(old, 'log', { message: 'old task, new event' });
     await waitFor(() => eventsOf(c.messages).length === 2);
@@ -83,11 +83,13 @@ describe('WebSocket /api/v1/ws', () => {
     c.send({ op: 'ping' });
     await c.waitFor((m) => m.type === 'pong');
     expect(eventsOf(c.messages)).toHaveLength(2);
+     // The engine is told who is asking (it enforces the tenant, whatever the filter says).
+    expect(fake.subscribeCalls.map((s) => s.caller)).toEqual([{ tenant: 'default' }]);
   });
 
   it('never duplicates an event when a task and the whole tenant are both subscribed', async () => {
     await start();
-    const id = newTask();
+    const id = await newTask();
     const c = await client();
     c.send({ op: 'subscribe', all: true });
     c.send({ op: 'subscribe', tasks: [id] });
@@ -102,7 +104,7 @@ describe('WebSocket /api/v1/ws', () => {
 
   it('resumes with after without gap or duplicate while events are being written', async () => {
     await start();
-    const id = newTask();
+    const id = await newTask();
     for (let i = 0; i < 10; i++) fake.append(id, 'log', { message: String(i) }); // seq 2..11
     let reads = 0;
     fake.beforeRead = () => void (reads++ === 0 && fake.append(id, 'log', { message: 'before snapshot' }));
@@ -118,10 +120,11 @@ describe('WebSocket /api/v1/ws', () => {
 
   it('sends a live event in the same tick as its publish (no timer on the hot path)', async () => {
     await start();
-    const id = newTask();
+    const id = await newTask();
     const c = await client();
     c.send({ op: 'subscribe', tasks: [id] });
     await waitFor(() => eventsOf(c.messages).length === 1);
+    await fake.settled(); // replay done: the follower is live
     const [serverSide] = [...app.websocketServer.clients];
     const raw = (serverSide as unknown as { _socket: Socket })._socket;
     const before = raw.bytesWritten;
@@ -132,7 +135,7 @@ describe('WebSocket /api/v1/ws', () => {
 
   it('stops a task subscription on unsubscribe', async () => {
     await start();
-    const id = newTask();
+    const id = await newTask();
     const c = await client();
     c.send({ op: 'subscribe', tasks: [id] });
     await waitFor(() => eventsOf(c.messages).length === 1);
@@ -144,9 +147,65 @@ describe('WebSocket /api/v1/ws', () => {
     expect(eventsOf(c.messages)).toHaveLength(1);
   });
 
+  it('handles messages in order even though a subscribe awaits the engine', async () => {
+    await start();
+    const id = await newTask();
+    const c = await client();
+    c.send({ op: 'subscribe', tasks: [id] });
+    c.send({ op: 'unsubscribe', tasks: [id] }); // must not overtake the subscribe
+    c.send({ op: 'ping' });
+    await c.waitFor((m) => m.type === 'pong');
+    const controls = c.messages.filter((m) => m.type !== 'event').map((m) => m.type);
+    expect(controls).toEqual(['subscribed', 'unsubscribed', 'pong']);
+    await fake.settled();
+    expect(fake.subscriptions).toBe(0);
+    fake.append(id, 'log', { message: 'nobody listens' });
+    c.send({ op: 'ping' });
+    await waitFor(() => c.messages.filter((m) => m.type === 'pong').length === 2);
+    expect(eventsOf(c.messages).every((e) => e.seq === 1)).toBe(true);
+  });
+
+  it('answers a flood of messages, all of them, in order (reading pauses and resumes)', async () => {
+    await start();
+    const id = await newTask();
+    const get = fake.get.bind(fake);
+    fake.get = async (caller, tid) => {
+      await new Promise((r) => setTimeout(r, 20));
+      return get(caller, tid);
+    };
+    const c = await client();
+    c.send({ op: 'subscribe', tasks: [id] }); // slow: everything below waits behind it
+    for (let i = 0; i < 500; i++) c.send({ op: 'ping' });
+    c.send({ op: 'unsubscribe', tasks: [id] });
+    await c.waitFor((m) => m.type === 'unsubscribed');
+    const controls = c.messages.filter((m) => m.type !== 'event').map((m) => m.type);
+    expect(controls).toEqual(['subscribed', ...Array(500).fill('pong'), 'unsubscribed']);
+  });
+
+  it('subscribes nothing when the client leaves while the tasks are being looked up', async () => {
+    await start();
+    const id = await newTask();
+    const get = fake.get.bind(fake);
+    let answered = false;
+    fake.get = async (caller, tid) => {
+      await new Promise((r) => setTimeout(r, 50));
+      answered = true;
+      return get(caller, tid);
+    };
+    const c = await client();
+    c.send({ op: 'subscribe', tasks: [id] });
+    c.send({ op: 'subscribe', all: true });
+    await new Promise((r) => setTimeout(r, 10));
+    await c.close();
+    await waitFor(() => answered);
+    await fake.settled();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(fake.subscriptions).toBe(0);
+  });
+
   it('answers bad messages with an error and keeps the connection open', async () => {
     await start();
-    const id = newTask();
+    const id = await newTask();
     const c = await client();
     const bad = [
       'not json',
@@ -156,7 +215,7 @@ describe('WebSocket /api/v1/ws', () => {
       JSON.stringify({ op: 'subscribe', tasks: [id], extra: 1 }),
       JSON.stringify({ op: 'subscribe', tasks: [id], after: { other: 1 } }),
       JSON.stringify({ op: 'subscribe', tasks: [id, 't_missing'] }),
-      JSON.stringify({ op: 'subscribe', tasks: [newTask('other')] }),
+      JSON.stringify({ op: 'subscribe', tasks: [await newTask('other')] }),
       JSON.stringify(null),
     ];
     for (const m of bad) c.send(m);
@@ -189,7 +248,7 @@ describe('WebSocket /api/v1/ws', () => {
 
   it('coalesces progress for a slow client: the latest value arrives, nothing else is lost', async () => {
     await start({ wsHighWaterBytes: 16 * 1024 });
-    const id = newTask();
+    const id = await newTask();
     fake.transition(id, 'running'); // seq 2
     const c = await client();
     c.send({ op: 'subscribe', tasks: [id] });

@@ -7,21 +7,21 @@ export function taskConformance(open: OpenStore): void {
   const store = useStore(open);
 
   describe('insert and get', () => {
-    it('stores a queued task with its first state event at seq 1', () => {
+    it('stores a queued task with its first state event at seq 1', async () => {
       const task = makeTask({ tenant: uniq('tenant') });
-      const { results, events } = store().insert([{ task, body_hash: 'h1' }], T0 + 5);
+      const { results, events } = await store().insert([{ task, body_hash: 'h1' }], T0 + 5);
       expect(results).toEqual([{ task: { ...task, last_seq: 1 }, created: true }]);
       const first = { task_id: task.id, tenant: task.tenant, seq: 1, type: 'state', ts: T0 + 5, data: { status: 'queued' } };
       expect(events).toEqual([first]);
-      expect(store().get(task.id)).toEqual({ ...task, last_seq: 1 });
-      expect(store().readEvents(task.id, 0, 100)).toEqual([first]);
+      expect(await store().get(task.id)).toEqual({ ...task, last_seq: 1 });
+      expect(await store().readEvents(task.id, 0, 100)).toEqual([first]);
     });
 
-    it('returns null for an unknown id', () => {
-      expect(store().get(uniq('missing'))).toBeNull();
+    it('returns null for an unknown id', async () => {
+      expect(await store().get(uniq('missing'))).toBeNull();
     });
 
-    it('round-trips every field exactly: timestamps, nested JSON, unicode and quotes', () => {
+    it('round-trips every field exactly: timestamps, nested JSON, unicode and quotes', async () => {
       const task = makeTask({
         tenant: uniq('tenant'),
         name: 'wan2.2 "t2v" — 视频',
@@ -51,124 +51,125 @@ export function taskConformance(open: OpenStore): void {
         idempotency_key: 'key-"1"',
         cancel_reason: null,
       });
-      seed(store(), [task]);
-      expect(store().get(task.id)).toEqual({ ...task, last_seq: 1 });
+      await seed(store(), [task]);
+      expect(await store().get(task.id)).toEqual({ ...task, last_seq: 1 });
     });
 
-    it('round-trips any JSON result value set by a transition', () => {
+    it('round-trips any JSON result value set by a transition', async () => {
       for (const result of ['text', 0, false, [1, 'a', { b: null }], { 'quote"': "it's" }]) {
-        const [t] = seed(store(), [makeTask({ tenant: uniq('tenant') })]);
-        start(store(), t!.id);
-        const [r] = store().transition([{ id: t!.id, from: ['running'], to: 'succeeded', patch: { result }, now: T0 + 9 }]);
+        const [t] = await seed(store(), [makeTask({ tenant: uniq('tenant') })]);
+        await start(store(), t!.id);
+        const [r] = await store().transition([{ id: t!.id, from: ['running'], to: 'succeeded', patch: { result }, now: T0 + 9 }]);
         expect(r?.task.result).toEqual(result);
-        expect(store().get(t!.id)?.result).toEqual(result);
+        expect((await store().get(t!.id))?.result).toEqual(result);
       }
     });
 
-    it('inserts a batch and gives each task its own log', () => {
+    it('inserts a batch and gives each task its own log', async () => {
       const tenant = uniq('tenant');
       const tasks = [makeTask({ tenant }), makeTask({ tenant }), makeTask({ tenant })];
-      const { results, events } = store().insert(tasks.map((task) => ({ task, body_hash: null })), T0);
+      const { results, events } = await store().insert(tasks.map((task) => ({ task, body_hash: null })), T0);
       expect(results.map((r) => r.created)).toEqual([true, true, true]);
       expect(events.map((e) => [e.task_id, e.seq])).toEqual(tasks.map((t) => [t.id, 1]));
-      for (const t of tasks) expect(store().get(t.id)?.last_seq).toBe(1);
+      for (const t of tasks) expect((await store().get(t.id))?.last_seq).toBe(1);
     });
 
-    it('rolls back the whole batch when one task cannot be inserted (duplicate id)', () => {
+    it('rolls back the whole batch when one task cannot be inserted (duplicate id)', async () => {
       const tenant = uniq('tenant');
-      const [existing] = seed(store(), [makeTask({ tenant })]);
+      const [existing] = await seed(store(), [makeTask({ tenant })]);
       const fresh = makeTask({ tenant });
-      expect(() => store().insert([{ task: fresh, body_hash: null }, { task: makeTask({ id: existing!.id, tenant }), body_hash: null }], T0)).toThrow();
-      expect(store().get(fresh.id)).toBeNull();
+      await expect(
+        store().insert(
+          [
+            { task: fresh, body_hash: null },
+            { task: makeTask({ id: existing!.id, tenant }), body_hash: null },
+          ],
+          T0,
+        ),
+      ).rejects.toThrow();
+      expect(await store().get(fresh.id)).toBeNull();
     });
   });
 
   describe('idempotency', () => {
-    it('returns the existing task for a reused key with the same body hash, adding no event', () => {
+    it('returns the existing task for a reused key with the same body hash, adding no event', async () => {
       const tenant = uniq('tenant');
-      const first = store().insert([newTask({ tenant, idempotency_key: 'k' }, 'hash-a')], T0).results[0]!.task;
-      const again = store().insert([newTask({ tenant, idempotency_key: 'k' }, 'hash-a')], T0 + 10);
+      const first = (await store().insert([newTask({ tenant, idempotency_key: 'k' }, 'hash-a')], T0)).results[0]!.task;
+      const again = await store().insert([newTask({ tenant, idempotency_key: 'k' }, 'hash-a')], T0 + 10);
       expect(again.results).toEqual([{ task: first, created: false }]);
       expect(again.events).toEqual([]);
-      expect(store().readEvents(first.id, 0, 100)).toHaveLength(1);
+      expect(await store().readEvents(first.id, 0, 100)).toHaveLength(1);
     });
 
-    it('returns the stored task as it is now, not as it was submitted', () => {
+    it('returns the stored task as it is now, not as it was submitted', async () => {
       const tenant = uniq('tenant');
-      const first = store().insert([newTask({ tenant, idempotency_key: 'k' }, 'h')], T0).results[0]!.task;
-      const running = start(store(), first.id);
-      expect(store().insert([newTask({ tenant, idempotency_key: 'k' }, 'h')], T0).results[0]).toEqual({ task: running, created: false });
+      const first = (await store().insert([newTask({ tenant, idempotency_key: 'k' }, 'h')], T0)).results[0]!.task;
+      const running = await start(store(), first.id);
+      expect((await store().insert([newTask({ tenant, idempotency_key: 'k' }, 'h')], T0)).results[0]).toEqual({ task: running, created: false });
     });
 
-    it('throws IDEMPOTENCY_CONFLICT for a different body hash and writes nothing of that call', () => {
+    it('throws IDEMPOTENCY_CONFLICT for a different body hash and writes nothing of that call', async () => {
       const tenant = uniq('tenant');
-      seed(store(), [makeTask({ tenant, idempotency_key: 'k' })]);
+      await seed(store(), [makeTask({ tenant, idempotency_key: 'k' })]);
       const fresh = makeTask({ tenant });
       const call = () => store().insert([{ task: fresh, body_hash: null }, newTask({ tenant, idempotency_key: 'k' }, 'other')], T0);
-      expect(call).toThrow(LakerayError);
-      try {
-        call();
-      } catch (err) {
-        expect((err as LakerayError).code).toBe('IDEMPOTENCY_CONFLICT');
-      }
-      expect(store().get(fresh.id)).toBeNull();
-      expect(store().list({ tenant, limit: 10 }).tasks).toHaveLength(1);
+      await expect(call()).rejects.toThrow(LakerayError);
+      await expect(call()).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
+      expect(await store().get(fresh.id)).toBeNull();
+      expect((await store().list({ tenant, limit: 10 })).tasks).toHaveLength(1);
     });
 
-    it('scopes keys per tenant', () => {
-      const a = store().insert([newTask({ tenant: uniq('tenant'), idempotency_key: 'same' }, 'x')], T0);
-      const b = store().insert([newTask({ tenant: uniq('tenant'), idempotency_key: 'same' }, 'y')], T0);
+    it('scopes keys per tenant', async () => {
+      const a = await store().insert([newTask({ tenant: uniq('tenant'), idempotency_key: 'same' }, 'x')], T0);
+      const b = await store().insert([newTask({ tenant: uniq('tenant'), idempotency_key: 'same' }, 'y')], T0);
       expect(a.results[0]?.created).toBe(true);
       expect(b.results[0]?.created).toBe(true);
     });
 
-    it('dedupes a key repeated inside one batch', () => {
+    it('dedupes a key repeated inside one batch', async () => {
       const tenant = uniq('tenant');
-      const { results, events } = store().insert([newTask({ tenant, idempotency_key: 'k' }, 'h'), newTask({ tenant, idempotency_key: 'k' }, 'h')], T0);
+      const { results, events } = await store().insert([newTask({ tenant, idempotency_key: 'k' }, 'h'), newTask({ tenant, idempotency_key: 'k' }, 'h')], T0);
       expect(results.map((r) => r.created)).toEqual([true, false]);
       expect(results[1]?.task.id).toBe(results[0]?.task.id);
       expect(events).toHaveLength(1);
     });
 
-    it('does not constrain tasks without a key', () => {
+    it('does not constrain tasks without a key', async () => {
       const tenant = uniq('tenant');
-      const { results } = store().insert([newTask({ tenant }, 'h'), newTask({ tenant }, 'h')], T0);
+      const { results } = await store().insert([newTask({ tenant }, 'h'), newTask({ tenant }, 'h')], T0);
       expect(results.map((r) => r.created)).toEqual([true, true]);
     });
   });
 
   describe('delete', () => {
-    it('deletes a terminal task and its events', () => {
-      const [t] = seed(store(), [makeTask({ tenant: uniq('tenant') })]);
-      store().transition([{ id: t!.id, from: ['queued'], to: 'cancelled', patch: { finished_at: T0 + 1 }, now: T0 + 1 }]);
-      expect(store().delete(t!.id)).toBe(true);
-      expect(store().get(t!.id)).toBeNull();
-      expect(store().readEvents(t!.id, 0, 100)).toEqual([]);
-      expect(store().delete(t!.id)).toBe(false);
+    it('deletes a terminal task and its events', async () => {
+      const [t] = await seed(store(), [makeTask({ tenant: uniq('tenant') })]);
+      await store().transition([{ id: t!.id, from: ['queued'], to: 'cancelled', patch: { finished_at: T0 + 1 }, now: T0 + 1 }]);
+      expect(await store().delete(t!.id)).toBe(true);
+      expect(await store().get(t!.id)).toBeNull();
+      expect(await store().readEvents(t!.id, 0, 100)).toEqual([]);
+      expect(await store().delete(t!.id)).toBe(false);
     });
 
-    it('refuses to delete a queued or running task, and reports unknown ids', () => {
+    it('refuses to delete a queued or running task, and reports unknown ids', async () => {
       const tenant = uniq('tenant');
-      const [queued, running] = seed(store(), [makeTask({ tenant }), makeTask({ tenant })]);
-      start(store(), running!.id);
-      expect(store().delete(queued!.id)).toBe(false);
-      expect(store().delete(running!.id)).toBe(false);
-      expect(store().get(queued!.id)?.status).toBe('queued');
-      expect(store().readEvents(running!.id, 0, 100)).toHaveLength(2);
-      expect(store().delete(uniq('missing'))).toBe(false);
+      const [queued, running] = await seed(store(), [makeTask({ tenant }), makeTask({ tenant })]);
+      await start(store(), running!.id);
+      expect(await store().delete(queued!.id)).toBe(false);
+      expect(await store().delete(running!.id)).toBe(false);
+      expect((await store().get(queued!.id))?.status).toBe('queued');
+      expect(await store().readEvents(running!.id, 0, 100)).toHaveLength(2);
+      expect(await store().delete(uniq('missing'))).toBe(false);
     });
   });
 
   describe('counts', () => {
-    it('counts tasks per executor and status', () => {
+    it('counts tasks per executor and status', async () => {
       const executor = uniq('exec');
-      const [a, , , d] = seed(store(), [makeTask({ executor }), makeTask({ executor }), makeTask({ executor }), makeTask({ executor })]);
-      start(store(), a!.id);
-      store().transition([{ id: d!.id, from: ['queued'], to: 'cancelled', patch: {}, now: T0 + 2 }]);
-      const mine = store()
-        .counts()
-        .filter((c) => c.executor === executor)
-        .sort((x, y) => x.status.localeCompare(y.status));
+      const [a, , , d] = await seed(store(), [makeTask({ executor }), makeTask({ executor }), makeTask({ executor }), makeTask({ executor })]);
+      await start(store(), a!.id);
+      await store().transition([{ id: d!.id, from: ['queued'], to: 'cancelled', patch: {}, now: T0 + 2 }]);
+      const mine = (await store().counts()).filter((c) => c.executor === executor).sort((x, y) => x.status.localeCompare(y.status));
       expect(mine).toEqual([
         { executor, status: 'cancelled', count: 1 },
         { executor, status: 'queued', count: 2 },

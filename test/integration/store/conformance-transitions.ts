@@ -13,11 +13,11 @@ import { makeTask, type OpenStore, seed, start, T0, uniq, useStore } from './fix
 export function transitionConformance(open: OpenStore): void {
   const store = useStore(open);
 
-  describe('transition', () => {
-    it('applies the patch, stamps updated_at and appends the state event with the next seq', () => {
-      const [t] = seed(store(), [makeTask({ tenant: uniq('tenant') })]);
+  describe('transition', async () => {
+    it('applies the patch, stamps updated_at and appends the state event with the next seq', async () => {
+      const [t] = await seed(store(), [makeTask({ tenant: uniq('tenant') })]);
       const patch = { attempt: 1, started_at: T0 + 10, lease_owner: 'node-a', lease_expires_at: T0 + 30_010, assignment: { gpus: ['1'] } };
-      const [r] = store().transition([{ id: t!.id, from: ['queued'], to: 'running', patch, event: { reason: 'dispatched', gpus: ['1'] }, now: T0 + 10 }]);
+      const [r] = await store().transition([{ id: t!.id, from: ['queued'], to: 'running', patch, event: { reason: 'dispatched', gpus: ['1'] }, now: T0 + 10 }]);
       const expected = { ...t!, ...patch, status: 'running', updated_at: T0 + 10, last_seq: 2 };
       expect(r?.task).toEqual(expected);
       expect(r?.event).toEqual({
@@ -28,51 +28,51 @@ export function transitionConformance(open: OpenStore): void {
         ts: T0 + 10,
         data: { status: 'running', reason: 'dispatched', gpus: ['1'] },
       });
-      expect(store().get(t!.id)).toEqual(expected);
-      expect(store().readEvents(t!.id, 1, 10)).toEqual([r?.event]);
+      expect(await store().get(t!.id)).toEqual(expected);
+      expect(await store().readEvents(t!.id, 1, 10)).toEqual([r?.event]);
     });
 
-    it('clears fields patched to null and leaves unpatched fields alone', () => {
-      const [t] = seed(store(), [makeTask({ tenant: uniq('tenant'), labels: { keep: 'me' } })]);
-      start(store(), t!.id, 'node-a');
-      const [r] = store().transition([
+    it('clears fields patched to null and leaves unpatched fields alone', async () => {
+      const [t] = await seed(store(), [makeTask({ tenant: uniq('tenant'), labels: { keep: 'me' } })]);
+      await start(store(), t!.id, 'node-a');
+      const [r] = await store().transition([
         { id: t!.id, from: ['running'], to: 'succeeded', patch: { lease_owner: null, lease_expires_at: null, finished_at: T0 + 50 }, now: T0 + 50 },
       ]);
       expect(r?.task).toMatchObject({ status: 'succeeded', lease_owner: null, lease_expires_at: null, finished_at: T0 + 50, attempt: 1, labels: { keep: 'me' } });
-      expect(store().get(t!.id)).toEqual(r?.task);
+      expect(await store().get(t!.id)).toEqual(r?.task);
     });
 
-    it('fails the CAS (null, nothing written) when the status is not in `from`', () => {
-      const [t] = seed(store(), [makeTask({ tenant: uniq('tenant') })]);
-      expect(store().transition([{ id: t!.id, from: ['running'], to: 'succeeded', patch: { finished_at: 1 }, now: T0 + 1 }])).toEqual([null]);
-      expect(store().get(t!.id)).toEqual(t);
-      expect(store().readEvents(t!.id, 0, 10)).toHaveLength(1);
+    it('fails the CAS (null, nothing written) when the status is not in `from`', async () => {
+      const [t] = await seed(store(), [makeTask({ tenant: uniq('tenant') })]);
+      expect(await store().transition([{ id: t!.id, from: ['running'], to: 'succeeded', patch: { finished_at: 1 }, now: T0 + 1 }])).toEqual([null]);
+      expect(await store().get(t!.id)).toEqual(t);
+      expect(await store().readEvents(t!.id, 0, 10)).toHaveLength(1);
     });
 
-    it('never applies an illegal transition, even when `from` allows the current status', () => {
-      const [t] = seed(store(), [makeTask({ tenant: uniq('tenant') })]);
-      expect(store().transition([{ id: t!.id, from: ['queued'], to: 'succeeded', patch: {}, now: T0 + 1 }])).toEqual([null]);
-      expect(store().transition([{ id: t!.id, from: ['queued'], to: 'cancelling', patch: {}, now: T0 + 1 }])).toEqual([null]);
-      expect(store().transition([{ id: t!.id, from: ['queued'], to: 'queued', patch: {}, now: T0 + 1 }])).toEqual([null]);
-      expect(store().get(t!.id)?.status).toBe('queued');
+    it('never applies an illegal transition, even when `from` allows the current status', async () => {
+      const [t] = await seed(store(), [makeTask({ tenant: uniq('tenant') })]);
+      expect(await store().transition([{ id: t!.id, from: ['queued'], to: 'succeeded', patch: {}, now: T0 + 1 }])).toEqual([null]);
+      expect(await store().transition([{ id: t!.id, from: ['queued'], to: 'cancelling', patch: {}, now: T0 + 1 }])).toEqual([null]);
+      expect(await store().transition([{ id: t!.id, from: ['queued'], to: 'queued', patch: {}, now: T0 + 1 }])).toEqual([null]);
+      expect((await store().get(t!.id))?.status).toBe('queued');
     });
 
-    it('requires the lease owner when one is given', () => {
-      const [t] = seed(store(), [makeTask({ tenant: uniq('tenant') })]);
-      start(store(), t!.id, 'node-a');
+    it('requires the lease owner when one is given', async () => {
+      const [t] = await seed(store(), [makeTask({ tenant: uniq('tenant') })]);
+      await start(store(), t!.id, 'node-a');
       const req = (owner: string): TransitionRequest => ({ id: t!.id, from: ['running'], to: 'succeeded', lease_owner: owner, patch: {}, now: T0 + 5 });
-      expect(store().transition([req('node-b')])).toEqual([null]);
-      expect(store().transition([req('node-a')])[0]?.task.status).toBe('succeeded');
+      expect(await store().transition([req('node-b')])).toEqual([null]);
+      expect((await store().transition([req('node-a')]))[0]?.task.status).toBe('succeeded');
     });
 
-    it('returns null for an unknown id', () => {
-      expect(store().transition([{ id: uniq('missing'), from: ['queued'], to: 'running', patch: {}, now: T0 }])).toEqual([null]);
+    it('returns null for an unknown id', async () => {
+      expect(await store().transition([{ id: uniq('missing'), from: ['queued'], to: 'running', patch: {}, now: T0 }])).toEqual([null]);
     });
 
-    it('answers each request of a batch in its slot', () => {
+    it('answers each request of a batch in its slot', async () => {
       const tenant = uniq('tenant');
-      const [a, b, c] = seed(store(), [makeTask({ tenant }), makeTask({ tenant }), makeTask({ tenant })]);
-      const out = store().transition([
+      const [a, b, c] = await seed(store(), [makeTask({ tenant }), makeTask({ tenant }), makeTask({ tenant })]);
+      const out = await store().transition([
         { id: a!.id, from: ['queued'], to: 'running', patch: {}, now: T0 + 1 },
         { id: b!.id, from: ['running'], to: 'failed', patch: {}, now: T0 + 1 },
         { id: c!.id, from: ['queued'], to: 'cancelled', patch: {}, now: T0 + 1 },
@@ -80,50 +80,51 @@ export function transitionConformance(open: OpenStore): void {
       expect(out.map((r) => r?.task.status ?? null)).toEqual(['running', null, 'cancelled']);
     });
 
-    it('sees earlier requests of the same batch: a task completes at most once', () => {
-      const [t] = seed(store(), [makeTask({ tenant: uniq('tenant') })]);
-      start(store(), t!.id);
+    it('sees earlier requests of the same batch: a task completes at most once', async () => {
+      const [t] = await seed(store(), [makeTask({ tenant: uniq('tenant') })]);
+      await start(store(), t!.id);
       const finish = (result: string): TransitionRequest => ({ id: t!.id, from: ['running'], to: 'succeeded', patch: { result }, now: T0 + 9 });
-      const out = store().transition([finish('first'), finish('second')]);
+      const out = await store().transition([finish('first'), finish('second')]);
       expect(out[0]?.task.result).toBe('first');
       expect(out[1]).toBeNull();
-      expect(store().get(t!.id)?.result).toBe('first');
-      expect(store().readEvents(t!.id, 0, 10, ['state']).map((e) => e.data.status)).toEqual(['queued', 'running', 'succeeded']);
+      expect((await store().get(t!.id))?.result).toBe('first');
+      expect((await store().readEvents(t!.id, 0, 10, ['state'])).map((e) => e.data.status)).toEqual(['queued', 'running', 'succeeded']);
     });
 
     it('lets exactly one of many concurrent completions win', async () => {
       const tenant = uniq('tenant');
-      const tasks = seed(store(), Array.from({ length: 20 }, () => makeTask({ tenant })));
-      for (const t of tasks) start(store(), t.id);
-      // Each "worker" races to finish every task, as duplicate result deliveries would.
-      const attempt = async (worker: number) => {
-        await Promise.resolve();
-        return tasks.map((t) => {
-          const to = worker % 2 === 0 ? 'succeeded' : 'failed';
-          return store().transition([{ id: t.id, from: ['running', 'cancelling'], to, patch: { result: worker }, now: T0 + 100 + worker }])[0];
-        });
-      };
+      const tasks = await seed(store(), Array.from({ length: 20 }, () => makeTask({ tenant })));
+      for (const t of tasks) await start(store(), t.id);
+      // Each "worker" races to finish every task, as duplicate result deliveries would; all
+      // calls are in flight at once (truly concurrent on a networked store).
+      const attempt = (worker: number) =>
+        Promise.all(
+          tasks.map(async (t) => {
+            const to = worker % 2 === 0 ? 'succeeded' : 'failed';
+            return (await store().transition([{ id: t.id, from: ['running', 'cancelling'], to, patch: { result: worker }, now: T0 + 100 + worker }]))[0];
+          }),
+        );
       const results = await Promise.all([0, 1, 2, 3, 4].map(attempt));
       for (let i = 0; i < tasks.length; i++) {
         const winners = results.map((r) => r[i]).filter((r) => r !== null);
         expect(winners).toHaveLength(1);
-        const stored = store().get(tasks[i]!.id);
+        const stored = await store().get(tasks[i]!.id);
         expect(stored?.result).toBe(winners[0]?.task.result);
-        expect(store().readEvents(tasks[i]!.id, 0, 10)).toHaveLength(3);
+        expect(await store().readEvents(tasks[i]!.id, 0, 10)).toHaveLength(3);
       }
     });
 
-    it('keeps terminal states forever', () => {
+    it('keeps terminal states forever', async () => {
       const tenant = uniq('tenant');
-      const [t] = seed(store(), [makeTask({ tenant })]);
-      store().transition([{ id: t!.id, from: ['queued'], to: 'failed', patch: {}, now: T0 + 1 }]);
+      const [t] = await seed(store(), [makeTask({ tenant })]);
+      await store().transition([{ id: t!.id, from: ['queued'], to: 'failed', patch: {}, now: T0 + 1 }]);
       for (const to of TASK_STATUSES) {
-        expect(store().transition([{ id: t!.id, from: TASK_STATUSES, to, patch: {}, now: T0 + 2 }])).toEqual([null]);
+        expect(await store().transition([{ id: t!.id, from: TASK_STATUSES, to, patch: {}, now: T0 + 2 }])).toEqual([null]);
       }
-      expect(store().get(t!.id)?.status).toBe('failed');
+      expect((await store().get(t!.id))?.status).toBe('failed');
     });
 
-    it('property: random attempts agree with the lifecycle model and logs are legal paths', () => {
+    it('property: random attempts agree with the lifecycle model and logs are legal paths', async () => {
       const status = fc.constantFrom(...TASK_STATUSES);
       const owner = fc.constantFrom('a', 'b');
       const attempt = fc.record({
@@ -135,10 +136,10 @@ export function transitionConformance(open: OpenStore): void {
       });
       const scenario = fc.record({ attempts: fc.array(attempt, { maxLength: 30 }), batched: fc.boolean() });
 
-      fc.assert(
-        fc.property(scenario, ({ attempts, batched }) => {
+      await fc.assert(
+        fc.asyncProperty(scenario, async ({ attempts, batched }) => {
           const tenant = uniq('tenant');
-          const tasks = seed(store(), [makeTask({ tenant }), makeTask({ tenant }), makeTask({ tenant })]);
+          const tasks = await seed(store(), [makeTask({ tenant }), makeTask({ tenant }), makeTask({ tenant })]);
           const model = tasks.map(() => ({ status: 'queued' as TaskStatus, owner: null as string | null }));
           const requests: TransitionRequest[] = attempts.map((a, i) => ({
             id: tasks[a.task]!.id,
@@ -157,12 +158,15 @@ export function transitionConformance(open: OpenStore): void {
             }
             return ok;
           });
-          const results = batched ? store().transition(requests) : requests.map((r) => store().transition([r])[0] ?? null);
+          let results: unknown[] = [];
+          if (batched) results = await store().transition(requests);
+          // One call at a time, in order: the model assumes each sees the previous one.
+          else for (const r of requests) results.push((await store().transition([r]))[0] ?? null);
           expect(results.map((r) => r !== null)).toEqual(expected);
 
-          tasks.forEach((t, i) => {
-            expect(store().get(t.id)?.status).toBe(model[i]!.status);
-            const log = store().readEvents(t.id, 0, 1000);
+          for (const [i, t] of tasks.entries()) {
+            expect((await store().get(t.id))?.status).toBe(model[i]!.status);
+            const log = await store().readEvents(t.id, 0, 1000);
             expect(log.map((e) => e.seq)).toEqual(log.map((_, k) => k + 1));
             const path = log.map((e) => e.data.status as TaskStatus);
             expect(path[0]).toBe('queued');
@@ -170,7 +174,7 @@ export function transitionConformance(open: OpenStore): void {
               expect(isTerminal(path[k - 1]!)).toBe(false);
               expect(canTransition(path[k - 1]!, path[k]!)).toBe(true);
             }
-          });
+          }
         }),
         { numRuns: 100 },
       );

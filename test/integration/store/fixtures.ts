@@ -57,8 +57,8 @@ export const makeTask = (over: Partial<Task> = {}): Task => ({
 export const newTask = (over: Partial<Task> = {}, body_hash: string | null = null): NewTask => ({ task: makeTask(over), body_hash });
 
 /** Inserts tasks and returns them as stored. */
-export const seed = (store: TaskStore, tasks: Task[], now = T0): Task[] =>
-  store.insert(tasks.map((task) => ({ task, body_hash: null })), now).results.map((r) => r.task);
+export const seed = async (store: TaskStore, tasks: Task[], now = T0): Promise<Task[]> =>
+  (await store.insert(tasks.map((task) => ({ task, body_hash: null })), now)).results.map((r) => r.task);
 
 /** Opens a fresh store before each test of the enclosing describe and closes it after. */
 export const useStore = (open: OpenStore): (() => TaskStore) => {
@@ -66,9 +66,10 @@ export const useStore = (open: OpenStore): (() => TaskStore) => {
   beforeEach(async () => {
     store = await open();
   });
-  afterEach(() => {
-    store?.close();
+  afterEach(async () => {
+    const s = store;
     store = undefined;
+    await s?.close();
   });
   return () => {
     if (!store) throw new Error('store is only available inside a test');
@@ -77,8 +78,8 @@ export const useStore = (open: OpenStore): (() => TaskStore) => {
 };
 
 /** Moves a queued task to running under `owner`, as the dispatcher would. */
-export const start = (store: TaskStore, id: string, owner = 'node-a', now = T0 + 1, leaseMs = 30_000): Task => {
-  const [r] = store.transition([
+export const start = async (store: TaskStore, id: string, owner = 'node-a', now = T0 + 1, leaseMs = 30_000): Promise<Task> => {
+  const [r] = await store.transition([
     { id, from: ['queued'], to: 'running', patch: { attempt: 1, started_at: now, lease_owner: owner, lease_expires_at: now + leaseMs }, now },
   ]);
   if (!r) throw new Error(`could not start ${id}`);

@@ -24,10 +24,10 @@ const won: string[] = [];
 // Each worker walks the tasks from a different offset, so it meets the others mid-way.
 for (let i = 0; i < ids.length; i++) {
   const id = ids[(i + worker * Math.floor(ids.length / 4)) % ids.length] as string;
-  const [r] = store.transition([
+  const [r] = await store.transition([
     { id, from: ['running', 'cancelling'], to: worker % 2 === 0 ? 'succeeded' : 'failed', patch: { result: worker }, now: Date.now() },
   ]);
   if (r) won.push(id);
 }
-store.close();
+await store.close();
 process.stdout.write(JSON.stringify(won));

@@ -23,18 +23,18 @@ taskStoreConformance('sqlite file', () => SqliteTaskStore.open(freshPath()));
 taskStoreConformance('sqlite :memory:', () => SqliteTaskStore.open(':memory:'));
 
 describe('SqliteTaskStore specifics', () => {
-  it('runs in WAL mode', () => {
+  it('runs in WAL mode', async () => {
     const path = freshPath();
-    SqliteTaskStore.open(path).close();
+    await SqliteTaskStore.open(path).close();
     const db = new Database(path, { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     db.close();
   });
 
-  it('applies migrations once and records them; reopening applies nothing', () => {
+  it('applies migrations once and records them; reopening applies nothing', async () => {
     const path = freshPath();
-    SqliteTaskStore.open(path).close();
-    SqliteTaskStore.open(path).close();
+    await SqliteTaskStore.open(path).close();
+    await SqliteTaskStore.open(path).close();
     const db = new Database(path);
     const recorded = db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all();
     expect(recorded).toEqual(loadMigrations().map((m) => ({ version: m.version, name: m.name })));
@@ -42,20 +42,20 @@ describe('SqliteTaskStore specifics', () => {
     db.close();
   });
 
-  it('keeps tasks, events and progress across close and reopen', () => {
+  it('keeps tasks, events and progress across close and reopen', async () => {
     const path = freshPath();
     const first = SqliteTaskStore.open(path);
-    const [t] = seed(first, [makeTask({ tenant: uniq('tenant'), params: { k: 'v' } })]);
-    start(first, t!.id);
-    first.appendEvents([{ task_id: t!.id, tenant: t!.tenant, type: 'progress', ts: T0 + 3, data: { fraction: 0.5, message: 'half' } }]);
-    const before = first.get(t!.id);
-    const log = first.readEvents(t!.id, 0, 100);
-    first.close();
+    const [t] = await seed(first, [makeTask({ tenant: uniq('tenant'), params: { k: 'v' } })]);
+    await start(first, t!.id);
+    await first.appendEvents([{ task_id: t!.id, tenant: t!.tenant, type: 'progress', ts: T0 + 3, data: { fraction: 0.5, message: 'half' } }]);
+    const before = await first.get(t!.id);
+    const log = await first.readEvents(t!.id, 0, 100);
+    await first.close();
     const again = SqliteTaskStore.open(path);
-    expect(again.get(t!.id)).toEqual(before);
-    expect(again.readEvents(t!.id, 0, 100)).toEqual(log);
-    expect(again.get(t!.id)?.progress).toEqual({ fraction: 0.5, message: 'half' });
-    again.close();
+    expect(await again.get(t!.id)).toEqual(before);
+    expect(await again.readEvents(t!.id, 0, 100)).toEqual(log);
+    expect((await again.get(t!.id))?.progress).toEqual({ fraction: 0.5, message: 'half' });
+    await again.close();
   });
 
   it('rolls back every pending migration when one fails', () => {
@@ -71,9 +71,9 @@ describe('SqliteTaskStore specifics', () => {
     db.close();
   });
 
-  it('refuses a database migrated by a newer version', () => {
+  it('refuses a database migrated by a newer version', async () => {
     const path = freshPath();
-    SqliteTaskStore.open(path).close();
+    await SqliteTaskStore.open(path).close();
     const db = new Database(path);
     db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 0)").run();
     db.close();
@@ -83,8 +83,8 @@ describe('SqliteTaskStore specifics', () => {
   it('lets exactly one of several processes complete each task', { timeout: 60_000 }, async () => {
     const path = freshPath();
     const store = SqliteTaskStore.open(path);
-    const tasks = seed(store, Array.from({ length: 1000 }, () => makeTask({ tenant: uniq('tenant') })));
-    for (const t of tasks) start(store, t.id);
+    const tasks = await seed(store, Array.from({ length: 1000 }, () => makeTask({ tenant: uniq('tenant') })));
+    for (const t of tasks) await start(store, t.id);
     const ids = tasks.map((t) => t.id);
     const signals = mkdtempSync(join(dir, 'race-'));
     writeFileSync(join(signals, 'ids.json'), JSON.stringify(ids));
@@ -102,11 +102,11 @@ describe('SqliteTaskStore specifics', () => {
     expect(all).toHaveLength(ids.length);
     expect(new Set(all).size).toBe(ids.length);
     for (const t of tasks) {
-      const final = store.get(t.id)!;
+      const final = (await store.get(t.id))!;
       const winner = won.findIndex((w) => w.includes(t.id));
       expect(final.result).toBe(winner);
-      expect(store.readEvents(t.id, 0, 100).map((e) => e.data.status)).toEqual(['queued', 'running', final.status]);
+      expect((await store.readEvents(t.id, 0, 100)).map((e) => e.data.status)).toEqual(['queued', 'running', final.status]);
     }
-    store.close();
+    await store.close();
   });
 });
