@@ -88,6 +88,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const app = await buildApp({
     tasks: engine,
     logger: opts.logLevel === 'silent' ? false : { level: opts.logLevel ?? config.log_level },
+    requestLog: config.server.request_log,
     bodyLimit: config.server.body_limit_bytes,
     maxBatch: config.server.max_batch,
     metrics,

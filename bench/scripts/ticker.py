@@ -1,4 +1,5 @@
-"""Events benchmark task: emits `rate` progress events per second for `seconds` seconds."""
+"""Events benchmark task: from `start_at_ms`, emits `rate` progress events per second for
+`seconds` seconds; each message is the emit time in epoch ms."""
 import time
 
 
@@ -6,6 +7,9 @@ def run(input_path, output_path, params, ctx):
     rate = float(params.get("rate", 20))
     seconds = float(params.get("seconds", 5))
     n = int(rate * seconds)
+    start_at = float(params.get("start_at_ms", 0)) / 1000
+    if start_at > time.time():
+        time.sleep(start_at - time.time())
     start = time.time()
     for i in range(n):
         ctx.progress((i + 1) / n, "%.3f" % (time.time() * 1000))

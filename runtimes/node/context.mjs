@@ -21,11 +21,42 @@ const CONTENT_TYPES = {
   '.html': 'text/html', '.pdf': 'application/pdf',
 };
 
-export const createContext = (channel, job, signal) => {
+/**
+ * A job's cancellation. The AbortController behind `signal` is made only when a script reads
+ * ctx.signal (creating one per job costs more than the rest of a no-op job's bookkeeping); an
+ * abort that came first gives an already-aborted signal.
+ */
+export class JobAbort {
+  #controller = undefined;
+  #aborted = false;
+  #reason = undefined;
+
+  get signal() {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  get aborted() {
+    return this.#aborted;
+  }
+
+  abort(reason) {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+  }
+}
+
+export const createContext = (channel, job, abort) => {
   const taskId = String(job.task_id);
   let closed = false;
+  // Written at once: the script may block the event loop right after reporting.
   const emit = (msg) => {
-    if (!closed) channel.emit({ ...msg, task_id: taskId });
+    if (!closed) channel.emitNow({ ...msg, task_id: taskId });
   };
   const ctx = {
     task_id: taskId,
@@ -34,9 +65,11 @@ export const createContext = (channel, job, signal) => {
     input_path: job.input ?? null,
     output_path: job.output ?? null,
     env: { ...(job.env ?? {}) },
-    signal,
+    get signal() {
+      return abort.signal;
+    },
     get cancelled() {
-      return signal.aborted;
+      return abort.aborted;
     },
     progress(fraction, message = null, step, total) {
       const f = Number(fraction);

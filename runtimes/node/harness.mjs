@@ -12,11 +12,10 @@
  * settle; a job that ignores its signal is SIGKILLed by the platform after the grace period.
  */
 import path from 'node:path';
-import readline from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createChannel } from './channel.mjs';
-import { patchConsole } from './context.mjs';
+import { JobAbort, patchConsole } from './context.mjs';
 import { shutdown } from './shutdown.mjs';
 import { runJob } from './run-job.mjs';
 
@@ -34,10 +33,10 @@ const concurrency = Math.max(1, Number.parseInt(args.concurrency, 10) || 1);
 const channel = createChannel(Number(process.env.LAKERAY_EVENTS_FD ?? 3), () => shutdown(1));
 patchConsole();
 
-/** task_id → AbortController of each running job. */
+/** task_id → JobAbort of each running job. */
 const active = new Map();
 const backlog = [];
-let jobNumber = 0;
+let jobsStarted = 0;
 let finishing = false; // exit op, --once, or SIGTERM: take no new jobs, leave when idle
 let exitCode = 0;
 
@@ -59,27 +58,33 @@ const maybeLeave = () => {
   if (finishing && active.size === 0) shutdown(exitCode);
 };
 
+const finished = (taskId) => {
+  active.delete(taskId);
+  if (args.once) finishing = true;
+  const next = finishing ? undefined : backlog.shift();
+  if (next !== undefined) start(next);
+  maybeLeave();
+};
+
 const start = (job) => {
   const taskId = String(job.task_id);
-  const controller = new AbortController();
-  active.set(taskId, controller);
-  jobNumber += 1;
-  runJob(job, { channel, jobNumber, controller, exclusive: concurrency === 1 })
-    .catch((err) => process.stderr.write(`lakeray: job ${taskId} failed in the harness: ${err?.stack ?? err}\n`))
-    .finally(() => {
-      active.delete(taskId);
-      if (args.once) finishing = true;
-      const next = finishing ? undefined : backlog.shift();
-      if (next !== undefined) start(next);
-      maybeLeave();
-    });
+  const abort = new JobAbort();
+  active.set(taskId, abort);
+  jobsStarted += 1;
+  runJob(job, { channel, abort, exclusive: concurrency === 1 }).then(
+    () => finished(taskId),
+    (err) => {
+      process.stderr.write(`lakeray: job ${taskId} failed in the harness: ${err?.stack ?? err}\n`);
+      finished(taskId);
+    },
+  );
 };
 
 const onMessage = (msg) => {
   if (msg.op === 'run' && msg.job && typeof msg.job === 'object') {
     if (finishing) return;
     // The platform never sends more than `concurrency` jobs; the backlog is a safety net.
-    if (active.size < concurrency && !(args.once && jobNumber > 0)) start(msg.job);
+    if (active.size < concurrency && !(args.once && jobsStarted > 0)) start(msg.job);
     else if (!args.once) backlog.push(msg.job);
   } else if (msg.op === 'cancel') {
     active.get(String(msg.task_id))?.abort(new Error('the task was cancelled'));
@@ -98,8 +103,8 @@ process.on('SIGTERM', () => {
   maybeLeave();
 });
 
-const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
-lines.on('line', (line) => {
+const onLine = (line) => {
+  if (line.length === 0 || line === '\r') return;
   let msg;
   try {
     msg = JSON.parse(line);
@@ -108,5 +113,23 @@ lines.on('line', (line) => {
     return;
   }
   if (msg && typeof msg === 'object') onMessage(msg);
+};
+
+// stdin: JSON lines, several per chunk when the platform sends a batch of jobs. Their started
+// lines go out together (see run-job.mjs), their results at the end of the turn they finish in.
+let partial = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (text) => {
+  let start = 0;
+  for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+    const line = text.slice(start, nl);
+    start = nl + 1;
+    if (partial === '') onLine(line);
+    else {
+      onLine(partial + line);
+      partial = '';
+    }
+  }
+  if (start < text.length) partial += text.slice(start);
 });
-lines.on('close', () => shutdown(1)); // stdin EOF: the platform is gone
+process.stdin.on('end', () => shutdown(1)); // stdin EOF: the platform is gone

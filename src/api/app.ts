@@ -7,7 +7,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { TaskService } from '../engine/task-service.ts';
 import { MetricsRegistry, metricsRoutes } from './metrics.ts';
@@ -21,6 +21,8 @@ export interface AppOptions {
   tasks: TaskService;
   /** Fastify logger: false (default), true, or pino options. */
   logger?: boolean | object;
+  /** Log every request (off by default). */
+  requestLog?: boolean;
   /** Largest request body in bytes (default 1 MiB); larger is 413 PAYLOAD_TOO_LARGE. */
   bodyLimit?: number;
   /** Most tasks in one POST /api/v1/tasks/batch (default 10 000). */
@@ -39,6 +41,8 @@ export const DEFAULT_MAX_BATCH = 10_000;
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: (opts.logger ?? false) as FastifyServerOptions['logger'],
+    // One line per request drowns what matters (errors, recoveries); opt in with requestLog.
+    logController: new LogController({ disableRequestLogging: !opts.requestLog }),
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
     frameworkErrors,
     clientErrorHandler,

@@ -126,12 +126,14 @@ export function serializeTask(task: Task, queuePosition: number | null): TaskJso
 }
 
 /** Serializes with the live queue position (only asked for queued tasks). */
-export const taskView = async (tasks: TaskService, task: Task): Promise<TaskJson> =>
-  serializeTask(task, task.status === 'queued' ? await tasks.queuePosition(task.id) : null);
+export const taskView = async (tasks: TaskService, task: Task): Promise<TaskJson> => (await taskViews(tasks, [task]))[0] as TaskJson;
 
-/** Several tasks (a list page, a batch): their queue positions are looked up concurrently. */
-export const taskViews = (tasks: TaskService, list: readonly Task[]): Promise<TaskJson[]> =>
-  Promise.all(list.map((task) => taskView(tasks, task)));
+/** Several tasks (a list page, a batch): one lookup gives every queued task its position. */
+export const taskViews = async (tasks: TaskService, list: readonly Task[]): Promise<TaskJson[]> => {
+  const queued = list.filter((t) => t.status === 'queued').map((t) => t.id);
+  const positions = queued.length ? await tasks.queuePositions(queued) : new Map<string, number>();
+  return list.map((task) => serializeTask(task, positions.get(task.id) ?? null));
+};
 
 /** A log event as a line: stdout/stderr captured by the executor, or ctx.log from the script. */
 export function logLine(ev: TaskEvent): { seq: number; ts: string; stream: string; message: string } {

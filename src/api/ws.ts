@@ -61,6 +61,17 @@ export interface WsOptions {
   highWaterBytes: number;
 }
 
+/**
+ * One event goes to many sockets (every watcher of the task, plus tenant-wide ones): the bus
+ * hands each the same object, so its frame is serialized once and reused.
+ */
+const frames = new WeakMap<TaskEvent, string>();
+const eventFrame = (event: TaskEvent): string => {
+  let frame = frames.get(event);
+  if (frame === undefined) frames.set(event, (frame = `{"type":"event","event":${JSON.stringify(event)}}`));
+  return frame;
+};
+
 class Connection {
   private readonly follows = new Map<string, TaskFollower>();
   private unsubscribeAll: (() => void) | null = null;
@@ -87,7 +98,7 @@ class Connection {
         writable: () => socket.readyState === WebSocket.OPEN && socket.bufferedAmount <= highWaterBytes,
         // Each send's callback fires when its bytes left for the kernel: that is our "drain".
         write: (item) =>
-          socket.send('event' in item ? `{"type":"event","event":${JSON.stringify(item.event)}}` : JSON.stringify(item.control), afterSend),
+          socket.send('event' in item ? eventFrame(item.event) : JSON.stringify(item.control), afterSend),
       },
       {
         keyOf: (item) => ('event' in item && item.event.type === 'progress' ? item.event.task_id : null),

@@ -58,9 +58,11 @@ export const configSchema = z
         body_limit_bytes: z.number().int().positive().default(1024 * 1024),
         /** Largest batch accepted by POST /api/v1/tasks/batch. */
         max_batch: z.number().int().positive().default(10_000),
+        /** Log one line per HTTP request. */
+        request_log: z.boolean().default(false),
       })
       .strict()
-      .default({ host: '127.0.0.1', port: 8000, body_limit_bytes: 1024 * 1024, max_batch: 10_000 }),
+      .default({ host: '127.0.0.1', port: 8000, body_limit_bytes: 1024 * 1024, max_batch: 10_000, request_log: false }),
     /** Directory for the database and runtime state. */
     state_dir: z.string().default('.lakeray'),
     store: z

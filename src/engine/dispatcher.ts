@@ -12,15 +12,18 @@ import type { Config } from '../config/schema.ts';
 import { taskError, type TaskError } from '../domain/errors.ts';
 import { decideRetry } from '../domain/retry.ts';
 import { schedule } from '../domain/scheduling.ts';
-import type { Task } from '../domain/task.ts';
+import type { Assignment, Task } from '../domain/task.ts';
 import type { Executor, RunOutcome } from '../executors/executor.ts';
 import type { TaskStore, TransitionRequest } from '../store/task-store.ts';
 import type { EventWriter } from './event-writer.ts';
+import { CandidateView } from './candidates.ts';
 import { Ledger } from './ledger.ts';
 import type { EngineObserver } from './observer.ts';
 
 /** Candidates read per tenant per round; a full window triggers another round at once. */
 const WINDOW = 512;
+/** How long a view of the queue head is trusted without a re-read (other servers). */
+const VIEW_TTL_MS = 1000;
 
 interface Running {
   task: Task;
@@ -51,8 +54,10 @@ export interface DispatcherDeps {
 
 export class Dispatcher {
   readonly ledgers = new Map<string, Ledger>();
+  private readonly views = new Map<string, CandidateView>();
   private readonly running = new Map<string, Running>();
   private completions: Completion[] = [];
+  private placements: { id: string; assignment: Assignment }[] = [];
   /** Cancels that arrived between a task's claim and its launch. */
   private readonly pendingCancels = new Set<string>();
   private roundState: 'idle' | 'scheduled' | 'running' | 'rerun' = 'idle';
@@ -64,7 +69,10 @@ export class Dispatcher {
 
   constructor(private readonly deps: DispatcherDeps) {
     this.now = deps.now ?? Date.now;
-    for (const [name, ex] of deps.executors) this.ledgers.set(name, new Ledger(ex.capacity, ex.gpuInventory));
+    for (const [name, ex] of deps.executors) {
+      this.ledgers.set(name, new Ledger(ex.capacity, ex.gpuInventory));
+      this.views.set(name, new CandidateView(WINDOW, VIEW_TTL_MS));
+    }
   }
 
   get runningIds(): string[] {
@@ -73,6 +81,12 @@ export class Dispatcher {
 
   isRunningHere(id: string): boolean {
     return this.running.has(id);
+  }
+
+  /** Something became queued: the next round re-reads the queue head. */
+  queueChanged(): void {
+    for (const view of this.views.values()) view.invalidate();
+    this.wake();
   }
 
   /** Ask for a dispatch round; rounds never overlap (a wake during one runs another after it). */
@@ -105,7 +119,7 @@ export class Dispatcher {
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       this.retryAt = Infinity;
-      this.wake();
+      this.queueChanged();
     }, Math.max(0, at - this.now()));
     this.retryTimer.unref();
   }
@@ -113,17 +127,20 @@ export class Dispatcher {
   private async round(): Promise<void> {
     for (const [name, executor] of this.deps.executors) {
       const ledger = this.ledgers.get(name) as Ledger;
+      const view = this.views.get(name) as CandidateView;
       for (;;) {
         if (this.stopped) return;
         const now = this.now();
-        const queued = await this.deps.store.queued({ executor: name, now, per_tenant: WINDOW, limit: WINDOW });
+        if (view.needsFetch(now)) view.fill(await this.deps.store.queued({ executor: name, now, per_tenant: WINDOW, limit: WINDOW }), now);
+        const queued = view.candidates;
         if (queued.length === 0) break;
         const byId = new Map(queued.map((t) => [t.id, t]));
         const { admit } = schedule({ candidates: queued, capacity: ledger.capacity, free: ledger.free, usage: ledger.byTenant });
         if (admit.length === 0) break;
+        view.remove(new Set(admit));
         await this.start(executor, ledger, admit.map((id) => byId.get(id) as Task), now);
-        // A window that was fully admitted may have more behind it.
-        if (admit.length < queued.length) break;
+        // Everything in view was admitted: there may be more behind it.
+        if (view.candidates.length > 0) break;
       }
     }
   }
@@ -188,9 +205,7 @@ export class Dispatcher {
           if (info.pid === undefined) return;
           const assignment = { gpus: [...gpus], pid: info.pid, ...(info.worker ? { worker: info.worker } : {}) };
           task.assignment = assignment;
-          this.deps.store
-            .recordPlacement(task.id, this.deps.instanceId, assignment)
-            .catch((err) => this.deps.onError?.(err, 'record placement'));
+          this.placed({ id: task.id, assignment });
         },
         event: (type, data) => this.deps.writer.push({ task_id: task.id, tenant: task.tenant, type, ts: this.now(), data }),
         exit: (outcome) => {
@@ -203,6 +218,17 @@ export class Dispatcher {
       exited = true;
       this.complete(task.id, { kind: 'failed', error: taskError('EXECUTOR_ERROR', (err as Error).message) });
     }
+  }
+
+  /** Placements of one tick are written together. */
+  private placed(p: { id: string; assignment: Assignment }): void {
+    this.placements.push(p);
+    if (this.placements.length > 1) return;
+    setImmediate(() => {
+      const batch = this.placements;
+      this.placements = [];
+      this.deps.store.recordPlacements(this.deps.instanceId, batch).catch((err) => this.deps.onError?.(err, 'record placements'));
+    });
   }
 
   private timeout(run: Running): void {
@@ -284,7 +310,10 @@ export class Dispatcher {
       if (!r) continue;
       events.push(r.event);
       const run = runs[i] as Running;
-      if (r.task.status === 'queued' && r.task.not_before !== null) this.wakeAt(r.task.not_before);
+      if (r.task.status === 'queued') {
+        if (r.task.not_before !== null) this.wakeAt(r.task.not_before);
+        else this.queueChanged();
+      }
       this.deps.observer.finished(run.executor.name, r.task.status, (now - run.startedAt) / 1000);
     }
     this.deps.writer.published(events);

@@ -106,11 +106,12 @@ export class Engine implements TaskService {
   async submit(caller: Caller, inputs: TaskInput[], idempotencyKey?: string): Promise<SubmitResult[]> {
     if (this.state === 'stopping') throw new LakerayError('NOT_READY');
     const now = this.now();
+    const checkedScripts = new Set<string>();
     const compiled = inputs.map((input, i) => {
       const key = input.idempotency_key ?? (idempotencyKey === undefined ? undefined : inputs.length === 1 ? idempotencyKey : `${idempotencyKey}#${i}`);
       const withKey = key === undefined ? input : { ...input, idempotency_key: key };
       try {
-        return { task: compileTask(withKey, caller.tenant, this.submission, now), body_hash: key === undefined ? null : bodyHash(withKey) };
+        return { task: compileTask(withKey, caller.tenant, this.submission, now, checkedScripts), body_hash: key === undefined ? null : bodyHash(withKey) };
       } catch (e) {
         if (e instanceof LakerayError && inputs.length > 1) throw new LakerayError(e.code, `tasks[${i}].${e.message}`);
         throw e;
@@ -118,7 +119,7 @@ export class Engine implements TaskService {
     });
     const { results, events } = await this.deps.store.insert(compiled, now);
     this.writer.published(events);
-    this.dispatcher.wake();
+    this.dispatcher.queueChanged();
     return results;
   }
 
@@ -169,8 +170,8 @@ export class Engine implements TaskService {
     return this.deps.bus.subscribe({ ...sub, tenant: caller.tenant }, handler);
   }
 
-  queuePosition(id: string): Promise<number | null> {
-    return this.deps.store.queuePosition(id);
+  queuePositions(ids: readonly string[]): Promise<Map<string, number>> {
+    return this.deps.store.queuePositions(ids);
   }
 
   async stats(): Promise<EngineStats> {

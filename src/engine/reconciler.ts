@@ -63,7 +63,7 @@ export class Reconciler {
     }
     const results = await this.deps.store.transition(stale.map((t) => recoveryTransition(t, now)));
     this.deps.writer.published(results.flatMap((r) => (r ? [r.event] : [])));
-    this.deps.dispatcher.wake();
+    this.deps.dispatcher.queueChanged();
     return results.filter(Boolean).length;
   }
 
@@ -79,8 +79,9 @@ export class Reconciler {
           const ids = this.deps.dispatcher.runningIds;
           if (ids.length) await this.deps.store.renewLeases(this.deps.instanceId, ids, this.now() + this.deps.leaseMs);
           await this.recover(false);
-          // Safety net for retry timers lost across a restart: a cheap extra round.
-          this.deps.dispatcher.wake();
+          // Safety net for retry timers lost across a restart, and for queue changes made by
+          // another server: a fresh look at the queue head.
+          this.deps.dispatcher.queueChanged();
         } catch (err) {
           this.deps.onError?.(err, 'lease renewal');
         } finally {

@@ -54,14 +54,21 @@ const checkPath = (field: string, value: string | null | undefined, roots: reado
   return value;
 };
 
-export function compileTask(input: TaskInput, tenant: string, ctx: SubmissionContext, now: number): Task {
+/**
+ * `checkedScripts` memoizes script checks within one submission: a batch of 20,000 tasks of
+ * the same script resolves it once.
+ */
+export function compileTask(input: TaskInput, tenant: string, ctx: SubmissionContext, now: number, checkedScripts = new Set<string>()): Task {
   const executorName = input.executor ?? ctx.defaultExecutor;
   const executor = ctx.executors.get(executorName);
   if (!executor) throw new LakerayError('UNKNOWN_EXECUTOR', `executor "${executorName}" is not configured (have: ${[...ctx.executors.keys()].join(', ')})`);
 
   if (!SCRIPT_EXTENSIONS.has(extname(input.script)))
     throw new LakerayError('INVALID_REQUEST', `script: "${input.script}" must be a .py, .js, .mjs, .ts or .mts file`);
-  resolveScript(input.script, [...ctx.config.script_roots]);
+  if (!checkedScripts.has(input.script)) {
+    resolveScript(input.script, [...ctx.config.script_roots]);
+    checkedScripts.add(input.script);
+  }
 
   const pool = input.pool ?? null;
   if (pool !== null && !ctx.pools.get(executorName)?.has(pool))

@@ -54,8 +54,8 @@ export interface TaskService {
    * Subscribe first, then read history, and drop seq ≤ what you read.
    */
   subscribe(caller: Caller, sub: Subscription, handler: EventHandler): () => void;
-  /** 0 = next to start; null when not queued. */
-  queuePosition(id: string): Promise<number | null>;
+  /** Queue position (0 = next to start) of each id that is queued; others are absent. */
+  queuePositions(ids: readonly string[]): Promise<Map<string, number>>;
   stats(): Promise<EngineStats>;
   /** True once recovery finished and until shutdown begins. */
   ready(): boolean;

@@ -94,6 +94,33 @@ export const resolveScript = (script: string, roots: readonly string[]): string 
   throw new LakerayError('SCRIPT_NOT_FOUND', `script "${script}" not found in the script roots (${roots.join(', ')})`);
 };
 
+/** How long a resolved script path is reused by resolveScriptCached. */
+export const SCRIPT_CACHE_TTL_MS = 1000;
+const SCRIPT_CACHE_MAX = 10_000;
+const scriptCache = new Map<string, { real: string; until: number }>();
+
+/**
+ * resolveScript, remembered for SCRIPT_CACHE_TTL_MS per (script, roots): the executor calls it
+ * for every task, and the realpath/stat calls cost more than the rest of a no-op task's
+ * dispatch. An edited, moved or deleted script is noticed at most that long after the change
+ * (a script that runs in the meantime under the old path fails when its harness loads it).
+ * Only successes are remembered: a missing or refused script is checked again every time.
+ */
+export const resolveScriptCached = (script: string, roots: readonly string[], now = performance.now()): string => {
+  const key = `${roots.join('\0')}\0\0${script}`;
+  const hit = scriptCache.get(key);
+  if (hit !== undefined && hit.until > now) return hit.real;
+  const real = resolveScript(script, roots);
+  if (scriptCache.size >= SCRIPT_CACHE_MAX) scriptCache.clear(); // bounded; refilled in one TTL
+  scriptCache.set(key, { real, until: now + SCRIPT_CACHE_TTL_MS });
+  return real;
+};
+
+/** Forget every remembered script path (tests; a server that knows its scripts changed). */
+export const clearScriptCache = (): void => {
+  scriptCache.clear();
+};
+
 /**
  * Resolve a task's input/output path: relative paths land inside the first data root, absolute
  * paths are accepted only inside some data root. The path need not exist (outputs usually don't).

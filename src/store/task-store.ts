@@ -96,8 +96,11 @@ export interface TaskStore {
   list(filter: TaskFilter): Promise<TaskPage>;
   /** Dispatch candidates for one executor, fair-share friendly (top N per tenant). */
   queued(query: QueuedQuery): Promise<Task[]>;
-  /** Number of queued tasks ahead of a queued task on its executor (0 = next). null if not queued. */
-  queuePosition(id: string): Promise<number | null>;
+  /**
+   * For each id that is queued: how many queued tasks of its executor come before it in
+   * dispatch order (0 = next). Ids not queued (or unknown) are absent from the map.
+   */
+  queuePositions(ids: readonly string[]): Promise<Map<string, number>>;
   /** Apply several transitions in one transaction; failed CASes give null in their slot. */
   transition(requests: TransitionRequest[]): Promise<(TransitionResult | null)[]>;
   /** Append events (one transaction), assigning sequence numbers; latest progress is kept on the task row. */
@@ -110,10 +113,11 @@ export interface TaskStore {
   staleLeases(owner: string, now: number, exclusive: boolean): Promise<Task[]>;
   renewLeases(owner: string, ids: readonly string[], expiresAt: number): Promise<void>;
   /**
-   * Record where a running task's process is (pid, worker, GPUs), so a later instance can
-   * kill it if this one dies. Only for running/cancelling tasks whose lease `owner` holds.
+   * Record where running tasks' processes are (pid, worker, GPUs), so a later instance can
+   * kill them if this one dies. Applies only to running/cancelling tasks whose lease `owner`
+   * holds; returns how many rows it updated.
    */
-  recordPlacement(id: string, owner: string, assignment: Assignment): Promise<boolean>;
+  recordPlacements(owner: string, placements: readonly { id: string; assignment: Assignment }[]): Promise<number>;
   /** Delete a finished task and its events. Returns false when it was not terminal or absent. */
   delete(id: string): Promise<boolean>;
   /** Counts per executor and status, for metrics and /ready. */

@@ -10,6 +10,15 @@ import os
 import signal
 import threading
 
+try:
+    # The C function returns the old mask as plain ints; signal.pthread_sigmask converts it to
+    # Signals enums, which costs more than the two system calls on every write.
+    from _signal import pthread_sigmask as _sigmask
+except ImportError:  # pragma: no cover - other interpreters
+    _sigmask = signal.pthread_sigmask
+
+_TERM = {signal.SIGTERM}
+
 
 def _to_json(value):
     """JSON fallback for values scripts commonly return: numpy/torch scalars and arrays, paths, sets."""
@@ -26,10 +35,13 @@ def _to_json(value):
     raise TypeError("Object of type %s is not JSON serializable" % type(value).__name__)
 
 
+# One encoder for every line: json.dumps with these options would build a new one per call.
+_ENCODER = json.JSONEncoder(allow_nan=False, default=_to_json, separators=(",", ":"), ensure_ascii=False)
+
+
 def encode(message):
     """One protocol line as bytes. Raises TypeError/ValueError for values JSON cannot carry (NaN too)."""
-    text = json.dumps(message, allow_nan=False, default=_to_json, separators=(",", ":"), ensure_ascii=False)
-    return (text + "\n").encode("utf-8")
+    return (_ENCODER.encode(message) + "\n").encode("utf-8")
 
 
 class Channel:
@@ -44,7 +56,7 @@ class Channel:
     def send(self, data):
         in_main = threading.current_thread() is threading.main_thread()
         with self._lock:
-            old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM}) if in_main else None
+            old_mask = _sigmask(signal.SIG_BLOCK, _TERM) if in_main else None
             try:
                 view = memoryview(data)
                 while view:
@@ -54,4 +66,4 @@ class Channel:
                 self._on_broken()
             finally:
                 if old_mask is not None:
-                    signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+                    _sigmask(signal.SIG_SETMASK, old_mask)

@@ -101,6 +101,9 @@ export class HarnessProcess {
   private readonly tail: string[] = [];
   private running = true;
   private killTimer: NodeJS.Timeout | undefined;
+  /** Protocol lines waiting for the end of this event-loop turn (see send). */
+  private outbox = '';
+  private flushQueued = false;
 
   constructor(
     readonly spec: HarnessSpec,
@@ -134,13 +137,30 @@ export class HarnessProcess {
     return this.running;
   }
 
-  /** Write one protocol message to the harness's stdin. */
+  /**
+   * Queue one protocol message for the harness's stdin. Messages sent in the same event-loop
+   * turn are written together, whole lines in order, by one write at the end of the turn
+   * (setImmediate, no delay): a batch of jobs for a worker costs one system call, not one each.
+   */
   send(msg: unknown): boolean {
     const stdin = this.child.stdin;
     if (!this.running || stdin === null || stdin.destroyed) return false;
-    stdin.write(`${JSON.stringify(msg)}\n`);
+    this.outbox += `${JSON.stringify(msg)}\n`;
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      setImmediate(this.flushOutbox);
+    }
     return true;
   }
+
+  private readonly flushOutbox = (): void => {
+    this.flushQueued = false;
+    const text = this.outbox;
+    this.outbox = '';
+    const stdin = this.child.stdin;
+    if (text === '' || !this.running || stdin === null || stdin.destroyed) return;
+    stdin.write(text);
+  };
 
   /** SIGTERM to the whole group now; SIGKILL to it after `graceMs` unless it has exited. */
   terminate(graceMs: number): void {

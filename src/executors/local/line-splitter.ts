@@ -22,9 +22,18 @@ export class LineSplitter {
     let start = 0;
     while (start < chunk.length) {
       const nl = chunk.indexOf(NEWLINE, start);
-      this.append(chunk.subarray(start, nl === -1 ? chunk.length : nl));
-      if (nl === -1) return;
-      this.flushLine();
+      if (nl === -1) {
+        this.append(chunk.subarray(start));
+        return;
+      }
+      if (this.size === 0 && !this.truncated && nl - start <= this.maxBytes) {
+        // The common case: the whole line lies in this chunk. Decode it in place, no copy.
+        const end = nl > start && chunk[nl - 1] === CR ? nl - 1 : nl;
+        this.onLine(chunk.toString('utf8', start, end), false);
+      } else {
+        this.append(chunk.subarray(start, nl));
+        this.flushLine();
+      }
       start = nl + 1;
     }
   }

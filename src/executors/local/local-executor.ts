@@ -11,12 +11,12 @@ import type { LocalExecutorConfig } from '../../config/schema.ts';
 import { LakerayError, taskError, type TaskError } from '../../domain/errors.ts';
 import type { Resources } from '../../domain/resources.ts';
 import type { Task } from '../../domain/task.ts';
-import { resolveDataPath, resolveScript, scriptRuntime, type ScriptRuntime } from '../../runtime/paths.ts';
+import { resolveDataPath, resolveScriptCached, scriptRuntime, type ScriptRuntime } from '../../runtime/paths.ts';
 import { ENV, type Job } from '../../runtime/protocol.ts';
 import type { Executor, RunCallbacks } from '../executor.ts';
 import { ColdRun } from './cold-run.ts';
 import { isGroupLeader, isLakerayHarness, processAlive, signalGroup, sweepGroup } from './process-group.ts';
-import { TaskRun } from './task-run.ts';
+import { TaskRun, type LogLimits } from './task-run.ts';
 import { WarmPool, type PoolStats } from './warm-pool.ts';
 
 type Logger = { warn(o: unknown, msg?: string): void; info(o: unknown, msg?: string): void };
@@ -35,10 +35,8 @@ export interface LocalExecutorOptions {
   maxLogLineBytes?: number;
 }
 
-interface Placement {
-  cancel(graceMs: number): void;
-  pid(): number | undefined;
-}
+/** Where a task runs: in a warm pool, or in its own cold process. (Plain data: no closures per task.) */
+type Placement = WarmPool | { cold: ColdRun; run: TaskRun };
 
 const DEFAULT_MAX_LOG_LINE_BYTES = 16 * 1024;
 
@@ -56,6 +54,7 @@ export class LocalExecutor implements Executor {
   private readonly placements = new Map<string, Placement>();
   private readonly coldExits = new Set<Promise<unknown>>();
   private readonly maxLogLineBytes: number;
+  private readonly limits: LogLimits;
   private closing = false;
 
   constructor(private readonly opts: LocalExecutorOptions) {
@@ -69,6 +68,7 @@ export class LocalExecutor implements Executor {
       custom: { ...config.custom },
     };
     this.maxLogLineBytes = opts.maxLogLineBytes ?? DEFAULT_MAX_LOG_LINE_BYTES;
+    this.limits = { maxLineBytes: this.maxLogLineBytes, maxLogBytes: config.max_log_bytes };
     for (const pool of config.pools) {
       if (this.pools.has(pool.name)) throw new LakerayError('INVALID_REQUEST', `pool "${pool.name}" is configured twice`);
       const interpreter = pool.runtime === 'python' ? opts.pythonInterpreter : (opts.nodeInterpreter ?? process.execPath);
@@ -88,38 +88,30 @@ export class LocalExecutor implements Executor {
   }
 
   run(task: Task, gpus: readonly string[], callbacks: RunCallbacks): void {
-    const limits = { maxLineBytes: this.maxLogLineBytes, maxLogBytes: this.opts.config.max_log_bytes };
-    const run = new TaskRun(task.id, {
-      started: (info) => callbacks.started(info),
-      event: (type, data) => callbacks.event(type, data),
-      exit: (outcome) => {
-        this.placements.delete(task.id);
-        callbacks.exit(outcome);
-      },
-    }, limits);
-    // A failure before any process exists is still reported asynchronously, like every exit.
-    const fail = (error: TaskError): void => {
-      setImmediate(() => run.finish({ kind: 'failed', error }));
-    };
-    if (this.closing) return fail(taskError('EXECUTOR_ERROR', `executor ${this.name} is closing`));
-    if (this.placements.has(task.id)) return fail(taskError('EXECUTOR_ERROR', `task ${task.id} is already running here`));
+    if (this.closing) return this.failLater(task, callbacks, taskError('EXECUTOR_ERROR', `executor ${this.name} is closing`));
+    if (this.placements.has(task.id)) {
+      return this.failLater(task, callbacks, taskError('EXECUTOR_ERROR', `task ${task.id} is already running here`));
+    }
 
     let job: Job;
     let runtime: ScriptRuntime;
     let pool: WarmPool | undefined;
     try {
-      const script = resolveScript(task.script, this.opts.scriptRoots);
+      // Checked again at run time (the file system may have changed since submit), but at most
+      // once a second per script: see resolveScriptCached.
+      const script = resolveScriptCached(task.script, this.opts.scriptRoots);
       runtime = this.runtimeOf(script);
       pool = this.poolFor(task, runtime);
       job = this.jobFor(task, script, gpus);
     } catch (err) {
-      return fail(failure(err));
+      return this.failLater(task, callbacks, failure(err));
     }
 
+    // Placed from here on: its exit releases the placement.
+    const run = new TaskRun(task.id, callbacks, this.limits, this.release);
     if (pool !== undefined) {
-      const chosen = pool;
-      this.placements.set(task.id, { cancel: (graceMs) => chosen.cancel(task.id, graceMs), pid: () => undefined });
-      chosen.submit({ job, run, gpuKey: job.env[ENV.CUDA] ?? '' });
+      this.placements.set(task.id, pool);
+      pool.submit({ job, run, gpuKey: job.env[ENV.CUDA] ?? '' });
       return;
     }
     const cold = new ColdRun({
@@ -133,18 +125,20 @@ export class LocalExecutor implements Executor {
       cwd: path.dirname(job.script),
       env: job.env, // set from the first instruction on, not only once the job is read
     }, job, run, this.maxLogLineBytes);
-    this.placements.set(task.id, { cancel: (graceMs) => cold.cancel(run, graceMs), pid: () => cold.pid });
+    this.placements.set(task.id, { cold, run });
     const exited = cold.exited.finally(() => this.coldExits.delete(exited));
     this.coldExits.add(exited);
   }
 
   cancel(taskId: string, graceMs: number): void {
-    this.placements.get(taskId)?.cancel(graceMs);
+    const placement = this.placements.get(taskId);
+    if (placement instanceof WarmPool) placement.cancel(taskId, graceMs);
+    else placement?.cold.cancel(placement.run, graceMs);
   }
 
   async killOrphans(tasks: readonly Task[]): Promise<void> {
     // Never our own live processes, whatever the store says.
-    const ours = new Set([...this.placements.values()].map((p) => p.pid()));
+    const ours = new Set([...this.placements.values()].map((p) => (p instanceof WarmPool ? undefined : p.cold.pid)));
     for (const pool of this.pools.values()) for (const pid of pool.pids()) ours.add(pid);
     const pids = new Set(tasks.map((t) => t.assignment?.pid).filter((pid): pid is number => typeof pid === 'number' && pid > 1));
     await Promise.all([...pids].map(async (pid) => {
@@ -175,8 +169,22 @@ export class LocalExecutor implements Executor {
   async close(): Promise<void> {
     this.closing = true;
     const grace = this.opts.config.kill_grace_ms;
-    for (const placement of [...this.placements.values()]) placement.cancel(grace);
+    for (const taskId of [...this.placements.keys()]) this.cancel(taskId, grace);
     await Promise.all([...[...this.pools.values()].map((p) => p.close(grace)), ...this.coldExits]);
+  }
+
+  /** A task's run is over (TaskRun calls this once, right before its exit callback). */
+  private readonly release = (taskId: string): void => {
+    this.placements.delete(taskId);
+  };
+
+  /**
+   * A failure before any process exists is still reported asynchronously, like every exit. It
+   * has no placement to release (a duplicate's must not release the running task's).
+   */
+  private failLater(task: Task, callbacks: RunCallbacks, error: TaskError): void {
+    const run = new TaskRun(task.id, callbacks, this.limits);
+    setImmediate(() => run.finish({ kind: 'failed', error }));
   }
 
   private runtimeOf(script: string): ScriptRuntime {

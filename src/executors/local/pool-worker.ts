@@ -41,6 +41,8 @@ export class PoolWorker {
   retiring = false;
   everReady = false;
   lastUsed = 0;
+  /** When the worker last became idle; the pool's idle timer (one per worker) reads it. */
+  idleSince = 0;
   idleTimer: NodeJS.Timeout | undefined;
   readonly proc: HarnessProcess;
   /** Resolves once the worker is ready or has exited, whichever comes first. */
@@ -48,6 +50,8 @@ export class PoolWorker {
   private markSettled!: () => void;
   private startError: TaskError | undefined;
   private readonly cancelTimers = new Map<string, NodeJS.Timeout>();
+  /** Jobs whose `done` arrived in this turn, finished together in the next immediate. */
+  private doneJobs: WorkerJob[] = [];
 
   constructor(
     readonly id: string,
@@ -71,7 +75,6 @@ export class PoolWorker {
   }
 
   assign(wj: WorkerJob): void {
-    clearTimeout(this.idleTimer);
     this.jobs.set(wj.job.task_id, wj);
     wj.sentAt = performance.now();
     this.proc.send({ op: 'run', job: wj.job });
@@ -109,6 +112,7 @@ export class PoolWorker {
     this.state = 'stopping';
     this.retiring = true;
     clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     this.proc.send({ op: 'exit' });
     setTimeout(() => this.proc.terminate(1000), RETIRE_TIMEOUT_MS).unref();
   }
@@ -138,16 +142,27 @@ export class PoolWorker {
     }
     if (msg.cuda_initialized === true) this.pinnedGpuKey = wj.gpuKey;
     if (this.discard) return; // killed for a cancel: the job ends when the process is gone
-    clearTimeout(this.cancelTimers.get(msg.task_id));
-    this.cancelTimers.delete(msg.task_id);
+    if (this.cancelTimers.size > 0) {
+      clearTimeout(this.cancelTimers.get(msg.task_id));
+      this.cancelTimers.delete(msg.task_id);
+    }
     // The harness flushed stdout/stderr before `done`; let those bytes, already in the pipes,
-    // be read and attributed to this job before it is finished.
-    setImmediate(() => {
-      if (!this.jobs.delete(msg.task_id)) return;
-      this.lastUsed = Date.now();
-      this.hooks.jobDone(this, wj);
-    });
+    // be read and attributed to this job before it is finished. One immediate for all the
+    // jobs that finished in this turn.
+    this.doneJobs.push(wj);
+    if (this.doneJobs.length === 1) setImmediate(this.finishDone);
   }
+
+  private readonly finishDone = (): void => {
+    const done = this.doneJobs;
+    this.doneJobs = [];
+    const now = Date.now();
+    for (const wj of done) {
+      if (!this.jobs.delete(wj.job.task_id)) continue;
+      this.lastUsed = now;
+      this.hooks.jobDone(this, wj);
+    }
+  };
 
   private onOutput(stream: OutputStream, line: string, truncated: boolean): void {
     const [only] = this.jobs.size === 1 ? this.jobs.values() : [];
@@ -159,6 +174,7 @@ export class PoolWorker {
     this.state = 'stopping';
     this.markSettled();
     clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     for (const timer of this.cancelTimers.values()) clearTimeout(timer);
     for (const wj of this.jobs.values()) wj.run.finish(wj.run.outcomeAtExit(exit, this.proc.stderrTail(), this.startError));
     this.jobs.clear();

@@ -33,6 +33,8 @@ export class TaskRun {
     readonly taskId: string,
     private readonly callbacks: RunCallbacks,
     private readonly limits: LogLimits,
+    /** Runs once, right before the exit callback (the executor forgets the task's placement). */
+    private readonly onFinish?: (taskId: string) => void,
   ) {}
 
   get done(): boolean {
@@ -98,6 +100,7 @@ export class TaskRun {
   finish(outcome: RunOutcome): void {
     if (this.finished) return;
     this.finished = true;
+    this.onFinish?.(this.taskId);
     this.callbacks.exit(outcome);
   }
 

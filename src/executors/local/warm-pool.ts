@@ -31,6 +31,16 @@ export interface PoolStats {
   dispatch_ms_mean: number | null;
 }
 
+/** Is `a` a better choice than `b` for a job on `gpuKey`? (Ties keep the earlier worker.) */
+const better = (a: PoolWorker, b: PoolWorker, gpuKey: string): boolean => {
+  const readyA = a.state === 'ready';
+  if (readyA !== (b.state === 'ready')) return readyA; // a ready worker starts the job now
+  const pinnedA = a.pinnedGpuKey === gpuKey;
+  if (pinnedA !== (b.pinnedGpuKey === gpuKey)) return pinnedA; // keep pinned workers for their own devices
+  if (a.jobs.size !== b.jobs.size) return a.jobs.size < b.jobs.size; // spread concurrent jobs
+  return a.lastUsed > b.lastUsed; // the most recently used worker has the warmest caches
+};
+
 export interface PoolDeps {
   interpreter: string;
   runtimesDir: string;
@@ -141,10 +151,12 @@ export class WarmPool {
       const worker = this.pick(head.gpuKey) ?? (this.workers.size < this.config.max ? this.spawn() : undefined);
       if (worker === undefined) {
         // Full. An idle worker bound to other GPUs cannot take the head job: replace it.
-        const stale = [...this.workers].find(
-          (w) => w.usable && w.jobs.size === 0 && w.pinnedGpuKey !== null && w.pinnedGpuKey !== head.gpuKey,
-        );
-        stale?.retire(); // its exit calls drain() again
+        for (const w of this.workers) {
+          if (w.usable && w.jobs.size === 0 && w.pinnedGpuKey !== null && w.pinnedGpuKey !== head.gpuKey) {
+            w.retire(); // its exit calls drain() again
+            break;
+          }
+        }
         return;
       }
       this.queue.shift();
@@ -152,23 +164,14 @@ export class WarmPool {
     }
   }
 
+  /** The best free worker for a job, in one pass over the workers (this runs for every job). */
   private pick(gpuKey: string): PoolWorker | undefined {
-    const score = (w: PoolWorker): number[] => [
-      w.state === 'ready' ? 0 : 1, // a ready worker starts the job now
-      w.pinnedGpuKey === gpuKey ? 0 : 1, // keep pinned workers for their own devices
-      w.jobs.size, // spread concurrent jobs
-      -w.lastUsed, // the most recently used worker has the warmest caches
-    ];
-    const free = [...this.workers].filter(
-      (w) => w.usable && w.jobs.size < w.concurrency && (w.pinnedGpuKey === null || w.pinnedGpuKey === gpuKey),
-    );
-    free.sort((a, b) => {
-      const sa = score(a);
-      const sb = score(b);
-      for (let i = 0; i < sa.length; i += 1) if (sa[i] !== sb[i]) return (sa[i] as number) - (sb[i] as number);
-      return 0;
-    });
-    return free[0];
+    let best: PoolWorker | undefined;
+    for (const w of this.workers) {
+      if (!w.usable || w.jobs.size >= w.concurrency || (w.pinnedGpuKey !== null && w.pinnedGpuKey !== gpuKey)) continue;
+      if (best === undefined || better(w, best, gpuKey)) best = w;
+    }
+    return best;
   }
 
   private spawn(): PoolWorker {
@@ -223,12 +226,28 @@ export class WarmPool {
     this.drain();
   }
 
+  /**
+   * The worker just became idle. One timer per worker, not one per job: it is armed when none
+   * is, and when it fires it checks how long the worker has been idle (it may have run jobs in
+   * between) and waits for the rest of the timeout if need be.
+   */
   private scheduleIdle(worker: PoolWorker): void {
-    clearTimeout(worker.idleTimer);
-    worker.idleTimer = setTimeout(() => {
-      const live = [...this.workers].filter((w) => w.usable).length;
-      if (worker.usable && worker.jobs.size === 0 && live > this.config.min) worker.retire();
-    }, this.config.idle_timeout_s * 1000);
-    worker.idleTimer.unref();
+    worker.idleSince = Date.now();
+    if (worker.idleTimer !== undefined) return;
+    const timeoutMs = this.config.idle_timeout_s * 1000;
+    const arm = (ms: number): void => {
+      worker.idleTimer = setTimeout(check, ms);
+      worker.idleTimer.unref();
+    };
+    const check = (): void => {
+      worker.idleTimer = undefined;
+      if (!worker.usable || worker.jobs.size > 0) return; // busy: armed again when it is idle
+      const idleFor = Date.now() - worker.idleSince;
+      if (idleFor < timeoutMs) return arm(timeoutMs - idleFor);
+      let live = 0;
+      for (const w of this.workers) if (w.usable) live += 1;
+      if (live > this.config.min) worker.retire();
+    };
+    arm(timeoutMs);
   }
 }

@@ -49,6 +49,16 @@ export const SQL = {
     WHERE e.task_id = @task_id AND e.seq > @after AND e.type IN (SELECT value FROM json_each(@types))
     ORDER BY e.seq LIMIT @limit`,
 
+  /** The queued tasks among @ids, with their executors. */
+  queuedAmong: `
+    SELECT t.id, t.executor FROM tasks t JOIN json_each(@ids) w ON t.id = w.value WHERE t.status = 'queued'`,
+
+  /** One executor's queue in dispatch order, ids only (walks tasks_queue_order, no row reads). */
+  queueOrder: `
+    SELECT id FROM tasks INDEXED BY tasks_queue_order
+    WHERE status = 'queued' AND executor = @executor
+    ORDER BY priority DESC, created_at, id`,
+
   queuePosition: `
     SELECT COUNT(*) AS ahead FROM tasks o
     WHERE o.status = 'queued' AND o.executor = @executor

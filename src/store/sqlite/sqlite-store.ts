@@ -22,7 +22,6 @@ import type {
   QueuedQuery,
   TaskFilter,
   TaskPage,
-  TaskPatch,
   TaskStore,
   TransitionRequest,
   TransitionResult,
@@ -31,8 +30,9 @@ import { EventBatchInsert, INSERT_EVENT_CHUNK, INSERT_EVENT_ROW } from './event-
 import { buildListQuery, encodeCursor } from './list-query.ts';
 import { migrate } from './migrate.ts';
 import { QueuedCandidates } from './queued-query.ts';
+import { TransitionStatements } from './transition-query.ts';
 import { SQL, type QueryName } from './queries.ts';
-import { type EventRow, rowToEvent, rowToTask, type TaskRow, taskToParams, transitionParams } from './rows.ts';
+import { type EventRow, rowToEvent, rowToTask, type TaskRow, taskToParams } from './rows.ts';
 
 /** How long a writer waits for another connection's lock before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -46,12 +46,14 @@ export class SqliteTaskStore implements TaskStore {
   /** list() statements, one per filter shape (a few dozen at most). */
   private readonly listStatements = new Map<string, Database.Statement>();
   private readonly queuedCandidates: QueuedCandidates;
+  private readonly transitions: TransitionStatements;
 
   private constructor(private readonly db: Database.Database) {
     this.q = Object.fromEntries(Object.entries(SQL).map(([name, sql]) => [name, db.prepare(sql)])) as Statements;
     this.eventRow = db.prepare(INSERT_EVENT_ROW);
     this.eventChunk = db.prepare(INSERT_EVENT_CHUNK);
     this.queuedCandidates = new QueuedCandidates(db);
+    this.transitions = new TransitionStatements(db);
   }
 
   /** Opens (creating if needed) and migrates the database at `path`; ':memory:' is allowed. */
@@ -125,16 +127,41 @@ export class SqliteTaskStore implements TaskStore {
     return this.queuedCandidates.run(query);
   }
 
-  async queuePosition(id: string): Promise<number | null> {
-    const row = this.q.getTask.get({ id }) as TaskRow | undefined;
-    if (!row || row.status !== 'queued') return null;
-    const { ahead } = this.q.queuePosition.get({
-      executor: row.executor,
-      priority: row.priority,
-      created_at: row.created_at,
-      id: row.id,
-    }) as { ahead: number };
-    return ahead;
+  async queuePositions(ids: readonly string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    if (ids.length === 0) return out;
+    if (ids.length === 1) {
+      // One task: counting what is ahead through the index beats ranking the whole queue.
+      const row = this.q.getTask.get({ id: ids[0] }) as TaskRow | undefined;
+      if (!row || row.status !== 'queued') return out;
+      const { ahead } = this.q.queuePosition.get({ executor: row.executor, priority: row.priority, created_at: row.created_at, id: row.id }) as {
+        ahead: number;
+      };
+      out.set(row.id, ahead);
+      return out;
+    }
+    // Many: walk each executor's queue in order once, stopping after the last wanted id.
+    const byExecutor = new Map<string, Set<string>>();
+    for (const r of this.q.queuedAmong.all({ ids: JSON.stringify(ids) }) as { id: string; executor: string }[]) {
+      let set = byExecutor.get(r.executor);
+      if (!set) byExecutor.set(r.executor, (set = new Set()));
+      set.add(r.id);
+    }
+    const read = this.db.transaction(() => {
+      for (const [executor, wanted] of byExecutor) {
+        let pos = 0;
+        let left = wanted.size;
+        for (const r of this.q.queueOrder.pluck().iterate({ executor }) as Iterable<string>) {
+          if (wanted.has(r)) {
+            out.set(r, pos);
+            if (--left === 0) break;
+          }
+          pos++;
+        }
+      }
+    });
+    read.deferred();
+    return out;
   }
 
   async transition(requests: TransitionRequest[]): Promise<(TransitionResult | null)[]> {
@@ -144,15 +171,13 @@ export class SqliteTaskStore implements TaskStore {
 
   /** One compare-and-set; runs inside the caller's transaction. */
   private transitionOne(r: TransitionRequest): TransitionResult | null {
-    const row = this.q.getTask.get({ id: r.id }) as TaskRow | undefined;
+    // Only sources the state machine allows: an illegal request can never apply.
+    const from = r.from.filter((f) => canTransition(f, r.to));
+    if (from.length === 0) return null;
+    const row = this.transitions.run(r.id, from, r.to, r.now, r.patch, r.lease_owner) as TaskRow | undefined;
     if (!row) return null;
-    if (!r.from.includes(row.status) || !canTransition(row.status, r.to)) return null;
-    if (r.lease_owner !== undefined && row.lease_owner !== r.lease_owner) return null;
-
-    const seq = row.last_seq + 1;
-    const task: Task = { ...rowToTask(row), ...definedFields(r.patch), status: r.to, updated_at: r.now, last_seq: seq };
-    const changed = this.q.updateTransition.run(transitionParams(task, row.status)).changes;
-    if (changed !== 1) return null;
+    const task = rowToTask(row);
+    const seq = task.last_seq;
 
     // status is set last so the event can never claim a state the task is not in.
     const data: Record<string, unknown> = { status: r.to, ...r.event };
@@ -217,8 +242,14 @@ export class SqliteTaskStore implements TaskStore {
     this.q.renewLeases.run({ owner, ids: JSON.stringify(ids), expires_at: expiresAt });
   }
 
-  async recordPlacement(id: string, owner: string, assignment: Assignment): Promise<boolean> {
-    return this.q.recordPlacement.run({ id, owner, assignment: JSON.stringify(assignment) }).changes === 1;
+  async recordPlacements(owner: string, placements: readonly { id: string; assignment: Assignment }[]): Promise<number> {
+    if (placements.length === 0) return 0;
+    const run = this.db.transaction(() => {
+      let n = 0;
+      for (const p of placements) n += this.q.recordPlacement.run({ id: p.id, owner, assignment: JSON.stringify(p.assignment) }).changes;
+      return n;
+    });
+    return run.immediate();
   }
 
   async delete(id: string): Promise<boolean> {
@@ -241,5 +272,3 @@ export class SqliteTaskStore implements TaskStore {
 }
 
 /** The patch without keys whose value is undefined, so spreading it cannot erase a field. */
-const definedFields = (patch: TaskPatch): TaskPatch =>
-  Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as TaskPatch;

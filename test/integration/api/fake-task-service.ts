@@ -215,14 +215,21 @@ export class FakeTaskService implements TaskService {
     };
   }
 
-  queuePosition(id: string): Promise<number | null> {
+  queuePositionCalls = 0;
+
+  queuePositions(ids: readonly string[]): Promise<Map<string, number>> {
+    this.queuePositionCalls++;
     return this.call(() => {
-      const task = this.tasks.get(id);
-      if (!task || task.status !== 'queued') return null;
-      const queued = [...this.tasks.values()]
-        .filter((t) => t.status === 'queued' && t.executor === task.executor)
-        .sort((a, b) => b.priority - a.priority || a.created_at - b.created_at || (a.id < b.id ? -1 : 1));
-      return queued.findIndex((t) => t.id === id);
+      const out = new Map<string, number>();
+      for (const id of ids) {
+        const task = this.tasks.get(id);
+        if (!task || task.status !== 'queued') continue;
+        const queued = [...this.tasks.values()]
+          .filter((t) => t.status === 'queued' && t.executor === task.executor)
+          .sort((a, b) => b.priority - a.priority || a.created_at - b.created_at || (a.id < b.id ? -1 : 1));
+        out.set(id, queued.findIndex((t) => t.id === id));
+      }
+      return out;
     });
   }
 

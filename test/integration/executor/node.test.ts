@@ -84,4 +84,36 @@ describe('local executor: JS/TS scripts', () => {
     const next = succeeded((await runTask(executor, makeTask({ script: 'ok.ts', pool: 'js' }))).exits[0]!);
     expect(next.pid).not.toBe(pid);
   });
+
+  it('a cancel that arrives before the script reads ctx.signal gives it an aborted signal', async () => {
+    const task = makeTask({ script: 'late_signal.mjs', pool: 'js', params: { ms: 300 } });
+    const rec = recorder();
+    executor.run(task, [], rec.callbacks);
+    await waitFor(() => rec.started.length === 1, 10_000, 'start');
+    executor.cancel(task.id, 5000);
+    expect(await rec.exited).toEqual({ kind: 'cancelled' });
+    expect(rec.logs()).toContain('aborted=true cancelled=true reason=the task was cancelled');
+  });
+
+  it('runs hundreds of jobs at once through two workers: every line arrives whole and on its task', async () => {
+    const busy = makeExecutor({ pools: [{ name: 'many', runtime: 'node', preload: [], min: 2, max: 2, idle_timeout_s: 60, concurrency: 50 }] });
+    try {
+      await busy.prewarm();
+      const tasks = Array.from({ length: 400 }, (_, i) => makeTask({ script: 'ok.ts', pool: 'many', params: { i } }));
+      const recs = tasks.map(() => recorder());
+      tasks.forEach((t, i) => busy.run(t, [], recs[i]!.callbacks));
+      const results = (await Promise.all(recs.map((r) => r.exited))).map(succeeded);
+      expect(results.map((r) => (r.params as { i: number }).i)).toEqual(tasks.map((_, i) => i));
+      expect(new Set(results.map((r) => r.pid)).size).toBe(2);
+      tasks.forEach((t, i) => {
+        const rec = recs[i]!;
+        expect(rec.started).toHaveLength(1);
+        expect(rec.logs()).toEqual([`hello from ${t.id}`, `warning from ${t.id}`]);
+        expect(rec.events.filter((e) => e.type === 'progress').map((e) => e.data.fraction)).toEqual([0.5, 1]);
+      });
+      expect(busy.poolStats()[0]).toMatchObject({ started_total: 2, jobs_total: 400, busy: 0 });
+    } finally {
+      await busy.close();
+    }
+  });
 });

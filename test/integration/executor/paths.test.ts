@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LakerayError } from '../../../src/domain/errors.ts';
-import { resolveDataPath, resolveScript, scriptRuntime } from '../../../src/runtime/paths.ts';
+import { SCRIPT_CACHE_TTL_MS, resolveDataPath, resolveScript, resolveScriptCached, scriptRuntime } from '../../../src/runtime/paths.ts';
 import { tempDir } from './helpers.ts';
 
 const codeOf = (fn: () => unknown): string | undefined => {
@@ -60,5 +60,23 @@ describe('script and data paths', () => {
 
   it('picks a runtime by extension', () => {
     expect(['a.py', 'b.ts', 'c.mjs', 'd.js', 'e.mts', 'f.rb'].map(scriptRuntime)).toEqual(['python', 'node', 'node', 'node', 'node', null]);
+  });
+
+  it('remembers a resolved script for a second at most; refusals and misses are never remembered', () => {
+    const dir = path.join(base, 'cached');
+    fs.mkdirSync(dir);
+    const file = path.join(dir, 'c.py');
+    const t0 = 1_000_000;
+    expect(codeOf(() => resolveScriptCached('c.py', [dir], t0))).toBe('SCRIPT_NOT_FOUND');
+    fs.writeFileSync(file, '');
+    expect(resolveScriptCached('c.py', [dir], t0 + 1)).toBe(path.join(fs.realpathSync(dir), 'c.py'));
+    fs.unlinkSync(file);
+    expect(resolveScriptCached('c.py', [dir], t0 + 2)).toBe(path.join(fs.realpathSync(dir), 'c.py')); // within the TTL
+    expect(codeOf(() => resolveScriptCached('c.py', [dir], t0 + 2 + SCRIPT_CACHE_TTL_MS))).toBe('SCRIPT_NOT_FOUND');
+    expect(codeOf(() => resolveScriptCached('c.py', [dir], t0 + 3 + SCRIPT_CACHE_TTL_MS))).toBe('SCRIPT_NOT_FOUND');
+    // Keyed by the roots too: the same name under other roots is resolved on its own.
+    expect(codeOf(() => resolveScriptCached('sub/a.py', [other], t0))).toBe('SCRIPT_NOT_FOUND');
+    expect(resolveScriptCached('sub/a.py', [scripts], t0)).toBe(path.join(real, 'sub/a.py'));
+    expect(codeOf(() => resolveScriptCached('link.py', [scripts], t0))).toBe('INVALID_REQUEST');
   });
 });

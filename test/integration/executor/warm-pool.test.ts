@@ -84,7 +84,9 @@ describe('local executor: warm python pools', () => {
     expect(wrong).toMatchObject({ kind: 'failed', error: { code: 'INVALID_REQUEST' } });
   });
 
-  it('loads the script afresh for every job, so an edited script (and helper module) is picked up', async () => {
+  // The node worker re-imports a script only when its file changed (size, mtime, ctime or
+  // inode): here each write changes the file's mtime, so the edit is seen.
+  it('picks up an edited script (and helper module) in the same warm worker', async () => {
     const root = tempDir();
     const pools = [
       { name: 'p', runtime: 'python' as const, preload: [], min: 0, max: 1, idle_timeout_s: 60, concurrency: 1 },
@@ -107,6 +109,66 @@ describe('local executor: warm python pools', () => {
       const [py2, ts2] = await both();
       expect([py1![0], ts1![0], py2![0], ts2![0]]).toEqual([1, 1, 2, 2]);
       expect([py2![1], ts2![1]]).toEqual([py1![1], ts1![1]]); // same workers
+    } finally {
+      await edit.close();
+    }
+  });
+
+  it('node: a warm worker keeps the module of an unchanged script and re-imports it when the file changes', async () => {
+    const root = tempDir();
+    const pools = [{ name: 'n', runtime: 'node' as const, preload: [], min: 0, max: 1, idle_timeout_s: 60, concurrency: 4 }];
+    const edit = makeExecutor({ pools }, { scriptRoots: [root] });
+    try {
+      // count.mjs is ESM; count.ts (no package.json: CommonJS) requires a CommonJS helper.
+      const write = (version: number) => {
+        fs.writeFileSync(path.join(root, 'count.mjs'), `let n = 0;\nexport const run = async () => [${version}, ++n, process.pid];\n`);
+        fs.writeFileSync(path.join(root, 'helper.cjs'), `module.exports = { version: ${version} };\n`);
+        fs.writeFileSync(
+          path.join(root, 'count.ts'),
+          `const helper = require('./helper.cjs');\nlet n = 0;\nexport const run = async (): Promise<unknown> => [helper.version, ++n, process.pid];\n`,
+        );
+      };
+      const job = async (script: string) => succeeded((await runTask(edit, makeTask({ script, pool: 'n' }))).exits[0]!) as unknown as number[];
+      write(1);
+      const esm = [await job('count.mjs'), await job('count.mjs')];
+      const cjs = [await job('count.ts'), await job('count.ts')];
+      // Several jobs of one script at once share the import.
+      const together = await Promise.all([1, 2, 3].map(() => job('count.mjs')));
+      await new Promise((resolve) => setTimeout(resolve, 20)); // a later mtime, whatever the clock's granularity
+      write(2);
+      const esmEdited = await job('count.mjs');
+      const cjsEdited = await job('count.ts');
+      expect(esm.map((r) => r.slice(0, 2))).toEqual([[1, 1], [1, 2]]);
+      expect(cjs.map((r) => r.slice(0, 2))).toEqual([[1, 1], [1, 2]]);
+      expect(together.map((r) => r[1]).sort()).toEqual([3, 4, 5]);
+      expect(esmEdited.slice(0, 2)).toEqual([2, 1]);
+      expect(cjsEdited.slice(0, 2)).toEqual([2, 1]); // the edited helper came with the edited script
+      expect(new Set([...esm, ...cjs, esmEdited, cjsEdited].map((r) => r[2])).size).toBe(1); // one worker
+    } finally {
+      await edit.close();
+    }
+  });
+
+  it('python: every job gets a fresh module namespace, compiled once while the file is unchanged', async () => {
+    const root = tempDir();
+    const pools = [{ name: 'p', runtime: 'python' as const, preload: [], min: 0, max: 1, idle_timeout_s: 60, concurrency: 1 }];
+    const edit = makeExecutor({ pools }, { scriptRoots: [root] });
+    try {
+      const write = (version: number) =>
+        fs.writeFileSync(
+          path.join(root, 'count.py'),
+          `import os\nCALLS = []\ndef run(i, o, p):\n    CALLS.append(1)\n    return [${version}, len(CALLS), os.getpid(), __name__, __file__]\n`,
+        );
+      const job = async () => succeeded((await runTask(edit, makeTask({ script: 'count.py', pool: 'p' }))).exits[0]!) as unknown as unknown[];
+      write(1);
+      const [a, b] = [await job(), await job()];
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      write(2);
+      const c = await job();
+      expect([a.slice(0, 2), b.slice(0, 2), c.slice(0, 2)]).toEqual([[1, 1], [1, 1], [2, 1]]); // module state never carries over
+      expect(new Set([a[2], b[2], c[2]]).size).toBe(1);
+      expect(a[3]).not.toBe(b[3]); // a module of its own per job
+      expect(a[4]).toBe(path.join(fs.realpathSync(root), 'count.py'));
     } finally {
       await edit.close();
     }

@@ -1,4 +1,4 @@
-/** Conformance: list() with keyset paging, queued(), queuePosition(), leases. */
+/** Conformance: list() with keyset paging, queued(), queuePositions(), leases. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LakerayError } from '../../../src/domain/errors.ts';
@@ -284,7 +284,9 @@ export function queryConformance(open: OpenStore): void {
     });
   });
 
-  describe('queuePosition', () => {
+  describe('queuePositions', () => {
+    const pos = async (id: string): Promise<number | null> => (await store().queuePositions([id])).get(id) ?? null;
+
     it('counts the queued tasks ahead on the same executor', async () => {
       const executor = uniq('exec');
       const [low, high, old, young, mid] = await seed(store(), [
@@ -296,15 +298,18 @@ export function queryConformance(open: OpenStore): void {
       ]);
       await seed(store(), [makeTask({ executor: uniq('other'), priority: 100 })]);
       const [first, second] = [old!, mid!].sort(dispatchOrder);
-      expect(await store().queuePosition(high!.id)).toBe(0);
-      expect(await store().queuePosition(first!.id)).toBe(1);
-      expect(await store().queuePosition(second!.id)).toBe(2);
-      expect(await store().queuePosition(young!.id)).toBe(3);
-      expect(await store().queuePosition(low!.id)).toBe(4);
+      expect(await pos(high!.id)).toBe(0);
+      expect(await pos(first!.id)).toBe(1);
+      expect(await pos(second!.id)).toBe(2);
+      expect(await pos(young!.id)).toBe(3);
+      expect(await pos(low!.id)).toBe(4);
       await start(store(), high!.id);
-      expect(await store().queuePosition(high!.id)).toBeNull();
-      expect(await store().queuePosition(low!.id)).toBe(3);
-      expect(await store().queuePosition(uniq('missing'))).toBeNull();
+      expect(await pos(high!.id)).toBeNull();
+      expect(await pos(low!.id)).toBe(3);
+      expect(await pos(uniq('missing'))).toBeNull();
+      // Many at once: one answer per queued id, none for the others.
+      const many = await store().queuePositions([low!.id, young!.id, high!.id, uniq('missing'), first!.id]);
+      expect(Object.fromEntries(many)).toEqual({ [first!.id]: 0, [young!.id]: 2, [low!.id]: 3 });
     });
   });
 
@@ -379,12 +384,14 @@ export function queryConformance(open: OpenStore): void {
     it('records placement only on active tasks whose lease the owner holds', async () => {
       const t = await setup(store());
       const where = { gpus: ['1'], pid: 4242, worker: 'w1' };
-      expect(await store().recordPlacement(t.mine.id, 'me', where)).toBe(true);
+      const other = { gpus: [], pid: 77 };
+      const ids = [t.mine.id, t.cancelling.id, t.theirs.id, t.queued.id, t.done.id, uniq('missing')];
+      expect(await store().recordPlacements('me', ids.map((id, i) => ({ id, assignment: i === 1 ? other : where })))).toBe(2);
       expect((await store().get(t.mine.id))?.assignment).toEqual(where);
-      expect(await store().recordPlacement(t.theirs.id, 'me', where)).toBe(false);
-      expect(await store().recordPlacement(t.queued.id, 'me', where)).toBe(false);
-      expect(await store().recordPlacement(t.done.id, 'me', where)).toBe(false);
-      expect(await store().recordPlacement(uniq('missing'), 'me', where)).toBe(false);
+      expect((await store().get(t.cancelling.id))?.assignment).toEqual(other);
+      expect((await store().get(t.theirs.id))?.assignment).not.toEqual(where);
+      expect((await store().get(t.queued.id))?.assignment).not.toEqual(where);
+      expect(await store().recordPlacements('me', [])).toBe(0);
     });
   });
 }

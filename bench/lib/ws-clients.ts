@@ -1,0 +1,66 @@
+/**
+ * The events benchmark's subscribers, in their own process so they do not share the server's
+ * event loop: `clients` WebSockets each watching one task (spread evenly) plus one watching
+ * every task of the tenant. Each progress message carries its emit time (ms) as its text;
+ * latency = receive time − emit time. Prints one JSON summary line when `until` has passed.
+ * argv: url, comma-separated task ids, clients, until (epoch ms)
+ */
+import WebSocket from 'ws';
+import { summarize } from './stats.ts';
+
+const [url, idList, clientsArg, untilArg] = process.argv.slice(2) as [string, string, string, string];
+const ids = idList.split(',');
+const clients = Number(clientsArg);
+const until = Number(untilArg);
+const now = () => performance.timeOrigin + performance.now();
+
+const latencies: number[] = [];
+const pingRtts: number[] = [];
+let pingSentAt = 0;
+let delivered = 0;
+let errors = 0;
+const sockets: WebSocket[] = [];
+
+const open = (subscribe: Record<string, unknown>) =>
+  new Promise<void>((resolve, reject) => {
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/api/v1/ws`);
+    sockets.push(ws);
+    ws.on('open', () => ws.send(JSON.stringify({ op: 'subscribe', ...subscribe })));
+    ws.on('message', (raw) => {
+      const msg = JSON.parse(String(raw));
+      if (msg.type === 'pong') {
+        if (now() < until) pingRtts.push(now() - pingSentAt);
+        return;
+      }
+      if (msg.type === 'subscribed') return resolve();
+      if (msg.type === 'error') {
+        errors++;
+        return reject(new Error(JSON.stringify(msg.error)));
+      }
+      if (msg.type !== 'event' || msg.event.type !== 'progress') return;
+      const emitted = Number(msg.event.data.message);
+      if (!Number.isFinite(emitted)) return;
+      delivered++;
+      latencies.push(now() - emitted);
+    });
+    ws.on('error', reject);
+  });
+
+const pending: Promise<void>[] = [];
+for (let i = 0; i < clients; i++) pending.push(open({ tasks: [ids[i % ids.length]] }));
+pending.push(open({ all: true }));
+await Promise.all(pending);
+process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
+
+// Baseline: the transport alone — an application-level ping/pong over one of these sockets,
+// through the same server under the same load, every 50 ms.
+const pinger = sockets[sockets.length - 1] as WebSocket;
+const pings = setInterval(() => {
+  pingSentAt = now();
+  pinger.send('{"op":"ping"}');
+}, 50);
+await new Promise((r) => setTimeout(r, Math.max(0, until - Date.now())));
+clearInterval(pings);
+for (const ws of sockets) ws.terminate();
+process.stdout.write(`${JSON.stringify({ ...summarize(latencies), delivered, errors, ping: summarize(pingRtts) })}\n`);
+process.exit(0);

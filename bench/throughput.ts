@@ -1,0 +1,68 @@
+/**
+ * throughput: 20,000 no-op JS tasks submitted through the public API (batch endpoint) and run
+ * to `succeeded`, against BullMQ + Redis (addBulk + Worker, same no-op) and Celery + Redis
+ * (Python no-op), all measured in this run on this machine.
+ * Targets: ≥ 1.0× BullMQ, ≥ 10× Celery.
+ */
+import { bullmqThroughput } from './baselines/bullmq.ts';
+import { celeryThroughput } from './baselines/celery.ts';
+import { startPlatform, waitForTerminal } from './lib/platform.ts';
+import { startRedis } from './lib/redis-server.ts';
+
+const TASKS = Number(process.env.BENCH_TASKS ?? 20_000);
+const CELERY_TASKS = Number(process.env.BENCH_CELERY_TASKS ?? 5_000);
+const BATCH = 5_000;
+const CONCURRENCY = 100;
+
+export async function lakeray(): Promise<{ seconds: number; tasks_per_s: number; failed: number }> {
+  const p = await startPlatform({
+    executors: {
+      local: {
+        cpu: 2,
+        // Two node workers, each running up to 50 async tasks at once: 100 in flight, as BullMQ's.
+        pools: [{ name: 'js', runtime: 'node', min: 2, max: 2, concurrency: CONCURRENCY / 2 }],
+        default_pools: { node: 'js' },
+      },
+    },
+  });
+  try {
+    const task = { script: 'noop.js', resources: { cpu: 2 / CONCURRENCY } };
+    const waiter = waitForTerminal(p.server, TASKS);
+    const t0 = performance.now();
+    for (let i = 0; i < TASKS; i += BATCH) await p.post('/api/v1/tasks/batch', { tasks: Array.from({ length: Math.min(BATCH, TASKS - i) }, () => task) });
+    const finished = await waiter.done;
+    const seconds = (performance.now() - t0) / 1000;
+    const failed = [...finished.values()].filter((s) => s !== 'succeeded').length;
+    return { seconds, tasks_per_s: TASKS / seconds, failed };
+  } finally {
+    await p.close();
+  }
+}
+
+export async function run(): Promise<Record<string, unknown>> {
+  const ours = await lakeray();
+  console.log(`lakeray: ${TASKS} tasks in ${ours.seconds.toFixed(2)} s = ${ours.tasks_per_s.toFixed(0)} tasks/s (${ours.failed} not succeeded)`);
+  const redis = await startRedis();
+  try {
+    const bull = await bullmqThroughput({ jobs: TASKS, concurrency: CONCURRENCY, redisUrl: redis.url });
+    console.log(`bullmq:  ${TASKS} jobs in ${bull.seconds.toFixed(2)} s = ${bull.jobs_per_s.toFixed(0)} jobs/s (concurrency ${CONCURRENCY})`);
+    const celery = await celeryThroughput({ tasks: CELERY_TASKS, redisUrl: redis.url });
+    console.log(`celery:  ${CELERY_TASKS} tasks in ${celery.seconds.toFixed(2)} s = ${celery.tasks_per_s.toFixed(0)} tasks/s`);
+    const ratio = ours.tasks_per_s / bull.jobs_per_s;
+    const celeryRatio = ours.tasks_per_s / celery.tasks_per_s;
+    console.log(`ratio vs BullMQ ${ratio.toFixed(2)}× (target ≥ 1.0), vs Celery ${celeryRatio.toFixed(1)}× (target ≥ 10)`);
+    return {
+      value: ours.tasks_per_s,
+      baseline: bull.jobs_per_s,
+      ratio,
+      celery: celery.tasks_per_s,
+      celery_ratio: celeryRatio,
+      tasks: TASKS,
+      celery_tasks: CELERY_TASKS,
+      concurrency: CONCURRENCY,
+      failed: ours.failed,
+    };
+  } finally {
+    await redis.stop();
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The dispatcher's view of one executor's queue head: the candidates the store returned,
+ * minus what was admitted since. Reading the head costs a query and a row decode per
+ * candidate; re-reading it on every completion would dominate at thousands of tasks per
+ * second, so the view is reused until it may be wrong:
+ *   - something became queued (submit, retry, recovery, a backoff ending): `invalidate()`;
+ *   - a tenant's share of a full window ran out, so its next tasks are not in view;
+ *   - it is older than `ttlMs` (another server may have changed the queue).
+ * A stale entry is harmless: a cancelled task fails its compare-and-set and is dropped.
+ */
+import type { Task } from '../domain/task.ts';
+
+export class CandidateView {
+  private tasks: Task[] = [];
+  private left = new Map<string, number>();
+  private full = false;
+  private fetchedAt = -Infinity;
+  private stale = true;
+
+  constructor(
+    private readonly window: number,
+    private readonly ttlMs: number,
+  ) {}
+
+  invalidate(): void {
+    this.stale = true;
+  }
+
+  needsFetch(now: number): boolean {
+    return this.stale || now - this.fetchedAt > this.ttlMs || (this.full && this.tasks.length < this.window / 2);
+  }
+
+  fill(tasks: Task[], now: number): void {
+    this.tasks = tasks;
+    this.full = tasks.length >= this.window;
+    this.fetchedAt = now;
+    this.stale = false;
+    this.left = new Map();
+    for (const t of tasks) this.left.set(t.tenant, (this.left.get(t.tenant) ?? 0) + 1);
+  }
+
+  get candidates(): readonly Task[] {
+    return this.tasks;
+  }
+
+  /** Drop tasks that were admitted (whether or not their claim then succeeded). */
+  remove(ids: ReadonlySet<string>): void {
+    if (ids.size === 0) return;
+    this.tasks = this.tasks.filter((t) => !ids.has(t.id));
+    const left = new Map<string, number>();
+    for (const t of this.tasks) left.set(t.tenant, (left.get(t.tenant) ?? 0) + 1);
+    // A tenant whose tasks in a full window are all gone may have more beyond it.
+    if (this.full) for (const tenant of this.left.keys()) if (!left.has(tenant)) this.stale = true;
+    this.left = left;
+  }
+}
