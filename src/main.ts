@@ -2,6 +2,7 @@
  * Composition root: config → adapters (store, bus, executors) → engine → HTTP API.
  * The only file that knows every concrete implementation.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,6 +73,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     runtimesDir: join(PACKAGE_ROOT, 'runtimes'),
     maxLogLineBytes: config.tasks.max_log_line_bytes,
     logger,
+    // Stable across restarts of this database: the next start finds this one's orphans by it.
+    owner: dbPath === ':memory:' ? undefined : createHash('sha256').update(resolve(dbPath)).digest('hex').slice(0, 16),
   });
   const executors = new Map<string, Executor>([[local.name, local]]);
   const metrics = new MetricsRegistry();

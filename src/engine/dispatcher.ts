@@ -202,7 +202,9 @@ export class Dispatcher {
     try {
       executor.run(task, gpus, {
         started: (info) => {
-          if (info.pid === undefined) return;
+          // A warm worker's pid needs no record: workers carry the executor's owner marker and
+          // are found by it after a crash. A cold process per task is worth one write.
+          if (info.pid === undefined || info.worker !== 'cold') return;
           const assignment = { gpus: [...gpus], pid: info.pid, ...(info.worker ? { worker: info.worker } : {}) };
           task.assignment = assignment;
           this.placed({ id: task.id, assignment });

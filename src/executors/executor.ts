@@ -15,6 +15,7 @@ export type RunOutcome =
   | { kind: 'cancelled' };
 
 export interface RunCallbacks {
+  /** `worker` is a warm-pool worker's id, or "cold" for a process of its own. */
   started(info: { pid?: number; worker?: string; entered_at?: number }): void;
   event(type: Exclude<EventType, 'state' | 'result'>, data: Record<string, unknown>): void;
   exit(outcome: RunOutcome): void;

@@ -15,7 +15,9 @@ import { resolveDataPath, resolveScriptCached, scriptRuntime, type ScriptRuntime
 import { ENV, type Job } from '../../runtime/protocol.ts';
 import type { Executor, RunCallbacks } from '../executor.ts';
 import { ColdRun } from './cold-run.ts';
-import { isGroupLeader, isLakerayHarness, processAlive, signalGroup, sweepGroup } from './process-group.ts';
+import { isGroupLeader, isLakerayHarness, processAlive, processesWithEnv, signalGroup, sweepGroup } from './process-group.ts';
+
+const OWNER_ENV = 'LAKERAY_OWNER';
 import { TaskRun, type LogLimits } from './task-run.ts';
 import { WarmPool, type PoolStats } from './warm-pool.ts';
 
@@ -33,6 +35,12 @@ export interface LocalExecutorOptions {
   apiUrl?: string;
   logger?: Logger;
   maxLogLineBytes?: number;
+  /**
+   * Marks every harness process this executor starts (env LAKERAY_OWNER), stable across
+   * restarts (e.g. derived from the database path). At start, `killOrphans` kills any
+   * process still carrying it: left by a previous server, whatever the store recorded.
+   */
+  owner?: string;
 }
 
 /** Where a task runs: in a warm pool, or in its own cold process. (Plain data: no closures per task.) */
@@ -57,8 +65,11 @@ export class LocalExecutor implements Executor {
   private readonly limits: LogLimits;
   private closing = false;
 
+  private readonly ownerEnv: Record<string, string>;
+
   constructor(private readonly opts: LocalExecutorOptions) {
     const { config } = opts;
+    this.ownerEnv = opts.owner === undefined ? {} : { [OWNER_ENV]: opts.owner };
     this.name = opts.name ?? 'local';
     this.gpuInventory = Object.freeze(inventoryOf(config.gpus));
     this.capacity = {
@@ -78,6 +89,7 @@ export class LocalExecutor implements Executor {
         cwd: process.cwd(),
         maxLogLineBytes: this.maxLogLineBytes,
         logger: opts.logger,
+        env: this.ownerEnv,
       }));
     }
     for (const [runtime, name] of Object.entries(config.default_pools)) {
@@ -123,7 +135,7 @@ export class LocalExecutor implements Executor {
       once: true,
       concurrency: 1,
       cwd: path.dirname(job.script),
-      env: job.env, // set from the first instruction on, not only once the job is read
+      env: { ...job.env, ...this.ownerEnv }, // set from the first instruction on, not only once the job is read
     }, job, run, this.maxLogLineBytes);
     this.placements.set(task.id, { cold, run });
     const exited = cold.exited.finally(() => this.coldExits.delete(exited));
@@ -141,6 +153,7 @@ export class LocalExecutor implements Executor {
     const ours = new Set([...this.placements.values()].map((p) => (p instanceof WarmPool ? undefined : p.cold.pid)));
     for (const pool of this.pools.values()) for (const pid of pool.pids()) ours.add(pid);
     const pids = new Set(tasks.map((t) => t.assignment?.pid).filter((pid): pid is number => typeof pid === 'number' && pid > 1));
+    if (this.opts.owner !== undefined) for (const pid of processesWithEnv(`${OWNER_ENV}=${this.opts.owner}`)) pids.add(pid);
     await Promise.all([...pids].map(async (pid) => {
       if (ours.has(pid) || !processAlive(pid) || !isLakerayHarness(pid)) return;
       this.opts.logger?.warn({ pid }, 'killing a harness process left by a previous server');

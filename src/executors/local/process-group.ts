@@ -100,6 +100,22 @@ export const HARNESS_MARKER = 'LAKERAY_HARNESS=1';
  * the marker, or, when the environment is unreadable, its command line names a harness.
  * A recycled pid that now belongs to some unrelated program is never matched.
  */
+/** Pids of the processes whose environment holds `entry` ("NAME=value"); needs /proc. */
+export const processesWithEnv = (entry: string): number[] => {
+  if (!hasProc()) return [];
+  const out: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      if (fs.readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(entry)) out.push(pid);
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return out;
+};
+
 export const isLakerayHarness = (pid: number): boolean => {
   try {
     const environ = fs.readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');

@@ -48,6 +48,8 @@ export interface PoolDeps {
   cwd: string;
   maxLogLineBytes: number;
   logger?: { warn(o: unknown, msg?: string): void; info(o: unknown, msg?: string): void };
+  /** Extra environment of every worker (the owner marker). */
+  env?: Record<string, string>;
 }
 
 export class WarmPool {
@@ -189,7 +191,7 @@ export class WarmPool {
       concurrency: config.runtime === 'node' ? config.concurrency : 1,
       cwd: path.resolve(deps.cwd),
       // No devices until a job brings its own: a preload that touches CUDA must not grab them all.
-      env: { CUDA_VISIBLE_DEVICES: '' },
+      env: { ...deps.env, CUDA_VISIBLE_DEVICES: '' },
     };
     const worker = new PoolWorker(id, spec, deps.maxLogLineBytes, {
       ready: (w) => {

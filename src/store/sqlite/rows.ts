@@ -152,3 +152,68 @@ export const rowToEvent = (r: EventRow): TaskEvent => ({
   ts: r.ts,
   data: JSON.parse(r.data) as Record<string, unknown>,
 });
+
+/** Columns a transition may change; the rest of a task never changes after insert. */
+export const MUTABLE_COLUMNS = [
+  'status', 'attempt', 'updated_at', 'started_at', 'finished_at', 'not_before', 'progress', 'result', 'error',
+  'lease_owner', 'lease_expires_at', 'assignment', 'last_seq', 'cancel_reason',
+] as const;
+
+type MutableKey = (typeof MUTABLE_COLUMNS)[number];
+export type MutableRow = Pick<TaskRow, MutableKey>;
+export type FixedPart = Omit<Task, MutableKey>;
+
+/** The part of a task that never changes, shared by every later read of it. (Literals, not spreads: hot path.) */
+export const fixedPart = (t: Task): FixedPart => ({
+  id: t.id,
+  tenant: t.tenant,
+  name: t.name,
+  script: t.script,
+  input: t.input,
+  output: t.output,
+  params: t.params,
+  executor: t.executor,
+  pool: t.pool,
+  resources: t.resources,
+  priority: t.priority,
+  timeout_s: t.timeout_s,
+  retry: t.retry,
+  webhook: t.webhook,
+  labels: t.labels,
+  created_at: t.created_at,
+  idempotency_key: t.idempotency_key,
+});
+
+export const taskFromParts = (f: FixedPart, r: MutableRow): Task => ({
+  id: f.id,
+  tenant: f.tenant,
+  name: f.name,
+  script: f.script,
+  input: f.input,
+  output: f.output,
+  params: f.params,
+  executor: f.executor,
+  pool: f.pool,
+  resources: f.resources,
+  priority: f.priority,
+  timeout_s: f.timeout_s,
+  retry: f.retry,
+  webhook: f.webhook,
+  labels: f.labels,
+  status: r.status,
+  attempt: r.attempt,
+  created_at: f.created_at,
+  updated_at: r.updated_at,
+  started_at: r.started_at,
+  finished_at: r.finished_at,
+  not_before: r.not_before,
+  progress: fromJson<Task['progress']>(r.progress),
+  result: fromJson<unknown>(r.result),
+  error: fromJson<Task['error']>(r.error),
+  lease_owner: r.lease_owner,
+  lease_expires_at: r.lease_expires_at,
+  assignment: fromJson<Task['assignment']>(r.assignment),
+  idempotency_key: f.idempotency_key,
+  last_seq: r.last_seq,
+  cancel_reason: r.cancel_reason,
+});

@@ -32,7 +32,20 @@ import { migrate } from './migrate.ts';
 import { QueuedCandidates } from './queued-query.ts';
 import { TransitionStatements } from './transition-query.ts';
 import { SQL, type QueryName } from './queries.ts';
-import { type EventRow, rowToEvent, rowToTask, type TaskRow, taskToParams } from './rows.ts';
+import {
+  type EventRow,
+  type FixedPart,
+  fixedPart,
+  type MutableRow,
+  rowToEvent,
+  rowToTask,
+  type TaskRow,
+  taskFromParts,
+  taskToParams,
+} from './rows.ts';
+
+/** Tasks whose fixed part is kept (oldest evicted first): enough for every running task. */
+const FIXED_CACHE_SIZE = 50_000;
 
 /** How long a writer waits for another connection's lock before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -47,6 +60,7 @@ export class SqliteTaskStore implements TaskStore {
   private readonly listStatements = new Map<string, Database.Statement>();
   private readonly queuedCandidates: QueuedCandidates;
   private readonly transitions: TransitionStatements;
+  private readonly fixed = new Map<string, FixedPart>();
 
   private constructor(private readonly db: Database.Database) {
     this.q = Object.fromEntries(Object.entries(SQL).map(([name, sql]) => [name, db.prepare(sql)])) as Statements;
@@ -94,6 +108,7 @@ export class SqliteTaskStore implements TaskStore {
         if (task.status !== 'queued') throw new LakerayError('INTERNAL_ERROR', `new task ${task.id} must be queued, not ${task.status}`);
         const stored: Task = { ...task, last_seq: 1 };
         this.q.insertTask.run(taskToParams(stored, body_hash));
+        this.remember(stored);
         const event: TaskEvent = { task_id: task.id, tenant: task.tenant, seq: 1, type: 'state', ts: now, data: { status: 'queued' } };
         this.q.insertEvent.run({ task_id: task.id, seq: 1, type: 'state', ts: now, data: JSON.stringify(event.data) });
         results.push({ task: stored, created: true });
@@ -124,7 +139,20 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async queued(query: QueuedQuery): Promise<Task[]> {
-    return this.queuedCandidates.run(query);
+    const tasks = this.queuedCandidates.run(query);
+    for (const t of tasks) this.remember(t);
+    return tasks;
+  }
+
+  /**
+   * Keeps the never-changing part of recent tasks, so a transition reads back only the
+   * columns it may have changed instead of decoding the whole row (params, resources…).
+   */
+  private remember(task: Task): FixedPart {
+    const fixed = fixedPart(task);
+    if (this.fixed.size >= FIXED_CACHE_SIZE) this.fixed.delete(this.fixed.keys().next().value as string);
+    this.fixed.set(task.id, fixed);
+    return fixed;
   }
 
   async queuePositions(ids: readonly string[]): Promise<Map<string, number>> {
@@ -174,9 +202,11 @@ export class SqliteTaskStore implements TaskStore {
     // Only sources the state machine allows: an illegal request can never apply.
     const from = r.from.filter((f) => canTransition(f, r.to));
     if (from.length === 0) return null;
-    const row = this.transitions.run(r.id, from, r.to, r.now, r.patch, r.lease_owner) as TaskRow | undefined;
+    const row = this.transitions.run(r.id, from, r.to, r.now, r.patch, r.lease_owner) as MutableRow | undefined;
     if (!row) return null;
-    const task = rowToTask(row);
+    let fixed = this.fixed.get(r.id);
+    if (fixed === undefined) fixed = this.remember(rowToTask(this.q.getTask.get({ id: r.id }) as TaskRow));
+    const task = taskFromParts(fixed, row);
     const seq = task.last_seq;
 
     // status is set last so the event can never claim a state the task is not in.
@@ -253,6 +283,7 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async delete(id: string): Promise<boolean> {
+    this.fixed.delete(id);
     const run = this.db.transaction(() => {
       if (this.q.deleteTerminalTask.run({ id }).changes === 0) return false;
       // ON DELETE CASCADE already removed the log; explicit so it holds without the pragma.

@@ -6,6 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { TaskPatch } from '../task-store.ts';
+import { MUTABLE_COLUMNS } from './rows.ts';
 
 /** Patch fields and whether the column holds JSON text. */
 const PATCH_COLUMNS: Record<keyof TaskPatch, boolean> = {
@@ -29,7 +30,7 @@ export class TransitionStatements {
 
   constructor(private readonly db: Database.Database) {}
 
-  /** Returns the updated row, or undefined when the compare-and-set did not apply. */
+  /** Returns the updated row's mutable columns, or undefined when the compare-and-set did not apply. */
   run(id: string, from: readonly string[], to: string, now: number, patch: TaskPatch, leaseOwner: string | undefined): unknown {
     const keys = (Object.keys(patch) as (keyof TaskPatch)[]).filter((k) => patch[k] !== undefined && k in PATCH_COLUMNS).sort();
     const shape = `${keys.join(',')}|${from.length}|${leaseOwner !== undefined}`;
@@ -38,7 +39,7 @@ export class TransitionStatements {
       const sets = ['status = @to', 'updated_at = @now', 'last_seq = last_seq + 1', ...keys.map((k) => `${k} = @p_${k}`)];
       const froms = from.map((_, i) => `@from${i}`).join(', ');
       const lease = leaseOwner !== undefined ? ' AND lease_owner = @lease_check' : '';
-      stmt = this.db.prepare(`UPDATE tasks SET ${sets.join(', ')} WHERE id = @id AND status IN (${froms})${lease} RETURNING *`);
+      stmt = this.db.prepare(`UPDATE tasks SET ${sets.join(', ')} WHERE id = @id AND status IN (${froms})${lease} RETURNING ${MUTABLE_COLUMNS.join(', ')}`);
       this.cache.set(shape, stmt);
     }
     const params: Record<string, unknown> = { id, to, now };

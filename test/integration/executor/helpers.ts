@@ -59,7 +59,7 @@ export const tempDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'lake
 
 export const makeExecutor = (
   config: Partial<LocalExecutorConfig> = {},
-  extra: { dataRoots?: string[]; scriptRoots?: string[]; maxLogLineBytes?: number; apiUrl?: string; python?: string } = {},
+  extra: { dataRoots?: string[]; scriptRoots?: string[]; maxLogLineBytes?: number; apiUrl?: string; python?: string; owner?: string } = {},
 ): LocalExecutor =>
   new LocalExecutor({
     config: localExecutorSchema.parse(config),
@@ -69,6 +69,7 @@ export const makeExecutor = (
     runtimesDir: RUNTIMES,
     maxLogLineBytes: extra.maxLogLineBytes,
     apiUrl: extra.apiUrl,
+    owner: extra.owner,
   });
 
 export interface Recorder {

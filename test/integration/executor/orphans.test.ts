@@ -74,4 +74,27 @@ describe('harness lifetime', () => {
     bystander.kill('SIGKILL');
     await Promise.all([previous.close(), next.close()]);
   });
+
+  it('killOrphans finds warm workers and cold runs of a previous server by its owner marker alone', async () => {
+    const owner = `test-${process.pid}-${Date.now()}`;
+    const previous = makeExecutor({ pools: [{ name: 'warm', runtime: 'python', preload: [], min: 1, max: 1, idle_timeout_s: 300, concurrency: 1 }] }, { owner });
+    await previous.prewarm();
+    const rec = recorder();
+    previous.run(makeTask({ script: 'sleeps.py', params: { marker: path.join(tempDir(), 'm') } }), [], rec.callbacks);
+    await waitFor(() => rec.started.length > 0, 15_000, 'the cold run');
+    const coldPid = rec.started[0]!.pid!;
+    const workerPids = previous.poolStats().length ? [...(previous as unknown as { pools: Map<string, { pids(): number[] }> }).pools.values()].flatMap((p) => p.pids()) : [];
+    expect(workerPids.length).toBe(1);
+
+    const stranger = makeExecutor({ pools: [{ name: 'warm', runtime: 'python', preload: [], min: 1, max: 1, idle_timeout_s: 300, concurrency: 1 }] }, { owner: `${owner}-other` });
+    await stranger.prewarm();
+    const strangerPids = [...(stranger as unknown as { pools: Map<string, { pids(): number[] }> }).pools.values()].flatMap((p) => p.pids());
+
+    // The store recorded nothing: the marker is enough.
+    const next = makeExecutor({}, { owner });
+    await next.killOrphans([]);
+    await waitFor(() => !exists(coldPid) && workerPids.every((p) => !exists(p)), 5000, 'the orphans to be gone');
+    expect(strangerPids.every((p) => exists(p))).toBe(true);
+    await Promise.all([previous.close(), stranger.close(), next.close()]);
+  });
 });
