@@ -10,7 +10,7 @@ import pino from 'pino';
 import { buildApp } from './api/app.ts';
 import { MetricsRegistry } from './api/metrics.ts';
 import { loadConfig } from './config/load.ts';
-import type { Config } from './config/schema.ts';
+import type { Config, PoolConfig } from './config/schema.ts';
 import { Engine } from './engine/engine.ts';
 import { MemoryEventBus } from './events/memory.ts';
 import type { Executor } from './executors/executor.ts';
@@ -43,11 +43,28 @@ export const defaultPython = (): string => {
   return existsSync(venv) ? venv : 'python3';
 };
 
-const withExamples = (c: Readonly<Config>): Readonly<Config> => ({
-  ...c,
-  script_roots: [...new Set([...c.script_roots, join(PACKAGE_ROOT, 'examples')])],
-  data_roots: [...new Set([...c.data_roots, join(PACKAGE_ROOT, 'examples', 'data')])],
-});
+/**
+ * `lakeray up --examples`: the repository's examples/ as a script root, and — unless the
+ * config names pools of its own — warm pools so the examples start warm: python and node
+ * pools kept at one worker, and a torch pool that scales to zero when idle.
+ */
+const withExamples = (c: Readonly<Config>): Readonly<Config> => {
+  const local = c.executors.local;
+  const pools: PoolConfig[] = local.pools.length
+    ? [...local.pools]
+    : [
+        { name: 'python', runtime: 'python', preload: [], min: 1, max: 2, idle_timeout_s: 300, concurrency: 1 },
+        { name: 'node', runtime: 'node', preload: [], min: 1, max: 1, idle_timeout_s: 300, concurrency: 16 },
+        { name: 'torch', runtime: 'python', preload: ['torch'], min: 0, max: 1, idle_timeout_s: 600, concurrency: 1 },
+      ];
+  const default_pools = local.pools.length ? local.default_pools : { python: 'python', node: 'node' };
+  return {
+    ...c,
+    script_roots: [...new Set([...c.script_roots, join(PACKAGE_ROOT, 'examples')])],
+    data_roots: [...new Set([...c.data_roots, join(PACKAGE_ROOT, 'examples', 'data')])],
+    executors: { ...c.executors, local: { ...local, pools, default_pools } },
+  };
+};
 
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   let config = opts.config ?? loadConfig(opts.configPath).config;

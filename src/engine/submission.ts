@@ -12,7 +12,7 @@ import { describe, fits, resources as toResources } from '../domain/resources.ts
 import { DEFAULT_RETRY } from '../domain/retry.ts';
 import type { Task } from '../domain/task.ts';
 import type { Executor } from '../executors/executor.ts';
-import { resolveDataPath, resolveScript } from '../runtime/paths.ts';
+import { isLakeName, resolveDataPath, resolveScript } from '../runtime/paths.ts';
 import { newTaskId } from './ids.ts';
 import type { TaskInput } from './task-input.ts';
 
@@ -45,6 +45,7 @@ export const bodyHash = (input: TaskInput): string => {
 
 const checkPath = (field: string, value: string | null | undefined, roots: readonly string[]): string | null => {
   if (value === undefined || value === null) return null;
+  if (isLakeName(value)) return value; // a dataset or model of the lake, not a file
   try {
     resolveDataPath(value, [...roots]);
   } catch (e) {

@@ -122,6 +122,14 @@ export const clearScriptCache = (): void => {
 };
 
 /**
+ * A task's input/output names a lake dataset or model when it is a bare identifier
+ * (`mnist_clean`: letters, digits, `_`, `-`; no dot, no slash), and a file path inside the
+ * data roots otherwise (`in.txt`, `raw/mnist`, `/data/x`). One rule, so "out.txt" is never
+ * mistaken for a dataset, nor "mnist_clean" for a file.
+ */
+export const isLakeName = (value: string): boolean => /^[A-Za-z_][A-Za-z0-9_-]*$/.test(value);
+
+/**
  * Resolve a task's input/output path: relative paths land inside the first data root, absolute
  * paths are accepted only inside some data root. The path need not exist (outputs usually don't).
  */

@@ -4,14 +4,13 @@
  * CUDA_VISIBLE_DEVICES, which is always set, to "" when the task got none, so a task never
  * sees a device the engine did not give it.
  */
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { LocalExecutorConfig } from '../../config/schema.ts';
 import { LakerayError, taskError, type TaskError } from '../../domain/errors.ts';
 import type { Resources } from '../../domain/resources.ts';
 import type { Task } from '../../domain/task.ts';
-import { resolveDataPath, resolveScriptCached, scriptRuntime, type ScriptRuntime } from '../../runtime/paths.ts';
+import { isLakeName, resolveDataPath, resolveScriptCached, scriptRuntime, type ScriptRuntime } from '../../runtime/paths.ts';
 import { ENV, type Job } from '../../runtime/protocol.ts';
 import type { Executor, RunCallbacks } from '../executor.ts';
 import { ColdRun } from './cold-run.ts';
@@ -237,17 +236,9 @@ export class LocalExecutor implements Executor {
     };
   }
 
-  /**
-   * Path-like values (absolute, with a separator, or starting with ".") must resolve inside a
-   * data root. A bare name is a file in the first data root when one exists there, and
-   * otherwise passes through unchanged as a lake name (dataset or model).
-   */
+  /** A lake name (`mnist_clean`) passes through; anything else is a path inside a data root. */
   private dataPath(value: string | null): string | null {
     if (value === null) return null;
-    if (path.isAbsolute(value) || value.includes('/') || value.includes(path.sep) || value.startsWith('.')) {
-      return resolveDataPath(value, this.opts.dataRoots);
-    }
-    const inRoot = resolveDataPath(value, this.opts.dataRoots);
-    return fs.existsSync(inRoot) ? inRoot : value;
+    return isLakeName(value) ? value : resolveDataPath(value, this.opts.dataRoots);
   }
 }

@@ -9,14 +9,14 @@ describe('local executor: cold python runs', () => {
   afterAll(() => executor.close());
 
   it('runs a script and returns its result, with params, paths, env and started info', async () => {
-    fs.mkdirSync(path.join(dataRoot, 'in'));
-    const task = makeTask({ script: 'ok.py', params: { a: 1 }, input: 'in', output: 'out/model', attempt: 2 });
+    fs.mkdirSync(path.join(dataRoot, 'in.d'));
+    const task = makeTask({ script: 'ok.py', params: { a: 1 }, input: 'in.d', output: 'out/model', attempt: 2 });
     const rec = await runTask(executor, task);
     const result = succeeded(rec.exits[0]!);
     expect(rec.exits).toHaveLength(1);
     expect(result).toMatchObject({
       params: { a: 1 },
-      input: path.join(dataRoot, 'in'),
+      input: path.join(dataRoot, 'in.d'),
       output: path.join(dataRoot, 'out/model'),
       task_id: task.id,
       attempt: 2,
@@ -30,6 +30,11 @@ describe('local executor: cold python runs', () => {
     expect(rec.started[0]!.pid).toBe(result.pid);
     expect(rec.started[0]!.entered_at).toBeGreaterThan(Date.now() - 60_000);
     expect(rec.logs()).toContain('hello from ok.py');
+  });
+
+  it('passes a lake name (a bare identifier) through unchanged, and resolves anything else as a path', async () => {
+    const rec = await runTask(executor, makeTask({ script: 'ok.py', input: 'mnist_clean', output: 'out.txt' }));
+    expect(succeeded(rec.exits[0]!)).toMatchObject({ input: 'mnist_clean', output: path.join(dataRoot, 'out.txt') });
   });
 
   it('passes CUDA_VISIBLE_DEVICES through exactly', async () => {
