@@ -8,7 +8,11 @@
 import WebSocket from 'ws';
 import { summarize } from './stats.ts';
 
-const [url, idList, clientsArg, untilArg] = process.argv.slice(2) as [string, string, string, string];
+const [url, idList, clientsArg, untilArg, steadyFromArg, steadyToArg] = process.argv.slice(2) as [string, string, string, string, string, string];
+// Emit times in [steadyFrom, steadyTo) are the steady state: all tasks running, none starting or ending.
+const steadyFrom = Number(steadyFromArg ?? 0);
+const steadyTo = Number(steadyToArg ?? Infinity);
+const steady: number[] = [];
 const ids = idList.split(',');
 const clients = Number(clientsArg);
 const until = Number(untilArg);
@@ -41,7 +45,9 @@ const open = (subscribe: Record<string, unknown>) =>
       const emitted = Number(msg.event.data.message);
       if (!Number.isFinite(emitted)) return;
       delivered++;
-      latencies.push(now() - emitted);
+      const latency = now() - emitted;
+      latencies.push(latency);
+      if (emitted >= steadyFrom && emitted < steadyTo) steady.push(latency);
     });
     ws.on('error', reject);
   });
@@ -62,5 +68,5 @@ const pings = setInterval(() => {
 await new Promise((r) => setTimeout(r, Math.max(0, until - Date.now())));
 clearInterval(pings);
 for (const ws of sockets) ws.terminate();
-process.stdout.write(`${JSON.stringify({ ...summarize(latencies), delivered, errors, ping: summarize(pingRtts) })}\n`);
+process.stdout.write(`${JSON.stringify({ ...summarize(latencies), delivered, errors, ping: summarize(pingRtts), steady: summarize(steady) })}\n`);
 process.exit(0);

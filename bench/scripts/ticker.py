@@ -7,7 +7,8 @@ def run(input_path, output_path, params, ctx):
     rate = float(params.get("rate", 20))
     seconds = float(params.get("seconds", 5))
     n = int(rate * seconds)
-    start_at = float(params.get("start_at_ms", 0)) / 1000
+    # phase_ms: where in the emit period this task ticks (independent tasks are not in step).
+    start_at = (float(params.get("start_at_ms", 0)) + float(params.get("phase_ms", 0))) / 1000
     if start_at > time.time():
         time.sleep(start_at - time.time())
     start = time.time()

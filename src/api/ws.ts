@@ -78,6 +78,7 @@ class Connection {
   private readonly outbox: Outbox<Outgoing>;
   private readonly keepalive: NodeJS.Timeout;
   private alive = true;
+  private corked = false;
   private closed = false;
   /** Client messages are handled in order, one at a time: this is the tail of that chain. */
   private queue: Promise<void> = Promise.resolve();
@@ -97,8 +98,10 @@ class Connection {
       {
         writable: () => socket.readyState === WebSocket.OPEN && socket.bufferedAmount <= highWaterBytes,
         // Each send's callback fires when its bytes left for the kernel: that is our "drain".
-        write: (item) =>
-          socket.send('event' in item ? eventFrame(item.event) : JSON.stringify(item.control), afterSend),
+        write: (item) => {
+          this.corkForThisTick();
+          socket.send('event' in item ? eventFrame(item.event) : JSON.stringify(item.control), afterSend);
+        },
       },
       {
         keyOf: (item) => ('event' in item && item.event.type === 'progress' ? item.event.task_id : null),
@@ -116,6 +119,22 @@ class Connection {
       socket.ping();
     }, KEEPALIVE_MS);
     this.keepalive.unref();
+  }
+
+  /**
+   * A burst (many tasks reporting in the same tick, or a replay) sends many frames to this
+   * socket at once: holding them until the end of the tick turns one write system call per
+   * frame into one per socket.
+   */
+  private corkForThisTick(): void {
+    const raw = (this.socket as unknown as { _socket?: import('node:net').Socket })._socket;
+    if (this.corked || !raw || typeof raw.cork !== 'function') return;
+    this.corked = true;
+    raw.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      raw.uncork();
+    });
   }
 
   private control(msg: Record<string, unknown>): void {

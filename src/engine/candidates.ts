@@ -27,7 +27,8 @@ export class CandidateView {
   }
 
   needsFetch(now: number): boolean {
-    return this.stale || now - this.fetchedAt > this.ttlMs || (this.full && this.tasks.length < this.window / 2);
+    // A full window running low may hide tasks just behind it; re-read before it runs dry.
+    return this.stale || now - this.fetchedAt > this.ttlMs || (this.full && this.tasks.length < this.window / 8);
   }
 
   fill(tasks: Task[], now: number): void {

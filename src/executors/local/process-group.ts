@@ -37,6 +37,13 @@ const hasProc = (): boolean => fs.existsSync('/proc/self/stat');
 
 /** Live (non-zombie) members of a process group. Without /proc, asks the kernel with signal 0. */
 export const groupMembers = (pgid: number): number[] => {
+  // Common case first, one system call: nothing at all left in the group (not even a zombie).
+  // Only otherwise scan /proc, which costs a file read per process on the machine.
+  try {
+    process.kill(-pgid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return [];
+  }
   if (!hasProc()) {
     try {
       process.kill(-pgid, 0);

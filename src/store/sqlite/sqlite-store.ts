@@ -26,6 +26,7 @@ import type {
   TransitionRequest,
   TransitionResult,
 } from '../task-store.ts';
+import { Checkpointer, SAFETY_AUTOCHECKPOINT_PAGES } from './checkpointer.ts';
 import { EventBatchInsert, INSERT_EVENT_CHUNK, INSERT_EVENT_ROW } from './event-batch.ts';
 import { buildListQuery, encodeCursor } from './list-query.ts';
 import { migrate } from './migrate.ts';
@@ -62,7 +63,10 @@ export class SqliteTaskStore implements TaskStore {
   private readonly transitions: TransitionStatements;
   private readonly fixed = new Map<string, FixedPart>();
 
-  private constructor(private readonly db: Database.Database) {
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly checkpointer: Checkpointer | null,
+  ) {
     this.q = Object.fromEntries(Object.entries(SQL).map(([name, sql]) => [name, db.prepare(sql)])) as Statements;
     this.eventRow = db.prepare(INSERT_EVENT_ROW);
     this.eventChunk = db.prepare(INSERT_EVENT_CHUNK);
@@ -81,7 +85,9 @@ export class SqliteTaskStore implements TaskStore {
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       db.pragma('foreign_keys = ON');
       migrate(db);
-      return new SqliteTaskStore(db);
+      if (path === ':memory:') return new SqliteTaskStore(db, null);
+      db.pragma(`wal_autocheckpoint = ${SAFETY_AUTOCHECKPOINT_PAGES}`);
+      return new SqliteTaskStore(db, new Checkpointer(path, 500, BUSY_TIMEOUT_MS));
     } catch (err) {
       db.close();
       throw err;
@@ -298,6 +304,7 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async close(): Promise<void> {
+    await this.checkpointer?.close();
     if (this.db.open) this.db.close();
   }
 }
