@@ -71,8 +71,16 @@ export async function measure(aligned: boolean): Promise<Report & { expected: nu
   }
 }
 
+const ROUNDS = Number(process.env.BENCH_EVENT_ROUNDS ?? 3);
+
 export async function run(): Promise<Record<string, unknown>> {
-  const spread = await measure(false);
+  // The tail moves a lot from run to run on a 2-core machine running 200 interpreters:
+  // several rounds, and the round with the median p99 is reported (all p99s are kept).
+  const rounds: Awaited<ReturnType<typeof measure>>[] = [];
+  for (let i = 0; i < ROUNDS; i++) rounds.push(await measure(false));
+  rounds.sort((a, b) => a.p99_ms - b.p99_ms);
+  const spread = rounds[Math.floor((rounds.length - 1) / 2)] as (typeof rounds)[number];
+  console.log(`p99 of each round: ${rounds.map((r) => r.p99_ms.toFixed(2)).join(', ')} ms; reporting the median round`);
   const f = (x: number) => x.toFixed(2);
   console.log(`baseline (ws ping round trip under the same load): p50 ${f(spread.ping.p50_ms)} ms  p99 ${f(spread.ping.p99_ms)} ms`);
   console.log(`server event loop delay: p99 ${f(spread.loop_p99_ms)} ms, max ${f(spread.loop_max_ms)} ms`);
@@ -94,6 +102,8 @@ export async function run(): Promise<Record<string, unknown>> {
     ratio: spread.p99_ms / spread.ping.p99_ms,
     server_loop_delay_p99_ms: spread.loop_p99_ms,
     server_loop_delay_max_ms: spread.loop_max_ms,
+    p99_ms_rounds: rounds.map((r) => r.p99_ms),
+    steady_p99_ms_rounds: rounds.map((r) => r.steady.p99_ms),
     steady_p50_ms: spread.steady.p50_ms,
     steady_p99_ms: spread.steady.p99_ms,
     aligned_p50_ms: aligned.p50_ms,
