@@ -19,15 +19,6 @@ export const SQL = {
 
   getByIdempotencyKey: `SELECT * FROM tasks WHERE tenant = @tenant AND idempotency_key = @key`,
 
-  /** Guarded by `expected` as a second line of defence behind the read in the same transaction. */
-  updateTransition: `
-    UPDATE tasks SET status = @status, attempt = @attempt, updated_at = @updated_at,
-      started_at = @started_at, finished_at = @finished_at, not_before = @not_before,
-      progress = @progress, result = @result, error = @error, lease_owner = @lease_owner,
-      lease_expires_at = @lease_expires_at, assignment = @assignment, last_seq = @last_seq,
-      cancel_reason = @cancel_reason
-    WHERE id = @id AND status = @expected`,
-
   insertEvent: `INSERT INTO events (task_id, seq, type, ts, data) VALUES (@task_id, @seq, @type, @ts, @data)`,
 
   /** Tenant and current last seq of a task, read before appending to its log. */

@@ -54,7 +54,10 @@ export interface EventRow {
 const toJson = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
 const fromJson = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
 
-export const rowToTask = (r: TaskRow): Task => ({
+export const rowToTask = (r: TaskRow): Task => taskFromParts(fixedFromRow(r), r);
+
+/** The never-changing columns of a row, decoded. */
+const fixedFromRow = (r: TaskRow): FixedPart => ({
   id: r.id,
   tenant: r.tenant,
   name: r.name,
@@ -70,22 +73,8 @@ export const rowToTask = (r: TaskRow): Task => ({
   retry: JSON.parse(r.retry) as Task['retry'],
   webhook: r.webhook,
   labels: JSON.parse(r.labels) as Task['labels'],
-  status: r.status,
-  attempt: r.attempt,
   created_at: r.created_at,
-  updated_at: r.updated_at,
-  started_at: r.started_at,
-  finished_at: r.finished_at,
-  not_before: r.not_before,
-  progress: fromJson<Task['progress']>(r.progress),
-  result: fromJson<unknown>(r.result),
-  error: fromJson<Task['error']>(r.error),
-  lease_owner: r.lease_owner,
-  lease_expires_at: r.lease_expires_at,
-  assignment: fromJson<Task['assignment']>(r.assignment),
   idempotency_key: r.idempotency_key,
-  last_seq: r.last_seq,
-  cancel_reason: r.cancel_reason,
 });
 
 /** Named parameters for the insert statement (every column). */
@@ -120,26 +109,6 @@ export const taskToParams = (t: Task, bodyHash: string | null): TaskRow => ({
   assignment: toJson(t.assignment),
   idempotency_key: t.idempotency_key,
   body_hash: bodyHash,
-  last_seq: t.last_seq,
-  cancel_reason: t.cancel_reason,
-});
-
-/** Named parameters for the transition update: the columns a transition may change. */
-export const transitionParams = (t: Task, expected: TaskStatus) => ({
-  id: t.id,
-  expected,
-  status: t.status,
-  attempt: t.attempt,
-  updated_at: t.updated_at,
-  started_at: t.started_at,
-  finished_at: t.finished_at,
-  not_before: t.not_before,
-  progress: toJson(t.progress),
-  result: toJson(t.result),
-  error: toJson(t.error),
-  lease_owner: t.lease_owner,
-  lease_expires_at: t.lease_expires_at,
-  assignment: toJson(t.assignment),
   last_seq: t.last_seq,
   cancel_reason: t.cancel_reason,
 });

@@ -308,5 +308,3 @@ export class SqliteTaskStore implements TaskStore {
     if (this.db.open) this.db.close();
   }
 }
-
-/** The patch without keys whose value is undefined, so spreading it cannot erase a field. */

@@ -7,6 +7,7 @@ import { localExecutorSchema, type LocalExecutorConfig } from '../../../src/conf
 import type { Task } from '../../../src/domain/task.ts';
 import type { RunCallbacks, RunOutcome } from '../../../src/executors/executor.ts';
 import { LocalExecutor } from '../../../src/executors/local/local-executor.ts';
+import { taskFixture } from '../../helpers/task-fixture.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(here, '../../..');
@@ -19,40 +20,17 @@ let seq = 0;
 export const makeTask = (overrides: Partial<Task> = {}): Task => {
   seq += 1;
   const now = Date.now();
-  return {
+  return taskFixture({
     id: `t-${process.pid}-${seq}`,
     name: 'test',
     script: 'ok.py',
-    input: null,
-    output: null,
-    params: {},
-    executor: 'local',
-    pool: null,
-    resources: { cpu: 1, memory_mb: 0, gpu: 0, custom: {} },
-    priority: 0,
-    timeout_s: null,
     retry: { max_attempts: 1, backoff_ms: 0, backoff_factor: 2, max_backoff_ms: 0 },
-    webhook: null,
-    tenant: 'default',
-    labels: {},
     status: 'running',
     attempt: 1,
     created_at: now,
-    updated_at: now,
     started_at: now,
-    finished_at: null,
-    not_before: null,
-    progress: null,
-    result: null,
-    error: null,
-    lease_owner: null,
-    lease_expires_at: null,
-    assignment: null,
-    idempotency_key: null,
-    last_seq: 0,
-    cancel_reason: null,
     ...overrides,
-  };
+  });
 };
 
 export const tempDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'lakeray-exec-'));

@@ -6,6 +6,7 @@
 import { afterEach, beforeEach } from 'vitest';
 import type { Task } from '../../../src/domain/task.ts';
 import type { NewTask, TaskStore } from '../../../src/store/task-store.ts';
+import { taskFixture } from '../../helpers/task-fixture.ts';
 
 export type OpenStore = () => TaskStore | Promise<TaskStore>;
 
@@ -19,40 +20,7 @@ export const uniq = (prefix: string): string => `${prefix}_${run}_${(++counter).
 export const T0 = 1_700_000_000_000;
 
 /** A valid queued task; override whatever the test cares about. */
-export const makeTask = (over: Partial<Task> = {}): Task => ({
-  id: uniq('task'),
-  name: 'test_task',
-  script: 'scripts/noop.py',
-  input: null,
-  output: null,
-  params: {},
-  executor: 'local',
-  pool: null,
-  resources: { cpu: 1, memory_mb: 0, gpu: 0, custom: {} },
-  priority: 0,
-  timeout_s: null,
-  retry: { max_attempts: 1, backoff_ms: 1000, backoff_factor: 2, max_backoff_ms: 60_000 },
-  webhook: null,
-  tenant: 'default',
-  labels: {},
-  status: 'queued',
-  attempt: 0,
-  created_at: T0,
-  updated_at: T0,
-  started_at: null,
-  finished_at: null,
-  not_before: null,
-  progress: null,
-  result: null,
-  error: null,
-  lease_owner: null,
-  lease_expires_at: null,
-  assignment: null,
-  idempotency_key: null,
-  last_seq: 0,
-  cancel_reason: null,
-  ...over,
-});
+export const makeTask = (over: Partial<Task> = {}): Task => taskFixture({ id: uniq('task'), created_at: T0, ...over });
 
 export const newTask = (over: Partial<Task> = {}, body_hash: string | null = null): NewTask => ({ task: makeTask(over), body_hash });
 
