@@ -9,14 +9,14 @@
  * Completions are settled in batches, one store transaction per tick.
  */
 import type { Config } from '../config/schema.ts';
-import { taskError, type TaskError } from '../domain/errors.ts';
-import { decideRetry } from '../domain/retry.ts';
+import { taskError } from '../domain/errors.ts';
 import { schedule } from '../domain/scheduling.ts';
 import type { Assignment, Task } from '../domain/task.ts';
 import type { Executor, RunOutcome } from '../executors/executor.ts';
 import type { TaskStore, TransitionRequest } from '../store/task-store.ts';
 import type { EventWriter } from './event-writer.ts';
 import { CandidateView } from './candidates.ts';
+import { finalTransition } from './settlement.ts';
 import { Ledger } from './ledger.ts';
 import type { EngineObserver } from './observer.ts';
 
@@ -284,7 +284,7 @@ export class Dispatcher {
       this.ledgers.get(run.task.executor)?.release(id);
       if (outcome.kind === 'succeeded' && !run.cancelRequested)
         this.deps.writer.push({ task_id: id, tenant: run.task.tenant, type: 'result', ts: now, data: { value: outcome.result ?? null } });
-      requests.push(this.finalTransition(run, outcome, now));
+      requests.push(finalTransition(run.task, run, outcome, now, this.deps.instanceId));
       runs.push(run);
     }
     // Progress, logs and the result are stored before the state that ends the task.
@@ -320,39 +320,6 @@ export class Dispatcher {
     }
     this.deps.writer.published(events);
     this.wake();
-  }
-
-  private finalTransition(run: Running, outcome: RunOutcome, now: number): TransitionRequest {
-    const { task } = run;
-    const base = { id: task.id, lease_owner: this.deps.instanceId, now };
-    const end = { finished_at: now, lease_owner: null, lease_expires_at: null };
-    if (run.cancelRequested)
-      return { ...base, from: ['cancelling'], to: 'cancelled', patch: end, event: { reason: task.cancel_reason ?? 'user' } };
-    if (run.shutdown && outcome.kind !== 'succeeded')
-      return {
-        ...base,
-        from: ['running'],
-        to: 'queued',
-        patch: { attempt: task.attempt - 1, lease_owner: null, lease_expires_at: null, assignment: null, not_before: null },
-        event: { reason: 'shutdown' },
-      };
-    if (outcome.kind === 'succeeded')
-      return { ...base, from: ['running'], to: 'succeeded', patch: { ...end, result: outcome.result ?? null }, event: {} };
-    const error: TaskError = run.timedOut
-      ? taskError('TASK_TIMEOUT', `the task ran past its timeout of ${task.timeout_s} s`)
-      : outcome.kind === 'failed'
-        ? outcome.error
-        : taskError('EXECUTOR_ERROR', 'the process was stopped by the executor');
-    const decision = decideRetry(task.retry, task.attempt, error);
-    if (decision.retry)
-      return {
-        ...base,
-        from: ['running'],
-        to: 'queued',
-        patch: { error, lease_owner: null, lease_expires_at: null, assignment: null, not_before: now + decision.delay_ms },
-        event: { reason: 'retry', error, retry_in_ms: decision.delay_ms },
-      };
-    return { ...base, from: ['running'], to: 'failed', patch: { ...end, error }, event: { error } };
   }
 
   /** Stop starting tasks; stop running ones and requeue them without using up an attempt. */

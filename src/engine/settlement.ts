@@ -1,0 +1,54 @@
+/**
+ * How a task's attempt ends, decided from what happened to its process (pure): the
+ * compare-and-set the dispatcher applies when the executor reports the process gone.
+ *
+ *   user cancel                 → cancelling → cancelled
+ *   server shutdown (not done)  → running → queued, the attempt not counted
+ *   succeeded                   → running → succeeded
+ *   failed / timed out          → running → queued (retryable, attempts left; backoff)
+ *                                 running → failed  (otherwise)
+ */
+import { taskError, type TaskError } from '../domain/errors.ts';
+import { decideRetry } from '../domain/retry.ts';
+import type { Task } from '../domain/task.ts';
+import type { RunOutcome } from '../executors/executor.ts';
+import type { TransitionRequest } from '../store/task-store.ts';
+
+/** What the dispatcher knows about a run besides its outcome. */
+export interface RunFlags {
+  cancelRequested: boolean;
+  timedOut: boolean;
+  shutdown: boolean;
+}
+
+export function finalTransition(task: Task, run: RunFlags, outcome: RunOutcome, now: number, instanceId: string): TransitionRequest {
+  const base = { id: task.id, lease_owner: instanceId, now };
+  const end = { finished_at: now, lease_owner: null, lease_expires_at: null };
+  if (run.cancelRequested)
+    return { ...base, from: ['cancelling'], to: 'cancelled', patch: end, event: { reason: task.cancel_reason ?? 'user' } };
+  if (run.shutdown && outcome.kind !== 'succeeded')
+    return {
+      ...base,
+      from: ['running'],
+      to: 'queued',
+      patch: { attempt: task.attempt - 1, lease_owner: null, lease_expires_at: null, assignment: null, not_before: null },
+      event: { reason: 'shutdown' },
+    };
+  if (outcome.kind === 'succeeded')
+    return { ...base, from: ['running'], to: 'succeeded', patch: { ...end, result: outcome.result ?? null }, event: {} };
+  const error: TaskError = run.timedOut
+    ? taskError('TASK_TIMEOUT', `the task ran past its timeout of ${task.timeout_s} s`)
+    : outcome.kind === 'failed'
+      ? outcome.error
+      : taskError('EXECUTOR_ERROR', 'the process was stopped by the executor');
+  const decision = decideRetry(task.retry, task.attempt, error);
+  if (decision.retry)
+    return {
+      ...base,
+      from: ['running'],
+      to: 'queued',
+      patch: { error, lease_owner: null, lease_expires_at: null, assignment: null, not_before: now + decision.delay_ms },
+      event: { reason: 'retry', error, retry_in_ms: decision.delay_ms },
+    };
+  return { ...base, from: ['running'], to: 'failed', patch: { ...end, error }, event: { error } };
+}

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { taskError } from '../../../src/domain/errors.ts';
+import { finalTransition, type RunFlags } from '../../../src/engine/settlement.ts';
+import { taskFixture } from '../../helpers/task-fixture.ts';
+
+const task = taskFixture({
+  id: 't1',
+  created_at: 0,
+  status: 'running',
+  attempt: 1,
+  timeout_s: 5,
+  retry: { max_attempts: 3, backoff_ms: 100, backoff_factor: 2, max_backoff_ms: 1000 },
+});
+const flags = (over: Partial<RunFlags> = {}): RunFlags => ({ cancelRequested: false, timedOut: false, shutdown: false, ...over });
+const NOW = 1_000;
+
+describe('how an attempt ends', () => {
+  it('succeeds with its result and gives up the lease', () => {
+    const r = finalTransition(task, flags(), { kind: 'succeeded', result: { ok: 1 } }, NOW, 'me');
+    expect(r).toMatchObject({ from: ['running'], to: 'succeeded', lease_owner: 'me', patch: { result: { ok: 1 }, finished_at: NOW, lease_owner: null } });
+  });
+
+  it('a user cancel ends cancelled whatever the process did', () => {
+    for (const outcome of [{ kind: 'succeeded', result: 1 }, { kind: 'cancelled' }] as const)
+      expect(finalTransition(task, flags({ cancelRequested: true }), outcome, NOW, 'me')).toMatchObject({ from: ['cancelling'], to: 'cancelled' });
+  });
+
+  it('retries a retryable failure with backoff while attempts remain, then fails', () => {
+    const failed = { kind: 'failed', error: taskError('SCRIPT_ERROR', 'boom') } as const;
+    expect(finalTransition(task, flags(), failed, NOW, 'me')).toMatchObject({ to: 'queued', patch: { not_before: NOW + 100 }, event: { reason: 'retry' } });
+    expect(finalTransition({ ...task, attempt: 3 }, flags(), failed, NOW, 'me')).toMatchObject({ to: 'failed', patch: { error: { code: 'SCRIPT_ERROR' } } });
+    const lost = { kind: 'failed', error: taskError('TASK_LOST') } as const;
+    expect(finalTransition(task, flags(), lost, NOW, 'me')).toMatchObject({ to: 'failed' });
+  });
+
+  it('a timeout is TASK_TIMEOUT, retried like any retryable failure', () => {
+    const r = finalTransition({ ...task, attempt: 3 }, flags({ timedOut: true }), { kind: 'cancelled' }, NOW, 'me');
+    expect(r).toMatchObject({ to: 'failed', patch: { error: { code: 'TASK_TIMEOUT' } } });
+  });
+
+  it('a shutdown re-queues an unfinished attempt without counting it, but keeps a success', () => {
+    expect(finalTransition(task, flags({ shutdown: true }), { kind: 'cancelled' }, NOW, 'me')).toMatchObject({
+      to: 'queued',
+      patch: { attempt: 0, not_before: null },
+      event: { reason: 'shutdown' },
+    });
+    expect(finalTransition(task, flags({ shutdown: true }), { kind: 'succeeded', result: null }, NOW, 'me')).toMatchObject({ to: 'succeeded' });
+  });
+});
