@@ -282,12 +282,11 @@ export class Dispatcher {
       this.running.delete(id);
       if (run.timer) clearTimeout(run.timer);
       this.ledgers.get(run.task.executor)?.release(id);
-      if (outcome.kind === 'succeeded' && !run.cancelRequested)
-        this.deps.writer.push({ task_id: id, tenant: run.task.tenant, type: 'result', ts: now, data: { value: outcome.result ?? null } });
       requests.push(finalTransition(run.task, run, outcome, now, this.deps.instanceId));
       runs.push(run);
     }
-    // Progress, logs and the result are stored before the state that ends the task.
+    // Progress and logs are stored before the state that ends the task (the result goes
+    // with the state, in its transaction).
     await this.deps.writer.flush();
     const results = await this.deps.store.transition(requests);
     // A CAS that lost means the task moved to cancelling meanwhile (a cancel raced the
@@ -310,7 +309,7 @@ export class Dispatcher {
     for (let i = 0, j = 0; i < results.length; i++) {
       const r = results[i] ?? fallback[j++];
       if (!r) continue;
-      events.push(r.event);
+      events.push(...r.before, r.event);
       const run = runs[i] as Running;
       if (r.task.status === 'queued') {
         if (r.task.not_before !== null) this.wakeAt(r.task.not_before);

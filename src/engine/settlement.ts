@@ -4,7 +4,7 @@
  *
  *   user cancel                 → cancelling → cancelled
  *   server shutdown (not done)  → running → queued, the attempt not counted
- *   succeeded                   → running → succeeded
+ *   succeeded                   → running → succeeded (with its `result` event)
  *   failed / timed out          → running → queued (retryable, attempts left; backoff)
  *                                 running → failed  (otherwise)
  */
@@ -34,8 +34,10 @@ export function finalTransition(task: Task, run: RunFlags, outcome: RunOutcome, 
       patch: { attempt: task.attempt - 1, lease_owner: null, lease_expires_at: null, assignment: null, not_before: null },
       event: { reason: 'shutdown' },
     };
-  if (outcome.kind === 'succeeded')
-    return { ...base, from: ['running'], to: 'succeeded', patch: { ...end, result: outcome.result ?? null }, event: {} };
+  if (outcome.kind === 'succeeded') {
+    const result = outcome.result ?? null;
+    return { ...base, from: ['running'], to: 'succeeded', patch: { ...end, result }, event: {}, before: [{ type: 'result', data: { value: result } }] };
+  }
   const error: TaskError = run.timedOut
     ? taskError('TASK_TIMEOUT', `the task ran past its timeout of ${task.timeout_s} s`)
     : outcome.kind === 'failed'

@@ -13,7 +13,7 @@
  * - Every method is async so a networked database (PostgreSQL) implements the same
  *   interface; the embedded SQLite store resolves at once.
  */
-import type { NewEvent, TaskEvent } from '../domain/events.ts';
+import type { EventType, NewEvent, TaskEvent } from '../domain/events.ts';
 import type { Assignment, Task, TaskStatus } from '../domain/task.ts';
 
 export interface NewTask {
@@ -80,6 +80,11 @@ export interface TransitionRequest {
   patch: TaskPatch;
   /** Extra data recorded on the `state` event (reason, error code…). */
   event?: Record<string, unknown>;
+  /**
+   * Events appended just before the `state` event, in the same transaction (a task's
+   * `result` with the state that ends it). Only when the compare-and-set applies.
+   */
+  before?: readonly { type: Exclude<EventType, 'state' | 'progress'>; data: Record<string, unknown> }[];
   now: number;
 }
 
@@ -87,6 +92,8 @@ export interface TransitionResult {
   task: Task;
   /** The `state` event appended with the transition. */
   event: TaskEvent;
+  /** The `before` events as stored, in order (their seqs precede the state event's). */
+  before: TaskEvent[];
 }
 
 export interface TaskStore {

@@ -208,19 +208,25 @@ export class SqliteTaskStore implements TaskStore {
     // Only sources the state machine allows: an illegal request can never apply.
     const from = r.from.filter((f) => canTransition(f, r.to));
     if (from.length === 0) return null;
-    const row = this.transitions.run(r.id, from, r.to, r.now, r.patch, r.lease_owner) as MutableRow | undefined;
+    const extra = r.before ?? [];
+    const row = this.transitions.run(r.id, from, r.to, r.now, r.patch, r.lease_owner, extra.length + 1) as MutableRow | undefined;
     if (!row) return null;
     let fixed = this.fixed.get(r.id);
     if (fixed === undefined) fixed = this.remember(rowToTask(this.q.getTask.get({ id: r.id }) as TaskRow));
     const task = taskFromParts(fixed, row);
     const seq = task.last_seq;
+    const before = extra.map((e, i): TaskEvent => {
+      const ev: TaskEvent = { task_id: task.id, tenant: task.tenant, seq: seq - extra.length + i, type: e.type, ts: r.now, data: e.data };
+      this.q.insertEvent.run({ task_id: ev.task_id, seq: ev.seq, type: ev.type, ts: ev.ts, data: JSON.stringify(ev.data) });
+      return ev;
+    });
 
     // status is set last so the event can never claim a state the task is not in.
     const data: Record<string, unknown> = { status: r.to, ...r.event };
     data.status = r.to;
     const event: TaskEvent = { task_id: task.id, tenant: task.tenant, seq, type: 'state', ts: r.now, data };
     this.q.insertEvent.run({ task_id: event.task_id, seq, type: event.type, ts: event.ts, data: JSON.stringify(data) });
-    return { task, event };
+    return { task, event, before };
   }
 
   async appendEvents(events: NewEvent[]): Promise<TaskEvent[]> {

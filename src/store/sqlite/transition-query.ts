@@ -31,18 +31,19 @@ export class TransitionStatements {
   constructor(private readonly db: Database.Database) {}
 
   /** Returns the updated row's mutable columns, or undefined when the compare-and-set did not apply. */
-  run(id: string, from: readonly string[], to: string, now: number, patch: TaskPatch, leaseOwner: string | undefined): unknown {
+  /** `events`: how many events the caller appends with this transition (the state event included). */
+  run(id: string, from: readonly string[], to: string, now: number, patch: TaskPatch, leaseOwner: string | undefined, events = 1): unknown {
     const keys = (Object.keys(patch) as (keyof TaskPatch)[]).filter((k) => patch[k] !== undefined && k in PATCH_COLUMNS).sort();
     const shape = `${keys.join(',')}|${from.length}|${leaseOwner !== undefined}`;
     let stmt = this.cache.get(shape);
     if (!stmt) {
-      const sets = ['status = @to', 'updated_at = @now', 'last_seq = last_seq + 1', ...keys.map((k) => `${k} = @p_${k}`)];
+      const sets = ['status = @to', 'updated_at = @now', 'last_seq = last_seq + @events', ...keys.map((k) => `${k} = @p_${k}`)];
       const froms = from.map((_, i) => `@from${i}`).join(', ');
       const lease = leaseOwner !== undefined ? ' AND lease_owner = @lease_check' : '';
       stmt = this.db.prepare(`UPDATE tasks SET ${sets.join(', ')} WHERE id = @id AND status IN (${froms})${lease} RETURNING ${MUTABLE_COLUMNS.join(', ')}`);
       this.cache.set(shape, stmt);
     }
-    const params: Record<string, unknown> = { id, to, now };
+    const params: Record<string, unknown> = { id, to, now, events };
     from.forEach((f, i) => (params[`from${i}`] = f));
     if (leaseOwner !== undefined) params.lease_check = leaseOwner;
     for (const k of keys) params[`p_${k}`] = PATCH_COLUMNS[k] ? toJson(patch[k]) : patch[k];

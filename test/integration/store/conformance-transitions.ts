@@ -32,6 +32,23 @@ export function transitionConformance(open: OpenStore): void {
       expect(await store().readEvents(t!.id, 1, 10)).toEqual([r?.event]);
     });
 
+    it('appends `before` events ahead of the state event, in the same compare-and-set', async () => {
+      const [t] = await seed(store(), [makeTask({ tenant: uniq('tenant') })]);
+      await start(store(), t!.id);
+      const before = [{ type: 'result' as const, data: { value: { acc: 0.9 } } }, { type: 'metric' as const, data: { name: 'loss', value: 0.1 } }];
+      const [r] = await store().transition([{ id: t!.id, from: ['running'], to: 'succeeded', patch: { finished_at: T0 + 50 }, before, now: T0 + 50 }]);
+      expect(r!.before.map((e) => [e.seq, e.type])).toEqual([[3, 'result'], [4, 'metric']]);
+      expect(r!.event.seq).toBe(5);
+      expect(r!.task.last_seq).toBe(5);
+      const log = await store().readEvents(t!.id, 0, 100);
+      expect(log.map((e) => e.type)).toEqual(['state', 'state', 'result', 'metric', 'state']);
+      expect(log[2]!.data).toEqual({ value: { acc: 0.9 } });
+      // A lost compare-and-set writes none of them.
+      const [lost] = await store().transition([{ id: t!.id, from: ['running'], to: 'failed', patch: {}, before, now: T0 + 60 }]);
+      expect(lost).toBeNull();
+      expect((await store().readEvents(t!.id, 0, 100)).length).toBe(5);
+    });
+
     it('clears fields patched to null and leaves unpatched fields alone', async () => {
       const [t] = await seed(store(), [makeTask({ tenant: uniq('tenant'), labels: { keep: 'me' } })]);
       await start(store(), t!.id, 'node-a');
