@@ -199,12 +199,18 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async transition(requests: TransitionRequest[]): Promise<(TransitionResult | null)[]> {
-    const run = this.db.transaction(() => requests.map((r) => this.transitionOne(r)));
+    const run = this.db.transaction(() => {
+      // The state events of a batch go in multi-row INSERTs, like appendEvents' rows.
+      const rows = new EventBatchInsert(this.eventRow, this.eventChunk);
+      const results = requests.map((r) => this.transitionOne(r, rows));
+      rows.flush();
+      return results;
+    });
     return run.immediate();
   }
 
-  /** One compare-and-set; runs inside the caller's transaction. */
-  private transitionOne(r: TransitionRequest): TransitionResult | null {
+  /** One compare-and-set; runs inside the caller's transaction, its events go to `rows`. */
+  private transitionOne(r: TransitionRequest, rows: EventBatchInsert): TransitionResult | null {
     // Only sources the state machine allows: an illegal request can never apply.
     const from = r.from.filter((f) => canTransition(f, r.to));
     if (from.length === 0) return null;
@@ -217,7 +223,7 @@ export class SqliteTaskStore implements TaskStore {
     const seq = task.last_seq;
     const before = extra.map((e, i): TaskEvent => {
       const ev: TaskEvent = { task_id: task.id, tenant: task.tenant, seq: seq - extra.length + i, type: e.type, ts: r.now, data: e.data };
-      this.q.insertEvent.run({ task_id: ev.task_id, seq: ev.seq, type: ev.type, ts: ev.ts, data: JSON.stringify(ev.data) });
+      rows.add(ev.task_id, ev.seq, ev.type, ev.ts, JSON.stringify(ev.data));
       return ev;
     });
 
@@ -225,7 +231,7 @@ export class SqliteTaskStore implements TaskStore {
     const data: Record<string, unknown> = { status: r.to, ...r.event };
     data.status = r.to;
     const event: TaskEvent = { task_id: task.id, tenant: task.tenant, seq, type: 'state', ts: r.now, data };
-    this.q.insertEvent.run({ task_id: event.task_id, seq, type: event.type, ts: event.ts, data: JSON.stringify(data) });
+    rows.add(event.task_id, seq, event.type, event.ts, JSON.stringify(data));
     return { task, event, before };
   }
 
