@@ -5,21 +5,9 @@
  */
 
 export const SQL = {
-  insertTask: `
-    INSERT INTO tasks (id, tenant, name, script, input, output, params, executor, pool, resources,
-      priority, timeout_s, retry, webhook, labels, status, attempt, created_at, updated_at,
-      started_at, finished_at, not_before, progress, result, error, lease_owner, lease_expires_at,
-      assignment, idempotency_key, body_hash, last_seq, cancel_reason)
-    VALUES (@id, @tenant, @name, @script, @input, @output, @params, @executor, @pool, @resources,
-      @priority, @timeout_s, @retry, @webhook, @labels, @status, @attempt, @created_at, @updated_at,
-      @started_at, @finished_at, @not_before, @progress, @result, @error, @lease_owner, @lease_expires_at,
-      @assignment, @idempotency_key, @body_hash, @last_seq, @cancel_reason)`,
-
   getTask: `SELECT * FROM tasks WHERE id = @id`,
 
   getByIdempotencyKey: `SELECT * FROM tasks WHERE tenant = @tenant AND idempotency_key = @key`,
-
-  insertEvent: `INSERT INTO events (task_id, seq, type, ts, data) VALUES (@task_id, @seq, @type, @ts, @data)`,
 
   /** Tenant and current last seq of a task, read before appending to its log. */
   eventHead: `SELECT tenant, last_seq FROM tasks WHERE id = @id`,

@@ -31,6 +31,7 @@ import { EventBatchInsert, INSERT_EVENT_CHUNK, INSERT_EVENT_ROW } from './event-
 import { buildListQuery, encodeCursor } from './list-query.ts';
 import { migrate } from './migrate.ts';
 import { QueuedCandidates } from './queued-query.ts';
+import { prepareTaskInserts, TaskBatchInsert } from './task-batch.ts';
 import { TransitionStatements } from './transition-query.ts';
 import { SQL, type QueryName } from './queries.ts';
 import {
@@ -62,6 +63,7 @@ export class SqliteTaskStore implements TaskStore {
   private readonly queuedCandidates: QueuedCandidates;
   private readonly transitions: TransitionStatements;
   private readonly fixed = new Map<string, FixedPart>();
+  private readonly taskInserts: ReturnType<typeof prepareTaskInserts>;
 
   private constructor(
     private readonly db: Database.Database,
@@ -72,6 +74,7 @@ export class SqliteTaskStore implements TaskStore {
     this.eventChunk = db.prepare(INSERT_EVENT_CHUNK);
     this.queuedCandidates = new QueuedCandidates(db);
     this.transitions = new TransitionStatements(db);
+    this.taskInserts = prepareTaskInserts(db);
   }
 
   /** Opens (creating if needed) and migrates the database at `path`; ':memory:' is allowed. */
@@ -98,8 +101,11 @@ export class SqliteTaskStore implements TaskStore {
     const run = this.db.transaction(() => {
       const results: InsertResult[] = [];
       const events: TaskEvent[] = [];
+      const taskRows = new TaskBatchInsert(this.taskInserts);
+      const eventRows = new EventBatchInsert(this.eventRow, this.eventChunk);
       for (const { task, body_hash } of tasks) {
         if (task.idempotency_key !== null) {
+          taskRows.flush(); // the lookup must see keys inserted earlier in this batch
           const existing = this.q.getByIdempotencyKey.get({ tenant: task.tenant, key: task.idempotency_key }) as TaskRow | undefined;
           if (existing) {
             // Throwing rolls back the whole batch: nothing of this call is written.
@@ -113,13 +119,15 @@ export class SqliteTaskStore implements TaskStore {
         // The state machine has one entry state; anything else is a bug in the caller.
         if (task.status !== 'queued') throw new LakerayError('INTERNAL_ERROR', `new task ${task.id} must be queued, not ${task.status}`);
         const stored: Task = { ...task, last_seq: 1 };
-        this.q.insertTask.run(taskToParams(stored, body_hash));
+        taskRows.add(taskToParams(stored, body_hash));
         this.remember(stored);
         const event: TaskEvent = { task_id: task.id, tenant: task.tenant, seq: 1, type: 'state', ts: now, data: { status: 'queued' } };
-        this.q.insertEvent.run({ task_id: task.id, seq: 1, type: 'state', ts: now, data: JSON.stringify(event.data) });
+        eventRows.add(task.id, 1, 'state', now, '{"status":"queued"}');
         results.push({ task: stored, created: true });
         events.push(event);
       }
+      taskRows.flush();
+      eventRows.flush();
       return { results, events };
     });
     return run.immediate();
