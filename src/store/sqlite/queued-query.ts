@@ -23,9 +23,8 @@
  * fetched for them come from the same snapshot even with another process writing.
  */
 import type Database from 'better-sqlite3';
-import type { Task } from '../../domain/task.ts';
 import type { QueuedQuery } from '../task-store.ts';
-import { rowToTask, type TaskRow } from './rows.ts';
+import type { TaskRow } from './rows.ts';
 
 /** Rows the greedy walk may look at before it gives way: 4 per wanted row, plus slack. */
 const walkBudget = (limit: number): number => 4 * limit + 256;
@@ -94,8 +93,9 @@ export class QueuedCandidates {
     this.read = db.transaction((q: QueuedQuery) => this.rows(q.executor, q.now, bound(q.per_tenant), bound(q.limit)));
   }
 
-  run(query: QueuedQuery): Task[] {
-    return this.read.deferred(query).map(rowToTask);
+  /** Rows in dispatch order; the store decodes them (reusing what it already knows of each task). */
+  run(query: QueuedQuery): TaskRow[] {
+    return this.read.deferred(query);
   }
 
   private rows(executor: string, now: number, perTenant: number, limit: number): TaskRow[] {

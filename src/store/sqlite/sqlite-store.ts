@@ -153,9 +153,15 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async queued(query: QueuedQuery): Promise<Task[]> {
-    const tasks = this.queuedCandidates.run(query);
-    for (const t of tasks) this.remember(t);
-    return tasks;
+    // Queued tasks were usually inserted through this store: their fixed part (params,
+    // resources…) is known, and only the few mutable columns need decoding.
+    return this.queuedCandidates.run(query).map((row) => {
+      const fixed = this.fixed.get(row.id);
+      if (fixed !== undefined) return taskFromParts(fixed, row);
+      const task = rowToTask(row);
+      this.remember(task);
+      return task;
+    });
   }
 
   /**
