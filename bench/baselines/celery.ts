@@ -1,11 +1,12 @@
 // Celery throughput baseline: the Python ecosystem's standard task queue, with
 // Redis as broker and result backend, measured by its own client.
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { killGroup, waitExit } from "../lib/child-process.ts";
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -50,25 +51,6 @@ export async function ensureBenchVenv(): Promise<string> {
   }
   await run(PY, ["-c", "import celery, redis"]);
   return PY;
-}
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-child.pid!, signal);
-  } catch {
-    /* group already gone */
-  }
-}
-
-function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), ms);
-    child.once("exit", () => {
-      clearTimeout(t);
-      resolve(true);
-    });
-  });
 }
 
 export async function celeryThroughput(

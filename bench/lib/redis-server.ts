@@ -1,10 +1,11 @@
 // A throwaway redis-server per benchmark run, so baselines never touch (or
 // depend on) a shared Redis and leave nothing behind.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { waitExit } from "./child-process.ts";
 
 export interface RedisHandle {
   port: number;
@@ -37,17 +38,6 @@ function ping(port: number): Promise<boolean> {
     sock.on("error", () => done(false));
     sock.on("connect", () => sock.write("PING\r\n"));
     sock.on("data", (d) => done(d.toString().startsWith("+PONG")));
-  });
-}
-
-function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), ms);
-    child.once("exit", () => {
-      clearTimeout(t);
-      resolve(true);
-    });
   });
 }
 
