@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { EVENT_TYPES, type TaskEvent } from '../domain/events.ts';
+import { SERVICE_RESTART_POLICIES, SERVICE_STATES } from '../domain/service.ts';
 import { type Task, TASK_STATUSES } from '../domain/task.ts';
 import type { TaskService } from '../engine/task-service.ts';
 
@@ -21,6 +22,26 @@ const progressJson = z.object({
   total: z.number().optional(),
   eta_s: z.number().nullable().optional(),
 });
+
+export const serviceSpecJson = z
+  .object({
+    health_path: z.string(),
+    restart: z.enum(SERVICE_RESTART_POLICIES),
+    max_restarts: z.number(),
+    startup_timeout_s: z.number(),
+  })
+  .describe('A service task: a long-running HTTP server reachable at /api/v1/services/{id}/ once healthy');
+
+export const serviceJson = z
+  .object({
+    task_id: z.string(),
+    name: z.string(),
+    state: z.enum(SERVICE_STATES),
+    port: z.number().describe('Port on the server machine (127.0.0.1)'),
+    restarts: z.number().describe('Restarts so far in this attempt'),
+    url: z.string().describe('Proxy path on this API: /api/v1/services/{id}/'),
+  })
+  .describe('A running service task');
 
 export const taskJson = z
   .object({
@@ -40,6 +61,7 @@ export const taskJson = z
     retry: z.object({ max_attempts: z.number(), backoff_ms: z.number(), backoff_factor: z.number(), max_backoff_ms: z.number() }),
     webhook: z.string().nullable(),
     labels: z.record(z.string(), z.string()),
+    service: serviceSpecJson.nullable().describe('Set for a service task (see docs/api.md, Service tasks)'),
     idempotency_key: z.string().nullable(),
     attempt: z.number().describe('Attempts started so far'),
     queue_position: z.number().nullable().describe('Queued tasks ahead of this one on its executor (0 = next); null unless queued'),
@@ -108,6 +130,7 @@ export function serializeTask(task: Task, queuePosition: number | null): TaskJso
     retry: task.retry,
     webhook: task.webhook,
     labels: task.labels,
+    service: task.service ?? null,
     idempotency_key: task.idempotency_key,
     attempt: task.attempt,
     queue_position: task.status === 'queued' ? queuePosition : null,

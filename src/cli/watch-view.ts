@@ -99,6 +99,14 @@ export class HumanWatchView implements WatchView {
       case 'result':
         this.result = d.value;
         break;
+      case 'service': {
+        // A service task's supervisor: starting / ready / restarting / stopped.
+        const state = String(d.state);
+        const port = typeof d.port === 'number' ? ` on port ${d.port}` : '';
+        const via = state === 'ready' ? `, proxied at /api/v1/services/${e.task_id}/` : '';
+        this.line(`service ${state}${port}${via}`);
+        break;
+      }
       case 'error':
         this.error = { code: String(d.code ?? 'ERROR'), message: String(d.message ?? '') };
         break;

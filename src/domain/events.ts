@@ -1,5 +1,5 @@
 /** Task event log entries (DESIGN.md §3). Each task's events carry a gap-free sequence number. */
-export const EVENT_TYPES = ['state', 'progress', 'log', 'metric', 'artifact', 'result', 'error'] as const;
+export const EVENT_TYPES = ['state', 'progress', 'log', 'metric', 'artifact', 'result', 'error', 'service'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface TaskEvent {

@@ -1,6 +1,7 @@
 /** The task model shared by every layer (DESIGN.md §3). Times are epoch milliseconds. */
 import type { TaskError } from './errors.ts';
 import type { Resources } from './resources.ts';
+import type { ServiceSpec } from './service.ts';
 
 export const TASK_STATUSES = ['queued', 'running', 'cancelling', 'succeeded', 'failed', 'cancelled'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
@@ -34,6 +35,8 @@ export interface TaskSpec {
   webhook: string | null;
   tenant: string;
   labels: Record<string, string>;
+  /** Set when the task is a long-running service (domain/service.ts); null for a normal task. */
+  service: ServiceSpec | null;
 }
 
 export interface Progress {

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema.ts';
 import { LakerayError } from '../domain/errors.ts';
 import type { TaskEvent } from '../domain/events.ts';
+import type { ServiceEndpoint } from '../domain/service.ts';
 import { isTerminal, type Task } from '../domain/task.ts';
 import type { EventBus, EventHandler, Subscription } from '../events/event-bus.ts';
 import type { Executor } from '../executors/executor.ts';
@@ -172,6 +173,25 @@ export class Engine implements TaskService {
 
   queuePositions(ids: readonly string[]): Promise<Map<string, number>> {
     return this.deps.store.queuePositions(ids);
+  }
+
+  async serviceEndpoint(caller: Caller, id: string): Promise<ServiceEndpoint | null> {
+    const task = await this.get(caller, id);
+    if (task.service === null) throw new LakerayError('SERVICE_NOT_RUNNING', `Task '${id}' is not a service task`);
+    if (task.status !== 'running') throw new LakerayError('SERVICE_NOT_RUNNING', `Service task '${id}' is ${task.status}`);
+    return this.deps.executors.get(task.executor)?.serviceEndpoint?.(id) ?? null;
+  }
+
+  async services(caller: Caller): Promise<{ task: Task; endpoint: ServiceEndpoint }[]> {
+    const out: { task: Task; endpoint: ServiceEndpoint }[] = [];
+    for (const id of this.dispatcher.runningIds) {
+      let endpoint: ServiceEndpoint | null = null;
+      for (const ex of this.deps.executors.values()) endpoint ??= ex.serviceEndpoint?.(id) ?? null;
+      if (endpoint === null) continue;
+      const task = await this.deps.store.get(id);
+      if (task && task.tenant === caller.tenant && task.status === 'running') out.push({ task, endpoint });
+    }
+    return out;
   }
 
   async stats(): Promise<EngineStats> {

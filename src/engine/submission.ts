@@ -10,6 +10,7 @@ import type { Config } from '../config/schema.ts';
 import { LakerayError } from '../domain/errors.ts';
 import { describe, fits, resources as toResources } from '../domain/resources.ts';
 import { DEFAULT_RETRY } from '../domain/retry.ts';
+import { DEFAULT_SERVICE } from '../domain/service.ts';
 import type { Task } from '../domain/task.ts';
 import type { Executor } from '../executors/executor.ts';
 import { isLakeName, resolveDataPath, resolveScript } from '../runtime/paths.ts';
@@ -72,6 +73,9 @@ export function compileTask(input: TaskInput, tenant: string, ctx: SubmissionCon
   }
 
   const pool = input.pool ?? null;
+  const service = input.service ? { ...DEFAULT_SERVICE, ...input.service } : null;
+  // A service's run() never returns: it must not hold a warm worker forever.
+  if (service !== null && pool !== null) throw new LakerayError('INVALID_REQUEST', 'pool: a service task runs in a process of its own; leave pool unset');
   if (pool !== null && !ctx.pools.get(executorName)?.has(pool))
     throw new LakerayError('INVALID_REQUEST', `pool: no pool "${pool}" on executor "${executorName}"`);
 
@@ -98,11 +102,13 @@ export function compileTask(input: TaskInput, tenant: string, ctx: SubmissionCon
     pool,
     resources: res,
     priority: input.priority ?? 0,
-    timeout_s: input.timeout_s === undefined ? ctx.config.tasks.default_timeout_s : input.timeout_s,
+    // A service runs until cancelled: no default timeout (an explicit timeout_s still applies).
+    timeout_s: input.timeout_s === undefined ? (service === null ? ctx.config.tasks.default_timeout_s : null) : input.timeout_s,
     retry,
     webhook: input.webhook ?? null,
     tenant,
     labels: input.labels ?? {},
+    service,
     status: 'queued',
     attempt: 0,
     created_at: now,

@@ -4,6 +4,7 @@
  * fields are refused (strict objects): a typo must not be silently ignored.
  */
 import { z } from 'zod';
+import { DEFAULT_SERVICE, SERVICE_RESTART_POLICIES } from '../domain/service.ts';
 
 const name = z.string().min(1).max(200).regex(/^[\w.:@/-]+$/, 'letters, digits and _ . : @ / - only');
 
@@ -25,6 +26,30 @@ export const retryInput = z
   })
   .strict();
 
+export const serviceInput = z
+  .object({
+    health_path: z
+      .string()
+      .min(1)
+      .max(1024)
+      .regex(/^\/[^\s#]*$/, 'a path starting with /, without spaces or #')
+      .optional()
+      .describe(`Probed with GET until it answers 2xx (default ${DEFAULT_SERVICE.health_path})`),
+    restart: z
+      .enum(SERVICE_RESTART_POLICIES)
+      .optional()
+      .describe(`When to restart the process after it ends (default ${DEFAULT_SERVICE.restart})`),
+    max_restarts: z.number().int().min(0).max(1000).optional().describe(`Restarts before the task fails (default ${DEFAULT_SERVICE.max_restarts})`),
+    startup_timeout_s: z
+      .number()
+      .positive()
+      .max(86_400)
+      .optional()
+      .describe(`Each start must pass the health check within this time, else SERVICE_UNHEALTHY (default ${DEFAULT_SERVICE.startup_timeout_s})`),
+  })
+  .strict()
+  .describe('Makes the task a long-running HTTP service, reachable at /api/v1/services/{id}/ once healthy');
+
 export const taskInput = z
   .object({
     name: name.optional().describe('Defaults to the script file name'),
@@ -42,6 +67,7 @@ export const taskInput = z
     webhook: z.url().max(2048).nullable().optional(),
     labels: z.record(z.string().max(64), z.string().max(256)).optional(),
     idempotency_key: z.string().min(1).max(256).optional(),
+    service: serviceInput.nullable().optional(),
   })
   .strict();
 

@@ -3,6 +3,7 @@
  * never on an adapter; `Engine` (engine.ts) implements it.
  */
 import type { TaskEvent } from '../domain/events.ts';
+import type { ServiceEndpoint } from '../domain/service.ts';
 import type { Task, TaskStatus } from '../domain/task.ts';
 import type { EventHandler, Subscription } from '../events/event-bus.ts';
 import type { TaskPage } from '../store/task-store.ts';
@@ -57,6 +58,14 @@ export interface TaskService {
   /** Queue position (0 = next to start) of each id that is queued; others are absent. */
   queuePositions(ids: readonly string[]): Promise<Map<string, number>>;
   stats(): Promise<EngineStats>;
+  /**
+   * Where a service task (task.service) listens on this server. Throws TASK_NOT_FOUND, or
+   * SERVICE_NOT_RUNNING when the task is not a service or not running; null while it runs but
+   * its process is not placed yet (the API answers 503 then, as for a service not yet ready).
+   */
+  serviceEndpoint(caller: Caller, id: string): Promise<ServiceEndpoint | null>;
+  /** The caller's service tasks running on this server, with their endpoints. */
+  services(caller: Caller): Promise<{ task: Task; endpoint: ServiceEndpoint }[]>;
   /** True once recovery finished and until shutdown begins. */
   ready(): boolean;
 }

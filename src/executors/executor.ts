@@ -7,6 +7,7 @@
 import type { TaskError } from '../domain/errors.ts';
 import type { EventType } from '../domain/events.ts';
 import type { Resources } from '../domain/resources.ts';
+import type { ServiceEndpoint } from '../domain/service.ts';
 import type { Task } from '../domain/task.ts';
 
 export type RunOutcome =
@@ -38,6 +39,11 @@ export interface Executor {
   killOrphans(tasks: readonly Task[]): Promise<void>;
   /** Start what should be warm before the first task (pools with min > 0). */
   prewarm?(): Promise<void>;
+  /**
+   * Where a service task (task.service) running here listens, and its state; null when the
+   * task is not a running service of this executor. In memory only: services die with the server.
+   */
+  serviceEndpoint?(taskId: string): ServiceEndpoint | null;
   /** Warm pool occupancy, for /metrics and the UI. */
   poolStats?(): { pool: string; workers: number; busy: number; idle: number }[];
   /** Stop warm pools; running tasks are cancelled. */

@@ -44,6 +44,8 @@ export const ENV = {
   API_URL: 'LAKERAY_API_URL',
   EVENTS_FD: 'LAKERAY_EVENTS_FD',
   CUDA: 'CUDA_VISIBLE_DEVICES',
+  /** Service tasks only: the port to listen on (127.0.0.1); also set as PORT and params.port. */
+  SERVICE_PORT: 'LAKERAY_SERVICE_PORT',
 } as const;
 
 /** Parse one fd-3 line; returns null for anything malformed (a script cannot crash the server). */

@@ -16,6 +16,7 @@ export const taskFixture = (over: Partial<Task> & Pick<Task, 'id' | 'created_at'
   webhook: null,
   tenant: 'default',
   labels: {},
+  service: null,
   status: 'queued',
   attempt: 0,
   updated_at: over.created_at,

@@ -12,8 +12,10 @@ import type { Resources } from '../../domain/resources.ts';
 import type { Task } from '../../domain/task.ts';
 import { isLakeName, resolveDataPath, resolveScriptCached, scriptRuntime, type ScriptRuntime } from '../../runtime/paths.ts';
 import { ENV, type Job } from '../../runtime/protocol.ts';
+import type { ServiceEndpoint, ServiceSpec } from '../../domain/service.ts';
 import type { Executor, RunCallbacks } from '../executor.ts';
 import { ColdRun } from './cold-run.ts';
+import { ServiceRun } from './service-run.ts';
 import { isGroupLeader, isLakerayHarness, processAlive, processesWithEnv, signalGroup, sweepGroup } from './process-group.ts';
 
 const OWNER_ENV = 'LAKERAY_OWNER';
@@ -31,7 +33,11 @@ export interface LocalExecutorOptions {
   dataRoots: string[];
   /** The repository's runtimes/ directory (runtimes/python, runtimes/node). */
   runtimesDir: string;
-  apiUrl?: string;
+  /**
+   * The platform's URL as tasks see it (LAKERAY_API_URL: lake reads and writes). A function,
+   * because the server learns its port only once it listens.
+   */
+  apiUrl?: string | (() => string | undefined);
   logger?: Logger;
   maxLogLineBytes?: number;
   /**
@@ -42,8 +48,11 @@ export interface LocalExecutorOptions {
   owner?: string;
 }
 
-/** Where a task runs: in a warm pool, or in its own cold process. (Plain data: no closures per task.) */
-type Placement = WarmPool | { cold: ColdRun; run: TaskRun };
+/**
+ * Where a task runs: in a warm pool, in its own cold process, or (a service task) under a
+ * supervisor that restarts its process. (Plain data: no closures per task.)
+ */
+type Placement = WarmPool | ServiceRun | { cold: ColdRun; run: TaskRun };
 
 const DEFAULT_MAX_LOG_LINE_BYTES = 16 * 1024;
 
@@ -112,11 +121,13 @@ export class LocalExecutor implements Executor {
       // once a second per script: see resolveScriptCached.
       const script = resolveScriptCached(task.script, this.opts.scriptRoots);
       runtime = this.runtimeOf(script);
-      pool = this.poolFor(task, runtime);
+      // A service's run() never returns: it never takes a warm worker.
+      pool = task.service === null ? this.poolFor(task, runtime) : undefined;
       job = this.jobFor(task, script, gpus);
     } catch (err) {
       return this.failLater(task, callbacks, failure(err));
     }
+    if (task.service !== null) return this.runService(task, task.service, runtime, job, callbacks);
 
     // Placed from here on: its exit releases the placement.
     const run = new TaskRun(task.id, callbacks, this.limits, this.release);
@@ -125,31 +136,25 @@ export class LocalExecutor implements Executor {
       pool.submit({ job, run, gpuKey: job.env[ENV.CUDA] ?? '' });
       return;
     }
-    const cold = new ColdRun({
-      id: 'cold',
-      runtime,
-      interpreter: runtime === 'python' ? this.opts.pythonInterpreter : (this.opts.nodeInterpreter ?? process.execPath),
-      runtimesDir: this.opts.runtimesDir,
-      preload: [],
-      once: true,
-      concurrency: 1,
-      cwd: path.dirname(job.script),
-      env: { ...job.env, ...this.ownerEnv }, // set from the first instruction on, not only once the job is read
-    }, job, run, this.maxLogLineBytes);
+    const cold = this.startCold(runtime, job, run);
     this.placements.set(task.id, { cold, run });
-    const exited = cold.exited.finally(() => this.coldExits.delete(exited));
-    this.coldExits.add(exited);
   }
 
   cancel(taskId: string, graceMs: number): void {
     const placement = this.placements.get(taskId);
     if (placement instanceof WarmPool) placement.cancel(taskId, graceMs);
+    else if (placement instanceof ServiceRun) placement.cancel(graceMs);
     else placement?.cold.cancel(placement.run, graceMs);
+  }
+
+  serviceEndpoint(taskId: string): ServiceEndpoint | null {
+    const placement = this.placements.get(taskId);
+    return placement instanceof ServiceRun ? placement.endpoint() : null;
   }
 
   async killOrphans(tasks: readonly Task[]): Promise<void> {
     // Never our own live processes, whatever the store says.
-    const ours = new Set([...this.placements.values()].map((p) => (p instanceof WarmPool ? undefined : p.cold.pid)));
+    const ours = new Set([...this.placements.values()].map((p) => (p instanceof WarmPool ? undefined : p instanceof ServiceRun ? p.pid : p.cold.pid)));
     for (const pool of this.pools.values()) for (const pid of pool.pids()) ours.add(pid);
     const pids = new Set(tasks.map((t) => t.assignment?.pid).filter((pid): pid is number => typeof pid === 'number' && pid > 1));
     if (this.opts.owner !== undefined) for (const pid of processesWithEnv(`${OWNER_ENV}=${this.opts.owner}`)) pids.add(pid);
@@ -183,6 +188,49 @@ export class LocalExecutor implements Executor {
     const grace = this.opts.config.kill_grace_ms;
     for (const taskId of [...this.placements.keys()]) this.cancel(taskId, grace);
     await Promise.all([...[...this.pools.values()].map((p) => p.close(grace)), ...this.coldExits]);
+  }
+
+  /** A fresh `--once` harness for one job (a cold task, or one incarnation of a service). */
+  private startCold(runtime: ScriptRuntime, job: Job, run: TaskRun): ColdRun {
+    const cold = new ColdRun({
+      id: 'cold',
+      runtime,
+      interpreter: runtime === 'python' ? this.opts.pythonInterpreter : (this.opts.nodeInterpreter ?? process.execPath),
+      runtimesDir: this.opts.runtimesDir,
+      preload: [],
+      once: true,
+      concurrency: 1,
+      cwd: path.dirname(job.script),
+      env: { ...job.env, ...this.ownerEnv }, // set from the first instruction on, not only once the job is read
+    }, job, run, this.maxLogLineBytes);
+    const exited = cold.exited.finally(() => this.coldExits.delete(exited));
+    this.coldExits.add(exited);
+    return cold;
+  }
+
+  /**
+   * A service task: a supervisor (service-run.ts) allocates its port and runs it as cold
+   * processes, one after another on that port, restarting per the task's policy. The script
+   * gets the port as params.port and in PORT / LAKERAY_SERVICE_PORT; the stored params stay
+   * as submitted.
+   */
+  private runService(task: Task, spec: ServiceSpec, runtime: ScriptRuntime, job: Job, callbacks: RunCallbacks): void {
+    const service = new ServiceRun({
+      taskId: task.id,
+      spec,
+      callbacks,
+      limits: this.limits,
+      graceMs: this.opts.config.kill_grace_ms,
+      onFinish: this.release,
+      launch: (port, run) => {
+        const env = { ...job.env, PORT: String(port), [ENV.SERVICE_PORT]: String(port) };
+        return this.startCold(runtime, { ...job, params: { ...job.params, port }, env }, run);
+      },
+    });
+    this.placements.set(task.id, service);
+    const done = service.done.finally(() => this.coldExits.delete(done));
+    this.coldExits.add(done);
+    service.start();
   }
 
   /** A task's run is over (TaskRun calls this once, right before its exit callback). */
@@ -224,7 +272,8 @@ export class LocalExecutor implements Executor {
       [ENV.TASK_ID]: task.id,
       [ENV.ATTEMPT]: String(task.attempt),
     };
-    if (this.opts.apiUrl !== undefined) env[ENV.API_URL] = this.opts.apiUrl;
+    const apiUrl = typeof this.opts.apiUrl === 'function' ? this.opts.apiUrl() : this.opts.apiUrl;
+    if (apiUrl !== undefined) env[ENV.API_URL] = apiUrl;
     return {
       task_id: task.id,
       attempt: task.attempt,

@@ -39,6 +39,8 @@ export interface TaskRow {
   body_hash: string | null;
   last_seq: number;
   cancel_reason: string | null;
+  /** JSON ServiceSpec, NULL for a normal task (migration 002). */
+  service: string | null;
 }
 
 /** An `events` row joined with its task's tenant. */
@@ -75,6 +77,7 @@ const fixedFromRow = (r: TaskRow): FixedPart => ({
   labels: JSON.parse(r.labels) as Task['labels'],
   created_at: r.created_at,
   idempotency_key: r.idempotency_key,
+  service: fromJson<Task['service']>(r.service),
 });
 
 /** Named parameters for the insert statement (every column). */
@@ -111,6 +114,7 @@ export const taskToParams = (t: Task, bodyHash: string | null): TaskRow => ({
   body_hash: bodyHash,
   last_seq: t.last_seq,
   cancel_reason: t.cancel_reason,
+  service: toJson(t.service),
 });
 
 export const rowToEvent = (r: EventRow): TaskEvent => ({
@@ -151,6 +155,7 @@ export const fixedPart = (t: Task): FixedPart => ({
   labels: t.labels,
   created_at: t.created_at,
   idempotency_key: t.idempotency_key,
+  service: t.service,
 });
 
 export const taskFromParts = (f: FixedPart, r: MutableRow): Task => ({
@@ -169,6 +174,7 @@ export const taskFromParts = (f: FixedPart, r: MutableRow): Task => ({
   retry: f.retry,
   webhook: f.webhook,
   labels: f.labels,
+  service: f.service,
   status: r.status,
   attempt: r.attempt,
   created_at: f.created_at,

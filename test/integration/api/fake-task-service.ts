@@ -14,6 +14,7 @@
 import { LakerayError } from '../../../src/domain/errors.ts';
 import type { EventType, TaskEvent } from '../../../src/domain/events.ts';
 import { resources } from '../../../src/domain/resources.ts';
+import { DEFAULT_SERVICE, type ServiceEndpoint } from '../../../src/domain/service.ts';
 import { isTerminal, type Task, type TaskStatus } from '../../../src/domain/task.ts';
 import type { TaskInput } from '../../../src/engine/task-input.ts';
 import type { Caller, EngineStats, ListQuery, SubmitResult, TaskService } from '../../../src/engine/task-service.ts';
@@ -111,6 +112,7 @@ export class FakeTaskService implements TaskService {
         webhook: input.webhook ?? null,
         tenant: caller.tenant,
         labels: input.labels ?? {},
+        service: input.service ? { ...DEFAULT_SERVICE, ...input.service } : null,
         status: 'queued',
         attempt: 0,
         created_at: now,
@@ -253,6 +255,27 @@ export class FakeTaskService implements TaskService {
 
   ready(): boolean {
     return this.isReady;
+  }
+
+  /** Endpoints of running service tasks, set by tests. */
+  readonly endpoints = new Map<string, ServiceEndpoint>();
+
+  serviceEndpoint(caller: Caller, id: string): Promise<ServiceEndpoint | null> {
+    return this.call(() => {
+      const task = this.tasks.get(id);
+      if (!task || task.tenant !== caller.tenant) throw new LakerayError('TASK_NOT_FOUND', `Task '${id}' does not exist`);
+      if (task.service === null || task.status !== 'running') throw new LakerayError('SERVICE_NOT_RUNNING');
+      return this.endpoints.get(id) ?? null;
+    });
+  }
+
+  services(caller: Caller): Promise<{ task: Task; endpoint: ServiceEndpoint }[]> {
+    return this.call(() =>
+      [...this.endpoints].flatMap(([id, endpoint]) => {
+        const task = this.tasks.get(id);
+        return task && task.tenant === caller.tenant && task.status === 'running' ? [{ task, endpoint }] : [];
+      }),
+    );
   }
 
   // ---- test controls -------------------------------------------------------------------

@@ -36,6 +36,7 @@ export function taskConformance(open: OpenStore): void {
         retry: { max_attempts: 3, backoff_ms: 250, backoff_factor: 1.5, max_backoff_ms: 9_999 },
         webhook: 'https://example.test/hook?a=1&b=2',
         labels: { team: 'vision', 'k"ey': "v'al" },
+        service: { health_path: '/healthz?probe="1"', restart: 'always', max_restarts: 0, startup_timeout_s: 2.5 },
         attempt: 2,
         created_at: T0 + 123,
         updated_at: T0 + 456,
