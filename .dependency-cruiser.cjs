@@ -31,7 +31,7 @@ module.exports = {
       comment: 'engine/ depends on adapter interfaces, never on an implementation',
       severity: 'error',
       from: { path: '^src/engine/' },
-      to: { path: '^src/(store/(sqlite|postgres)|events/(memory|redis)|executors/(local|ray|kubernetes))/' },
+      to: { path: '^src/(store/(sqlite|postgres)|events/(memory|redis)|executors/(local|ray|kubernetes)|lake/lance)/' },
     },
     { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
   ],

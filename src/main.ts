@@ -12,9 +12,12 @@ import { MetricsRegistry } from './api/metrics.ts';
 import { loadConfig } from './config/load.ts';
 import type { Config, PoolConfig } from './config/schema.ts';
 import { Engine } from './engine/engine.ts';
+import { LakeService } from './engine/lake-service.ts';
 import { MemoryEventBus } from './events/memory.ts';
 import type { Executor } from './executors/executor.ts';
 import { LocalExecutor } from './executors/local/local-executor.ts';
+import { LanceLake } from './lake/lance/lance-lake.ts';
+import { LanceLineageLog } from './lake/lance/lineage-log.ts';
 import { acquireLock } from './store/sqlite/lock.ts';
 import { SqliteTaskStore } from './store/sqlite/sqlite-store.ts';
 
@@ -34,6 +37,8 @@ export interface StartOptions {
 export interface RunningServer {
   url: string;
   engine: Engine;
+  /** With --examples: what was started for them (e.g. the Fashion-MNIST ingestion task). */
+  examples?: { ingestion: string | null };
   close(): Promise<void>;
 }
 
@@ -81,6 +86,13 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const host = opts.host ?? config.server.host;
   const port = opts.port ?? config.server.port;
 
+  const lakeRoot = config.lake.root;
+  const lake = await LanceLake.open(lakeRoot, { storageOptions: config.lake.storage_options });
+  const lineage = await LanceLineageLog.open(lakeRoot, config.lake.storage_options);
+  const lakeService = new LakeService({ lake, lineage, store });
+  // Known up front unless the port is picked at listen time (tests); then set once listening.
+  let apiUrl: string | undefined = port === 0 ? undefined : `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
   const local = new LocalExecutor({
     name: 'local',
     config: config.executors.local,
@@ -89,6 +101,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     dataRoots: [...config.data_roots],
     runtimesDir: join(PACKAGE_ROOT, 'runtimes'),
     maxLogLineBytes: config.tasks.max_log_line_bytes,
+    apiUrl: () => apiUrl,
     logger,
     // Stable across restarts of this database: the next start finds this one's orphans by it.
     owner: dbPath === ':memory:' ? undefined : createHash('sha256').update(resolve(dbPath)).digest('hex').slice(0, 16),
@@ -112,11 +125,16 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     bodyLimit: config.server.body_limit_bytes,
     maxBatch: config.server.max_batch,
     metrics,
+    lake: lakeService,
+    maxUploadBytes: config.lake.max_upload_bytes,
   });
   const { recovered } = await engine.start();
   if (recovered) logger.warn({ recovered }, 'recovered tasks left running by a previous server');
   const address = await app.listen({ host, port });
   const url = address.replace('[::1]', '127.0.0.1');
+  apiUrl = url;
+
+  const examples = opts.examples ? { ingestion: await ingestExamples(engine, lakeService, logger) } : undefined;
 
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -126,7 +144,30 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       await local.close();
       await bus.close();
       await store.close();
+      await lineage.close();
+      await lake.close();
       lock?.release();
     })());
-  return { url, engine, close };
+  return { url, engine, close, examples };
+}
+
+/**
+ * With --examples, the MNIST dataset is ingested at start when the lake lacks it (a few
+ * seconds, as an ordinary task), so `lakeray demo mnist` only has to train and serve.
+ * Returns the ingestion task's id, or null when nothing was needed.
+ */
+async function ingestExamples(engine: Engine, lake: LakeService, logger: pino.Logger): Promise<string | null> {
+  const caller = { tenant: 'default' };
+  try {
+    if ((await lake.list('datasets')).some((d) => d.id === 'mnist_clean')) return null;
+    const pending = await engine.list(caller, { name: 'mnist_ingestion', status: ['queued', 'running'], limit: 1 });
+    if (pending.tasks[0]) return pending.tasks[0].id;
+    const [submitted] = await engine.submit(caller, [
+      { name: 'mnist_ingestion', script: 'mnist/mnist_clean.py', output: 'mnist_clean', params: { normalize: true, flatten: true } },
+    ]);
+    return submitted?.task.id ?? null;
+  } catch (err) {
+    logger.warn({ err }, 'examples: could not start the MNIST ingestion');
+    return null;
+  }
 }

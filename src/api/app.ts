@@ -9,16 +9,26 @@ import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { LakeService } from '../engine/lake-service.ts';
 import type { TaskService } from '../engine/task-service.ts';
 import { MetricsRegistry, metricsRoutes } from './metrics.ts';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.ts';
+import { demoRoutes } from './routes/demo.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
+import { serviceRoutes } from './routes/services.ts';
+import { lakeRoutes } from './routes/lake.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { WS_MAX_FRAME, wsRoutes } from './ws.ts';
 
 export interface AppOptions {
   tasks: TaskService;
+  /** The lake's routes (/api/v1/datasets, /api/v1/models) when a lake is configured. */
+  lake?: LakeService;
+  /** Largest Arrow upload in bytes (default 4 GiB). */
+  maxUploadBytes?: number;
+  /** How long the service proxy waits for a service's response headers (default 300 s). */
+  serviceTimeoutMs?: number;
   /** Fastify logger: false (default), true, or pino options. */
   logger?: boolean | object;
   /** Log every request (off by default). */
@@ -76,6 +86,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       },
       tags: [
         { name: 'tasks', description: 'Submit, watch and manage tasks' },
+        { name: 'datasets', description: 'Datasets of the Lance lake' },
+        { name: 'models', description: 'Models of the Lance lake: files, metrics, lineage' },
+        { name: 'services', description: 'Service tasks: list them, and reach them through the proxy' },
         { name: 'ops', description: 'Health and readiness' },
       ],
     },
@@ -98,6 +111,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(taskRoutes, { tasks: opts.tasks, maxBatch: opts.maxBatch ?? DEFAULT_MAX_BATCH });
   await app.register(eventRoutes, { tasks: opts.tasks, heartbeatMs: opts.heartbeatMs ?? 15_000 });
   await app.register(wsRoutes, { tasks: opts.tasks, highWaterBytes: opts.wsHighWaterBytes ?? 1024 * 1024 });
+  await app.register(serviceRoutes, { tasks: opts.tasks, upstreamTimeoutMs: opts.serviceTimeoutMs });
+  if (opts.lake) await app.register(lakeRoutes, { lake: opts.lake, maxUploadBytes: opts.maxUploadBytes ?? 4 * 1024 ** 3 });
+  await app.register(demoRoutes, { tasks: opts.tasks });
   await app.register(metricsRoutes, { metrics });
   return app;
 }

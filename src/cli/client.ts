@@ -68,6 +68,7 @@ export interface SubmitBody {
   timeout_s?: number;
   max_attempts?: number;
   labels?: Record<string, string>;
+  service?: { health_path?: string; restart?: 'on-failure' | 'always' | 'never'; max_restarts?: number; startup_timeout_s?: number };
 }
 
 export interface ListQuery {
@@ -104,6 +105,34 @@ export interface TaskEventJson {
   data: Record<string, unknown>;
 }
 
+export type LakeKind = 'datasets' | 'models';
+
+export interface LakeTableJson {
+  id: string;
+  kind: LakeKind;
+  path: string;
+  schema: Record<string, string>;
+  num_rows: number;
+  size_bytes: number;
+  version: number;
+  created_at: ApiTime;
+  updated_at: ApiTime;
+  tags: Record<string, number>;
+  lineage?: { version: number; task_id: string; script: string; params: Record<string, unknown>; inputs: { kind: string; name: string; version: number }[] }[];
+  files?: { file: string; content_type: string | null; size: number }[];
+  metrics?: Record<string, unknown>;
+  params?: Record<string, unknown>;
+}
+
+export interface LakeRowsJson {
+  version: number;
+  offset: number;
+  limit: number;
+  total: number;
+  columns: { name: string; type: string }[];
+  rows: Record<string, unknown>[];
+}
+
 type Query = Record<string, string | number | undefined>;
 
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'EHOSTUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET']);
@@ -138,6 +167,38 @@ export class ApiClient {
 
   async remove(id: string): Promise<void> {
     await this.call('DELETE', `/api/v1/tasks/${encodeURIComponent(id)}`);
+  }
+
+  /** Datasets or models of the lake (GET /api/v1/datasets|models…). */
+  lakeList(kind: LakeKind): Promise<Record<LakeKind, LakeTableJson[]>> {
+    return this.call('GET', `/api/v1/${kind}`);
+  }
+
+  lakeGet(kind: LakeKind, name: string): Promise<LakeTableJson> {
+    return this.call('GET', `/api/v1/${kind}/${encodeURIComponent(name)}`);
+  }
+
+  lakeRows(kind: LakeKind, name: string, q: { offset?: number; limit?: number; columns?: string; filter?: string; version?: string }): Promise<LakeRowsJson> {
+    return this.call('GET', `/api/v1/${kind}/${encodeURIComponent(name)}/rows`, { query: q });
+  }
+
+  lakeVersions(kind: LakeKind, name: string): Promise<{ versions: { version: number; timestamp: string; num_rows: number; tags: string[] }[] }> {
+    return this.call('GET', `/api/v1/${kind}/${encodeURIComponent(name)}/versions`);
+  }
+
+  async lakeDelete(kind: LakeKind, name: string): Promise<void> {
+    await this.call('DELETE', `/api/v1/${kind}/${encodeURIComponent(name)}`);
+  }
+
+  /** Whether a service task answers its health check through the platform's proxy. */
+  async serviceHealthy(id: string, path = '/health'): Promise<boolean> {
+    try {
+      const res = await this.send('GET', `/api/v1/services/${encodeURIComponent(id)}${path}`, {});
+      await res.body.dump();
+      return res.statusCode >= 200 && res.statusCode < 300;
+    } catch {
+      return false;
+    }
   }
 
   logs(id: string, after?: number): Promise<LogPage> {

@@ -7,8 +7,10 @@
 import { Command, CommanderError } from 'commander';
 import { registerCancel } from './cancel.ts';
 import { registerConfig } from './config.ts';
+import { registerDemo } from './demo.ts';
 import { type Action, type CliIO, Ctx, DEFAULT_URL, processIO } from './context.ts';
 import { CliError, EXIT } from './errors.ts';
+import { registerLake } from './lake.ts';
 import { registerLogs } from './logs.ts';
 import { registerRm } from './rm.ts';
 import { registerSubmit } from './submit.ts';
@@ -45,6 +47,8 @@ function buildProgram(io: CliIO, action: Action): Command {
   registerLogs(program, action);
   registerCancel(program, action);
   registerRm(program, action);
+  registerLake(program, action);
+  registerDemo(program, action);
   registerConfig(program, action);
   return program;
 }

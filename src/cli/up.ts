@@ -17,7 +17,7 @@ export interface UpOptions {
 }
 
 /** startServer's shape as this verb uses it (injectable for tests). */
-export type StartServer = (opts: StartOptions) => Promise<{ url: string; close(): Promise<void> }>;
+export type StartServer = (opts: StartOptions) => Promise<{ url: string; close(): Promise<void>; examples?: { ingestion: string | null } }>;
 
 async function loadStartServer(): Promise<StartServer> {
   // Dynamic: the server (fastify, sqlite, executors) loads only for `up`, keeping other verbs fast.
@@ -34,7 +34,16 @@ export async function up(ctx: Ctx, o: UpOptions, start?: StartServer, forceExit:
   if (o.examples) opts.examples = true;
   const server = await startServer(opts);
   if (ctx.json) ctx.printJson({ url: server.url }, true);
-  else ctx.out(`Lakeray is running at ${server.url}  (Ctrl-C to stop)`);
+  else {
+    ctx.out(`Lakeray is running at ${server.url}  (Ctrl-C to stop)`);
+    if (server.examples) {
+      const { ingestion } = server.examples;
+      ctx.out(`  API docs:     ${server.url}/docs`);
+      ctx.out(ingestion ? `  Fashion-MNIST → dataset mnist_clean: task ${ingestion} (lakeray watch ${ingestion})` : '  dataset mnist_clean is in the lake');
+      ctx.out('  Train, register and serve the model:  npx lakeray demo mnist');
+      ctx.out(`  Drawing page:  ${server.url}/demo/mnist`);
+    }
+  }
 
   const signal = await new Promise<string>((resolve) => {
     const once = (name: string) => () => {

@@ -38,6 +38,7 @@ const ENV_OVERRIDES: Record<string, (raw: Record<string, any>, v: string) => voi
   LAKERAY_PORT: (c, v) => ((c.server ??= {}).port = Number(v)),
   LAKERAY_STATE_DIR: (c, v) => (c.state_dir = v),
   LAKERAY_DB: (c, v) => ((c.store ??= {}).path = v),
+  LAKERAY_LAKE_ROOT: (c, v) => ((c.lake ??= {}).root = v),
   LAKERAY_PYTHON: (c, v) => ((c.python ??= {}).interpreter = v),
   LAKERAY_LOG_LEVEL: (c, v) => (c.log_level = v),
   LAKERAY_GPUS: (c, v) => (((c.executors ??= {}).local ??= {}).gpus = /^\d+$/.test(v) ? Number(v) : v.split(',').filter(Boolean)),
@@ -58,6 +59,7 @@ export function parseConfig(raw: unknown, baseDir: string, env: NodeJS.ProcessEn
   if (c.store.path) c.store.path = c.store.path === ':memory:' ? c.store.path : abs(c.store.path);
   c.script_roots = c.script_roots.map(abs);
   c.data_roots = c.data_roots.map(abs);
+  c.lake.root = abs(c.lake.root);
   if (c.python.interpreter?.includes('/')) c.python.interpreter = abs(c.python.interpreter);
   for (const p of c.executors.local.pools) if (p.interpreter?.includes('/')) p.interpreter = abs(p.interpreter);
   const names = new Set<string>();

@@ -73,6 +73,17 @@ export const configSchema = z
     script_roots: z.array(z.string()).default(['examples']),
     /** Task input/output paths resolve only inside these directories. */
     data_roots: z.array(z.string()).default(['data']),
+    lake: z
+      .object({
+        /** Root of the lake: a directory (relative to the working directory) or an object-store URI (s3://bucket/prefix). */
+        root: z.string().min(1).default('lance_storage'),
+        /** Passed to LanceDB for object stores (aws_access_key_id, aws_endpoint, region, …). */
+        storage_options: z.record(z.string(), z.string()).default({}),
+        /** Largest Arrow upload (PUT …/arrow) in bytes. */
+        max_upload_bytes: z.number().int().positive().default(4 * 1024 ** 3),
+      })
+      .strict()
+      .default({ root: 'lance_storage', storage_options: {}, max_upload_bytes: 4 * 1024 ** 3 }),
     python: z
       .object({ interpreter: z.string().optional() })
       .strict()

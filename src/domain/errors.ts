@@ -19,14 +19,22 @@ export const ERRORS = {
   TASK_NOT_FOUND: { status: 404, scope: 'api', message: 'Task does not exist' },
   DATASET_NOT_FOUND: { status: 404, scope: 'api', message: 'Dataset does not exist' },
   MODEL_NOT_FOUND: { status: 404, scope: 'api', message: 'Model does not exist' },
+  VERSION_NOT_FOUND: { status: 404, scope: 'api', message: 'No such version or tag of the dataset or model' },
   ROUTE_NOT_FOUND: { status: 404, scope: 'api', message: 'No such route' },
   METHOD_NOT_ALLOWED: { status: 405, scope: 'api', message: 'Method not allowed on this route' },
   IDEMPOTENCY_CONFLICT: { status: 409, scope: 'api', message: 'Idempotency key was used with a different request body' },
   TASK_NOT_CANCELLABLE: { status: 409, scope: 'api', message: 'Task is already finished' },
   TASK_ACTIVE: { status: 409, scope: 'api', message: 'Task is still queued or running; cancel it first' },
+  SERVICE_NOT_RUNNING: { status: 409, scope: 'api', message: 'The task is not a running service' },
+  DATASET_EXISTS: { status: 409, scope: 'api', message: 'A dataset with that name already exists' },
+  MODEL_EXISTS: { status: 409, scope: 'api', message: 'A model with that name already exists' },
+  DATASET_IN_USE: { status: 409, scope: 'api', message: 'A running task reads or writes this dataset' },
+  MODEL_IN_USE: { status: 409, scope: 'api', message: 'A running task reads or writes this model' },
   PAYLOAD_TOO_LARGE: { status: 413, scope: 'api', message: 'Request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, scope: 'api', message: 'Unsupported content type' },
+  SERVICE_UNREACHABLE: { status: 502, scope: 'api', message: 'The service did not answer the proxied request' },
   NOT_READY: { status: 503, scope: 'api', message: 'Server is starting or shutting down' },
+  SERVICE_NOT_READY: { status: 503, scope: 'api', message: 'The service is starting or restarting; retry shortly' },
   INTERNAL_ERROR: { status: 500, scope: 'both', message: 'Internal error' },
 
   SCRIPT_ERROR: { status: 500, scope: 'task', message: 'The script raised an error', retryable: true },
@@ -35,6 +43,7 @@ export const ERRORS = {
   TASK_TIMEOUT: { status: 500, scope: 'task', message: 'The task ran past its timeout', retryable: true },
   TASK_LOST: { status: 500, scope: 'task', message: 'The task lost its lease (server or worker died) and has no attempts left' },
   EXECUTOR_ERROR: { status: 500, scope: 'task', message: 'The executor failed to run the task', retryable: true },
+  SERVICE_UNHEALTHY: { status: 500, scope: 'task', message: 'The service did not pass its health check within startup_timeout_s' },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -1,0 +1,233 @@
+/**
+ * Lake routes (DESIGN.md §8): datasets and models share one shape — list, describe, rows,
+ * versions, tags, delete — plus Arrow IPC in and out (`/arrow`), which is how task scripts
+ * read and write the lake wherever they run. Models also serve their files.
+ *
+ * A request from a task names it with X-Lakeray-Task; the engine pins what it reads and
+ * records lineage for what it writes.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { LakerayError } from '../../domain/errors.ts';
+import type { LakeService } from '../../engine/lake-service.ts';
+import { errorResponses } from '../plugins/errors.ts';
+
+export interface LakeRoutesOptions {
+  lake: LakeService;
+  /** Largest Arrow upload in bytes. */
+  maxUploadBytes: number;
+}
+
+export const ARROW_STREAM = 'application/vnd.apache.arrow.stream';
+const KINDS = ['datasets', 'models'] as const;
+
+const idParams = z.object({ id: z.string().min(1).max(128) }).strict();
+const tagParams = z.object({ id: z.string().min(1).max(128), tag: z.string().min(1).max(128) }).strict();
+const fileParams = z.object({ id: z.string().min(1).max(128), file: z.string().min(1).max(512) }).strict();
+
+const columnList = z
+  .string()
+  .min(1)
+  .transform((s) => s.split(',').map((c) => c.trim()).filter((c) => c.length > 0))
+  .describe('Comma-separated column names');
+const version = z.string().min(1).max(128).optional().describe('A version number or a tag (default: the latest)');
+const filter = z.string().min(1).max(4096).optional().describe("SQL filter, e.g. label = 3 AND split = 'test'");
+
+const rowsQuery = z
+  .object({
+    offset: z.coerce.number().int().min(0).max(2 ** 53).default(0),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    columns: columnList.optional(),
+    filter,
+    version,
+    expand: columnList.optional().describe('Columns returned whole instead of summarized (vectors, binaries, long strings)'),
+  })
+  .strict();
+
+const arrowQuery = z.object({ columns: columnList.optional(), filter, version }).strict();
+const writeQuery = z.object({ mode: z.enum(['create', 'overwrite', 'append']).default('overwrite') }).strict();
+const fileQuery = z.object({ version }).strict();
+const tagBody = z.object({ tag: z.string().min(1).max(128), version: z.number().int().min(1) }).strict();
+
+const column = z.object({ name: z.string(), type: z.string(), nullable: z.boolean() });
+const tableView = z.object({
+  id: z.string(),
+  kind: z.enum(KINDS),
+  path: z.string(),
+  schema: z.record(z.string(), z.string()),
+  columns: z.array(column),
+  num_rows: z.number(),
+  size_bytes: z.number(),
+  version: z.number(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  tags: z.record(z.string(), z.number()),
+});
+const lineageRecord = z.object({
+  kind: z.enum(KINDS),
+  name: z.string(),
+  version: z.number(),
+  task_id: z.string(),
+  script: z.string(),
+  params: z.record(z.string(), z.unknown()),
+  inputs: z.array(z.object({ kind: z.enum(KINDS), name: z.string(), version: z.number() })),
+  created_at: z.number(),
+});
+const tableDetail = tableView.extend({
+  lineage: z.array(lineageRecord).describe('What produced each version, newest first'),
+  files: z.array(z.object({ file: z.string(), content_type: z.string().nullable(), size: z.number() })).optional(),
+  metrics: z.record(z.string(), z.unknown()).optional(),
+  params: z.record(z.string(), z.unknown()).optional(),
+  task_id: z.string().nullable().optional(),
+});
+const versionList = z.object({
+  versions: z.array(z.object({ version: z.number(), timestamp: z.string(), num_rows: z.number(), tags: z.array(z.string()) })),
+});
+const writeResult = z.object({ name: z.string(), kind: z.enum(KINDS), version: z.number(), num_rows: z.number() });
+
+const taskHeader = z.looseObject({
+  'x-lakeray-task': z.string().min(1).max(200).optional().describe('The running task making this request (pins versions, records lineage)'),
+});
+
+/** Counts an upload's bytes and fails it past the limit (the parser hands us the raw stream). */
+async function* limited(body: AsyncIterable<Uint8Array>, max: number): AsyncIterable<Uint8Array> {
+  let n = 0;
+  for await (const chunk of body) {
+    n += chunk.byteLength;
+    if (n > max) throw new LakerayError('PAYLOAD_TOO_LARGE', `the upload is larger than lake.max_upload_bytes (${max} bytes)`);
+    yield chunk;
+  }
+}
+
+const sendArrow = (reply: FastifyReply, version: number, body: NodeJS.ReadableStream) =>
+  reply.header('content-type', ARROW_STREAM).header('x-lakeray-version', String(version)).send(body);
+
+export const lakeRoutes: FastifyPluginAsyncZod<LakeRoutesOptions> = async (app, { lake, maxUploadBytes }) => {
+  // An Arrow upload is consumed as a stream by the handler, never buffered by Fastify.
+  app.addContentTypeParser(ARROW_STREAM, (_request: FastifyRequest, payload: unknown, done: (err: Error | null, body?: unknown) => void) => done(null, payload));
+
+  for (const kind of KINDS) {
+    const base = `/api/v1/${kind}`;
+    const what = kind === 'datasets' ? 'dataset' : 'model';
+    const tags = [kind];
+
+    app.get(base, { schema: { tags, summary: `List ${kind}`, response: { 200: z.record(z.string(), z.array(tableView)) } } }, async () => ({
+      [kind]: await lake.list(kind),
+    }));
+
+    app.get(
+      `${base}/:id`,
+      { schema: { tags, summary: `Describe a ${what}: schema, size, versions, lineage`, params: idParams, response: { 200: tableDetail, ...errorResponses(400, 404) } } },
+      async (request) => lake.describe(kind, request.params.id),
+    );
+
+    app.delete(
+      `${base}/:id`,
+      { schema: { tags, summary: `Delete a ${what} and all its versions`, params: idParams, response: { 204: z.null(), ...errorResponses(400, 404, 409) } } },
+      async (request, reply) => {
+        await lake.delete(kind, request.params.id);
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.get(
+      `${base}/:id/rows`,
+      {
+        schema: {
+          tags,
+          summary: `A page of a ${what}'s rows (large cells summarized)`,
+          params: idParams,
+          querystring: rowsQuery,
+          response: { 200: z.looseObject({ id: z.string(), version: z.number(), offset: z.number(), limit: z.number(), total: z.number(), columns: z.array(column), rows: z.array(z.any()) }), ...errorResponses(400, 404) },
+        },
+      },
+      async (request, reply) => {
+        const page = await lake.rows(kind, request.params.id, request.query);
+        // Cells are already plain JSON; skip re-validating thousands of them on the way out.
+        return reply.type('application/json').serializer((p) => JSON.stringify(p)).send(page as never);
+      },
+    );
+
+    app.get(
+      `${base}/:id/versions`,
+      { schema: { tags, summary: `Versions of a ${what}, oldest first`, params: idParams, response: { 200: versionList, ...errorResponses(400, 404) } } },
+      async (request) => ({
+        versions: (await lake.versions(kind, request.params.id)).map((v) => ({ ...v, timestamp: new Date(v.timestamp).toISOString() })),
+      }),
+    );
+
+    app.post(
+      `${base}/:id/tags`,
+      { schema: { tags, summary: 'Point a tag at a version', params: idParams, body: tagBody, response: { 204: z.null(), ...errorResponses(400, 404) } } },
+      async (request, reply) => {
+        await lake.tag(kind, request.params.id, request.body.tag, request.body.version);
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.delete(
+      `${base}/:id/tags/:tag`,
+      { schema: { tags, summary: 'Remove a tag', params: tagParams, response: { 204: z.null(), ...errorResponses(400, 404) } } },
+      async (request, reply) => {
+        await lake.untag(kind, request.params.id, request.params.tag);
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.get(
+      `${base}/:id/arrow`,
+      {
+        schema: {
+          tags,
+          summary: `Stream a ${what} as Arrow IPC (${ARROW_STREAM}); X-Lakeray-Version tells the version read`,
+          params: idParams,
+          querystring: arrowQuery,
+          headers: taskHeader,
+          response: errorResponses(400, 404),
+        },
+      },
+      async (request, reply) => {
+        const read = await lake.readArrow(kind, request.params.id, request.query, request.headers['x-lakeray-task']);
+        return sendArrow(reply, read.version, read.body);
+      },
+    );
+
+    app.put(
+      `${base}/:id/arrow`,
+      {
+        schema: {
+          tags,
+          summary: `Write an Arrow IPC stream as a new version of a ${what}`,
+          description:
+            kind === 'models'
+              ? 'Columns file (string), data (binary) and optionally content_type, one row per file; schema metadata lakeray.metrics and lakeray.params (JSON).'
+              : 'Any Arrow schema; append must match the existing one.',
+          params: idParams,
+          querystring: writeQuery,
+          headers: taskHeader,
+          response: { 200: writeResult, ...errorResponses(400, 404, 409, 413, 415) },
+        },
+      },
+      async (request) => {
+        if (request.headers['content-type']?.split(';')[0]?.trim() !== ARROW_STREAM)
+          throw new LakerayError('UNSUPPORTED_MEDIA_TYPE', `the body must be ${ARROW_STREAM}`);
+        const body = limited(request.body as AsyncIterable<Uint8Array>, maxUploadBytes);
+        return lake.writeArrow(kind, request.params.id, body, request.query.mode, request.headers['x-lakeray-task']);
+      },
+    );
+  }
+
+  app.get(
+    '/api/v1/models/:id/files/:file',
+    { schema: { tags: ['models'], summary: 'Download one file of a model (e.g. model.onnx)', params: fileParams, querystring: fileQuery, response: errorResponses(400, 404) } },
+    async (request, reply) => {
+      const f = await lake.modelFile(request.params.id, request.params.file, request.query.version);
+      return reply
+        .header('content-type', f.content_type)
+        .header('x-lakeray-version', String(f.version))
+        .header('content-disposition', `attachment; filename="${request.params.file.replaceAll('"', '')}"`)
+        .send(Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength) as never);
+    },
+  );
+};

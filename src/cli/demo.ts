@@ -1,0 +1,111 @@
+/**
+ * `lakeray demo mnist`: seed 004's pipeline in one command against a running server —
+ * ingest Fashion-MNIST into the lake (unless it is there), train the CNN, register the
+ * model, start the inference service and print the drawing page's URL. Each step is an
+ * ordinary task, watched with the same progress view as `lakeray watch`.
+ */
+import type { Command } from 'commander';
+import type { SubmitBody, TaskJson } from './client.ts';
+import type { Action, Ctx } from './context.ts';
+import { ApiError, CliError, EXIT } from './errors.ts';
+import { number } from './options.ts';
+import { watchTask } from './watch.ts';
+
+export interface DemoOptions {
+  epochs?: number;
+  /** Re-run ingestion and training even when the dataset and model exist. */
+  force?: boolean;
+  /** Stop after training. */
+  serve?: boolean;
+  dataset?: string;
+  model?: string;
+}
+
+const exists = async (ctx: Ctx, kind: 'datasets' | 'models', name: string): Promise<boolean> => {
+  try {
+    await ctx.client.lakeGet(kind, name);
+    return true;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) return false;
+    throw e;
+  }
+};
+
+async function step(ctx: Ctx, title: string, body: SubmitBody): Promise<TaskJson> {
+  ctx.out(`\n▶ ${title}`);
+  const task = await ctx.client.submit(body);
+  const code = await watchTask(ctx, task.id);
+  if (code !== EXIT.OK) throw new CliError('DEMO_STEP_FAILED', `${title} did not succeed (task ${task.id}); see: lakeray logs ${task.id}`);
+  return task;
+}
+
+export async function demoMnist(ctx: Ctx, o: DemoOptions): Promise<number> {
+  const dataset = o.dataset ?? 'mnist_clean';
+  const model = o.model ?? 'mnist_cnn_v1';
+  if (o.force || !(await exists(ctx, 'datasets', dataset))) {
+    await step(ctx, `ingest Fashion-MNIST into dataset ${dataset}`, {
+      name: 'mnist_ingestion',
+      script: 'mnist/mnist_clean.py',
+      output: dataset,
+      params: { normalize: true, flatten: true },
+    });
+  } else ctx.out(`✓ dataset ${dataset} is in the lake`);
+
+  if (o.force || o.epochs !== undefined || !(await exists(ctx, 'models', model))) {
+    await step(ctx, `train the CNN on ${dataset} → model ${model}`, {
+      name: model,
+      script: 'mnist/mnist_cnn.py',
+      input: dataset,
+      output: model,
+      params: { epochs: o.epochs ?? 1, learning_rate: 0.001, batch_size: 64, device: 'cpu' },
+      resources: { cpu: 2 },
+    });
+  } else ctx.out(`✓ model ${model} is in the lake`);
+  const card = await ctx.client.lakeGet('models', model);
+  if (card.metrics) ctx.out(`  metrics: ${JSON.stringify(card.metrics)}`);
+  if (o.serve === false) return EXIT.OK;
+
+  ctx.out(`\n▶ serve ${model}`);
+  const running = await ctx.client.list({ status: ['running'], name: 'mnist_serve', limit: 50 });
+  let task = running.tasks.find((t) => t.input === model);
+  if (!task) {
+    task = await ctx.client.submit({
+      name: 'mnist_serve',
+      script: 'mnist/mnist_serve.py',
+      input: model,
+      params: { device: 'cpu' },
+      resources: { cpu: 0.5 },
+      service: { health_path: '/health', restart: 'on-failure' },
+    });
+  }
+  const deadline = Date.now() + 120_000;
+  while (!(await ctx.client.serviceHealthy(task.id))) {
+    const now = await ctx.client.get(task.id);
+    if (now.status !== 'running' && now.status !== 'queued')
+      throw new CliError('DEMO_STEP_FAILED', `the service ended (${now.status}); see: lakeray logs ${task.id}`);
+    if (Date.now() > deadline) throw new CliError('DEMO_STEP_FAILED', `the service did not become healthy in 120 s; see: lakeray logs ${task.id}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  const page = `${ctx.url.replace(/\/+$/, '')}/api/v1/services/${task.id}/`;
+  if (ctx.json) ctx.printJson({ dataset, model, service_task: task.id, url: page });
+  else {
+    ctx.out(`✓ ${model} is serving (task ${task.id})`);
+    ctx.out(`\nDraw a digit: ${page}`);
+    ctx.out(`Predict:      curl -s ${page}predict -H 'content-type: application/json' -d '{"image": [0, …784 values]}'`);
+    ctx.out(`Stop it:      lakeray cancel ${task.id}`);
+  }
+  return EXIT.OK;
+}
+
+export function registerDemo(program: Command, action: Action): void {
+  const demo = program.command('demo').description('run a built-in demo against the server');
+  demo
+    .command('mnist')
+    .description('ingest Fashion-MNIST, train a CNN, register and serve it, and print the drawing page')
+    .option('--epochs <n>', 'training epochs (retrains when given)', number({ int: true, min: 1 }))
+    .option('--force', 'ingest and train again even if the dataset and model exist')
+    .option('--no-serve', 'stop after training')
+    .option('--dataset <name>', 'dataset name (default mnist_clean)')
+    .option('--model <name>', 'model name (default mnist_cnn_v1)')
+    .action((o: DemoOptions, cmd: Command) => action(cmd, (ctx) => demoMnist(ctx, o)));
+}

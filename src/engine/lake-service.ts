@@ -1,0 +1,436 @@
+/**
+ * The lake's use cases (DESIGN.md §6) over the Lake adapter and the task store: browse
+ * datasets and models, stream them as Arrow, take uploads, and keep lineage.
+ *
+ * Tasks reach the lake through the same HTTP endpoints as anyone, naming themselves with
+ * X-Lakeray-Task. For such a reader the service
+ *   - pins the version it read first, so every later read of that table in the same task
+ *     (train split, then test split) sees the same snapshot;
+ *   - records what it read, so a version the task then writes carries exact lineage
+ *     (task, script, params, and each input with the version read);
+ *   - refuses to delete a table a running task reads or writes (409), instead of pulling
+ *     the data from under it.
+ */
+import { Readable } from 'node:stream';
+import { LakerayError, type ErrorCode } from '../domain/errors.ts';
+import { isTerminal, type Task } from '../domain/task.ts';
+import arrow, { type RecordBatch, type Schema, type Table } from '../lake/arrow.ts';
+import { LakeError, type ColumnInfo, type Lake, type LakeKind, type LineageLog, type LineageRecord, type TableInfo, type VersionInfo, type VersionRef, type WriteMode } from '../lake/lake.ts';
+import type { TaskStore } from '../store/task-store.ts';
+import { renderRows, type Cell } from './lake-cells.ts';
+
+export const LAKE_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,127}$/;
+
+/** Columns of a model table as the platform writes it. */
+const MODEL_META_COLUMNS = ['file', 'content_type', 'size', 'metrics', 'params', 'lineage', 'task_id', 'created_at'];
+
+export interface LakeQuery {
+  columns?: string[];
+  filter?: string;
+  /** A version number or a tag. */
+  version?: string;
+}
+
+export interface RowsQuery extends LakeQuery {
+  offset: number;
+  limit: number;
+  /** Columns returned whole instead of summarized. */
+  expand?: string[];
+}
+
+export interface TableView {
+  id: string;
+  kind: LakeKind;
+  path: string;
+  /** Column name → readable type (seed 004's shape). */
+  schema: Record<string, string>;
+  columns: ColumnInfo[];
+  num_rows: number;
+  size_bytes: number;
+  version: number;
+  created_at: string;
+  updated_at: string;
+  tags: Record<string, number>;
+}
+
+export interface ModelFile {
+  file: string;
+  content_type: string | null;
+  size: number;
+}
+
+export interface TableDetail extends TableView {
+  /** The newest lineage records (what produced each version), newest first. */
+  lineage: LineageRecord[];
+  /** Models written by the platform: the files and what training reported. */
+  files?: ModelFile[];
+  metrics?: Record<string, unknown>;
+  params?: Record<string, unknown>;
+  task_id?: string | null;
+}
+
+export interface RowsPage {
+  id: string;
+  version: number;
+  offset: number;
+  limit: number;
+  total: number;
+  columns: ColumnInfo[];
+  rows: Record<string, Cell>[];
+}
+
+export interface ArrowRead {
+  version: number;
+  /** An Arrow IPC stream. */
+  body: Readable;
+}
+
+export interface WriteSummary {
+  name: string;
+  kind: LakeKind;
+  version: number;
+  num_rows: number;
+}
+
+const notFound = (kind: LakeKind): ErrorCode => (kind === 'datasets' ? 'DATASET_NOT_FOUND' : 'MODEL_NOT_FOUND');
+const noun = (kind: LakeKind): string => (kind === 'datasets' ? 'dataset' : 'model');
+const key = (kind: LakeKind, name: string): string => `${kind}/${name}`;
+
+/** A LakeError (caller's mistake) as the API error it is. */
+const toApiError = (err: unknown, kind: LakeKind): unknown => {
+  if (!(err instanceof LakeError)) return err;
+  switch (err.kind) {
+    case 'NOT_FOUND':
+      return new LakerayError(notFound(kind), err.message);
+    case 'VERSION_NOT_FOUND':
+    case 'TAG_NOT_FOUND':
+      return new LakerayError('VERSION_NOT_FOUND', err.message);
+    case 'ALREADY_EXISTS':
+      return new LakerayError(kind === 'datasets' ? 'DATASET_EXISTS' : 'MODEL_EXISTS', err.message);
+    default:
+      return new LakerayError('INVALID_REQUEST', err.message);
+  }
+};
+
+const versionRef = (v: string | undefined): VersionRef => (v === undefined || v === '' ? undefined : /^\d+$/.test(v) ? Number(v) : v);
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+const view = (t: TableInfo): TableView => ({
+  id: t.name,
+  kind: t.kind,
+  path: t.uri,
+  schema: Object.fromEntries(t.columns.map((c) => [c.name, c.type])),
+  columns: t.columns,
+  num_rows: t.num_rows,
+  size_bytes: t.size_bytes,
+  version: t.version,
+  created_at: iso(t.created_at),
+  updated_at: iso(t.updated_at),
+  tags: t.tags,
+});
+
+const parseJson = (s: unknown): Record<string, unknown> => {
+  if (typeof s !== 'string' || s === '') return {};
+  try {
+    const v = JSON.parse(s) as unknown;
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+};
+
+export interface LakeServiceDeps {
+  lake: Lake;
+  lineage: LineageLog;
+  store: TaskStore;
+  now?: () => number;
+}
+
+export class LakeService {
+  /** Per running task: each table it read, with the version read (its pin). */
+  private readonly reads = new Map<string, Map<string, { kind: LakeKind; name: string; version: number }>>();
+  /** Per running task: tables it is writing or wrote. */
+  private readonly writes = new Map<string, Set<string>>();
+  private readonly now: () => number;
+
+  constructor(private readonly deps: LakeServiceDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  get root(): string {
+    return this.deps.lake.root;
+  }
+
+  async list(kind: LakeKind): Promise<TableView[]> {
+    return (await this.deps.lake.list(kind)).map(view);
+  }
+
+  async describe(kind: LakeKind, name: string): Promise<TableDetail> {
+    this.checkName(kind, name);
+    const info = await this.call(kind, () => this.deps.lake.describe(kind, name));
+    const detail: TableDetail = { ...view(info), lineage: (await this.deps.lineage.of(kind, name)).slice(0, 20) };
+    if (kind === 'models') Object.assign(detail, await this.modelCard(info));
+    return detail;
+  }
+
+  async rows(kind: LakeKind, name: string, q: RowsQuery): Promise<RowsPage> {
+    this.checkName(kind, name);
+    return this.call(kind, async () => {
+      const page = await this.deps.lake.rows(kind, name, { offset: q.offset, limit: q.limit, columns: q.columns, filter: q.filter, version: versionRef(q.version) });
+      const info = await this.deps.lake.describe(kind, name);
+      const types = new Map(info.columns.map((c) => [c.name, c.type]));
+      const columns = page.table.schema.fields.map((f) => info.columns.find((c) => c.name === f.name) ?? { name: f.name, type: String(f.type), nullable: f.nullable });
+      return {
+        id: name,
+        version: page.version,
+        offset: q.offset,
+        limit: q.limit,
+        total: page.total,
+        columns,
+        rows: renderRows(page.table, types, new Set(q.expand ?? [])),
+      };
+    });
+  }
+
+  async versions(kind: LakeKind, name: string): Promise<VersionInfo[]> {
+    this.checkName(kind, name);
+    return this.call(kind, () => this.deps.lake.versions(kind, name));
+  }
+
+  async tag(kind: LakeKind, name: string, tag: string, version: number): Promise<void> {
+    this.checkName(kind, name);
+    if (!LAKE_NAME.test(tag) || /^\d+$/.test(tag)) throw new LakerayError('INVALID_REQUEST', `tag: "${tag}" must be a name (letters, digits, _ and -), not a number`);
+    await this.call(kind, () => this.deps.lake.tag(kind, name, tag, version));
+  }
+
+  async untag(kind: LakeKind, name: string, tag: string): Promise<void> {
+    this.checkName(kind, name);
+    await this.call(kind, () => this.deps.lake.untag(kind, name, tag));
+  }
+
+  async delete(kind: LakeKind, name: string): Promise<void> {
+    this.checkName(kind, name);
+    if (!(await this.deps.lake.exists(kind, name))) throw new LakerayError(notFound(kind), `${noun(kind)} "${name}" does not exist`);
+    const user = await this.activeUser(kind, name);
+    if (user)
+      throw new LakerayError(
+        kind === 'datasets' ? 'DATASET_IN_USE' : 'MODEL_IN_USE',
+        `${noun(kind)} "${name}" is in use by running task ${user.id} (${user.name}); cancel it or wait for it to finish`,
+      );
+    await this.call(kind, () => this.deps.lake.delete(kind, name));
+    await this.deps.lineage.forget(kind, name);
+  }
+
+  /** A scan as an Arrow IPC stream. `taskId` names the running task that reads (pins and lineage). */
+  async readArrow(kind: LakeKind, name: string, q: LakeQuery, taskId?: string): Promise<ArrowRead> {
+    this.checkName(kind, name);
+    const task = taskId === undefined ? null : await this.activeTask(taskId);
+    const pinned = task ? this.reads.get(task.id)?.get(key(kind, name)) : undefined;
+    const version = versionRef(q.version) ?? pinned?.version;
+    const scan = await this.call(kind, () => this.deps.lake.scan(kind, name, { columns: q.columns, filter: q.filter, version }));
+    if (task && !pinned) this.noteRead(task.id, kind, name, scan.version);
+    return { version: scan.version, body: ipcStream(scan.schema, scan.batches) };
+  }
+
+  /**
+   * Write an uploaded Arrow IPC stream as a new version. Models get the platform's model
+   * layout: one row per file plus metrics, params and lineage (DESIGN §6).
+   */
+  async writeArrow(kind: LakeKind, name: string, body: AsyncIterable<Uint8Array>, mode: WriteMode, taskId?: string): Promise<WriteSummary> {
+    this.checkName(kind, name);
+    const task = taskId === undefined ? null : await this.activeTask(taskId);
+    let table = await readIpc(body);
+    const inputs = task ? [...(this.reads.get(task.id)?.values() ?? [])] : [];
+    const now = this.now();
+    if (kind === 'models') table = modelTable(table, task, inputs, now);
+    if (task) {
+      let set = this.writes.get(task.id);
+      if (!set) this.writes.set(task.id, (set = new Set()));
+      set.add(key(kind, name));
+    }
+    const result = await this.call(kind, () => this.deps.lake.write(kind, name, table, mode));
+    if (task) {
+      await this.deps.lineage.record({ kind, name, version: result.version, task_id: task.id, script: task.script, params: task.params, inputs, created_at: now });
+    }
+    return { name, kind, version: result.version, num_rows: result.num_rows };
+  }
+
+  /** One file of a model (e.g. model.onnx) at a version. */
+  async modelFile(name: string, file: string, version?: string): Promise<{ content_type: string; data: Uint8Array; version: number }> {
+    this.checkName('models', name);
+    return this.call('models', async () => {
+      const filter = `file = '${file.replaceAll("'", "''")}'`;
+      const page = await this.deps.lake.rows('models', name, { offset: 0, limit: 1, columns: ['file', 'content_type', 'data'], filter, version: versionRef(version) });
+      if (page.table.numRows === 0) throw new LakerayError('MODEL_NOT_FOUND', `model "${name}" has no file "${file}"`);
+      const row = page.table.get(0) as unknown as { content_type: string | null; data: Uint8Array };
+      return { content_type: row.content_type ?? 'application/octet-stream', data: row.data, version: page.version };
+    });
+  }
+
+  /** Forget what finished tasks read or wrote (called as tasks end, and lazily). */
+  forgetTask(taskId: string): void {
+    this.reads.delete(taskId);
+    this.writes.delete(taskId);
+  }
+
+  private async modelCard(info: TableInfo): Promise<Partial<TableDetail>> {
+    const have = new Set(info.columns.map((c) => c.name));
+    if (!have.has('file')) return {};
+    const columns = MODEL_META_COLUMNS.filter((c) => have.has(c));
+    const page = await this.deps.lake.rows('models', info.name, { offset: 0, limit: 1000, columns });
+    const rows = page.table.toArray() as Record<string, unknown>[];
+    const first = rows[0] ?? {};
+    return {
+      files: rows.map((r) => ({ file: String(r.file), content_type: (r.content_type as string | null) ?? null, size: Number(r.size ?? 0) })),
+      metrics: parseJson(first.metrics),
+      params: parseJson(first.params),
+      task_id: (first.task_id as string | null | undefined) ?? null,
+    };
+  }
+
+  private noteRead(taskId: string, kind: LakeKind, name: string, version: number): void {
+    let m = this.reads.get(taskId);
+    if (!m) this.reads.set(taskId, (m = new Map()));
+    m.set(key(kind, name), { kind, name, version });
+  }
+
+  private async activeTask(taskId: string): Promise<Task> {
+    const task = await this.deps.store.get(taskId);
+    if (!task) throw new LakerayError('TASK_NOT_FOUND', `X-Lakeray-Task: task ${taskId} does not exist`);
+    if (isTerminal(task.status) || task.status === 'queued') {
+      this.forgetTask(taskId);
+      throw new LakerayError('INVALID_REQUEST', `X-Lakeray-Task: task ${taskId} is ${task.status}, not running`);
+    }
+    return task;
+  }
+
+  /** A running task that has this table as input/output, or read or wrote it. */
+  private async activeUser(kind: LakeKind, name: string): Promise<Task | null> {
+    const k = key(kind, name);
+    for (const id of new Set([...this.reads.keys(), ...this.writes.keys()])) {
+      if (!this.reads.get(id)?.has(k) && !this.writes.get(id)?.has(k)) continue;
+      const task = await this.deps.store.get(id);
+      if (task && !isTerminal(task.status) && task.status !== 'queued') return task;
+      this.forgetTask(id);
+    }
+    let cursor: string | undefined;
+    do {
+      const page = await this.deps.store.list({ status: ['running', 'cancelling'], cursor, limit: 500 });
+      const user = page.tasks.find((t) => t.input === name || t.output === name);
+      if (user) return user;
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+    return null;
+  }
+
+  private checkName(kind: LakeKind, name: string): void {
+    if (!LAKE_NAME.test(name)) throw new LakerayError('INVALID_REQUEST', `${noun(kind)} name "${name}" must start with a letter or _ and hold only letters, digits, _ and - (at most 128)`);
+  }
+
+  private async call<T>(kind: LakeKind, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw toApiError(err, kind);
+    }
+  }
+}
+
+/** Batches as one Arrow IPC stream; an empty scan still carries its schema. */
+function ipcStream(schema: Schema, batches: AsyncIterable<RecordBatch>): Readable {
+  const writer = new arrow.RecordBatchStreamWriter();
+  const out = writer.toNodeStream();
+  void (async () => {
+    try {
+      let wrote = false;
+      for await (const batch of batches) {
+        writer.write(batch);
+        wrote = true;
+      }
+      if (!wrote) writer.write(new arrow.Table(schema));
+      writer.finish();
+    } catch (err) {
+      out.destroy(err as Error);
+      writer.abort();
+    }
+  })();
+  return out;
+}
+
+/** Read a whole uploaded IPC stream into a table (Lance writes it as one version). */
+async function readIpc(body: AsyncIterable<Uint8Array>): Promise<Table> {
+  let reader;
+  try {
+    reader = await arrow.RecordBatchReader.from(body);
+    await reader.open();
+  } catch (err) {
+    if (err instanceof LakerayError) throw err;
+    throw new LakerayError('INVALID_REQUEST', `body: not an Arrow IPC stream (${(err as Error).message})`);
+  }
+  // The reader forgets its schema once drained: take it now.
+  const schema = reader.schema as Schema | undefined;
+  if (!schema) throw new LakerayError('INVALID_REQUEST', 'body: the Arrow IPC stream is empty (no schema)');
+  const batches: RecordBatch[] = [];
+  try {
+    for await (const b of reader) batches.push(b);
+  } catch (err) {
+    if (err instanceof LakerayError) throw err;
+    throw new LakerayError('INVALID_REQUEST', `body: the Arrow IPC stream is truncated or malformed (${(err as Error).message})`);
+  }
+  return new arrow.Table(schema, batches);
+}
+
+/**
+ * An uploaded model (file, data[, content_type] + schema metadata lakeray.metrics and
+ * lakeray.params) as the stored model table: one row per file, each carrying the model's
+ * metrics, params and lineage, so any single row describes the model.
+ */
+function modelTable(upload: Table, task: Task | null, inputs: LineageRecord['inputs'], now: number): Table {
+  const file = upload.getChild('file');
+  const data = upload.getChild('data');
+  if (!file || !data) throw new LakerayError('INVALID_REQUEST', 'body: a model upload needs columns "file" (string) and "data" (binary), one row per file');
+  const n = upload.numRows;
+  if (n === 0) throw new LakerayError('INVALID_REQUEST', 'body: a model upload needs at least one file');
+  const names: string[] = [];
+  const blobs: Uint8Array[] = [];
+  const types: (string | null)[] = [];
+  const ct = upload.getChild('content_type');
+  for (let i = 0; i < n; i++) {
+    const f = file.get(i) as unknown;
+    const d = data.get(i) as unknown;
+    if (typeof f !== 'string' || f === '') throw new LakerayError('INVALID_REQUEST', `body: row ${i} has no file name`);
+    if (!(d instanceof Uint8Array)) throw new LakerayError('INVALID_REQUEST', `body: row ${i} ("${f}") has no binary data`);
+    names.push(f);
+    blobs.push(d);
+    types.push((ct?.get(i) as string | null | undefined) ?? null);
+  }
+  if (new Set(names).size !== names.length) throw new LakerayError('INVALID_REQUEST', 'body: file names of a model must be unique');
+  const meta = upload.schema.metadata;
+  const metrics = meta.get('lakeray.metrics') ?? '{}';
+  const params = meta.get('lakeray.params') ?? '{}';
+  for (const [k, v] of [['lakeray.metrics', metrics], ['lakeray.params', params]] as const) {
+    try {
+      JSON.parse(v);
+    } catch {
+      throw new LakerayError('INVALID_REQUEST', `body: schema metadata ${k} is not JSON`);
+    }
+  }
+  const lineage = task ? JSON.stringify({ task_id: task.id, script: task.script, params: task.params, inputs }) : '{}';
+  const repeat = <T>(v: T): T[] => Array.from({ length: n }, () => v);
+  const binary = arrow.vectorFromArray(blobs, new arrow.LargeBinary());
+  return new arrow.Table({
+    file: arrow.vectorFromArray(names, new arrow.Utf8()),
+    content_type: arrow.vectorFromArray(types, new arrow.Utf8()),
+    data: binary,
+    size: arrow.vectorFromArray(
+      blobs.map((b) => BigInt(b.byteLength)),
+      new arrow.Int64(),
+    ),
+    metrics: arrow.vectorFromArray(repeat(metrics), new arrow.Utf8()),
+    params: arrow.vectorFromArray(repeat(params), new arrow.Utf8()),
+    lineage: arrow.vectorFromArray(repeat(lineage), new arrow.Utf8()),
+    task_id: arrow.vectorFromArray(repeat(task?.id ?? null), new arrow.Utf8()),
+    created_at: arrow.vectorFromArray(repeat(BigInt(now)), new arrow.Int64()),
+  });
+}
