@@ -51,9 +51,22 @@ export class JobAbort {
   }
 }
 
+/** The lake client module (lake.mjs), imported on the first lake call of any job. */
+let lakeModule;
+const loadLake = () => (lakeModule ??= import('./lake.mjs'));
+
 export const createContext = (channel, job, abort) => {
   const taskId = String(job.task_id);
   let closed = false;
+  let lakeClient;
+  /** The job's lake client: env of the job (a worker running several jobs keeps it out of process.env). */
+  const lake = async () => {
+    if (lakeClient === undefined) {
+      const { LakeClient } = await loadLake();
+      lakeClient = new LakeClient({ taskId, env: job.env ?? {}, signal: abort.signal });
+    }
+    return lakeClient;
+  };
   // Written at once: the script may block the event loop right after reporting.
   const emit = (msg) => {
     if (!closed) channel.emitNow({ ...msg, task_id: taskId });
@@ -96,6 +109,27 @@ export const createContext = (channel, job, abort) => {
       const type = contentType ?? CONTENT_TYPES[path.extname(abs).toLowerCase()];
       if (type) msg.content_type = type;
       emit(msg);
+    },
+    // Lake I/O (lake.mjs): names default to the task's input (reads) and output (writes).
+    /** A dataset as an apache-arrow Table; opts: {columns, filter, version}. */
+    async readDataset(name, opts = {}) {
+      return (await lake()).readDataset(name ?? ctx.input_path, opts);
+    },
+    /** Write a Table (or RecordBatches, an object of columns, IPC bytes); opts: {name, mode}. */
+    async writeDataset(data, opts = {}) {
+      return (await lake()).writeDataset(data, { ...opts, name: opts.name ?? ctx.output_path });
+    },
+    /** Store a model: {name, files: {file: bytes | path}, metrics, params}. */
+    async writeModel(opts = {}) {
+      return (await lake()).writeModel({ ...opts, name: opts.name ?? ctx.output_path });
+    },
+    /** A model's {name, version, files, contentTypes, metrics, params, lineage}; opts: {version}. */
+    async readModel(name, opts = {}) {
+      return (await lake()).readModel(name ?? ctx.input_path, opts);
+    },
+    /** {name: version} of what this task read from the lake. */
+    get versionsRead() {
+      return lakeClient?.versionsRead ?? {};
     },
   };
   // Events from timers the script left behind must not land in a later task's log.

@@ -1,4 +1,5 @@
-"""``ctx``: what a running script can tell the platform (progress, logs, metrics, artifacts).
+"""``ctx``: what a running script can tell the platform (progress, logs, metrics, artifacts),
+and the lake I/O it may do (datasets and models as Arrow, see ``lake.py``).
 
 Events go out on the harness channel tagged with the task id. Once the task has finished,
 its context goes quiet: a thread the script left running cannot write into the next task's
@@ -43,6 +44,8 @@ class Context:
         self.input_path = job.get("input")
         self.output_path = job.get("output")
         self.started_at = time.time()
+        self._env = job.get("env") or {}  # LAKERAY_API_URL, LAKERAY_TASK_TOKEN… for the lake client
+        self._lake = None
 
     @property
     def cancelled(self):
@@ -85,6 +88,46 @@ class Context:
         if content_type:
             event["content_type"] = content_type
         self._emit(event)
+
+    # ------------------------------------------------------------------ lake I/O (lake.py)
+    # Names default to the task's input (reads) and output (writes). pyarrow is imported only
+    # when one of these is called.
+
+    @property
+    def lake(self):
+        """The task's ``lakeray.lake.LakeClient`` (API URL, task id and token from the job)."""
+        if self._lake is None:
+            from .lake import LakeClient
+            self._lake = LakeClient(task_id=self.task_id, env=self._env)
+        return self._lake
+
+    @property
+    def versions_read(self):
+        """{name: version} of every dataset and model this task read."""
+        return self.lake.versions_read
+
+    def read_dataset(self, name=None, columns=None, filter=None, version=None):
+        """A dataset of the lake as a ``pyarrow.Table`` (default: the task's input)."""
+        return self.lake.read_dataset(self.input_path if name is None else name,
+                                      columns=columns, filter=filter, version=version)
+
+    def iter_dataset(self, name=None, columns=None, filter=None, version=None):
+        """The dataset's record batches, as they arrive (default: the task's input)."""
+        return self.lake.iter_dataset(self.input_path if name is None else name,
+                                      columns=columns, filter=filter, version=version)
+
+    def write_dataset(self, data, name=None, mode="overwrite"):
+        """Write a table as a new version of a dataset (default: the task's output)."""
+        return self.lake.write_dataset(data, self.output_path if name is None else name, mode=mode)
+
+    def write_model(self, name=None, files=None, metrics=None, params=None):
+        """Store a model's files with its metrics and params (default name: the task's output)."""
+        return self.lake.write_model(self.output_path if name is None else name, files,
+                                     metrics=metrics, params=params)
+
+    def read_model(self, name=None, version=None):
+        """A model's files, metrics, params and lineage (default: the task's input)."""
+        return self.lake.read_model(self.input_path if name is None else name, version=version)
 
     def _close(self):
         self._closed = True
