@@ -10,6 +10,7 @@ import { summarize } from './lib/stats.ts';
 
 const N = Number(process.env.BENCH_ROWS_RUNS ?? 500);
 const ROWS = 70_000;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 async function timeGets(pool: Pool, paths: string[]): Promise<number[]> {
   const out: number[] = [];
@@ -36,9 +37,13 @@ export async function run(): Promise<Record<string, unknown>> {
     const lookups = Array.from({ length: N }, () => `/api/v1/datasets/fashion/rows?offset=${Math.floor(rand() * ROWS)}&limit=1`);
     const health = Array.from({ length: N }, () => '/health');
     await timeGets(pool, pages.slice(0, 50)); // warm up caches and the JIT
-    const page = summarize(await timeGets(pool, pages));
-    const lookup = summarize(await timeGets(pool, lookups));
-    const floor = summarize(await timeGets(pool, health));
+    // Three rounds; the round with the median page p99 is reported (the tail varies with GC).
+    const rounds = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      rounds.push({ page: summarize(await timeGets(pool, pages)), lookup: summarize(await timeGets(pool, lookups)), floor: summarize(await timeGets(pool, health)) });
+      console.log(`round ${i + 1}: page p50 ${rounds[i]!.page.p50_ms.toFixed(2)} ms  p99 ${rounds[i]!.page.p99_ms.toFixed(2)} ms`);
+    }
+    const { page, lookup, floor } = [...rounds].sort((a, b) => a.page.p99_ms - b.page.p99_ms)[Math.floor(rounds.length / 2)]!;
     console.log(`100-row page: p50 ${page.p50_ms.toFixed(2)} ms  p99 ${page.p99_ms.toFixed(2)} ms  (n=${page.n})`);
     console.log(`1-row lookup: p50 ${lookup.p50_ms.toFixed(2)} ms  p99 ${lookup.p99_ms.toFixed(2)} ms`);
     console.log(`baseline GET /health: p50 ${floor.p50_ms.toFixed(2)} ms  p99 ${floor.p99_ms.toFixed(2)} ms`);
@@ -52,6 +57,7 @@ export async function run(): Promise<Record<string, unknown>> {
       lookup,
       baseline: floor,
       ratio: page.p50_ms / floor.p50_ms,
+      rounds_p99_ms: rounds.map((r) => r.page.p99_ms),
       target: { p99_ms: 30 },
     };
   } finally {

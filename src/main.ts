@@ -18,6 +18,7 @@ import type { Executor } from './executors/executor.ts';
 import { LocalExecutor } from './executors/local/local-executor.ts';
 import { LanceLake } from './lake/lance/lance-lake.ts';
 import { LanceLineageLog } from './lake/lance/lineage-log.ts';
+import { SnapshotCache } from './lake/snapshot-cache.ts';
 import { acquireLock } from './store/sqlite/lock.ts';
 import { SqliteTaskStore } from './store/sqlite/sqlite-store.ts';
 
@@ -87,9 +88,10 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const port = opts.port ?? config.server.port;
 
   const lakeRoot = config.lake.root;
-  const lake = await LanceLake.open(lakeRoot, { storageOptions: config.lake.storage_options });
+  const lake = await LanceLake.open(lakeRoot, { storageOptions: config.lake.storage_options, dataStorageVersion: config.lake.data_storage_version });
   const lineage = await LanceLineageLog.open(lakeRoot, config.lake.storage_options);
-  const lakeService = new LakeService({ lake, lineage, store });
+  const snapshots = config.lake.snapshot_cache_bytes > 0 ? new SnapshotCache(lake, join(config.state_dir, 'lake-snapshots'), config.lake.snapshot_cache_bytes) : undefined;
+  const lakeService = new LakeService({ lake, lineage, store, snapshots });
   // Known up front unless the port is picked at listen time (tests); then set once listening.
   let apiUrl: string | undefined = port === 0 ? undefined : `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 

@@ -81,9 +81,16 @@ export const configSchema = z
         storage_options: z.record(z.string(), z.string()).default({}),
         /** Largest Arrow upload (PUT …/arrow) in bytes. */
         max_upload_bytes: z.number().int().positive().default(4 * 1024 ** 3),
+        /**
+         * Lance file format of new tables. 2.0 writes the 70k-image MNIST table faster and
+         * reads random 100-row pages with a shorter tail than LanceDB's default here.
+         */
+        data_storage_version: z.enum(['2.0', '2.1', 'stable', 'legacy']).default('2.0'),
+        /** Bytes of local Arrow snapshots kept for tasks on this machine (0: always stream). */
+        snapshot_cache_bytes: z.number().int().nonnegative().default(4 * 1024 ** 3),
       })
       .strict()
-      .default({ root: 'lance_storage', storage_options: {}, max_upload_bytes: 4 * 1024 ** 3 }),
+      .default({ root: 'lance_storage', storage_options: {}, max_upload_bytes: 4 * 1024 ** 3, data_storage_version: '2.0', snapshot_cache_bytes: 4 * 1024 ** 3 }),
     python: z
       .object({ interpreter: z.string().optional() })
       .strict()

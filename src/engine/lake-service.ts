@@ -16,6 +16,8 @@ import { LakerayError, type ErrorCode } from '../domain/errors.ts';
 import { isTerminal, type Task } from '../domain/task.ts';
 import arrow, { type RecordBatch, type Schema, type Table } from '../lake/arrow.ts';
 import { LakeError, type ColumnInfo, type Lake, type LakeKind, type LineageLog, type LineageRecord, type TableInfo, type VersionInfo, type VersionRef, type WriteMode } from '../lake/lake.ts';
+import type { Snapshot, SnapshotCache } from '../lake/snapshot-cache.ts';
+import { columnsOf } from '../lake/types.ts';
 import type { TaskStore } from '../store/task-store.ts';
 import { renderRows, type Cell } from './lake-cells.ts';
 
@@ -144,6 +146,8 @@ export interface LakeServiceDeps {
   lake: Lake;
   lineage: LineageLog;
   store: TaskStore;
+  /** Local Arrow IPC snapshots for readers on this machine (none: always stream). */
+  snapshots?: SnapshotCache;
   now?: () => number;
 }
 
@@ -178,9 +182,8 @@ export class LakeService {
     this.checkName(kind, name);
     return this.call(kind, async () => {
       const page = await this.deps.lake.rows(kind, name, { offset: q.offset, limit: q.limit, columns: q.columns, filter: q.filter, version: versionRef(q.version) });
-      const info = await this.deps.lake.describe(kind, name);
-      const types = new Map(info.columns.map((c) => [c.name, c.type]));
-      const columns = page.table.schema.fields.map((f) => info.columns.find((c) => c.name === f.name) ?? { name: f.name, type: String(f.type), nullable: f.nullable });
+      const columns = columnsOf(page.table.schema);
+      const types = new Map(columns.map((c) => [c.name, c.type]));
       return {
         id: name,
         version: page.version,
@@ -219,6 +222,7 @@ export class LakeService {
         `${noun(kind)} "${name}" is in use by running task ${user.id} (${user.name}); cancel it or wait for it to finish`,
       );
     await this.call(kind, () => this.deps.lake.delete(kind, name));
+    this.deps.snapshots?.forget(kind, name);
     await this.deps.lineage.forget(kind, name);
   }
 
@@ -231,6 +235,22 @@ export class LakeService {
     const scan = await this.call(kind, () => this.deps.lake.scan(kind, name, { columns: q.columns, filter: q.filter, version }));
     if (task && !pinned) this.noteRead(task.id, kind, name, scan.version);
     return { version: scan.version, body: ipcStream(scan.schema, scan.batches) };
+  }
+
+  /**
+   * The scan as a local Arrow IPC file a reader on this machine memory-maps (same pins and
+   * lineage as readArrow). Null when this server keeps no snapshots: stream instead.
+   */
+  async readArrowFile(kind: LakeKind, name: string, q: LakeQuery, taskId?: string): Promise<Snapshot | null> {
+    const cache = this.deps.snapshots;
+    if (!cache) return null;
+    this.checkName(kind, name);
+    const task = taskId === undefined ? null : await this.activeTask(taskId);
+    const pinned = task ? this.reads.get(task.id)?.get(key(kind, name)) : undefined;
+    const version = versionRef(q.version) ?? pinned?.version;
+    const snap = await this.call(kind, () => cache.get(kind, name, { columns: q.columns, filter: q.filter, version }));
+    if (task && !pinned) this.noteRead(task.id, kind, name, snap.version);
+    return snap;
   }
 
   /**

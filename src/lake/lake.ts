@@ -93,6 +93,8 @@ export interface Lake {
   exists(kind: LakeKind, name: string): Promise<boolean>;
   /** A page of rows as Arrow (the caller renders cells). `total` counts rows matching the filter. */
   rows(kind: LakeKind, name: string, opts: RowsOptions): Promise<{ table: Table; total: number; version: number }>;
+  /** The version number a reference means now (the latest, a tag's version, or the number itself if it exists). */
+  resolve(kind: LakeKind, name: string, ref: VersionRef): Promise<number>;
   /** Every version still on disk, oldest first. */
   versions(kind: LakeKind, name: string): Promise<VersionInfo[]>;
   /** Stream a scan as record batches; `version` is the version actually read (pinned before the first batch). */

@@ -46,6 +46,8 @@ export const ENV = {
   CUDA: 'CUDA_VISIBLE_DEVICES',
   /** Service tasks only: the port to listen on (127.0.0.1); also set as PORT and params.port. */
   SERVICE_PORT: 'LAKERAY_SERVICE_PORT',
+  /** "1" when the job runs on the API server's machine: lake reads may use local snapshot files. */
+  LAKE_LOCAL: 'LAKERAY_LAKE_LOCAL',
 } as const;
 
 /** Parse one fd-3 line; returns null for anything malformed (a script cannot crash the server). */

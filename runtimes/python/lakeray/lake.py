@@ -31,6 +31,9 @@ __all__ = [
 ]
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
+# On the server's own machine (LAKERAY_LAKE_LOCAL=1) a read may come back as a pointer to a
+# local Arrow IPC file of the same scan, which is memory-mapped instead of streamed.
+ARROW_FILE_REF = "application/vnd.lakeray.arrow-file+json"
 WRITE_MODES = ("create", "overwrite", "append")
 KINDS = ("datasets", "models")
 
@@ -273,6 +276,7 @@ class LakeClient:
         if timeout is None:
             timeout = float(setting(None, "LAKERAY_LAKE_TIMEOUT_S") or _DEFAULT_TIMEOUT_S)
         self.timeout = timeout
+        self.local = setting(None, "LAKERAY_LAKE_LOCAL") == "1"
         # name → version, for every dataset/model this client read (the lineage the server records too)
         self.versions_read = {}
 
@@ -338,10 +342,11 @@ class LakeClient:
         message = str(message) if message else "%s/%s: HTTP %d %s" % (kind, name, resp.status, resp.reason)
         return LakeError(code, message, resp.status)
 
-    def _get(self, kind, name, query):
+    def _get(self, kind, name, query, snapshot=False):
         conn, prefix = self._connect()
+        extra = {"Accept": "%s, %s, application/json" % (ARROW_FILE_REF, ARROW_STREAM)} if snapshot else None
         try:
-            conn.request("GET", self._path(prefix, kind, name, query), headers=self._headers())
+            conn.request("GET", self._path(prefix, kind, name, query), headers=self._headers(extra))
             resp = conn.getresponse()
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
@@ -352,7 +357,7 @@ class LakeClient:
             finally:
                 conn.close()
         ctype = (resp.getheader("Content-Type") or "").split(";")[0].strip().lower()
-        if ctype and ctype != ARROW_STREAM:
+        if ctype and ctype != ARROW_STREAM and not (snapshot and ctype == ARROW_FILE_REF):
             conn.close()
             raise LakeError("BAD_RESPONSE", "reading %s %r: expected %s, got %s" % (kind[:-1], name, ARROW_STREAM, ctype), resp.status)
         version = resp.getheader("X-Lakeray-Version")
@@ -374,8 +379,28 @@ class LakeClient:
             "version": None if version is None else str(version),
         }
 
+    def _read_snapshot(self, pa, kind, name, query):
+        """The scan as a memory-mapped local Arrow IPC file; None when the server streamed it
+        instead (then the stream is decoded here) or the file is gone (read again as a stream)."""
+        conn, resp, got = self._get(kind, name, query, snapshot=True)
+        try:
+            ctype = (resp.getheader("Content-Type") or "").split(";")[0].strip().lower()
+            if ctype != ARROW_FILE_REF:
+                return pa.ipc.open_stream(_BodyReader(resp, pa)).read_all(), got
+            ref = json.loads(resp.read().decode("utf-8"))
+        finally:
+            conn.close()
+        try:
+            return pa.ipc.open_file(pa.memory_map(ref["path"], "r")).read_all(), got
+        except (OSError, KeyError, pa.ArrowInvalid):
+            return None
+
     def _read_table(self, kind, name, columns=None, filter=None, version=None):
         pa = _pyarrow()
+        if self.local:
+            found = self._read_snapshot(pa, kind, name, self._scan_query(columns, filter, version))
+            if found is not None:
+                return found
         conn, resp, got = self._get(kind, name, self._scan_query(columns, filter, version))
         try:
             table = pa.ipc.open_stream(_BodyReader(resp, pa)).read_all()

@@ -20,6 +20,8 @@ export interface LakeRoutesOptions {
 }
 
 export const ARROW_STREAM = 'application/vnd.apache.arrow.stream';
+/** Asked for by readers on the server's machine: a JSON pointer to a local Arrow IPC file. */
+export const ARROW_FILE_REF = 'application/vnd.lakeray.arrow-file+json';
 const KINDS = ['datasets', 'models'] as const;
 
 const idParams = z.object({ id: z.string().min(1).max(128) }).strict();
@@ -181,6 +183,7 @@ export const lakeRoutes: FastifyPluginAsyncZod<LakeRoutesOptions> = async (app, 
         schema: {
           tags,
           summary: `Stream a ${what} as Arrow IPC (${ARROW_STREAM}); X-Lakeray-Version tells the version read`,
+          description: `A reader on the server's own machine may Accept ${ARROW_FILE_REF} and get {path, version, bytes, rows}: a local Arrow IPC file of the same scan to memory-map.`,
           params: idParams,
           querystring: arrowQuery,
           headers: taskHeader,
@@ -188,7 +191,12 @@ export const lakeRoutes: FastifyPluginAsyncZod<LakeRoutesOptions> = async (app, 
         },
       },
       async (request, reply) => {
-        const read = await lake.readArrow(kind, request.params.id, request.query, request.headers['x-lakeray-task']);
+        const task = request.headers['x-lakeray-task'];
+        if (request.headers.accept?.includes(ARROW_FILE_REF)) {
+          const snap = await lake.readArrowFile(kind, request.params.id, request.query, task);
+          if (snap) return reply.type(ARROW_FILE_REF).header('x-lakeray-version', String(snap.version)).serializer(JSON.stringify).send(snap as never);
+        }
+        const read = await lake.readArrow(kind, request.params.id, request.query, task);
         return sendArrow(reply, read.version, read.body);
       },
     );

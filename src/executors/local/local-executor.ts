@@ -271,6 +271,7 @@ export class LocalExecutor implements Executor {
       [ENV.CUDA]: gpus.join(','),
       [ENV.TASK_ID]: task.id,
       [ENV.ATTEMPT]: String(task.attempt),
+      [ENV.LAKE_LOCAL]: '1',
     };
     const apiUrl = typeof this.opts.apiUrl === 'function' ? this.opts.apiUrl() : this.opts.apiUrl;
     if (apiUrl !== undefined) env[ENV.API_URL] = apiUrl;

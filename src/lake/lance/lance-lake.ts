@@ -26,7 +26,7 @@ import { KeyedQueue } from './keyed-queue.ts';
 import type { LanceTable } from './lancedb.ts';
 import { dirSize, locate, TABLE_NAME } from './location.ts';
 import type { Location } from './location.ts';
-import { columnsOf } from './types.ts';
+import { columnsOf } from '../types.ts';
 import { appendTo, createTable } from './writes.ts';
 
 export type LanceLakeOptions = HandleOptions;
@@ -133,6 +133,11 @@ export class LanceLake implements Lake {
       }
     }
     return this.read(kind, name, opts, page);
+  }
+
+  async resolve(kind: LakeKind, name: string, ref: VersionRef): Promise<number> {
+    assertName(name);
+    return (await this.at(kind, name, ref)).version;
   }
 
   async versions(kind: LakeKind, name: string): Promise<VersionInfo[]> {

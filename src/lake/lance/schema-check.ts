@@ -6,7 +6,7 @@
  */
 import arrow from '../arrow.ts';
 import type { DataType, Schema, Table } from '../arrow.ts';
-import { readableType } from './types.ts';
+import { readableType } from '../types.ts';
 
 const valueType = (t: DataType): string => readableType(arrow.DataType.isDictionary(t) ? t.dictionary : t);
 

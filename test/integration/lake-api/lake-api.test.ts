@@ -3,6 +3,7 @@
  * browsing, previews, versions, tags, model files, and every caller mistake as a clean 4xx
  * that writes nothing.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -157,6 +158,27 @@ describe('datasets', () => {
     expect(none.table?.schema.fields.map((f) => f.name)).toEqual(['image', 'label', 'split']);
   });
 
+  it('serves a reader on this machine a local Arrow snapshot file of the same scan', async () => {
+    const ref = async (q: string) => {
+      const r = await request(`${server.url}/api/v1/datasets/digits/arrow${q}`, { headers: { accept: 'application/vnd.lakeray.arrow-file+json' } });
+      expect(r.statusCode).toBe(200);
+      expect(r.headers['content-type']).toContain('application/vnd.lakeray.arrow-file+json');
+      return (await r.body.json()) as { path: string; version: number; bytes: number; rows: number };
+    };
+    const a = await ref(`?columns=label&filter=${encodeURIComponent("split = 'test'")}`);
+    expect(a.version).toBe(2);
+    const fromFile = arrow.tableFromIPC(readFileSync(a.path));
+    const fromStream = (await getArrow(`/api/v1/datasets/digits/arrow?columns=label&filter=${encodeURIComponent("split = 'test'")}`)).table;
+    expect(fromFile.numRows).toBe(a.rows);
+    expect(fromFile.numRows).toBe(fromStream?.numRows);
+    expect(Array.from(fromFile.getChild('label')?.toArray() ?? [])).toEqual(Array.from(fromStream?.getChild('label')?.toArray() ?? []));
+    // The same scan of the same version is the same file; another version is another file.
+    expect((await ref(`?columns=label&filter=${encodeURIComponent("split = 'test'")}`)).path).toBe(a.path);
+    const v1 = await ref(`?columns=label&filter=${encodeURIComponent("split = 'test'")}&version=1`);
+    expect(v1.path).not.toBe(a.path);
+    expect(v1.version).toBe(1);
+  });
+
   it('refuses bad uploads without writing anything', async () => {
     const before = (await api(server.url, 'GET', '/api/v1/datasets/digits')).body.version;
     expect((await put('/api/v1/datasets/digits/arrow?mode=create', ipc(mnistLike(3)))).body.error.code).toBe('DATASET_EXISTS');
@@ -174,10 +196,14 @@ describe('datasets', () => {
     expect((await api(server.url, 'GET', '/health')).status).toBe(200);
   });
 
-  it('deletes a dataset and every version of it', async () => {
+  it('deletes a dataset and every version of it, and its local snapshots', async () => {
     await put('/api/v1/datasets/scratch/arrow', ipc(mnistLike(5)));
+    const r = await request(`${server.url}/api/v1/datasets/scratch/arrow`, { headers: { accept: 'application/vnd.lakeray.arrow-file+json' } });
+    const { path } = (await r.body.json()) as { path: string };
+    expect(existsSync(path)).toBe(true);
     expect((await api(server.url, 'DELETE', '/api/v1/datasets/scratch')).status).toBe(204);
     expect((await api(server.url, 'GET', '/api/v1/datasets/scratch')).status).toBe(404);
+    expect(existsSync(path)).toBe(false);
     expect((await api(server.url, 'DELETE', '/api/v1/datasets/scratch')).body.error.code).toBe('DATASET_NOT_FOUND');
   });
 });

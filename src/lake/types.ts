@@ -3,9 +3,9 @@
  * Int64, UInt8, Float32, String, List[Float32], List[Float32, 784] (fixed size),
  * Struct{a: Int64, b: String}, Timestamp[ms, UTC], Dictionary[Int32, String]…
  */
-import arrow from '../arrow.ts';
-import type { DataType, Field, Schema } from '../arrow.ts';
-import type { ColumnInfo } from '../lake.ts';
+import arrow from './arrow.ts';
+import type { DataType, Field, Schema } from './arrow.ts';
+import type { ColumnInfo } from './lake.ts';
 
 const { Type } = arrow;
 const TIME_UNITS = ['s', 'ms', 'us', 'ns'] as const;
