@@ -13,6 +13,7 @@ import { parseConfig } from '../../src/config/load.ts';
 import arrow from '../../src/lake/arrow.ts';
 import { PACKAGE_ROOT, startServer, type RunningServer } from '../../src/main.ts';
 import { api, tempDir } from '../helpers/server-process.ts';
+import { runCli } from '../integration/cli/harness.ts';
 
 const FASHION = '/usr/share/datasets/fashion-mnist';
 let server: RunningServer;
@@ -178,7 +179,20 @@ describe.runIf(existsSync(FASHION) || process.env.CI)('MNIST pipeline on Fashion
     expect(await page.body.text()).toContain('<canvas');
     expect((await api(server.url, 'DELETE', '/api/v1/models/mnist_cnn_v1')).body.error.code).toBe('MODEL_IN_USE');
 
+    // `lakeray demo mnist` finds the dataset, the model and the running service, and prints the page.
+    const demo = await runCli(['--url', server.url, 'demo', 'mnist']);
+    expect(demo.code, demo.err).toBe(0);
+    expect(demo.out).toContain('✓ dataset mnist_clean is in the lake');
+    expect(demo.out).toContain('✓ model mnist_cnn_v1 is in the lake');
+    expect(demo.out).toContain(`Draw a digit: ${server.url}/api/v1/services/${serve}/`);
+    const redirect = await request(`${server.url}/demo/mnist`);
+    expect(redirect.statusCode).toBe(302);
+    expect(redirect.headers.location).toBe(`/api/v1/services/${serve}/`);
+
     expect((await api(server.url, 'POST', `/api/v1/tasks/${serve}/cancel`)).status).toBe(200);
     await until('the service to stop', async () => (await task(serve)).status === 'cancelled', 30_000);
+    const after = await request(`${server.url}/demo/mnist`);
+    expect(after.statusCode).toBe(200);
+    expect(await after.body.text()).toContain('lakeray demo mnist');
   }, 200_000);
 });
