@@ -3,14 +3,14 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.ts';
-import arrow from '../../../src/lake/arrow.ts';
+import arrow, { type Table } from '../../../src/lake/arrow.ts';
 import { startServer, type RunningServer } from '../../../src/main.ts';
 import { tempDir } from '../../helpers/server-process.ts';
 import { runCli } from './harness.ts';
 
 let server: RunningServer;
 
-const upload = async (kind: string, name: string, table: InstanceType<typeof arrow.Table>) => {
+const upload = async (kind: string, name: string, table: Table<any>) => {
   const r = await request(`${server.url}/api/v1/${kind}/${name}/arrow`, {
     method: 'PUT',
     headers: { 'content-type': 'application/vnd.apache.arrow.stream' },
