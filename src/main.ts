@@ -19,6 +19,7 @@ import { LocalExecutor } from './executors/local/local-executor.ts';
 import { LanceLake } from './lake/lance/lance-lake.ts';
 import { LanceLineageLog } from './lake/lance/lineage-log.ts';
 import { SnapshotCache } from './lake/snapshot-cache.ts';
+import { findFfmpeg } from './runtime/ffmpeg.ts';
 import { acquireLock } from './store/sqlite/lock.ts';
 import { SqliteTaskStore } from './store/sqlite/sqlite-store.ts';
 
@@ -77,6 +78,9 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   if (opts.examples) config = withExamples(config);
   const logger = pino({ level: opts.logLevel ?? config.log_level });
 
+  // Task processes inherit the server's environment: video scripts find ffmpeg here.
+  const ffmpeg = findFfmpeg();
+  if (ffmpeg) process.env.LAKERAY_FFMPEG = ffmpeg;
   mkdirSync(config.state_dir, { recursive: true });
   for (const root of config.data_roots) if (!root.includes('://')) mkdirSync(root, { recursive: true });
   const dbPath = config.store.path ?? join(config.state_dir, 'lakeray.db');
