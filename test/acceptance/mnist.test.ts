@@ -15,6 +15,7 @@ import arrow from '../../src/lake/arrow.ts';
 import { defaultPython, PACKAGE_ROOT, startServer, type RunningServer } from '../../src/main.ts';
 import { api, tempDir } from '../helpers/server-process.ts';
 import { runCli } from '../integration/cli/harness.ts';
+import { until } from '../helpers/until.ts';
 
 const FASHION = '/usr/share/datasets/fashion-mnist';
 let server: RunningServer;
@@ -32,16 +33,6 @@ function onnxClasses(modelPath: string, batch: Float32Array, n: number): number[
   ].join('\n');
   return JSON.parse(execFileSync(defaultPython(), ['-c', code, modelPath, input, String(n)], { encoding: 'utf8' })) as number[];
 }
-
-const until = async <T>(what: string, f: () => Promise<T | undefined | null | false>, ms: number): Promise<T> => {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
 
 const submit = async (body: Record<string, unknown>): Promise<string> => {
   const r = await api(server.url, 'POST', '/api/v1/tasks', body);

@@ -9,21 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.ts';
 import { startServer, type RunningServer } from '../../../src/main.ts';
 import { api, tempDir } from '../../helpers/server-process.ts';
+import { until } from '../../helpers/until.ts';
 
 const SCRIPTS = join(import.meta.dirname, 'scripts');
 
 let server: RunningServer;
 let dir: string;
-
-const until = async <T>(what: string, f: () => Promise<T | undefined | null | false>, ms = 20_000): Promise<T> => {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
 
 const submit = async (body: Record<string, unknown>) => {
   const r = await api(server.url, 'POST', '/api/v1/tasks', body);

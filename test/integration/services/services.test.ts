@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.ts';
 import { startServer, type RunningServer } from '../../../src/main.ts';
 import { api, tempDir } from '../../helpers/server-process.ts';
+import { until } from '../../helpers/until.ts';
 
 const SCRIPTS = join(import.meta.dirname, '../../fixtures/scripts');
 const PY = 'services/http_service.py';
@@ -23,16 +24,6 @@ interface Ev {
   type: string;
   data: Record<string, unknown>;
 }
-
-const until = async <T>(what: string, f: () => Promise<T | undefined | null | false>, ms = 20_000): Promise<T> => {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
 
 const submit = async (body: Record<string, unknown>) => {
   const r = await api(server.url, 'POST', '/api/v1/tasks', body);
