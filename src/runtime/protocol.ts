@@ -32,8 +32,11 @@ export type HarnessMessage =
   | { type: 'metric'; task_id: string; name: string; value: number; step?: number }
   | { type: 'artifact'; task_id: string; name: string; path: string; content_type?: string }
   | { type: 'result'; task_id: string; value: unknown }
-  /** task_id "" is a process-level failure (a preload that raised), not a job's. */
-  | { type: 'error'; task_id: string; code?: string; message: string; traceback?: string }
+  /**
+   * task_id "" is a process-level failure (a preload that raised), not a job's. step: where in
+   * the script it failed (e.g. "render", "postprocess"), copied into the task's error.
+   */
+  | { type: 'error'; task_id: string; code?: string; message: string; traceback?: string; step?: string }
   /** cuda_initialized: the job touched CUDA, so the worker is pinned to that job's devices. */
   | { type: 'done'; task_id: string; cuda_initialized?: boolean };
 
@@ -48,6 +51,11 @@ export const ENV = {
   SERVICE_PORT: 'LAKERAY_SERVICE_PORT',
   /** "1" when the job runs on the API server's machine: lake reads may use local snapshot files. */
   LAKE_LOCAL: 'LAKERAY_LAKE_LOCAL',
+  /**
+   * A directory of the task's own, created empty before it runs and removed after: files
+   * written here and reported with ctx.artifact are moved (not copied) into the artifact store.
+   */
+  WORK_DIR: 'LAKERAY_WORK_DIR',
 } as const;
 
 /** Parse one fd-3 line; returns null for anything malformed (a script cannot crash the server). */

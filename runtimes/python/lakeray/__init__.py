@@ -12,10 +12,10 @@ Lake I/O (``lakeray.read_dataset``, ``write_dataset``, ``read_model``, ``write_m
 for it (nor for pyarrow) unless a script does lake I/O.
 """
 from .context import Context, get_context
-from .runner import Cancelled
+from .runner import Cancelled, StepError
 
-__all__ = ["Cancelled", "Context", "LakeClient", "LakeError", "get_context", "iter_dataset",
-           "read_dataset", "read_model", "write_dataset", "write_model"]
+__all__ = ["Cancelled", "Context", "LakeClient", "LakeError", "StepError", "get_context",
+           "iter_dataset", "read_dataset", "read_model", "write_dataset", "write_model"]
 __version__ = "0.1.0"
 
 _LAKE_NAMES = frozenset(("LakeClient", "LakeError", "iter_dataset", "read_dataset", "read_model",

@@ -35,6 +35,20 @@ class ScriptError(Exception):
     """A problem with the script itself (no run function, cannot be loaded)."""
 
 
+class StepError(Exception):
+    """A failure in a named step of a script (e.g. "render", "postprocess"): the task's error
+    gets ``step``. Any exception with a non-empty string attribute ``step`` does the same."""
+
+    def __init__(self, step, message=""):
+        super().__init__(message)
+        self.step = str(step)
+
+
+def _step_of(exc):
+    step = getattr(exc, "step", None)
+    return step[:200] if isinstance(step, str) and step else None
+
+
 class State:
     """What the SIGTERM handler needs to know: the running task, if any."""
 
@@ -238,8 +252,12 @@ def run_job(job, channel, state):
             except ScriptError as exc:
                 outcome = encode({"type": "error", "task_id": task_id, "code": "SCRIPT_ERROR", "message": str(exc)})
             except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt are script errors too
-                outcome = encode({"type": "error", "task_id": task_id, "code": "SCRIPT_ERROR",
-                                  "message": _describe(exc), "traceback": _script_traceback(exc)})
+                error = {"type": "error", "task_id": task_id, "code": "SCRIPT_ERROR",
+                         "message": _describe(exc), "traceback": _script_traceback(exc)}
+                step = _step_of(exc)
+                if step is not None:
+                    error["step"] = step
+                outcome = encode(error)
     except Cancelled:
         # SIGTERM while the sandbox was being set up or torn down: still a clean cancellation.
         outcome = outcome or encode({"type": "error", "task_id": task_id, "code": "PROCESS_EXITED",

@@ -107,6 +107,7 @@ export class TaskRun {
   private onError(msg: Extract<HarnessMessage, { type: 'error' }>): void {
     const code = msg.code !== undefined && isErrorCode(msg.code) ? msg.code : 'SCRIPT_ERROR';
     const error: ScriptTaskError = { code, message: msg.message };
+    if (typeof msg.step === 'string' && msg.step.length > 0) error.step = msg.step.slice(0, 200);
     if (typeof msg.traceback === 'string' && msg.traceback.length > 0) {
       error.traceback = truncateUtf8(msg.traceback, this.limits.maxLineBytes * 4).text;
       // Also in the log, where a user reading the task's output looks for it.
