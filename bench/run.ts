@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const NAMES = ['dispatch', 'throughput', 'events', 'ingest', 'rows', 'arrow-read'];
+const NAMES = ['dispatch', 'throughput', 'events', 'ingest', 'rows', 'arrow-read', 'video', 'ui'];
 const name = process.argv[2];
 if (!name || !NAMES.includes(name)) {
   console.error(`usage: npm run bench -- <${NAMES.join('|')}>`);

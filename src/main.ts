@@ -8,10 +8,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { buildApp } from './api/app.ts';
+import { LocalArtifactStore } from './artifacts/local/local-artifact-store.ts';
+import { LocalUploadStore } from './artifacts/local/local-upload-store.ts';
 import { MetricsRegistry } from './api/metrics.ts';
 import { loadConfig } from './config/load.ts';
 import type { Config, PoolConfig } from './config/schema.ts';
 import { Engine } from './engine/engine.ts';
+import { GenerationService } from './generation/service.ts';
 import { LakeService } from './engine/lake-service.ts';
 import { MemoryEventBus } from './events/memory.ts';
 import type { Executor } from './executors/executor.ts';
@@ -20,6 +23,7 @@ import { LanceLake } from './lake/lance/lance-lake.ts';
 import { LanceLineageLog } from './lake/lance/lineage-log.ts';
 import { SnapshotCache } from './lake/snapshot-cache.ts';
 import { findFfmpeg } from './runtime/ffmpeg.ts';
+import { resolveScriptCached } from './runtime/paths.ts';
 import { acquireLock } from './store/sqlite/lock.ts';
 import { SqliteTaskStore } from './store/sqlite/sqlite-store.ts';
 
@@ -96,6 +100,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const lineage = await LanceLineageLog.open(lakeRoot, config.lake.storage_options);
   const snapshots = config.lake.snapshot_cache_bytes > 0 ? new SnapshotCache(lake, join(config.state_dir, 'lake-snapshots'), config.lake.snapshot_cache_bytes) : undefined;
   const lakeService = new LakeService({ lake, lineage, store, snapshots });
+  const artifacts = await new LocalArtifactStore(config.artifacts.root ?? join(config.state_dir, 'artifacts')).init();
+  const uploads = new LocalUploadStore(join(config.state_dir, 'uploads'));
   // Known up front unless the port is picked at listen time (tests); then set once listening.
   let apiUrl: string | undefined = port === 0 ? undefined : `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
@@ -111,6 +117,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     logger,
     // Stable across restarts of this database: the next start finds this one's orphans by it.
     owner: dbPath === ':memory:' ? undefined : createHash('sha256').update(resolve(dbPath)).digest('hex').slice(0, 16),
+    workDir: config.executors.local.work_dirs ? (taskId) => artifacts.stagingDir(taskId) : undefined,
   });
   const executors = new Map<string, Executor>([[local.name, local]]);
   const metrics = new MetricsRegistry();
@@ -121,7 +128,24 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     executors,
     pools: new Map([[local.name, new Set(config.executors.local.pools.map((p) => p.name))]]),
     observer: metrics.observer,
+    artifacts,
     onError: (err, context) => logger.error({ err }, `engine: ${context}`),
+  });
+  const generation = new GenerationService({
+    config: config.generation,
+    tasks: engine,
+    artifacts: engine.artifacts,
+    uploads,
+    // The local executor runs scripts only; a Ray executor will run entrypoint (argv) models.
+    executors: new Map([...executors.keys()].map((name) => [name, { runsCommands: false }])),
+    scriptExists: (script) => {
+      try {
+        resolveScriptCached(script, config.script_roots);
+        return true;
+      } catch {
+        return false;
+      }
+    },
   });
 
   const app = await buildApp({
@@ -133,6 +157,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     metrics,
     lake: lakeService,
     maxUploadBytes: config.lake.max_upload_bytes,
+    artifacts: engine.artifacts,
+    generation,
   });
   const { recovered } = await engine.start();
   if (recovered) logger.warn({ recovered }, 'recovered tasks left running by a previous server');
@@ -146,6 +172,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const close = () =>
     (closing ??= (async () => {
       await app.close();
+      await generation.close();
       await engine.stop();
       await local.close();
       await bus.close();

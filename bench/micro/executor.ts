@@ -38,7 +38,7 @@ const task = (script: string, pool: string): Task => {
   return {
     id: `m-${seq}`, name: 'micro', script, input: null, output: null, params: {}, executor: 'local', pool,
     resources: { cpu: 0, memory_mb: 0, gpu: 0, custom: {} }, priority: 0, timeout_s: null,
-    retry: { max_attempts: 1, backoff_ms: 0, backoff_factor: 2, max_backoff_ms: 0 }, webhook: null, tenant: 'default',
+    retry: { max_attempts: 1, backoff_ms: 0, backoff_factor: 2, max_backoff_ms: 0 }, webhook: null, webhook_options: null, tenant: 'default',
     labels: {}, service: null, status: 'running', attempt: 1, created_at: t, updated_at: t, started_at: t, finished_at: null,
     not_before: null, progress: null, result: null, error: null, lease_owner: null, lease_expires_at: null,
     assignment: null, idempotency_key: null, last_seq: 0, cancel_reason: null,

@@ -58,6 +58,11 @@ const loadLake = () => (lakeModule ??= import('./lake.mjs'));
 export const createContext = (channel, job, abort) => {
   const taskId = String(job.task_id);
   let closed = false;
+  /** The job reported an artifact: its work dir is then the platform's to clean up. */
+  let reported = false;
+  const workDir = job.env?.LAKERAY_WORK_DIR ?? null;
+  /** Made on first use of ctx.work_dir: a worker running hundreds of small jobs at once pays nothing for it otherwise. */
+  let workDirMade = false;
   let lakeClient;
   /** The job's lake client: env of the job (a worker running several jobs keeps it out of process.env). */
   const lake = async () => {
@@ -76,6 +81,17 @@ export const createContext = (channel, job, abort) => {
     attempt: Number(job.attempt ?? 1),
     params: job.params ?? {},
     input_path: job.input ?? null,
+    /**
+     * The task's own empty directory (LAKERAY_WORK_DIR), created on first access: files written
+     * here and reported with ctx.artifact are moved into the artifact store; the rest is removed.
+     */
+    get work_dir() {
+      if (workDir !== null && !workDirMade) {
+        fs.mkdirSync(workDir, { recursive: true });
+        workDirMade = true;
+      }
+      return workDir;
+    },
     output_path: job.output ?? null,
     env: { ...(job.env ?? {}) },
     get signal() {
@@ -106,6 +122,7 @@ export const createContext = (channel, job, abort) => {
       const abs = path.resolve(String(file));
       if (!fs.existsSync(abs)) throw new Error(`artifact ${abs} does not exist`);
       const msg = { type: 'artifact', path: abs, name: name ?? path.basename(abs) };
+      reported = true;
       const type = contentType ?? CONTENT_TYPES[path.extname(abs).toLowerCase()];
       if (type) msg.content_type = type;
       emit(msg);
@@ -136,7 +153,7 @@ export const createContext = (channel, job, abort) => {
   const close = () => {
     closed = true;
   };
-  return { ctx, emit, close };
+  return { ctx, emit, close, reported: () => reported, workDirMade: () => workDirMade };
 };
 
 const CONSOLE_METHODS = [

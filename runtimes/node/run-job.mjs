@@ -186,18 +186,39 @@ const attempt = async (job, taskId, quotedId, channel, ctx, abort) => {
   }
 };
 
+/**
+ * The job's work dir (LAKERAY_WORK_DIR) is made before run() when the job has the process to
+ * itself, else by the first use of ctx.work_dir (context.mjs: a worker running hundreds of
+ * small jobs at once should not pay two file-system calls each), and removed after the job
+ * unless it reported an artifact (the platform moves those files out, then removes it).
+ */
+const removeWorkDir = async (dir) => {
+  if (!dir) return;
+  try {
+    await fs.promises.rmdir(dir); // the usual case: empty
+  } catch (err) {
+    if (err?.code !== 'ENOENT') await fs.promises.rm(dir, { recursive: true, force: true }).catch(() => {});
+  }
+};
+
 export const runJob = async (job, { channel, abort, exclusive }) => {
   const taskId = String(job.task_id);
   const quotedId = JSON.stringify(taskId);
-  const { ctx, emit, close } = createContext(channel, job, abort);
+  const { ctx, emit, close, reported, workDirMade } = createContext(channel, job, abort);
   const leave = enterSandbox(job, exclusive);
   let outcome;
   try {
+    // A job that has the process to itself sees LAKERAY_WORK_DIR in process.env: make it now,
+    // as the Python harness does. Jobs sharing a worker make it on first use of ctx.work_dir.
+    if (exclusive) void ctx.work_dir;
     outcome = await jobStorage.run({ taskId, emit }, attempt, job, taskId, quotedId, channel, ctx, abort);
+  } catch (err) {
+    outcome = channel.encode({ type: 'error', task_id: taskId, code: 'EXECUTOR_ERROR', message: `could not prepare the job: ${describe(err)}` });
   } finally {
     close();
     leave();
   }
+  if (workDirMade() && !reported()) await removeWorkDir(ctx.work_dir);
   // Raw stdout/stderr writes of this job must reach the platform before `done` does. Writes to
   // a pipe are synchronous here, so there is usually nothing left to wait for.
   if (queued(process.stdout) || queued(process.stderr)) {

@@ -9,16 +9,22 @@ import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { ArtifactService } from '../engine/artifact-service.ts';
 import type { LakeService } from '../engine/lake-service.ts';
 import type { TaskService } from '../engine/task-service.ts';
+import type { GenerationService } from '../generation/service.ts';
 import { MetricsRegistry, metricsRoutes } from './metrics.ts';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.ts';
+import { QueueWatch } from './queue-watch.ts';
+import { artifactRoutes } from './routes/artifacts.ts';
 import { demoRoutes } from './routes/demo.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { serviceRoutes } from './routes/services.ts';
 import { lakeRoutes } from './routes/lake.ts';
 import { taskRoutes } from './routes/tasks.ts';
+import { videoRoutes } from './routes/video.ts';
+import { webRoutes } from './routes/web.ts';
 import { WS_MAX_FRAME, wsRoutes } from './ws.ts';
 
 export interface AppOptions {
@@ -43,6 +49,12 @@ export interface AppOptions {
   heartbeatMs?: number;
   /** WebSocket bytes buffered before events queue and progress coalesces (default 1 MiB). */
   wsHighWaterBytes?: number;
+  /** Tasks' artifacts (/api/v1/tasks/{id}/artifacts); without it the lists are empty. */
+  artifacts?: ArtifactService | null;
+  /** The video center (/v1/video/*, /api/v1/uploads) when configured. */
+  generation?: GenerationService;
+  /** How often streamed queue positions are refreshed (default 300 ms). */
+  queuePollMs?: number;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -89,6 +101,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         { name: 'datasets', description: 'Datasets of the Lance lake' },
         { name: 'models', description: 'Models of the Lance lake: files, metrics, lineage' },
         { name: 'services', description: 'Service tasks: list them, and reach them through the proxy' },
+        { name: 'video', description: 'Video generations (seed 000): models, generations, image uploads' },
         { name: 'ops', description: 'Health and readiness' },
       ],
     },
@@ -109,11 +122,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, { tasks: opts.tasks, version: opts.version ?? 'dev' });
   await app.register(taskRoutes, { tasks: opts.tasks, maxBatch: opts.maxBatch ?? DEFAULT_MAX_BATCH });
-  await app.register(eventRoutes, { tasks: opts.tasks, heartbeatMs: opts.heartbeatMs ?? 15_000 });
-  await app.register(wsRoutes, { tasks: opts.tasks, highWaterBytes: opts.wsHighWaterBytes ?? 1024 * 1024 });
+  const queueWatch = new QueueWatch(opts.tasks, opts.queuePollMs ?? 300, (err) => app.log.warn({ err }, 'queue positions'));
+  app.addHook('onClose', async () => queueWatch.stop());
+  await app.register(eventRoutes, { tasks: opts.tasks, heartbeatMs: opts.heartbeatMs ?? 15_000, queueWatch });
+  await app.register(wsRoutes, { tasks: opts.tasks, highWaterBytes: opts.wsHighWaterBytes ?? 1024 * 1024, queueWatch });
+  await app.register(artifactRoutes, { tasks: opts.tasks, artifacts: opts.artifacts ?? null });
+  if (opts.generation) await app.register(videoRoutes, { generation: opts.generation });
   await app.register(serviceRoutes, { tasks: opts.tasks, upstreamTimeoutMs: opts.serviceTimeoutMs });
   if (opts.lake) await app.register(lakeRoutes, { lake: opts.lake, maxUploadBytes: opts.maxUploadBytes ?? 4 * 1024 ** 3 });
   await app.register(demoRoutes, { tasks: opts.tasks });
   await app.register(metricsRoutes, { metrics });
+  await app.register(webRoutes, {}); // the web UI at / (web/dist), and its client-side routes
   return app;
 }

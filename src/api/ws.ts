@@ -7,6 +7,9 @@
  *   {"op":"unsubscribe","tasks":[…]} · {"op":"unsubscribe","all":true} · {"op":"ping"}
  * Server → client:
  *   {"type":"event","event":TaskEvent} · {"type":"subscribed","tasks":[…],"all":bool}
+ *   {"type":"queue","task_id","position","ts"}   a subscribed queued task's queue position,
+ *       when it changed (queue-watch.ts); not part of the stored log (no seq), so it never
+ *       moves a client's resume point
  *   {"type":"unsubscribed",…} · {"type":"pong"} · {"type":"error","error":{"code","message"}}
  *
  * A bad message gets an error message and the connection stays open; only protocol abuse
@@ -29,6 +32,7 @@ import { callerOf } from './caller.ts';
 import { TaskFollower } from './feed.ts';
 import { Outbox } from './outbox.ts';
 import { describeIssues, toApiError } from './plugins/errors.ts';
+import type { QueueWatch } from './queue-watch.ts';
 
 export const WS_MAX_FRAME = 1024 * 1024;
 const MAX_SUBSCRIPTIONS = 10_000;
@@ -59,6 +63,8 @@ export interface WsOptions {
   tasks: TaskService;
   /** Queue (and coalesce) once a socket holds more than this many unsent bytes. */
   highWaterBytes: number;
+  /** Queue position pushes for subscribed queued tasks (none without it). */
+  queueWatch?: QueueWatch;
 }
 
 /**
@@ -74,6 +80,8 @@ const eventFrame = (event: TaskEvent): string => {
 
 class Connection {
   private readonly follows = new Map<string, TaskFollower>();
+  /** Unwatch functions of the subscribed tasks that are queued. */
+  private readonly queueWatches = new Map<string, () => void>();
   private unsubscribeAll: (() => void) | null = null;
   private readonly outbox: Outbox<Outgoing>;
   private readonly keepalive: NodeJS.Timeout;
@@ -90,6 +98,7 @@ class Connection {
     private readonly tasks: TaskService,
     private readonly caller: Caller,
     highWaterBytes: number,
+    private readonly queueWatch?: QueueWatch,
   ) {
     const afterSend = (err?: Error) => {
       if (!err) this.outbox.flush();
@@ -199,8 +208,12 @@ class Connection {
     // All or nothing: one unknown id subscribes none (another tenant's task is unknown too).
     // The lookups run concurrently; the first failing id in the client's order is reported.
     const found = await Promise.allSettled(ids.map((id) => this.tasks.get(this.caller, id)));
+    const queued = new Set<string>();
     for (const [i, r] of found.entries()) {
-      if (r.status === 'fulfilled') continue;
+      if (r.status === 'fulfilled') {
+        if (r.value.status === 'queued') queued.add(r.value.id);
+        continue;
+      }
       const err: unknown = r.reason;
       if (err instanceof LakerayError) throw new LakerayError(err.code, `${ids[i]}: ${err.message}`);
       throw err;
@@ -219,12 +232,16 @@ class Connection {
       // Re-subscribing without `after` keeps the live subscription (and its position).
       if (current?.active && after[id] === undefined) continue;
       current?.stop();
+      if (queued.has(id)) this.watchQueue(id);
       const follower = new TaskFollower({
         tasks: this.tasks,
         caller: this.caller,
         taskId: id,
         after: after[id] ?? 0,
-        emit: (event) => this.outbox.push({ event }),
+        emit: (event) => {
+          if (event.type === 'state' && event.data.status !== 'queued') this.unwatchQueue(id);
+          this.outbox.push({ event });
+        },
         onEnd: () => {},
         flow: this.outbox,
       });
@@ -238,6 +255,7 @@ class Connection {
     for (const id of ids) {
       this.follows.get(id)?.stop();
       this.follows.delete(id);
+      this.unwatchQueue(id);
     }
     if (all) {
       this.unsubscribeAll?.();
@@ -265,8 +283,23 @@ class Connection {
     for (const [id, f] of this.follows) if (!f.active) this.follows.delete(id);
   }
 
+  private watchQueue(id: string): void {
+    if (!this.queueWatch || this.queueWatches.has(id)) return;
+    const unwatch = this.queueWatch.watch(id, (position) => {
+      this.control({ type: 'queue', task_id: id, position, ts: Date.now() });
+    });
+    this.queueWatches.set(id, unwatch);
+  }
+
+  private unwatchQueue(id: string): void {
+    this.queueWatches.get(id)?.();
+    this.queueWatches.delete(id);
+  }
+
   private dispose(): void {
     this.closed = true;
+    for (const unwatch of this.queueWatches.values()) unwatch();
+    this.queueWatches.clear();
     clearInterval(this.keepalive);
     for (const f of this.follows.values()) f.stop();
     this.follows.clear();
@@ -276,7 +309,7 @@ class Connection {
   }
 }
 
-export const wsRoutes: FastifyPluginAsync<WsOptions> = async (app, { tasks, highWaterBytes }) => {
+export const wsRoutes: FastifyPluginAsync<WsOptions> = async (app, { tasks, highWaterBytes, queueWatch }) => {
   app.route({
     method: 'GET',
     url: '/api/v1/ws',
@@ -286,7 +319,7 @@ export const wsRoutes: FastifyPluginAsync<WsOptions> = async (app, { tasks, high
       throw new LakerayError('INVALID_REQUEST', 'this endpoint speaks WebSocket: send an Upgrade request');
     },
     wsHandler: (socket, request) => {
-      new Connection(socket, tasks, callerOf(request), highWaterBytes);
+      new Connection(socket, tasks, callerOf(request), highWaterBytes, queueWatch);
     },
   });
 };

@@ -36,9 +36,10 @@ export async function up(ctx: Ctx, o: UpOptions, start?: StartServer, forceExit:
   if (ctx.json) ctx.printJson({ url: server.url }, true);
   else {
     ctx.out(`Lakeray is running at ${server.url}  (Ctrl-C to stop)`);
+    ctx.out(`  Web UI:       ${server.url}/`);
+    ctx.out(`  API docs:     ${server.url}/docs`);
     if (server.examples) {
       const { ingestion } = server.examples;
-      ctx.out(`  API docs:     ${server.url}/docs`);
       ctx.out(ingestion ? `  Fashion-MNIST → dataset mnist_clean: task ${ingestion} (lakeray watch ${ingestion})` : '  dataset mnist_clean is in the lake');
       ctx.out('  Train, register and serve the model:  npx lakeray demo mnist');
       ctx.out(`  Drawing page:  ${server.url}/demo/mnist`);

@@ -4,9 +4,11 @@
  * paths in the config are resolved against the config file's directory (or the cwd).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
 import type { z } from 'zod';
+import { checkCatalog } from '../generation/catalog.ts';
+import { WAN22_MODELS_YAML } from '../generation/wan22-example.ts';
 import { configSchema, type Config } from './schema.ts';
 
 export class ConfigError extends Error {
@@ -60,6 +62,9 @@ export function parseConfig(raw: unknown, baseDir: string, env: NodeJS.ProcessEn
   c.script_roots = c.script_roots.map(abs);
   c.data_roots = c.data_roots.map(abs);
   c.lake.root = abs(c.lake.root);
+  c.artifacts.root = c.artifacts.root === undefined ? join(c.state_dir, 'artifacts') : abs(c.artifacts.root);
+  const catalogIssues = checkCatalog(c.generation);
+  if (catalogIssues.length) throw new ConfigError('Invalid configuration', catalogIssues);
   if (c.python.interpreter?.includes('/')) c.python.interpreter = abs(c.python.interpreter);
   for (const p of c.executors.local.pools) if (p.interpreter?.includes('/')) p.interpreter = abs(p.interpreter);
   const names = new Set<string>();
@@ -98,7 +103,15 @@ export function defaultConfigYaml(): string {
   return `# Lakeray configuration. Every field is optional; these are the defaults.
 # Environment overrides: LAKERAY_HOST, LAKERAY_PORT, LAKERAY_STATE_DIR, LAKERAY_DB,
 # LAKERAY_PYTHON, LAKERAY_LOG_LEVEL, LAKERAY_GPUS, LAKERAY_CPUS. See docs/configuration.md.
-${stringify(defaults)}`;
+${stringify(defaults)}
+# More video models (docs/video.md): Wan2.2 as Ray jobs on an existing RayCluster (seeds 000/001).
+# Add these items under generation.models; they are listed as unavailable until an executor
+# named "ray" is configured. Placeholders ({prompt}, {size}, …) become whole argv elements.
+${WAN22_MODELS_YAML.trimEnd()
+  .split('\n')
+  .map((line) => `#   ${line}`)
+  .join('\n')}
+`;
 }
 
 function deepFreeze<T>(o: T): T {

@@ -1,5 +1,9 @@
-/** Task event log entries (DESIGN.md §3). Each task's events carry a gap-free sequence number. */
-export const EVENT_TYPES = ['state', 'progress', 'log', 'metric', 'artifact', 'result', 'error', 'service'] as const;
+/**
+ * Task event log entries (DESIGN.md §3). Each task's events carry a gap-free sequence number.
+ * `webhook` records one delivery attempt of the task's webhook (engine/webhooks.ts); it may
+ * follow the task's terminal state event.
+ */
+export const EVENT_TYPES = ['state', 'progress', 'log', 'metric', 'artifact', 'result', 'error', 'service', 'webhook'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface TaskEvent {

@@ -32,12 +32,25 @@ export interface TaskSpec {
   priority: number;
   timeout_s: number | null;
   retry: RetryPolicy;
+  /** URL that gets the task's webhook deliveries (engine/webhooks.ts), or null. */
   webhook: string | null;
+  /** Which webhook events to deliver and a per-task signing secret; null: all events, the configured secret. */
+  webhook_options: WebhookOptions | null;
   tenant: string;
   labels: Record<string, string>;
   /** Set when the task is a long-running service (domain/service.ts); null for a normal task. */
   service: ServiceSpec | null;
 }
+
+export interface WebhookOptions {
+  /** Events to deliver (null: all of WEBHOOK_EVENTS in domain/webhook.ts). */
+  events: WebhookEvent[] | null;
+  /** HMAC secret for this task's deliveries (null: the configured webhooks.secret). */
+  secret: string | null;
+}
+
+export const WEBHOOK_EVENTS = ['start', 'progress', 'completed'] as const;
+export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
 export interface Progress {
   fraction: number;

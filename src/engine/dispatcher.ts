@@ -8,12 +8,14 @@
  * It is woken by submits, completions, cancels and retry timers — never by a polling loop.
  * Completions are settled in batches, one store transaction per tick.
  */
+import type { ArtifactStore } from '../artifacts/artifact-store.ts';
 import type { Config } from '../config/schema.ts';
 import { taskError } from '../domain/errors.ts';
 import { schedule } from '../domain/scheduling.ts';
 import type { Assignment, Task } from '../domain/task.ts';
 import type { Executor, RunOutcome } from '../executors/executor.ts';
 import type { TaskStore, TransitionRequest } from '../store/task-store.ts';
+import { RunArtifacts } from './artifact-ingest.ts';
 import type { EventWriter } from './event-writer.ts';
 import { CandidateView } from './candidates.ts';
 import { finalTransition } from './settlement.ts';
@@ -48,6 +50,8 @@ export interface DispatcherDeps {
   observer: EngineObserver;
   config: Readonly<Config>;
   instanceId: string;
+  /** Where reported files go (artifact-ingest.ts); without it, artifact events pass as they are. */
+  artifacts?: ArtifactStore;
   now?: () => number;
   onError?: (err: unknown, context: string) => void;
 }
@@ -199,6 +203,19 @@ export class Dispatcher {
     const { task, executor } = run;
     const gpus = task.assignment?.gpus ?? [];
     let exited = false;
+    const push = (type: Parameters<RunArtifacts['event']>[0], data: Record<string, unknown>) =>
+      this.deps.writer.push({ task_id: task.id, tenant: task.tenant, type, ts: this.now(), data });
+    const artifacts = this.deps.artifacts ? new RunArtifacts(task.id, this.deps.artifacts, push, this.deps.onError) : null;
+    // With an artifact store, the run's end first waits for its files to be in the store.
+    const end = (outcome: RunOutcome): void => {
+      if (artifacts === null) return this.complete(task.id, outcome);
+      if (!artifacts.mustWait) {
+        // The harness removed its work dir, unless the process died or was killed first.
+        if (outcome.kind !== 'succeeded') artifacts.discardStaging();
+        return this.complete(task.id, outcome);
+      }
+      void artifacts.finish(outcome, () => run.cancelRequested || run.shutdown).then((o) => this.complete(task.id, o));
+    };
     try {
       executor.run(task, gpus, {
         started: (info) => {
@@ -209,16 +226,16 @@ export class Dispatcher {
           task.assignment = assignment;
           this.placed({ id: task.id, assignment });
         },
-        event: (type, data) => this.deps.writer.push({ task_id: task.id, tenant: task.tenant, type, ts: this.now(), data }),
+        event: artifacts === null ? push : (type, data) => artifacts.event(type, data),
         exit: (outcome) => {
           if (exited) return;
           exited = true;
-          this.complete(task.id, outcome);
+          end(outcome);
         },
       });
     } catch (err) {
       exited = true;
-      this.complete(task.id, { kind: 'failed', error: taskError('EXECUTOR_ERROR', (err as Error).message) });
+      end({ kind: 'failed', error: taskError('EXECUTOR_ERROR', (err as Error).message) });
     }
   }
 

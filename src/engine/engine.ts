@@ -4,6 +4,7 @@
  * TaskService.
  */
 import { randomUUID } from 'node:crypto';
+import type { ArtifactStore } from '../artifacts/artifact-store.ts';
 import type { Config } from '../config/schema.ts';
 import { LakerayError } from '../domain/errors.ts';
 import type { TaskEvent } from '../domain/events.ts';
@@ -12,6 +13,7 @@ import { isTerminal, type Task } from '../domain/task.ts';
 import type { EventBus, EventHandler, Subscription } from '../events/event-bus.ts';
 import type { Executor } from '../executors/executor.ts';
 import type { TaskPage, TaskStore } from '../store/task-store.ts';
+import type { ArtifactService } from './artifact-service.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { EventWriter } from './event-writer.ts';
 import { NO_OBSERVER, type EngineObserver } from './observer.ts';
@@ -19,6 +21,8 @@ import { Reconciler } from './reconciler.ts';
 import { bodyHash, compileTask, type SubmissionContext } from './submission.ts';
 import type { TaskInput } from './task-input.ts';
 import type { Caller, EngineStats, ListQuery, SubmitResult, TaskService } from './task-service.ts';
+import { TransitionTap } from './transition-tap.ts';
+import { WebhookNotifier } from './webhooks.ts';
 
 export interface EngineDeps {
   config: Readonly<Config>;
@@ -28,6 +32,8 @@ export interface EngineDeps {
   /** Pool names per executor (validated at submit). */
   pools?: ReadonlyMap<string, ReadonlySet<string>>;
   observer?: EngineObserver;
+  /** Where the files tasks report go (ctx.artifact); without it artifact events pass as reported. */
+  artifacts?: ArtifactStore;
   /** True when this instance is the store's only user (embedded SQLite). */
   exclusiveStore?: boolean;
   now?: () => number;
@@ -42,16 +48,39 @@ export class Engine implements TaskService {
   private readonly submission: SubmissionContext;
   private readonly now: () => number;
   private state: 'new' | 'ready' | 'stopping' = 'new';
+  private readonly webhooks: WebhookNotifier;
+  /** The tasks' artifacts, for the API; null without an artifact store. */
+  readonly artifacts: ArtifactService | null;
 
   constructor(private readonly deps: EngineDeps) {
     this.now = deps.now ?? Date.now;
     const observer = deps.observer ?? NO_OBSERVER;
+    const inner = deps.store;
     this.writer = new EventWriter(
-      deps.store,
+      inner,
       deps.bus,
       (events) => observer.events(events.length),
       (err) => deps.onError?.(err, 'write events'),
     );
+    this.webhooks = new WebhookNotifier({
+      config: deps.config.webhooks,
+      writer: this.writer,
+      bus: deps.bus,
+      artifacts: deps.artifacts,
+      now: this.now,
+      onError: deps.onError,
+    });
+    // Every component below sees the store through the tap: webhooks learn of each transition.
+    const observe = (results: Parameters<WebhookNotifier['observe']>[0]) => {
+      try {
+        this.webhooks.observe(results);
+      } catch (err) {
+        deps.onError?.(err, 'webhooks'); // never the transition's problem
+      }
+    };
+    deps = { ...deps, store: new TransitionTap(inner, observe) };
+    this.deps = deps;
+    this.artifacts = deps.artifacts ? this.artifactService(deps.artifacts) : null;
     this.dispatcher = new Dispatcher({
       store: deps.store,
       executors: deps.executors,
@@ -59,6 +88,7 @@ export class Engine implements TaskService {
       observer,
       config: deps.config,
       instanceId: this.instanceId,
+      artifacts: deps.artifacts,
       now: this.now,
       onError: deps.onError,
     });
@@ -97,6 +127,7 @@ export class Engine implements TaskService {
     this.state = 'stopping';
     this.reconciler.stop();
     await this.dispatcher.stop();
+    await this.webhooks.close();
     await this.writer.flush();
   }
 
@@ -160,6 +191,32 @@ export class Engine implements TaskService {
     const task = await this.get(caller, id);
     if (!isTerminal(task.status)) throw new LakerayError('TASK_ACTIVE', `Task '${id}' is ${task.status}; cancel it first`);
     if (!(await this.deps.store.delete(id))) throw new LakerayError('TASK_ACTIVE', `Task '${id}' is not finished`);
+    await this.deps.artifacts?.deleteTask(id).catch((err) => this.deps.onError?.(err, `delete the artifacts of ${id}`));
+  }
+
+  private artifactService(store: ArtifactStore): ArtifactService {
+    const notFound = (id: string, name: string) => new LakerayError('ARTIFACT_NOT_FOUND', `Task '${id}' has no artifact '${name}'`);
+    return {
+      list: async (caller, id) => {
+        await this.get(caller, id);
+        return store.list(id);
+      },
+      stat: async (caller, id, name) => {
+        await this.get(caller, id);
+        const info = await store.stat(id, name);
+        if (info === null) throw notFound(id, name);
+        return info;
+      },
+      read: async (caller, id, name, range) => {
+        await this.get(caller, id);
+        try {
+          return await store.read(id, name, range);
+        } catch (err) {
+          if ((err as { code?: string }).code === 'ENOENT') throw notFound(id, name);
+          throw err;
+        }
+      },
+    };
   }
 
   async events(caller: Caller, id: string, afterSeq: number, limit: number, types?: readonly string[]): Promise<TaskEvent[]> {

@@ -11,11 +11,12 @@ import { LakerayError } from '../domain/errors.ts';
 import { describe, fits, resources as toResources } from '../domain/resources.ts';
 import { DEFAULT_RETRY } from '../domain/retry.ts';
 import { DEFAULT_SERVICE } from '../domain/service.ts';
-import type { Task } from '../domain/task.ts';
+import type { Task, WebhookOptions } from '../domain/task.ts';
 import type { Executor } from '../executors/executor.ts';
 import { isLakeName, resolveDataPath, resolveScript } from '../runtime/paths.ts';
 import { newTaskId } from './ids.ts';
-import type { TaskInput } from './task-input.ts';
+import type { TaskInput, WebhookInput } from './task-input.ts';
+import { checkOutboundUrl } from './url-policy.ts';
 
 export interface SubmissionContext {
   config: Readonly<Config>;
@@ -56,6 +57,14 @@ const checkPath = (field: string, value: string | null | undefined, roots: reado
   return value;
 };
 
+/** The webhook's URL (checked against the outbound URL policy) and its options. */
+const compileWebhook = (hook: WebhookInput | null | undefined, allowPrivate: boolean): { url: string | null; options: WebhookOptions | null } => {
+  if (hook === undefined || hook === null) return { url: null, options: null };
+  const { url, events, secret } = typeof hook === 'string' ? { url: hook, events: undefined, secret: undefined } : hook;
+  checkOutboundUrl(url, allowPrivate, 'webhook');
+  return { url, options: events === undefined && secret === undefined ? null : { events: events ?? null, secret: secret ?? null } };
+};
+
 /**
  * `checkedScripts` memoizes script checks within one submission: a batch of 20,000 tasks of
  * the same script resolves it once.
@@ -89,6 +98,7 @@ export function compileTask(input: TaskInput, tenant: string, ctx: SubmissionCon
     );
 
   const retry = { ...DEFAULT_RETRY, ...(input.retry ?? {}) };
+  const webhook = compileWebhook(input.webhook, ctx.config.webhooks.allow_private);
   if (input.max_attempts !== undefined) retry.max_attempts = input.max_attempts;
 
   return {
@@ -105,7 +115,8 @@ export function compileTask(input: TaskInput, tenant: string, ctx: SubmissionCon
     // A service runs until cancelled: no default timeout (an explicit timeout_s still applies).
     timeout_s: input.timeout_s === undefined ? (service === null ? ctx.config.tasks.default_timeout_s : null) : input.timeout_s,
     retry,
-    webhook: input.webhook ?? null,
+    webhook: webhook.url,
+    webhook_options: webhook.options,
     tenant,
     labels: input.labels ?? {},
     service,

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_SERVICE, SERVICE_RESTART_POLICIES } from '../domain/service.ts';
+import { WEBHOOK_EVENTS } from '../domain/task.ts';
 
 const name = z.string().min(1).max(200).regex(/^[\w.:@/-]+$/, 'letters, digits and _ . : @ / - only');
 
@@ -50,6 +51,28 @@ export const serviceInput = z
   .strict()
   .describe('Makes the task a long-running HTTP service, reachable at /api/v1/services/{id}/ once healthy');
 
+const webhookUrl = z.url({ protocol: /^https?$/ }).max(2048);
+
+/** A webhook: its URL, or {url, events, secret} (engine/webhooks.ts, docs/api.md#webhooks). */
+export const webhookInput = z
+  .union([
+    webhookUrl,
+    z
+      .object({
+        url: webhookUrl,
+        events: z
+          .array(z.enum(WEBHOOK_EVENTS))
+          .min(1)
+          .optional()
+          .describe(`Events to deliver (default: all of ${WEBHOOK_EVENTS.join(', ')})`),
+        secret: z.string().min(1).max(512).optional().describe('HMAC-SHA256 key for X-Lakeray-Signature (default: the configured webhooks.secret)'),
+      })
+      .strict(),
+  ], { error: `expected an http(s) URL, or {url, events?: [${WEBHOOK_EVENTS.map((e) => `"${e}"`).join(', ')}], secret?}` })
+  .describe('POSTed JSON on start, progress (throttled) and completion, signed with X-Lakeray-Signature');
+
+export type WebhookInput = z.infer<typeof webhookInput>;
+
 export const taskInput = z
   .object({
     name: name.optional().describe('Defaults to the script file name'),
@@ -64,7 +87,7 @@ export const taskInput = z
     timeout_s: z.number().positive().max(30 * 86_400).nullable().optional(),
     max_attempts: z.number().int().min(1).max(100).optional().describe('Shorthand for retry.max_attempts'),
     retry: retryInput.optional(),
-    webhook: z.url().max(2048).nullable().optional(),
+    webhook: webhookInput.nullable().optional(),
     labels: z.record(z.string().max(64), z.string().max(256)).optional(),
     idempotency_key: z.string().min(1).max(256).optional(),
     service: serviceInput.nullable().optional(),

@@ -52,8 +52,9 @@ export const ENV = {
   /** "1" when the job runs on the API server's machine: lake reads may use local snapshot files. */
   LAKE_LOCAL: 'LAKERAY_LAKE_LOCAL',
   /**
-   * A directory of the task's own, created empty before it runs and removed after: files
-   * written here and reported with ctx.artifact are moved (not copied) into the artifact store.
+   * A directory of the task's own, created empty (by the harness) before run() and removed
+   * after: files written here and reported with ctx.artifact are moved (renamed, not copied)
+   * into the artifact store before the task can end.
    */
   WORK_DIR: 'LAKERAY_WORK_DIR',
 } as const;

@@ -14,6 +14,7 @@ export const taskFixture = (over: Partial<Task> & Pick<Task, 'id' | 'created_at'
   timeout_s: null,
   retry: { max_attempts: 1, backoff_ms: 1000, backoff_factor: 2, max_backoff_ms: 60_000 },
   webhook: null,
+  webhook_options: null,
   tenant: 'default',
   labels: {},
   service: null,

@@ -46,6 +46,10 @@ class Context:
         self.started_at = time.time()
         self._env = job.get("env") or {}  # LAKERAY_API_URL, LAKERAY_TASK_TOKEN… for the lake client
         self._lake = None
+        self._reported_artifact = False  # the work dir is then the platform's to clean up
+        #: The task's own empty directory (LAKERAY_WORK_DIR): files written here and reported with
+        #: artifact() are moved into the artifact store; the rest is removed when the task ends.
+        self.work_dir = self._env.get("LAKERAY_WORK_DIR")
 
     @property
     def cancelled(self):
@@ -84,6 +88,7 @@ class Context:
         if not os.path.exists(path):
             raise FileNotFoundError("artifact %s does not exist" % path)
         event = {"type": "artifact", "path": path, "name": name or os.path.basename(path)}
+        self._reported_artifact = True
         content_type = content_type or mimetypes.guess_type(path)[0]
         if content_type:
             event["content_type"] = content_type

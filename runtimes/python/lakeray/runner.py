@@ -14,6 +14,7 @@ import inspect
 import importlib.machinery
 import importlib.util
 import os
+import shutil
 import sys
 import time
 import traceback
@@ -222,6 +223,19 @@ def _cuda_initialized():
         return False
 
 
+def _remove_work_dir(ctx):
+    """The job's work dir, unless it reported an artifact (the platform moves those files out,
+    then removes the directory itself)."""
+    if not ctx.work_dir or ctx._reported_artifact:
+        return
+    try:
+        os.rmdir(ctx.work_dir)  # the usual case: empty
+    except FileNotFoundError:
+        pass
+    except OSError:
+        shutil.rmtree(ctx.work_dir, ignore_errors=True)
+
+
 def run_job(job, channel, state):
     """Run a job and emit started?, result|error, done. Never raises (except on a broken channel)."""
     task_id = str(job.get("task_id", ""))
@@ -229,6 +243,10 @@ def run_job(job, channel, state):
     ctx = Context(channel, job)
     outcome = None
     try:
+        if ctx.work_dir:
+            # Made here, in the task's process, not by the server: most tasks never use it, and
+            # the server's event loop should not pay two file-system calls per task for them.
+            os.makedirs(ctx.work_dir, exist_ok=True)
         state.current = ctx
         context_module._set_current(ctx)
         with _Sandbox(job):
@@ -262,10 +280,14 @@ def run_job(job, channel, state):
         # SIGTERM while the sandbox was being set up or torn down: still a clean cancellation.
         outcome = outcome or encode({"type": "error", "task_id": task_id, "code": "PROCESS_EXITED",
                                      "message": "the task was terminated (SIGTERM)"})
+    except OSError as exc:  # the work dir (or the sandbox) could not be set up
+        outcome = encode({"type": "error", "task_id": task_id, "code": "EXECUTOR_ERROR",
+                          "message": "could not prepare the job: %s" % exc})
     finally:
         ctx._close()
         context_module._set_current(None)
         state.current = None
+        _remove_work_dir(ctx)
     done = {"type": "done", "task_id": task_id}
     if _cuda_initialized():
         # This process is now bound to the devices it initialized CUDA with; the pool must only

@@ -6,7 +6,10 @@
  * It starts after `Last-Event-ID` (what EventSource sends when it reconnects) or `?after=`,
  * replays the stored events, continues live without gap or duplicate (see feed.ts), sends a
  * comment every 15 s so proxies keep the connection, and ends after the terminal `state`
- * event. A slow reader gets its progress events coalesced (outbox.ts).
+ * event. A slow reader gets its progress events coalesced (outbox.ts). While the task is
+ * queued, its queue position is sent when it changes (queue-watch.ts), without an id (it
+ * is not part of the stored log, so it never moves Last-Event-ID):
+ *   event: queue\ndata: {"type":"queue","task_id","position","ts"}\n\n
  *
  * Without that Accept header it returns one JSON page: `{events, next_seq}`.
  */
@@ -20,11 +23,13 @@ import { callerOf } from '../caller.ts';
 import { isTerminalState, TaskFollower } from '../feed.ts';
 import { Outbox } from '../outbox.ts';
 import { errorResponses } from '../plugins/errors.ts';
+import type { QueueWatch } from '../queue-watch.ts';
 import { eventPage } from '../serialize.ts';
 
 export interface EventRoutesOptions {
   tasks: TaskService;
   heartbeatMs: number;
+  queueWatch?: QueueWatch;
 }
 
 const typeList = z
@@ -51,7 +56,7 @@ const MAX_QUEUED = 10_000;
 
 const frame = (ev: TaskEvent): string => `id: ${ev.seq}\nevent: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n`;
 
-export const eventRoutes: FastifyPluginAsyncZod<EventRoutesOptions> = async (app, { tasks, heartbeatMs }) => {
+export const eventRoutes: FastifyPluginAsyncZod<EventRoutesOptions> = async (app, { tasks, heartbeatMs, queueWatch }) => {
   // Open streams, so that closing the server ends them instead of waiting on them forever.
   const open = new Set<() => void>();
   let closing = false;
@@ -93,7 +98,7 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesOptions> = async (app
         // The client left while we awaited: its 'close' has fired already, nothing to follow.
         if (reply.raw.destroyed) return reply.hijack();
         reply.hijack();
-        stream(reply.raw, { tasks, caller, taskId: task.id, after, heartbeatMs, open });
+        stream(reply.raw, { tasks, caller, taskId: task.id, after, heartbeatMs, open, queueWatch: task.status === 'queued' ? queueWatch : undefined });
         return reply;
       }
       const types = request.query.types?.split(',');
@@ -110,6 +115,8 @@ interface StreamOptions {
   after: number;
   heartbeatMs: number;
   open: Set<() => void>;
+  /** Set while the task is queued: its position is pushed as it changes. */
+  queueWatch?: QueueWatch;
 }
 
 function stream(res: ServerResponse, o: StreamOptions): void {
@@ -125,6 +132,7 @@ function stream(res: ServerResponse, o: StreamOptions): void {
   const finish = (): void => {
     if (finished) return;
     finished = true;
+    unwatch();
     clearInterval(heartbeat);
     follower.stop();
     outbox.close();
@@ -147,12 +155,27 @@ function stream(res: ServerResponse, o: StreamOptions): void {
     caller: o.caller,
     taskId: o.taskId,
     after: o.after,
-    emit: (ev) => outbox.push(ev),
+    emit: (ev) => {
+      if (ev.type === 'state' && ev.data.status !== 'queued') unwatch();
+      outbox.push(ev);
+    },
     // Finished (or gone): end once what is queued has been written.
     onEnd: () => outbox.onceDrained(finish),
     flow: outbox,
   });
 
+  let unwatch: () => void = () => {};
+  if (o.queueWatch) {
+    const stop = o.queueWatch.watch(o.taskId, (position) => {
+      // Written only when nothing is queued before it (it is offered again otherwise).
+      if (outbox.backedUp() || res.writableNeedDrain) return false;
+      res.write(`event: queue\ndata: ${JSON.stringify({ type: 'queue', task_id: o.taskId, position, ts: Date.now() })}\n\n`);
+    });
+    unwatch = () => {
+      stop();
+      unwatch = () => {};
+    };
+  }
   const heartbeat = setInterval(() => {
     if (!outbox.backedUp()) res.write(': heartbeat\n\n');
   }, o.heartbeatMs);

@@ -46,6 +46,12 @@ export interface LocalExecutorOptions {
    * process still carrying it: left by a previous server, whatever the store recorded.
    */
   owner?: string;
+  /**
+   * The task's work dir (LAKERAY_WORK_DIR): the harness creates it before run() and removes
+   * it after, unless the job reported an artifact (then the engine does, once the files are in
+   * the artifact store). Unset: no work dir.
+   */
+  workDir?: (taskId: string) => string;
 }
 
 /**
@@ -275,6 +281,9 @@ export class LocalExecutor implements Executor {
     };
     const apiUrl = typeof this.opts.apiUrl === 'function' ? this.opts.apiUrl() : this.opts.apiUrl;
     if (apiUrl !== undefined) env[ENV.API_URL] = apiUrl;
+    // The harness makes it before run() and removes it after, unless the job reported an
+    // artifact (the engine then removes it once the files are in the store).
+    if (this.opts.workDir !== undefined) env[ENV.WORK_DIR] = this.opts.workDir(task.id);
     return {
       task_id: task.id,
       attempt: task.attempt,

@@ -41,6 +41,8 @@ export interface TaskRow {
   cancel_reason: string | null;
   /** JSON ServiceSpec, NULL for a normal task (migration 002). */
   service: string | null;
+  /** JSON WebhookOptions, NULL for none (migration 003). */
+  webhook_options: string | null;
 }
 
 /** An `events` row joined with its task's tenant. */
@@ -78,6 +80,7 @@ const fixedFromRow = (r: TaskRow): FixedPart => ({
   created_at: r.created_at,
   idempotency_key: r.idempotency_key,
   service: fromJson<Task['service']>(r.service),
+  webhook_options: fromJson<Task['webhook_options']>(r.webhook_options),
 });
 
 /** Named parameters for the insert statement (every column). */
@@ -115,6 +118,7 @@ export const taskToParams = (t: Task, bodyHash: string | null): TaskRow => ({
   last_seq: t.last_seq,
   cancel_reason: t.cancel_reason,
   service: toJson(t.service),
+  webhook_options: toJson(t.webhook_options),
 });
 
 export const rowToEvent = (r: EventRow): TaskEvent => ({
@@ -152,6 +156,7 @@ export const fixedPart = (t: Task): FixedPart => ({
   timeout_s: t.timeout_s,
   retry: t.retry,
   webhook: t.webhook,
+  webhook_options: t.webhook_options,
   labels: t.labels,
   created_at: t.created_at,
   idempotency_key: t.idempotency_key,
@@ -173,6 +178,7 @@ export const taskFromParts = (f: FixedPart, r: MutableRow): Task => ({
   timeout_s: f.timeout_s,
   retry: f.retry,
   webhook: f.webhook,
+  webhook_options: f.webhook_options,
   labels: f.labels,
   service: f.service,
   status: r.status,

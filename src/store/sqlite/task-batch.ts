@@ -10,10 +10,10 @@ const COLUMNS = [
   'id', 'tenant', 'name', 'script', 'input', 'output', 'params', 'executor', 'pool', 'resources',
   'priority', 'timeout_s', 'retry', 'webhook', 'labels', 'status', 'attempt', 'created_at', 'updated_at',
   'started_at', 'finished_at', 'not_before', 'progress', 'result', 'error', 'lease_owner', 'lease_expires_at',
-  'assignment', 'idempotency_key', 'body_hash', 'last_seq', 'cancel_reason', 'service',
+  'assignment', 'idempotency_key', 'body_hash', 'last_seq', 'cancel_reason', 'service', 'webhook_options',
 ] as const satisfies readonly (keyof TaskRow)[];
 
-/** 16 × 33 = 528 parameters per statement, far below SQLite's limit. */
+/** 16 × 34 = 544 parameters per statement, far below SQLite's limit. */
 const CHUNK = 16;
 const ROW = `(${COLUMNS.map(() => '?').join(', ')})`;
 const insertSql = (rows: number) => `INSERT INTO tasks (${COLUMNS.join(', ')}) VALUES ${Array<string>(rows).fill(ROW).join(', ')}`;

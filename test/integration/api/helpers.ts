@@ -37,6 +37,8 @@ export interface SseClient {
   status: number;
   headers: IncomingMessage['headers'];
   frames: SseFrame[];
+  /** `event: queue` frames (queue positions, not part of the event log) are kept apart. */
+  queue: SseFrame[];
   comments: string[];
   /** Resolves when the server ends the stream. */
   ended: Promise<void>;
@@ -50,6 +52,7 @@ export function openSse(base: string, path: string, headers: Record<string, stri
   return new Promise((resolve, reject) => {
     const req = httpRequest(`http://${base}${path}`, { headers: { accept: 'text/event-stream', ...headers } }, (res) => {
       const frames: SseFrame[] = [];
+      const queue: SseFrame[] = [];
       const comments: string[] = [];
       let text = '';
       res.setEncoding('utf8');
@@ -67,13 +70,14 @@ export function openSse(base: string, path: string, headers: Record<string, stri
             else if (line.startsWith('event: ')) frame.event = line.slice(7);
             else if (line.startsWith('data: ')) frame.data = line.slice(6);
           }
-          if (frame.data !== undefined) frames.push(frame);
+          if (frame.data !== undefined) (frame.event === 'queue' ? queue : frames).push(frame);
         }
       });
       resolve({
         status: res.statusCode ?? 0,
         headers: res.headers,
         frames,
+        queue,
         comments,
         ended,
         close: () => req.destroy(),

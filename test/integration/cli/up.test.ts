@@ -23,7 +23,7 @@ describe('lakeray up', () => {
     };
     const running = up(ctx, { port: 8123, host: '0.0.0.0', examples: true }, start);
     while (!stdout.text) await new Promise((r) => setTimeout(r, 1));
-    expect(stdout.text).toBe('Lakeray is running at http://127.0.0.1:8123  (Ctrl-C to stop)\n');
+    expect(stdout.text).toBe('Lakeray is running at http://127.0.0.1:8123  (Ctrl-C to stop)\n  Web UI:       http://127.0.0.1:8123/\n  API docs:     http://127.0.0.1:8123/docs\n');
     expect(calls).toEqual([{ configPath: 'my.yaml', port: 8123, host: '0.0.0.0', examples: true }]);
     signals.emit('SIGTERM');
     expect(await running).toBe(0);

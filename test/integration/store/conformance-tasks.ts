@@ -35,6 +35,7 @@ export function taskConformance(open: OpenStore): void {
         timeout_s: 3600,
         retry: { max_attempts: 3, backoff_ms: 250, backoff_factor: 1.5, max_backoff_ms: 9_999 },
         webhook: 'https://example.test/hook?a=1&b=2',
+        webhook_options: { events: ['start', 'completed'], secret: 's3cr"et' },
         labels: { team: 'vision', 'k"ey': "v'al" },
         service: { health_path: '/healthz?probe="1"', restart: 'always', max_restarts: 0, startup_timeout_s: 2.5 },
         attempt: 2,

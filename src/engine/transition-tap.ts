@@ -1,0 +1,70 @@
+/**
+ * A TaskStore that reports every applied transition (with the task as it now is) to a
+ * listener after the store applied it: how webhooks learn of starts and ends without an extra
+ * read per task. Everything else passes straight through.
+ */
+import type { NewEvent, TaskEvent } from '../domain/events.ts';
+import type { Assignment, Task } from '../domain/task.ts';
+import type {
+  InsertResult,
+  NewTask,
+  QueuedQuery,
+  TaskFilter,
+  TaskPage,
+  TaskStore,
+  TransitionRequest,
+  TransitionResult,
+} from '../store/task-store.ts';
+
+export class TransitionTap implements TaskStore {
+  constructor(
+    private readonly inner: TaskStore,
+    private readonly listener: (results: readonly (TransitionResult | null)[]) => void,
+  ) {}
+
+  async transition(requests: TransitionRequest[]): Promise<(TransitionResult | null)[]> {
+    const results = await this.inner.transition(requests);
+    this.listener(results);
+    return results;
+  }
+
+  insert(tasks: NewTask[], now: number): Promise<{ results: InsertResult[]; events: TaskEvent[] }> {
+    return this.inner.insert(tasks, now);
+  }
+  get(id: string): Promise<Task | null> {
+    return this.inner.get(id);
+  }
+  list(filter: TaskFilter): Promise<TaskPage> {
+    return this.inner.list(filter);
+  }
+  queued(query: QueuedQuery): Promise<Task[]> {
+    return this.inner.queued(query);
+  }
+  queuePositions(ids: readonly string[]): Promise<Map<string, number>> {
+    return this.inner.queuePositions(ids);
+  }
+  appendEvents(events: NewEvent[]): Promise<TaskEvent[]> {
+    return this.inner.appendEvents(events);
+  }
+  readEvents(taskId: string, afterSeq: number, limit: number, types?: readonly string[]): Promise<TaskEvent[]> {
+    return this.inner.readEvents(taskId, afterSeq, limit, types);
+  }
+  staleLeases(owner: string, now: number, exclusive: boolean): Promise<Task[]> {
+    return this.inner.staleLeases(owner, now, exclusive);
+  }
+  renewLeases(owner: string, ids: readonly string[], expiresAt: number): Promise<void> {
+    return this.inner.renewLeases(owner, ids, expiresAt);
+  }
+  recordPlacements(owner: string, placements: readonly { id: string; assignment: Assignment }[]): Promise<number> {
+    return this.inner.recordPlacements(owner, placements);
+  }
+  delete(id: string): Promise<boolean> {
+    return this.inner.delete(id);
+  }
+  counts(): ReturnType<TaskStore['counts']> {
+    return this.inner.counts();
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
