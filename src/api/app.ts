@@ -79,10 +79,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   // A request still awaiting the engine when close() begins gets its answer, but its
   // keep-alive connection must not then hold close() open until the client lets go.
+  // Likewise a response still streaming when close() begins (a file, say): its socket turns
+  // idle only after Fastify's one sweep of idle sockets, so keep sweeping until closed.
   let closing = false;
+  let sweeper: NodeJS.Timeout | undefined;
   app.addHook('preClose', async () => {
     closing = true;
+    sweeper = setInterval(() => app.server.closeIdleConnections(), 25);
+    sweeper.unref();
   });
+  app.addHook('onClose', async () => clearInterval(sweeper));
   app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
     done(null, payload);

@@ -3,10 +3,16 @@
  * that needs 1 GPU each. Never more than 2 run at once (from the state events' timestamps
  * and from polling the running list), every waiting generation's queue position (pushed over
  * the WebSocket) strictly decreases until it starts, and all 50 succeed with their files.
- * The fake generator keeps it fast. LAKERAY_TEST_REAL_RENDERER=1 runs the same test with the
- * demo model (examples/video/generate.py) at a small size instead.
+ * It runs the real demo model (examples/video/generate.py) at a small size, and every video is
+ * decoded whole by ffmpeg (playable). LAKERAY_TEST_FAKE_RENDERER=1 swaps in the fake generator
+ * fixture for a quicker run of the scheduling part alone.
  */
-import { resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { request } from 'undici';
+import { findFfmpeg } from '../../../src/runtime/ffmpeg.ts';
 import { WebSocket } from 'ws';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { api } from '../../helpers/server-process.ts';
@@ -14,7 +20,7 @@ import { DEFAULT_VIDEO_MODELS } from '../../../src/config/schema.ts';
 import { download, FIXTURE_SCRIPTS, fakeModel, finished, generate, startVideoServer, until, type VideoServer } from './helpers.ts';
 
 const N = 50;
-const REAL = process.env.LAKERAY_TEST_REAL_RENDERER === '1';
+const REAL = process.env.LAKERAY_TEST_FAKE_RENDERER !== '1';
 let s: VideoServer;
 
 beforeAll(async () => {
@@ -92,5 +98,19 @@ it(`runs ${N} concurrent generations at most 2 at a time, with strictly decreasi
     expect(file.status).toBe(200);
     if (!REAL) expect(file.headers['content-length']).toBe('4096');
     expect(file.headers['content-type']).toBe('video/mp4');
+  }
+  if (REAL) {
+    // Playable: ffmpeg decodes every frame of every video without an error.
+    const dir = mkdtempSync(join(tmpdir(), 'lakeray-videos-'));
+    try {
+      for (const v of views) {
+        const path = join(dir, `${v.task_id}.mp4`);
+        writeFileSync(path, Buffer.from(await (await request(s.url + v.result.video_url)).body.arrayBuffer()));
+        const out = execFileSync(findFfmpeg() as string, ['-v', 'error', '-i', path, '-f', 'null', '-'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+        expect(out).toBe('');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 }, 120_000);
