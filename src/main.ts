@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { buildApp } from './api/app.ts';
+import type { ArtifactStore } from './artifacts/artifact-store.ts';
 import { LocalArtifactStore } from './artifacts/local/local-artifact-store.ts';
 import { LocalUploadStore } from './artifacts/local/local-upload-store.ts';
 import { MetricsRegistry } from './api/metrics.ts';
@@ -26,6 +27,25 @@ import { findFfmpeg } from './runtime/ffmpeg.ts';
 import { resolveScriptCached } from './runtime/paths.ts';
 import { acquireLock } from './store/sqlite/lock.ts';
 import { SqliteTaskStore } from './store/sqlite/sqlite-store.ts';
+
+/** The configured artifact store (the S3 SDK is loaded only when `artifacts.kind` is s3). */
+async function openArtifactStore(config: Config): Promise<ArtifactStore> {
+  const a = config.artifacts;
+  if (a.kind === 'local') return new LocalArtifactStore(a.root ?? join(config.state_dir, 'artifacts')).init();
+  const { S3ArtifactStore } = await import('./artifacts/s3/s3-artifact-store.ts');
+  return new S3ArtifactStore({
+    bucket: a.bucket,
+    prefix: a.prefix,
+    stagingRoot: a.staging_root ?? join(config.state_dir, 'artifacts-staging'),
+    client: {
+      region: a.region,
+      endpoint: a.endpoint,
+      forcePathStyle: a.force_path_style,
+      // Without keys in the config: the SDK's default chain (AWS_* env vars, profiles, roles).
+      credentials: a.access_key_id !== undefined && a.secret_access_key !== undefined ? { accessKeyId: a.access_key_id, secretAccessKey: a.secret_access_key } : undefined,
+    },
+  }).init();
+}
 
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -100,7 +120,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const lineage = await LanceLineageLog.open(lakeRoot, config.lake.storage_options);
   const snapshots = config.lake.snapshot_cache_bytes > 0 ? new SnapshotCache(lake, join(config.state_dir, 'lake-snapshots'), config.lake.snapshot_cache_bytes) : undefined;
   const lakeService = new LakeService({ lake, lineage, store, snapshots });
-  const artifacts = await new LocalArtifactStore(config.artifacts.root ?? join(config.state_dir, 'artifacts')).init();
+  const artifacts = await openArtifactStore(config);
   const uploads = new LocalUploadStore(join(config.state_dir, 'uploads'));
   // Known up front unless the port is picked at listen time (tests); then set once listening.
   let apiUrl: string | undefined = port === 0 ? undefined : `http://${host.includes(':') ? `[${host}]` : host}:${port}`;

@@ -1,8 +1,8 @@
 /**
  * ArtifactStore: the files tasks produce (`ctx.artifact(path)`), kept per task and served at
- * /api/v1/tasks/{id}/artifacts/{name}. local/ keeps them under <root>/<task_id>/<name>; an
- * object store (S3) implements the same interface: `stagingDir` stays a local directory,
- * `ingest` uploads (multipart) and `read` becomes a ranged GET.
+ * /api/v1/tasks/{id}/artifacts/{name}. local/ keeps them under <root>/<task_id>/<name>;
+ * s3/ implements the same interface on an object store: `stagingDir` stays a local
+ * directory, `ingest` uploads (one atomic PUT) and `read` becomes a ranged GET.
  *
  * Contract:
  * - `ingest` makes an artifact visible only whole (no reader ever sees half a file); a file

@@ -194,13 +194,42 @@ const webhooksSchema = z
   })
   .strict();
 
-const artifactsSchema = z
+const localArtifactsSchema = z
   .object({
-    kind: z.literal('local').default('local'),
+    kind: z.literal('local'),
     /** Where task artifacts are kept: <root>/<task_id>/<name> (default: <state_dir>/artifacts). */
     root: z.string().optional(),
   })
   .strict();
+
+const s3ArtifactsSchema = z
+  .object({
+    kind: z.literal('s3'),
+    /** Objects at s3://<bucket>/<prefix><task_id>/<name>. */
+    bucket: z.string().min(1),
+    /** Prepended to every key as is (e.g. 'lakeray/artifacts/'). */
+    prefix: z.string().default(''),
+    /** An S3-compatible endpoint (MinIO, R2…); default: AWS for the region. */
+    endpoint: z.string().url().optional(),
+    region: z.string().default('us-east-1'),
+    /** Both or neither; neither: the AWS SDK's default chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profiles, instance roles). */
+    access_key_id: z.string().optional(),
+    secret_access_key: z.string().optional(),
+    /** http://endpoint/bucket/key instead of http://bucket.endpoint/key (MinIO and most self-hosted servers need this). */
+    force_path_style: z.boolean().default(false),
+    /** Local directory holding the tasks' work dirs before upload (default: <state_dir>/artifacts-staging). */
+    staging_root: z.string().optional(),
+  })
+  .strict()
+  .refine((s) => (s.access_key_id === undefined) === (s.secret_access_key === undefined), {
+    message: 'artifacts.access_key_id and artifacts.secret_access_key go together',
+  });
+
+/** `kind` defaults to local (an `artifacts: {root}` without it stays valid). */
+const artifactsSchema = z.preprocess(
+  (v) => (v !== null && typeof v === 'object' && !('kind' in v) ? { ...v, kind: 'local' } : v),
+  z.discriminatedUnion('kind', [localArtifactsSchema, s3ArtifactsSchema]),
+);
 
 export const configSchema = z
   .object({

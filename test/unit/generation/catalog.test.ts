@@ -32,7 +32,7 @@ describe('the video catalog', () => {
       ['fps', 'height', 'image', 'model', 'negative_prompt', 'num_frames', 'prompt', 'seed', 'watermark', 'width'].sort(),
     );
     expect(demo.resources).toEqual({ cpu: 1, memory_mb: 0, gpu: 0, custom: {} });
-    expect(c.artifacts.root).toBe('/tmp/.lakeray/artifacts');
+    expect(c.artifacts).toEqual({ kind: 'local', root: '/tmp/.lakeray/artifacts' });
   });
 
   it('names the path of every bad field', () => {
