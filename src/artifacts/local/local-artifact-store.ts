@@ -14,7 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, lstat, mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
@@ -28,6 +28,7 @@ import {
   isArtifactName,
   isSafeId,
 } from '../artifact-store.ts';
+import { removeStagingDir } from '../staging.ts';
 
 const MANIFEST = '.manifest.json';
 
@@ -115,14 +116,7 @@ export class LocalArtifactStore implements ArtifactStore {
   }
 
   async clearStaging(taskId: string): Promise<void> {
-    const dir = this.stagingDir(taskId);
-    // Usually empty (its files were moved into the store): one rmdir, not a recursive walk.
-    try {
-      await rmdir(dir);
-    } catch (err) {
-      if (code(err) === 'ENOENT') return;
-      await rm(dir, { recursive: true, force: true });
-    }
+    await removeStagingDir(this.stagingDir(taskId));
   }
 
   async deleteTask(taskId: string): Promise<void> {

@@ -11,7 +11,7 @@
  * "visible only whole" holds without temporary names. `read` is a ranged GetObject.
  */
 import { createReadStream } from 'node:fs';
-import { lstat, mkdir, rm, rmdir, stat } from 'node:fs/promises';
+import { lstat, mkdir, rm, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import {
@@ -34,6 +34,7 @@ import {
   isArtifactName,
   isSafeId,
 } from '../artifact-store.ts';
+import { removeStagingDir } from '../staging.ts';
 
 export interface S3ArtifactStoreOptions {
   bucket: string;
@@ -52,7 +53,6 @@ const isInside = (parent: string, child: string): boolean => {
   return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !rel.startsWith(sep);
 };
 
-const code = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | null)?.code;
 
 /** True for the SDK's "no such object" errors (GetObject: NoSuchKey; HeadObject: NotFound / 404). */
 const isMissing = (err: unknown): boolean => {
@@ -193,13 +193,7 @@ export class S3ArtifactStore implements ArtifactStore {
   }
 
   async clearStaging(taskId: string): Promise<void> {
-    const dir = this.stagingDir(taskId);
-    try {
-      await rmdir(dir);
-    } catch (err) {
-      if (code(err) === 'ENOENT') return;
-      await rm(dir, { recursive: true, force: true });
-    }
+    await removeStagingDir(this.stagingDir(taskId));
   }
 
   async deleteTask(taskId: string): Promise<void> {
