@@ -14,7 +14,7 @@
 import type { Readable } from 'node:stream';
 import { LakerayError, type ErrorCode } from '../domain/errors.ts';
 import { isTerminal, type Task } from '../domain/task.ts';
-import { LakeError, type ColumnInfo, type Lake, type LakeKind, type LineageLog, type LineageRecord, type TableInfo, type VersionInfo, type VersionRef, type WriteMode } from '../lake/lake.ts';
+import { LakeError, type ColumnInfo, type Lake, type LakeKind, type LineageLog, type LineageRecord, type ScanOptions, type TableInfo, type VersionInfo, type VersionRef, type WriteMode } from '../lake/lake.ts';
 import type { Snapshot, SnapshotCache } from '../lake/snapshot-cache.ts';
 import { columnsOf } from '../lake/types.ts';
 import type { TaskStore } from '../store/task-store.ts';
@@ -228,12 +228,7 @@ export class LakeService {
 
   /** A scan as an Arrow IPC stream. `taskId` names the running task that reads (pins and lineage). */
   async readArrow(kind: LakeKind, name: string, q: LakeQuery, taskId?: string): Promise<ArrowRead> {
-    this.checkName(kind, name);
-    const task = taskId === undefined ? null : await this.activeTask(taskId);
-    const pinned = task ? this.reads.get(task.id)?.get(key(kind, name)) : undefined;
-    const version = versionRef(q.version) ?? pinned?.version;
-    const scan = await this.call(kind, () => this.deps.lake.scan(kind, name, { columns: q.columns, filter: q.filter, version }));
-    if (task && !pinned) this.noteRead(task.id, kind, name, scan.version);
+    const scan = await this.pinnedRead(kind, name, q, taskId, (opts) => this.deps.lake.scan(kind, name, opts));
     return { version: scan.version, body: ipcStream(scan.schema, scan.batches) };
   }
 
@@ -244,13 +239,21 @@ export class LakeService {
   async readArrowFile(kind: LakeKind, name: string, q: LakeQuery, taskId?: string): Promise<Snapshot | null> {
     const cache = this.deps.snapshots;
     if (!cache) return null;
+    return this.pinnedRead(kind, name, q, taskId, (opts) => cache.get(kind, name, opts));
+  }
+
+  /**
+   * One read of a table on behalf of a task (or anyone): an explicit version wins, else the
+   * version this task read before; the version actually read becomes the task's pin.
+   */
+  private async pinnedRead<R extends { version: number }>(kind: LakeKind, name: string, q: LakeQuery, taskId: string | undefined, read: (opts: ScanOptions) => Promise<R>): Promise<R> {
     this.checkName(kind, name);
     const task = taskId === undefined ? null : await this.activeTask(taskId);
     const pinned = task ? this.reads.get(task.id)?.get(key(kind, name)) : undefined;
     const version = versionRef(q.version) ?? pinned?.version;
-    const snap = await this.call(kind, () => cache.get(kind, name, { columns: q.columns, filter: q.filter, version }));
-    if (task && !pinned) this.noteRead(task.id, kind, name, snap.version);
-    return snap;
+    const result = await this.call(kind, () => read({ columns: q.columns, filter: q.filter, version }));
+    if (task && !pinned) this.noteRead(task.id, kind, name, result.version);
+    return result;
   }
 
   /**

@@ -8,6 +8,9 @@ import { request } from 'undici';
 import { parseConfig } from '../../../src/config/load.ts';
 import { startServer, type RunningServer } from '../../../src/main.ts';
 import { api, tempDir } from '../../helpers/server-process.ts';
+import { until } from '../../helpers/until.ts';
+
+export { until };
 
 export const FIXTURE_SCRIPTS = resolve(import.meta.dirname, '../../fixtures/scripts');
 
@@ -70,16 +73,6 @@ export async function startVideoServer(extra: Record<string, any> = {}, gpus = 2
   const server = await startServer({ config, port: 0, logLevel: 'silent' });
   return Object.assign(server, { dir, state: join(dir, 'state') });
 }
-
-export const until = async <T>(what: string, f: () => Promise<T | undefined | null | false>, ms = 20_000, every = 20): Promise<T> => {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, every));
-  }
-};
 
 export const generate = async (s: RunningServer, body: Record<string, unknown>) => api(s.url, 'POST', '/v1/video/generations', body);
 
