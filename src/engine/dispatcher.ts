@@ -6,7 +6,8 @@
  *     ─▶ hold resources + GPUs in the ledger ─▶ CAS queued→running (one transaction)
  *     ─▶ executor.run() ─▶ repeat while the round admitted a full window.
  * It is woken by submits, completions, cancels and retry timers — never by a polling loop.
- * Completions are settled in batches, one store transaction per tick.
+ * Completions are settled in batches, one store transaction per tick; that transaction also
+ * claims what the released capacity admits from the view of the queue (one commit, not two).
  */
 import type { ArtifactStore } from '../artifacts/artifact-store.ts';
 import type { Config } from '../config/schema.ts';
@@ -14,7 +15,7 @@ import { taskError } from '../domain/errors.ts';
 import { schedule } from '../domain/scheduling.ts';
 import type { Assignment, Task } from '../domain/task.ts';
 import type { Executor, RunOutcome } from '../executors/executor.ts';
-import type { TaskStore, TransitionRequest } from '../store/task-store.ts';
+import type { TaskStore, TransitionRequest, TransitionResult } from '../store/task-store.ts';
 import { RunArtifacts } from './artifact-ingest.ts';
 import type { EventWriter } from './event-writer.ts';
 import { CandidateView } from './candidates.ts';
@@ -36,6 +37,15 @@ interface Running {
   /** Stopped by a graceful shutdown: requeue without using up an attempt. */
   shutdown: boolean;
   timer: NodeJS.Timeout | null;
+}
+
+/** Tasks held in an executor's ledger, with the CASes that claim them. */
+interface Claim {
+  executor: Executor;
+  ledger: Ledger;
+  held: Task[];
+  requests: TransitionRequest[];
+  now: number;
 }
 
 interface Completion {
@@ -150,6 +160,19 @@ export class Dispatcher {
   }
 
   private async start(executor: Executor, ledger: Ledger, tasks: Task[], now: number): Promise<void> {
+    const claim = this.prepareClaim(executor, ledger, tasks, now);
+    let results: (TransitionResult | null)[];
+    try {
+      results = await this.deps.store.transition(claim.requests);
+    } catch (err) {
+      for (const t of claim.held) ledger.release(t.id);
+      throw err;
+    }
+    this.launchClaimed(claim, results);
+  }
+
+  /** Holds resources for `tasks` in the ledger and builds their queued → running CASes. */
+  private prepareClaim(executor: Executor, ledger: Ledger, tasks: Task[], now: number): Claim {
     const leaseMs = this.deps.config.tasks.lease_ms;
     const requests: TransitionRequest[] = [];
     const held: Task[] = [];
@@ -173,7 +196,11 @@ export class Dispatcher {
         now,
       });
     }
-    const results = await this.deps.store.transition(requests);
+    return { executor, ledger, held, requests, now };
+  }
+
+  /** After the CASes of a claim: launch the tasks that were claimed, release the others. */
+  private launchClaimed({ executor, ledger, held, now }: Claim, results: readonly (TransitionResult | null)[]): void {
     const events = [];
     for (let i = 0; i < held.length; i++) {
       const t = held[i] as Task;
@@ -197,6 +224,27 @@ export class Dispatcher {
       this.launch(run);
       if (this.pendingCancels.delete(run.task.id)) this.cancelRunning(run.task.id);
     }
+  }
+
+  /**
+   * The claims that settling a batch makes possible at once: for each executor whose view of
+   * the queue is fresh, what the policy admits into the capacity just released. They go in the
+   * settle's transaction (one commit for both); a view that needs a re-read is left to the round.
+   */
+  private claimsAfterSettle(now: number): Claim[] {
+    if (this.stopped) return [];
+    const claims: Claim[] = [];
+    for (const [name, executor] of this.deps.executors) {
+      const view = this.views.get(name) as CandidateView;
+      if (view.needsFetch(now) || view.candidates.length === 0) continue;
+      const ledger = this.ledgers.get(name) as Ledger;
+      const byId = new Map(view.candidates.map((t) => [t.id, t]));
+      const { admit } = schedule({ candidates: view.candidates, capacity: ledger.capacity, free: ledger.free, usage: ledger.byTenant });
+      if (admit.length === 0) continue;
+      view.remove(new Set(admit));
+      claims.push(this.prepareClaim(executor, ledger, admit.map((id) => byId.get(id) as Task), now));
+    }
+    return claims;
   }
 
   private launch(run: Running): void {
@@ -305,7 +353,16 @@ export class Dispatcher {
     // Progress and logs are stored before the state that ends the task (the result goes
     // with the state, in its transaction).
     await this.deps.writer.flush();
-    const results = await this.deps.store.transition(requests);
+    // The capacity released here is claimed again in the same transaction.
+    const claims = this.claimsAfterSettle(now);
+    let all: (TransitionResult | null)[];
+    try {
+      all = await this.deps.store.transition(claims.length === 0 ? requests : [...requests, ...claims.flatMap((c) => c.requests)]);
+    } catch (err) {
+      for (const c of claims) for (const t of c.held) c.ledger.release(t.id);
+      throw err;
+    }
+    const results = all.slice(0, requests.length);
     // A CAS that lost means the task moved to cancelling meanwhile (a cancel raced the
     // process's end): it ends cancelled, as its process is gone.
     const lost = runs.filter((_, i) => !results[i]);
@@ -335,6 +392,11 @@ export class Dispatcher {
       this.deps.observer.finished(run.executor.name, r.task.status, (now - run.startedAt) / 1000);
     }
     this.deps.writer.published(events);
+    let offset = requests.length;
+    for (const c of claims) {
+      this.launchClaimed(c, all.slice(offset, offset + c.requests.length));
+      offset += c.requests.length;
+    }
     this.wake();
   }
 

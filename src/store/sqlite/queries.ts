@@ -28,6 +28,10 @@ export const SQL = {
     WHERE e.task_id = @task_id AND e.seq > @after AND e.type IN (SELECT value FROM json_each(@types))
     ORDER BY e.seq LIMIT @limit`,
 
+  /** Full rows of the tasks among @ids (a JSON array), in no particular order. */
+  tasksAmong: `
+    SELECT t.* FROM json_each(@ids) j JOIN tasks t ON t.id = j.value`,
+
   /** The queued tasks among @ids, with their executors. */
   queuedAmong: `
     SELECT t.id, t.executor FROM tasks t JOIN json_each(@ids) w ON t.id = w.value WHERE t.status = 'queued'`,

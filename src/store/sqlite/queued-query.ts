@@ -8,7 +8,7 @@
  *   tenant's first `per_tenant` rows of the walk are exactly its top `per_tenant`, so what it
  *   keeps is a prefix of the answer; it is exact once it has `limit` rows or the queue ends.
  *   It costs the rows walked: ~limit when tenants are many and balanced (5,000 tenants,
- *   limit 512: ~7 ms, most of it reading the 512 winners in full), but a tenant with a deep queue at
+ *   limit 512: ~7 ms, most of it reading the 512 winners), but a tenant with a deep queue at
  *   the top makes it skip that whole queue.
  * - The per-tenant scan hops from tenant to tenant through tasks_dispatch (a loose index
  *   scan, one seek per tenant) and takes each tenant's top `per_tenant` from the index, then
@@ -24,7 +24,16 @@
  */
 import type Database from 'better-sqlite3';
 import type { QueuedQuery } from '../task-store.ts';
-import type { TaskRow } from './rows.ts';
+import { MUTABLE_COLUMNS, type MutableRow } from './rows.ts';
+
+/**
+ * A candidate as read: its id and the columns a transition may have changed. The rest of a
+ * task never changes, and the store usually knows it already (it inserted the task), so the
+ * wide JSON columns (params, resources, labels…) are not read again for every dispatch round.
+ */
+export type CandidateRow = MutableRow & { id: string };
+
+const COLUMNS = ['id', ...MUTABLE_COLUMNS].map((c) => `t.${c}`).join(', ');
 
 /** Rows the greedy walk may look at before it gives way: 4 per wanted row, plus slack. */
 const walkBudget = (limit: number): number => 4 * limit + 256;
@@ -50,9 +59,9 @@ export const QUEUED_SQL = {
     WHERE status = 'queued' AND executor = @executor AND (not_before IS NULL OR not_before <= @now)
     ORDER BY priority DESC, created_at ASC, id ASC`,
 
-  /** Full rows for a JSON array of rowids, in the array's order. */
+  /** Candidate rows for a JSON array of rowids, in the array's order. */
   byRowids: `
-    SELECT t.* FROM json_each(@rowids) j JOIN tasks t ON t.rowid = j.value
+    SELECT ${COLUMNS} FROM json_each(@rowids) j JOIN tasks t ON t.rowid = j.value
     ORDER BY j.key`,
 
   /**
@@ -71,7 +80,7 @@ export const QUEUED_SQL = {
         LIMIT @per_tenant)
       ORDER BY c.priority DESC, c.created_at ASC, c.id ASC
       LIMIT @limit)
-    SELECT t.* FROM top JOIN tasks t ON t.rowid = top.rid
+    SELECT ${COLUMNS} FROM top JOIN tasks t ON t.rowid = top.rid
     ORDER BY top.priority DESC, top.created_at ASC, top.id ASC`,
 } as const;
 
@@ -83,7 +92,7 @@ export class QueuedCandidates {
   private readonly walk: Database.Statement;
   private readonly byRowids: Database.Statement;
   private readonly perTenant: Database.Statement;
-  private readonly read: Database.Transaction<(q: QueuedQuery) => TaskRow[]>;
+  private readonly read: Database.Transaction<(q: QueuedQuery) => CandidateRow[]>;
 
   constructor(db: Database.Database) {
     this.tenantsUpTo = db.prepare(QUEUED_SQL.tenantsUpTo).pluck();
@@ -93,20 +102,20 @@ export class QueuedCandidates {
     this.read = db.transaction((q: QueuedQuery) => this.rows(q.executor, q.now, bound(q.per_tenant), bound(q.limit)));
   }
 
-  /** Rows in dispatch order; the store decodes them (reusing what it already knows of each task). */
-  run(query: QueuedQuery): TaskRow[] {
+  /** Candidate rows in dispatch order; the store completes them with what it knows of each task. */
+  run(query: QueuedQuery): CandidateRow[] {
     return this.read.deferred(query);
   }
 
-  private rows(executor: string, now: number, perTenant: number, limit: number): TaskRow[] {
+  private rows(executor: string, now: number, perTenant: number, limit: number): CandidateRow[] {
     if (perTenant === 0 || limit === 0) return [];
     const all = { executor, now, per_tenant: perTenant, limit };
     // Below this many tenants, tenants × per_tenant < limit + per_tenant: the scan is small
     // and the walk could only end by exhausting the queue.
     const cap = Math.floor(limit / perTenant) + 1;
-    if ((this.tenantsUpTo.get({ executor, cap }) as number) < cap) return this.perTenant.all(all) as TaskRow[];
+    if ((this.tenantsUpTo.get({ executor, cap }) as number) < cap) return this.perTenant.all(all) as CandidateRow[];
     const rowids = this.greedyWalk(executor, now, perTenant, limit);
-    return rowids === null ? (this.perTenant.all(all) as TaskRow[]) : (this.byRowids.all({ rowids: JSON.stringify(rowids) }) as TaskRow[]);
+    return rowids === null ? (this.perTenant.all(all) as CandidateRow[]) : (this.byRowids.all({ rowids: JSON.stringify(rowids) }) as CandidateRow[]);
   }
 
   /** The answer's rowids, in order; null when the budget ran out before the answer was complete. */

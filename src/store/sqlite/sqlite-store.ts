@@ -154,14 +154,22 @@ export class SqliteTaskStore implements TaskStore {
 
   async queued(query: QueuedQuery): Promise<Task[]> {
     // Queued tasks were usually inserted through this store: their fixed part (params,
-    // resources…) is known, and only the few mutable columns need decoding.
-    return this.queuedCandidates.run(query).map((row) => {
-      const fixed = this.fixed.get(row.id);
-      if (fixed !== undefined) return taskFromParts(fixed, row);
-      const task = rowToTask(row);
-      this.remember(task);
-      return task;
+    // resources…) is known, and candidates are read with their mutable columns only. The
+    // fixed part of the others (tasks from before a restart) is read once, then kept.
+    const rows = this.queuedCandidates.run(query);
+    const parts = rows.map((r) => this.fixed.get(r.id));
+    const unknown = rows.filter((_, i) => parts[i] === undefined).map((r) => r.id);
+    if (unknown.length > 0) {
+      const read = new Map<string, FixedPart>();
+      for (const row of this.q.tasksAmong.all({ ids: JSON.stringify(unknown) }) as TaskRow[]) read.set(row.id, this.remember(rowToTask(row)));
+      rows.forEach((r, i) => (parts[i] ??= read.get(r.id)));
+    }
+    const out: Task[] = [];
+    rows.forEach((row, i) => {
+      const fixed = parts[i];
+      if (fixed !== undefined) out.push(taskFromParts(fixed, row)); // else deleted since the read
     });
+    return out;
   }
 
   /**

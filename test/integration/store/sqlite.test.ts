@@ -58,6 +58,23 @@ describe('SqliteTaskStore specifics', () => {
     await again.close();
   });
 
+  it('gives whole candidates after a reopen, when it has not seen the tasks before', async () => {
+    // queued() reads candidates' mutable columns only and completes them from what the store
+    // knows; a fresh store knows nothing yet and must read the rest once.
+    const path = freshPath();
+    const executor = uniq('exec');
+    const first = SqliteTaskStore.open(path);
+    await seed(first, [makeTask({ executor, params: { n: 1 }, labels: { a: 'b' } }), makeTask({ executor, params: { n: 2 } })]);
+    await first.close();
+    const again = SqliteTaskStore.open(path);
+    const query = { executor, now: T0 + 10, per_tenant: 10, limit: 10 };
+    const candidates = await again.queued(query);
+    expect(candidates.map((t) => t.params)).toEqual([{ n: 1 }, { n: 2 }]);
+    for (const t of candidates) expect(t).toEqual(await again.get(t.id));
+    expect(await again.queued(query)).toEqual(candidates);
+    await again.close();
+  });
+
   it('rolls back every pending migration when one fails', () => {
     const migrations = join(dir, 'broken-migrations');
     mkdirSync(migrations);
