@@ -234,7 +234,7 @@ export class SqliteTaskStore implements TaskStore {
   /** One compare-and-set; runs inside the caller's transaction, its events go to `rows`. */
   private transitionOne(r: TransitionRequest, rows: EventBatchInsert): TransitionResult | null {
     // Only sources the state machine allows: an illegal request can never apply.
-    const from = r.from.filter((f) => canTransition(f, r.to));
+    const from = r.from.every((f) => canTransition(f, r.to)) ? r.from : r.from.filter((f) => canTransition(f, r.to));
     if (from.length === 0) return null;
     const extra = r.before ?? [];
     const row = this.transitions.run(r.id, from, r.to, r.now, r.patch, r.lease_owner, extra.length + 1) as MutableRow | undefined;

@@ -25,28 +25,38 @@ const PATCH_COLUMNS: Record<keyof TaskPatch, boolean> = {
 
 const toJson = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
 
+interface Shape {
+  stmt: Database.Statement;
+  /** Patch fields in the statement's placeholder order. */
+  keys: (keyof TaskPatch)[];
+}
+
 export class TransitionStatements {
-  private readonly cache = new Map<string, Database.Statement>();
+  private readonly cache = new Map<string, Shape>();
 
   constructor(private readonly db: Database.Database) {}
 
   /** Returns the updated row's mutable columns, or undefined when the compare-and-set did not apply. */
   /** `events`: how many events the caller appends with this transition (the state event included). */
   run(id: string, from: readonly string[], to: string, now: number, patch: TaskPatch, leaseOwner: string | undefined, events = 1): unknown {
-    const keys = (Object.keys(patch) as (keyof TaskPatch)[]).filter((k) => patch[k] !== undefined && k in PATCH_COLUMNS).sort();
-    const shape = `${keys.join(',')}|${from.length}|${leaseOwner !== undefined}`;
-    let stmt = this.cache.get(shape);
-    if (!stmt) {
-      const sets = ['status = @to', 'updated_at = @now', 'last_seq = last_seq + @events', ...keys.map((k) => `${k} = @p_${k}`)];
-      const froms = from.map((_, i) => `@from${i}`).join(', ');
-      const lease = leaseOwner !== undefined ? ' AND lease_owner = @lease_check' : '';
-      stmt = this.db.prepare(`UPDATE tasks SET ${sets.join(', ')} WHERE id = @id AND status IN (${froms})${lease} RETURNING ${MUTABLE_COLUMNS.join(', ')}`);
-      this.cache.set(shape, stmt);
+    // The shape key in the patch's own key order: callers build patches the same way each
+    // time, so this finds the statement without sorting (hot path: two calls per task).
+    let key = `${from.length}|${leaseOwner !== undefined}|`;
+    for (const k in patch) if (patch[k as keyof TaskPatch] !== undefined && k in PATCH_COLUMNS) key += `${k},`;
+    let shape = this.cache.get(key);
+    if (!shape) {
+      const keys = (Object.keys(patch) as (keyof TaskPatch)[]).filter((k) => patch[k] !== undefined && k in PATCH_COLUMNS);
+      // Placeholders are positional, in this order: to, now, events, patch values, id, sources, lease.
+      const sets = ['status = ?', 'updated_at = ?', 'last_seq = last_seq + ?', ...keys.map((k) => `${k} = ?`)];
+      const lease = leaseOwner !== undefined ? ' AND lease_owner = ?' : '';
+      const sql = `UPDATE tasks SET ${sets.join(', ')} WHERE id = ? AND status IN (${from.map(() => '?').join(', ')})${lease} RETURNING ${MUTABLE_COLUMNS.join(', ')}`;
+      shape = { stmt: this.db.prepare(sql), keys };
+      this.cache.set(key, shape);
     }
-    const params: Record<string, unknown> = { id, to, now, events };
-    from.forEach((f, i) => (params[`from${i}`] = f));
-    if (leaseOwner !== undefined) params.lease_check = leaseOwner;
-    for (const k of keys) params[`p_${k}`] = PATCH_COLUMNS[k] ? toJson(patch[k]) : patch[k];
-    return stmt.get(params);
+    const args: unknown[] = [to, now, events];
+    for (const k of shape.keys) args.push(PATCH_COLUMNS[k] ? toJson(patch[k]) : patch[k]);
+    args.push(id, ...from);
+    if (leaseOwner !== undefined) args.push(leaseOwner);
+    return shape.stmt.get(args);
   }
 }
