@@ -66,6 +66,14 @@ export interface DispatcherDeps {
   onError?: (err: unknown, context: string) => void;
 }
 
+/** What the scheduling policy admits from the view into the ledger's free capacity, taken out of the view. */
+const admit = (view: CandidateView, ledger: Ledger): Task[] => {
+  const byId = new Map(view.candidates.map((t) => [t.id, t]));
+  const { admit: ids } = schedule({ candidates: view.candidates, capacity: ledger.capacity, free: ledger.free, usage: ledger.byTenant });
+  if (ids.length > 0) view.remove(new Set(ids));
+  return ids.map((id) => byId.get(id) as Task);
+};
+
 export class Dispatcher {
   readonly ledgers = new Map<string, Ledger>();
   private readonly views = new Map<string, CandidateView>();
@@ -146,13 +154,10 @@ export class Dispatcher {
         if (this.stopped) return;
         const now = this.now();
         if (view.needsFetch(now)) view.fill(await this.deps.store.queued({ executor: name, now, per_tenant: WINDOW, limit: WINDOW }), now);
-        const queued = view.candidates;
-        if (queued.length === 0) break;
-        const byId = new Map(queued.map((t) => [t.id, t]));
-        const { admit } = schedule({ candidates: queued, capacity: ledger.capacity, free: ledger.free, usage: ledger.byTenant });
-        if (admit.length === 0) break;
-        view.remove(new Set(admit));
-        await this.start(executor, ledger, admit.map((id) => byId.get(id) as Task), now);
+        if (view.candidates.length === 0) break;
+        const admitted = admit(view, ledger);
+        if (admitted.length === 0) break;
+        await this.start(executor, ledger, admitted, now);
         // Everything in view was admitted: there may be more behind it.
         if (view.candidates.length > 0) break;
       }
@@ -238,11 +243,8 @@ export class Dispatcher {
       const view = this.views.get(name) as CandidateView;
       if (view.needsFetch(now) || view.candidates.length === 0) continue;
       const ledger = this.ledgers.get(name) as Ledger;
-      const byId = new Map(view.candidates.map((t) => [t.id, t]));
-      const { admit } = schedule({ candidates: view.candidates, capacity: ledger.capacity, free: ledger.free, usage: ledger.byTenant });
-      if (admit.length === 0) continue;
-      view.remove(new Set(admit));
-      claims.push(this.prepareClaim(executor, ledger, admit.map((id) => byId.get(id) as Task), now));
+      const admitted = admit(view, ledger);
+      if (admitted.length > 0) claims.push(this.prepareClaim(executor, ledger, admitted, now));
     }
     return claims;
   }

@@ -127,7 +127,7 @@ export interface TaskStore {
   recordPlacements(owner: string, placements: readonly { id: string; assignment: Assignment }[]): Promise<number>;
   /** Delete a finished task and its events. Returns false when it was not terminal or absent. */
   delete(id: string): Promise<boolean>;
-  /** Counts per executor and status, for metrics and /ready. */
+  /** Counts of active tasks (queued, running, cancelling) per executor and status, for metrics and /ready. */
   counts(): Promise<{ executor: string; status: TaskStatus; count: number }[]>;
   close(): Promise<void>;
 }

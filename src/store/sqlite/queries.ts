@@ -49,12 +49,13 @@ export const SQL = {
            OR (o.priority = @priority AND (o.created_at, o.id) < (@created_at, @id)))`,
 
   /**
-   * A lease with no expiry is stale: nothing would ever renew or expire it.
-   * Unordered on purpose: an ORDER BY would trade the small tasks_leases index for a full scan.
+   * A lease with no expiry is stale: nothing would ever renew or expire it. The first status
+   * term names the index's own condition (SQLite uses a partial index only for a WHERE that
+   * states it). Unordered on purpose: an ORDER BY would trade the small index for a full scan.
    */
   staleLeases: `
-    SELECT * FROM tasks INDEXED BY tasks_leases
-    WHERE status IN ('running', 'cancelling')
+    SELECT * FROM tasks INDEXED BY tasks_active
+    WHERE status IN ('queued', 'running', 'cancelling') AND status IN ('running', 'cancelling')
       AND ((@exclusive AND lease_owner IS NOT @owner) OR lease_expires_at IS NULL OR lease_expires_at < @now)`,
 
   renewLeases: `
@@ -70,8 +71,10 @@ export const SQL = {
 
   deleteTerminalTask: `DELETE FROM tasks WHERE id = @id AND status IN ('succeeded', 'failed', 'cancelled')`,
 
+  /** Active tasks only (a covering walk of tasks_active): finished tasks are not counted. */
   counts: `
-    SELECT executor, status, COUNT(*) AS count FROM tasks
+    SELECT executor, status, COUNT(*) AS count FROM tasks INDEXED BY tasks_active
+    WHERE status IN ('queued', 'running', 'cancelling')
     GROUP BY executor, status ORDER BY executor, status`,
 } as const;
 

@@ -166,14 +166,16 @@ export function taskConformance(open: OpenStore): void {
   });
 
   describe('counts', () => {
-    it('counts tasks per executor and status', async () => {
+    it('counts active tasks per executor and status (finished ones are not counted)', async () => {
       const executor = uniq('exec');
-      const [a, , , d] = await seed(store(), [makeTask({ executor }), makeTask({ executor }), makeTask({ executor }), makeTask({ executor })]);
+      const [a, , , d, e] = await seed(store(), [makeTask({ executor }), makeTask({ executor }), makeTask({ executor }), makeTask({ executor }), makeTask({ executor })]);
       await start(store(), a!.id);
+      await start(store(), e!.id);
+      await store().transition([{ id: e!.id, from: ['running'], to: 'cancelling', patch: {}, now: T0 + 2 }]);
       await store().transition([{ id: d!.id, from: ['queued'], to: 'cancelled', patch: {}, now: T0 + 2 }]);
       const mine = (await store().counts()).filter((c) => c.executor === executor).sort((x, y) => x.status.localeCompare(y.status));
       expect(mine).toEqual([
-        { executor, status: 'cancelled', count: 1 },
+        { executor, status: 'cancelling', count: 1 },
         { executor, status: 'queued', count: 2 },
         { executor, status: 'running', count: 1 },
       ]);
