@@ -14,7 +14,7 @@ export const BENCH_SCRIPTS = join(import.meta.dirname, '..', 'scripts');
 
 export interface BenchPlatform {
   server: RunningServer;
-  post<T = any>(path: string, body: unknown): Promise<T>;
+  post<T = any>(path: string, body: unknown, headers?: Record<string, string>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -29,8 +29,8 @@ export async function startPlatform(overrides: Record<string, unknown>): Promise
   const pool = new Pool(server.url, { connections: 8, pipelining: 1 });
   return {
     server,
-    async post(path, body) {
-      const r = await pool.request({ path, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    async post(path, body, headers = {}) {
+      const r = await pool.request({ path, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
       const text = await r.body.text();
       if (r.statusCode >= 300) throw new Error(`${path} → ${r.statusCode}: ${text}`);
       return JSON.parse(text);

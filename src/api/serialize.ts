@@ -94,6 +94,14 @@ export const eventJson = z
 
 export const taskList = z.object({ tasks: z.array(taskJson), next_cursor: z.string().nullable() });
 export const taskBatch = z.object({ tasks: z.array(taskJson) });
+/** A batch answered with `Prefer: return=minimal`: each task's id and status only. */
+export const taskRefBatch = z.object({ tasks: z.array(z.object({ id: z.string(), status: z.string() })) }).describe('With Prefer: return=minimal');
+
+/** Whether a `Prefer` header (RFC 7240) asks for `return=minimal`. */
+export const prefersMinimal = (header: string | string[] | undefined): boolean =>
+  (Array.isArray(header) ? header.join(',') : (header ?? ''))
+    .split(',')
+    .some((p) => p.split(';')[0]?.trim().toLowerCase().replace(/"/g, '') === 'return=minimal');
 export const eventPage = z.object({ events: z.array(eventJson), next_seq: z.number() });
 export const logPage = z.object({
   lines: z.array(z.object({ seq: z.number(), ts: isoTime, stream: z.string(), message: z.string() })),

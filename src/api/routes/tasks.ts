@@ -14,7 +14,7 @@ import { batchInput, type TaskInput, taskInput } from '../../engine/task-input.t
 import type { TaskService } from '../../engine/task-service.ts';
 import { callerOf } from '../caller.ts';
 import { errorResponses } from '../plugins/errors.ts';
-import { logLine, logPage, taskBatch, taskJson, taskList, taskView, taskViews } from '../serialize.ts';
+import { logLine, logPage, prefersMinimal, taskBatch, taskJson, taskList, taskRefBatch, taskView, taskViews } from '../serialize.ts';
 
 export interface TaskRoutesOptions {
   tasks: TaskService;
@@ -91,7 +91,7 @@ export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesOptions> = async (app, 
         tags: ['tasks'],
         summary: `Submit up to ${maxBatch} tasks, all or nothing`,
         body: batchBody,
-        response: { 200: taskBatch, 201: taskBatch, ...errorResponses(400, 409, 413, 415) },
+        response: { 200: z.union([taskBatch, taskRefBatch]), 201: z.union([taskBatch, taskRefBatch]), ...errorResponses(400, 409, 413, 415) },
       },
       // Up to max_batch tasks per response: validating our own output (built by serializeTask
       // to this very schema) cost a fifth of a batch submit. The schema still documents it.
@@ -103,6 +103,12 @@ export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesOptions> = async (app, 
         throw new LakerayError('INVALID_REQUEST', 'Idempotency-Key header is not accepted on batches; set idempotency_key per task');
       const results = await tasks.submit(callerOf(request), request.body.tasks);
       if (results.some((r) => r.created)) reply.code(201);
+      // A client submitting thousands often needs only the ids: skip the full views (and
+      // their queue positions), which cost more than the insert itself.
+      if (prefersMinimal(request.headers.prefer)) {
+        reply.header('preference-applied', 'return=minimal');
+        return { tasks: results.map(({ task }) => ({ id: task.id, status: task.status })) };
+      }
       return { tasks: await taskViews(tasks, results.map((r) => r.task)) };
     },
   );

@@ -60,6 +60,21 @@ describe('POST /api/v1/tasks/batch', () => {
     expect(tasks.map((t: { queue_position: number }) => t.queue_position)).toEqual([0, 1, 2]);
   });
 
+  it('answers ids and statuses only with Prefer: return=minimal (RFC 7240)', async () => {
+    const batch = { tasks: [validTask, { ...validTask, name: 'b' }] };
+    const res = await app.inject({ method: 'POST', url: '/api/v1/tasks/batch', payload: batch, headers: { prefer: 'respond-async, return=minimal' } });
+    expect(res.statusCode).toBe(201);
+    expect(res.headers['preference-applied']).toBe('return=minimal');
+    const { tasks } = res.json();
+    expect(tasks).toHaveLength(2);
+    for (const t of tasks) expect(t).toEqual({ id: expect.any(String), status: 'queued' });
+    expect([...fake.tasks.keys()].sort()).toEqual(tasks.map((t: { id: string }) => t.id).sort());
+    // Any other preference (or none) gets the full representation.
+    const full = await app.inject({ method: 'POST', url: '/api/v1/tasks/batch', payload: batch, headers: { prefer: 'return=representation' } });
+    expect(full.headers['preference-applied']).toBeUndefined();
+    expect(full.json().tasks[0]).toMatchObject({ script: 'mnist/train.py', status: 'queued', queue_position: 2 });
+  });
+
   it('is all or nothing: one bad task writes nothing', async () => {
     const res = await app.inject({ method: 'POST', url: '/api/v1/tasks/batch', payload: { tasks: [validTask, { script: '../../etc/passwd.py' }] } });
     expect(res.statusCode).toBe(400);
