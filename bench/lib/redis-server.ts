@@ -41,15 +41,28 @@ function ping(port: number): Promise<boolean> {
   });
 }
 
-export async function startRedis(): Promise<RedisHandle> {
+export interface RedisOptions {
+  /**
+   * Durable as BullMQ's production guide recommends: AOF on, fsync every second
+   * (`appendonly yes`, `appendfsync everysec`, `maxmemory-policy noeviction`). Default: no
+   * persistence at all.
+   */
+  durable?: boolean;
+}
+
+export async function startRedis(opts: RedisOptions = {}): Promise<RedisHandle> {
   const dir = await mkdtemp(path.join(tmpdir(), "lakeray-bench-redis-"));
   // The free port can be taken between probe and bind; retry a few times.
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
     const child = spawn(
       "redis-server",
-      // No persistence: snapshots/AOF would add disk I/O noise to the numbers.
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
+      [
+        "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--dir", dir,
+        ...(opts.durable
+          ? ["--appendonly", "yes", "--appendfsync", "everysec", "--maxmemory-policy", "noeviction"]
+          : ["--appendonly", "no"]),
+      ],
       { stdio: ["ignore", "ignore", "pipe"] },
     );
     let spawnError: Error | undefined;

@@ -15,9 +15,11 @@
  *   the overall top `limit`. It costs tenants × per_tenant whatever the skew: cheap for a few
  *   tenants, ~55 ms for 5,000 (the whole queued() then ~60 ms).
  *
- * So: a few tenants (so few that tenants × per_tenant cannot exceed `limit`, a count that
- * stops at that bound) take the per-tenant scan; otherwise the greedy walk runs on a budget
- * of walked rows and, if that runs out first, the per-tenant scan answers instead.
+ * So: when `per_tenant` ≥ `limit` no tenant can be capped and the answer is the queue's head,
+ * one ordered index read (the dispatcher asks this way: fair share is the scheduler's job over
+ * the window). Otherwise a few tenants (so few that tenants × per_tenant cannot exceed
+ * `limit`, a count that stops at that bound) take the per-tenant scan, and the rest the greedy
+ * walk on a budget of walked rows, with the per-tenant scan answering if that runs out first.
  *
  * Both read inside one (deferred) read transaction, so the walk's rowids and the rows
  * fetched for them come from the same snapshot even with another process writing.
@@ -59,6 +61,13 @@ export const QUEUED_SQL = {
     WHERE status = 'queued' AND executor = @executor AND (not_before IS NULL OR not_before <= @now)
     ORDER BY priority DESC, created_at ASC, id ASC`,
 
+  /** The head of the ready queue, when every tenant may fill the whole window (per_tenant ≥ limit). */
+  head: `
+    SELECT ${COLUMNS} FROM tasks t INDEXED BY tasks_queue_order
+    WHERE t.status = 'queued' AND t.executor = @executor AND (t.not_before IS NULL OR t.not_before <= @now)
+    ORDER BY t.priority DESC, t.created_at ASC, t.id ASC
+    LIMIT @limit`,
+
   /** Candidate rows for a JSON array of rowids, in the array's order. */
   byRowids: `
     SELECT ${COLUMNS} FROM json_each(@rowids) j JOIN tasks t ON t.rowid = j.value
@@ -90,6 +99,7 @@ const bound = (n: number): number => (Number.isNaN(n) ? 0 : Math.max(0, Math.min
 export class QueuedCandidates {
   private readonly tenantsUpTo: Database.Statement;
   private readonly walk: Database.Statement;
+  private readonly head: Database.Statement;
   private readonly byRowids: Database.Statement;
   private readonly perTenant: Database.Statement;
   private readonly read: Database.Transaction<(q: QueuedQuery) => CandidateRow[]>;
@@ -97,6 +107,7 @@ export class QueuedCandidates {
   constructor(db: Database.Database) {
     this.tenantsUpTo = db.prepare(QUEUED_SQL.tenantsUpTo).pluck();
     this.walk = db.prepare(QUEUED_SQL.walk).raw();
+    this.head = db.prepare(QUEUED_SQL.head);
     this.byRowids = db.prepare(QUEUED_SQL.byRowids);
     this.perTenant = db.prepare(QUEUED_SQL.perTenant);
     this.read = db.transaction((q: QueuedQuery) => this.rows(q.executor, q.now, bound(q.per_tenant), bound(q.limit)));
@@ -109,6 +120,8 @@ export class QueuedCandidates {
 
   private rows(executor: string, now: number, perTenant: number, limit: number): CandidateRow[] {
     if (perTenant === 0 || limit === 0) return [];
+    // No tenant can be capped: the answer is the queue's head (the dispatcher's usual query).
+    if (perTenant >= limit) return this.head.all({ executor, now, limit }) as CandidateRow[];
     const all = { executor, now, per_tenant: perTenant, limit };
     // Below this many tenants, tenants × per_tenant < limit + per_tenant: the scan is small
     // and the walk could only end by exhausting the queue.
