@@ -140,6 +140,24 @@ type MutableKey = (typeof MUTABLE_COLUMNS)[number];
 export type MutableRow = Pick<TaskRow, MutableKey>;
 export type FixedPart = Omit<Task, MutableKey>;
 
+/** The mutable columns of a row (a copy: the caller's row may carry more). */
+export const mutableOf = (r: MutableRow): MutableRow => ({
+  status: r.status,
+  attempt: r.attempt,
+  updated_at: r.updated_at,
+  started_at: r.started_at,
+  finished_at: r.finished_at,
+  not_before: r.not_before,
+  progress: r.progress,
+  result: r.result,
+  error: r.error,
+  lease_owner: r.lease_owner,
+  lease_expires_at: r.lease_expires_at,
+  assignment: r.assignment,
+  last_seq: r.last_seq,
+  cancel_reason: r.cancel_reason,
+});
+
 /** The part of a task that never changes, shared by every later read of it. (Literals, not spreads: hot path.) */
 export const fixedPart = (t: Task): FixedPart => ({
   id: t.id,

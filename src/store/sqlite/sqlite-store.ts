@@ -39,6 +39,7 @@ import {
   type FixedPart,
   fixedPart,
   type MutableRow,
+  mutableOf,
   rowToEvent,
   rowToTask,
   type TaskRow,
@@ -48,6 +49,8 @@ import {
 
 /** Tasks whose fixed part is kept (oldest evicted first): enough for every running task. */
 const FIXED_CACHE_SIZE = 50_000;
+
+const TERMINAL = new Set<string>(['succeeded', 'failed', 'cancelled']);
 
 /** How long a writer waits for another connection's lock before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -63,6 +66,13 @@ export class SqliteTaskStore implements TaskStore {
   private readonly queuedCandidates: QueuedCandidates;
   private readonly transitions: TransitionStatements;
   private readonly fixed = new Map<string, FixedPart>();
+  /**
+   * The mutable columns of rows this connection wrote or read last (active tasks), so a
+   * transition need not read them back (transition-query.ts). Every write here updates or
+   * drops an entry; a commit by another connection (PRAGMA data_version) clears them all.
+   */
+  private readonly known = new Map<string, MutableRow>();
+  private dataVersion = -1;
   private readonly taskInserts: ReturnType<typeof prepareTaskInserts>;
 
   private constructor(
@@ -75,6 +85,15 @@ export class SqliteTaskStore implements TaskStore {
     this.queuedCandidates = new QueuedCandidates(db);
     this.transitions = new TransitionStatements(db);
     this.taskInserts = prepareTaskInserts(db);
+    this.readDataVersion = db.prepare('PRAGMA data_version').pluck();
+  }
+
+  private readonly readDataVersion: Database.Statement;
+
+  /** Remembers a row's mutable columns (bounded: the oldest entry goes first). */
+  private know(id: string, row: MutableRow): void {
+    if (this.known.size >= FIXED_CACHE_SIZE && !this.known.has(id)) this.known.delete(this.known.keys().next().value as string);
+    this.known.set(id, row);
   }
 
   /** Opens (creating if needed) and migrates the database at `path`; ':memory:' is allowed. */
@@ -119,8 +138,10 @@ export class SqliteTaskStore implements TaskStore {
         // The state machine has one entry state; anything else is a bug in the caller.
         if (task.status !== 'queued') throw new LakerayError('INTERNAL_ERROR', `new task ${task.id} must be queued, not ${task.status}`);
         const stored: Task = { ...task, last_seq: 1 };
-        taskRows.add(taskToParams(stored, body_hash));
+        const row = taskToParams(stored, body_hash);
+        taskRows.add(row);
         this.remember(stored);
+        this.know(task.id, mutableOf(row));
         const event: TaskEvent = { task_id: task.id, tenant: task.tenant, seq: 1, type: 'state', ts: now, data: { status: 'queued' } };
         eventRows.add(task.id, 1, 'state', now, '{"status":"queued"}');
         results.push({ task: stored, created: true });
@@ -167,7 +188,9 @@ export class SqliteTaskStore implements TaskStore {
     const out: Task[] = [];
     rows.forEach((row, i) => {
       const fixed = parts[i];
-      if (fixed !== undefined) out.push(taskFromParts(fixed, row)); // else deleted since the read
+      if (fixed === undefined) return; // deleted since the read
+      out.push(taskFromParts(fixed, row));
+      this.know(row.id, mutableOf(row));
     });
     return out;
   }
@@ -222,6 +245,12 @@ export class SqliteTaskStore implements TaskStore {
 
   async transition(requests: TransitionRequest[]): Promise<(TransitionResult | null)[]> {
     const run = this.db.transaction(() => {
+      // Another connection committed since this one last looked: what it knows may be stale.
+      const version = this.readDataVersion.get() as number;
+      if (version !== this.dataVersion) {
+        this.known.clear();
+        this.dataVersion = version;
+      }
       // The state events of a batch go in multi-row INSERTs, like appendEvents' rows.
       const rows = new EventBatchInsert(this.eventRow, this.eventChunk);
       const results = requests.map((r) => this.transitionOne(r, rows));
@@ -237,8 +266,10 @@ export class SqliteTaskStore implements TaskStore {
     const from = r.from.every((f) => canTransition(f, r.to)) ? r.from : r.from.filter((f) => canTransition(f, r.to));
     if (from.length === 0) return null;
     const extra = r.before ?? [];
-    const row = this.transitions.run(r.id, from, r.to, r.now, r.patch, r.lease_owner, extra.length + 1) as MutableRow | undefined;
+    const row = this.transitions.run(r.id, from, r.to, r.now, r.patch, r.lease_owner, extra.length + 1, this.known.get(r.id));
     if (!row) return null;
+    if (TERMINAL.has(row.status)) this.known.delete(r.id);
+    else this.know(r.id, row);
     let fixed = this.fixed.get(r.id);
     if (fixed === undefined) fixed = this.remember(rowToTask(this.q.getTask.get({ id: r.id }) as TaskRow));
     const task = taskFromParts(fixed, row);
@@ -286,6 +317,11 @@ export class SqliteTaskStore implements TaskStore {
         if (head === null) continue;
         if (head.progress === undefined) this.q.setLastSeq.run({ id, last_seq: head.seq });
         else this.q.setLastSeqAndProgress.run({ id, last_seq: head.seq, progress: head.progress });
+        const known = this.known.get(id);
+        if (known !== undefined) {
+          known.last_seq = head.seq;
+          if (head.progress !== undefined) known.progress = head.progress;
+        }
       }
       return out;
     });
@@ -310,13 +346,17 @@ export class SqliteTaskStore implements TaskStore {
   async renewLeases(owner: string, ids: readonly string[], expiresAt: number): Promise<void> {
     if (ids.length === 0) return;
     this.q.renewLeases.run({ owner, ids: JSON.stringify(ids), expires_at: expiresAt });
+    for (const id of ids) this.known.delete(id); // which of them matched is not known here
   }
 
   async recordPlacements(owner: string, placements: readonly { id: string; assignment: Assignment }[]): Promise<number> {
     if (placements.length === 0) return 0;
     const run = this.db.transaction(() => {
       let n = 0;
-      for (const p of placements) n += this.q.recordPlacement.run({ id: p.id, owner, assignment: JSON.stringify(p.assignment) }).changes;
+      for (const p of placements) {
+        n += this.q.recordPlacement.run({ id: p.id, owner, assignment: JSON.stringify(p.assignment) }).changes;
+        this.known.delete(p.id);
+      }
       return n;
     });
     return run.immediate();
@@ -324,6 +364,7 @@ export class SqliteTaskStore implements TaskStore {
 
   async delete(id: string): Promise<boolean> {
     this.fixed.delete(id);
+    this.known.delete(id);
     const run = this.db.transaction(() => {
       if (this.q.deleteTerminalTask.run({ id }).changes === 0) return false;
       // ON DELETE CASCADE already removed the log; explicit so it holds without the pragma.

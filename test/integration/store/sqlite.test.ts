@@ -75,6 +75,33 @@ describe('SqliteTaskStore specifics', () => {
     await again.close();
   });
 
+  it("returns what is in the row after another connection wrote it, not what this one remembered", async () => {
+    // A transition reads back only last_seq when the store knows the row's other columns;
+    // a write by another connection (another process on the file) must not be hidden by that.
+    const path = freshPath();
+    const a = SqliteTaskStore.open(path);
+    const b = SqliteTaskStore.open(path);
+    const [t] = await seed(a, [makeTask({ tenant: uniq('tenant') })]);
+    await start(a, t!.id);
+    await b.appendEvents([{ task_id: t!.id, tenant: t!.tenant, type: 'progress', ts: T0 + 2, data: { fraction: 0.5 } }]);
+    await b.renewLeases('node-a', [t!.id], T0 + 99_000);
+    const [r] = await a.transition([
+      { id: t!.id, from: ['running'], to: 'succeeded', lease_owner: 'node-a', patch: { finished_at: T0 + 3, result: 7 }, now: T0 + 3 },
+    ]);
+    expect(r?.task).toEqual(await b.get(t!.id));
+    expect(r?.task).toMatchObject({ status: 'succeeded', progress: { fraction: 0.5 }, lease_expires_at: T0 + 99_000, result: 7, last_seq: 4 });
+    expect(r?.event.seq).toBe(4);
+    // A write that does not move last_seq (a lease renewal) is noticed too.
+    const [u] = await seed(a, [makeTask({ tenant: uniq('tenant') })]);
+    await start(a, u!.id);
+    await b.renewLeases('node-a', [u!.id], T0 + 77_000);
+    const [c] = await a.transition([{ id: u!.id, from: ['running'], to: 'cancelling', patch: { cancel_reason: 'user' }, now: T0 + 4 }]);
+    expect(c?.task).toEqual(await b.get(u!.id));
+    expect(c?.task.lease_expires_at).toBe(T0 + 77_000);
+    await a.close();
+    await b.close();
+  });
+
   it('rolls back every pending migration when one fails', () => {
     const migrations = join(dir, 'broken-migrations');
     mkdirSync(migrations);
