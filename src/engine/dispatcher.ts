@@ -252,40 +252,52 @@ export class Dispatcher {
   private launch(run: Running): void {
     const { task, executor } = run;
     const gpus = task.assignment?.gpus ?? [];
+    const deps = this.deps;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the callbacks below are methods (see the note on them)
+    const dispatcher = this;
     let exited = false;
-    const push = (type: Parameters<RunArtifacts['event']>[0], data: Record<string, unknown>) =>
-      this.deps.writer.push({ task_id: task.id, tenant: task.tenant, type, ts: this.now(), data });
-    const artifacts = this.deps.artifacts ? new RunArtifacts(task.id, this.deps.artifacts, push, this.deps.onError) : null;
-    // With an artifact store, the run's end first waits for its files to be in the store.
-    const end = (outcome: RunOutcome): void => {
-      if (artifacts === null) return this.complete(task.id, outcome);
-      if (!artifacts.mustWait) {
-        // The harness removed its work dir, unless the process died or was killed first.
-        if (outcome.kind !== 'succeeded') artifacts.discardStaging();
-        return this.complete(task.id, outcome);
-      }
-      void artifacts.finish(outcome, () => run.cancelRequested || run.shutdown).then((o) => this.complete(task.id, o));
+    let artifacts: RunArtifacts | null = null;
+    // Methods, not arrow functions bound to names: tsx (esbuild keepNames) wraps every named
+    // arrow in a defineProperty call, paid per task here.
+    const on = {
+      push(type: Parameters<RunArtifacts['event']>[0], data: Record<string, unknown>): void {
+        deps.writer.push({ task_id: task.id, tenant: task.tenant, type, ts: dispatcher.now(), data });
+      },
+      /** With an artifact store, the run's end first waits for its files to be in the store. */
+      end(outcome: RunOutcome): void {
+        if (artifacts === null) return dispatcher.complete(task.id, outcome);
+        if (!artifacts.mustWait) {
+          // The harness removed its work dir, unless the process died or was killed first.
+          if (outcome.kind !== 'succeeded') artifacts.discardStaging();
+          return dispatcher.complete(task.id, outcome);
+        }
+        void artifacts.finish(outcome, () => run.cancelRequested || run.shutdown).then((o) => dispatcher.complete(task.id, o));
+      },
     };
+    if (deps.artifacts) artifacts = new RunArtifacts(task.id, deps.artifacts, on.push, deps.onError);
     try {
       executor.run(task, gpus, {
-        started: (info) => {
+        started(info) {
           // A warm worker's pid needs no record: workers carry the executor's owner marker and
           // are found by it after a crash. A cold process per task is worth one write.
           if (info.pid === undefined || info.worker !== 'cold') return;
           const assignment = { gpus: [...gpus], pid: info.pid, ...(info.worker ? { worker: info.worker } : {}) };
           task.assignment = assignment;
-          this.placed({ id: task.id, assignment });
+          dispatcher.placed({ id: task.id, assignment });
         },
-        event: artifacts === null ? push : (type, data) => artifacts.event(type, data),
-        exit: (outcome) => {
+        event(type, data) {
+          if (artifacts === null) on.push(type, data);
+          else artifacts.event(type, data);
+        },
+        exit(outcome) {
           if (exited) return;
           exited = true;
-          end(outcome);
+          on.end(outcome);
         },
       });
     } catch (err) {
       exited = true;
-      end({ kind: 'failed', error: taskError('EXECUTOR_ERROR', (err as Error).message) });
+      on.end({ kind: 'failed', error: taskError('EXECUTOR_ERROR', (err as Error).message) });
     }
   }
 
