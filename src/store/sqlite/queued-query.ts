@@ -35,6 +35,12 @@ import { MUTABLE_COLUMNS, type MutableRow } from './rows.ts';
  */
 export type CandidateRow = MutableRow & { id: string };
 
+/**
+ * Called once inside the read transaction: returns the lookup of rows the store knows to be
+ * current in that snapshot (it may drop what it knew if another connection wrote since).
+ */
+export type KnownRows = () => (id: string) => MutableRow | undefined;
+
 const COLUMNS = ['id', ...MUTABLE_COLUMNS].map((c) => `t.${c}`).join(', ');
 
 /** Rows the greedy walk may look at before it gives way: 4 per wanted row, plus slack. */
@@ -61,12 +67,19 @@ export const QUEUED_SQL = {
     WHERE status = 'queued' AND executor = @executor AND (not_before IS NULL OR not_before <= @now)
     ORDER BY priority DESC, created_at ASC, id ASC`,
 
-  /** The head of the ready queue, when every tenant may fill the whole window (per_tenant ≥ limit). */
+  /**
+   * The ids at the head of the ready queue, when every tenant may fill the whole window
+   * (per_tenant ≥ limit). Covered by tasks_queue_order: no table row is read.
+   */
   head: `
-    SELECT ${COLUMNS} FROM tasks t INDEXED BY tasks_queue_order
-    WHERE t.status = 'queued' AND t.executor = @executor AND (t.not_before IS NULL OR t.not_before <= @now)
-    ORDER BY t.priority DESC, t.created_at ASC, t.id ASC
+    SELECT id FROM tasks INDEXED BY tasks_queue_order
+    WHERE status = 'queued' AND executor = @executor AND (not_before IS NULL OR not_before <= @now)
+    ORDER BY priority DESC, created_at ASC, id ASC
     LIMIT @limit`,
+
+  /** Candidate rows for a JSON array of ids, in no particular order. */
+  byIds: `
+    SELECT ${COLUMNS} FROM json_each(@ids) j JOIN tasks t ON t.id = j.value`,
 
   /** Candidate rows for a JSON array of rowids, in the array's order. */
   byRowids: `
@@ -100,28 +113,33 @@ export class QueuedCandidates {
   private readonly tenantsUpTo: Database.Statement;
   private readonly walk: Database.Statement;
   private readonly head: Database.Statement;
+  private readonly byIds: Database.Statement;
   private readonly byRowids: Database.Statement;
   private readonly perTenant: Database.Statement;
-  private readonly read: Database.Transaction<(q: QueuedQuery) => CandidateRow[]>;
+  private readonly read: Database.Transaction<(q: QueuedQuery, known: KnownRows) => CandidateRow[]>;
 
   constructor(db: Database.Database) {
     this.tenantsUpTo = db.prepare(QUEUED_SQL.tenantsUpTo).pluck();
     this.walk = db.prepare(QUEUED_SQL.walk).raw();
-    this.head = db.prepare(QUEUED_SQL.head);
+    this.head = db.prepare(QUEUED_SQL.head).pluck();
+    this.byIds = db.prepare(QUEUED_SQL.byIds);
     this.byRowids = db.prepare(QUEUED_SQL.byRowids);
     this.perTenant = db.prepare(QUEUED_SQL.perTenant);
-    this.read = db.transaction((q: QueuedQuery) => this.rows(q.executor, q.now, bound(q.per_tenant), bound(q.limit)));
+    this.read = db.transaction((q: QueuedQuery, known: KnownRows) => this.rows(q.executor, q.now, bound(q.per_tenant), bound(q.limit), known));
   }
 
-  /** Candidate rows in dispatch order; the store completes them with what it knows of each task. */
-  run(query: QueuedQuery): CandidateRow[] {
-    return this.read.deferred(query);
+  /**
+   * Candidate rows in dispatch order; the store completes them with what it knows of each
+   * task. `known` gives the rows the store knows to be current (called inside the read).
+   */
+  run(query: QueuedQuery, known: KnownRows): CandidateRow[] {
+    return this.read.deferred(query, known);
   }
 
-  private rows(executor: string, now: number, perTenant: number, limit: number): CandidateRow[] {
+  private rows(executor: string, now: number, perTenant: number, limit: number, known: KnownRows): CandidateRow[] {
     if (perTenant === 0 || limit === 0) return [];
     // No tenant can be capped: the answer is the queue's head (the dispatcher's usual query).
-    if (perTenant >= limit) return this.head.all({ executor, now, limit }) as CandidateRow[];
+    if (perTenant >= limit) return this.headRows(this.head.all({ executor, now, limit }) as string[], known);
     const all = { executor, now, per_tenant: perTenant, limit };
     // Below this many tenants, tenants × per_tenant < limit + per_tenant: the scan is small
     // and the walk could only end by exhausting the queue.
@@ -129,6 +147,22 @@ export class QueuedCandidates {
     if ((this.tenantsUpTo.get({ executor, cap }) as number) < cap) return this.perTenant.all(all) as CandidateRow[];
     const rowids = this.greedyWalk(executor, now, perTenant, limit);
     return rowids === null ? (this.perTenant.all(all) as CandidateRow[]) : (this.byRowids.all({ rowids: JSON.stringify(rowids) }) as CandidateRow[]);
+  }
+
+  /** The rows of `ids`, in order: from what the store knows where it can, else read. */
+  private headRows(ids: string[], known: KnownRows): CandidateRow[] {
+    const lookup = known();
+    const out: (CandidateRow | undefined)[] = ids.map((id) => {
+      const row = lookup(id);
+      // A copy the caller may keep; only a row known as queued can stand for this one.
+      return row !== undefined && row.status === 'queued' ? { ...row, id } : undefined;
+    });
+    const missing = ids.filter((_, i) => out[i] === undefined);
+    if (missing.length > 0) {
+      const read = new Map((this.byIds.all({ ids: JSON.stringify(missing) }) as CandidateRow[]).map((r) => [r.id, r]));
+      ids.forEach((id, i) => (out[i] ??= read.get(id)));
+    }
+    return out.filter((r): r is CandidateRow => r !== undefined);
   }
 
   /** The answer's rowids, in order; null when the budget ran out before the answer was complete. */

@@ -90,6 +90,32 @@ export class SqliteTaskStore implements TaskStore {
 
   private readonly readDataVersion: Database.Statement;
 
+  /** Runs a write transaction; if it fails, what this store remembered of rows may be ahead of them. */
+  private write<T>(tx: Database.Transaction<() => T>): T {
+    try {
+      return tx.immediate();
+    } catch (err) {
+      this.known.clear();
+      throw err;
+    }
+  }
+
+  /** Another connection committed since this one last looked: what it knows may be stale. */
+  private dropKnownIfStale(): void {
+    const version = this.readDataVersion.get() as number;
+    if (version === this.dataVersion) return;
+    this.known.clear();
+    this.dataVersion = version;
+  }
+
+  private readonly lookupKnown = (id: string): MutableRow | undefined => this.known.get(id);
+
+  /** For queued(): checked inside its read, so the rows it gives are current in that snapshot. */
+  private readonly knownRows = (): ((id: string) => MutableRow | undefined) => {
+    this.dropKnownIfStale();
+    return this.lookupKnown;
+  };
+
   /** Remembers a row's mutable columns (bounded: the oldest entry goes first). */
   private know(id: string, row: MutableRow): void {
     if (this.known.size >= FIXED_CACHE_SIZE && !this.known.has(id)) this.known.delete(this.known.keys().next().value as string);
@@ -151,7 +177,7 @@ export class SqliteTaskStore implements TaskStore {
       eventRows.flush();
       return { results, events };
     });
-    return run.immediate();
+    return this.write(run);
   }
 
   async get(id: string): Promise<Task | null> {
@@ -177,7 +203,7 @@ export class SqliteTaskStore implements TaskStore {
     // Queued tasks were usually inserted through this store: their fixed part (params,
     // resources…) is known, and candidates are read with their mutable columns only. The
     // fixed part of the others (tasks from before a restart) is read once, then kept.
-    const rows = this.queuedCandidates.run(query);
+    const rows = this.queuedCandidates.run(query, this.knownRows);
     const parts = rows.map((r) => this.fixed.get(r.id));
     const unknown = rows.filter((_, i) => parts[i] === undefined).map((r) => r.id);
     if (unknown.length > 0) {
@@ -190,7 +216,7 @@ export class SqliteTaskStore implements TaskStore {
       const fixed = parts[i];
       if (fixed === undefined) return; // deleted since the read
       out.push(taskFromParts(fixed, row));
-      this.know(row.id, mutableOf(row));
+      this.know(row.id, row); // a row of its own (read, or copied from what was known)
     });
     return out;
   }
@@ -245,19 +271,14 @@ export class SqliteTaskStore implements TaskStore {
 
   async transition(requests: TransitionRequest[]): Promise<(TransitionResult | null)[]> {
     const run = this.db.transaction(() => {
-      // Another connection committed since this one last looked: what it knows may be stale.
-      const version = this.readDataVersion.get() as number;
-      if (version !== this.dataVersion) {
-        this.known.clear();
-        this.dataVersion = version;
-      }
+      this.dropKnownIfStale();
       // The state events of a batch go in multi-row INSERTs, like appendEvents' rows.
       const rows = new EventBatchInsert(this.eventRow, this.eventChunk);
       const results = requests.map((r) => this.transitionOne(r, rows));
       rows.flush();
       return results;
     });
-    return run.immediate();
+    return this.write(run);
   }
 
   /** One compare-and-set; runs inside the caller's transaction, its events go to `rows`. */
@@ -325,7 +346,7 @@ export class SqliteTaskStore implements TaskStore {
       }
       return out;
     });
-    return run.immediate();
+    return this.write(run);
   }
 
   async readEvents(taskId: string, afterSeq: number, limit: number, types?: readonly string[]): Promise<TaskEvent[]> {
