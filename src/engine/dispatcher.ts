@@ -6,8 +6,9 @@
  *     ─▶ hold resources + GPUs in the ledger ─▶ CAS queued→running (one transaction)
  *     ─▶ executor.run() ─▶ repeat while the round admitted a full window.
  * It is woken by submits, completions, cancels and retry timers — never by a polling loop.
- * Completions are settled in batches, one store transaction per tick; that transaction also
- * claims what the released capacity admits from the view of the queue (one commit, not two).
+ * Completions are settled in batches (up to half of what is in flight, one store transaction
+ * per turn); that transaction also claims what the released capacity admits from the view of
+ * the queue (one commit, not two).
  */
 import type { ArtifactStore } from '../artifacts/artifact-store.ts';
 import type { Config } from '../config/schema.ts';
@@ -25,6 +26,8 @@ import type { EngineObserver } from './observer.ts';
 
 /** Candidates read per tenant per round; a full window triggers another round at once. */
 const WINDOW = 512;
+/** A settle transaction takes at least this many completions (see settle()). */
+const MIN_SETTLE_CHUNK = 16;
 /** How long a view of the queue head is trusted without a re-read (other servers). */
 const VIEW_TTL_MS = 1000;
 
@@ -338,20 +341,33 @@ export class Dispatcher {
   }
 
   private async runSettles(): Promise<void> {
-    while (this.completions.length > 0) {
-      this.settleState = 'running';
-      try {
-        await this.settle();
-      } catch (err) {
-        this.deps.onError?.(err, 'settle completions');
-      }
+    this.settleState = 'running';
+    try {
+      await this.settle();
+    } catch (err) {
+      this.deps.onError?.(err, 'settle completions');
     }
-    this.settleState = 'idle';
+    if (this.completions.length === 0) {
+      this.settleState = 'idle';
+      return;
+    }
+    // The rest in a later turn, after the jobs this settle launched are written to their
+    // workers (at the end of this turn): they run while this thread settles the rest.
+    this.settleState = 'scheduled';
+    setImmediate(() => void this.runSettles());
   }
 
+  /**
+   * Settles up to half of what is in flight in one transaction (which also claims what the
+   * released capacity admits). Half, so that work is always in flight in two groups: while
+   * workers run one group's jobs, this thread settles the other's completions. Settling every
+   * completion at once puts all of the in-flight work in one lockstep batch, and this thread
+   * then waits for the workers every cycle (the throughput bench: ~12% fewer tasks a second).
+   */
   private async settle(): Promise<void> {
-    const batch = this.completions;
-    this.completions = [];
+    const chunk = Math.max(MIN_SETTLE_CHUNK, Math.ceil(this.running.size / 2));
+    const batch = this.completions.length > chunk ? this.completions.splice(0, chunk) : this.completions;
+    if (batch === this.completions) this.completions = [];
     const now = this.now();
     const requests: TransitionRequest[] = [];
     const runs: Running[] = [];
