@@ -31,13 +31,13 @@ import { EventBatchInsert, INSERT_EVENT_CHUNK, INSERT_EVENT_ROW } from './event-
 import { buildListQuery, encodeCursor } from './list-query.ts';
 import { migrate } from './migrate.ts';
 import { QueuedCandidates } from './queued-query.ts';
+import { RowMemory } from './row-memory.ts';
 import { prepareTaskInserts, TaskBatchInsert } from './task-batch.ts';
 import { TransitionStatements } from './transition-query.ts';
 import { SQL, type QueryName } from './queries.ts';
 import {
   type EventRow,
   type FixedPart,
-  fixedPart,
   type MutableRow,
   mutableOf,
   rowToEvent,
@@ -46,11 +46,6 @@ import {
   taskFromParts,
   taskToParams,
 } from './rows.ts';
-
-/** Tasks whose fixed part is kept (oldest evicted first): enough for every running task. */
-const FIXED_CACHE_SIZE = 50_000;
-
-const TERMINAL = new Set<string>(['succeeded', 'failed', 'cancelled']);
 
 /** How long a writer waits for another connection's lock before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -65,14 +60,7 @@ export class SqliteTaskStore implements TaskStore {
   private readonly listStatements = new Map<string, Database.Statement>();
   private readonly queuedCandidates: QueuedCandidates;
   private readonly transitions: TransitionStatements;
-  private readonly fixed = new Map<string, FixedPart>();
-  /**
-   * The mutable columns of rows this connection wrote or read last (active tasks), so a
-   * transition need not read them back (transition-query.ts). Every write here updates or
-   * drops an entry; a commit by another connection (PRAGMA data_version) clears them all.
-   */
-  private readonly known = new Map<string, MutableRow>();
-  private dataVersion = -1;
+  private readonly memory: RowMemory;
   private readonly taskInserts: ReturnType<typeof prepareTaskInserts>;
 
   private constructor(
@@ -85,41 +73,7 @@ export class SqliteTaskStore implements TaskStore {
     this.queuedCandidates = new QueuedCandidates(db);
     this.transitions = new TransitionStatements(db);
     this.taskInserts = prepareTaskInserts(db);
-    this.readDataVersion = db.prepare('PRAGMA data_version').pluck();
-  }
-
-  private readonly readDataVersion: Database.Statement;
-
-  /** Runs a write transaction; if it fails, what this store remembered of rows may be ahead of them. */
-  private write<T>(tx: Database.Transaction<() => T>): T {
-    try {
-      return tx.immediate();
-    } catch (err) {
-      this.known.clear();
-      throw err;
-    }
-  }
-
-  /** Another connection committed since this one last looked: what it knows may be stale. */
-  private dropKnownIfStale(): void {
-    const version = this.readDataVersion.get() as number;
-    if (version === this.dataVersion) return;
-    this.known.clear();
-    this.dataVersion = version;
-  }
-
-  private readonly lookupKnown = (id: string): MutableRow | undefined => this.known.get(id);
-
-  /** For queued(): checked inside its read, so the rows it gives are current in that snapshot. */
-  private readonly knownRows = (): ((id: string) => MutableRow | undefined) => {
-    this.dropKnownIfStale();
-    return this.lookupKnown;
-  };
-
-  /** Remembers a row's mutable columns (bounded: the oldest entry goes first). */
-  private know(id: string, row: MutableRow): void {
-    if (this.known.size >= FIXED_CACHE_SIZE && !this.known.has(id)) this.known.delete(this.known.keys().next().value as string);
-    this.known.set(id, row);
+    this.memory = new RowMemory(db);
   }
 
   /** Opens (creating if needed) and migrates the database at `path`; ':memory:' is allowed. */
@@ -141,6 +95,24 @@ export class SqliteTaskStore implements TaskStore {
       throw err;
     }
   }
+
+  /** Runs a write transaction; if it fails, what this store remembered of rows may be ahead of them. */
+  private write<T>(tx: Database.Transaction<() => T>): T {
+    try {
+      return tx.immediate();
+    } catch (err) {
+      this.memory.writeFailed();
+      throw err;
+    }
+  }
+
+  /** For queued(): checked inside its read, so the rows it gives are current in that snapshot. */
+  private readonly knownRows = (): ((id: string) => MutableRow | undefined) => {
+    this.memory.checkVersion();
+    return this.lookupRow;
+  };
+
+  private readonly lookupRow = (id: string): MutableRow | undefined => this.memory.rowOf(id);
 
   async insert(tasks: NewTask[], now: number): Promise<{ results: InsertResult[]; events: TaskEvent[] }> {
     const run = this.db.transaction(() => {
@@ -166,8 +138,8 @@ export class SqliteTaskStore implements TaskStore {
         const stored: Task = { ...task, last_seq: 1 };
         const row = taskToParams(stored, body_hash);
         taskRows.add(row);
-        this.remember(stored);
-        this.know(task.id, mutableOf(row));
+        this.memory.rememberFixed(stored);
+        this.memory.rememberRow(task.id, mutableOf(row));
         const event: TaskEvent = { task_id: task.id, tenant: task.tenant, seq: 1, type: 'state', ts: now, data: { status: 'queued' } };
         eventRows.add(task.id, 1, 'state', now, '{"status":"queued"}');
         results.push({ task: stored, created: true });
@@ -204,11 +176,11 @@ export class SqliteTaskStore implements TaskStore {
     // resources…) is known, and candidates are read with their mutable columns only. The
     // fixed part of the others (tasks from before a restart) is read once, then kept.
     const rows = this.queuedCandidates.run(query, this.knownRows);
-    const parts = rows.map((r) => this.fixed.get(r.id));
+    const parts = rows.map((r) => this.memory.fixedOf(r.id));
     const unknown = rows.filter((_, i) => parts[i] === undefined).map((r) => r.id);
     if (unknown.length > 0) {
       const read = new Map<string, FixedPart>();
-      for (const row of this.q.tasksAmong.all({ ids: JSON.stringify(unknown) }) as TaskRow[]) read.set(row.id, this.remember(rowToTask(row)));
+      for (const row of this.q.tasksAmong.all({ ids: JSON.stringify(unknown) }) as TaskRow[]) read.set(row.id, this.memory.rememberFixed(rowToTask(row)));
       rows.forEach((r, i) => (parts[i] ??= read.get(r.id)));
     }
     const out: Task[] = [];
@@ -216,20 +188,9 @@ export class SqliteTaskStore implements TaskStore {
       const fixed = parts[i];
       if (fixed === undefined) return; // deleted since the read
       out.push(taskFromParts(fixed, row));
-      this.know(row.id, row); // a row of its own (read, or copied from what was known)
+      this.memory.rememberRow(row.id, row); // a row of its own (read, or copied from what was known)
     });
     return out;
-  }
-
-  /**
-   * Keeps the never-changing part of recent tasks, so a transition reads back only the
-   * columns it may have changed instead of decoding the whole row (params, resources…).
-   */
-  private remember(task: Task): FixedPart {
-    const fixed = fixedPart(task);
-    if (this.fixed.size >= FIXED_CACHE_SIZE) this.fixed.delete(this.fixed.keys().next().value as string);
-    this.fixed.set(task.id, fixed);
-    return fixed;
   }
 
   async queuePositions(ids: readonly string[]): Promise<Map<string, number>> {
@@ -271,7 +232,7 @@ export class SqliteTaskStore implements TaskStore {
 
   async transition(requests: TransitionRequest[]): Promise<(TransitionResult | null)[]> {
     const run = this.db.transaction(() => {
-      this.dropKnownIfStale();
+      this.memory.checkVersion();
       // The state events of a batch go in multi-row INSERTs, like appendEvents' rows.
       const rows = new EventBatchInsert(this.eventRow, this.eventChunk);
       const results = requests.map((r) => this.transitionOne(r, rows));
@@ -287,12 +248,10 @@ export class SqliteTaskStore implements TaskStore {
     const from = r.from.every((f) => canTransition(f, r.to)) ? r.from : r.from.filter((f) => canTransition(f, r.to));
     if (from.length === 0) return null;
     const extra = r.before ?? [];
-    const row = this.transitions.run(r.id, from, r.to, r.now, r.patch, r.lease_owner, extra.length + 1, this.known.get(r.id));
+    const row = this.transitions.run(r.id, from, r.to, r.now, r.patch, r.lease_owner, extra.length + 1, this.memory.rowOf(r.id));
     if (!row) return null;
-    if (TERMINAL.has(row.status)) this.known.delete(r.id);
-    else this.know(r.id, row);
-    let fixed = this.fixed.get(r.id);
-    if (fixed === undefined) fixed = this.remember(rowToTask(this.q.getTask.get({ id: r.id }) as TaskRow));
+    this.memory.rememberRow(r.id, row);
+    const fixed = this.memory.fixedOf(r.id) ?? this.memory.rememberFixed(rowToTask(this.q.getTask.get({ id: r.id }) as TaskRow));
     const task = taskFromParts(fixed, row);
     const seq = task.last_seq;
     const before = extra.map((e, i): TaskEvent => {
@@ -338,11 +297,7 @@ export class SqliteTaskStore implements TaskStore {
         if (head === null) continue;
         if (head.progress === undefined) this.q.setLastSeq.run({ id, last_seq: head.seq });
         else this.q.setLastSeqAndProgress.run({ id, last_seq: head.seq, progress: head.progress });
-        const known = this.known.get(id);
-        if (known !== undefined) {
-          known.last_seq = head.seq;
-          if (head.progress !== undefined) known.progress = head.progress;
-        }
+        this.memory.appended(id, head.seq, head.progress);
       }
       return out;
     });
@@ -367,7 +322,7 @@ export class SqliteTaskStore implements TaskStore {
   async renewLeases(owner: string, ids: readonly string[], expiresAt: number): Promise<void> {
     if (ids.length === 0) return;
     this.q.renewLeases.run({ owner, ids: JSON.stringify(ids), expires_at: expiresAt });
-    for (const id of ids) this.known.delete(id); // which of them matched is not known here
+    for (const id of ids) this.memory.forgetRow(id); // which of them matched is not known here
   }
 
   async recordPlacements(owner: string, placements: readonly { id: string; assignment: Assignment }[]): Promise<number> {
@@ -376,7 +331,7 @@ export class SqliteTaskStore implements TaskStore {
       let n = 0;
       for (const p of placements) {
         n += this.q.recordPlacement.run({ id: p.id, owner, assignment: JSON.stringify(p.assignment) }).changes;
-        this.known.delete(p.id);
+        this.memory.forgetRow(p.id);
       }
       return n;
     });
@@ -384,8 +339,7 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async delete(id: string): Promise<boolean> {
-    this.fixed.delete(id);
-    this.known.delete(id);
+    this.memory.forget(id);
     const run = this.db.transaction(() => {
       if (this.q.deleteTerminalTask.run({ id }).changes === 0) return false;
       // ON DELETE CASCADE already removed the log; explicit so it holds without the pragma.
