@@ -69,6 +69,11 @@ export interface DispatcherDeps {
   onError?: (err: unknown, context: string) => void;
 }
 
+/** A claim's transaction failed: give its tasks' resources back. */
+const unhold = (claim: Claim): void => {
+  for (const t of claim.held) claim.ledger.release(t.id);
+};
+
 /** What the scheduling policy admits from the view into the ledger's free capacity, taken out of the view. */
 const admit = (view: CandidateView, ledger: Ledger): Task[] => {
   const byId = new Map(view.candidates.map((t) => [t.id, t]));
@@ -173,7 +178,7 @@ export class Dispatcher {
     try {
       results = await this.deps.store.transition(claim.requests);
     } catch (err) {
-      for (const t of claim.held) ledger.release(t.id);
+      unhold(claim);
       throw err;
     }
     this.launchClaimed(claim, results);
@@ -389,7 +394,7 @@ export class Dispatcher {
     try {
       all = await this.deps.store.transition(claims.length === 0 ? requests : [...requests, ...claims.flatMap((c) => c.requests)]);
     } catch (err) {
-      for (const c of claims) for (const t of c.held) c.ledger.release(t.id);
+      claims.forEach(unhold);
       throw err;
     }
     const results = all.slice(0, requests.length);

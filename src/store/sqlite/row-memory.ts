@@ -74,6 +74,14 @@ export class RowMemory {
     this.mutable.delete(id);
   }
 
+  /** Inside a read: the lookup of rows current in its snapshot (what another connection changed is forgotten first). */
+  readonly current = (): ((id: string) => MutableRow | undefined) => {
+    this.checkVersion();
+    return this.lookup;
+  };
+
+  private readonly lookup = (id: string): MutableRow | undefined => this.mutable.get(id);
+
   /** Call inside a transaction before trusting rows: forgets them if another connection committed. */
   checkVersion(): void {
     const version = this.dataVersion.get() as number;

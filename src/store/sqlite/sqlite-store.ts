@@ -38,7 +38,6 @@ import { SQL, type QueryName } from './queries.ts';
 import {
   type EventRow,
   type FixedPart,
-  type MutableRow,
   mutableOf,
   rowToEvent,
   rowToTask,
@@ -106,14 +105,6 @@ export class SqliteTaskStore implements TaskStore {
     }
   }
 
-  /** For queued(): checked inside its read, so the rows it gives are current in that snapshot. */
-  private readonly knownRows = (): ((id: string) => MutableRow | undefined) => {
-    this.memory.checkVersion();
-    return this.lookupRow;
-  };
-
-  private readonly lookupRow = (id: string): MutableRow | undefined => this.memory.rowOf(id);
-
   async insert(tasks: NewTask[], now: number): Promise<{ results: InsertResult[]; events: TaskEvent[] }> {
     const run = this.db.transaction(() => {
       const results: InsertResult[] = [];
@@ -175,7 +166,7 @@ export class SqliteTaskStore implements TaskStore {
     // Queued tasks were usually inserted through this store: their fixed part (params,
     // resources…) is known, and candidates are read with their mutable columns only. The
     // fixed part of the others (tasks from before a restart) is read once, then kept.
-    const rows = this.queuedCandidates.run(query, this.knownRows);
+    const rows = this.queuedCandidates.run(query, this.memory.current);
     const parts = rows.map((r) => this.memory.fixedOf(r.id));
     const unknown = rows.filter((_, i) => parts[i] === undefined).map((r) => r.id);
     if (unknown.length > 0) {
