@@ -64,6 +64,12 @@ export class RowMemory {
     if (progress !== undefined) row.progress = progress;
   }
 
+  /** Its placement was recorded (the row's `assignment`, as stored). */
+  placed(id: string, assignment: string): void {
+    const row = this.mutable.get(id);
+    if (row !== undefined) row.assignment = assignment;
+  }
+
   /** The row changed in a way not worth tracking: read it next time. */
   forgetRow(id: string): void {
     this.mutable.delete(id);

@@ -265,11 +265,18 @@ export class SqliteTaskStore implements TaskStore {
       const heads = new Map<string, { tenant: string; seq: number; progress: string | undefined } | null>();
       const out: TaskEvent[] = [];
       const rows = new EventBatchInsert(this.eventRow, this.eventChunk);
+      const known = this.memory.current();
       for (const e of events) {
         let head = heads.get(e.task_id);
         if (head === undefined) {
-          const row = this.q.eventHead.get({ id: e.task_id }) as { tenant: string; last_seq: number } | undefined;
-          head = row ? { tenant: row.tenant, seq: row.last_seq, progress: undefined } : null;
+          // A running task's head is usually known: its claim went through this store.
+          const row = known(e.task_id);
+          const fixed = row && this.memory.fixedOf(e.task_id);
+          if (row && fixed) head = { tenant: fixed.tenant, seq: row.last_seq, progress: undefined };
+          else {
+            const stored = this.q.eventHead.get({ id: e.task_id }) as { tenant: string; last_seq: number } | undefined;
+            head = stored ? { tenant: stored.tenant, seq: stored.last_seq, progress: undefined } : null;
+          }
           heads.set(e.task_id, head);
         }
         // Events of a deleted or unknown task are dropped: a late line from a finished
@@ -321,12 +328,14 @@ export class SqliteTaskStore implements TaskStore {
     const run = this.db.transaction(() => {
       let n = 0;
       for (const p of placements) {
-        n += this.q.recordPlacement.run({ id: p.id, owner, assignment: JSON.stringify(p.assignment) }).changes;
-        this.memory.forgetRow(p.id);
+        const assignment = JSON.stringify(p.assignment);
+        const changed = this.q.recordPlacement.run({ id: p.id, owner, assignment }).changes;
+        if (changed > 0) this.memory.placed(p.id, assignment);
+        n += changed;
       }
       return n;
     });
-    return run.immediate();
+    return this.write(run);
   }
 
   async delete(id: string): Promise<boolean> {

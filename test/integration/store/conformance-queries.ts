@@ -392,6 +392,9 @@ export function queryConformance(open: OpenStore): void {
       expect((await store().get(t.theirs.id))?.assignment).not.toEqual(where);
       expect((await store().get(t.queued.id))?.assignment).not.toEqual(where);
       expect(await store().recordPlacements('me', [])).toBe(0);
+      // What a later transition returns carries the placement too.
+      const [done] = await store().transition([{ id: t.mine.id, from: ['running'], to: 'succeeded', patch: {}, now: T0 + 9 }]);
+      expect(done?.task.assignment).toEqual(where);
     });
   });
 }

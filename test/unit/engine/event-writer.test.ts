@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import type { NewEvent, TaskEvent } from '../../../src/domain/events.ts';
+import { EventWriter } from '../../../src/engine/event-writer.ts';
+import { MemoryEventBus } from '../../../src/events/memory.ts';
+import type { TaskStore } from '../../../src/store/task-store.ts';
+
+/** A store that records each appendEvents batch and numbers events per task. */
+function recordingStore() {
+  const batches: NewEvent[][] = [];
+  const seqs = new Map<string, number>();
+  const store = {
+    async appendEvents(events: NewEvent[]): Promise<TaskEvent[]> {
+      batches.push(events);
+      return events.map((e) => {
+        const seq = (seqs.get(e.task_id) ?? 0) + 1;
+        seqs.set(e.task_id, seq);
+        return { ...e, seq };
+      });
+    },
+  } as unknown as TaskStore;
+  return { store, batches };
+}
+
+const progress = (task_id: string, fraction: number): NewEvent => ({ task_id, tenant: 'default', type: 'progress', ts: 0, data: { fraction } });
+const log = (task_id: string, message: string): NewEvent => ({ task_id, tenant: 'default', type: 'log', ts: 0, data: { message } });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('EventWriter', () => {
+  it('an idle writer stores and publishes on the next turn', async () => {
+    const { store, batches } = recordingStore();
+    const bus = new MemoryEventBus();
+    const seen: TaskEvent[] = [];
+    bus.subscribe({ taskIds: new Set(['a']) }, (b) => seen.push(...b));
+    const writer = new EventWriter(store, bus, () => {}, () => {}, 10_000);
+    writer.push(log('a', 'hello'));
+    await new Promise((r) => setImmediate(r));
+    await writer.flush();
+    expect(batches).toHaveLength(1);
+    expect(seen.map((e) => e.data)).toEqual([{ message: 'hello' }]);
+  });
+
+  it('a busy writer groups what arrives within the interval into one transaction', async () => {
+    const { store, batches } = recordingStore();
+    const writer = new EventWriter(store, new MemoryEventBus(), () => {}, () => {}, 60);
+    writer.push(log('a', '1'));
+    await new Promise((r) => setImmediate(r)); // first flush: at once
+    writer.push(log('a', '2'));
+    writer.push(log('b', '3'));
+    await sleep(15);
+    expect(batches).toHaveLength(1); // the next flush waits for the interval
+    await sleep(80);
+    expect(batches.map((b) => b.map((e) => e.data.message))).toEqual([['1'], ['2', '3']]);
+  });
+
+  it('within one flush, progress of a task collapses into the latest; other events keep their place', async () => {
+    const { store, batches } = recordingStore();
+    const writer = new EventWriter(store, new MemoryEventBus(), () => {}, () => {}, 60);
+    writer.push(progress('a', 0.1));
+    writer.push(log('a', 'x'));
+    writer.push(progress('b', 0.5));
+    writer.push(progress('a', 0.2));
+    await writer.flush();
+    expect(batches[0]?.map((e) => [e.task_id, e.type, e.data.fraction ?? e.data.message])).toEqual([
+      ['a', 'progress', 0.2],
+      ['a', 'log', 'x'],
+      ['b', 'progress', 0.5],
+    ]);
+  });
+
+  it('flush() writes at once, cancelling a pending timer', async () => {
+    const { store, batches } = recordingStore();
+    const writer = new EventWriter(store, new MemoryEventBus(), () => {}, () => {}, 10_000);
+    writer.push(log('a', '1'));
+    await writer.flush();
+    writer.push(log('a', '2')); // inside the interval: a timer 10 s away
+    await writer.flush();
+    expect(batches.map((b) => b.map((e) => e.data.message))).toEqual([['1'], ['2']]);
+    await sleep(20);
+    expect(batches).toHaveLength(2);
+  });
+});
