@@ -22,6 +22,7 @@
  * unsubscribe sent right after it must not overtake it); while many wait, the socket stops
  * reading so a flooding client cannot queue work without bound.
  */
+import type { Socket } from 'node:net';
 import type { FastifyPluginAsync } from 'fastify';
 import { WebSocket } from 'ws';
 import { z } from 'zod';
@@ -69,13 +70,32 @@ export interface WsOptions {
 
 /**
  * One event goes to many sockets (every watcher of the task, plus tenant-wide ones): the bus
- * hands each the same object, so its frame is serialized once and reused.
+ * hands each the same object, so its message is serialized and UTF-8 encoded once, and the
+ * same bytes are written to every socket (sent as a text frame).
  */
-const frames = new WeakMap<TaskEvent, string>();
-const eventFrame = (event: TaskEvent): string => {
+const frames = new WeakMap<TaskEvent, Buffer>();
+const eventFrame = (event: TaskEvent): Buffer => {
   let frame = frames.get(event);
-  if (frame === undefined) frames.set(event, (frame = `{"type":"event","event":${JSON.stringify(event)}}`));
+  if (frame === undefined) frames.set(event, (frame = Buffer.from(`{"type":"event","event":${JSON.stringify(event)}}`)));
   return frame;
+};
+const TEXT = { binary: false } as const;
+
+/**
+ * Sockets corked in this turn of the event loop; one callback at its end uncorks them all.
+ * A burst (many tasks reporting at once, or a replay) sends many frames to a socket: held
+ * until the end of the turn, they leave in one write system call instead of one per frame.
+ */
+const corked: Socket[] = [];
+const uncorkAll = (): void => {
+  for (const raw of corked) raw.uncork();
+  corked.length = 0;
+};
+const corkForThisTurn = (raw: Socket | undefined): void => {
+  if (!raw || raw.writableCorked > 0) return; // already held (ws corks only within a send)
+  if (corked.length === 0) process.nextTick(uncorkAll);
+  corked.push(raw);
+  raw.cork();
 };
 
 class Connection {
@@ -86,7 +106,6 @@ class Connection {
   private readonly outbox: Outbox<Outgoing>;
   private readonly keepalive: NodeJS.Timeout;
   private alive = true;
-  private corked = false;
   private closed = false;
   /** Client messages are handled in order, one at a time: this is the tail of that chain. */
   private queue: Promise<void> = Promise.resolve();
@@ -108,8 +127,9 @@ class Connection {
         writable: () => socket.readyState === WebSocket.OPEN && socket.bufferedAmount <= highWaterBytes,
         // Each send's callback fires when its bytes left for the kernel: that is our "drain".
         write: (item) => {
-          this.corkForThisTick();
-          socket.send('event' in item ? eventFrame(item.event) : JSON.stringify(item.control), afterSend);
+          corkForThisTurn((socket as unknown as { _socket?: Socket })._socket);
+          if ('event' in item) socket.send(eventFrame(item.event), TEXT, afterSend);
+          else socket.send(JSON.stringify(item.control), afterSend);
         },
       },
       {
@@ -128,22 +148,6 @@ class Connection {
       socket.ping();
     }, KEEPALIVE_MS);
     this.keepalive.unref();
-  }
-
-  /**
-   * A burst (many tasks reporting in the same tick, or a replay) sends many frames to this
-   * socket at once: holding them until the end of the tick turns one write system call per
-   * frame into one per socket.
-   */
-  private corkForThisTick(): void {
-    const raw = (this.socket as unknown as { _socket?: import('node:net').Socket })._socket;
-    if (this.corked || !raw || typeof raw.cork !== 'function') return;
-    this.corked = true;
-    raw.cork();
-    process.nextTick(() => {
-      this.corked = false;
-      raw.uncork();
-    });
   }
 
   private control(msg: Record<string, unknown>): void {
