@@ -88,8 +88,7 @@ const TEXT = { binary: false } as const;
  */
 const corked: Socket[] = [];
 const uncorkAll = (): void => {
-  for (const raw of corked) raw.uncork();
-  corked.length = 0;
+  for (const raw of corked.splice(0)) raw.uncork(); // a socket corked meanwhile waits for its own turn's end
 };
 const corkForThisTurn = (raw: Socket | undefined): void => {
   if (!raw || raw.writableCorked > 0) return; // already held (ws corks only within a send)

@@ -10,7 +10,7 @@
  * previous one by at least `minIntervalMs`: an idle writer still flushes on the next turn,
  * a busy one writes what a few milliseconds brought in one transaction. Measured with the
  * events bench (4,000 progress events/s from 200 scripts): 2,100 transactions/s of 1.7
- * events became ~500/s of ~7, and the store's share of the server's CPU fell by ~40%.
+ * events became 450–650/s of 6–8, and the store's time fell by ~40%.
  */
 import type { NewEvent, TaskEvent } from '../domain/events.ts';
 import type { EventBus } from '../events/event-bus.ts';
