@@ -16,10 +16,12 @@
  *   tenants, ~55 ms for 5,000 (the whole queued() then ~60 ms).
  *
  * So: when `per_tenant` ≥ `limit` no tenant can be capped and the answer is the queue's head,
- * one ordered index read (the dispatcher asks this way: fair share is the scheduler's job over
- * the window). Otherwise a few tenants (so few that tenants × per_tenant cannot exceed
- * `limit`, a count that stops at that bound) take the per-tenant scan, and the rest the greedy
- * walk on a budget of walked rows, with the per-tenant scan answering if that runs out first.
+ * one ordered index read (the dispatcher's first read). With one tenant queued, its top
+ * `per_tenant` is the head too (the dispatcher's second read, which brings every tenant's
+ * first tasks into a full window, usually meets a single-tenant queue). Otherwise a few
+ * tenants (so few that tenants × per_tenant cannot exceed `limit`, a count that stops at that
+ * bound) take the per-tenant scan, and the rest the greedy walk on a budget of walked rows,
+ * with the per-tenant scan answering if that runs out first.
  *
  * Both read inside one (deferred) read transaction, so the walk's rowids and the rows
  * fetched for them come from the same snapshot even with another process writing.
@@ -144,7 +146,10 @@ export class QueuedCandidates {
     // Below this many tenants, tenants × per_tenant < limit + per_tenant: the scan is small
     // and the walk could only end by exhausting the queue.
     const cap = Math.floor(limit / perTenant) + 1;
-    if ((this.tenantsUpTo.get({ executor, cap }) as number) < cap) return this.perTenant.all(all) as CandidateRow[];
+    const tenants = this.tenantsUpTo.get({ executor, cap }) as number;
+    // One tenant: its top `per_tenant` is the queue's head.
+    if (tenants <= 1) return this.headRows(this.head.all({ executor, now, limit: perTenant }) as string[], known);
+    if (tenants < cap) return this.perTenant.all(all) as CandidateRow[];
     const rowids = this.greedyWalk(executor, now, perTenant, limit);
     return rowids === null ? (this.perTenant.all(all) as CandidateRow[]) : (this.byRowids.all({ rowids: JSON.stringify(rowids) }) as CandidateRow[]);
   }

@@ -168,6 +168,21 @@ export function queryConformance(open: OpenStore): void {
       expect(await store().queued({ executor: uniq('empty'), now, per_tenant: 10, limit: 100 })).toEqual([]);
     });
 
+    it('caps a lone tenant at per_tenant too (its ready tasks, in dispatch order)', async () => {
+      const executor = uniq('exec');
+      const tenant = uniq('tenant');
+      const now = T0 + 100;
+      const tasks = await seed(store(), [
+        makeTask({ executor, tenant, priority: 0, created_at: T0 + 1 }),
+        makeTask({ executor, tenant, priority: 7, created_at: T0 + 5, not_before: now + 1 }), // not yet
+        makeTask({ executor, tenant, priority: 2, created_at: T0 + 3 }),
+        makeTask({ executor, tenant, priority: 0, created_at: T0 + 0 }),
+      ]);
+      const ready = tasks.filter((t) => t.not_before === null).sort(dispatchOrder);
+      expect(ids(await store().queued({ executor, now, per_tenant: 2, limit: 100 }))).toEqual(ids(ready.slice(0, 2)));
+      expect(ids(await store().queued({ executor, now, per_tenant: 2, limit: 1 }))).toEqual(ids(ready.slice(0, 1)));
+    });
+
     it('returns at most `limit` in all: the overall top of the per-tenant-limited set', async () => {
       const executor = uniq('exec');
       const [ta, tb, tc] = [uniq('tenant'), uniq('tenant'), uniq('tenant')];
