@@ -9,6 +9,24 @@
  * A stale entry is harmless: a cancelled task fails its compare-and-set and is dropped.
  */
 import type { Task } from '../domain/task.ts';
+import type { TaskStore } from '../store/task-store.ts';
+
+/** When a window is full, each tenant's first tasks also join it, up to this many. */
+const FAIR_PEEK = 16;
+
+/**
+ * The candidates of one executor: the head of its queue (`window` tasks), one ordered index
+ * read. A tenant with a deep backlog can fill that whole window, and fair share can only
+ * choose among the tasks it sees; so when the window is full, the first tasks of every tenant
+ * (16 each) join it. With one tenant queued that second read finds nothing new.
+ */
+export async function readCandidates(store: TaskStore, executor: string, now: number, window: number): Promise<Task[]> {
+  const head = await store.queued({ executor, now, per_tenant: window, limit: window });
+  if (head.length < window) return head;
+  const seen = new Set(head.map((t) => t.id));
+  for (const t of await store.queued({ executor, now, per_tenant: FAIR_PEEK, limit: window })) if (!seen.has(t.id)) head.push(t);
+  return head;
+}
 
 export class CandidateView {
   private tasks: Task[] = [];

@@ -19,15 +19,13 @@ import type { Executor, RunOutcome } from '../executors/executor.ts';
 import type { TaskStore, TransitionRequest, TransitionResult } from '../store/task-store.ts';
 import { RunArtifacts } from './artifact-ingest.ts';
 import type { EventWriter } from './event-writer.ts';
-import { CandidateView } from './candidates.ts';
+import { CandidateView, readCandidates } from './candidates.ts';
 import { finalTransition } from './settlement.ts';
 import { Ledger } from './ledger.ts';
 import type { EngineObserver } from './observer.ts';
 
-/** Candidates read per round, in dispatch order; a full window triggers another round at once. */
+/** Candidates read per round, in dispatch order (see readCandidates()); a full window triggers another round at once. */
 const WINDOW = 512;
-/** When one window is full, each tenant's next tasks also join it, up to this many (see fetch()). */
-const FAIR_PEEK = 16;
 /** A settle transaction takes at least this many completions (see settle()). */
 const MIN_SETTLE_CHUNK = 16;
 /** How long a view of the queue head is trusted without a re-read (other servers). */
@@ -163,7 +161,7 @@ export class Dispatcher {
       for (;;) {
         if (this.stopped) return;
         const now = this.now();
-        if (view.needsFetch(now)) view.fill(await this.fetch(name, now), now);
+        if (view.needsFetch(now)) view.fill(await readCandidates(this.deps.store, name, now, WINDOW), now);
         if (view.candidates.length === 0) break;
         const admitted = admit(view, ledger);
         if (admitted.length === 0) break;
@@ -172,20 +170,6 @@ export class Dispatcher {
         if (view.candidates.length > 0) break;
       }
     }
-  }
-
-  /**
-   * The candidates of one executor: the head of its queue, one ordered index read. A tenant
-   * with a deep backlog can fill that whole window, and fair share can only choose among the
-   * tasks it sees; so when the window is full, the first tasks of every tenant (16 each) join
-   * it. With one tenant queued that second read finds nothing new.
-   */
-  private async fetch(executor: string, now: number): Promise<Task[]> {
-    const head = await this.deps.store.queued({ executor, now, per_tenant: WINDOW, limit: WINDOW });
-    if (head.length < WINDOW) return head;
-    const seen = new Set(head.map((t) => t.id));
-    for (const t of await this.deps.store.queued({ executor, now, per_tenant: FAIR_PEEK, limit: WINDOW })) if (!seen.has(t.id)) head.push(t);
-    return head;
   }
 
   private async start(executor: Executor, ledger: Ledger, tasks: Task[], now: number): Promise<void> {
