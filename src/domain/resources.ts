@@ -21,11 +21,12 @@ export const resources = (r: Partial<Resources> = {}): Resources => ({
 // Float sums of fractional cpus (0.1 + 0.2) must not make a fitting task look too big.
 const EPS = 1e-9;
 
-const customKeys = (a: Resources, b: Resources): string[] => [...new Set([...Object.keys(a.custom), ...Object.keys(b.custom)])];
-
 const combine = (a: Resources, b: Resources, f: (x: number, y: number) => number): Resources => {
   const custom: Record<string, number> = {};
-  for (const k of customKeys(a, b)) custom[k] = f(a.custom[k] ?? 0, b.custom[k] ?? 0);
+  // for…in instead of a Set of both key lists: the ledger and the scheduler combine vectors
+  // for every task they hold, release or admit, and most vectors have no custom resources.
+  for (const k in a.custom) custom[k] = f(a.custom[k] as number, b.custom[k] ?? 0);
+  for (const k in b.custom) if (!Object.hasOwn(custom, k)) custom[k] = f(0, b.custom[k] as number);
   return { cpu: f(a.cpu, b.cpu), memory_mb: f(a.memory_mb, b.memory_mb), gpu: f(a.gpu, b.gpu), custom };
 };
 
@@ -39,17 +40,26 @@ export const fits = (need: Resources, free: Resources): boolean =>
   need.cpu <= free.cpu + EPS &&
   need.memory_mb <= free.memory_mb + EPS &&
   need.gpu <= free.gpu + EPS &&
-  Object.entries(need.custom).every(([k, v]) => v <= (free.custom[k] ?? 0) + EPS);
+  customFits(need.custom, free.custom);
+
+const customFits = (need: Record<string, number>, free: Record<string, number>): boolean => {
+  for (const k in need) if ((need[k] as number) > (free[k] ?? 0) + EPS) return false;
+  return true;
+};
 
 /** The largest share of any dimension of `capacity` that `used` takes (dominant resource share). */
 export const dominantShare = (used: Resources, capacity: Resources): number => {
-  const shares = [
+  let share = Math.max(
+    0,
     capacity.cpu > 0 ? used.cpu / capacity.cpu : 0,
     capacity.memory_mb > 0 ? used.memory_mb / capacity.memory_mb : 0,
     capacity.gpu > 0 ? used.gpu / capacity.gpu : 0,
-    ...Object.entries(used.custom).map(([k, v]) => ((capacity.custom[k] ?? 0) > 0 ? v / (capacity.custom[k] as number) : 0)),
-  ];
-  return Math.max(0, ...shares);
+  );
+  for (const k in used.custom) {
+    const cap = capacity.custom[k] ?? 0;
+    if (cap > 0) share = Math.max(share, (used.custom[k] as number) / cap);
+  }
+  return share;
 };
 
 export const describe = (r: Resources): string => {
