@@ -5,6 +5,10 @@
  * after it whatever was inserted meanwhile: no duplicates and no skips among rows that
  * existed when paging began. It is base64url JSON, opaque to clients.
  *
+ * Lists are per tenant (the API scopes every read to the caller's), on tasks_tenant_created. A
+ * list across tenants has no index of its own and sorts what it reads: the one such caller
+ * lists leased tasks, which tasks_leased finds.
+ *
  * The statement text is assembled from the constant clauses below, picked by WHICH filters
  * are present, never by their values (those are bound parameters). Leaving absent filters
  * out, instead of `(@x IS NULL OR x = @x)`, lets SQLite use the tenant index.
@@ -15,6 +19,9 @@ import type { TaskFilter } from '../task-store.ts';
 const CLAUSES = {
   tenant: 'tenant = @tenant',
   status: 'status IN (SELECT value FROM json_each(@statuses))',
+  // Names tasks_leased's own condition, so SQLite may use that partial index (it does only for
+  // a WHERE that states it): listing active tasks across tenants then reads only them.
+  leased: "status IN ('running', 'cancelling')",
   name: 'name = @name',
   // substr/length count characters, so this is an exact prefix test with no LIKE escaping.
   namePrefix: 'substr(name, 1, length(@name_prefix)) = @name_prefix',
@@ -57,6 +64,7 @@ export const buildListQuery = (filter: TaskFilter): ListQuery => {
   }
   // An empty status list means "no status filter", as an absent one does.
   if (filter.status !== undefined && filter.status.length > 0) {
+    if (filter.status.every((s) => s === 'running' || s === 'cancelling')) used.push('leased');
     used.push('status');
     params.statuses = JSON.stringify(filter.status);
   }

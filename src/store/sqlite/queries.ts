@@ -49,13 +49,13 @@ export const SQL = {
            OR (o.priority = @priority AND (o.created_at, o.id) < (@created_at, @id)))`,
 
   /**
-   * A lease with no expiry is stale: nothing would ever renew or expire it. The first status
-   * term names the index's own condition (SQLite uses a partial index only for a WHERE that
-   * states it). Unordered on purpose: an ORDER BY would trade the small index for a full scan.
+   * A lease with no expiry is stale: nothing would ever renew or expire it. The status term
+   * names the index's own condition (SQLite uses a partial index only for a WHERE that states
+   * it). Unordered on purpose: an ORDER BY would trade the small index for a full scan.
    */
   staleLeases: `
-    SELECT * FROM tasks INDEXED BY tasks_active
-    WHERE status IN ('queued', 'running', 'cancelling') AND status IN ('running', 'cancelling')
+    SELECT * FROM tasks INDEXED BY tasks_leased
+    WHERE status IN ('running', 'cancelling')
       AND ((@exclusive AND lease_owner IS NOT @owner) OR lease_expires_at IS NULL OR lease_expires_at < @now)`,
 
   renewLeases: `
@@ -71,11 +71,17 @@ export const SQL = {
 
   deleteTerminalTask: `DELETE FROM tasks WHERE id = @id AND status IN ('succeeded', 'failed', 'cancelled')`,
 
-  /** Active tasks only (a covering walk of tasks_active): finished tasks are not counted. */
+  /**
+   * Active tasks only, each status from the index that holds it (covering walks): queued ones
+   * from tasks_queue_order, leased ones from tasks_leased. Finished tasks are not counted.
+   */
   counts: `
-    SELECT executor, status, COUNT(*) AS count FROM tasks INDEXED BY tasks_active
-    WHERE status IN ('queued', 'running', 'cancelling')
-    GROUP BY executor, status ORDER BY executor, status`,
+    SELECT executor, status, COUNT(*) AS count FROM tasks INDEXED BY tasks_queue_order
+    WHERE status = 'queued' GROUP BY executor
+    UNION ALL
+    SELECT executor, status, COUNT(*) AS count FROM tasks INDEXED BY tasks_leased
+    WHERE status IN ('running', 'cancelling') GROUP BY executor, status
+    ORDER BY executor, status`,
 } as const;
 
 export type QueryName = keyof typeof SQL;

@@ -85,6 +85,9 @@ export function queryConformance(open: OpenStore): void {
       expect(await names({ tenant, status: ['queued'], limit: 10 })).toEqual(['abcd', 'a%_x', 'vid', 'video_gen']);
       expect(await names({ tenant, executor, limit: 10 })).toEqual(['mnist', 'video_up']);
       expect(await names({ executor, limit: 10 })).toEqual(['mnist', 'video_up']);
+      // Across tenants, only the tasks that hold a lease (SQLite reads them from tasks_leased).
+      expect(await names({ executor, status: ['running', 'cancelling'], limit: 10 })).toEqual(['video_up']);
+      expect(await names({ executor, status: ['cancelled'], limit: 10 })).toEqual(['mnist']);
       expect(await names({ tenant, executor, status: ['running'], name: 'video*', limit: 10 })).toEqual(['video_up']);
       expect(await names({ tenant: uniq('nobody'), limit: 10 })).toEqual([]);
       expect(v1!.name).toBe('video_gen');
