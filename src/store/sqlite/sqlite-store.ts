@@ -27,7 +27,7 @@ import type {
   TransitionResult,
 } from '../task-store.ts';
 import { Checkpointer, SAFETY_AUTOCHECKPOINT_PAGES } from './checkpointer.ts';
-import { EventBatchInsert, INSERT_EVENT_CHUNK, INSERT_EVENT_ROW } from './event-batch.ts';
+import { EventBatchInsert, type EventInserts, prepareEventInserts } from './event-batch.ts';
 import { buildListQuery, encodeCursor } from './list-query.ts';
 import { migrate } from './migrate.ts';
 import { QueuedCandidates } from './queued-query.ts';
@@ -53,8 +53,7 @@ type Statements = { [K in QueryName]: Database.Statement };
 
 export class SqliteTaskStore implements TaskStore {
   private readonly q: Statements;
-  private readonly eventRow: Database.Statement;
-  private readonly eventChunk: Database.Statement;
+  private readonly eventInserts: EventInserts;
   /** list() statements, one per filter shape (a few dozen at most). */
   private readonly listStatements = new Map<string, Database.Statement>();
   private readonly queuedCandidates: QueuedCandidates;
@@ -67,8 +66,7 @@ export class SqliteTaskStore implements TaskStore {
     private readonly checkpointer: Checkpointer | null,
   ) {
     this.q = Object.fromEntries(Object.entries(SQL).map(([name, sql]) => [name, db.prepare(sql)])) as Statements;
-    this.eventRow = db.prepare(INSERT_EVENT_ROW);
-    this.eventChunk = db.prepare(INSERT_EVENT_CHUNK);
+    this.eventInserts = prepareEventInserts(db);
     this.queuedCandidates = new QueuedCandidates(db);
     this.transitions = new TransitionStatements(db);
     this.taskInserts = prepareTaskInserts(db);
@@ -110,7 +108,7 @@ export class SqliteTaskStore implements TaskStore {
       const results: InsertResult[] = [];
       const events: TaskEvent[] = [];
       const taskRows = new TaskBatchInsert(this.taskInserts);
-      const eventRows = new EventBatchInsert(this.eventRow, this.eventChunk);
+      const eventRows = new EventBatchInsert(this.eventInserts);
       for (const { task, body_hash } of tasks) {
         if (task.idempotency_key !== null) {
           taskRows.flush(); // the lookup must see keys inserted earlier in this batch
@@ -225,7 +223,7 @@ export class SqliteTaskStore implements TaskStore {
     const run = this.db.transaction(() => {
       this.memory.checkVersion();
       // The state events of a batch go in multi-row INSERTs, like appendEvents' rows.
-      const rows = new EventBatchInsert(this.eventRow, this.eventChunk);
+      const rows = new EventBatchInsert(this.eventInserts);
       const results = requests.map((r) => this.transitionOne(r, rows));
       rows.flush();
       return results;
@@ -264,7 +262,7 @@ export class SqliteTaskStore implements TaskStore {
       // Per task in this batch: its tenant, the last seq handed out, and the newest progress.
       const heads = new Map<string, { tenant: string; seq: number; progress: string | undefined } | null>();
       const out: TaskEvent[] = [];
-      const rows = new EventBatchInsert(this.eventRow, this.eventChunk);
+      const rows = new EventBatchInsert(this.eventInserts);
       const known = this.memory.current();
       for (const e of events) {
         let head = heads.get(e.task_id);

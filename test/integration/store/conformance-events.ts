@@ -63,6 +63,21 @@ export function eventConformance(open: OpenStore): void {
       expect(await store().appendEvents([])).toEqual([]);
     });
 
+    it('stores every event of batches of any length (whole chunks and every remainder)', async () => {
+      const tenant = uniq('tenant');
+      const [t] = await seed(store(), [makeTask({ tenant })]);
+      let total = 1; // the queued state event
+      for (const n of [1, 3, 4, 5, 15, 16, 17, 21, 63, 64, 65, 86, 150]) {
+        const out = await store().appendEvents(Array.from({ length: n }, (_, i) => log(t!.id, tenant, `batch ${n} line ${i}`)));
+        expect(out.map((e) => e.seq)).toEqual(Array.from({ length: n }, (_, i) => total + 1 + i));
+        total += n;
+      }
+      const stored = await store().readEvents(t!.id, 1, 10_000);
+      expect(stored).toHaveLength(total - 1);
+      expect(stored.map((e) => e.seq)).toEqual(Array.from({ length: total - 1 }, (_, i) => i + 2));
+      expect(stored.at(-1)?.data).toEqual({ message: 'batch 150 line 149' });
+    });
+
     it('appends 20k events in one call quickly', async () => {
       const tenant = uniq('tenant');
       const tasks = await seed(store(), Array.from({ length: 10 }, () => makeTask({ tenant })));
