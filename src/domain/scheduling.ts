@@ -8,6 +8,10 @@
  * finishing tasks accrue to it until it fits; later tasks backfill only into what the
  * reservation does not hold. A task can therefore never be starved by a stream of smaller
  * ones. Tasks larger than the whole capacity are refused at submit, never queued.
+ *
+ * Once a reservation is held and what is left is below the smallest request among the
+ * candidates (in cpu, memory or GPUs), no later task can change the answer: the walk stops
+ * there instead of visiting the rest of a long queue (the dispatcher calls this per settle).
  */
 import { add, clampZero, dominantShare, fits, min, sub, type Resources } from './resources.ts';
 
@@ -35,6 +39,19 @@ export interface ScheduleResult {
   reserved: string | null;
 }
 
+/** The smallest cpu, memory and GPU request among `candidates`: no task needs less. */
+const smallestRequest = (candidates: readonly Candidate[]): Resources => {
+  let cpu = Infinity;
+  let memory_mb = Infinity;
+  let gpu = Infinity;
+  for (const { resources: r } of candidates) {
+    if (r.cpu < cpu) cpu = r.cpu;
+    if (r.memory_mb < memory_mb) memory_mb = r.memory_mb;
+    if (r.gpu < gpu) gpu = r.gpu;
+  }
+  return { cpu, memory_mb, gpu, custom: {} };
+};
+
 const byAge = (a: Candidate, b: Candidate): number => a.created_at - b.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 export const schedule = ({ candidates, capacity, free: startFree, usage: startUsage }: ScheduleInput): ScheduleResult => {
@@ -56,8 +73,9 @@ export const schedule = ({ candidates, capacity, free: startFree, usage: startUs
   let held: Resources | null = null; // what the reservation holds
   let reserved: string | null = null;
   const admit: string[] = [];
+  const smallest = smallestRequest(candidates);
 
-  for (const priority of [...levels.keys()].sort((a, b) => b - a)) {
+  levels: for (const priority of [...levels.keys()].sort((a, b) => b - a)) {
     const tenants = levels.get(priority) as Map<string, Candidate[]>;
     const heads = new Map<string, number>([...tenants.keys()].map((t) => [t, 0]));
     while (heads.size > 0) {
@@ -89,6 +107,7 @@ export const schedule = ({ candidates, capacity, free: startFree, usage: startUs
         reserved = task.id;
         held = clampZero(min(free, task.resources));
       }
+      if (held && !fits(smallest, clampZero(sub(free, held)))) break levels;
     }
   }
   return { admit, reserved };

@@ -62,14 +62,27 @@ export class CandidateView {
     return this.tasks;
   }
 
-  /** Drop tasks that were admitted (whether or not their claim then succeeded). */
-  remove(ids: ReadonlySet<string>): void {
-    if (ids.size === 0) return;
-    this.tasks = this.tasks.filter((t) => !ids.has(t.id));
+  /**
+   * Takes the tasks with these ids (admitted: whether or not their claim then succeeds) out of
+   * the view and returns them in the order of `ids`.
+   */
+  take(ids: readonly string[]): Task[] {
+    if (ids.length === 0) return [];
+    const wanted = new Set(ids);
+    const taken = new Map<string, Task>();
+    const kept: Task[] = [];
     const left = new Map<string, number>();
-    for (const t of this.tasks) left.set(t.tenant, (left.get(t.tenant) ?? 0) + 1);
+    for (const t of this.tasks) {
+      if (wanted.has(t.id)) taken.set(t.id, t);
+      else {
+        kept.push(t);
+        left.set(t.tenant, (left.get(t.tenant) ?? 0) + 1);
+      }
+    }
+    this.tasks = kept;
     // A tenant whose tasks in a full window are all gone may have more beyond it.
     if (this.full) for (const tenant of this.left.keys()) if (!left.has(tenant)) this.stale = true;
     this.left = left;
+    return ids.map((id) => taken.get(id) as Task);
   }
 }

@@ -75,12 +75,8 @@ const unhold = (claim: Claim): void => {
 };
 
 /** What the scheduling policy admits from the view into the ledger's free capacity, taken out of the view. */
-const admit = (view: CandidateView, ledger: Ledger): Task[] => {
-  const byId = new Map(view.candidates.map((t) => [t.id, t]));
-  const { admit: ids } = schedule({ candidates: view.candidates, capacity: ledger.capacity, free: ledger.free, usage: ledger.byTenant });
-  if (ids.length > 0) view.remove(new Set(ids));
-  return ids.map((id) => byId.get(id) as Task);
-};
+const admit = (view: CandidateView, ledger: Ledger): Task[] =>
+  view.take(schedule({ candidates: view.candidates, capacity: ledger.capacity, free: ledger.free, usage: ledger.byTenant }).admit);
 
 export class Dispatcher {
   readonly ledgers = new Map<string, Ledger>();

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { add, fits, resources, sub, ZERO, type Resources } from '../../../src/domain/resources.ts';
+import { add, clampZero, dominantShare, fits, min, resources, sub, ZERO, type Resources } from '../../../src/domain/resources.ts';
 import { schedule, type Candidate } from '../../../src/domain/scheduling.ts';
 
 const cap = resources({ cpu: 8, memory_mb: 8000, gpu: 4 });
@@ -28,7 +28,51 @@ const arbCandidates = fc
 
 const arbUsed = fc.record({ cpu: fc.integer({ min: 0, max: 8 }), gpu: fc.integer({ min: 0, max: 4 }), memory_mb: fc.constantFrom(0, 2000, 8000) });
 
+/**
+ * The policy walked to the end of the queue, as it was written before schedule() learned to
+ * stop early: the oracle for the property that stopping early never changes the answer.
+ */
+const scheduleToTheEnd = (candidates: readonly Candidate[], capacity: Resources, startFree: Resources, startUsage: ReadonlyMap<string, Resources>) => {
+  const byAge = (a: Candidate, b: Candidate): number => a.created_at - b.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  const usage = new Map(startUsage);
+  let free = startFree;
+  let held: Resources | null = null;
+  let reserved: string | null = null;
+  const admit: string[] = [];
+  for (const priority of [...new Set(candidates.map((c) => c.priority))].sort((a, b) => b - a)) {
+    const queues = new Map<string, Candidate[]>();
+    for (const c of candidates.filter((x) => x.priority === priority)) queues.set(c.tenant, [...(queues.get(c.tenant) ?? []), c]);
+    for (const q of queues.values()) q.sort(byAge);
+    while (queues.size > 0) {
+      const share = (t: string) => dominantShare(usage.get(t) ?? ZERO, capacity);
+      const [tenant, q] = [...queues].sort(([ta, qa], [tb, qb]) => share(ta) - share(tb) || byAge(qa[0]!, qb[0]!))[0]!;
+      const task = q.shift()!;
+      if (q.length === 0) queues.delete(tenant);
+      if (fits(task.resources, held ? clampZero(sub(free, held)) : free)) {
+        admit.push(task.id);
+        free = sub(free, task.resources);
+        usage.set(tenant, add(usage.get(tenant) ?? ZERO, task.resources));
+      } else if (!held && fits(task.resources, capacity)) {
+        reserved = task.id;
+        held = clampZero(min(free, task.resources));
+      }
+    }
+  }
+  return { admit, reserved };
+};
+
 describe('scheduling policy', () => {
+  it('property: stopping once nothing else can start gives the answer of a walk to the end of the queue', () => {
+    fc.assert(
+      fc.property(arbCandidates, arbUsed, fc.constantFrom('a', 'b', 'c'), (candidates, used, busy) => {
+        const free = clampZero(sub(cap, resources(used)));
+        const usage = new Map([[busy, resources(used)]]);
+        expect(schedule({ candidates, capacity: cap, free, usage })).toEqual(scheduleToTheEnd(candidates, cap, free, usage));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('orders by priority, then age', () => {
     const r = schedule({
       candidates: [cand('old', { created_at: 1 }), cand('new', { created_at: 2 }), cand('high', { created_at: 3, priority: 5 })],
