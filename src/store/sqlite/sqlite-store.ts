@@ -15,7 +15,7 @@ import Database from 'better-sqlite3';
 import { LakerayError } from '../../domain/errors.ts';
 import type { NewEvent, TaskEvent } from '../../domain/events.ts';
 import { canTransition } from '../../domain/lifecycle.ts';
-import type { Assignment, Task, TaskStatus } from '../../domain/task.ts';
+import { type Assignment, isTerminal, type Task, type TaskStatus } from '../../domain/task.ts';
 import type {
   InsertResult,
   NewTask,
@@ -38,6 +38,8 @@ import { SQL, type QueryName } from './queries.ts';
 import {
   type EventRow,
   type FixedPart,
+  fixedPart,
+  type MutableRow,
   mutableOf,
   rowToEvent,
   rowToTask,
@@ -127,8 +129,7 @@ export class SqliteTaskStore implements TaskStore {
         const stored: Task = { ...task, last_seq: 1 };
         const row = taskToParams(stored, body_hash);
         taskRows.add(row);
-        this.memory.rememberFixed(stored);
-        this.memory.rememberRow(task.id, mutableOf(row));
+        this.memory.rememberNew(stored, mutableOf(row));
         const event: TaskEvent = { task_id: task.id, tenant: task.tenant, seq: 1, type: 'state', ts: now, data: { status: 'queued' } };
         eventRows.add(task.id, 1, 'state', now, '{"status":"queued"}');
         results.push({ task: stored, created: true });
@@ -239,8 +240,7 @@ export class SqliteTaskStore implements TaskStore {
     const extra = r.before ?? [];
     const row = this.transitions.run(r.id, from, r.to, r.now, r.patch, r.lease_owner, extra.length + 1, this.memory.rowOf(r.id));
     if (!row) return null;
-    this.memory.rememberRow(r.id, row);
-    const fixed = this.memory.fixedOf(r.id) ?? this.memory.rememberFixed(rowToTask(this.q.getTask.get({ id: r.id }) as TaskRow));
+    const fixed = this.memory.transitioned(r.id, row) ?? this.fixedAfterWrite(r.id, row);
     const task = taskFromParts(fixed, row);
     const seq = task.last_seq;
     const before = extra.map((e, i): TaskEvent => {
@@ -255,6 +255,12 @@ export class SqliteTaskStore implements TaskStore {
     const event: TaskEvent = { task_id: task.id, tenant: task.tenant, seq, type: 'state', ts: r.now, data };
     rows.add(event.task_id, seq, event.type, event.ts, JSON.stringify(data));
     return { task, event, before };
+  }
+
+  /** The fixed part of a task the memory did not know, read from its row (kept unless it finished). */
+  private fixedAfterWrite(id: string, row: MutableRow): FixedPart {
+    const task = rowToTask(this.q.getTask.get({ id }) as TaskRow);
+    return isTerminal(row.status) ? fixedPart(task) : this.memory.rememberFixed(task);
   }
 
   async appendEvents(events: NewEvent[]): Promise<TaskEvent[]> {
