@@ -70,25 +70,12 @@ export class RowMemory {
     return entry !== undefined && entry.gen === this.gen ? entry.row : undefined;
   }
 
-  /** The row now has these mutable columns (the object is kept: pass one of its own). A finished task is forgotten. */
-  rememberRow(id: string, row: MutableRow): void {
-    if (TERMINAL.has(row.status)) {
-      this.entries.delete(id);
-      return;
-    }
-    const entry = this.entries.get(id);
-    if (entry === undefined) this.add(id, { fixed: undefined, row, gen: this.gen });
-    else {
-      entry.row = row;
-      entry.gen = this.gen;
-    }
-  }
-
   /**
-   * A transition applied: the row now has these columns (a finished task is forgotten).
-   * Returns the task's fixed part if known; one lookup for both (hot path: two per task).
+   * The row now has these mutable columns (the object is kept: pass one of its own); a
+   * finished task is forgotten. Returns the task's fixed part if known: one lookup for both
+   * (a transition needs both, twice per task).
    */
-  transitioned(id: string, row: MutableRow): FixedPart | undefined {
+  rememberRow(id: string, row: MutableRow): FixedPart | undefined {
     const entry = this.entries.get(id);
     if (TERMINAL.has(row.status)) {
       if (entry !== undefined) this.entries.delete(id);

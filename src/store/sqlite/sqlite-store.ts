@@ -240,7 +240,7 @@ export class SqliteTaskStore implements TaskStore {
     const extra = r.before ?? [];
     const row = this.transitions.run(r.id, from, r.to, r.now, r.patch, r.lease_owner, extra.length + 1, this.memory.rowOf(r.id));
     if (!row) return null;
-    const fixed = this.memory.transitioned(r.id, row) ?? this.fixedAfterWrite(r.id, row);
+    const fixed = this.memory.rememberRow(r.id, row) ?? this.fixedAfterWrite(r.id, row);
     const task = taskFromParts(fixed, row);
     const seq = task.last_seq;
     const before = extra.map((e, i): TaskEvent => {
