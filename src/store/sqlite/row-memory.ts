@@ -15,12 +15,10 @@
  * goes first.
  */
 import type Database from 'better-sqlite3';
-import type { Task } from '../../domain/task.ts';
+import { isTerminal, type Task } from '../../domain/task.ts';
 import { type FixedPart, fixedPart, type MutableRow } from './rows.ts';
 
 const MAX_ENTRIES = 50_000;
-
-const TERMINAL = new Set<string>(['succeeded', 'failed', 'cancelled']);
 
 interface Entry {
   fixed: FixedPart | undefined;
@@ -77,7 +75,7 @@ export class RowMemory {
    */
   rememberRow(id: string, row: MutableRow): FixedPart | undefined {
     const entry = this.entries.get(id);
-    if (TERMINAL.has(row.status)) {
+    if (isTerminal(row.status)) {
       if (entry !== undefined) this.entries.delete(id);
       return entry?.fixed;
     }
