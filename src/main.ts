@@ -16,7 +16,7 @@ import { loadConfig } from './config/load.ts';
 import type { Config, PoolConfig } from './config/schema.ts';
 import { Engine } from './engine/engine.ts';
 import { GenerationService } from './generation/service.ts';
-import { LakeService } from './engine/lake-service.ts';
+import { LakeService } from './lake/service/lake-service.ts';
 import { MemoryEventBus } from './events/memory.ts';
 import type { Executor } from './executors/executor.ts';
 import { LocalExecutor } from './executors/local/local-executor.ts';

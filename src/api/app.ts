@@ -10,7 +10,7 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { ArtifactService } from '../engine/artifact-service.ts';
-import type { LakeService } from '../engine/lake-service.ts';
+import type { LakeService } from '../lake/service/lake-service.ts';
 import type { TaskService } from '../engine/task-service.ts';
 import type { GenerationService } from '../generation/service.ts';
 import { MetricsRegistry, metricsRoutes } from './metrics.ts';

@@ -297,7 +297,7 @@ export const configSchema = z
       }),
     /** Files tasks produce (ctx.artifact), served at /api/v1/tasks/{id}/artifacts. */
     artifacts: artifactsSchema.default({ kind: 'local' }),
-    /** Webhook deliveries of every task that has a `webhook` (engine/webhooks.ts). */
+    /** Webhook deliveries of every task that has a `webhook` (webhooks/notifier.ts). */
     webhooks: webhooksSchema.default(() => webhooksSchema.parse({})),
     /** The video-generation center (/v1/video/generations): model catalog, limits, uploads. */
     generation: generationSchema.default(() => generationSchema.parse({})),

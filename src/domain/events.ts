@@ -1,6 +1,6 @@
 /**
  * Task event log entries (DESIGN.md §3). Each task's events carry a gap-free sequence number.
- * `webhook` records one delivery attempt of the task's webhook (engine/webhooks.ts); it may
+ * `webhook` records one delivery attempt of the task's webhook (webhooks/notifier.ts); it may
  * follow the task's terminal state event.
  */
 export const EVENT_TYPES = ['state', 'progress', 'log', 'metric', 'artifact', 'result', 'error', 'service', 'webhook'] as const;

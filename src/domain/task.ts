@@ -32,7 +32,7 @@ export interface TaskSpec {
   priority: number;
   timeout_s: number | null;
   retry: RetryPolicy;
-  /** URL that gets the task's webhook deliveries (engine/webhooks.ts), or null. */
+  /** URL that gets the task's webhook deliveries (webhooks/notifier.ts), or null. */
   webhook: string | null;
   /** Which webhook events to deliver and a per-task signing secret; null: all events, the configured secret. */
   webhook_options: WebhookOptions | null;

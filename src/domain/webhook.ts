@@ -1,6 +1,6 @@
 /**
  * Webhook rules (pure): which task changes are delivered, which HTTP answers are retried, the
- * backoff, and the JSON body. The delivery machinery is engine/webhooks.ts.
+ * backoff, and the JSON body. The delivery machinery is webhooks/notifier.ts.
  *
  *   queued → running            start      (each attempt)
  *   progress event (running)    progress   (throttled; always the newest)

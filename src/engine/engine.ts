@@ -22,7 +22,7 @@ import { bodyHash, compileTask, type SubmissionContext } from './submission.ts';
 import type { TaskInput } from './task-input.ts';
 import type { Caller, EngineStats, ListQuery, SubmitResult, TaskService } from './task-service.ts';
 import { TransitionTap } from './transition-tap.ts';
-import { WebhookNotifier } from './webhooks.ts';
+import { WebhookNotifier } from '../webhooks/notifier.ts';
 
 export interface EngineDeps {
   config: Readonly<Config>;

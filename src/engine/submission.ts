@@ -16,7 +16,7 @@ import type { Executor } from '../executors/executor.ts';
 import { isLakeName, resolveDataPath, resolveScript } from '../runtime/paths.ts';
 import { newTaskId } from './ids.ts';
 import type { TaskInput, WebhookInput } from './task-input.ts';
-import { checkOutboundUrl } from './url-policy.ts';
+import { checkOutboundUrl } from '../net/url-policy.ts';
 
 export interface SubmissionContext {
   config: Readonly<Config>;

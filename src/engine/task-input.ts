@@ -53,7 +53,7 @@ export const serviceInput = z
 
 const webhookUrl = z.url({ protocol: /^https?$/ }).max(2048);
 
-/** A webhook: its URL, or {url, events, secret} (engine/webhooks.ts, docs/api.md#webhooks). */
+/** A webhook: its URL, or {url, events, secret} (webhooks/notifier.ts, docs/api.md#webhooks). */
 export const webhookInput = z
   .union([
     webhookUrl,

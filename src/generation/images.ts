@@ -12,7 +12,7 @@ import { request } from 'undici';
 import type { Upload, UploadStore } from '../artifacts/upload-store.ts';
 import type { GenerationConfig } from '../config/schema.ts';
 import { LakerayError } from '../domain/errors.ts';
-import { checkOutboundUrl, outboundAgent } from '../engine/url-policy.ts';
+import { checkOutboundUrl, outboundAgent } from '../net/url-policy.ts';
 import { sniffImage } from './image-type.ts';
 
 type UploadLimits = GenerationConfig['uploads'];

@@ -10,7 +10,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { LakerayError } from '../../domain/errors.ts';
-import type { LakeService } from '../../engine/lake-service.ts';
+import type { LakeService } from '../../lake/service/lake-service.ts';
 import { errorResponses } from '../plugins/errors.ts';
 
 export interface LakeRoutesOptions {

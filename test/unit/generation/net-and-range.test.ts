@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseRange } from '../../../src/api/range.ts';
 import { isRetryableResponse, wantsEvent, webhookBackoff, webhookEventOf } from '../../../src/domain/webhook.ts';
-import { checkOutboundUrl, isPrivateAddress, publicOnlyLookup } from '../../../src/engine/url-policy.ts';
+import { checkOutboundUrl, isPrivateAddress, publicOnlyLookup } from '../../../src/net/url-policy.ts';
 import { sniffImage } from '../../../src/generation/image-type.ts';
 
 describe('outbound URL policy', () => {

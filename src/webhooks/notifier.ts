@@ -29,9 +29,9 @@ import type { Task, WebhookEvent } from '../domain/task.ts';
 import { isRetryableResponse, wantsEvent, webhookBackoff, webhookBody, webhookEventOf, webhookTask } from '../domain/webhook.ts';
 import type { ArtifactStore } from '../artifacts/artifact-store.ts';
 import type { EventBus } from '../events/event-bus.ts';
-import { artifactUrl } from './artifact-ingest.ts';
-import type { EventWriter } from './event-writer.ts';
-import { outboundAgent } from './url-policy.ts';
+import { artifactUrl } from '../engine/artifact-ingest.ts';
+import type { EventWriter } from '../engine/event-writer.ts';
+import { outboundAgent } from '../net/url-policy.ts';
 
 interface Delivery {
   id: string;

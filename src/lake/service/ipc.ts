@@ -3,10 +3,10 @@
  * table, and an uploaded model turned into the stored model layout (DESIGN §6).
  */
 import { Readable } from 'node:stream';
-import { LakerayError } from '../domain/errors.ts';
-import type { Task } from '../domain/task.ts';
-import arrow, { type RecordBatch, type Schema, type Table } from '../lake/arrow.ts';
-import type { LineageRecord } from '../lake/lake.ts';
+import { LakerayError } from '../../domain/errors.ts';
+import type { Task } from '../../domain/task.ts';
+import arrow, { type RecordBatch, type Schema, type Table } from '../arrow.ts';
+import type { LineageRecord } from '../lake.ts';
 
 /** Batches as one Arrow IPC stream; an empty scan still carries its schema. */
 export function ipcStream(schema: Schema, batches: AsyncIterable<RecordBatch>): Readable {

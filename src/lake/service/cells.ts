@@ -3,7 +3,7 @@
  * (vectors, long lists, binaries, long strings) are summarized unless the caller expands
  * their column: a page of 100 MNIST rows is a few kilobytes, not 300 kB of floats.
  */
-import arrow, { type DataType, type Table } from '../lake/arrow.ts';
+import arrow, { type DataType, type Table } from '../arrow.ts';
 
 const { Type } = arrow;
 

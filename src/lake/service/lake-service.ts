@@ -12,14 +12,14 @@
  *     the data from under it.
  */
 import type { Readable } from 'node:stream';
-import { LakerayError, type ErrorCode } from '../domain/errors.ts';
-import { isTerminal, type Task } from '../domain/task.ts';
-import { LakeError, type ColumnInfo, type Lake, type LakeKind, type LineageLog, type LineageRecord, type ScanOptions, type TableInfo, type VersionInfo, type VersionRef, type WriteMode } from '../lake/lake.ts';
-import type { Snapshot, SnapshotCache } from '../lake/snapshot-cache.ts';
-import { columnsOf } from '../lake/types.ts';
-import type { TaskStore } from '../store/task-store.ts';
-import { renderRows, type Cell } from './lake-cells.ts';
-import { ipcStream, modelTable, readIpc } from './lake-ipc.ts';
+import { LakerayError, type ErrorCode } from '../../domain/errors.ts';
+import { isTerminal, type Task } from '../../domain/task.ts';
+import { LakeError, type ColumnInfo, type Lake, type LakeKind, type LineageLog, type LineageRecord, type ScanOptions, type TableInfo, type VersionInfo, type VersionRef, type WriteMode } from '../lake.ts';
+import type { Snapshot, SnapshotCache } from '../snapshot-cache.ts';
+import { columnsOf } from '../types.ts';
+import type { TaskStore } from '../../store/task-store.ts';
+import { renderRows, type Cell } from './cells.ts';
+import { ipcStream, modelTable, readIpc } from './ipc.ts';
 
 export const LAKE_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,127}$/;
 
