@@ -1,10 +1,21 @@
-// Shared latency helpers so every benchmark reports percentiles the same way.
+// Shared statistics so every benchmark reports percentiles, medians and spreads the same way.
 
 export interface Summary {
   p50_ms: number;
   p95_ms: number;
   p99_ms: number;
   mean_ms: number;
+  n: number;
+}
+
+/** How a figure varied over a benchmark's rounds: the median and where the others fell. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  /** 25th and 75th percentiles: the middle half of the rounds. */
+  p25: number;
+  p75: number;
   n: number;
 }
 
@@ -22,6 +33,9 @@ export function percentile(values: number[], p: number): number {
   return a + (sorted[hi]! - a) * (rank - lo);
 }
 
+/** The median (the mean of the two middle values for an even count). */
+export const median = (values: number[]): number => percentile(values, 50);
+
 export function summarize(ms: number[]): Summary {
   const sorted = [...ms].sort((a, b) => a - b);
   const mean = sorted.length ? sorted.reduce((s, x) => s + x, 0) / sorted.length : Number.NaN;
@@ -33,6 +47,22 @@ export function summarize(ms: number[]): Summary {
     n: sorted.length,
   };
 }
+
+export function spread(values: number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b);
+  return {
+    median: percentile(sorted, 50),
+    min: sorted.length ? sorted[0]! : Number.NaN,
+    max: sorted.length ? sorted[sorted.length - 1]! : Number.NaN,
+    p25: percentile(sorted, 25),
+    p75: percentile(sorted, 75),
+    n: sorted.length,
+  };
+}
+
+/** "12.3 (10.1–14.0, n=5)": a spread for a report line, `digits` after the point. */
+export const formatSpread = (s: Spread, digits = 1): string =>
+  `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)}, n=${s.n})`;
 
 function isSorted(v: number[]): boolean {
   for (let i = 1; i < v.length; i++) if (v[i - 1]! > v[i]!) return false;
