@@ -155,6 +155,7 @@ async function pythonLatency(): Promise<Record<string, unknown>> {
     new Promise((resolve, reject) => {
       let started = 0;
       const t0 = now();
+      const t0n = process.hrtime.bigint(); // CLOCK_MONOTONIC, as the script's time.monotonic_ns()
       executor.run(task('noop_torch.py', 'torch'), [], {
         started: () => {
           started = now() - t0;
@@ -162,7 +163,7 @@ async function pythonLatency(): Promise<Record<string, unknown>> {
         event: () => {},
         exit: (outcome) => {
           if (outcome.kind !== 'succeeded') return reject(new Error(JSON.stringify(outcome)));
-          const entered = (outcome.result as { entered_at_ms: number }).entered_at_ms - t0;
+          const entered = Number(BigInt((outcome.result as { entered_ns: number | string }).entered_ns) - t0n) / 1e6;
           resolve({ entered, started, exit: now() - t0 });
         },
       });
