@@ -8,12 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { parseConfig } from '../../src/config/load.ts';
+import type { Config } from '../../src/config/schema.ts';
 import { startServer, type RunningServer } from '../../src/main.ts';
 
 export const BENCH_SCRIPTS = join(import.meta.dirname, '..', 'scripts');
 
 export interface BenchPlatform {
   server: RunningServer;
+  /** The parsed config the server runs with (its lake root, state dir, …). */
+  config: Readonly<Config>;
   post<T = any>(path: string, body: unknown, headers?: Record<string, string>): Promise<T>;
   close(): Promise<void>;
 }
@@ -29,6 +32,7 @@ export async function startPlatform(overrides: Record<string, unknown>): Promise
   const pool = new Pool(server.url, { connections: 8, pipelining: 1 });
   return {
     server,
+    config,
     async post(path, body, headers = {}) {
       const r = await pool.request({ path, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
       const text = await r.body.text();

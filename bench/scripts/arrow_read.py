@@ -1,52 +1,64 @@
-"""bench/arrow-read.ts: read the whole train split through the harness (ctx.read_dataset),
-`rounds` times, timing each read. The first read of a version exports it as a local snapshot
-(cold); later reads memory-map it (warm). Also times the streaming path that remote tasks
-(Ray, Kubernetes) use, and the limit: pyarrow reading the same table from a local Arrow IPC
-file (`pa.ipc.open_file(path).read_all()`, which reads it into memory) and memory-mapped,
-in this same process."""
+"""bench/arrow-read.ts: reads of the train split through the harness (ctx.read_dataset), each
+against the plain pyarrow read that does the same kind of work, in this same process.
+
+params.mode:
+  "cold"  one read with params.filter, the first of that scan on the server (it exports the
+          version as a local Arrow snapshot, then the harness maps it): {"seconds", "bytes", "rows"}
+  "warm"  params.rounds rounds, each side in turn (the order alternates):
+          - map:  the harness's local read of an already exported snapshot (one HTTP round trip,
+                  then a memory map) against pyarrow memory-mapping a local Arrow IPC file of the
+                  same table (pa.ipc.open_file(pa.memory_map(path)).read_all()); neither copies a byte
+          - copy: the harness's HTTP Arrow stream (what tasks on other machines read: decoded
+                  into this process's memory) against pyarrow reading the local IPC file into
+                  memory (pa.ipc.open_file(path).read_all())
+All times are time.perf_counter() seconds."""
 import os
 import tempfile
 import time
 
 
-def _timed(fn, rounds):
-    out = []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        table = fn()
-        out.append(time.perf_counter() - t0)
-        del table
-    return out
+def _seconds(fn):
+    t0 = time.perf_counter()
+    table = fn()
+    seconds = time.perf_counter() - t0
+    return seconds, table
 
 
 def run(input_path, output_path, params, ctx):
     import pyarrow as pa
 
-    rounds = int(params.get("rounds", 5))
-    read = lambda: ctx.read_dataset(input_path, filter="split = 'train'")  # noqa: E731
-    seconds = _timed(read, rounds)
-    table = read()
-    out = {"bytes": table.nbytes, "rows": table.num_rows, "seconds": seconds}
+    flt = params.get("filter", "split = 'train'")
+    read = lambda: ctx.read_dataset(input_path, filter=flt)  # noqa: E731
+    if params.get("mode") == "cold":
+        seconds, table = _seconds(read)
+        return {"seconds": seconds, "bytes": table.nbytes, "rows": table.num_rows}
 
-    local = ctx.lake.local
-    ctx.lake.local = False  # what a task on another machine does: the Arrow stream over HTTP
-    try:
-        out["stream_seconds"] = _timed(read, rounds)
-    finally:
-        ctx.lake.local = local
+    rounds = int(params.get("rounds", 5))
+    table = read()  # exports the snapshot if this scan was never read: the warm reads below map it
+    out = {"bytes": table.nbytes, "rows": table.num_rows, "map": [], "map_baseline": [], "copy": [], "copy_baseline": []}
+
+    def stream():
+        local = ctx.lake.local
+        ctx.lake.local = False  # what a task on another machine does: the Arrow stream over HTTP
+        try:
+            return read()
+        finally:
+            ctx.lake.local = local
 
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "train.arrow")
         with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
             w.write_table(table)
         del table
-
-        def copied():  # the plain idiom: pyarrow reads the file into memory
-            return pa.ipc.open_file(path).read_all()
-
-        def mapped():
-            return pa.ipc.open_file(pa.memory_map(path, "r")).read_all()
-
-        out["baseline_copy_seconds"] = _timed(copied, rounds)
-        out["baseline_mmap_seconds"] = _timed(mapped, rounds)
+        pairs = {
+            "map": (read, lambda: pa.ipc.open_file(pa.memory_map(path, "r")).read_all()),
+            "copy": (stream, lambda: pa.ipc.open_file(path).read_all()),
+        }
+        for i in range(rounds):
+            for name, (ours, theirs) in pairs.items():
+                sides = [(name, ours), (name + "_baseline", theirs)]
+                for key, fn in sides if i % 2 == 0 else reversed(sides):
+                    seconds, result = _seconds(fn)
+                    del result
+                    out[key].append(seconds)
     return out
