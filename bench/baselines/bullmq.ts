@@ -7,9 +7,9 @@ export interface BullmqOpts {
   jobs: number;
   concurrency: number;
   redisUrl: string;
+  /** Jobs per addBulk call: the same batch size as the platform's batch submits. */
+  batch: number;
 }
-
-const CHUNK = 1000;
 
 export async function bullmqThroughput(
   opts: BullmqOpts,
@@ -54,8 +54,8 @@ export async function bullmqThroughput(
     await Promise.all([queue.waitUntilReady(), worker.waitUntilReady()]);
 
     const t0 = performance.now();
-    for (let i = 0; i < opts.jobs; i += CHUNK) {
-      const n = Math.min(CHUNK, opts.jobs - i);
+    for (let i = 0; i < opts.jobs; i += opts.batch) {
+      const n = Math.min(opts.batch, opts.jobs - i);
       await queue.addBulk(Array.from({ length: n }, () => ({ name: "noop", data: {} })));
     }
     await all;

@@ -19,16 +19,22 @@ const PY = path.join(VENV, "bin", "python");
 export interface CeleryOpts {
   tasks: number;
   redisUrl: string;
-  concurrency?: number;
-  /** "delay": .delay() per task then .get() each (default); "group": group(...).apply_async().get(). */
-  mode?: "delay" | "group";
+  /** Worker pool: "prefork" (processes), "threads", "solo". */
+  pool: string;
+  concurrency: number;
+  /** worker_prefetch_multiplier: messages each pool slot reserves ahead. */
+  prefetch: number;
+  /** Tasks per published group (mode "group"). */
+  batch: number;
+  /** "group": one group per batch; "mget": the same without per-task result subscriptions; "loop": apply_async per task. Results collected at the end in every mode. */
+  mode: "group" | "mget" | "loop";
 }
 
 /** Idempotent: a single import check when the venv is already usable. */
 export async function ensureBenchVenv(): Promise<string> {
   if (existsSync(PY)) {
     try {
-      await run(PY, ["-c", "import celery, redis"]);
+      await run(PY, ["-c", "import celery, redis, hiredis"]);
       return PY;
     } catch {
       /* fall through and (re)install */
@@ -42,14 +48,14 @@ export async function ensureBenchVenv(): Promise<string> {
       maxBuffer: 16 << 20,
     });
   try {
-    await pip(["celery", "redis"]);
+    await pip(["celery", "redis", "hiredis"]);
   } catch {
     // Offline mirrors may lack click-didyoumean/click-repl (CLI-only deps);
     // celery_bench.py starts the worker without the CLI, so skip them.
     await pip(["--no-deps", "celery"]);
-    await pip(["kombu", "billiard", "vine", "click", "click-plugins", "python-dateutil", "tzlocal", "redis"]);
+    await pip(["kombu", "billiard", "vine", "click", "click-plugins", "python-dateutil", "tzlocal", "redis", "hiredis"]);
   }
-  await run(PY, ["-c", "import celery, redis"]);
+  await run(PY, ["-c", "import celery, redis, hiredis"]);
   return PY;
 }
 
@@ -58,7 +64,7 @@ export async function celeryThroughput(
 ): Promise<{ tasks: number; seconds: number; tasks_per_s: number }> {
   const py = await ensureBenchVenv();
   // Own process group, so the prefork children die with the parent on cleanup.
-  const worker = spawn(py, [SCRIPT, "worker", opts.redisUrl, String(opts.concurrency ?? 2)], {
+  const worker = spawn(py, [SCRIPT, "worker", opts.redisUrl, opts.pool, String(opts.concurrency), String(opts.prefetch)], {
     detached: true,
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -69,7 +75,7 @@ export async function celeryThroughput(
 
   try {
     // The client waits for readiness itself (probe task) before timing.
-    const { stdout } = await run(py, [SCRIPT, "client", opts.redisUrl, String(opts.tasks), opts.mode ?? "delay"], {
+    const { stdout } = await run(py, [SCRIPT, "client", opts.redisUrl, String(opts.tasks), String(opts.batch), opts.mode], {
       maxBuffer: 16 << 20,
       timeout: 900_000,
     }).catch((e: Error) => {
