@@ -98,6 +98,8 @@ export async function run(): Promise<Record<string, unknown>> {
       durable.push((await bullmqThroughput({ ...bullmq, redisUrl: durableRedis.url })).jobs_per_s);
       // Its own database: Celery's result keys never meet BullMQ's queues.
       if (withCelery) celery.push((await celeryThroughput({ ...CELERY, tasks: TASKS, redisUrl: `${redis.url}/1` })).tasks_per_s);
+      const last = (xs: number[]) => (xs.length > i ? xs[i]!.toFixed(0) : '–');
+      console.log(`round ${i + 1}: lakeray ${last(ours)}, bullmq ${last(bull)}, bullmq durable ${last(durable)}, celery ${last(celery)} per s`);
     }
     console.log(`${TASKS} no-op tasks per round, batches of ${BATCH}, ${CONCURRENCY} in flight, ${ROUNDS} interleaved rounds`);
     const oursS = line('lakeray', ours, 'tasks/s');
