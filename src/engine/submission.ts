@@ -75,7 +75,14 @@ function checkParams(params: Record<string, unknown> | undefined, config: Readon
   if (params === undefined) return {};
   const maxDepth = config.server.max_json_depth;
   if (nestsDeeperThan(params, maxDepth)) throw new LakerayError('INVALID_REQUEST', `params: nested more than ${maxDepth} levels deep (the limit is server.max_json_depth = ${maxDepth})`);
-  const bytes = Buffer.byteLength(JSON.stringify(params));
+  let overflow: string | null = null;
+  // JSON.parse reads 1e400 as Infinity, which JSON.stringify would store as null: refuse it.
+  const json = JSON.stringify(params, (key, value: unknown) => {
+    if (typeof value === 'number' && !Number.isFinite(value)) overflow ??= key;
+    return value;
+  });
+  if (overflow !== null) throw new LakerayError('INVALID_REQUEST', `params: the number at "${overflow}" does not fit a 64-bit float (e.g. 1e400)`);
+  const bytes = Buffer.byteLength(json);
   const maxBytes = config.tasks.max_params_bytes;
   if (bytes > maxBytes) throw new LakerayError('INVALID_REQUEST', `params: ${bytes} bytes of JSON is over the limit of ${maxBytes} (tasks.max_params_bytes); pass large data as input`);
   return params;

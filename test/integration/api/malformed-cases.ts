@@ -62,6 +62,7 @@ const tasks: Case[] = [
   post('task: params of 300 KiB', '/api/v1/tasks', task(`"params":{"blob":"${'x'.repeat(300 * 1024)}"}`), 400, 'INVALID_REQUEST', 'tasks.max_params_bytes'),
   post('task: a body over 1 MiB', '/api/v1/tasks', task(`"params":{"blob":"${'x'.repeat(1100 * 1024)}"}`), 413, 'PAYLOAD_TOO_LARGE'),
   post('task: priority 1e400 (Infinity)', '/api/v1/tasks', task('"priority":1e400'), 400, 'INVALID_REQUEST', 'body.priority'),
+  post('task: a param of 1e400 (would be stored as null)', '/api/v1/tasks', task('"params":{"lr":1e-3,"steps":[1,2,-1e400]}'), 400, 'INVALID_REQUEST', 'does not fit a 64-bit float'),
   post('task: priority 1e20', '/api/v1/tasks', task('"priority":1e20'), 400, 'INVALID_REQUEST', 'body.priority'),
   post('task: priority 1.5', '/api/v1/tasks', task('"priority":1.5'), 400, 'INVALID_REQUEST', 'body.priority'),
   post('task: negative timeout', '/api/v1/tasks', task('"timeout_s":-1'), 400, 'INVALID_REQUEST', 'body.timeout_s'),

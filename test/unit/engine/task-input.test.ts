@@ -67,6 +67,11 @@ describe('params bounds in compileTask', () => {
     expect(refusal(nested(200_000))).toContain('nested more than 64 levels');
   });
 
+  it('refuses numbers JSON.parse turned into Infinity (they would be stored as null)', () => {
+    expect(refusal({ lr: 0.001, steps: [1, -Infinity] })).toBe('params: the number at "1" does not fit a 64-bit float (e.g. 1e400)');
+    expect(refusal(JSON.parse('{"big": 1e400}'))).toContain('"big"');
+  });
+
   it('refuses larger params, saying the size and the limit', () => {
     expect(refusal({ s: 'x'.repeat(1100) })).toBe('params: 1108 bytes of JSON is over the limit of 1024 (tasks.max_params_bytes); pass large data as input');
     expect(refusal({ s: 'é'.repeat(600) })).toContain('1208 bytes'); // bytes, not characters
