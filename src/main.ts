@@ -173,6 +173,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     logger: opts.logLevel === 'silent' ? false : { level: opts.logLevel ?? config.log_level },
     requestLog: config.server.request_log,
     bodyLimit: config.server.body_limit_bytes,
+    maxJsonDepth: config.server.max_json_depth,
     maxBatch: config.server.max_batch,
     metrics,
     lake: lakeService,

@@ -14,7 +14,8 @@ import type { LakeService } from '../lake/service/lake-service.ts';
 import type { TaskService } from '../engine/task-service.ts';
 import type { GenerationService } from '../generation/service.ts';
 import { MetricsRegistry, metricsRoutes } from './metrics.ts';
-import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.ts';
+import { clientErrorHandler, frameworkErrors, registerErrorHandling, upgradeErrorHandler } from './plugins/errors.ts';
+import { DEFAULT_MAX_JSON_DEPTH, installJsonBodyParser } from './plugins/json-body.ts';
 import { QueueWatch } from './queue-watch.ts';
 import { artifactRoutes } from './routes/artifacts.ts';
 import { demoRoutes } from './routes/demo.ts';
@@ -41,6 +42,8 @@ export interface AppOptions {
   requestLog?: boolean;
   /** Largest request body in bytes (default 1 MiB); larger is 413 PAYLOAD_TOO_LARGE. */
   bodyLimit?: number;
+  /** Deepest nesting of a JSON body (default 64); deeper is 400 INVALID_REQUEST. */
+  maxJsonDepth?: number;
   /** Most tasks in one POST /api/v1/tasks/batch (default 10 000). */
   maxBatch?: number;
   metrics?: MetricsRegistry;
@@ -77,6 +80,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // JSON only: without this, a text/plain body would reach validation as a string (400)
   // instead of being refused as the wrong media type (415).
   app.removeContentTypeParser('text/plain');
+  installJsonBodyParser(app, opts.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH);
   // A request still awaiting the engine when close() begins gets its answer, but its
   // keep-alive connection must not then hold close() open until the client lets go.
   // Likewise a response still streaming when close() begins (a file, say): its socket turns
@@ -122,6 +126,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       socket.terminate();
     },
   });
+  app.websocketServer.on('wsClientError', upgradeErrorHandler);
 
   const metrics = opts.metrics ?? new MetricsRegistry();
   metrics.setStatsSource(() => opts.tasks.stats());

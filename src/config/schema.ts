@@ -238,13 +238,15 @@ export const configSchema = z
         host: z.string().default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(8000),
         body_limit_bytes: z.number().int().positive().default(1024 * 1024),
+        /** Deepest nesting of a JSON request body (`{}` is 1 level); deeper is refused with 400. */
+        max_json_depth: z.number().int().min(2).max(1000).default(64),
         /** Largest batch accepted by POST /api/v1/tasks/batch. */
         max_batch: z.number().int().positive().default(10_000),
         /** Log one line per HTTP request. */
         request_log: z.boolean().default(false),
       })
       .strict()
-      .default({ host: '127.0.0.1', port: 8000, body_limit_bytes: 1024 * 1024, max_batch: 10_000, request_log: false }),
+      .default({ host: '127.0.0.1', port: 8000, body_limit_bytes: 1024 * 1024, max_json_depth: 64, max_batch: 10_000, request_log: false }),
     /** Directory for the database and runtime state. */
     state_dir: z.string().default('.lakeray'),
     store: z
@@ -287,6 +289,8 @@ export const configSchema = z
         default_resources: resourcesSchema.default({ cpu: 1, memory_mb: 0, gpu: 0, custom: {} }),
         lease_ms: z.number().int().positive().default(30_000),
         max_log_line_bytes: z.number().int().positive().default(16 * 1024),
+        /** Largest `params` of a task, as JSON bytes; larger is refused with 400 (data belongs in input). */
+        max_params_bytes: z.number().int().positive().default(256 * 1024),
       })
       .strict()
       .default({
@@ -294,6 +298,7 @@ export const configSchema = z
         default_resources: { cpu: 1, memory_mb: 0, gpu: 0, custom: {} },
         lease_ms: 30_000,
         max_log_line_bytes: 16 * 1024,
+        max_params_bytes: 256 * 1024,
       }),
     /** Files tasks produce (ctx.artifact), served at /api/v1/tasks/{id}/artifacts. */
     artifacts: artifactsSchema.default({ kind: 'local' }),

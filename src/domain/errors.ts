@@ -18,6 +18,7 @@ export const ERRORS = {
   VIDEO_MODEL_NOT_FOUND: { status: 400, scope: 'api', message: 'No video model with that id is configured' },
   VIDEO_MODEL_UNAVAILABLE: { status: 400, scope: 'api', message: 'The video model cannot run on this server (its executor is not configured or its script is missing)' },
   INVALID_IMAGE: { status: 400, scope: 'api', message: 'The image is not a PNG, JPEG, WebP or GIF, is too large, or could not be fetched' },
+  INVALID_MULTIPART: { status: 400, scope: 'api', message: 'The multipart/form-data body is malformed (no boundary, cut short, or a part without headers)' },
   UPLOAD_NOT_FOUND: { status: 400, scope: 'api', message: 'No upload with that id' },
   URL_NOT_ALLOWED: { status: 400, scope: 'api', message: 'The URL is not http(s) or points to a private, loopback or link-local address' },
   UNAUTHORIZED: { status: 401, scope: 'api', message: 'Missing or invalid API key' },

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { basename, extname } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import { LakerayError } from '../domain/errors.ts';
+import { nestsDeeperThan } from '../domain/json-depth.ts';
 import { describe, fits, resources as toResources } from '../domain/resources.ts';
 import { DEFAULT_RETRY } from '../domain/retry.ts';
 import { DEFAULT_SERVICE } from '../domain/service.ts';
@@ -66,6 +67,28 @@ const compileWebhook = (hook: WebhookInput | null | undefined, allowPrivate: boo
 };
 
 /**
+ * A task's params are stored as JSON and decoded by its script's harness, both recursively:
+ * bound their depth (the same limit as an API body, for callers that are not the API) and
+ * their size. The depth goes first, so the size can be measured by JSON.stringify safely.
+ */
+function checkParams(params: Record<string, unknown> | undefined, config: Readonly<Config>): Record<string, unknown> {
+  if (params === undefined) return {};
+  const maxDepth = config.server.max_json_depth;
+  if (nestsDeeperThan(params, maxDepth)) throw new LakerayError('INVALID_REQUEST', `params: nested more than ${maxDepth} levels deep (the limit is server.max_json_depth = ${maxDepth})`);
+  let overflow: string | null = null;
+  // JSON.parse reads 1e400 as Infinity, which JSON.stringify would store as null: refuse it.
+  const json = JSON.stringify(params, (key, value: unknown) => {
+    if (typeof value === 'number' && !Number.isFinite(value)) overflow ??= key;
+    return value;
+  });
+  if (overflow !== null) throw new LakerayError('INVALID_REQUEST', `params: the number at "${overflow}" does not fit a 64-bit float (e.g. 1e400)`);
+  const bytes = Buffer.byteLength(json);
+  const maxBytes = config.tasks.max_params_bytes;
+  if (bytes > maxBytes) throw new LakerayError('INVALID_REQUEST', `params: ${bytes} bytes of JSON is over the limit of ${maxBytes} (tasks.max_params_bytes); pass large data as input`);
+  return params;
+}
+
+/**
  * `checkedScripts` memoizes script checks within one submission: a batch of 20,000 tasks of
  * the same script resolves it once.
  */
@@ -81,6 +104,7 @@ export function compileTask(input: TaskInput, tenant: string, ctx: SubmissionCon
     checkedScripts.add(input.script);
   }
 
+  const params = checkParams(input.params, ctx.config);
   const pool = input.pool ?? null;
   const service = input.service ? { ...DEFAULT_SERVICE, ...input.service } : null;
   // A service's run() never returns: it must not hold a warm worker forever.
@@ -107,7 +131,7 @@ export function compileTask(input: TaskInput, tenant: string, ctx: SubmissionCon
     script: input.script,
     input: checkPath('input', input.input, ctx.config.data_roots),
     output: checkPath('output', input.output, ctx.config.data_roots),
-    params: input.params ?? {},
+    params,
     executor: executorName,
     pool,
     resources: res,

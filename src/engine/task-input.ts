@@ -7,7 +7,14 @@ import { z } from 'zod';
 import { DEFAULT_SERVICE, SERVICE_RESTART_POLICIES } from '../domain/service.ts';
 import { WEBHOOK_EVENTS } from '../domain/task.ts';
 
-const name = z.string().min(1).max(200).regex(/^[\w.:@/-]+$/, 'letters, digits and _ . : @ / - only');
+/**
+ * A task name: Unicode letters (with their combining marks) and digits in any script, and
+ * _ . : @ / -. No spaces, control, format (bidi) or quote characters, so a name is safe
+ * as it is in a log line, a terminal, a file name part or a metrics label.
+ */
+export const TASK_NAME_RULE = 'letters and digits of any script (with their accents), and _ . : @ / - (no spaces)';
+export const TASK_NAME = /^[\p{L}\p{M}\p{N}_.:@/-]+$/u;
+const name = z.string().min(1).max(200).regex(TASK_NAME, TASK_NAME_RULE);
 
 export const resourcesInput = z
   .object({

@@ -6,6 +6,7 @@
  * a known route does not take, a malformed HTTP request, or a plain bug — onto that shape.
  * Bugs become a generic 500 that is logged with its stack; the stack never reaches the client.
  */
+import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -132,16 +133,36 @@ export function frameworkErrors(err: FastifyError, request: FastifyRequest, repl
   handle(err, request, reply);
 }
 
+/** Answers on a bare socket (no request or reply object exists) and closes it. */
+function endSocket(socket: Socket, e: ApiError, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify({ error: { code: e.code, message: e.message } });
+  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  socket.end(
+    `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`,
+  );
+}
+
 /** Fastify's `clientErrorHandler`: a request Node's HTTP parser rejected (no route ran). */
 export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
   if (err.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
     return;
   }
-  const body = JSON.stringify({ error: { code: 'INVALID_REQUEST', message: 'Malformed HTTP request' } });
-  socket.end(
-    `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+  endSocket(socket, apiError('INVALID_REQUEST', 'Malformed HTTP request'));
+}
+
+/**
+ * The `ws` server's `wsClientError`: a WebSocket upgrade whose handshake `ws` refused (no or a
+ * malformed Sec-WebSocket-Key, an unsupported version…). Without this listener `ws` answers
+ * in plain text; with it, the answer has the API's shape. The message is ws's own.
+ */
+export function upgradeErrorHandler(err: Error, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const version = /Sec-WebSocket-Version/.test(err.message);
+  endSocket(socket, apiError('INVALID_REQUEST', `WebSocket handshake refused: ${err.message}`), version ? { 'Sec-WebSocket-Version': '13, 8' } : {});
 }
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;

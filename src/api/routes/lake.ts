@@ -32,6 +32,7 @@ const columnList = z
   .string()
   .min(1)
   .transform((s) => s.split(',').map((c) => c.trim()).filter((c) => c.length > 0))
+  .refine((names) => names.length > 0, 'expected at least one column name')
   .describe('Comma-separated column names');
 const version = z.string().min(1).max(128).optional().describe('A version number or a tag (default: the latest)');
 const filter = z.string().min(1).max(4096).optional().describe("SQL filter, e.g. label = 3 AND split = 'test'");

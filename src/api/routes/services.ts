@@ -106,6 +106,7 @@ export const serviceRoutes: FastifyPluginAsyncZod<ServiceRoutesOptions> = async 
       schema: {
         tags: ['services'],
         summary: 'Running service tasks on this server',
+        querystring: z.object({}).strict(),
         response: { 200: z.object({ services: z.array(serviceJson) }) },
       },
     },

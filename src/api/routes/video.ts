@@ -13,6 +13,7 @@
  */
 import { createReadStream } from 'node:fs';
 import multipart from '@fastify/multipart';
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { LakerayError } from '../../domain/errors.ts';
@@ -89,6 +90,27 @@ const modelJson = z.object({
 });
 
 const uploadJson = z.object({ id: z.string(), content_type: z.string(), size: z.number(), url: z.string() });
+
+/**
+ * The bytes of the multipart field "file". Busboy reports a body it cannot parse (no or an
+ * unusable boundary, a body cut short, a part without its headers) as a plain Error; here
+ * that is the client's malformed body, not a server fault. The plugin's own errors (limits,
+ * premature close) carry their HTTP status and pass through.
+ */
+async function uploadedFile(request: FastifyRequest): Promise<Buffer> {
+  try {
+    const file = await request.file();
+    if (!file) throw new LakerayError('INVALID_REQUEST', 'no file: send the image in a field named "file"');
+    if (file.fieldname !== 'file') {
+      file.file.resume();
+      throw new LakerayError('INVALID_REQUEST', `unexpected field "${file.fieldname}": send the image in a field named "file"`);
+    }
+    return await file.toBuffer();
+  } catch (err) {
+    if (err instanceof LakerayError || !(err instanceof Error) || typeof (err as { statusCode?: unknown }).statusCode === 'number') throw err;
+    throw new LakerayError('INVALID_MULTIPART', `malformed multipart/form-data body (${err.message}); send a boundary in Content-Type and the whole body`);
+  }
+}
 
 export const videoRoutes: FastifyPluginAsyncZod<VideoRoutesOptions> = async (app, { generation }) => {
   // Multipart only here (encapsulated): the rest of the API keeps refusing non-JSON bodies.
@@ -168,13 +190,7 @@ export const videoRoutes: FastifyPluginAsyncZod<VideoRoutesOptions> = async (app
     },
     async (request, reply) => {
       if (!request.isMultipart()) throw new LakerayError('UNSUPPORTED_MEDIA_TYPE', 'send multipart/form-data with the image in a field named "file"');
-      const file = await request.file();
-      if (!file) throw new LakerayError('INVALID_REQUEST', 'no file: send the image in a field named "file"');
-      if (file.fieldname !== 'file') {
-        file.file.resume();
-        throw new LakerayError('INVALID_REQUEST', `unexpected field "${file.fieldname}": send the image in a field named "file"`);
-      }
-      const bytes = await file.toBuffer();
+      const bytes = await uploadedFile(request);
       const upload = await generation.upload(callerOf(request), bytes);
       reply.code(201).header('location', `/api/v1/uploads/${upload.id}`);
       return { id: upload.id, content_type: upload.content_type, size: upload.size, url: `/api/v1/uploads/${upload.id}` };

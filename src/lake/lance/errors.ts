@@ -60,9 +60,21 @@ export function readError(err: unknown, kind: LakeKind, name: string, filter: st
   if (filter !== undefined && BAD_FILTER.test(msg)) {
     const parser = /\(sql parser error: (.*)\)\s*$/.exec(cleanMessage(msg));
     const reason = parser?.[1] ?? cleanMessage(msg).replace(/^Error parsing statement: /, '');
-    return new LakeError('BAD_FILTER', `invalid filter "${filter}": ${reason}`);
+    return new LakeError('BAD_FILTER', `invalid filter "${filter}": ${inFilterTerms(reason)}`);
   }
   return err;
+}
+
+/**
+ * Lance parsed the filter inside the parentheses filter.ts puts around it, so its parser
+ * speaks of a ")" the user never wrote, and its line and column count from its own SQL.
+ */
+function inFilterTerms(reason: string): string {
+  const plain = reason.replace(/ at Line: \d+, Column: \d+$/, '');
+  const extra = /^Expected: \), found: (.+)$/.exec(plain);
+  if (extra) return `unexpected "${extra[1]}" after a complete expression; a filter is one expression (join conditions with AND or OR)`;
+  if (plain === 'Expected: an expression, found: )') return 'an expression is missing (at the end, or before a ")")';
+  return plain;
 }
 
 /** A LakeError for what a write of `kind/name` failed with, or the error itself. */

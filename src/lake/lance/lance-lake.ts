@@ -20,6 +20,7 @@ import type { RecordBatch, Schema, Table } from '../arrow.ts';
 import { LakeError } from '../lake.ts';
 import type { Lake, LakeKind, RowsOptions, ScanOptions, TableInfo, VersionInfo, VersionRef, WriteMode, WriteResult } from '../lake.ts';
 import { cleanMessage, isTableMissing, message, isTagTaken, readError, singular, tableNotFound, tagError, tagNotFound, versionNotFound, writeError } from './errors.ts';
+import { asOneExpression, checkFilter } from './filter.ts';
 import { TableHandles } from './handles.ts';
 import type { HandleOptions } from './handles.ts';
 import { KeyedQueue } from './keyed-queue.ts';
@@ -116,8 +117,9 @@ export class LanceLake implements Lake {
     const page = async ({ table, version }: Pinned): Promise<{ table: Table; total: number; version: number }> => {
       const query = table.query().offset(opts.offset).limit(opts.limit);
       if (opts.columns) query.select([...opts.columns]);
-      if (opts.filter !== undefined) query.where(opts.filter);
-      const [rows, total] = await settled(query.toArrow(), this.handles.count(kind, name, version, table, opts.filter));
+      const filter = opts.filter === undefined ? undefined : asOneExpression(opts.filter);
+      if (filter !== undefined) query.where(filter);
+      const [rows, total] = await settled(query.toArrow(), this.handles.count(kind, name, version, table, filter));
       // An empty result has no batches, hence no schema: give the page the table's.
       const result = rows.batches.length > 0 ? rows : new arrow.Table(project(await table.schema(), opts.columns, kind, name));
       return { table: result, total, version };
@@ -163,7 +165,7 @@ export class LanceLake implements Lake {
     return this.read(kind, name, opts, async ({ table, version }) => {
       const query = table.query();
       if (opts.columns) query.select([...opts.columns]);
-      if (opts.filter !== undefined) query.where(opts.filter);
+      if (opts.filter !== undefined) query.where(asOneExpression(opts.filter));
       const stream = query[Symbol.asyncIterator]();
       // Pull the first batch now: a bad filter or column fails here, before the caller has
       // committed to a response; and the batches' own schema is the one to announce.
@@ -337,11 +339,17 @@ function project(schema: Schema, columns: readonly string[] | undefined, kind: L
   return new arrow.Schema(fields, schema.metadata);
 }
 
-/** The options with a blank filter (`?filter=`) read as none; BAD_COLUMN for a column asked twice. */
+/**
+ * The options with a blank filter (`?filter=`) read as none; BAD_COLUMN for a column asked
+ * twice; BAD_FILTER for a filter that is not one expression (filter.ts).
+ */
 function readOptions<T extends ScanOptions>(opts: T, kind: LakeKind, name: string): T {
   const twice = opts.columns?.find((c, i) => opts.columns?.indexOf(c) !== i);
   if (twice !== undefined) throw new LakeError('BAD_COLUMN', `column "${twice}" of ${singular(kind)} "${name}" is asked for twice`);
-  return opts.filter !== undefined && opts.filter.trim() === '' ? { ...opts, filter: undefined } : opts;
+  if (opts.filter === undefined) return opts;
+  if (opts.filter.trim() === '') return { ...opts, filter: undefined };
+  checkFilter(opts.filter);
+  return opts;
 }
 
 function assertName(name: string): void {
