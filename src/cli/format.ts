@@ -46,6 +46,31 @@ export function formatAge(ms: number): string {
   return `${Math.floor(s / 86400)}d`;
 }
 
+const IEC_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+
+/**
+ * A size in IEC units (1 KiB = 1024 B), the same as the web UI (web/src/lib/format.ts bytes):
+ * one decimal below 10, whole numbers above, and a value that rounds up to 1024 moves to the
+ * next unit (1,048,575 B is "1.0 MiB", not "1024 KiB").
+ */
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n)) return '-';
+  if (n < 0) return `-${formatBytes(-n)}`;
+  let unit = 0;
+  let v = n;
+  while (v >= 1024 && unit < IEC_UNITS.length - 1) {
+    v /= 1024;
+    unit++;
+  }
+  if (unit === 0) return `${Math.round(v)} B`;
+  let shown = v < 9.95 ? v.toFixed(1) : String(Math.round(v));
+  if (shown === '1024' && unit < IEC_UNITS.length - 1) {
+    unit++;
+    shown = '1.0';
+  }
+  return `${shown} ${IEC_UNITS[unit]}`;
+}
+
 export interface Column {
   header: string;
   align?: 'left' | 'right';

@@ -6,20 +6,8 @@ import type { Command } from 'commander';
 import type { LakeKind, LakeTableJson } from './client.ts';
 import type { Action, Ctx } from './context.ts';
 import { EXIT } from './errors.ts';
-import { formatAge, formatTable, toMs } from './format.ts';
+import { formatAge, formatBytes, formatTable, toMs } from './format.ts';
 import { number } from './options.ts';
-
-/** 1536 → "1.5 KiB". */
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${v} B` : `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
-}
 
 async function list(ctx: Ctx, kind: LakeKind): Promise<number> {
   const res = await ctx.client.lakeList(kind);

@@ -1,15 +1,28 @@
 /** Formatting for humans: sizes, counts, durations, ages, percentages. */
 
+const IEC_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+
+/**
+ * A size in IEC units (1 KiB = 1024 B), as the CLI prints it (src/cli/format.ts formatBytes):
+ * one decimal below 10, whole numbers above, and a value that rounds up to 1024 moves to the
+ * next unit (1,048,575 B is "1.0 MiB", not "1024 KiB").
+ */
 export function bytes(n: number | null | undefined): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return '—';
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  if (n < 0) return `-${bytes(-n)}`;
+  let unit = 0;
   let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
+  while (v >= 1024 && unit < IEC_UNITS.length - 1) {
     v /= 1024;
-    i++;
+    unit++;
   }
-  return `${v >= 100 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
+  if (unit === 0) return `${Math.round(v)} B`;
+  let shown = v < 9.95 ? v.toFixed(1) : String(Math.round(v));
+  if (shown === '1024' && unit < IEC_UNITS.length - 1) {
+    unit++;
+    shown = '1.0';
+  }
+  return `${shown} ${IEC_UNITS[unit]}`;
 }
 
 export function count(n: number | null | undefined): string {

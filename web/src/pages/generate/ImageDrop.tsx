@@ -106,7 +106,7 @@ export function ImageDrop({ value, onChange }: { value: ImageState | null; onCha
         </div>
         <div>
           <strong>Drop an image</strong> or click to choose
-          <div className="muted small">Optional start frame · PNG, JPEG or WebP up to 20 MB</div>
+          <div className="muted small">Optional start frame · PNG, JPEG or WebP up to {bytes(MAX_BYTES)}</div>
         </div>
         <input
           ref={input}
