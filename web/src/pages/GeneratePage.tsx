@@ -16,6 +16,7 @@ import { AdvancedOptions, type AdvancedValues } from './generate/AdvancedOptions
 import { ImageDrop, type ImageState } from './generate/ImageDrop.tsx';
 import { defaultsOf, intOrUndefined, MAX_PROMPT, sizeLabel, sizesFor } from './generate/options.ts';
 import { Recent } from './generate/Recent.tsx';
+import { revealStage } from './generate/reveal.ts';
 import { Stage } from './generate/Stage.tsx';
 
 export function GeneratePage() {
@@ -55,6 +56,17 @@ export function GeneratePage() {
   }, [selectedId, seeded, recent.data]);
   const view = useGeneration(selectedId, initial);
   const current = view.gen;
+
+  // A new generation is brought into view when it shows, and again when it starts (it grows);
+  // after that the person may scroll where they like.
+  const [revealing, setRevealing] = useState<string | null>(null);
+  const shownStatus = current?.task_id === revealing ? current.status : null;
+  useEffect(() => {
+    if (!shownStatus) return;
+    const frame = requestAnimationFrame(() => revealStage(stageRef.current));
+    if (shownStatus !== 'QUEUED') setRevealing(null);
+    return () => cancelAnimationFrame(frame);
+  }, [shownStatus]);
 
   // When the watched generation finishes, the gallery gets its cover.
   const finishedStatus = current && isFinished(current.status) ? current.status : null;
@@ -122,11 +134,7 @@ export function GeneratePage() {
       });
       setQuery({ generation: res.task_id }, { push: true });
       recent.reload();
-      // On a phone the result is below the form: bring it into view.
-      requestAnimationFrame(() => {
-        const el = stageRef.current;
-        if (el && el.getBoundingClientRect().top > window.innerHeight * 0.6) el.scrollIntoView({ behavior: 'smooth', block: 'start' });
-      });
+      setRevealing(res.task_id);
     } catch (err) {
       setSubmitError(
         err instanceof ApiError && err.status === 404
@@ -222,7 +230,7 @@ export function GeneratePage() {
             <ImageDrop value={image} onChange={setImage} />
           </div>
 
-          <div className="form-grid">
+          <div className="form-choices">
             <div className="field">
               <label htmlFor="model">Model</label>
               <select id="model" className="select" value={model?.id ?? ''} onChange={(e) => setModelId(e.target.value)} disabled={modelList.length === 0}>
@@ -276,7 +284,7 @@ export function GeneratePage() {
           </div>
         </form>
 
-        <div ref={stageRef} style={{ scrollMarginTop: 112 }}>
+        <div ref={stageRef} className="gen-stage">
           <Stage view={view} onCancel={() => void cancel()} cancelling={cancelling} />
         </div>
       </div>
