@@ -1,8 +1,11 @@
 /**
- * A line chart in plain SVG (no chart library): one or more series of (x, y) points, with
- * "nice" y ticks, x ticks at the ends and middle, and the last value marked. Long series are
- * thinned to at most MAX_POINTS for drawing (the ends are always kept).
+ * A line chart in plain SVG (no chart library): one or more series of (x, y) points. Axes come
+ * from lib/chart-scale.ts (round ticks; accuracy-like metrics stay within [0, 1]). A run of one
+ * epoch is a marker with its value written next to it; up to MAX_DOTS points each get a dot;
+ * longer series are a line, thinned to at most MAX_POINTS for drawing (the ends are kept).
+ * The axes' ranges are on the <svg> as data attributes (the end-to-end tests read them).
  */
+import { type Axis, isFractionMetric, tickLabel, xAxis, yAxis } from '../lib/chart-scale.ts';
 import { metric } from '../lib/format.ts';
 
 export interface Series {
@@ -15,25 +18,13 @@ export const seriesColor = (i: number): string => COLORS[i % COLORS.length] as s
 
 const W = 400;
 const H = 170;
-const PAD = { left: 44, right: 12, top: 10, bottom: 24 };
+const PAD = { left: 46, right: 14, top: 12, bottom: 24 };
 const MAX_POINTS = 400;
+const MAX_DOTS = 30;
 
-function niceTicks(min: number, max: number, count = 4): number[] {
-  if (min === max) {
-    const d = Math.abs(min) || 1;
-    min -= d / 2;
-    max += d / 2;
-  }
-  const raw = (max - min) / count;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;
-  const ticks: number[] = [];
-  for (let v = Math.floor(min / step) * step; v <= max + step * 1e-9; v += step) ticks.push(Number(v.toPrecision(12)));
-  if (ticks[ticks.length - 1]! < max) ticks.push(Number((ticks[ticks.length - 1]! + step).toPrecision(12)));
-  return ticks;
-}
+type Point = { x: number; y: number };
 
-function thin(points: { x: number; y: number }[]): { x: number; y: number }[] {
+function thin(points: Point[]): Point[] {
   if (points.length <= MAX_POINTS) return points;
   const every = Math.ceil(points.length / MAX_POINTS);
   const out = points.filter((_, i) => i % every === 0);
@@ -41,54 +32,84 @@ function thin(points: { x: number; y: number }[]): { x: number; y: number }[] {
   return out;
 }
 
+const finitePoints = (s: Series): Point[] => s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y)).sort((a, b) => a.x - b.x);
+
+const scale = (axis: Axis, from: number, to: number) => (v: number) => from + ((v - axis.min) / (axis.max - axis.min || 1)) * (to - from);
+
 export function LineChart({ series, label, xLabel = 'step' }: { series: Series[]; label: string; xLabel?: string }) {
-  const all = series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
+  const drawn = series.map((s) => ({ name: s.name, points: finitePoints(s) }));
+  const all = drawn.flatMap((s) => s.points);
   if (all.length === 0) return <p className="muted small">No data points yet.</p>;
-  const xs = all.map((p) => p.x);
-  const ys = all.map((p) => p.y);
-  const xMin = Math.min(...xs);
-  const xMax = Math.max(...xs);
-  const ticks = niceTicks(Math.min(...ys), Math.max(...ys));
-  const yMin = ticks[0]!;
-  const yMax = ticks[ticks.length - 1]!;
-  const sx = (x: number) => PAD.left + (xMax === xMin ? (W - PAD.left - PAD.right) / 2 : ((x - xMin) / (xMax - xMin)) * (W - PAD.left - PAD.right));
-  const sy = (y: number) => PAD.top + (1 - (y - yMin) / (yMax - yMin || 1)) * (H - PAD.top - PAD.bottom);
-  const xTicks = xMax === xMin ? [xMin] : [xMin, (xMin + xMax) / 2, xMax];
-  const summary = series
+  const fraction = series.every((s) => isFractionMetric(s.name));
+  const y = yAxis(
+    all.map((p) => p.y),
+    { fraction },
+  );
+  const x = xAxis(all.map((p) => p.x));
+  const sx = scale(x, PAD.left, W - PAD.right);
+  const sy = scale(y, H - PAD.bottom, PAD.top);
+  const summary = drawn
     .map((s) => {
       const last = s.points[s.points.length - 1];
-      return `${s.name}: ${s.points.length} points${last ? `, last ${metric(last.y)} at ${xLabel} ${metric(last.x)}` : ''}`;
+      return `${s.name}: ${s.points.length} ${s.points.length === 1 ? 'point' : 'points'}${last ? `, last ${metric(last.y)} at ${xLabel} ${metric(last.x)}` : ''}`;
     })
     .join('; ');
 
   return (
-    <svg className="chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${label}. ${summary}`}>
-      {ticks.map((t) => (
+    <svg
+      className="chart"
+      viewBox={`0 0 ${W} ${H}`}
+      role="img"
+      aria-label={`${label}. ${summary}`}
+      data-y-min={y.min}
+      data-y-max={y.max}
+      data-x-min={x.min}
+      data-x-max={x.max}
+    >
+      {y.ticks.map((t) => (
         <g key={t}>
           <line className="grid-line" x1={PAD.left} x2={W - PAD.right} y1={sy(t)} y2={sy(t)} />
-          <text className="axis-label" x={PAD.left - 6} y={sy(t) + 4} textAnchor="end">
-            {metric(t)}
+          <text className="axis-label y-tick" x={PAD.left - 6} y={sy(t) + 4} textAnchor="end">
+            {tickLabel(t, y.decimals)}
           </text>
         </g>
       ))}
-      {xTicks.map((t, i) => (
-        <text key={i} className="axis-label" x={sx(t)} y={H - 6} textAnchor={i === 0 ? 'start' : i === xTicks.length - 1 ? 'end' : 'middle'}>
-          {metric(Math.round(t * 100) / 100)}
+      {x.ticks.map((t, i) => (
+        <text
+          key={t}
+          className="axis-label x-tick"
+          x={sx(t)}
+          y={H - 6}
+          textAnchor={x.ticks.length > 1 && i === 0 && t === x.min ? 'start' : x.ticks.length > 1 && t === x.max ? 'end' : 'middle'}
+        >
+          {tickLabel(t, x.decimals)}
         </text>
       ))}
-      {series.map((s, i) => {
-        const pts = thin(s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y)).sort((a, b) => a.x - b.x));
+      {drawn.map((s, i) => {
+        const pts = thin(s.points);
         if (pts.length === 0) return null;
-        const d = pts.map((p, j) => `${j ? 'L' : 'M'}${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join('');
-        const last = pts[pts.length - 1]!;
         const color = seriesColor(i);
+        const last = pts[pts.length - 1]!;
+        if (pts.length === 1) {
+          // One epoch: nothing to draw a line through, so a clear marker and its value.
+          const above = sy(last.y) > PAD.top + 22;
+          return (
+            <g key={s.name} className="single">
+              <line className="drop-line" x1={sx(last.x)} x2={sx(last.x)} y1={sy(last.y)} y2={H - PAD.bottom} stroke={color} />
+              <circle className="point" cx={sx(last.x)} cy={sy(last.y)} r={5} fill={color} stroke="var(--c-surface)" strokeWidth={2} />
+              <text className="point-label" x={sx(last.x)} y={above ? sy(last.y) - 11 : sy(last.y) + 20} textAnchor="middle" fill={color}>
+                {metric(last.y)}
+              </text>
+            </g>
+          );
+        }
+        const d = pts.map((p, j) => `${j ? 'L' : 'M'}${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join('');
         return (
           <g key={s.name}>
-            {series.length === 1 && pts.length > 1 && (
-              <path className="area" fill={color} d={`${d}L${sx(last.x).toFixed(1)},${sy(yMin)}L${sx(pts[0]!.x).toFixed(1)},${sy(yMin)}Z`} />
-            )}
+            {drawn.length === 1 && <path className="area" fill={color} d={`${d}L${sx(last.x).toFixed(1)},${sy(y.min)}L${sx(pts[0]!.x).toFixed(1)},${sy(y.min)}Z`} />}
             <path className="series" stroke={color} d={d} />
-            <circle cx={sx(last.x)} cy={sy(last.y)} r={3.5} fill={color} stroke="var(--c-surface)" strokeWidth={1.5} />
+            {pts.length <= MAX_DOTS && pts.slice(0, -1).map((p) => <circle key={p.x} className="dot" cx={sx(p.x)} cy={sy(p.y)} r={2.5} fill={color} />)}
+            <circle className="point" cx={sx(last.x)} cy={sy(last.y)} r={3.5} fill={color} stroke="var(--c-surface)" strokeWidth={1.5} />
           </g>
         );
       })}

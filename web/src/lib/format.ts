@@ -1,4 +1,5 @@
 /** Formatting for humans: sizes, counts, durations, ages, percentages. */
+import { isFractionMetric } from './chart-scale.ts';
 
 const IEC_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 
@@ -95,6 +96,12 @@ export function metric(v: unknown): string {
   const a = Math.abs(v);
   if (a !== 0 && (a < 0.001 || a >= 1e6)) return v.toExponential(3);
   return Number(v.toPrecision(4)).toString();
+}
+
+/** A named metric: an accuracy-like fraction as "94.2%", anything else as metric() says. */
+export function metricText(name: string, v: unknown, digits = 1): string {
+  if (typeof v === 'number' && isFractionMetric(name) && v >= 0 && v <= 1) return `${(v * 100).toFixed(digits)}%`;
+  return metric(v);
 }
 
 export function plural(n: number, one: string, many = `${one}s`): string {

@@ -5,7 +5,7 @@ import { LineChart } from '../../components/LineChart.tsx';
 import { Card } from '../../components/Page.tsx';
 import { ProgressBar } from '../../components/Status.tsx';
 import { useLakeNames } from '../../hooks/useLakeNames.ts';
-import { between, bytes, dateTime, duration, metric, plural } from '../../lib/format.ts';
+import { between, bytes, dateTime, duration, metricText, plural } from '../../lib/format.ts';
 import { Link } from '../../router.tsx';
 
 export function ProgressCard({ task: t, progress, now }: { task: Task; progress: Task['progress']; now: number }) {
@@ -143,7 +143,7 @@ export function MetricsCard({ metrics }: { metrics: Map<string, { x: number; y: 
           <div key={name} className="chart-card">
             <h3>
               <span>{name}</span>
-              <span className="last">{metric(points[points.length - 1]?.y)}</span>
+              <span className="last">{metricText(name, points[points.length - 1]?.y)}</span>
             </h3>
             <LineChart series={[{ name, points }]} label={`${name} by step`} />
           </div>
