@@ -5,14 +5,15 @@
  */
 import { ApiError, api } from '../api/client.ts';
 import { Icon } from '../components/Icon.tsx';
-import { JsonView } from '../components/JsonView.tsx';
 import { Legend, LineChart, type Series } from '../components/LineChart.tsx';
 import { Card, Page } from '../components/Page.tsx';
 import { EmptyState, ErrorState, SkeletonBlock } from '../components/States.tsx';
 import { useResource } from '../hooks/useResource.ts';
-import { bytes, dateTime, metric } from '../lib/format.ts';
+import { bytes, dateTime, metricText } from '../lib/format.ts';
 import { Link, useLocation } from '../router.tsx';
 import { LineageList } from './lake/Lineage.tsx';
+import { headlineMetrics } from './lake/model-summary.ts';
+import { ParamsList } from './lake/ParamsList.tsx';
 
 /** Per-epoch history → one series per numeric field, grouped by kind (loss vs the rest). */
 function historySeries(history: unknown): { x: string; groups: { title: string; series: Series[] }[] } | null {
@@ -57,7 +58,7 @@ export function ModelPage({ id }: { id: string }) {
     );
   }
   const metrics = m.metrics ?? {};
-  const scalars = Object.entries(metrics).filter(([, v]) => typeof v === 'number' || typeof v === 'string');
+  const scalars = headlineMetrics(metrics, 2);
   const history = historySeries(metrics.history);
   const params = m.params ?? {};
   const trainedOn = m.lineage[0]?.inputs ?? [];
@@ -102,10 +103,10 @@ export function ModelPage({ id }: { id: string }) {
       )}
       {scalars.length > 0 && (
         <dl className="stats">
-          {scalars.map(([k, v]) => (
-            <div key={k} className="stat">
-              <dt>{k.replace(/_/g, ' ')}</dt>
-              <dd>{k.includes('accuracy') && typeof v === 'number' && v <= 1 ? `${(v * 100).toFixed(2)}%` : metric(v)}</dd>
+          {scalars.map((s) => (
+            <div key={s.name} className="stat">
+              <dt>{s.label}</dt>
+              <dd>{s.text}</dd>
             </div>
           ))}
         </dl>
@@ -117,7 +118,7 @@ export function ModelPage({ id }: { id: string }) {
               <div key={g.title} className="chart-card">
                 <h3>
                   <span style={{ textTransform: 'capitalize' }}>{g.title}</span>
-                  {g.series.length === 1 && <span className="last">{metric(g.series[0]!.points.at(-1)?.y)}</span>}
+                  {g.series.length === 1 && <span className="last">{metricText(g.series[0]!.name, g.series[0]!.points.at(-1)?.y)}</span>}
                 </h3>
                 <LineChart series={g.series} label={`${g.title} by ${history.x}`} xLabel={history.x} />
                 {g.series.length > 1 && <Legend names={g.series.map((s) => s.name)} />}
@@ -166,7 +167,7 @@ export function ModelPage({ id }: { id: string }) {
           )}
         </Card>
         <Card title="Parameters">
-          <JsonView value={params} empty="No parameters recorded." />
+          <ParamsList params={params} />
         </Card>
       </div>
       <Card title="Lineage" hint="The task that wrote each version, and the data it read">

@@ -1,4 +1,4 @@
-/** The datasets or models of the lake as a table: name, rows, columns, size, version, updated. */
+/** The datasets of the lake as a table: name, rows, columns, size, version, updated (models: ModelList.tsx). */
 import type { ReactNode } from 'react';
 import type { TableInfo } from '../../api/types.ts';
 import { EmptyState, ErrorState, SkeletonRows } from '../../components/States.tsx';
@@ -7,19 +7,18 @@ import { useNow } from '../../hooks/useNow.ts';
 import { ago, bytes, count, dateTime } from '../../lib/format.ts';
 import { Link } from '../../router.tsx';
 
-export function TableList({ kind, resource, empty }: { kind: 'datasets' | 'models'; resource: Resource<TableInfo[]>; empty: ReactNode }) {
+export function TableList({ kind, resource, empty }: { kind: 'datasets'; resource: Resource<TableInfo[]>; empty: ReactNode }) {
   const now = useNow(30_000);
   if (resource.error !== undefined && !resource.data) return <ErrorState error={resource.error} onRetry={resource.reload} what={`the ${kind}`} />;
   if (!resource.data) return <SkeletonRows rows={4} columns={5} />;
   if (resource.data.length === 0) return <>{empty}</>;
-  const rowsLabel = kind === 'models' ? 'Files' : 'Rows';
   return (
     <div className="table-wrap">
       <table className="table table-cards">
         <thead>
           <tr>
             <th scope="col">Name</th>
-            <th scope="col">{rowsLabel}</th>
+            <th scope="col">Rows</th>
             <th scope="col">Columns</th>
             <th scope="col">Size</th>
             <th scope="col">Version</th>
@@ -44,7 +43,7 @@ export function TableList({ kind, resource, empty }: { kind: 'datasets' | 'model
                 )}
                 <div className="cell-sub truncate">{t.columns.map((c) => c.name).join(', ')}</div>
               </td>
-              <td data-label={rowsLabel} className="num">
+              <td data-label="Rows" className="num">
                 {count(t.num_rows)}
               </td>
               <td data-label="Columns" className="num">
