@@ -3,9 +3,13 @@
  * event stream and prints `log` events until the task ends. -f reads only the stream (it
  * replays history first) so no assumption is needed about /logs and events sharing a
  * sequence space, and a dropped connection resumes without gaps (follow.ts).
+ *
+ * A task with no log lines gets one line on stderr saying so and in which state the task is
+ * (an empty stdout alone looks like a broken command); stdout stays the log itself, so pipes
+ * and --json see only log lines.
  */
 import type { Command } from 'commander';
-import type { ApiTime, LogLine } from './client.ts';
+import type { ApiTime, LogLine, TaskStatus } from './client.ts';
 import type { Action, Ctx } from './context.ts';
 import { EXIT } from './errors.ts';
 import { followEvents } from './follow.ts';
@@ -25,6 +29,24 @@ function printLine(ctx: Ctx, o: LogsOptions, line: { ts: ApiTime; message: strin
   ctx.out(prefix + line.message.replace(/\r?\n$/, ''));
 }
 
+/** Why there is nothing to show, for a task in `status`. */
+export function noLogsNote(id: string, status: TaskStatus): string {
+  switch (status) {
+    case 'queued':
+      return `task ${id} is queued: it has not started, so it has no log lines yet (lakeray logs ${id} -f waits for them)`;
+    case 'running':
+    case 'cancelling':
+      return `task ${id} is ${status} and has logged nothing yet (lakeray logs ${id} -f follows it)`;
+    default:
+      return `task ${id} ${status} without logging anything (no output on stdout or stderr, no ctx.log)`;
+  }
+}
+
+async function sayNoLogs(ctx: Ctx, id: string): Promise<void> {
+  const task = await ctx.client.get(id);
+  ctx.err(noLogsNote(id, task.status));
+}
+
 async function printHistory(ctx: Ctx, id: string, o: LogsOptions): Promise<number> {
   const all: LogLine[] = [];
   let after: number | undefined;
@@ -41,6 +63,7 @@ async function printHistory(ctx: Ctx, id: string, o: LogsOptions): Promise<numbe
     after = fresh.reduce((m, l) => Math.max(m, l.seq), after ?? -Infinity);
   }
   if (ctx.json) ctx.printJson({ lines: all, next_seq: nextSeq });
+  else if (after === undefined) await sayNoLogs(ctx, id);
   return EXIT.OK;
 }
 
@@ -55,13 +78,17 @@ async function follow(ctx: Ctx, id: string, o: LogsOptions): Promise<number> {
       reconnectDelayMs: ctx.io.reconnectDelayMs,
       onReconnect: (seq) => ctx.err(`(connection lost; resuming after event ${seq ?? 'start'})`),
     });
+    let printed = 0;
     for await (const e of events) {
       if (e.type !== 'log') continue;
       const line = { seq: e.seq, ts: e.ts, stream: String(e.data.stream ?? 'stdout'), message: String(e.data.message ?? '') };
       if (ctx.json) ctx.printJson(line, true);
       else printLine(ctx, o, line);
+      printed++;
     }
-    return abort.signal.aborted ? EXIT.INTERRUPTED : EXIT.OK;
+    if (abort.signal.aborted) return EXIT.INTERRUPTED;
+    if (printed === 0 && !ctx.json) await sayNoLogs(ctx, id);
+    return EXIT.OK;
   } finally {
     ctx.io.signals.off('SIGINT', stop);
     ctx.io.signals.off('SIGTERM', stop);
