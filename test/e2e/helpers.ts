@@ -85,10 +85,10 @@ export function expectNoConsoleErrors(p: UiPage): void {
   expect(p.errors, p.errors.join('\n')).toEqual([]);
 }
 
-/** A full-page screenshot at test/e2e/screenshots/<name>.png. */
-export async function screenshot(page: Page, name: string): Promise<void> {
+/** A screenshot at test/e2e/screenshots/<name>.png: the full page, or what the window shows. */
+export async function screenshot(page: Page, name: string, { fullPage = true }: { fullPage?: boolean } = {}): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true, animations: 'disabled' });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage, animations: 'disabled' });
 }
 
 /** No skeleton left on the page (everything it loads has arrived). */

@@ -132,7 +132,7 @@ describe('layout', () => {
         expect(where.top, label).toBeGreaterThanOrEqual(where.barBottom - 1);
         expect(where.bottom, label).toBeLessThanOrEqual(where.height + 1);
       }
-      await screenshot(ui.page, `generate-advanced-${viewport.width}`);
+      await screenshot(ui.page, `generate-advanced-${viewport.width}`, { fullPage: false });
       expectNoConsoleErrors(ui);
       await ui.page.context().close();
     }
