@@ -2,13 +2,18 @@
  * The Draw page against a real MNIST model: Fashion-MNIST is ingested into the lake, a small
  * CNN is trained on part of it (two short epochs, so the model page has a history to chart)
  * and served as a service task; then a drawing made with pointer events in Chromium gets a
- * prediction through the platform's proxy. Needs Debian's dataset-fashion-mnist (skipped
- * without it) and the project venv's torch.
+ * prediction through the platform's proxy. Both drawing pages, the app's and the service's
+ * own (examples/mnist/index.html), say what the model knows; the service's page loads without
+ * a console error (no favicon 404) and looks like the app. Needs Debian's
+ * dataset-fashion-mnist (skipped without it) and the project venv's torch.
  */
 import { existsSync } from 'node:fs';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, DESKTOP, type E2EServer, expectNoConsoleErrors, launchBrowser, openPage, PHONE, screenshot, settled, startE2EServer, until } from './helpers.ts';
+
+const FASHION_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+const PHONE_390 = { width: 390, height: 844 };
 
 const FASHION = '/usr/share/datasets/fashion-mnist';
 const haveData = existsSync(FASHION);
@@ -136,5 +141,75 @@ describe.runIf(haveData)('Draw page with a served MNIST model', () => {
     await ui.page.waitForSelector('text=Draw something first.');
     expectNoConsoleErrors(ui);
     await ui.page.context().close();
+  }, 60_000);
+  it('says on the Draw page what the model knows: the 10 Fashion-MNIST classes, not digits', async () => {
+    for (const viewport of [DESKTOP, PHONE_390]) {
+      const ui = await openPage(browser, `${env.url}/draw`, viewport);
+      const knows = ui.page.locator('[data-testid="model-knows"]');
+      await knows.waitFor({ timeout: 15_000 });
+      const text = (await knows.textContent()) ?? '';
+      expect(text).toContain('Fashion-MNIST');
+      expect(text).toMatch(/10 kinds of clothing/);
+      for (const c of FASHION_CLASSES) expect(text).toContain(c);
+      // Nothing on the page invites a digit any more (the subtitle said "Draw a digit").
+      const subtitle = (await ui.page.locator('.page-header .subtitle').textContent()) ?? '';
+      expect(subtitle).not.toMatch(/digit/i);
+      await screenshot(ui.page, `draw-model-knows${viewport === PHONE_390 ? '-390' : ''}`);
+      expectNoConsoleErrors(ui);
+      await ui.page.context().close();
+    }
+  }, 60_000);
+
+  /** Computed styles that make the look: the primary button, a card, the page's font. */
+  const look = (page: Page, button: string, card: string) =>
+    page.evaluate(
+      ([button, card]) => {
+        const b = getComputedStyle(document.querySelector(button!)!);
+        const c = getComputedStyle(document.querySelector(card!)!);
+        return {
+          buttonBackground: b.backgroundColor,
+          buttonRadius: b.borderRadius,
+          buttonWeight: b.fontWeight,
+          cardRadius: c.borderRadius,
+          cardBorder: c.borderTopColor,
+          font: getComputedStyle(document.body).fontFamily,
+          background: getComputedStyle(document.body).backgroundColor,
+        };
+      },
+      [button, card],
+    );
+
+  it("serves the model's own page through the proxy with a favicon, no console errors, and the app's look", async () => {
+    const app = await openPage(browser, `${env.url}/draw`);
+    await app.page.waitForSelector('.prob-bars li >> nth=9', { timeout: 15_000 });
+    const appLook = await look(app.page, '.btn-primary', '.card');
+    await app.page.context().close();
+
+    for (const viewport of [DESKTOP, PHONE_390]) {
+      const ui = await openPage(browser, 'about:blank', viewport);
+      const failed: string[] = [];
+      ui.page.on('response', (r) => {
+        if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`);
+      });
+      ui.page.on('requestfailed', (r) => failed.push(`failed ${r.url()}`));
+      await ui.page.goto(`${env.url}/api/v1/services/${ids.serve}/`);
+      // The page has read the model's classes (and rebuilt its bars) before anyone draws.
+      await ui.page.waitForFunction(`!/loading/.test(document.getElementById('model-info').textContent)`, undefined, { timeout: 15_000 });
+      // Draw and predict, so every request the page makes has been made.
+      const box = (await ui.page.locator('#pad').boundingBox())!;
+      await ui.page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.2);
+      await ui.page.mouse.down();
+      await ui.page.mouse.move(box.x + box.width * 0.7, box.y + box.height * 0.8, { steps: 10 });
+      await ui.page.mouse.up();
+      await ui.page.waitForFunction(`document.getElementById('label').textContent !== '—'`, undefined, { timeout: 15_000 });
+      await ui.page.waitForLoadState('networkidle');
+      expect(failed).toEqual([]);
+      expectNoConsoleErrors(ui);
+      expect(await ui.page.locator('link[rel="icon"]').count()).toBe(1);
+      expect(await look(ui.page, '#predict', '.card')).toEqual(appLook);
+      expect(await ui.page.locator('#knows').textContent()).toContain('10 kinds of clothing');
+      await screenshot(ui.page, `mnist-service-page${viewport === PHONE_390 ? '-390' : ''}`);
+      await ui.page.context().close();
+    }
   }, 60_000);
 });

@@ -14,6 +14,7 @@ import { useResource } from '../hooks/useResource.ts';
 import { metric } from '../lib/format.ts';
 import { DIGITS, isFashion, preprocess } from '../lib/preprocess.ts';
 import { Link } from '../router.tsx';
+import { ModelKnows } from './draw/ModelKnows.tsx';
 
 interface Prediction {
   prediction: number;
@@ -48,7 +49,7 @@ export function DrawPage() {
   }, [ready, reload]);
 
   return (
-    <Page title="Draw" subtitle="Draw a digit (or a piece of clothing) and the served model guesses what it is.">
+    <Page title="Draw" subtitle="Draw something, and the served model says which of the classes it was trained on your drawing looks like.">
       {services.error !== undefined && !services.data ? (
         <div className="card">
           <ErrorState error={services.error} onRetry={services.reload} what="the services" />
@@ -60,7 +61,7 @@ export function DrawPage() {
       ) : !service ? (
         <div className="card">
           <EmptyState icon="pen" title="No MNIST model is serving yet">
-            <p>Train the model on the lake's MNIST data and start its inference service with one command; this page finds it on its own.</p>
+            <p>Train the demo model (a Fashion-MNIST classifier: 10 kinds of clothing) on the lake's data and start its inference service with one command; this page finds it on its own.</p>
             <code className="cmd">npx lakeray demo mnist</code>
             <p className="muted small">
               It runs as ordinary tasks: watch them on the <Link to="/tasks">Tasks</Link> page.
@@ -210,15 +211,14 @@ function DrawingBoard({ service }: { service: ServiceInfo }) {
   };
 
   const names = result?.label_names && result.label_names.length === result.probabilities.length ? result.label_names.map(String) : labels;
-  const acc = info.data?.metrics?.accuracy;
+  const kind = fashion ? 'fashion' : labels.every((l, i) => l === DIGITS[i]) && labels.length === DIGITS.length ? 'digits' : 'other';
   return (
     <>
-      <p className="muted small">
-        Model <strong>{info.data?.model ?? '…'}</strong>
-        {info.data?.version !== undefined && ` v${info.data.version}`}
-        {typeof acc === 'number' && ` · test accuracy ${(acc * 100).toFixed(1)}%`} · {fashion ? 'Fashion-MNIST classes' : 'digits 0–9'} · served by task{' '}
-        <Link to={`/tasks/${encodeURIComponent(service.task_id)}`}>{service.task_id}</Link>
-      </p>
+      {info.data?.label_names?.length ? (
+        <ModelKnows labels={labels} kind={kind} model={{ name: info.data.model, version: info.data.version, accuracy: info.data.metrics?.accuracy, taskId: service.task_id }} />
+      ) : (
+        info.loading && <SkeletonBlock lines={2} />
+      )}
       <div className="draw-layout">
         <Card title="Drawing">
           <canvas
