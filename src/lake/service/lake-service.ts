@@ -10,10 +10,16 @@
  *     (task, script, params, and each input with the version read);
  *   - refuses to delete a table a running task reads or writes (409), instead of pulling
  *     the data from under it.
+ * What it keeps per task lives only while the task runs: it learns of each task's end from
+ * the event bus (a terminal `state` event) and forgets the task then. A lake call that was
+ * in flight when the task ended checks the task again once it is done, so it cannot leave
+ * a pin behind the event.
  */
 import type { Readable } from 'node:stream';
 import { LakerayError, type ErrorCode } from '../../domain/errors.ts';
-import { isTerminal, type Task } from '../../domain/task.ts';
+import type { TaskEvent } from '../../domain/events.ts';
+import { isTerminal, type Task, type TaskStatus } from '../../domain/task.ts';
+import type { EventBus } from '../../events/event-bus.ts';
 import { LakeError, type ColumnInfo, type Lake, type LakeKind, type LineageLog, type LineageRecord, type ScanOptions, type TableInfo, type VersionInfo, type VersionRef, type WriteMode } from '../lake.ts';
 import type { Snapshot, SnapshotCache } from '../snapshot-cache.ts';
 import { columnsOf } from '../types.ts';
@@ -146,20 +152,48 @@ export interface LakeServiceDeps {
   lake: Lake;
   lineage: LineageLog;
   store: TaskStore;
+  /** Where the service learns that tasks ended (and forgets what they read and wrote). */
+  bus: EventBus;
   /** Local Arrow IPC snapshots for readers on this machine (none: always stream). */
   snapshots?: SnapshotCache;
   now?: () => number;
 }
 
+/** A table a task read, with the version it read (its pin). */
+export interface PinnedRead {
+  kind: LakeKind;
+  name: string;
+  version: number;
+}
+
+const endsTask = (e: TaskEvent): boolean => e.type === 'state' && isTerminal(e.data.status as TaskStatus);
+
 export class LakeService {
   /** Per running task: each table it read, with the version read (its pin). */
-  private readonly reads = new Map<string, Map<string, { kind: LakeKind; name: string; version: number }>>();
+  private readonly reads = new Map<string, Map<string, PinnedRead>>();
   /** Per running task: tables it is writing or wrote. */
   private readonly writes = new Map<string, Set<string>>();
   private readonly now: () => number;
+  private readonly unsubscribe: () => void;
 
   constructor(private readonly deps: LakeServiceDeps) {
     this.now = deps.now ?? Date.now;
+    this.unsubscribe = deps.bus.subscribe({}, (batch) => {
+      for (const e of batch) if (endsTask(e)) this.forgetTask(e.task_id);
+    });
+  }
+
+  /** Stop following task ends. */
+  close(): void {
+    this.unsubscribe();
+  }
+
+  /** What the service keeps for a task: its pins and the tables it writes (null: nothing). */
+  heldFor(taskId: string): { reads: PinnedRead[]; writes: string[] } | null {
+    const reads = this.reads.get(taskId);
+    const writes = this.writes.get(taskId);
+    if (!reads && !writes) return null;
+    return { reads: [...(reads?.values() ?? [])], writes: [...(writes ?? [])] };
   }
 
   get root(): string {
@@ -252,7 +286,10 @@ export class LakeService {
     const pinned = task ? this.reads.get(task.id)?.get(key(kind, name)) : undefined;
     const version = versionRef(q.version) ?? pinned?.version;
     const result = await this.call(kind, () => read({ columns: q.columns, filter: q.filter, version }));
-    if (task && !pinned) this.noteRead(task.id, kind, name, result.version);
+    if (task && !pinned) {
+      this.noteRead(task.id, kind, name, result.version);
+      await this.forgetIfEnded(task.id);
+    }
     return result;
   }
 
@@ -272,7 +309,12 @@ export class LakeService {
       if (!set) this.writes.set(task.id, (set = new Set()));
       set.add(key(kind, name));
     }
-    const result = await this.call(kind, () => this.deps.lake.write(kind, name, table, mode));
+    let result: Awaited<ReturnType<Lake['write']>>;
+    try {
+      result = await this.call(kind, () => this.deps.lake.write(kind, name, table, mode));
+    } finally {
+      if (task) await this.forgetIfEnded(task.id);
+    }
     if (task) {
       await this.deps.lineage.record({ kind, name, version: result.version, task_id: task.id, script: task.script, params: task.params, inputs, created_at: now });
     }
@@ -291,10 +333,20 @@ export class LakeService {
     });
   }
 
-  /** Forget what finished tasks read or wrote (called as tasks end, and lazily). */
-  forgetTask(taskId: string): void {
+  /** Forget what a task read or wrote (as it ends, and lazily). */
+  private forgetTask(taskId: string): void {
     this.reads.delete(taskId);
     this.writes.delete(taskId);
+  }
+
+  /**
+   * After a lake call of a task that noted something: if the task ended meanwhile, its end
+   * event came before the note, so forget it here. (Store first, then event: a task that is
+   * still running now will be forgotten by its event.)
+   */
+  private async forgetIfEnded(taskId: string): Promise<void> {
+    const task = await this.deps.store.get(taskId);
+    if (!task || isTerminal(task.status)) this.forgetTask(taskId);
   }
 
   private async modelCard(info: TableInfo): Promise<Partial<TableDetail>> {
