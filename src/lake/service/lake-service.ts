@@ -10,15 +10,11 @@
  *     (task, script, params, and each input with the version read);
  *   - refuses to delete a table a running task reads or writes (409), instead of pulling
  *     the data from under it.
- * What it keeps per task lives only while the task runs: it learns of each task's end from
- * the event bus (a terminal `state` event) and forgets the task then. A lake call that was
- * in flight when the task ended checks the task again once it is done, so it cannot leave
- * a pin behind the event.
+ * What it keeps per task (task-pins.ts) lives only while the task runs.
  */
 import type { Readable } from 'node:stream';
 import { LakerayError, type ErrorCode } from '../../domain/errors.ts';
-import type { TaskEvent } from '../../domain/events.ts';
-import { isTerminal, type Task, type TaskStatus } from '../../domain/task.ts';
+import { isTerminal, type Task } from '../../domain/task.ts';
 import type { EventBus } from '../../events/event-bus.ts';
 import { LakeError, type ColumnInfo, type Lake, type LakeKind, type LineageLog, type LineageRecord, type ScanOptions, type TableInfo, type VersionInfo, type VersionRef, type WriteMode } from '../lake.ts';
 import type { Snapshot, SnapshotCache } from '../snapshot-cache.ts';
@@ -26,6 +22,7 @@ import { columnsOf } from '../types.ts';
 import type { TaskStore } from '../../store/task-store.ts';
 import { renderRows, type Cell } from './cells.ts';
 import { ipcStream, modelTable, readIpc } from './ipc.ts';
+import { type PinnedRead, TaskPins } from './task-pins.ts';
 
 export const LAKE_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,127}$/;
 
@@ -102,7 +99,6 @@ export interface WriteSummary {
 
 const notFound = (kind: LakeKind): ErrorCode => (kind === 'datasets' ? 'DATASET_NOT_FOUND' : 'MODEL_NOT_FOUND');
 const noun = (kind: LakeKind): string => (kind === 'datasets' ? 'dataset' : 'model');
-const key = (kind: LakeKind, name: string): string => `${kind}/${name}`;
 
 /** A LakeError (caller's mistake) as the API error it is. */
 const toApiError = (err: unknown, kind: LakeKind): unknown => {
@@ -159,41 +155,23 @@ export interface LakeServiceDeps {
   now?: () => number;
 }
 
-/** A table a task read, with the version it read (its pin). */
-export interface PinnedRead {
-  kind: LakeKind;
-  name: string;
-  version: number;
-}
-
-const endsTask = (e: TaskEvent): boolean => e.type === 'state' && isTerminal(e.data.status as TaskStatus);
-
 export class LakeService {
-  /** Per running task: each table it read, with the version read (its pin). */
-  private readonly reads = new Map<string, Map<string, PinnedRead>>();
-  /** Per running task: tables it is writing or wrote. */
-  private readonly writes = new Map<string, Set<string>>();
+  private readonly pins: TaskPins;
   private readonly now: () => number;
-  private readonly unsubscribe: () => void;
 
   constructor(private readonly deps: LakeServiceDeps) {
     this.now = deps.now ?? Date.now;
-    this.unsubscribe = deps.bus.subscribe({}, (batch) => {
-      for (const e of batch) if (endsTask(e)) this.forgetTask(e.task_id);
-    });
+    this.pins = new TaskPins(deps.bus, deps.store);
   }
 
   /** Stop following task ends. */
   close(): void {
-    this.unsubscribe();
+    this.pins.close();
   }
 
-  /** What the service keeps for a task: its pins and the tables it writes (null: nothing). */
+  /** What the service keeps for a running task: its pins and the tables it writes (null: nothing). */
   heldFor(taskId: string): { reads: PinnedRead[]; writes: string[] } | null {
-    const reads = this.reads.get(taskId);
-    const writes = this.writes.get(taskId);
-    if (!reads && !writes) return null;
-    return { reads: [...(reads?.values() ?? [])], writes: [...(writes ?? [])] };
+    return this.pins.heldFor(taskId);
   }
 
   get root(): string {
@@ -283,12 +261,12 @@ export class LakeService {
   private async pinnedRead<R extends { version: number }>(kind: LakeKind, name: string, q: LakeQuery, taskId: string | undefined, read: (opts: ScanOptions) => Promise<R>): Promise<R> {
     this.checkName(kind, name);
     const task = taskId === undefined ? null : await this.activeTask(taskId);
-    const pinned = task ? this.reads.get(task.id)?.get(key(kind, name)) : undefined;
+    const pinned = task ? this.pins.pinOf(task.id, kind, name) : undefined;
     const version = versionRef(q.version) ?? pinned?.version;
     const result = await this.call(kind, () => read({ columns: q.columns, filter: q.filter, version }));
     if (task && !pinned) {
-      this.noteRead(task.id, kind, name, result.version);
-      await this.forgetIfEnded(task.id);
+      this.pins.noteRead(task.id, kind, name, result.version);
+      await this.pins.forgetIfEnded(task.id);
     }
     return result;
   }
@@ -301,19 +279,15 @@ export class LakeService {
     this.checkName(kind, name);
     const task = taskId === undefined ? null : await this.activeTask(taskId);
     let table = await readIpc(body);
-    const inputs = task ? [...(this.reads.get(task.id)?.values() ?? [])] : [];
+    const inputs = task ? this.pins.readsOf(task.id) : [];
     const now = this.now();
     if (kind === 'models') table = modelTable(table, task, inputs, now);
-    if (task) {
-      let set = this.writes.get(task.id);
-      if (!set) this.writes.set(task.id, (set = new Set()));
-      set.add(key(kind, name));
-    }
+    if (task) this.pins.noteWrite(task.id, kind, name);
     let result: Awaited<ReturnType<Lake['write']>>;
     try {
       result = await this.call(kind, () => this.deps.lake.write(kind, name, table, mode));
     } finally {
-      if (task) await this.forgetIfEnded(task.id);
+      if (task) await this.pins.forgetIfEnded(task.id);
     }
     if (task) {
       await this.deps.lineage.record({ kind, name, version: result.version, task_id: task.id, script: task.script, params: task.params, inputs, created_at: now });
@@ -333,22 +307,6 @@ export class LakeService {
     });
   }
 
-  /** Forget what a task read or wrote (as it ends, and lazily). */
-  private forgetTask(taskId: string): void {
-    this.reads.delete(taskId);
-    this.writes.delete(taskId);
-  }
-
-  /**
-   * After a lake call of a task that noted something: if the task ended meanwhile, its end
-   * event came before the note, so forget it here. (Store first, then event: a task that is
-   * still running now will be forgotten by its event.)
-   */
-  private async forgetIfEnded(taskId: string): Promise<void> {
-    const task = await this.deps.store.get(taskId);
-    if (!task || isTerminal(task.status)) this.forgetTask(taskId);
-  }
-
   private async modelCard(info: TableInfo): Promise<Partial<TableDetail>> {
     const have = new Set(info.columns.map((c) => c.name));
     if (!have.has('file')) return {};
@@ -364,17 +322,11 @@ export class LakeService {
     };
   }
 
-  private noteRead(taskId: string, kind: LakeKind, name: string, version: number): void {
-    let m = this.reads.get(taskId);
-    if (!m) this.reads.set(taskId, (m = new Map()));
-    m.set(key(kind, name), { kind, name, version });
-  }
-
   private async activeTask(taskId: string): Promise<Task> {
     const task = await this.deps.store.get(taskId);
     if (!task) throw new LakerayError('TASK_NOT_FOUND', `X-Lakeray-Task: task ${taskId} does not exist`);
     if (isTerminal(task.status) || task.status === 'queued') {
-      this.forgetTask(taskId);
+      this.pins.forget(taskId);
       throw new LakerayError('INVALID_REQUEST', `X-Lakeray-Task: task ${taskId} is ${task.status}, not running`);
     }
     return task;
@@ -382,12 +334,10 @@ export class LakeService {
 
   /** A running task that has this table as input/output, or read or wrote it. */
   private async activeUser(kind: LakeKind, name: string): Promise<Task | null> {
-    const k = key(kind, name);
-    for (const id of new Set([...this.reads.keys(), ...this.writes.keys()])) {
-      if (!this.reads.get(id)?.has(k) && !this.writes.get(id)?.has(k)) continue;
+    for (const id of this.pins.usersOf(kind, name)) {
       const task = await this.deps.store.get(id);
       if (task && !isTerminal(task.status) && task.status !== 'queued') return task;
-      this.forgetTask(id);
+      this.pins.forget(id);
     }
     let cursor: string | undefined;
     do {
