@@ -41,7 +41,7 @@ module.exports = {
       comment: 'the lake service depends on the lake, store and event bus interfaces, never on an implementation or a caller',
       severity: 'error',
       from: { path: '^src/lake/service/' },
-      to: { path: '^src/(store/(sqlite|postgres)|lake/lance|engine|api|cli|executors|events/(?!event-bus\\.ts$))' },
+      to: { path: '^src/((store/(sqlite|postgres)|lake/lance|engine|api|cli|executors)/|events/(?!event-bus\\.ts$))' },
     },
     {
       name: 'net-and-webhooks-are-leaves',
