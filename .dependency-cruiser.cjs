@@ -38,10 +38,10 @@ module.exports = {
     },
     {
       name: 'lake-service-uses-interfaces',
-      comment: 'the lake service depends on the lake and store interfaces, never on an implementation or a caller',
+      comment: 'the lake service depends on the lake, store and event bus interfaces, never on an implementation or a caller',
       severity: 'error',
       from: { path: '^src/lake/service/' },
-      to: { path: '^src/(store/(sqlite|postgres)|lake/lance|engine|api|cli|executors|events)/' },
+      to: { path: '^src/((store/(sqlite|postgres)|lake/lance|engine|api|cli|executors)/|events/(?!event-bus\\.ts$))' },
     },
     {
       name: 'net-and-webhooks-are-leaves',

@@ -63,6 +63,7 @@ export interface StartOptions {
 export interface RunningServer {
   url: string;
   engine: Engine;
+  lake: LakeService;
   /** With --examples: what was started for them (e.g. the Fashion-MNIST ingestion task). */
   examples?: { ingestion: string | null };
   close(): Promise<void>;
@@ -119,7 +120,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const lake = await LanceLake.open(lakeRoot, { storageOptions: config.lake.storage_options, dataStorageVersion: config.lake.data_storage_version });
   const lineage = await LanceLineageLog.open(lakeRoot, config.lake.storage_options);
   const snapshots = config.lake.snapshot_cache_bytes > 0 ? new SnapshotCache(lake, join(config.state_dir, 'lake-snapshots'), config.lake.snapshot_cache_bytes) : undefined;
-  const lakeService = new LakeService({ lake, lineage, store, snapshots });
+  const lakeService = new LakeService({ lake, lineage, store, snapshots, bus });
   const artifacts = await openArtifactStore(config);
   const uploads = new LocalUploadStore(join(config.state_dir, 'uploads'));
   // Known up front unless the port is picked at listen time (tests); then set once listening.
@@ -196,13 +197,14 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       await generation.close();
       await engine.stop();
       await local.close();
+      lakeService.close();
       await bus.close();
       await store.close();
       await lineage.close();
       await lake.close();
       lock?.release();
     })());
-  return { url, engine, close, examples };
+  return { url, engine, lake: lakeService, close, examples };
 }
 
 /**

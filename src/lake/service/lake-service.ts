@@ -10,16 +10,19 @@
  *     (task, script, params, and each input with the version read);
  *   - refuses to delete a table a running task reads or writes (409), instead of pulling
  *     the data from under it.
+ * What it keeps per task (task-pins.ts) lives only while the task runs.
  */
 import type { Readable } from 'node:stream';
 import { LakerayError, type ErrorCode } from '../../domain/errors.ts';
 import { isTerminal, type Task } from '../../domain/task.ts';
+import type { EventBus } from '../../events/event-bus.ts';
 import { LakeError, type ColumnInfo, type Lake, type LakeKind, type LineageLog, type LineageRecord, type ScanOptions, type TableInfo, type VersionInfo, type VersionRef, type WriteMode } from '../lake.ts';
 import type { Snapshot, SnapshotCache } from '../snapshot-cache.ts';
 import { columnsOf } from '../types.ts';
 import type { TaskStore } from '../../store/task-store.ts';
 import { renderRows, type Cell } from './cells.ts';
 import { ipcStream, modelTable, readIpc } from './ipc.ts';
+import { type PinnedRead, TaskPins } from './task-pins.ts';
 
 export const LAKE_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,127}$/;
 
@@ -96,7 +99,6 @@ export interface WriteSummary {
 
 const notFound = (kind: LakeKind): ErrorCode => (kind === 'datasets' ? 'DATASET_NOT_FOUND' : 'MODEL_NOT_FOUND');
 const noun = (kind: LakeKind): string => (kind === 'datasets' ? 'dataset' : 'model');
-const key = (kind: LakeKind, name: string): string => `${kind}/${name}`;
 
 /** A LakeError (caller's mistake) as the API error it is. */
 const toApiError = (err: unknown, kind: LakeKind): unknown => {
@@ -146,20 +148,30 @@ export interface LakeServiceDeps {
   lake: Lake;
   lineage: LineageLog;
   store: TaskStore;
+  /** Where the service learns that tasks ended (and forgets what they read and wrote). */
+  bus: EventBus;
   /** Local Arrow IPC snapshots for readers on this machine (none: always stream). */
   snapshots?: SnapshotCache;
   now?: () => number;
 }
 
 export class LakeService {
-  /** Per running task: each table it read, with the version read (its pin). */
-  private readonly reads = new Map<string, Map<string, { kind: LakeKind; name: string; version: number }>>();
-  /** Per running task: tables it is writing or wrote. */
-  private readonly writes = new Map<string, Set<string>>();
+  private readonly pins: TaskPins;
   private readonly now: () => number;
 
   constructor(private readonly deps: LakeServiceDeps) {
     this.now = deps.now ?? Date.now;
+    this.pins = new TaskPins(deps.bus, deps.store);
+  }
+
+  /** Stop following task ends. */
+  close(): void {
+    this.pins.close();
+  }
+
+  /** What the service keeps for a running task: its pins and the tables it writes (null: nothing). */
+  heldFor(taskId: string): { reads: PinnedRead[]; writes: string[] } | null {
+    return this.pins.heldFor(taskId);
   }
 
   get root(): string {
@@ -249,10 +261,13 @@ export class LakeService {
   private async pinnedRead<R extends { version: number }>(kind: LakeKind, name: string, q: LakeQuery, taskId: string | undefined, read: (opts: ScanOptions) => Promise<R>): Promise<R> {
     this.checkName(kind, name);
     const task = taskId === undefined ? null : await this.activeTask(taskId);
-    const pinned = task ? this.reads.get(task.id)?.get(key(kind, name)) : undefined;
+    const pinned = task ? this.pins.pinOf(task.id, kind, name) : undefined;
     const version = versionRef(q.version) ?? pinned?.version;
     const result = await this.call(kind, () => read({ columns: q.columns, filter: q.filter, version }));
-    if (task && !pinned) this.noteRead(task.id, kind, name, result.version);
+    if (task && !pinned) {
+      this.pins.noteRead(task.id, kind, name, result.version);
+      await this.pins.forgetIfEnded(task.id);
+    }
     return result;
   }
 
@@ -264,15 +279,16 @@ export class LakeService {
     this.checkName(kind, name);
     const task = taskId === undefined ? null : await this.activeTask(taskId);
     let table = await readIpc(body);
-    const inputs = task ? [...(this.reads.get(task.id)?.values() ?? [])] : [];
+    const inputs = task ? this.pins.readsOf(task.id) : [];
     const now = this.now();
     if (kind === 'models') table = modelTable(table, task, inputs, now);
-    if (task) {
-      let set = this.writes.get(task.id);
-      if (!set) this.writes.set(task.id, (set = new Set()));
-      set.add(key(kind, name));
+    if (task) this.pins.noteWrite(task.id, kind, name);
+    let result: Awaited<ReturnType<Lake['write']>>;
+    try {
+      result = await this.call(kind, () => this.deps.lake.write(kind, name, table, mode));
+    } finally {
+      if (task) await this.pins.forgetIfEnded(task.id);
     }
-    const result = await this.call(kind, () => this.deps.lake.write(kind, name, table, mode));
     if (task) {
       await this.deps.lineage.record({ kind, name, version: result.version, task_id: task.id, script: task.script, params: task.params, inputs, created_at: now });
     }
@@ -291,12 +307,6 @@ export class LakeService {
     });
   }
 
-  /** Forget what finished tasks read or wrote (called as tasks end, and lazily). */
-  forgetTask(taskId: string): void {
-    this.reads.delete(taskId);
-    this.writes.delete(taskId);
-  }
-
   private async modelCard(info: TableInfo): Promise<Partial<TableDetail>> {
     const have = new Set(info.columns.map((c) => c.name));
     if (!have.has('file')) return {};
@@ -312,17 +322,11 @@ export class LakeService {
     };
   }
 
-  private noteRead(taskId: string, kind: LakeKind, name: string, version: number): void {
-    let m = this.reads.get(taskId);
-    if (!m) this.reads.set(taskId, (m = new Map()));
-    m.set(key(kind, name), { kind, name, version });
-  }
-
   private async activeTask(taskId: string): Promise<Task> {
     const task = await this.deps.store.get(taskId);
     if (!task) throw new LakerayError('TASK_NOT_FOUND', `X-Lakeray-Task: task ${taskId} does not exist`);
     if (isTerminal(task.status) || task.status === 'queued') {
-      this.forgetTask(taskId);
+      this.pins.forget(taskId);
       throw new LakerayError('INVALID_REQUEST', `X-Lakeray-Task: task ${taskId} is ${task.status}, not running`);
     }
     return task;
@@ -330,12 +334,10 @@ export class LakeService {
 
   /** A running task that has this table as input/output, or read or wrote it. */
   private async activeUser(kind: LakeKind, name: string): Promise<Task | null> {
-    const k = key(kind, name);
-    for (const id of new Set([...this.reads.keys(), ...this.writes.keys()])) {
-      if (!this.reads.get(id)?.has(k) && !this.writes.get(id)?.has(k)) continue;
+    for (const id of this.pins.usersOf(kind, name)) {
       const task = await this.deps.store.get(id);
       if (task && !isTerminal(task.status) && task.status !== 'queued') return task;
-      this.forgetTask(id);
+      this.pins.forget(id);
     }
     let cursor: string | undefined;
     do {

@@ -1,17 +1,25 @@
+/** Every error the API answers, on the real engine: one format, the registry's codes, nothing written. */
 import { connect } from 'node:net';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LakerayError } from '../../../src/domain/errors.ts';
-import type { FakeTaskService } from './fake-task-service.ts';
-import { listen, setup, validTask } from './helpers.ts';
+import { listen, validTask } from './helpers.ts';
+import { CALLER, type Platform, setup } from './platform.ts';
 
 let app: FastifyInstance;
-let fake: FakeTaskService;
+let p: Platform;
 
 beforeEach(async () => {
-  ({ app, fake } = await setup());
+  p = await setup();
+  app = p.app;
 });
-afterEach(() => app.close());
+afterEach(() => p.close());
+
+/** Nothing reached the store: no write call, no task. */
+const nothingWritten = async (): Promise<void> => {
+  expect(p.probe.writes).toBe(0);
+  expect((await p.engine.list(CALLER, { limit: 10 })).tasks).toEqual([]);
+};
 
 /** The one error shape, nothing more (no statusCode, no stack). */
 function expectError(res: LightMyRequestResponse, status: number, code: string, message?: RegExp): void {
@@ -36,13 +44,13 @@ describe('request validation', () => {
     expectError(await app.inject(post('{"script": "a.py",')), 400, 'INVALID_REQUEST', /JSON/);
     expectError(await app.inject(post('')), 400, 'INVALID_REQUEST');
     expectError(await app.inject(post('{"__proto__": {"x": 1}, "script": "a.py"}')), 400, 'INVALID_REQUEST');
-    expect(fake.writes).toBe(0);
+    await nothingWritten();
   });
 
   it('unknown fields are refused, naming the field', async () => {
     expectError(await app.inject(post({ ...validTask, scirpt: 'typo.py' })), 400, 'INVALID_REQUEST', /body\.scirpt: unknown field/);
     expectError(await app.inject(post({ ...validTask, resources: { gpus: 1 } })), 400, 'INVALID_REQUEST', /body\.resources\.gpus: unknown field/);
-    expect(fake.writes).toBe(0);
+    await nothingWritten();
   });
 
   it('wrong types name the field path', async () => {
@@ -56,7 +64,7 @@ describe('request validation', () => {
       'INVALID_REQUEST',
       /body\.tasks\[1\]\.script: expected string/,
     );
-    expect(fake.writes).toBe(0);
+    await nothingWritten();
   });
 
   it('unknown or bad query parameters are 400', async () => {
@@ -69,19 +77,22 @@ describe('request validation', () => {
   it('a body over the limit is 413 PAYLOAD_TOO_LARGE', async () => {
     const huge = { ...validTask, params: { blob: 'x'.repeat(2 * 1024 * 1024) } };
     expectError(await app.inject(post(huge)), 413, 'PAYLOAD_TOO_LARGE');
-    expect(fake.writes).toBe(0);
+    await nothingWritten();
   });
 
   it('a non-JSON content type is 415 UNSUPPORTED_MEDIA_TYPE', async () => {
     expectError(await app.inject(post('script=a.py', { 'content-type': 'text/plain' })), 415, 'UNSUPPORTED_MEDIA_TYPE');
     expectError(await app.inject(post('script=a.py', { 'content-type': 'application/x-www-form-urlencoded' })), 415, 'UNSUPPORTED_MEDIA_TYPE');
-    expect(fake.writes).toBe(0);
+    await nothingWritten();
   });
 
-  it('path-escape errors from the service are 400 and write nothing', async () => {
+  it('errors of the engine are 400 and write nothing', async () => {
     expectError(await app.inject(post({ script: '../../etc/evil.py' })), 400, 'INVALID_REQUEST', /outside the script roots/);
-    expectError(await app.inject(post({ script: 'a.py', executor: 'ray' })), 400, 'UNKNOWN_EXECUTOR');
-    expect(fake.writes).toBe(0);
+    expectError(await app.inject(post({ script: 'hold.mjs', executor: 'ray' })), 400, 'UNKNOWN_EXECUTOR');
+    expectError(await app.inject(post({ script: 'missing.mjs' })), 400, 'SCRIPT_NOT_FOUND', /missing\.mjs/);
+    expectError(await app.inject(post({ script: 'hold.mjs', resources: { gpu: 2 } })), 400, 'RESOURCES_UNSATISFIABLE');
+    expectError(await app.inject(post({ script: 'hold.mjs', pool: 'nope' })), 400, 'INVALID_REQUEST', /pool/);
+    await nothingWritten();
   });
 });
 
@@ -116,7 +127,7 @@ describe('not found', () => {
     expectError(getCancel, 405, 'METHOD_NOT_ALLOWED');
     expect(getCancel.headers.allow).toBe('POST');
     expectError(await app.inject({ method: 'DELETE', url: '/health' }), 405, 'METHOD_NOT_ALLOWED');
-    expect(fake.writes).toBe(0);
+    await nothingWritten();
   });
 
   it('a malformed URL is 400 in the same format', async () => {
@@ -129,27 +140,28 @@ describe('not found', () => {
 });
 
 describe('unexpected failures', () => {
-  it('a bug in the service is a generic 500 without internals', async () => {
-    fake.get = async () => {
-      throw new Error('database password is hunter2');
-    };
+  it('a failure inside the engine is a generic 500 without internals', async () => {
+    // The store's database is gone: every engine call fails with better-sqlite3's own error.
+    await p.probe.store.close();
     const res = await app.inject('/api/v1/tasks/t_1');
     expectError(res, 500, 'INTERNAL_ERROR', /^Internal error$/);
-    expect(res.body).not.toMatch(/hunter2|at .*\.ts/);
+    expect(res.body).not.toMatch(/database|connection|sqlite|at .*\.(ts|js)/i);
+    const submit = await app.inject(post(validTask));
+    expectError(submit, 500, 'INTERNAL_ERROR', /^Internal error$/);
   });
 
   it('an INTERNAL_ERROR LakerayError does not leak its message either', async () => {
-    fake.cancel = async () => {
+    // The engine raises this for a broken invariant, which no request can cause: injected.
+    p.engine.cancel = async () => {
       throw new LakerayError('INTERNAL_ERROR', 'illegal task transition running → queued in /srv/lakeray/db');
     };
     expectError(await app.inject({ method: 'POST', url: '/api/v1/tasks/t_1/cancel' }), 500, 'INTERNAL_ERROR', /^Internal error$/);
   });
 
   it('LakerayErrors keep their registry status', async () => {
-    fake.get = async () => {
-      throw new LakerayError('NOT_READY');
-    };
-    expectError(await app.inject('/api/v1/tasks/t_1'), 503, 'NOT_READY');
+    await p.engine.stop(); // shutting down: submits are refused
+    expectError(await app.inject(post(validTask)), 503, 'NOT_READY');
+    expect(p.probe.writes).toBe(0);
   });
 });
 
@@ -178,7 +190,7 @@ describe('resilience', () => {
       expect(res.statusCode).toBeLessThan(500);
       expect(res.json().error.code).toMatch(/^[A-Z_]+$/);
     }
-    expect(fake.writes).toBe(0);
+    await nothingWritten();
     const good = await app.inject(post(validTask));
     expect(good.statusCode).toBe(201);
   });

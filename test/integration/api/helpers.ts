@@ -1,18 +1,11 @@
-/** Shared setup for the API tests: an app over the fake service, SSE and WebSocket clients. */
+/** Shared pieces of the API tests: a valid task, waiting, SSE and WebSocket clients. */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { WebSocket } from 'ws';
-import { type AppOptions, buildApp } from '../../../src/api/app.ts';
-import { FakeTaskService } from './fake-task-service.ts';
 
-export const validTask = { script: 'mnist/train.py', params: { epochs: 2 }, resources: { cpu: 1, gpu: 0 } };
-
-export async function setup(opts: Partial<AppOptions> = {}): Promise<{ app: FastifyInstance; fake: FakeTaskService }> {
-  const fake = new FakeTaskService();
-  const app = await buildApp({ tasks: fake, version: '9.9.9-test', ...opts });
-  return { app, fake };
-}
+/** A task of scripts/ that keeps its slot until cancelled. */
+export const validTask = { script: 'hold.mjs', params: { epochs: 2 }, resources: { cpu: 1, gpu: 0 } };
 
 export async function listen(app: FastifyInstance): Promise<string> {
   await app.listen({ port: 0, host: '127.0.0.1' });

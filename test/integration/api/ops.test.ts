@@ -1,19 +1,24 @@
+/** Health, readiness, shutdown, metrics and the OpenAPI document, on the real engine. */
 import type { FastifyInstance } from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MetricsRegistry } from '../../../src/api/metrics.ts';
-import type { FakeTaskService } from './fake-task-service.ts';
-import { listen, setup, validTask, waitFor } from './helpers.ts';
+import { listen, validTask, waitFor } from './helpers.ts';
+import { type Platform, type PlatformOptions, setup } from './platform.ts';
 
 let app: FastifyInstance;
-let fake: FakeTaskService;
-afterEach(() => app.close());
+let p: Platform;
+const start = async (opts: PlatformOptions = {}): Promise<void> => {
+  p = await setup(opts);
+  app = p.app;
+};
+afterEach(() => p.close());
 
 describe('health and readiness', () => {
-  it('/health reports the version; /ready follows tasks.ready()', async () => {
-    ({ app, fake } = await setup());
+  it('/health reports the version; /ready follows the engine (ready once started, not while stopping)', async () => {
+    await start();
     expect((await app.inject('/health')).json()).toEqual({ status: 'ok', version: '9.9.9-test' });
     expect((await app.inject('/ready')).statusCode).toBe(200);
-    fake.isReady = false;
+    await p.engine.stop();
     const res = await app.inject('/ready');
     expect(res.statusCode).toBe(503);
     expect(res.json()).toEqual({ error: { code: 'NOT_READY', message: expect.any(String) } });
@@ -22,17 +27,15 @@ describe('health and readiness', () => {
 
 describe('shutdown', () => {
   it('answers a request still awaiting the engine when close() begins, then closes its connection', async () => {
-    ({ app, fake } = await setup());
+    await start();
     const base = await listen(app);
-    const list = fake.list.bind(fake);
     let release: (() => void) | null = null;
-    fake.list = async (caller, q) => {
-      await new Promise<void>((r) => (release = r));
-      return list(caller, q);
-    };
+    p.probe.before.list = () => new Promise<void>((r) => (release = r)); // the store is slow to answer
     const res = fetch(`http://${base}/api/v1/tasks`); // keep-alive
     await waitFor(() => release !== null);
     const closed = app.close();
+    // The store answers only once close() is under way (the server stopped listening).
+    await waitFor(() => !app.server.listening, 5000, 'the server to stop listening');
     (release as unknown as () => void)();
     const answer = await res;
     expect(answer.status).toBe(200);
@@ -44,9 +47,11 @@ describe('shutdown', () => {
 describe('/metrics', () => {
   it('exposes queue, running, duration, dispatch and event metrics in the Prometheus format', async () => {
     const metrics = new MetricsRegistry();
-    ({ app, fake } = await setup({ metrics }));
-    for (let i = 0; i < 3; i++) await app.inject({ method: 'POST', url: '/api/v1/tasks', payload: validTask });
-    fake.transition([...fake.tasks.keys()][0] as string, 'running');
+    // One CPU: the first task runs (and keeps running), the other two queue.
+    await start({ metrics, cpu: 1 });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await app.inject({ method: 'POST', url: '/api/v1/tasks', payload: validTask })).json().id);
+    await p.until(ids[0] as string, (t) => t.status === 'running');
     metrics.observer.finished('local', 'succeeded', 12.5);
     metrics.observer.dispatched('local', 0.02);
     metrics.observer.events(41);
@@ -65,43 +70,38 @@ describe('/metrics', () => {
   });
 
   it('keeps serving when the engine cannot report stats', async () => {
-    ({ app, fake } = await setup());
-    fake.stats = async () => {
-      throw new Error('store is down');
-    };
+    await start();
+    await p.probe.store.close(); // the store is down: engine.stats() rejects
+    await expect(p.engine.stats()).rejects.toThrow();
     const res = await app.inject('/metrics');
     expect(res.statusCode).toBe(200);
     expect(res.body).toContain('# TYPE lakeray_queue_depth gauge');
     expect(res.body).toContain('process_cpu_user_seconds_total');
-    // Even a service that breaks its contract and throws synchronously.
-    fake.stats = () => {
+    // Even a service that breaks its contract and throws synchronously (injected: the engine is async).
+    p.engine.stats = () => {
       throw new Error('store is down');
     };
     expect((await app.inject('/metrics')).statusCode).toBe(200);
   });
 
   it('asks the engine for stats once per scrape, not once per gauge', async () => {
-    ({ app, fake } = await setup());
+    await start({ cpu: 1 });
+    await p.occupy(); // another tenant's task fills the executor: what follows stays queued
     await app.inject({ method: 'POST', url: '/api/v1/tasks', payload: validTask });
-    const stats = fake.stats.bind(fake);
-    let calls = 0;
-    fake.stats = () => {
-      calls++;
-      return stats();
-    };
+    const stats = vi.spyOn(p.engine, 'stats'); // counts calls, still the engine's own stats()
     const first = await app.inject('/metrics');
     expect(first.body).toContain('lakeray_queue_depth{executor="local"} 1');
-    expect(first.body).toContain('lakeray_running_tasks{executor="local"} 0');
-    expect(calls).toBe(1);
+    expect(first.body).toContain('lakeray_running_tasks{executor="local"} 1');
+    expect(stats).toHaveBeenCalledTimes(1);
     await app.inject({ method: 'POST', url: '/api/v1/tasks', payload: validTask });
     expect((await app.inject('/metrics')).body).toContain('lakeray_queue_depth{executor="local"} 2');
-    expect(calls).toBe(2);
+    expect(stats).toHaveBeenCalledTimes(2);
   });
 });
 
 describe('OpenAPI', () => {
   it('/docs/json is an OpenAPI 3 document describing the task routes from the zod schemas', async () => {
-    ({ app, fake } = await setup());
+    await start();
     const res = await app.inject('/docs/json');
     expect(res.statusCode).toBe(200);
     const doc = res.json();

@@ -1,26 +1,35 @@
+/**
+ * The task routes on the real engine. The executor has one CPU and tasks take one, so the
+ * first task runs (hold.mjs keeps it running) and the rest queue; occupy() fills it with
+ * another tenant's task when a test wants everything it submits to stay queued.
+ */
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { FakeTaskService } from './fake-task-service.ts';
-import { setup, validTask } from './helpers.ts';
+import { validTask } from './helpers.ts';
+import { CALLER, type Platform, setup } from './platform.ts';
 
 let app: FastifyInstance;
-let fake: FakeTaskService;
+let p: Platform;
 
 beforeEach(async () => {
-  ({ app, fake } = await setup({ maxBatch: 5 }));
+  p = await setup({ maxBatch: 5, cpu: 1 });
+  app = p.app;
 });
-afterEach(() => app.close());
+afterEach(() => p.close());
+
+const allIds = async (): Promise<string[]> => (await p.engine.list(CALLER, { limit: 1000 })).tasks.map((t) => t.id);
 
 const create = async (body: object = validTask, headers: Record<string, string> = {}) =>
   app.inject({ method: 'POST', url: '/api/v1/tasks', payload: body, headers });
 
 describe('POST /api/v1/tasks', () => {
   it('creates a task: 201, Location, ISO timestamps, queue position, no lease fields', async () => {
+    await p.occupy();
     const res = await create({ ...validTask, name: 'mnist_cnn_v1', labels: { team: 'ml' } });
     expect(res.statusCode).toBe(201);
     const task = res.json();
     expect(res.headers.location).toBe(`/api/v1/tasks/${task.id}`);
-    expect(task).toMatchObject({ name: 'mnist_cnn_v1', status: 'queued', script: 'mnist/train.py', params: { epochs: 2 }, queue_position: 0, attempt: 0 });
+    expect(task).toMatchObject({ name: 'mnist_cnn_v1', status: 'queued', script: 'hold.mjs', params: { epochs: 2 }, queue_position: 0, attempt: 0 });
     expect(task.resources).toEqual({ cpu: 1, memory_mb: 0, gpu: 0, custom: {} });
     expect(new Date(task.created_at).toISOString()).toBe(task.created_at);
     expect(task.started_at).toBeNull();
@@ -33,6 +42,7 @@ describe('POST /api/v1/tasks', () => {
   });
 
   it('replays an Idempotency-Key with 200 and the same task; a different body is 409', async () => {
+    await p.occupy();
     const first = await create(validTask, { 'idempotency-key': 'k-1' });
     expect(first.statusCode).toBe(201);
     const again = await create(validTask, { 'idempotency-key': 'k-1' });
@@ -48,19 +58,24 @@ describe('POST /api/v1/tasks', () => {
     expect(viaBody.statusCode).toBe(200);
     const mismatch = await create({ ...validTask, idempotency_key: 'k-2' }, { 'idempotency-key': 'k-1' });
     expect(mismatch.statusCode).toBe(400);
-    expect(fake.tasks.size).toBe(1);
+    expect(await allIds()).toEqual([first.json().id]);
+    expect(await p.engine.events(CALLER, first.json().id, 0, 100)).toHaveLength(1); // only its `queued`
   });
 });
 
 describe('POST /api/v1/tasks/batch', () => {
   it('creates all tasks in order', async () => {
+    await p.occupy();
     const res = await app.inject({ method: 'POST', url: '/api/v1/tasks/batch', payload: { tasks: [validTask, { ...validTask, name: 'b' }, { ...validTask, name: 'c' }] } });
     expect(res.statusCode).toBe(201);
     const { tasks } = res.json();
     expect(tasks.map((t: { queue_position: number }) => t.queue_position)).toEqual([0, 1, 2]);
+    expect(tasks.map((t: { name: string }) => t.name)).toEqual(['hold', 'b', 'c']);
+    expect((await allIds()).sort()).toEqual(tasks.map((t: { id: string }) => t.id).sort());
   });
 
   it('answers ids and statuses only with Prefer: return=minimal (RFC 7240)', async () => {
+    await p.occupy();
     const batch = { tasks: [validTask, { ...validTask, name: 'b' }] };
     const res = await app.inject({ method: 'POST', url: '/api/v1/tasks/batch', payload: batch, headers: { prefer: 'respond-async, return=minimal' } });
     expect(res.statusCode).toBe(201);
@@ -68,19 +83,20 @@ describe('POST /api/v1/tasks/batch', () => {
     const { tasks } = res.json();
     expect(tasks).toHaveLength(2);
     for (const t of tasks) expect(t).toEqual({ id: expect.any(String), status: 'queued' });
-    expect([...fake.tasks.keys()].sort()).toEqual(tasks.map((t: { id: string }) => t.id).sort());
+    expect((await allIds()).sort()).toEqual(tasks.map((t: { id: string }) => t.id).sort());
     // Any other preference (or none) gets the full representation.
     const full = await app.inject({ method: 'POST', url: '/api/v1/tasks/batch', payload: batch, headers: { prefer: 'return=representation' } });
     expect(full.headers['preference-applied']).toBeUndefined();
-    expect(full.json().tasks[0]).toMatchObject({ script: 'mnist/train.py', status: 'queued', queue_position: 2 });
+    expect(full.json().tasks[0]).toMatchObject({ script: 'hold.mjs', status: 'queued', queue_position: 2 });
   });
 
   it('is all or nothing: one bad task writes nothing', async () => {
     const res = await app.inject({ method: 'POST', url: '/api/v1/tasks/batch', payload: { tasks: [validTask, { script: '../../etc/passwd.py' }] } });
     expect(res.statusCode).toBe(400);
     expect(res.json().error.code).toBe('INVALID_REQUEST');
-    expect(fake.tasks.size).toBe(0);
-    expect(fake.writes).toBe(0);
+    expect(res.json().error.message).toMatch(/^tasks\[1\]\.script/);
+    expect(await allIds()).toEqual([]);
+    expect(p.probe.writes).toBe(0);
   });
 
   it('refuses more than maxBatch tasks, an empty batch and a batch-wide Idempotency-Key', async () => {
@@ -91,21 +107,23 @@ describe('POST /api/v1/tasks/batch', () => {
     expect(none.statusCode).toBe(400);
     const keyed = await app.inject({ method: 'POST', url: '/api/v1/tasks/batch', payload: { tasks: [validTask] }, headers: { 'idempotency-key': 'x' } });
     expect(keyed.statusCode).toBe(400);
-    expect(fake.writes).toBe(0);
+    expect(p.probe.writes).toBe(0);
   });
 });
 
 describe('GET /api/v1/tasks', () => {
   it('filters by status, name and executor and pages with a cursor', async () => {
-    const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await create({ ...validTask, name: i % 2 ? 'odd' : 'even' })).json().id);
-    fake.transition(ids[0] as string, 'running');
+    // The first takes the executor's only CPU (and its GPU): it runs, the others queue.
+    const ids: string[] = [(await create({ ...validTask, name: 'even', resources: { cpu: 1, gpu: 1 } })).json().id];
+    for (let i = 1; i < 5; i++) ids.push((await create({ ...validTask, name: i % 2 ? 'odd' : 'even' })).json().id);
+    await p.until(ids[0] as string, (t) => t.status === 'running');
 
     const running = (await app.inject('/api/v1/tasks?status=running,cancelling')).json();
     expect(running.tasks.map((t: { id: string }) => t.id)).toEqual([ids[0]]);
     expect(running.tasks[0]).toMatchObject({ status: 'running', attempt: 1, gpus: ['0'], queue_position: null });
     expect(running.tasks[0]).not.toHaveProperty('lease_owner');
 
+    expect((await app.inject('/api/v1/tasks?status=queued')).json().tasks.map((t: { id: string }) => t.id)).toEqual(ids.slice(1).reverse());
     expect((await app.inject('/api/v1/tasks?name=odd')).json().tasks).toHaveLength(2);
     expect((await app.inject('/api/v1/tasks?executor=local')).json().tasks).toHaveLength(5);
 
@@ -119,20 +137,22 @@ describe('GET /api/v1/tasks', () => {
       seen.push(...page.tasks.map((t) => t.id));
       cursor = page.next_cursor;
     } while (cursor);
-    expect(seen).toEqual(ids);
+    expect(seen).toEqual([...ids].reverse()); // newest first (docs/api.md)
   });
 
   it('looks up the queue positions of a page or a batch in one call', async () => {
+    await p.occupy();
     for (let i = 0; i < 4; i++) await create();
-    fake.queuePositionCalls = 0;
+    const calls = () => p.probe.calls.queuePositions ?? 0;
+    let before = calls();
     const page = (await app.inject('/api/v1/tasks')).json();
     expect(page.tasks.map((t: { queue_position: number }) => t.queue_position).sort()).toEqual([0, 1, 2, 3]);
-    expect(fake.queuePositionCalls).toBe(1);
+    expect(calls() - before).toBe(1);
 
-    fake.queuePositionCalls = 0;
+    before = calls();
     const batch = await app.inject({ method: 'POST', url: '/api/v1/tasks/batch', payload: { tasks: [validTask, validTask, validTask] } });
     expect(batch.json().tasks.map((t: { queue_position: number }) => t.queue_position)).toEqual([4, 5, 6]);
-    expect(fake.queuePositionCalls).toBe(1);
+    expect(calls() - before).toBe(1);
   });
 
   it('defaults to 50 and refuses a limit over 1000', async () => {
@@ -144,6 +164,7 @@ describe('GET /api/v1/tasks', () => {
 
 describe('get, cancel, delete', () => {
   it('gets, cancels and deletes a task', async () => {
+    await p.occupy();
     const id = (await create()).json().id;
     const got = await app.inject(`/api/v1/tasks/${id}`);
     expect(got.statusCode).toBe(200);
@@ -164,17 +185,20 @@ describe('get, cancel, delete', () => {
     expect(deleted.statusCode).toBe(204);
     expect(deleted.body).toBe('');
     expect((await app.inject(`/api/v1/tasks/${id}`)).statusCode).toBe(404);
+    await expect(p.engine.events(CALLER, id, 0, 10)).rejects.toMatchObject({ code: 'TASK_NOT_FOUND' });
   });
 
   it('moves a running task to cancelling', async () => {
     const id = (await create()).json().id;
-    fake.transition(id, 'running');
+    await p.until(id, (t) => t.status === 'running');
     const res = await app.inject({ method: 'POST', url: `/api/v1/tasks/${id}/cancel`, headers: { 'content-type': 'application/json' }, payload: '{}' });
     expect(res.json().status).toBe('cancelling');
+    // …and cancelled once its process is gone.
+    expect((await p.until(id, (t) => t.status !== 'cancelling')).status).toBe('cancelled');
   });
 
   it("hides another tenant's tasks", async () => {
-    const [other] = await fake.submit({ tenant: 'other' }, [{ script: 'x.py' }]);
+    const [other] = await p.engine.submit({ tenant: 'other' }, [{ script: 'hold.mjs' }]);
     const id = other?.task.id as string;
     for (const req of [
       { method: 'GET' as const, url: `/api/v1/tasks/${id}` },
@@ -188,16 +212,17 @@ describe('get, cancel, delete', () => {
       expect(res.json().error.code).toBe('TASK_NOT_FOUND');
     }
     expect((await app.inject('/api/v1/tasks')).json().tasks).toEqual([]);
+    expect((await p.engine.get({ tenant: 'other' }, id)).status).not.toMatch(/cancel/); // the cancel did nothing
   });
 });
 
 describe('logs and event pages', () => {
   it('reads log lines as JSON (with after) and as text', async () => {
-    const id = (await create()).json().id;
-    fake.transition(id, 'running');
-    fake.append(id, 'log', { stream: 'stdout', message: 'epoch 1' });
-    fake.append(id, 'progress', { fraction: 0.5 });
-    fake.append(id, 'log', { stream: 'stderr', message: 'warning: slow\n' });
+    const task = await p.startRemote(); // seq 1 queued, 2 running
+    const id = task.id;
+    await task.emit('log', { stream: 'stdout', message: 'epoch 1' });
+    await task.emit('progress', { fraction: 0.5 });
+    await task.emit('log', { stream: 'stderr', message: 'warning: slow\n' });
 
     const all = (await app.inject(`/api/v1/tasks/${id}/logs`)).json();
     expect(all.lines.map((l: { message: string }) => l.message)).toEqual(['epoch 1', 'warning: slow\n']);
@@ -217,10 +242,10 @@ describe('logs and event pages', () => {
   });
 
   it('pages events as JSON with after, limit and types', async () => {
-    const id = (await create()).json().id;
-    fake.transition(id, 'running');
-    fake.append(id, 'progress', { fraction: 0.1 });
-    fake.append(id, 'metric', { name: 'loss', value: 1 });
+    const task = await p.startRemote(); // seq 1 queued, 2 running
+    const id = task.id;
+    await task.emit('progress', { fraction: 0.1 });
+    await task.emit('metric', { name: 'loss', value: 1 });
     const page = (await app.inject(`/api/v1/tasks/${id}/events?after=1&limit=2`)).json();
     expect(page.events.map((e: { seq: number }) => e.seq)).toEqual([2, 3]);
     expect(page.next_seq).toBe(3);
