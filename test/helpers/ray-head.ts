@@ -1,0 +1,200 @@
+/**
+ * The test run's Ray head: ONE real head per `vitest run`, started by the first test file
+ * that calls `rayHead()` and shared by the others, so a run that needs no Ray pays nothing
+ * (a head costs ~15 s to start and ~1.6 GB). It runs scripts/ray-local/ray-up.sh with ports
+ * of its own (never Ray's defaults: someone else's Ray may be on them), its start log under
+ * the run's TMPDIR root (test/helpers/tmp-root.ts), Ray's temp dir in /tmp named after that
+ * root (see rayTmpDir), and the venv in RAY_UP_HOME (default ~/.cache/lakeray/ray, built
+ * once; .ci/run builds it before the tests).
+ *
+ * Sharing: the test files of a run are separate processes. The first to get the lock
+ * (`flock` on <root>/ray-head.lock, released by the kernel if its holder dies) starts the
+ * head and writes <root>/ray-head.json; the others read it.
+ *
+ * Stopping, whatever happens: the run's global teardown calls `stopRayHead(root)` (ray-down.sh,
+ * by PID, never `ray stop`); if vitest itself is killed, a watchdog started with the head
+ * (ray-down-when-gone.sh, in a session of its own) sees the vitest process gone and stops it.
+ * Ray's processes get a session of their own too, so a Ctrl-C to vitest never half-kills them.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
+import { request } from 'undici';
+
+const SCRIPTS = resolve(import.meta.dirname, '../../scripts/ray-local');
+/** A custom resource the head offers, so tests can ask for `entrypoint_resources`. */
+export const TEST_RESOURCE = 'lakeray_test';
+
+export interface RayHead {
+  /** the dashboard (Jobs REST API) */
+  url: string;
+  gcsPort: number;
+  /** RAY_UP_ROOT of this head (its start log) */
+  root: string;
+  /** Ray's temp dir (sessions, logs, sockets) */
+  rayTmp: string;
+  numCpus: number;
+  /** ray-up.sh's wall time when this run started the head */
+  startMs: number;
+}
+
+let mine: Promise<RayHead> | undefined;
+
+/** The run's head, started on first use. Give the calling hook a long timeout (a cold venv takes minutes). */
+export function rayHead(): Promise<RayHead> {
+  mine ??= acquire();
+  return mine;
+}
+
+const headDir = (runRoot: string) => join(runRoot, 'ray');
+const stateFile = (runRoot: string) => join(runRoot, 'ray-head.json');
+/**
+ * Ray's temp dir: short and outside the run's root, because Ray's Unix sockets live in it
+ * (<dir>/session_<date>_<pid>/sockets/plasma_store) and a socket path has at most 107 bytes.
+ * Named after the root, so the teardown finds it from the root alone.
+ */
+const rayTmpDir = (runRoot: string) => `/tmp/lakeray-ray-${createHash('sha256').update(runRoot).digest('hex').slice(0, 12)}`;
+
+/** Stop the run's head if one was started, and remove Ray's temp dir (global teardown). */
+export function stopRayHead(runRoot: string): void {
+  const rayTmp = rayTmpDir(runRoot);
+  if (!existsSync(headDir(runRoot)) && !existsSync(rayTmp)) return;
+  const res = spawnSync('bash', [join(SCRIPTS, 'ray-down.sh')], {
+    env: { ...process.env, RAY_UP_ROOT: headDir(runRoot), RAY_UP_TMP: rayTmp, RAY_DOWN_GRACE_S: '2' },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  if (res.status !== 0) process.stderr.write(`ray-down.sh failed (${res.status}): ${res.stdout}${res.stderr}\n`);
+  rmSync(rayTmp, { recursive: true, force: true, maxRetries: 3 });
+}
+
+async function acquire(): Promise<RayHead> {
+  const runRoot = tmpdir();
+  const release = await lock(join(runRoot, 'ray-head.lock'));
+  try {
+    const known = readState(runRoot);
+    if (known && (await answers(known.url))) return known;
+    if (known) stopRayHead(runRoot); // died under us: clear what is left, start again
+    const head = await start(runRoot);
+    writeFileSync(`${stateFile(runRoot)}.tmp`, JSON.stringify(head));
+    renameSync(`${stateFile(runRoot)}.tmp`, stateFile(runRoot));
+    return head;
+  } finally {
+    release();
+  }
+}
+
+/** ray-up.sh, once more with other ports if the first try fails (a port taken meanwhile). */
+async function start(runRoot: string): Promise<RayHead> {
+  try {
+    return await startOnce(runRoot);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\nretrying with other ports\n`);
+    return startOnce(runRoot);
+  }
+}
+
+async function startOnce(runRoot: string): Promise<RayHead> {
+  const root = headDir(runRoot);
+  const rayTmp = rayTmpDir(runRoot);
+  const [gcs, dashboard, agent, client, autoscalerMetrics, dashboardMetrics] = await freePorts(6);
+  const numCpus = Number(process.env.LAKERAY_TEST_RAY_CPUS ?? 2);
+  const env = {
+    ...process.env,
+    RAY_UP_ROOT: root,
+    RAY_UP_TMP: rayTmp,
+    RAY_UP_GCS_PORT: String(gcs),
+    RAY_UP_DASHBOARD_PORT: String(dashboard),
+    RAY_UP_AGENT_PORT: String(agent),
+    RAY_UP_CLIENT_PORT: String(client),
+    RAY_UP_AUTOSCALER_METRIC_PORT: String(autoscalerMetrics),
+    RAY_UP_DASHBOARD_METRIC_PORT: String(dashboardMetrics),
+    RAY_UP_NUM_CPUS: String(numCpus),
+    RAY_UP_RESOURCES: JSON.stringify({ [TEST_RESOURCE]: 4 }),
+    RAY_DOWN_GRACE_S: '2',
+  };
+  // The watchdog first, so a vitest killed while the head starts leaves nothing behind either.
+  spawn('bash', [join(SCRIPTS, 'ray-down-when-gone.sh'), String(vitestPid())], {
+    env: { ...env, RAY_WATCHDOG_REMOVE_TMP: '1' },
+    detached: true,
+    stdio: 'ignore',
+  }).unref();
+
+  const t0 = performance.now();
+  const up = spawn('bash', [join(SCRIPTS, 'ray-up.sh')], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  up.stdout.on('data', (d) => (out += d));
+  up.stderr.on('data', (d) => (err += d));
+  const code = await new Promise<number | null>((r) => up.once('exit', (c) => r(c)));
+  if (code !== 0) {
+    stopRayHead(runRoot);
+    throw new Error(`ray-up.sh failed (exit ${code}):\n${err.split('\n').slice(-30).join('\n')}`);
+  }
+  return { url: out.trim().split('\n').at(-1)!, gcsPort: gcs!, root, rayTmp, numCpus, startMs: Math.round(performance.now() - t0) };
+}
+
+/**
+ * The vitest process the head belongs to: test files run in child processes of it (pool
+ * `forks`, the default) or in its worker threads (pool `threads`).
+ */
+function vitestPid(): number {
+  return isMainThread ? process.ppid : process.pid;
+}
+
+function readState(runRoot: string): RayHead | undefined {
+  try {
+    return JSON.parse(readFileSync(stateFile(runRoot), 'utf8')) as RayHead;
+  } catch {
+    return undefined;
+  }
+}
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    const r = await request(`${url}/api/version`, { signal: AbortSignal.timeout(5_000) });
+    await r.body.text();
+    return r.statusCode === 200;
+  } catch {
+    return false;
+  }
+}
+
+/** An exclusive lock held by a `flock` child until release() (or until this process dies). */
+async function lock(path: string): Promise<() => void> {
+  const holder = spawn('flock', ['-w', '900', path, 'sh', '-c', 'echo locked; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  await new Promise<void>((res, rej) => {
+    holder.stdout.once('data', () => res());
+    holder.once('exit', (c) => rej(new Error(`could not lock ${path} (flock exit ${c})`)));
+  });
+  return () => holder.stdin.end();
+}
+
+/**
+ * Distinct free ports, held open together while probing. Taken from 20000–32767: above Ray's
+ * worker ports (10002–19999) and below the kernel's ephemeral range (32768+), from which the
+ * head's own outgoing connections take their local ports while it starts — a port handed out
+ * by `listen(0)` could be taken that way before the head binds it.
+ */
+async function freePorts(n: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let tries = 0; servers.length < n && tries < 1_000; tries++) {
+      const port = 20_000 + Math.floor(Math.random() * 12_768);
+      const s = createServer();
+      const ok = await new Promise<boolean>((res) => {
+        s.once('error', () => res(false));
+        s.listen(port, '127.0.0.1', () => res(true));
+      });
+      if (ok) servers.push(s);
+    }
+    if (servers.length < n) throw new Error('no free ports in 20000-32767');
+    return servers.map((s) => (s.address() as { port: number }).port);
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  }
+}
