@@ -88,13 +88,19 @@ async function acquire(): Promise<RayHead> {
   }
 }
 
-/** ray-up.sh, once more with other ports if the first try fails (a port taken meanwhile). */
+/**
+ * ray-up.sh, up to three times, with other ports each time: a port can be taken meanwhile, and
+ * on a machine loaded by other test runs the raylet can miss Ray's fixed 30 s registration
+ * deadline ("The current node timed out during startup"), which a second try usually meets.
+ */
 async function start(runRoot: string): Promise<RayHead> {
-  try {
-    return await startOnce(runRoot);
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\nretrying with other ports\n`);
-    return startOnce(runRoot);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(runRoot);
+    } catch (err) {
+      if (attempt === 3) throw err;
+      process.stderr.write(`${(err as Error).message}\nretrying with other ports\n`);
+    }
   }
 }
 

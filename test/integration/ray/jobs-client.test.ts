@@ -173,8 +173,8 @@ describe('Ray Jobs client on a real head', { timeout: 300_000 }, () => {
   it('unknown ids: get is null, stop/delete/logs are not_found (404, not retryable, Ray text kept)', async () => {
     const id = uid();
     expect(await ray.get(id)).toBeNull();
-    for (const call of [ray.stop(id), ray.delete(id), ray.logs(id)]) {
-      const err = await rayError(call);
+    for (const call of [() => ray.stop(id), () => ray.delete(id), () => ray.logs(id)]) {
+      const err = await rayError(call());
       expect(err.kind).toBe('not_found');
       expect(err.status).toBe(404);
       expect(err.retryable).toBe(false);
