@@ -9,52 +9,31 @@
  * Completions are settled in batches (up to half of what is in flight, one store transaction
  * per turn); that transaction also claims what the released capacity admits from the view of
  * the queue (one commit, not two).
+ *
+ * The parts, one concern each: candidates.ts (the view of the queue head), claims.ts (policy
+ * → ledger holds → CASes), launch.ts (executor.run and its callbacks), placements.ts (where
+ * processes run, for crash recovery), running-tasks.ts (timeouts, cancels, shutdown),
+ * settler.ts (exits → batched settle transactions). This file wires them and runs the rounds.
  */
 import type { ArtifactStore } from '../artifacts/artifact-store.ts';
 import type { Config } from '../config/schema.ts';
-import { taskError } from '../domain/errors.ts';
-import { schedule } from '../domain/scheduling.ts';
-import type { Assignment, Task } from '../domain/task.ts';
-import type { Executor, RunOutcome } from '../executors/executor.ts';
-import type { TaskStore, TransitionRequest, TransitionResult } from '../store/task-store.ts';
-import { RunArtifacts } from './artifact-ingest.ts';
-import type { EventWriter } from './event-writer.ts';
+import type { Task } from '../domain/task.ts';
+import type { Executor } from '../executors/executor.ts';
+import type { TaskStore, TransitionResult } from '../store/task-store.ts';
 import { CandidateView, readCandidates } from './candidates.ts';
-import { finalTransition } from './settlement.ts';
+import { admit, prepareClaim, unhold, type Claim } from './claims.ts';
+import type { EventWriter } from './event-writer.ts';
+import { launch, type LaunchDeps } from './launch.ts';
 import { Ledger } from './ledger.ts';
 import type { EngineObserver } from './observer.ts';
+import { PlacementRecorder } from './placements.ts';
+import { RunningTasks } from './running-tasks.ts';
+import { Settler } from './settler.ts';
 
 /** Candidates read per round, in dispatch order (see readCandidates()); a full window triggers another round at once. */
 const WINDOW = 512;
-/** A settle transaction takes at least this many completions (see settle()). */
-const MIN_SETTLE_CHUNK = 16;
 /** How long a view of the queue head is trusted without a re-read (other servers). */
 const VIEW_TTL_MS = 1000;
-
-interface Running {
-  task: Task;
-  executor: Executor;
-  startedAt: number;
-  cancelRequested: boolean;
-  timedOut: boolean;
-  /** Stopped by a graceful shutdown: requeue without using up an attempt. */
-  shutdown: boolean;
-  timer: NodeJS.Timeout | null;
-}
-
-/** Tasks held in an executor's ledger, with the CASes that claim them. */
-interface Claim {
-  executor: Executor;
-  ledger: Ledger;
-  held: Task[];
-  requests: TransitionRequest[];
-  now: number;
-}
-
-interface Completion {
-  id: string;
-  outcome: RunOutcome;
-}
 
 export interface DispatcherDeps {
   store: TaskStore;
@@ -69,25 +48,13 @@ export interface DispatcherDeps {
   onError?: (err: unknown, context: string) => void;
 }
 
-/** A claim's transaction failed: give its tasks' resources back. */
-const unhold = (claim: Claim): void => {
-  for (const t of claim.held) claim.ledger.release(t.id);
-};
-
-/** What the scheduling policy admits from the view into the ledger's free capacity, taken out of the view. */
-const admit = (view: CandidateView, ledger: Ledger): Task[] =>
-  view.take(schedule({ candidates: view.candidates, capacity: ledger.capacity, free: ledger.free, usage: ledger.byTenant }).admit);
-
 export class Dispatcher {
   readonly ledgers = new Map<string, Ledger>();
   private readonly views = new Map<string, CandidateView>();
-  private readonly running = new Map<string, Running>();
-  private completions: Completion[] = [];
-  private placements: { id: string; assignment: Assignment }[] = [];
-  /** Cancels that arrived between a task's claim and its launch. */
-  private readonly pendingCancels = new Set<string>();
+  private readonly running: RunningTasks;
+  private readonly settler: Settler;
+  private readonly launchDeps: LaunchDeps;
   private roundState: 'idle' | 'scheduled' | 'running' | 'rerun' = 'idle';
-  private settleState: 'idle' | 'scheduled' | 'running' = 'idle';
   private retryTimer: NodeJS.Timeout | null = null;
   private retryAt = Infinity;
   private stopped = false;
@@ -99,10 +66,33 @@ export class Dispatcher {
       this.ledgers.set(name, new Ledger(ex.capacity, ex.gpuInventory));
       this.views.set(name, new CandidateView(WINDOW, VIEW_TTL_MS));
     }
+    this.running = new RunningTasks(deps.config.executors.local.kill_grace_ms);
+    this.settler = new Settler({
+      store: deps.store,
+      writer: deps.writer,
+      observer: deps.observer,
+      running: this.running,
+      ledgers: this.ledgers,
+      instanceId: deps.instanceId,
+      now: this.now,
+      claimsAfter: (now) => this.claimsAfterSettle(now),
+      claimed: (claim, results) => this.launchClaimed(claim, results),
+      requeued: (task) => this.requeued(task),
+      wake: () => this.wake(),
+      onError: deps.onError,
+    });
+    this.launchDeps = {
+      writer: deps.writer,
+      placements: new PlacementRecorder(deps.store, deps.instanceId, deps.onError),
+      artifacts: deps.artifacts,
+      now: this.now,
+      complete: (id, outcome) => this.settler.complete(id, outcome),
+      onError: deps.onError,
+    };
   }
 
   get runningIds(): string[] {
-    return [...this.running.keys()];
+    return this.running.ids();
   }
 
   isRunningHere(id: string): boolean {
@@ -124,19 +114,6 @@ export class Dispatcher {
     setImmediate(() => void this.runRounds());
   }
 
-  private async runRounds(): Promise<void> {
-    do {
-      this.roundState = 'running';
-      try {
-        await this.round();
-      } catch (err) {
-        this.deps.onError?.(err, 'dispatch round');
-      }
-      // wake() may have set 'rerun' while the round awaited the store.
-    } while ((this.roundState as string) === 'rerun' && !this.stopped);
-    this.roundState = 'idle';
-  }
-
   /** Wake again at `at` (a retry's backoff ends); keeps only the earliest timer. */
   wakeAt(at: number): void {
     if (at >= this.retryAt || this.stopped) return;
@@ -150,6 +127,40 @@ export class Dispatcher {
     this.retryTimer.unref();
   }
 
+  /** A user cancel of a task that runs here: the CAS to cancelling already happened. */
+  cancelRunning(id: string): boolean {
+    return this.running.cancel(id);
+  }
+
+  /** Stop starting tasks; stop running ones and requeue them without using up an attempt. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.running.size === 0) return;
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (this.running.size === 0 && this.settler.idle) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 10);
+      this.running.stopAll();
+    });
+  }
+
+  private async runRounds(): Promise<void> {
+    do {
+      this.roundState = 'running';
+      try {
+        await this.round();
+      } catch (err) {
+        this.deps.onError?.(err, 'dispatch round');
+      }
+      // wake() may have set 'rerun' while the round awaited the store.
+    } while ((this.roundState as string) === 'rerun' && !this.stopped);
+    this.roundState = 'idle';
+  }
+
   private async round(): Promise<void> {
     for (const [name, executor] of this.deps.executors) {
       const ledger = this.ledgers.get(name) as Ledger;
@@ -161,15 +172,18 @@ export class Dispatcher {
         if (view.candidates.length === 0) break;
         const admitted = admit(view, ledger);
         if (admitted.length === 0) break;
-        await this.start(executor, ledger, admitted, now);
+        await this.claimAndLaunch(this.claim(executor, ledger, admitted, now));
         // Everything in view was admitted: there may be more behind it.
         if (view.candidates.length > 0) break;
       }
     }
   }
 
-  private async start(executor: Executor, ledger: Ledger, tasks: Task[], now: number): Promise<void> {
-    const claim = this.prepareClaim(executor, ledger, tasks, now);
+  private claim(executor: Executor, ledger: Ledger, tasks: Task[], now: number): Claim {
+    return prepareClaim(executor, ledger, tasks, now, this.deps.instanceId, this.deps.config.tasks.lease_ms);
+  }
+
+  private async claimAndLaunch(claim: Claim): Promise<void> {
     let results: (TransitionResult | null)[];
     try {
       results = await this.deps.store.transition(claim.requests);
@@ -180,37 +194,10 @@ export class Dispatcher {
     this.launchClaimed(claim, results);
   }
 
-  /** Holds resources for `tasks` in the ledger and builds their queued → running CASes. */
-  private prepareClaim(executor: Executor, ledger: Ledger, tasks: Task[], now: number): Claim {
-    const leaseMs = this.deps.config.tasks.lease_ms;
-    const requests: TransitionRequest[] = [];
-    const held: Task[] = [];
-    for (const t of tasks) {
-      const gpus = ledger.hold(t.id, t.tenant, t.resources);
-      if (gpus === null) continue; // devices fragmented; next round
-      held.push(t);
-      requests.push({
-        id: t.id,
-        from: ['queued'],
-        to: 'running',
-        patch: {
-          attempt: t.attempt + 1,
-          started_at: now,
-          not_before: null,
-          lease_owner: this.deps.instanceId,
-          lease_expires_at: now + leaseMs,
-          assignment: { gpus },
-        },
-        event: { attempt: t.attempt + 1, ...(gpus.length ? { gpus } : {}) },
-        now,
-      });
-    }
-    return { executor, ledger, held, requests, now };
-  }
-
   /** After the CASes of a claim: launch the tasks that were claimed, release the others. */
   private launchClaimed({ executor, ledger, held, now }: Claim, results: readonly (TransitionResult | null)[]): void {
     const events = [];
+    const runs = [];
     for (let i = 0; i < held.length; i++) {
       const t = held[i] as Task;
       const r = results[i];
@@ -219,19 +206,13 @@ export class Dispatcher {
         continue;
       }
       events.push(r.event);
-      const run: Running = { task: r.task, executor, startedAt: now, cancelRequested: false, timedOut: false, shutdown: false, timer: null };
-      this.running.set(t.id, run);
+      runs.push(this.running.add(r.task, executor, now));
       this.deps.observer.dispatched(executor.name, Math.max(0, now - (t.not_before ?? t.created_at)) / 1000);
     }
     this.deps.writer.published(events);
-    for (const e of events) {
-      const run = this.running.get(e.task_id) as Running;
-      if (run.task.timeout_s !== null) {
-        run.timer = setTimeout(() => this.timeout(run), run.task.timeout_s * 1000);
-        run.timer.unref();
-      }
-      this.launch(run);
-      if (this.pendingCancels.delete(run.task.id)) this.cancelRunning(run.task.id);
+    for (const run of runs) {
+      launch(run, this.launchDeps);
+      this.running.launched(run);
     }
   }
 
@@ -248,204 +229,13 @@ export class Dispatcher {
       if (view.needsFetch(now) || view.candidates.length === 0) continue;
       const ledger = this.ledgers.get(name) as Ledger;
       const admitted = admit(view, ledger);
-      if (admitted.length > 0) claims.push(this.prepareClaim(executor, ledger, admitted, now));
+      if (admitted.length > 0) claims.push(this.claim(executor, ledger, admitted, now));
     }
     return claims;
   }
 
-  private launch(run: Running): void {
-    const { task, executor } = run;
-    const gpus = task.assignment?.gpus ?? [];
-    const deps = this.deps;
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the callbacks below are methods (see the note on them)
-    const dispatcher = this;
-    let exited = false;
-    let artifacts: RunArtifacts | null = null;
-    // Methods, not arrow functions bound to names: tsx (esbuild keepNames) wraps every named
-    // arrow in a defineProperty call, paid per task here.
-    const on = {
-      push(type: Parameters<RunArtifacts['event']>[0], data: Record<string, unknown>): void {
-        deps.writer.push({ task_id: task.id, tenant: task.tenant, type, ts: dispatcher.now(), data });
-      },
-      /** With an artifact store, the run's end first waits for its files to be in the store. */
-      end(outcome: RunOutcome): void {
-        if (artifacts === null) return dispatcher.complete(task.id, outcome);
-        if (!artifacts.mustWait) {
-          // The harness removed its work dir, unless the process died or was killed first.
-          if (outcome.kind !== 'succeeded') artifacts.discardStaging();
-          return dispatcher.complete(task.id, outcome);
-        }
-        void artifacts.finish(outcome, () => run.cancelRequested || run.shutdown).then((o) => dispatcher.complete(task.id, o));
-      },
-    };
-    if (deps.artifacts) artifacts = new RunArtifacts(task.id, deps.artifacts, on.push, deps.onError);
-    try {
-      executor.run(task, gpus, {
-        started(info) {
-          // A warm worker's pid needs no record: workers carry the executor's owner marker and
-          // are found by it after a crash. A cold process per task is worth one write.
-          if (info.pid === undefined || info.worker !== 'cold') return;
-          const assignment = { gpus: [...gpus], pid: info.pid, ...(info.worker ? { worker: info.worker } : {}) };
-          task.assignment = assignment;
-          dispatcher.placed({ id: task.id, assignment });
-        },
-        event(type, data) {
-          if (artifacts === null) on.push(type, data);
-          else artifacts.event(type, data);
-        },
-        exit(outcome) {
-          if (exited) return;
-          exited = true;
-          on.end(outcome);
-        },
-      });
-    } catch (err) {
-      exited = true;
-      on.end({ kind: 'failed', error: taskError('EXECUTOR_ERROR', (err as Error).message) });
-    }
-  }
-
-  /** Placements of one tick are written together. */
-  private placed(p: { id: string; assignment: Assignment }): void {
-    this.placements.push(p);
-    if (this.placements.length > 1) return;
-    setImmediate(() => {
-      const batch = this.placements;
-      this.placements = [];
-      this.deps.store.recordPlacements(this.deps.instanceId, batch).catch((err) => this.deps.onError?.(err, 'record placements'));
-    });
-  }
-
-  private timeout(run: Running): void {
-    run.timedOut = true;
-    run.executor.cancel(run.task.id, this.deps.config.executors.local.kill_grace_ms);
-  }
-
-  /** A user cancel of a task that runs here: the CAS to cancelling already happened. */
-  cancelRunning(id: string): boolean {
-    const run = this.running.get(id);
-    if (!run) {
-      // Claimed by a round that has not launched it yet: cancel right after launch.
-      this.pendingCancels.add(id);
-      return false;
-    }
-    run.cancelRequested = true;
-    run.executor.cancel(id, this.deps.config.executors.local.kill_grace_ms);
-    return true;
-  }
-
-  private complete(id: string, outcome: RunOutcome): void {
-    this.completions.push({ id, outcome });
-    if (this.settleState !== 'idle') return;
-    this.settleState = 'scheduled';
-    setImmediate(() => void this.runSettles());
-  }
-
-  private async runSettles(): Promise<void> {
-    this.settleState = 'running';
-    try {
-      await this.settle();
-    } catch (err) {
-      this.deps.onError?.(err, 'settle completions');
-    }
-    if (this.completions.length === 0) {
-      this.settleState = 'idle';
-      return;
-    }
-    // The rest in a later turn, after the jobs this settle launched are written to their
-    // workers (at the end of this turn): they run while this thread settles the rest.
-    this.settleState = 'scheduled';
-    setImmediate(() => void this.runSettles());
-  }
-
-  /**
-   * Settles up to half of what is in flight in one transaction (which also claims what the
-   * released capacity admits). Half, so that work is always in flight in two groups: while
-   * workers run one group's jobs, this thread settles the other's completions. Settling every
-   * completion at once puts all of the in-flight work in one lockstep batch, and this thread
-   * then waits for the workers every cycle (the throughput bench: ~12% fewer tasks a second).
-   */
-  private async settle(): Promise<void> {
-    const chunk = Math.max(MIN_SETTLE_CHUNK, Math.ceil(this.running.size / 2));
-    const batch = this.completions.length > chunk ? this.completions.splice(0, chunk) : this.completions;
-    if (batch === this.completions) this.completions = [];
-    const now = this.now();
-    const requests: TransitionRequest[] = [];
-    const runs: Running[] = [];
-    for (const { id, outcome } of batch) {
-      const run = this.running.get(id);
-      if (!run) continue;
-      this.running.delete(id);
-      if (run.timer) clearTimeout(run.timer);
-      this.ledgers.get(run.task.executor)?.release(id);
-      requests.push(finalTransition(run.task, run, outcome, now, this.deps.instanceId));
-      runs.push(run);
-    }
-    // Progress and logs are stored before the state that ends the task (the result goes
-    // with the state, in its transaction).
-    await this.deps.writer.flush();
-    // The capacity released here is claimed again in the same transaction.
-    const claims = this.claimsAfterSettle(now);
-    let all: (TransitionResult | null)[];
-    try {
-      all = await this.deps.store.transition(claims.length === 0 ? requests : [...requests, ...claims.flatMap((c) => c.requests)]);
-    } catch (err) {
-      claims.forEach(unhold);
-      throw err;
-    }
-    const results = all.slice(0, requests.length);
-    // A CAS that lost means the task moved to cancelling meanwhile (a cancel raced the
-    // process's end): it ends cancelled, as its process is gone.
-    const lost = runs.filter((_, i) => !results[i]);
-    const fallback = lost.length
-      ? await this.deps.store.transition(
-          lost.map((run) => ({
-            id: run.task.id,
-            from: ['cancelling'] as const,
-            to: 'cancelled' as const,
-            lease_owner: this.deps.instanceId,
-            patch: { finished_at: now, lease_owner: null, lease_expires_at: null },
-            event: { reason: 'user' },
-            now,
-          })),
-        )
-      : [];
-    const events = [];
-    for (let i = 0, j = 0; i < results.length; i++) {
-      const r = results[i] ?? fallback[j++];
-      if (!r) continue;
-      events.push(...r.before, r.event);
-      const run = runs[i] as Running;
-      if (r.task.status === 'queued') {
-        if (r.task.not_before !== null) this.wakeAt(r.task.not_before);
-        else this.queueChanged();
-      }
-      this.deps.observer.finished(run.executor.name, r.task.status, (now - run.startedAt) / 1000);
-    }
-    this.deps.writer.published(events);
-    let offset = requests.length;
-    for (const c of claims) {
-      this.launchClaimed(c, all.slice(offset, offset + c.requests.length));
-      offset += c.requests.length;
-    }
-    this.wake();
-  }
-
-  /** Stop starting tasks; stop running ones and requeue them without using up an attempt. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    const pending = [...this.running.values()];
-    for (const run of pending) if (!run.cancelRequested) run.shutdown = true;
-    if (pending.length === 0) return;
-    await new Promise<void>((resolve) => {
-      const check = setInterval(() => {
-        if (this.running.size === 0 && this.settleState === 'idle') {
-          clearInterval(check);
-          resolve();
-        }
-      }, 10);
-      for (const run of pending) run.executor.cancel(run.task.id, this.deps.config.executors.local.kill_grace_ms);
-    });
+  private requeued(task: Task): void {
+    if (task.not_before !== null) this.wakeAt(task.not_before);
+    else this.queueChanged();
   }
 }

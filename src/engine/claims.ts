@@ -1,0 +1,58 @@
+/**
+ * Claims: from the scheduling policy's answer to the compare-and-sets `queued → running`.
+ * Admitted tasks first hold their resources (and concrete GPUs) in the executor's ledger, so
+ * that nothing else admits into that capacity while the claim's transaction is in flight; a
+ * claim whose transaction fails, or a task whose CAS lost (cancelled, or claimed elsewhere),
+ * gives them back.
+ */
+import { schedule } from '../domain/scheduling.ts';
+import type { Task } from '../domain/task.ts';
+import type { Executor } from '../executors/executor.ts';
+import type { TransitionRequest } from '../store/task-store.ts';
+import type { CandidateView } from './candidates.ts';
+import type { Ledger } from './ledger.ts';
+
+/** Tasks held in an executor's ledger, with the CASes that claim them. */
+export interface Claim {
+  executor: Executor;
+  ledger: Ledger;
+  held: Task[];
+  requests: TransitionRequest[];
+  now: number;
+}
+
+/** What the scheduling policy admits from the view into the ledger's free capacity, taken out of the view. */
+export const admit = (view: CandidateView, ledger: Ledger): Task[] =>
+  view.take(schedule({ candidates: view.candidates, capacity: ledger.capacity, free: ledger.free, usage: ledger.byTenant }).admit);
+
+/** Holds resources for `tasks` in the ledger and builds their queued → running CASes. */
+export function prepareClaim(executor: Executor, ledger: Ledger, tasks: readonly Task[], now: number, owner: string, leaseMs: number): Claim {
+  const requests: TransitionRequest[] = [];
+  const held: Task[] = [];
+  for (const t of tasks) {
+    const gpus = ledger.hold(t.id, t.tenant, t.resources);
+    if (gpus === null) continue; // devices fragmented; next round
+    held.push(t);
+    requests.push({
+      id: t.id,
+      from: ['queued'],
+      to: 'running',
+      patch: {
+        attempt: t.attempt + 1,
+        started_at: now,
+        not_before: null,
+        lease_owner: owner,
+        lease_expires_at: now + leaseMs,
+        assignment: { gpus },
+      },
+      event: { attempt: t.attempt + 1, ...(gpus.length ? { gpus } : {}) },
+      now,
+    });
+  }
+  return { executor, ledger, held, requests, now };
+}
+
+/** A claim's transaction failed: give its tasks' resources back. */
+export const unhold = (claim: Claim): void => {
+  for (const t of claim.held) claim.ledger.release(t.id);
+};
