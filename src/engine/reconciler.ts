@@ -5,12 +5,11 @@
  * running, the leases of this instance's tasks are renewed, and any other expired lease is
  * recovered the same way.
  */
-import { taskError } from '../domain/errors.ts';
-import type { Task } from '../domain/task.ts';
 import type { Executor } from '../executors/executor.ts';
-import type { TaskStore, TransitionRequest } from '../store/task-store.ts';
+import type { TaskStore } from '../store/task-store.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import type { EventWriter } from './event-writer.ts';
+import { recoveryTransition } from './settlement.ts';
 
 export interface ReconcilerDeps {
   store: TaskStore;
@@ -24,23 +23,6 @@ export interface ReconcilerDeps {
   now?: () => number;
   onError?: (err: unknown, context: string) => void;
 }
-
-export const recoveryTransition = (task: Task, now: number): TransitionRequest => {
-  const cleared = { lease_owner: null, lease_expires_at: null, assignment: null };
-  if (task.status === 'cancelling')
-    return { id: task.id, from: ['cancelling'], to: 'cancelled', patch: { ...cleared, finished_at: now }, event: { reason: 'recovered' }, now };
-  if (task.attempt < task.retry.max_attempts)
-    return {
-      id: task.id,
-      from: ['running'],
-      to: 'queued',
-      patch: { ...cleared, not_before: null, error: taskError('TASK_LOST', 'the server or worker running this attempt died') },
-      event: { reason: 'lease_lost' },
-      now,
-    };
-  const error = taskError('TASK_LOST');
-  return { id: task.id, from: ['running'], to: 'failed', patch: { ...cleared, finished_at: now, error }, event: { reason: 'lease_lost', error }, now };
-};
 
 export class Reconciler {
   private timer: NodeJS.Timeout | null = null;

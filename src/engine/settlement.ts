@@ -7,6 +7,13 @@
  *   succeeded                   → running → succeeded (with its `result` event)
  *   failed / timed out          → running → queued (retryable, attempts left; backoff)
  *                                 running → failed  (otherwise)
+ *   lost (server or worker died) → running → queued (attempts left), else failed TASK_LOST;
+ *                                 cancelling → cancelled          (recoveryTransition)
+ *
+ * A task's `error` is the error it ended with: only a transition to `failed` sets it. A task
+ * that goes back to the queue for another attempt has none (it is cleared), and the error of
+ * the attempt that ended is kept in the event history, on the `state` event that re-queued it;
+ * so a task that later succeeds or is cancelled never shows an earlier attempt's error.
  */
 import { taskError, type TaskError } from '../domain/errors.ts';
 import { decideRetry } from '../domain/retry.ts';
@@ -61,8 +68,26 @@ export function finalTransition(task: Task, run: RunFlags, outcome: RunOutcome, 
       ...base,
       from: ['running'],
       to: 'queued',
-      patch: { error, lease_owner: null, lease_expires_at: null, assignment: null, not_before: now + decision.delay_ms },
+      patch: { error: null, lease_owner: null, lease_expires_at: null, assignment: null, not_before: now + decision.delay_ms },
       event: { reason: 'retry', error, retry_in_ms: decision.delay_ms },
     };
   return { ...base, from: ['running'], to: 'failed', patch: { ...end, error }, event: { error } };
 }
+
+/** A task whose lease was lost (its server or worker died): see reconciler.ts. */
+export const recoveryTransition = (task: Task, now: number): TransitionRequest => {
+  const cleared = { lease_owner: null, lease_expires_at: null, assignment: null };
+  if (task.status === 'cancelling')
+    return { id: task.id, from: ['cancelling'], to: 'cancelled', patch: { ...cleared, finished_at: now }, event: { reason: 'recovered' }, now };
+  if (task.attempt < task.retry.max_attempts)
+    return {
+      id: task.id,
+      from: ['running'],
+      to: 'queued',
+      patch: { ...cleared, not_before: null, error: null },
+      event: { reason: 'lease_lost', error: taskError('TASK_LOST', 'the server or worker running this attempt died') },
+      now,
+    };
+  const error = taskError('TASK_LOST');
+  return { id: task.id, from: ['running'], to: 'failed', patch: { ...cleared, finished_at: now, error }, event: { reason: 'lease_lost', error }, now };
+};

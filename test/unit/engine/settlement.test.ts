@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { taskError } from '../../../src/domain/errors.ts';
-import { finalTransition, type RunFlags } from '../../../src/engine/settlement.ts';
+import { finalTransition, recoveryTransition, type RunFlags } from '../../../src/engine/settlement.ts';
 import { taskFixture } from '../../helpers/task-fixture.ts';
 
 const task = taskFixture({
@@ -45,5 +45,34 @@ describe('how an attempt ends', () => {
       event: { reason: 'shutdown' },
     });
     expect(finalTransition(task, flags({ shutdown: true }), { kind: 'succeeded', result: null }, NOW, 'me')).toMatchObject({ to: 'succeeded' });
+  });
+});
+
+describe("an earlier attempt's error", () => {
+  // The row's `error` is the error the task ended with; a queued or running task has none.
+  // Each attempt's error stays in the event history, on the state event that re-queued it.
+  const failed = { kind: 'failed', error: taskError('SCRIPT_ERROR', 'boom') } as const;
+
+  it('a retry keeps the error in its state event, not on the row', () => {
+    const r = finalTransition(task, flags(), failed, NOW, 'me');
+    expect(r).toMatchObject({ to: 'queued', event: { reason: 'retry', error: { code: 'SCRIPT_ERROR', message: 'boom' } } });
+    expect(r.patch.error).toBeNull();
+  });
+
+  it('a task lost with attempts left is re-queued with TASK_LOST in its state event, not on the row', () => {
+    const r = recoveryTransition({ ...task, attempt: 1 }, NOW);
+    expect(r).toMatchObject({ from: ['running'], to: 'queued', event: { reason: 'lease_lost', error: { code: 'TASK_LOST' } } });
+    expect(r.patch.error).toBeNull();
+  });
+
+  it('a task lost with no attempts left fails with TASK_LOST on the row', () => {
+    const r = recoveryTransition({ ...task, attempt: 3 }, NOW);
+    expect(r).toMatchObject({ to: 'failed', patch: { error: { code: 'TASK_LOST' } }, event: { reason: 'lease_lost', error: { code: 'TASK_LOST' } } });
+  });
+
+  it('a cancelling task lost ends cancelled, without an error', () => {
+    const r = recoveryTransition({ ...task, status: 'cancelling' }, NOW);
+    expect(r).toMatchObject({ from: ['cancelling'], to: 'cancelled', event: { reason: 'recovered' } });
+    expect(r.patch.error ?? null).toBeNull();
   });
 });
