@@ -85,4 +85,12 @@ export class CandidateView {
     this.left = left;
     return ids.map((id) => taken.get(id) as Task);
   }
+
+  /** Puts back tasks taken but not claimed (their executor had no room for them yet). */
+  restore(tasks: readonly Task[]): void {
+    for (const t of tasks) {
+      this.tasks.push(t);
+      this.left.set(t.tenant, (this.left.get(t.tenant) ?? 0) + 1);
+    }
+  }
 }

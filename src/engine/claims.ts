@@ -4,6 +4,11 @@
  * that nothing else admits into that capacity while the claim's transaction is in flight; a
  * claim whose transaction fails, or a task whose CAS lost (cancelled, or claimed elsewhere),
  * gives them back.
+ *
+ * Then the executor is asked for room for the task's script (Executor.reserve: a free slot of
+ * a ready warm-pool worker). A task without room is not claimed: it stays `queued`, and goes
+ * back into the view for the next round (woken by the executor's room listener), so a task is
+ * never `running`, with an attempt used up, while it only waits for a worker.
  */
 import { schedule } from '../domain/scheduling.ts';
 import type { Task } from '../domain/task.ts';
@@ -18,6 +23,8 @@ export interface Claim {
   ledger: Ledger;
   held: Task[];
   requests: TransitionRequest[];
+  /** Admitted by the policy, but the executor had no room for them now: still queued. */
+  refused: Task[];
   now: number;
 }
 
@@ -29,9 +36,15 @@ export const admit = (view: CandidateView, ledger: Ledger): Task[] =>
 export function prepareClaim(executor: Executor, ledger: Ledger, tasks: readonly Task[], now: number, owner: string, leaseMs: number): Claim {
   const requests: TransitionRequest[] = [];
   const held: Task[] = [];
+  const refused: Task[] = [];
   for (const t of tasks) {
     const gpus = ledger.hold(t.id, t.tenant, t.resources);
     if (gpus === null) continue; // devices fragmented; next round
+    if (executor.reserve !== undefined && !executor.reserve(t, gpus)) {
+      ledger.release(t.id);
+      refused.push(t);
+      continue;
+    }
     held.push(t);
     requests.push({
       id: t.id,
@@ -49,10 +62,16 @@ export function prepareClaim(executor: Executor, ledger: Ledger, tasks: readonly
       now,
     });
   }
-  return { executor, ledger, held, requests, now };
+  return { executor, ledger, held, requests, refused, now };
 }
 
-/** A claim's transaction failed: give its tasks' resources back. */
+/** A task of the claim was not claimed after all: give back its resources and its room. */
+export const release = (claim: Claim, taskId: string): void => {
+  claim.ledger.release(taskId);
+  claim.executor.unreserve?.(taskId);
+};
+
+/** A claim's transaction failed: give its tasks' resources and room back. */
 export const unhold = (claim: Claim): void => {
-  for (const t of claim.held) claim.ledger.release(t.id);
+  for (const t of claim.held) release(claim, t.id);
 };

@@ -21,7 +21,7 @@ import type { Task } from '../domain/task.ts';
 import type { Executor } from '../executors/executor.ts';
 import type { TaskStore, TransitionResult } from '../store/task-store.ts';
 import { CandidateView, readCandidates } from './candidates.ts';
-import { admit, prepareClaim, unhold, type Claim } from './claims.ts';
+import { admit, prepareClaim, release, unhold, type Claim } from './claims.ts';
 import type { EventWriter } from './event-writer.ts';
 import { launch, type LaunchDeps } from './launch.ts';
 import { Ledger } from './ledger.ts';
@@ -65,6 +65,8 @@ export class Dispatcher {
     for (const [name, ex] of deps.executors) {
       this.ledgers.set(name, new Ledger(ex.capacity, ex.gpuInventory));
       this.views.set(name, new CandidateView(WINDOW, VIEW_TTL_MS));
+      // Room for tasks it had to refuse (claims.ts): they are still in the view.
+      ex.onRoom?.(() => this.wake());
     }
     this.running = new RunningTasks(deps.config.executors.local.kill_grace_ms);
     this.settler = new Settler({
@@ -172,18 +174,22 @@ export class Dispatcher {
         if (view.candidates.length === 0) break;
         const admitted = admit(view, ledger);
         if (admitted.length === 0) break;
-        await this.claimAndLaunch(this.claim(executor, ledger, admitted, now));
+        await this.claimAndLaunch(this.claim(view, executor, ledger, admitted, now));
         // Everything in view was admitted: there may be more behind it.
         if (view.candidates.length > 0) break;
       }
     }
   }
 
-  private claim(executor: Executor, ledger: Ledger, tasks: Task[], now: number): Claim {
-    return prepareClaim(executor, ledger, tasks, now, this.deps.instanceId, this.deps.config.tasks.lease_ms);
+  /** The claim of what the policy admitted; what the executor had no room for goes back into the view. */
+  private claim(view: CandidateView, executor: Executor, ledger: Ledger, tasks: Task[], now: number): Claim {
+    const claim = prepareClaim(executor, ledger, tasks, now, this.deps.instanceId, this.deps.config.tasks.lease_ms);
+    if (claim.refused.length > 0) view.restore(claim.refused);
+    return claim;
   }
 
   private async claimAndLaunch(claim: Claim): Promise<void> {
+    if (claim.requests.length === 0) return;
     let results: (TransitionResult | null)[];
     try {
       results = await this.deps.store.transition(claim.requests);
@@ -195,14 +201,15 @@ export class Dispatcher {
   }
 
   /** After the CASes of a claim: launch the tasks that were claimed, release the others. */
-  private launchClaimed({ executor, ledger, held, now }: Claim, results: readonly (TransitionResult | null)[]): void {
+  private launchClaimed(claim: Claim, results: readonly (TransitionResult | null)[]): void {
+    const { executor, held, now } = claim;
     const events = [];
     const runs = [];
     for (let i = 0; i < held.length; i++) {
       const t = held[i] as Task;
       const r = results[i];
       if (!r) {
-        ledger.release(t.id); // cancelled or claimed meanwhile
+        release(claim, t.id); // cancelled or claimed meanwhile
         continue;
       }
       events.push(r.event);
@@ -229,7 +236,7 @@ export class Dispatcher {
       if (view.needsFetch(now) || view.candidates.length === 0) continue;
       const ledger = this.ledgers.get(name) as Ledger;
       const admitted = admit(view, ledger);
-      if (admitted.length > 0) claims.push(this.claim(executor, ledger, admitted, now));
+      if (admitted.length > 0) claims.push(this.claim(view, executor, ledger, admitted, now));
     }
     return claims;
   }

@@ -28,6 +28,20 @@ export interface Executor {
   readonly capacity: Resources;
   /** Concrete GPU device ids; capacity.gpu === gpuInventory.length. */
   readonly gpuInventory: readonly string[];
+  /**
+   * Room for the task's script in a process now, beyond resources (a free slot of a ready
+   * warm-pool worker). The engine asks before it claims a task, so a task is `running` (and
+   * has used an attempt) only once a process is there to run its script; a task with no room
+   * stays `queued`. True holds that room for the task until `run` takes it or `unreserve`
+   * gives it back. False: the executor makes room where it may (starts a worker) and calls
+   * the `onRoom` listener once it has. Without this method every task has room (a process of
+   * its own per task).
+   */
+  reserve?(task: Task, gpus: readonly string[]): boolean;
+  /** Give back what `reserve` held (the task's claim failed). */
+  unreserve?(taskId: string): void;
+  /** The listener the executor calls when room appears that `reserve` had to refuse. */
+  onRoom?(listener: () => void): void;
   /** Start the task's process. `gpus` are the devices the engine assigned (CUDA_VISIBLE_DEVICES). */
   run(task: Task, gpus: readonly string[], callbacks: RunCallbacks): void;
   /**

@@ -75,6 +75,9 @@ export class LocalExecutor implements Executor {
   private readonly pools = new Map<string, WarmPool>();
   private readonly placements = new Map<string, Placement>();
   private readonly coldExits = new Set<Promise<unknown>>();
+  /** The pool holding room for a task (reserve → run or unreserve). */
+  private readonly reservedIn = new Map<string, WarmPool>();
+  private roomListener: () => void = () => {};
   private readonly maxLogLineBytes: number;
   private readonly limits: LogLimits;
   private closing = false;
@@ -104,6 +107,7 @@ export class LocalExecutor implements Executor {
         maxLogLineBytes: this.maxLogLineBytes,
         logger: opts.logger,
         env: this.ownerEnv,
+        room: () => this.roomListener(),
       }));
     }
     for (const [runtime, name] of Object.entries(config.default_pools)) {
@@ -113,7 +117,42 @@ export class LocalExecutor implements Executor {
     }
   }
 
+  /**
+   * Room in a warm pool: a free slot of a ready worker (see WarmPool.reserve). Everything else
+   * has room: a cold run or a service gets a process of its own in run(), and a task run() will
+   * refuse (unknown pool, wrong runtime, closing) is let through to fail there at once.
+   */
+  reserve(task: Task, gpus: readonly string[]): boolean {
+    if (this.closing || task.service !== null) return true;
+    const runtime = scriptRuntime(task.script);
+    const name = task.pool ?? (runtime === null ? undefined : this.opts.config.default_pools[runtime]);
+    const pool = name === undefined ? undefined : this.pools.get(name);
+    if (pool === undefined || pool.config.runtime !== runtime) return true;
+    if (!pool.reserve(task.id, gpus.join(','))) return false;
+    this.reservedIn.set(task.id, pool);
+    return true;
+  }
+
+  unreserve(taskId: string): void {
+    this.reservedIn.get(taskId)?.unreserve(taskId);
+    this.reservedIn.delete(taskId);
+  }
+
+  onRoom(listener: () => void): void {
+    this.roomListener = listener;
+  }
+
   run(task: Task, gpus: readonly string[], callbacks: RunCallbacks): void {
+    const reserved = this.reservedIn.get(task.id);
+    if (reserved === undefined) return void this.start(task, gpus, callbacks);
+    this.reservedIn.delete(task.id);
+    // The pool takes the task in its reserved slot (it finds the reservation by the task's id),
+    // unless the task did not get that far: then the slot goes back.
+    if (this.start(task, gpus, callbacks) !== reserved) reserved.unreserve(task.id);
+  }
+
+  /** Places the task; returns the pool it was given to, if any. */
+  private start(task: Task, gpus: readonly string[], callbacks: RunCallbacks): WarmPool | undefined {
     if (this.closing) return this.failLater(task, callbacks, taskError('EXECUTOR_ERROR', `executor ${this.name} is closing`));
     if (this.placements.has(task.id)) {
       return this.failLater(task, callbacks, taskError('EXECUTOR_ERROR', `task ${task.id} is already running here`));
@@ -133,17 +172,18 @@ export class LocalExecutor implements Executor {
     } catch (err) {
       return this.failLater(task, callbacks, failure(err));
     }
-    if (task.service !== null) return this.runService(task, task.service, runtime, job, callbacks);
+    if (task.service !== null) return void this.runService(task, task.service, runtime, job, callbacks);
 
     // Placed from here on: its exit releases the placement.
     const run = new TaskRun(task.id, callbacks, this.limits, this.release);
     if (pool !== undefined) {
       this.placements.set(task.id, pool);
       pool.submit({ job, run, gpuKey: job.env[ENV.CUDA] ?? '' });
-      return;
+      return pool;
     }
     const cold = this.startCold(runtime, job, run);
     this.placements.set(task.id, { cold, run });
+    return undefined;
   }
 
   cancel(taskId: string, graceMs: number): void {
@@ -248,9 +288,10 @@ export class LocalExecutor implements Executor {
    * A failure before any process exists is still reported asynchronously, like every exit. It
    * has no placement to release (a duplicate's must not release the running task's).
    */
-  private failLater(task: Task, callbacks: RunCallbacks, error: TaskError): void {
+  private failLater(task: Task, callbacks: RunCallbacks, error: TaskError): undefined {
     const run = new TaskRun(task.id, callbacks, this.limits);
     setImmediate(() => run.finish({ kind: 'failed', error }));
+    return undefined;
   }
 
   private runtimeOf(script: string): ScriptRuntime {

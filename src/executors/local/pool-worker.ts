@@ -35,6 +35,8 @@ const RETIRE_TIMEOUT_MS = 5000;
 export class PoolWorker {
   state: 'starting' | 'ready' | 'stopping' = 'starting';
   readonly jobs = new Map<string, WorkerJob>();
+  /** Slots held for tasks being claimed (WarmPool.reserve); their jobs arrive soon. */
+  reserved = 0;
   /** Devices CUDA was initialized with in this process; null while it never was. */
   pinnedGpuKey: string | null = null;
   discard = false;

@@ -2,8 +2,16 @@
  * A warm pool: between `min` and `max` harness processes of one runtime, started with the
  * pool's preload (e.g. `import torch`) and reused task after task, so a task skips interpreter
  * start-up and heavy imports. Idle workers retire after `idle_timeout_s` down to `min`
- * (min 0 scales to zero). Jobs that find no free worker wait in FIFO order; the engine's
- * scheduler normally prevents that through the executor's capacity.
+ * (min 0 scales to zero).
+ *
+ * Admission: the engine claims a task for a pool only once `reserve` found it a free slot of a
+ * ready worker (and holds that slot until `submit` or `unreserve`), so a task never waits for a
+ * worker while it is `running`. A refused reservation is demand: the pool starts workers for
+ * it (up to `max`) and calls `room` once one is ready. While the pool cannot start a worker at
+ * all (a failing preload, a missing interpreter), reservations are let through, so tasks fail
+ * at once with the start error rather than wait in the queue for a worker that never comes.
+ * Jobs submitted without a reservation (or whose reserved worker died meanwhile) wait in FIFO
+ * order for a worker.
  *
  * GPU binding: a Python process that initialized CUDA keeps the devices it saw, whatever
  * CUDA_VISIBLE_DEVICES says later. Such a worker is pinned to that device set and only gets
@@ -37,7 +45,9 @@ const better = (a: PoolWorker, b: PoolWorker, gpuKey: string): boolean => {
   if (readyA !== (b.state === 'ready')) return readyA; // a ready worker starts the job now
   const pinnedA = a.pinnedGpuKey === gpuKey;
   if (pinnedA !== (b.pinnedGpuKey === gpuKey)) return pinnedA; // keep pinned workers for their own devices
-  if (a.jobs.size !== b.jobs.size) return a.jobs.size < b.jobs.size; // spread concurrent jobs
+  const loadA = a.jobs.size + a.reserved;
+  const loadB = b.jobs.size + b.reserved;
+  if (loadA !== loadB) return loadA < loadB; // spread concurrent jobs
   return a.lastUsed > b.lastUsed; // the most recently used worker has the warmest caches
 };
 
@@ -50,11 +60,19 @@ export interface PoolDeps {
   logger?: { warn(o: unknown, msg?: string): void; info(o: unknown, msg?: string): void };
   /** Extra environment of every worker (the owner marker). */
   env?: Record<string, string>;
+  /** Called when a worker became ready, or could not start: room for refused reservations. */
+  room?: () => void;
 }
 
 export class WarmPool {
   private readonly workers = new Set<PoolWorker>();
   private readonly queue: WorkerJob[] = [];
+  /** Task id → the worker whose slot is held for it. */
+  private readonly reservations = new Map<string, PoolWorker>();
+  /** Reservations refused in this event-loop turn: the workers they want. */
+  private wanted = 0;
+  /** Why the last worker could not start; null once one is ready. */
+  private startFailure: string | null = null;
   private closing = false;
   private seq = 0;
   private startedTotal = 0;
@@ -73,12 +91,40 @@ export class WarmPool {
     return this.config.name;
   }
 
+  /** Holds a free slot of a ready worker for the task; false (and demand for a worker) when there is none. */
+  reserve(taskId: string, gpuKey: string): boolean {
+    if (this.closing) return true; // submit() fails it at once
+    const worker = this.pick(gpuKey, true);
+    if (worker !== undefined) {
+      worker.reserved += 1;
+      this.reservations.set(taskId, worker);
+      return true;
+    }
+    if (this.startFailure !== null) return true; // no worker can start: the job fails at once
+    this.want(gpuKey);
+    return false;
+  }
+
+  unreserve(taskId: string): void {
+    const worker = this.reservations.get(taskId);
+    if (worker === undefined) return;
+    this.reservations.delete(taskId);
+    worker.reserved -= 1;
+    if (worker.usable && worker.jobs.size === 0 && worker.reserved === 0) this.scheduleIdle(worker);
+  }
+
   submit(wj: WorkerJob): void {
+    const worker = this.reservations.get(wj.job.task_id);
+    if (worker !== undefined) {
+      this.reservations.delete(wj.job.task_id);
+      worker.reserved -= 1;
+    }
     if (this.closing) {
       setImmediate(() => wj.run.finish({ kind: 'failed', error: taskError('EXECUTOR_ERROR', `pool ${this.name} is closing`) }));
       return;
     }
     this.jobsTotal += 1;
+    if (worker !== undefined && worker.usable && worker.state === 'ready') return worker.assign(wj);
     this.queue.push(wj);
     this.drain();
   }
@@ -150,7 +196,7 @@ export class WarmPool {
   private drain(): void {
     while (this.queue.length > 0 && !this.closing) {
       const head = this.queue[0] as WorkerJob;
-      const worker = this.pick(head.gpuKey) ?? (this.workers.size < this.config.max ? this.spawn() : undefined);
+      const worker = this.pick(head.gpuKey, false) ?? (this.workers.size < this.config.max ? this.spawn() : undefined);
       if (worker === undefined) {
         // Full. An idle worker bound to other GPUs cannot take the head job: replace it.
         for (const w of this.workers) {
@@ -166,14 +212,35 @@ export class WarmPool {
     }
   }
 
-  /** The best free worker for a job, in one pass over the workers (this runs for every job). */
-  private pick(gpuKey: string): PoolWorker | undefined {
+  /**
+   * The best worker with a free slot (not held by a reservation) for a job, in one pass over
+   * the workers (this runs for every job); `ready`: only a worker that has finished starting.
+   */
+  private pick(gpuKey: string, ready: boolean): PoolWorker | undefined {
     let best: PoolWorker | undefined;
     for (const w of this.workers) {
-      if (!w.usable || w.jobs.size >= w.concurrency || (w.pinnedGpuKey !== null && w.pinnedGpuKey !== gpuKey)) continue;
+      if (!w.usable || w.jobs.size + w.reserved >= w.concurrency || (w.pinnedGpuKey !== null && w.pinnedGpuKey !== gpuKey)) continue;
+      if (ready && w.state !== 'ready') continue;
       if (best === undefined || better(w, best, gpuKey)) best = w;
     }
     return best;
+  }
+
+  /**
+   * A reservation found no slot: start workers for the slots wanted in this turn (those
+   * already starting count), up to `max`. At `max`, an idle worker bound to other GPUs is
+   * retired to make room (its exit calls `room`, and the dispatcher asks again).
+   */
+  private want(gpuKey: string): void {
+    if (this.wanted === 0) setImmediate(() => (this.wanted = 0));
+    this.wanted += 1;
+    let starting = 0;
+    for (const w of this.workers) if (w.state === 'starting' && w.usable) starting += w.concurrency;
+    while (starting < this.wanted && this.workers.size < this.config.max && !this.closing) starting += this.spawn().concurrency;
+    if (starting >= this.wanted || this.workers.size < this.config.max) return;
+    for (const w of this.workers) {
+      if (w.usable && w.jobs.size === 0 && w.reserved === 0 && w.pinnedGpuKey !== null && w.pinnedGpuKey !== gpuKey) return w.retire();
+    }
   }
 
   private spawn(): PoolWorker {
@@ -195,7 +262,9 @@ export class WarmPool {
     };
     const worker = new PoolWorker(id, spec, deps.maxLogLineBytes, {
       ready: (w) => {
+        this.startFailure = null;
         if (w.jobs.size === 0) this.scheduleIdle(w);
+        deps.room?.();
       },
       jobDone: (w, wj) => this.onJobDone(w, wj),
       exited: (w, exit) => this.onExit(w, exit),
@@ -222,10 +291,14 @@ export class WarmPool {
     else if (!this.closing) {
       this.deps.logger?.warn({ pool: this.name, worker: worker.id, pid: worker.proc.pid, ...exit }, 'pool worker exited');
     }
+    if (!worker.everReady && !worker.retiring && !worker.discard && !this.closing) {
+      this.startFailure = exit.spawnError ?? `exit code ${exit.code ?? exit.signal}`;
+    }
     const live = [...this.workers].filter((w) => w.state !== 'stopping').length;
     // Replace only workers that once started fine: a broken preload must not loop forever.
     if (!this.closing && worker.everReady && live < this.config.min) this.spawn();
     this.drain();
+    if (!this.closing) this.deps.room?.();
   }
 
   /**
@@ -243,7 +316,7 @@ export class WarmPool {
     };
     const check = (): void => {
       worker.idleTimer = undefined;
-      if (!worker.usable || worker.jobs.size > 0) return; // busy: armed again when it is idle
+      if (!worker.usable || worker.jobs.size > 0 || worker.reserved > 0) return; // busy: armed again when it is idle
       const idleFor = Date.now() - worker.idleSince;
       if (idleFor < timeoutMs) return arm(timeoutMs - idleFor);
       let live = 0;

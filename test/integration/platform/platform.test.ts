@@ -52,7 +52,7 @@ beforeAll(async () => {
           cpu: 4,
           gpus: ['0', '1'],
           kill_grace_ms: 1000,
-          pools: [{ name: 'py', runtime: 'python', min: 1, max: 4 }],
+          pools: [{ name: 'py', runtime: 'python', min: 2, max: 4 }],
           default_pools: { python: 'py' },
         },
       },
@@ -126,6 +126,8 @@ describe('platform', () => {
 
   it('cancels a queued task at once and reports queue positions', async () => {
     const blockers = await Promise.all([0, 1].map(() => submit({ script: 'gpu_env.py', resources: { gpu: 1 }, params: { hold_s: 1.5 } })));
+    // The second one waits (queued) for a second pool worker to start.
+    await until('both blockers to run', async () => (await Promise.all(blockers.map((t) => get(t.id)))).every((t) => t.status === 'running'));
     const a = await submit({ script: 'gpu_env.py', resources: { gpu: 1 }, params: { hold_s: 0 } });
     const b = await submit({ script: 'gpu_env.py', resources: { gpu: 1 }, params: { hold_s: 0 } });
     expect(a.queue_position).toBe(0);
