@@ -80,6 +80,15 @@ const start = (job) => {
   );
 };
 
+/** A job cancelled before it started (it waited in the backlog): it ends without running. */
+const cancelWaiting = (taskId) => {
+  const at = backlog.findIndex((job) => String(job.task_id) === taskId);
+  if (at === -1) return;
+  backlog.splice(at, 1);
+  channel.emit({ type: 'error', task_id: taskId, code: 'SCRIPT_ERROR', message: 'cancelled before it started' });
+  channel.emit({ type: 'done', task_id: taskId });
+};
+
 const onMessage = (msg) => {
   if (msg.op === 'run' && msg.job && typeof msg.job === 'object') {
     if (finishing) return;
@@ -87,7 +96,10 @@ const onMessage = (msg) => {
     if (active.size < concurrency && !(args.once && jobsStarted > 0)) start(msg.job);
     else if (!args.once) backlog.push(msg.job);
   } else if (msg.op === 'cancel') {
-    active.get(String(msg.task_id))?.abort(new Error('the task was cancelled'));
+    const taskId = String(msg.task_id);
+    const abort = active.get(taskId);
+    if (abort !== undefined) abort.abort(new Error('the task was cancelled'));
+    else cancelWaiting(taskId);
   } else if (msg.op === 'exit') {
     finishing = true;
     maybeLeave();

@@ -6,6 +6,11 @@
  *
  * Modes: starting → ready → (busy ⇄ idle) → stopping → exited. A worker that was cancelled
  * by signal or died is `discard`ed: its jobs finish when the process is gone, never at `done`.
+ *
+ * Cancelling one job (see cancel()) never fails another: with concurrency 1 the job is alone
+ * in the process; with several, a job that outlives its grace period makes the worker
+ * `draining` (it takes no new job), and the worker is killed only once every job left on it
+ * is such an overdue cancelled one.
  */
 import { performance } from 'node:perf_hooks';
 import { taskError, type TaskError } from '../../domain/errors.ts';
@@ -52,6 +57,8 @@ export class PoolWorker {
   private markSettled!: () => void;
   private startError: TaskError | undefined;
   private readonly cancelTimers = new Map<string, NodeJS.Timeout>();
+  /** Cancelled jobs still running past their grace period (concurrency > 1). */
+  private readonly overdue = new Set<string>();
   /** Jobs whose `done` arrived in this turn, finished together in the next immediate. */
   private doneJobs: WorkerJob[] = [];
 
@@ -73,7 +80,7 @@ export class PoolWorker {
   }
 
   get usable(): boolean {
-    return this.state !== 'stopping' && !this.discard && this.proc.alive;
+    return this.state !== 'stopping' && !this.discard && this.overdue.size === 0 && this.proc.alive;
   }
 
   assign(wj: WorkerJob): void {
@@ -84,14 +91,16 @@ export class PoolWorker {
 
   /**
    * Concurrency 1: SIGTERM the group (the script's finally blocks run), SIGKILL after the grace
-   * period, never reuse the process. Concurrency > 1: abort the job's signal and kill the whole
-   * worker only if the job has not finished within the grace period.
+   * period, never reuse the process. Concurrency > 1: the job's ctx.signal is aborted (cancel
+   * op); a job still running after the grace period makes the worker drain (no new jobs), and
+   * the worker is killed (SIGKILL to its group) once only such jobs are left on it, so the
+   * other jobs finish first.
    */
   cancel(taskId: string, graceMs: number): void {
     const wj = this.jobs.get(taskId);
     if (wj === undefined) return;
     wj.run.cancelRequested = true;
-    if (this.concurrency === 1 || this.state === 'starting') {
+    if (this.concurrency === 1) {
       this.discard = true;
       this.proc.terminate(graceMs);
       return;
@@ -101,11 +110,18 @@ export class PoolWorker {
     const timer = setTimeout(() => {
       this.cancelTimers.delete(taskId);
       if (!this.jobs.has(taskId)) return;
-      this.discard = true;
-      this.proc.kill();
+      this.overdue.add(taskId);
+      this.killIfOnlyOverdue();
     }, graceMs);
     timer.unref();
     this.cancelTimers.set(taskId, timer);
+  }
+
+  private killIfOnlyOverdue(): void {
+    if (this.overdue.size === 0 || this.discard) return;
+    for (const id of this.jobs.keys()) if (!this.overdue.has(id)) return;
+    this.discard = true;
+    this.proc.kill();
   }
 
   /** Leave politely (exit op); terminate if that takes too long. */
@@ -161,9 +177,11 @@ export class PoolWorker {
     const now = Date.now();
     for (const wj of done) {
       if (!this.jobs.delete(wj.job.task_id)) continue;
+      this.overdue.delete(wj.job.task_id);
       this.lastUsed = now;
       this.hooks.jobDone(this, wj);
     }
+    this.killIfOnlyOverdue();
   };
 
   private onOutput(stream: OutputStream, line: string, truncated: boolean): void {

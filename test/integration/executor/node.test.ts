@@ -85,6 +85,32 @@ describe('local executor: JS/TS scripts', () => {
     expect(next.pid).not.toBe(pid);
   });
 
+  it('a job that ignores its signal past the grace period never takes the jobs beside it along', async () => {
+    const stubborn = makeTask({ script: 'waits.mjs', pool: 'js', params: { stubborn: true } });
+    const sibling = makeTask({ script: 'waits.mjs', pool: 'js', params: { ms: 1500 } });
+    const [a, b] = [recorder(), recorder()];
+    let siblingDone = false;
+    let siblingDoneAtExit: boolean | undefined;
+    const c = recorder(() => (siblingDoneAtExit = siblingDone));
+    executor.run(stubborn, [], c.callbacks);
+    executor.run(sibling, [], b.callbacks);
+    await waitFor(() => c.started.length === 1 && b.started.length === 1, 10_000, 'both started');
+    const pid = c.started[0]!.pid!;
+    expect(b.started[0]!.pid).toBe(pid);
+    executor.cancel(stubborn.id, 200);
+    // Past the grace period the worker takes no new job: this one gets a worker of its own.
+    await new Promise((r) => setTimeout(r, 400));
+    executor.run(makeTask({ script: 'ok.ts', pool: 'js' }), [], a.callbacks);
+    const siblingOutcome = await b.exited;
+    siblingDone = true;
+    expect(succeeded(siblingOutcome).task).toBe(sibling.id);
+    // The stubborn job ends `cancelled` once its worker is gone, after its sibling finished.
+    expect(await c.exited).toEqual({ kind: 'cancelled' });
+    expect(siblingDoneAtExit).toBe(true);
+    expect(exists(pid)).toBe(false);
+    expect(succeeded(await a.exited).pid).not.toBe(pid);
+  });
+
   it('a cancel that arrives before the script reads ctx.signal gives it an aborted signal', async () => {
     const task = makeTask({ script: 'late_signal.mjs', pool: 'js', params: { ms: 300 } });
     const rec = recorder();
