@@ -10,6 +10,10 @@
  * stdin EOF means the platform died: exit at once so nothing lingers. `{"op":"cancel"}` aborts
  * one job's ctx.signal (the worker lives on). SIGTERM aborts every job and exits once they
  * settle; a job that ignores its signal is SIGKILLed by the platform after the grace period.
+ *
+ * Every run op is answered (started … done, or error and done): a line that cannot be decoded
+ * fails with JOB_UNREADABLE under the task id the platform writes first on it, and a failure
+ * of the harness itself around a job fails that job, so that no task waits forever.
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -39,6 +43,17 @@ const backlog = [];
 let jobsStarted = 0;
 let finishing = false; // exit op, --once, or SIGTERM: take no new jobs, leave when idle
 let exitCode = 0;
+
+/** The start of every run line the platform writes (runtime/protocol.ts runLine). */
+const RUN_PREFIX = /^\s*\{"op":"run","task_id":("(?:[^"\\]|\\.)*")/;
+
+const describe = (err) => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+
+/** Answer a run op that could not run: its error, then done. */
+const fail = (taskId, code, message) => {
+  channel.emit({ type: 'error', task_id: taskId, code, message });
+  channel.emit({ type: 'done', task_id: taskId });
+};
 
 const specifier = (name) => (name.startsWith('.') || path.isAbsolute(name) ? pathToFileURL(path.resolve(name)).href : name);
 
@@ -75,9 +90,19 @@ const start = (job) => {
     () => finished(taskId),
     (err) => {
       process.stderr.write(`lakeray: job ${taskId} failed in the harness: ${err?.stack ?? err}\n`);
+      fail(taskId, 'EXECUTOR_ERROR', `the harness failed to run the job: ${describe(err)}`);
       finished(taskId);
     },
   );
+};
+
+/** A run op whose job cannot be read: it fails, and a --once harness is done. */
+const unreadable = (taskId, message) => {
+  fail(taskId, 'JOB_UNREADABLE', message);
+  if (args.once) {
+    finishing = true;
+    maybeLeave();
+  }
 };
 
 /** A job cancelled before it started (it waited in the backlog): it ends without running. */
@@ -85,12 +110,13 @@ const cancelWaiting = (taskId) => {
   const at = backlog.findIndex((job) => String(job.task_id) === taskId);
   if (at === -1) return;
   backlog.splice(at, 1);
-  channel.emit({ type: 'error', task_id: taskId, code: 'SCRIPT_ERROR', message: 'cancelled before it started' });
-  channel.emit({ type: 'done', task_id: taskId });
+  fail(taskId, 'SCRIPT_ERROR', 'cancelled before it started');
 };
 
 const onMessage = (msg) => {
-  if (msg.op === 'run' && msg.job && typeof msg.job === 'object') {
+  if (msg.op === 'run' && !(msg.job && typeof msg.job === 'object')) {
+    if (typeof msg.task_id === 'string') unreadable(msg.task_id, 'the run op carries no job object');
+  } else if (msg.op === 'run') {
     if (finishing) return;
     // The platform never sends more than `concurrency` jobs; the backlog is a safety net.
     if (active.size < concurrency && !(args.once && jobsStarted > 0)) start(msg.job);
@@ -120,8 +146,16 @@ const onLine = (line) => {
   let msg;
   try {
     msg = JSON.parse(line);
-  } catch {
-    process.stderr.write('lakeray: ignoring a malformed stdin line\n');
+  } catch (err) {
+    const prefix = RUN_PREFIX.exec(line);
+    let taskId;
+    try {
+      taskId = prefix === null ? undefined : JSON.parse(prefix[1]);
+    } catch {
+      // not even the task id is readable
+    }
+    if (typeof taskId === 'string') unreadable(taskId, `the node harness could not decode the task's job: ${describe(err)}`);
+    else process.stderr.write('lakeray: ignoring a malformed stdin line\n');
     return;
   }
   if (msg && typeof msg === 'object') onMessage(msg);

@@ -6,8 +6,13 @@
  * captured as log events. A cold run is a harness that takes one job and exits; a warm-pool
  * worker is the same harness looping over jobs after its preload.
  *
- *   platform → harness (stdin):  {"op":"run","job":Job}   {"op":"exit"}
+ *   platform → harness (stdin):  {"op":"run","task_id","job":Job}   {"op":"cancel","task_id"}   {"op":"exit"}
  *   harness → platform (fd 3):   ready · started · progress · log · metric · artifact · result · error · done
+ *
+ * Every run op is answered: `started` … `done`, or an `error` and `done` for its task_id. A
+ * harness that cannot decode a run line (params nested deeper than its JSON decoder goes, a
+ * malformed line) still finds the task id at the line's start (runLine() writes it first) and
+ * answers with `JOB_UNREADABLE`, so a task never waits on a job its harness could not read.
  */
 export const EVENTS_FD = 3;
 
@@ -43,6 +48,7 @@ export type HarnessMessage =
 /** Environment variables every job gets. */
 export const ENV = {
   TASK_ID: 'LAKERAY_TASK_ID',
+  /** 1 on the task's first attempt; a later attempt may follow one whose run() finished (docs/runtime-protocol.md). */
   ATTEMPT: 'LAKERAY_ATTEMPT',
   API_URL: 'LAKERAY_API_URL',
   EVENTS_FD: 'LAKERAY_EVENTS_FD',
@@ -58,6 +64,12 @@ export const ENV = {
    */
   WORK_DIR: 'LAKERAY_WORK_DIR',
 } as const;
+
+/**
+ * The stdin line of a run op: `{"op":"run","task_id":"…","job":{…}}\n`, the task id first.
+ * Throws (RangeError, TypeError) when the job cannot be encoded at all (nested too deeply).
+ */
+export const runLine = (job: Job): string => `{"op":"run","task_id":${JSON.stringify(job.task_id)},"job":${JSON.stringify(job)}}\n`;
 
 /** Parse one fd-3 line; returns null for anything malformed (a script cannot crash the server). */
 export const parseHarnessLine = (line: string): HarnessMessage | null => {

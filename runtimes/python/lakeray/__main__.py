@@ -6,7 +6,12 @@ lines on fd 3 (LAKERAY_EVENTS_FD). Modes:
   preload → ready → idle ⇄ running → (exit op | stdin EOF | --once after one job | SIGTERM)
 
 stdin is read by a thread so that EOF (the platform died) ends the process at once, even in
-the middle of a job: no orphan keeps a GPU busy for a server that no longer exists. SIGTERM
+the middle of a job: no orphan keeps a GPU busy for a server that no longer exists.
+
+Every run op is answered (started … done, or error and done): a job line the harness cannot
+decode (nested deeper than the JSON decoder goes, malformed) fails with JOB_UNREADABLE under
+the task id the platform writes first on the line, and a reader thread that dies for any other
+reason ends the process, so that no task waits forever on a harness that cannot run it. SIGTERM
 while a job runs raises ``Cancelled`` in the main thread so the script's finally blocks run;
 the harness then reports and exits (a cancelled worker is never reused). SIGTERM while idle
 exits immediately.
@@ -16,6 +21,7 @@ import importlib
 import json
 import os
 import queue
+import re
 import signal
 import sys
 import threading
@@ -23,10 +29,13 @@ import time
 import traceback
 
 from . import procs
-from .channel import Channel
-from .runner import Cancelled, State, run_job
+from .channel import Channel, encode
+from .runner import Cancelled, State, describe, run_job
 
 SIGTERM_EXIT = 128 + signal.SIGTERM
+# The start of every run line the platform writes (runtime/protocol.ts runLine): the task id
+# can be read from it even when the rest of the line cannot be decoded.
+_RUN_PREFIX = re.compile(rb'\s*\{"op":"run","task_id":("(?:[^"\\]|\\.)*")')
 
 
 def _parse_args(argv):
@@ -50,22 +59,65 @@ def _install_sigterm(state):
     signal.signal(signal.SIGTERM, on_sigterm)
 
 
-def _read_stdin(inbox, state):
-    for raw in sys.stdin.buffer:
-        try:
-            msg = json.loads(raw)
-        except ValueError:
+def _task_id_of(raw):
+    match = _RUN_PREFIX.match(raw)
+    if match is None:
+        return None
+    try:
+        task_id = json.loads(match.group(1))
+    except ValueError:
+        return None
+    return task_id if isinstance(task_id, str) else None
+
+
+def _read_line(raw, inbox, state):
+    try:
+        msg = json.loads(raw)
+    except Exception as exc:  # noqa: BLE001 - ValueError, RecursionError (nested too deeply), MemoryError
+        task_id = _task_id_of(raw)
+        if task_id is None:
             sys.stderr.write("lakeray: ignoring a malformed stdin line\n")
-            continue
-        if not isinstance(msg, dict):
-            continue
-        if msg.get("op") == "cancel":
-            ctx = state.current
-            if ctx is not None and ctx.task_id == msg.get("task_id"):
-                os.kill(os.getpid(), signal.SIGTERM)
-            continue
-        inbox.put(msg)
+        else:
+            inbox.put({"op": "unreadable", "task_id": task_id, "message": describe(exc)})
+        return
+    if not isinstance(msg, dict):
+        return
+    if msg.get("op") == "cancel":
+        ctx = state.current
+        if ctx is not None and ctx.task_id == msg.get("task_id"):
+            os.kill(os.getpid(), signal.SIGTERM)
+        return
+    inbox.put(msg)
+
+
+def _read_stdin(inbox, state):
+    try:
+        for raw in sys.stdin.buffer:
+            _read_line(raw, inbox, state)
+    except BaseException:  # noqa: BLE001 - a dead reader would leave every job waiting: leave instead
+        traceback.print_exc()
+        procs.shutdown(1)
     procs.shutdown(1)  # stdin EOF: the platform is gone
+
+
+def _fail(channel, task_id, code, message):
+    """Answer a run op that could not run: its error, then done."""
+    channel.send(encode({"type": "error", "task_id": task_id, "code": code, "message": message})
+                 + encode({"type": "done", "task_id": task_id}))
+
+
+def _run(msg, channel, state):
+    job = msg.get("job")
+    task_id = msg.get("task_id")
+    if not isinstance(job, dict):
+        if isinstance(task_id, str):
+            _fail(channel, task_id, "JOB_UNREADABLE", "the run op carries no job object")
+        return
+    try:
+        run_job(job, channel, state)
+    except Exception as exc:  # noqa: BLE001 - a bug of the harness must not leave the task waiting
+        traceback.print_exc()
+        _fail(channel, str(job.get("task_id", task_id)), "EXECUTOR_ERROR", "the harness failed to run the job: %s" % describe(exc))
 
 
 def _forget_safe_path():
@@ -111,9 +163,14 @@ def main(argv=None):
         op = msg.get("op")
         if op == "exit":
             break
-        if op == "run" and isinstance(msg.get("job"), dict):
-            run_job(msg["job"], channel, state)
+        if op == "run":
+            _run(msg, channel, state)
             if args.once or state.terminating:
+                break
+        elif op == "unreadable":
+            _fail(channel, msg["task_id"], "JOB_UNREADABLE",
+                  "the Python harness could not decode the task's job (params nested too deeply?): %s" % msg["message"])
+            if args.once:
                 break
         else:
             sys.stderr.write("lakeray: ignoring unknown op %r\n" % (op,))

@@ -163,7 +163,7 @@ _CAUSE = "\nThe above exception was the direct cause of the following exception:
 _CONTEXT = "\nDuring handling of the above exception, another exception occurred:\n\n"
 
 
-def _describe(exc):
+def describe(exc):
     text = str(exc)
     return "%s: %s" % (type(exc).__name__, text) if text else type(exc).__name__
 
@@ -306,7 +306,7 @@ def run_job(job, channel, state):
                 outcome = encode({"type": "error", "task_id": task_id, "code": "SCRIPT_ERROR", "message": str(exc)})
             except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt are script errors too
                 error = {"type": "error", "task_id": task_id, "code": "SCRIPT_ERROR",
-                         "message": _describe(exc), "traceback": _script_traceback(exc)}
+                         "message": describe(exc), "traceback": _script_traceback(exc)}
                 step = _step_of(exc)
                 if step is not None:
                     error["step"] = step

@@ -12,7 +12,7 @@ export class ColdRun {
   private readonly proc: HarnessProcess;
   private startError: TaskError | undefined;
 
-  constructor(spec: HarnessSpec, job: Job, run: TaskRun, maxLogLineBytes: number) {
+  constructor(spec: HarnessSpec, job: Job, line: string, run: TaskRun, maxLogLineBytes: number) {
     const where = (): { pid: number | undefined; worker: string } => ({ pid: this.proc.pid, worker: spec.id });
     this.proc = new HarnessProcess(
       spec,
@@ -29,7 +29,7 @@ export class ColdRun {
       },
       maxLogLineBytes,
     );
-    this.proc.send({ op: 'run', job });
+    this.proc.sendLine(line);
     void this.proc.exited.then((exit) => run.finish(run.outcomeAtExit(exit, this.proc.stderrTail(), this.startError)));
   }
 

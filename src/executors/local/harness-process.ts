@@ -143,9 +143,14 @@ export class HarnessProcess {
    * (setImmediate, no delay): a batch of jobs for a worker costs one system call, not one each.
    */
   send(msg: unknown): boolean {
+    return this.sendLine(`${JSON.stringify(msg)}\n`);
+  }
+
+  /** Queue one protocol line, already encoded (with its newline): see send(). */
+  sendLine(line: string): boolean {
     const stdin = this.child.stdin;
     if (!this.running || stdin === null || stdin.destroyed) return false;
-    this.outbox += `${JSON.stringify(msg)}\n`;
+    this.outbox += line;
     if (!this.flushQueued) {
       this.flushQueued = true;
       setImmediate(this.flushOutbox);

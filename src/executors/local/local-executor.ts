@@ -11,7 +11,7 @@ import { LakerayError, taskError, type TaskError } from '../../domain/errors.ts'
 import type { Resources } from '../../domain/resources.ts';
 import type { Task } from '../../domain/task.ts';
 import { isLakeName, resolveDataPath, resolveScriptCached, scriptRuntime, type ScriptRuntime } from '../../runtime/paths.ts';
-import { ENV, type Job } from '../../runtime/protocol.ts';
+import { ENV, runLine, type Job } from '../../runtime/protocol.ts';
 import type { ServiceEndpoint, ServiceSpec } from '../../domain/service.ts';
 import type { Executor, RunCallbacks } from '../executor.ts';
 import { ColdRun } from './cold-run.ts';
@@ -159,6 +159,7 @@ export class LocalExecutor implements Executor {
     }
 
     let job: Job;
+    let line: string;
     let runtime: ScriptRuntime;
     let pool: WarmPool | undefined;
     try {
@@ -172,16 +173,21 @@ export class LocalExecutor implements Executor {
     } catch (err) {
       return this.failLater(task, callbacks, failure(err));
     }
+    try {
+      line = runLine(job); // a service's incarnations add only params.port to it
+    } catch (err) {
+      return this.failLater(task, callbacks, taskError('JOB_UNREADABLE', `the task's job cannot be encoded for its harness (params nested too deeply?): ${String(err)}`));
+    }
     if (task.service !== null) return void this.runService(task, task.service, runtime, job, callbacks);
 
     // Placed from here on: its exit releases the placement.
     const run = new TaskRun(task.id, callbacks, this.limits, this.release);
     if (pool !== undefined) {
       this.placements.set(task.id, pool);
-      pool.submit({ job, run, gpuKey: job.env[ENV.CUDA] ?? '' });
+      pool.submit({ job, line, run, gpuKey: job.env[ENV.CUDA] ?? '' });
       return pool;
     }
-    const cold = this.startCold(runtime, job, run);
+    const cold = this.startCold(runtime, job, line, run);
     this.placements.set(task.id, { cold, run });
     return undefined;
   }
@@ -237,7 +243,7 @@ export class LocalExecutor implements Executor {
   }
 
   /** A fresh `--once` harness for one job (a cold task, or one incarnation of a service). */
-  private startCold(runtime: ScriptRuntime, job: Job, run: TaskRun): ColdRun {
+  private startCold(runtime: ScriptRuntime, job: Job, line: string, run: TaskRun): ColdRun {
     const cold = new ColdRun({
       id: 'cold',
       runtime,
@@ -248,7 +254,7 @@ export class LocalExecutor implements Executor {
       concurrency: 1,
       cwd: path.dirname(job.script),
       env: { ...job.env, ...this.ownerEnv }, // set from the first instruction on, not only once the job is read
-    }, job, run, this.maxLogLineBytes);
+    }, job, line, run, this.maxLogLineBytes);
     const exited = cold.exited.finally(() => this.coldExits.delete(exited));
     this.coldExits.add(exited);
     return cold;
@@ -270,7 +276,8 @@ export class LocalExecutor implements Executor {
       onFinish: this.release,
       launch: (port, run) => {
         const env = { ...job.env, PORT: String(port), [ENV.SERVICE_PORT]: String(port) };
-        return this.startCold(runtime, { ...job, params: { ...job.params, port }, env }, run);
+        const incarnation = { ...job, params: { ...job.params, port }, env };
+        return this.startCold(runtime, incarnation, runLine(incarnation), run);
       },
     });
     this.placements.set(task.id, service);

@@ -20,6 +20,8 @@ import type { TaskRun } from './task-run.ts';
 
 export interface WorkerJob {
   job: Job;
+  /** The job's run op, encoded once (runtime/protocol.ts runLine). */
+  line: string;
   run: TaskRun;
   /** CUDA_VISIBLE_DEVICES of the job: a worker that initialized CUDA only takes the same set. */
   gpuKey: string;
@@ -86,7 +88,7 @@ export class PoolWorker {
   assign(wj: WorkerJob): void {
     this.jobs.set(wj.job.task_id, wj);
     wj.sentAt = performance.now();
-    this.proc.send({ op: 'run', job: wj.job });
+    this.proc.sendLine(wj.line);
   }
 
   /**

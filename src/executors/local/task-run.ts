@@ -93,6 +93,10 @@ export class TaskRun {
     }
     const how = exit.signal !== null ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
     const tail = stderrTail.length > 0 ? `; last stderr lines:\n${stderrTail.join('\n')}` : '';
+    if (!this.started) {
+      // The harness (or the worker it shared) died before it called run(): not the script's doing.
+      return { kind: 'failed', error: taskError('EXECUTOR_ERROR', `the harness process ${how} before run() was called (while starting, or loading the script)${tail}`) };
+    }
     return { kind: 'failed', error: taskError('PROCESS_EXITED', `the script process ${how} before reporting a result${tail}`) };
   }
 

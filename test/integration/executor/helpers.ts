@@ -1,4 +1,5 @@
 /** Shared fixtures for the local executor's integration tests: tasks, executors, recorders. */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -111,4 +112,41 @@ export const exists = (pid: number): boolean => {
 export const succeeded = (outcome: RunOutcome): Record<string, unknown> => {
   if (outcome.kind !== 'succeeded') throw new Error(`expected success, got ${JSON.stringify(outcome)}`);
   return outcome.result as Record<string, unknown>;
+};
+
+/**
+ * A harness started the way the executor starts one (`args`: e.g. --once, --concurrency 2),
+ * with the test holding its pipes: `send` writes stdin lines, `events` are its fd-3 messages.
+ */
+export const startHarness = (runtime: 'python' | 'node', args: string[] = []) => {
+  const argv = runtime === 'python' ? ['-u', '-m', 'lakeray', ...args] : ['--import', 'tsx', path.join(RUNTIMES, 'node/harness.mjs'), ...args];
+  const child = spawn(runtime === 'python' ? PYTHON : process.execPath, argv, {
+    detached: true,
+    stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+    env: { ...process.env, PYTHONPATH: path.join(RUNTIMES, 'python') },
+  });
+  const events: Array<Record<string, unknown>> = [];
+  let buffered = '';
+  child.stdio[3]!.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop()!;
+    for (const line of lines) events.push(JSON.parse(line) as Record<string, unknown>);
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const send = (line: string): void => {
+    child.stdin!.write(line.endsWith('\n') ? line : `${line}\n`);
+  };
+  return { child, events, exited, send, output: () => output };
+};
+
+/** `{v: {v: … {leaf: 1}}}`, `depth` levels deep: params a JSON decoder (or encoder) may not get through. */
+export const nested = (depth: number): Record<string, unknown> => {
+  let v: Record<string, unknown> = { leaf: 1 };
+  for (let i = 0; i < depth; i++) v = { v };
+  return v;
 };

@@ -2,33 +2,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { processAlive } from '../../../src/executors/local/process-group.ts';
-import { PYTHON, RUNTIMES, SCRIPTS, exists, makeExecutor, makeTask, recorder, tempDir, waitFor } from './helpers.ts';
-
-/** A harness started the way the executor starts one, with the test holding its pipes. */
-const startHarness = (runtime: 'python' | 'node') => {
-  const args = runtime === 'python'
-    ? ['-u', '-m', 'lakeray']
-    : ['--import', 'tsx', path.join(RUNTIMES, 'node/harness.mjs')];
-  const child = spawn(runtime === 'python' ? PYTHON : process.execPath, args, {
-    detached: true,
-    stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
-    env: { ...process.env, PYTHONPATH: path.join(RUNTIMES, 'python') },
-  });
-  const events: Array<Record<string, unknown>> = [];
-  let buffered = '';
-  child.stdio[3]!.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop()!;
-    for (const line of lines) events.push(JSON.parse(line) as Record<string, unknown>);
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, events, exited, output: () => output };
-};
+import { SCRIPTS, exists, makeExecutor, makeTask, recorder, startHarness, tempDir, waitFor } from './helpers.ts';
 
 describe('harness lifetime', () => {
   it('a python harness exits on stdin EOF mid-job and takes its children with it', async () => {

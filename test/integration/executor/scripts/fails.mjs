@@ -1,0 +1,4 @@
+// Conformance: throws.
+export async function run() {
+  throw new Error('boom');
+}

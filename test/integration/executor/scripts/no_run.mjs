@@ -1,0 +1,2 @@
+// Conformance: exports no run().
+export const value = 1;

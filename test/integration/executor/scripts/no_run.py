@@ -1,0 +1,2 @@
+"""Conformance: defines no run()."""
+VALUE = 1
