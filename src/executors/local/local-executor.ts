@@ -10,15 +10,14 @@ import type { LocalExecutorConfig } from '../../config/schema.ts';
 import { LakerayError, taskError, type TaskError } from '../../domain/errors.ts';
 import type { Resources } from '../../domain/resources.ts';
 import type { Task } from '../../domain/task.ts';
-import { isLakeName, resolveDataPath, resolveScriptCached, scriptRuntime, type ScriptRuntime } from '../../runtime/paths.ts';
+import { resolveScriptCached, scriptRuntime, type ScriptRuntime } from '../../runtime/paths.ts';
 import { ENV, runLine, type Job } from '../../runtime/protocol.ts';
 import type { ServiceEndpoint, ServiceSpec } from '../../domain/service.ts';
 import type { Executor, RunCallbacks } from '../executor.ts';
 import { ColdRun } from './cold-run.ts';
+import { jobFor } from './job.ts';
+import { killOrphans, OWNER_ENV } from './orphans.ts';
 import { ServiceRun } from './service-run.ts';
-import { isGroupLeader, isLakerayHarness, processAlive, processesWithEnv, signalGroup, sweepGroup } from './process-group.ts';
-
-const OWNER_ENV = 'LAKERAY_OWNER';
 import { TaskRun, type LogLimits } from './task-run.ts';
 import { WarmPool, type PoolStats } from './warm-pool.ts';
 
@@ -169,7 +168,8 @@ export class LocalExecutor implements Executor {
       runtime = this.runtimeOf(script);
       // A service's run() never returns: it never takes a warm worker.
       pool = task.service === null ? this.poolFor(task, runtime) : undefined;
-      job = this.jobFor(task, script, gpus);
+      const apiUrl = typeof this.opts.apiUrl === 'function' ? this.opts.apiUrl() : this.opts.apiUrl;
+      job = jobFor(task, script, gpus, { dataRoots: this.opts.dataRoots, apiUrl, workDir: this.opts.workDir });
     } catch (err) {
       return this.failLater(task, callbacks, failure(err));
     }
@@ -208,22 +208,7 @@ export class LocalExecutor implements Executor {
     // Never our own live processes, whatever the store says.
     const ours = new Set([...this.placements.values()].map((p) => (p instanceof WarmPool ? undefined : p instanceof ServiceRun ? p.pid : p.cold.pid)));
     for (const pool of this.pools.values()) for (const pid of pool.pids()) ours.add(pid);
-    const pids = new Set(tasks.map((t) => t.assignment?.pid).filter((pid): pid is number => typeof pid === 'number' && pid > 1));
-    if (this.opts.owner !== undefined) for (const pid of processesWithEnv(`${OWNER_ENV}=${this.opts.owner}`)) pids.add(pid);
-    await Promise.all([...pids].map(async (pid) => {
-      if (ours.has(pid) || !processAlive(pid) || !isLakerayHarness(pid)) return;
-      this.opts.logger?.warn({ pid }, 'killing a harness process left by a previous server');
-      if (isGroupLeader(pid)) {
-        signalGroup(pid, 'SIGKILL');
-        await sweepGroup(pid);
-      } else {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // gone meanwhile
-        }
-      }
-    }));
+    await killOrphans({ tasks, owner: this.opts.owner, ours, logger: this.opts.logger });
   }
 
   /** Start every pool's `min` workers; resolves when they are ready (or failed to start). */
@@ -318,34 +303,5 @@ export class LocalExecutor implements Executor {
       throw new LakerayError('INVALID_REQUEST', `pool "${name}" runs ${pool.config.runtime} scripts, not ${runtime}`);
     }
     return pool;
-  }
-
-  private jobFor(task: Task, script: string, gpus: readonly string[]): Job {
-    const env: Record<string, string> = {
-      [ENV.CUDA]: gpus.join(','),
-      [ENV.TASK_ID]: task.id,
-      [ENV.ATTEMPT]: String(task.attempt),
-      [ENV.LAKE_LOCAL]: '1',
-    };
-    const apiUrl = typeof this.opts.apiUrl === 'function' ? this.opts.apiUrl() : this.opts.apiUrl;
-    if (apiUrl !== undefined) env[ENV.API_URL] = apiUrl;
-    // The harness makes it before run() and removes it after, unless the job reported an
-    // artifact (the engine then removes it once the files are in the store).
-    if (this.opts.workDir !== undefined) env[ENV.WORK_DIR] = this.opts.workDir(task.id);
-    return {
-      task_id: task.id,
-      attempt: task.attempt,
-      script,
-      input: this.dataPath(task.input),
-      output: this.dataPath(task.output),
-      params: task.params,
-      env,
-    };
-  }
-
-  /** A lake name (`mnist_clean`) passes through; anything else is a path inside a data root. */
-  private dataPath(value: string | null): string | null {
-    if (value === null) return null;
-    return isLakeName(value) ? value : resolveDataPath(value, this.opts.dataRoots);
   }
 }

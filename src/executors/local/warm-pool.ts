@@ -22,6 +22,7 @@ import { taskError } from '../../domain/errors.ts';
 import type { PoolConfig } from '../../config/schema.ts';
 import type { HarnessExit } from './harness-process.ts';
 import { PoolWorker, type WorkerJob } from './pool-worker.ts';
+import { pickWorker } from './worker-choice.ts';
 
 export interface PoolStats {
   pool: string;
@@ -38,18 +39,6 @@ export interface PoolStats {
   dispatch_ms_last: number | null;
   dispatch_ms_mean: number | null;
 }
-
-/** Is `a` a better choice than `b` for a job on `gpuKey`? (Ties keep the earlier worker.) */
-const better = (a: PoolWorker, b: PoolWorker, gpuKey: string): boolean => {
-  const readyA = a.state === 'ready';
-  if (readyA !== (b.state === 'ready')) return readyA; // a ready worker starts the job now
-  const pinnedA = a.pinnedGpuKey === gpuKey;
-  if (pinnedA !== (b.pinnedGpuKey === gpuKey)) return pinnedA; // keep pinned workers for their own devices
-  const loadA = a.jobs.size + a.reserved;
-  const loadB = b.jobs.size + b.reserved;
-  if (loadA !== loadB) return loadA < loadB; // spread concurrent jobs
-  return a.lastUsed > b.lastUsed; // the most recently used worker has the warmest caches
-};
 
 export interface PoolDeps {
   interpreter: string;
@@ -94,7 +83,7 @@ export class WarmPool {
   /** Holds a free slot of a ready worker for the task; false (and demand for a worker) when there is none. */
   reserve(taskId: string, gpuKey: string): boolean {
     if (this.closing) return true; // submit() fails it at once
-    const worker = this.pick(gpuKey, true);
+    const worker = pickWorker(this.workers, gpuKey, true);
     if (worker !== undefined) {
       worker.reserved += 1;
       this.reservations.set(taskId, worker);
@@ -196,7 +185,7 @@ export class WarmPool {
   private drain(): void {
     while (this.queue.length > 0 && !this.closing) {
       const head = this.queue[0] as WorkerJob;
-      const worker = this.pick(head.gpuKey, false) ?? (this.workers.size < this.config.max ? this.spawn() : undefined);
+      const worker = pickWorker(this.workers, head.gpuKey, false) ?? (this.workers.size < this.config.max ? this.spawn() : undefined);
       if (worker === undefined) {
         // Full. An idle worker bound to other GPUs cannot take the head job: replace it.
         for (const w of this.workers) {
@@ -210,20 +199,6 @@ export class WarmPool {
       this.queue.shift();
       worker.assign(head);
     }
-  }
-
-  /**
-   * The best worker with a free slot (not held by a reservation) for a job, in one pass over
-   * the workers (this runs for every job); `ready`: only a worker that has finished starting.
-   */
-  private pick(gpuKey: string, ready: boolean): PoolWorker | undefined {
-    let best: PoolWorker | undefined;
-    for (const w of this.workers) {
-      if (!w.usable || w.jobs.size + w.reserved >= w.concurrency || (w.pinnedGpuKey !== null && w.pinnedGpuKey !== gpuKey)) continue;
-      if (ready && w.state !== 'ready') continue;
-      if (best === undefined || better(w, best, gpuKey)) best = w;
-    }
-    return best;
   }
 
   /**
