@@ -45,8 +45,10 @@ export interface Executor {
   /** Start the task's process. `gpus` are the devices the engine assigned (CUDA_VISIBLE_DEVICES). */
   run(task: Task, gpus: readonly string[], callbacks: RunCallbacks): void;
   /**
-   * Stop a running task: SIGTERM to its process group, then SIGKILL after `graceMs`.
-   * The task's `exit` callback fires (with `cancelled`) once the process is gone.
+   * Stop a running task, and only it: SIGTERM to its process group, then SIGKILL after
+   * `graceMs` (where a process runs several tasks, the task alone is asked to stop, see
+   * docs/runtime-protocol.md "Stopping"). The task's `exit` callback fires (with `cancelled`)
+   * once its script no longer runs and its room is free.
    */
   cancel(taskId: string, graceMs: number): void;
   /** Kill processes left by a previous server instance (recorded in task assignments). */
