@@ -74,8 +74,6 @@ export class LocalExecutor implements Executor {
   private readonly pools = new Map<string, WarmPool>();
   private readonly placements = new Map<string, Placement>();
   private readonly coldExits = new Set<Promise<unknown>>();
-  /** The pool holding room for a task (reserve → run or unreserve). */
-  private readonly reservedIn = new Map<string, WarmPool>();
   private roomListener: () => void = () => {};
   private readonly maxLogLineBytes: number;
   private readonly limits: LogLimits;
@@ -127,14 +125,12 @@ export class LocalExecutor implements Executor {
     const name = task.pool ?? (runtime === null ? undefined : this.opts.config.default_pools[runtime]);
     const pool = name === undefined ? undefined : this.pools.get(name);
     if (pool === undefined || pool.config.runtime !== runtime) return true;
-    if (!pool.reserve(task.id, gpus.join(','))) return false;
-    this.reservedIn.set(task.id, pool);
-    return true;
+    return pool.reserve(task.id, gpus.join(','));
   }
 
+  /** Rare (a claim lost its CAS, or run() failed the task first): every pool forgets the task's slot. */
   unreserve(taskId: string): void {
-    this.reservedIn.get(taskId)?.unreserve(taskId);
-    this.reservedIn.delete(taskId);
+    for (const pool of this.pools.values()) pool.unreserve(taskId);
   }
 
   onRoom(listener: () => void): void {
@@ -142,12 +138,10 @@ export class LocalExecutor implements Executor {
   }
 
   run(task: Task, gpus: readonly string[], callbacks: RunCallbacks): void {
-    const reserved = this.reservedIn.get(task.id);
-    if (reserved === undefined) return void this.start(task, gpus, callbacks);
-    this.reservedIn.delete(task.id);
-    // The pool takes the task in its reserved slot (it finds the reservation by the task's id),
-    // unless the task did not get that far: then the slot goes back.
-    if (this.start(task, gpus, callbacks) !== reserved) reserved.unreserve(task.id);
+    // A pool takes the task in the slot reserved for it (it finds the reservation by the
+    // task's id); a task no pool took (a cold run, or one that failed first) held none, or
+    // gives it back.
+    if (this.start(task, gpus, callbacks) === undefined && this.pools.size > 0) this.unreserve(task.id);
   }
 
   /** Places the task; returns the pool it was given to, if any. */
