@@ -113,7 +113,8 @@ export class Settler {
       throw err;
     }
     const results = all.slice(0, requests.length);
-    const fallback = await this.cancelledMeanwhile(runs.filter((_, i) => !results[i]), now);
+    const lost = runs.filter((_, i) => !results[i]);
+    const fallback = lost.length === 0 ? [] : await this.cancelledMeanwhile(lost, now);
     const events = [];
     for (let i = 0, j = 0; i < results.length; i++) {
       const r = results[i] ?? fallback[j++];
@@ -135,8 +136,7 @@ export class Settler {
    * A CAS that lost means the task moved to cancelling meanwhile (a cancel raced the
    * process's end): it ends cancelled, as its process is gone.
    */
-  private async cancelledMeanwhile(lost: readonly Running[], now: number): Promise<(TransitionResult | null)[]> {
-    if (lost.length === 0) return [];
+  private cancelledMeanwhile(lost: readonly Running[], now: number): Promise<(TransitionResult | null)[]> {
     return this.deps.store.transition(
       lost.map((run) => ({
         id: run.task.id,
