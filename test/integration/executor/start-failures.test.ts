@@ -1,8 +1,9 @@
 /**
- * Through the engine (SQLite in memory, the real local executor and harnesses), bypassing the
- * API's input limits: a task its harness cannot start fails at once with a clear code, and
- * frees its slot (the executor has room for one task at a time: the next task runs). Cold
- * processes and warm pools, Python and Node.
+ * Through the engine (SQLite in memory, the real local executor and harnesses): a task its
+ * harness cannot start fails at once with a clear code, and frees its slot (the executor has
+ * room for one task at a time: the next task runs). Cold processes and warm pools, Python and
+ * Node. The engine refuses params nested deeper than server.max_json_depth; at the highest
+ * depth that setting allows (1,000), params still nest deeper than Python's JSON decoder goes.
  */
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -17,8 +18,8 @@ import { nested, PYTHON, RUNTIMES, tempDir } from './helpers.ts';
 const SCRIPTS = path.join(import.meta.dirname, 'scripts');
 const caller = { tenant: 'default' };
 
-/** Nested deeper than Python's JSON decoder goes (recursion limit 1000), well within what the store and V8 encode. */
-const deep = () => nested(2500);
+/** 1,000 levels: accepted with max_json_depth 1000, and deeper than Python's JSON decoder goes (its recursion limit, 1,000, counts the job's own levels too). */
+const deep = () => nested(999);
 
 type Kind = 'cold' | 'warm';
 
@@ -30,7 +31,11 @@ const open = async (kind: Kind, python = PYTHON) => {
     pools: kind === 'warm' ? [{ name: 'py', runtime: 'python', min: 1, max: 1 }, { name: 'js', runtime: 'node', min: 1, max: 1, concurrency: 2 }] : [],
     default_pools: kind === 'warm' ? { python: 'py', node: 'js' } : {},
   };
-  const config = parseConfig({ state_dir: path.join(dir, 'state'), script_roots: [SCRIPTS], data_roots: [dir], executors: { local } }, dir, {});
+  const config = parseConfig(
+    { state_dir: path.join(dir, 'state'), script_roots: [SCRIPTS], data_roots: [dir], executors: { local }, server: { max_json_depth: 1000 } },
+    dir,
+    {},
+  );
   const executor = new LocalExecutor({ config: config.executors.local, pythonInterpreter: python, scriptRoots: [SCRIPTS], dataRoots: [dir], runtimesDir: RUNTIMES });
   const store = SqliteTaskStore.open(':memory:');
   const engine = new Engine({
