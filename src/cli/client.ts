@@ -169,9 +169,17 @@ export class ApiClient {
     await this.call('DELETE', `/api/v1/tasks/${encodeURIComponent(id)}`);
   }
 
-  /** Datasets or models of the lake (GET /api/v1/datasets|models…). */
-  lakeList(kind: LakeKind): Promise<Record<LakeKind, LakeTableJson[]>> {
-    return this.call('GET', `/api/v1/${kind}`);
+  /** Every dataset or model of the lake: GET /api/v1/datasets|models, page after page (Link rel="next"). */
+  async lakeList(kind: LakeKind): Promise<LakeTableJson[]> {
+    const all: LakeTableJson[] = [];
+    const seen = new Set<string>();
+    for (let path: string | null = `/api/v1/${kind}?limit=1000`; path !== null && !seen.has(path); ) {
+      seen.add(path);
+      const res = await this.send('GET', path, {});
+      all.push(...(await this.json<LakeTableJson[]>('GET', path, res)));
+      path = nextPage(res.headers.link, this.base);
+    }
+    return all;
   }
 
   lakeGet(kind: LakeKind, name: string): Promise<LakeTableJson> {
@@ -233,7 +241,10 @@ export class ApiClient {
   }
 
   private async call<T>(method: string, path: string, o: { query?: Query; body?: unknown } = {}): Promise<T> {
-    const res = await this.send(method, path, o);
+    return this.json<T>(method, path, await this.send(method, path, o));
+  }
+
+  private async json<T>(method: string, path: string, res: Awaited<ReturnType<ApiClient['send']>>): Promise<T> {
     const text = await res.body.text();
     if (res.statusCode >= 300) throw toApiError(res.statusCode, text);
     if (!text) return undefined as T;
@@ -303,6 +314,17 @@ function toApiError(status: number, text: string): ApiError {
     // not JSON: fall through to a generic error carrying the status
   }
   return new ApiError(status, `HTTP_${status}`, text.slice(0, 200) || `HTTP ${status}`);
+}
+
+/** The path and query of a Link header's rel="next" target on this server, or null. */
+export function nextPage(link: string | string[] | undefined, base: string): string | null {
+  for (const part of [link ?? []].flat().join(',').split(',')) {
+    const m = /^\s*<([^>]*)>\s*;.*\brel="?next"?/.exec(part);
+    if (!m?.[1]) continue;
+    const url = new URL(m[1], base);
+    return url.origin === new URL(base).origin ? url.pathname + url.search : null;
+  }
+  return null;
 }
 
 function queryString(q: Query | undefined): string {

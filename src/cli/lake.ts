@@ -10,10 +10,9 @@ import { formatAge, formatBytes, formatTable, toMs } from './format.ts';
 import { number } from './options.ts';
 
 async function list(ctx: Ctx, kind: LakeKind): Promise<number> {
-  const res = await ctx.client.lakeList(kind);
-  const tables = res[kind] ?? [];
+  const tables = await ctx.client.lakeList(kind);
   if (ctx.json) {
-    ctx.printJson(res);
+    ctx.printJson(tables);
     return EXIT.OK;
   }
   if (!tables.length) {

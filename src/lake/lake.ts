@@ -84,10 +84,16 @@ export class LakeError extends Error {
   }
 }
 
+export interface ListPage {
+  offset: number;
+  limit: number;
+}
+
 export interface Lake {
   /** Root URI of the lake (a directory, or s3://bucket/prefix). */
   readonly root: string;
-  list(kind: LakeKind): Promise<TableInfo[]>;
+  /** Tables by name; `page` takes that slice of the sorted names before describing them. */
+  list(kind: LakeKind, page?: ListPage): Promise<TableInfo[]>;
   /** NOT_FOUND when absent. */
   describe(kind: LakeKind, name: string): Promise<TableInfo>;
   exists(kind: LakeKind, name: string): Promise<boolean>;

@@ -48,6 +48,12 @@ const rowsQuery = z
   })
   .strict();
 
+const listQuery = z
+  .object({
+    offset: z.coerce.number().int().min(0).max(2 ** 53).default(0),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+  })
+  .strict();
 const arrowQuery = z.object({ columns: columnList.optional(), filter, version }).strict();
 const writeQuery = z.object({ mode: z.enum(['create', 'overwrite', 'append']).default('overwrite') }).strict();
 const fileQuery = z.object({ version }).strict();
@@ -115,9 +121,26 @@ export const lakeRoutes: FastifyPluginAsyncZod<LakeRoutesOptions> = async (app, 
     const what = kind === 'datasets' ? 'dataset' : 'model';
     const tags = [kind];
 
-    app.get(base, { schema: { tags, summary: `List ${kind}`, response: { 200: z.record(z.string(), z.array(tableView)) } } }, async () => ({
-      [kind]: await lake.list(kind),
-    }));
+    // Seed 004 §4.2's shape: a bare array of tables. Paging rides in the query and a Link
+    // header (RFC 8288) naming the next page, present only when there is one.
+    app.get(
+      base,
+      {
+        schema: {
+          tags,
+          summary: `List ${kind}, by name`,
+          description: 'A JSON array. When more remain, `Link: <…?offset=N&limit=M>; rel="next"` points at the next page.',
+          querystring: listQuery,
+          response: { 200: z.array(tableView), ...errorResponses(400) },
+        },
+      },
+      async (request, reply) => {
+        const { offset, limit } = request.query;
+        const tables = await lake.list(kind, { offset, limit: limit + 1 });
+        if (tables.length > limit) reply.header('link', `<${base}?offset=${offset + limit}&limit=${limit}>; rel="next"`);
+        return tables.slice(0, limit);
+      },
+    );
 
     app.get(
       `${base}/:id`,

@@ -18,7 +18,7 @@
 import arrow from '../arrow.ts';
 import type { RecordBatch, Schema, Table } from '../arrow.ts';
 import { LakeError } from '../lake.ts';
-import type { Lake, LakeKind, RowsOptions, ScanOptions, TableInfo, VersionInfo, VersionRef, WriteMode, WriteResult } from '../lake.ts';
+import type { Lake, LakeKind, ListPage, RowsOptions, ScanOptions, TableInfo, VersionInfo, VersionRef, WriteMode, WriteResult } from '../lake.ts';
 import { cleanMessage, isTableMissing, message, isTagTaken, readError, singular, tableNotFound, tagError, tagNotFound, versionNotFound, writeError } from './errors.ts';
 import { asOneExpression, checkFilter } from './filter.ts';
 import { TableHandles } from './handles.ts';
@@ -59,8 +59,9 @@ export class LanceLake implements Lake {
     return new LanceLake(where, handles);
   }
 
-  async list(kind: LakeKind): Promise<TableInfo[]> {
-    const names = (await (await this.handles.connection(kind)).tableNames()).filter((n) => TABLE_NAME.test(n)).sort();
+  async list(kind: LakeKind, page?: ListPage): Promise<TableInfo[]> {
+    const all = (await (await this.handles.connection(kind)).tableNames()).filter((n) => TABLE_NAME.test(n)).sort();
+    const names = page ? all.slice(page.offset, page.offset + page.limit) : all;
     const infos = await Promise.all(names.map((n) => this.describe(kind, n).catch((err: unknown) => (isLake(err, 'NOT_FOUND') ? undefined : Promise.reject(err)))));
     return infos.filter((i): i is TableInfo => i !== undefined);
   }

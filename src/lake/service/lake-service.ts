@@ -16,7 +16,7 @@ import type { Readable } from 'node:stream';
 import { LakerayError, type ErrorCode } from '../../domain/errors.ts';
 import { isTerminal, type Task } from '../../domain/task.ts';
 import type { EventBus } from '../../events/event-bus.ts';
-import { LakeError, type ColumnInfo, type Lake, type LakeKind, type LineageLog, type LineageRecord, type ScanOptions, type TableInfo, type VersionInfo, type VersionRef, type WriteMode } from '../lake.ts';
+import { LakeError, type ColumnInfo, type Lake, type LakeKind, type LineageLog, type LineageRecord, type ListPage, type ScanOptions, type TableInfo, type VersionInfo, type VersionRef, type WriteMode } from '../lake.ts';
 import type { Snapshot, SnapshotCache } from '../snapshot-cache.ts';
 import { columnsOf } from '../types.ts';
 import type { TaskStore } from '../../store/task-store.ts';
@@ -178,8 +178,8 @@ export class LakeService {
     return this.deps.lake.root;
   }
 
-  async list(kind: LakeKind): Promise<TableView[]> {
-    return (await this.deps.lake.list(kind)).map(view);
+  async list(kind: LakeKind, page?: ListPage): Promise<TableView[]> {
+    return (await this.deps.lake.list(kind, page)).map(view);
   }
 
   async describe(kind: LakeKind, name: string): Promise<TableDetail> {

@@ -43,6 +43,8 @@ export class FakeApi {
   readonly tasks = new Map<string, FakeTask>();
   /** Page size for GET /tasks when the client sends no limit. */
   pageSize = 50;
+  /** GET /api/v1/datasets: served two per page whatever the client asks, linked with Link rel="next". */
+  datasets: Record<string, unknown>[] = [];
   private server: Server = createServer((req, res) => void this.handle(req, res));
   url = '';
 
@@ -74,6 +76,11 @@ export class FakeApi {
       res.end(doc === undefined ? undefined : JSON.stringify(doc));
     };
     const fail = (status: number, code: string, message: string) => send(status, { error: { code, message } });
+    if (url.pathname === '/api/v1/datasets') {
+      const offset = Number(url.searchParams.get('offset') ?? 0);
+      if (offset + 2 < this.datasets.length) res.setHeader('link', `</api/v1/datasets?offset=${offset + 2}&limit=2>; rel="next"`);
+      return send(200, this.datasets.slice(offset, offset + 2));
+    }
     if (parts.slice(0, 3).join('/') !== 'api/v1/tasks') return fail(404, 'ROUTE_NOT_FOUND', 'No such route');
     const id = parts[3];
     if (!id) {

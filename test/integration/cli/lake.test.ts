@@ -6,6 +6,7 @@ import { parseConfig } from '../../../src/config/load.ts';
 import arrow, { type Table } from '../../../src/lake/arrow.ts';
 import { startServer, type RunningServer } from '../../../src/main.ts';
 import { tempDir } from '../../helpers/server-process.ts';
+import { FakeApi } from './fake-api.ts';
 import { runCli } from './harness.ts';
 
 let server: RunningServer;
@@ -52,7 +53,21 @@ describe('lakeray datasets / models', () => {
     expect(r.out).toMatch(/points\s+3\s+[\d.]+ KiB\s+1\s/);
     expect(r.out).toContain('vec: List[Float32]');
     const j = await runCli(['--url', server.url, '--json', 'datasets', 'ls']);
-    expect(JSON.parse(j.out).datasets[0]).toMatchObject({ id: 'points', num_rows: 3 });
+    expect(JSON.parse(j.out)).toMatchObject([{ id: 'points', num_rows: 3 }]); // the API's own shape: a bare array
+  });
+
+  it('follows the list\'s pages (Link rel="next") to the end', async () => {
+    const fake = await new FakeApi().start();
+    try {
+      const at = '2026-01-01T00:00:00.000Z';
+      fake.datasets = ['a', 'b', 'c', 'd', 'e'].map((id) => ({ id, path: `/lake/${id}.lance`, schema: { x: 'Int64' }, num_rows: 1, size_bytes: 10, version: 1, updated_at: at, tags: {} }));
+      const j = await runCli(['--url', fake.url, '--json', 'datasets', 'ls']);
+      expect(j.code, j.err).toBe(0);
+      expect(JSON.parse(j.out).map((d: { id: string }) => d.id)).toEqual(['a', 'b', 'c', 'd', 'e']);
+      expect(fake.requests.map((r) => r.url)).toEqual(['/api/v1/datasets?limit=1000', '/api/v1/datasets?offset=2&limit=2', '/api/v1/datasets?offset=4&limit=2']);
+    } finally {
+      await fake.stop();
+    }
   });
 
   it('shows a dataset and pages its rows with large cells summarized', async () => {

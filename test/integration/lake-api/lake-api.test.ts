@@ -65,7 +65,7 @@ describe('datasets', () => {
 
     const list = await api(server.url, 'GET', '/api/v1/datasets');
     expect(list.status).toBe(200);
-    const d = list.body.datasets.find((x: { id: string }) => x.id === 'digits');
+    const d = list.body.find((x: { id: string }) => x.id === 'digits');
     expect(d).toMatchObject({ id: 'digits', num_rows: 500, version: 1, schema: { image: 'List[Float32, 784]', label: 'Int64', split: 'String' } });
     expect(d.size_bytes).toBeGreaterThan(500 * 784 * 4 * 0.5);
     expect(d.path).toMatch(/datasets\/digits\.lance$/);
@@ -246,7 +246,7 @@ describe('models', () => {
     expect(Buffer.from(await f.body.arrayBuffer()).equals(onnx)).toBe(true);
     expect((await api(server.url, 'GET', '/api/v1/models/tiny/files/nope.bin')).body.error.code).toBe('MODEL_NOT_FOUND');
     const list = await api(server.url, 'GET', '/api/v1/models');
-    expect(list.body.models.map((x: { id: string }) => x.id)).toContain('tiny');
+    expect(list.body.map((x: { id: string }) => x.id)).toContain('tiny');
     expect((await api(server.url, 'GET', '/api/v1/models/nope')).body.error.code).toBe('MODEL_NOT_FOUND');
   });
 

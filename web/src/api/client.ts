@@ -38,7 +38,7 @@ export class ApiError extends Error {
 
 export const isAbort = (err: unknown): boolean => err instanceof DOMException && err.name === 'AbortError';
 
-export async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
+export async function request<T>(path: string, init: RequestInit = {}, onResponse?: (res: Response) => void): Promise<T> {
   let res: Response;
   try {
     res = await fetch(path, { ...init, headers: { accept: 'application/json', ...(init.headers ?? {}) } });
@@ -46,6 +46,7 @@ export async function request<T>(path: string, init: RequestInit = {}): Promise<
     if (isAbort(err)) throw err;
     throw new ApiError(0, 'UNREACHABLE', 'The Lakeray API is not reachable. Is the server running?');
   }
+  onResponse?.(res);
   if (res.status === 204) return undefined as T;
   const text = await res.text();
   let body: unknown;
@@ -76,6 +77,22 @@ const q = (params: Record<string, string | number | undefined | null>): string =
 
 const enc = encodeURIComponent;
 
+/** The target of a Link header's rel="next" (RFC 8288), or null. */
+const nextLink = (link: string | null): string | null => /<([^>]*)>\s*;[^,]*\brel="?next"?/.exec(link ?? '')?.[1] ?? null;
+
+/** Every item of a list the API answers as pages of a JSON array, following Link rel="next". */
+async function listAll<T>(path: string, signal?: AbortSignal): Promise<T[]> {
+  const all: T[] = [];
+  const seen = new Set<string>();
+  for (let next: string | null = path; next !== null && !seen.has(next); ) {
+    seen.add(next);
+    let following: string | null = null;
+    all.push(...(await request<T[]>(next, { signal }, (res) => (following = nextLink(res.headers.get('link'))))));
+    next = following;
+  }
+  return all;
+}
+
 export const api = {
   tasks: (p: { status?: string; name?: string; limit?: number; cursor?: string | null }, signal?: AbortSignal) =>
     request<TaskList>(`/api/v1/tasks${q(p)}`, { signal }),
@@ -90,9 +107,9 @@ export const api = {
 
   services: (signal?: AbortSignal) => request<{ services: ServiceInfo[] }>('/api/v1/services', { signal }),
 
-  datasets: (signal?: AbortSignal) => request<{ datasets: TableInfo[] }>('/api/v1/datasets', { signal }),
+  datasets: (signal?: AbortSignal) => listAll<TableInfo>('/api/v1/datasets?limit=1000', signal),
   dataset: (id: string, signal?: AbortSignal) => request<TableDetail>(`/api/v1/datasets/${enc(id)}`, { signal }),
-  models: (signal?: AbortSignal) => request<{ models: TableInfo[] }>('/api/v1/models', { signal }),
+  models: (signal?: AbortSignal) => listAll<TableInfo>('/api/v1/models?limit=1000', signal),
   model: (id: string, signal?: AbortSignal) => request<TableDetail>(`/api/v1/models/${enc(id)}`, { signal }),
   modelFileUrl: (id: string, file: string, version?: number) => `/api/v1/models/${enc(id)}/files/${enc(file)}${q({ version })}`,
   rows: (

@@ -16,9 +16,9 @@ export function useLakeNames(): LakeNames {
     let alive = true;
     if (!cache || Date.now() - cachedAt > 30_000) {
       cachedAt = Date.now();
-      cache = Promise.all([api.datasets().catch(() => ({ datasets: [] })), api.models().catch(() => ({ models: [] }))]).then(([d, m]) => ({
-        datasets: new Set(d.datasets.map((x) => x.id)),
-        models: new Set(m.models.map((x) => x.id)),
+      cache = Promise.all([api.datasets().catch(() => []), api.models().catch(() => [])]).then(([d, m]) => ({
+        datasets: new Set(d.map((x) => x.id)),
+        models: new Set(m.map((x) => x.id)),
       }));
     }
     void cache.then((n) => alive && setNames(n));

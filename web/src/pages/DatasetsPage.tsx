@@ -5,7 +5,7 @@ import { useResource } from '../hooks/useResource.ts';
 import { EmptyLake, TableList } from './lake/TableList.tsx';
 
 export function DatasetsPage() {
-  const datasets = useResource(async (signal) => (await api.datasets(signal)).datasets, 'datasets');
+  const datasets = useResource((signal) => api.datasets(signal), 'datasets');
   return (
     <Page title="Datasets" subtitle="Versioned tables in the Lance lake: every write is a new version, and lineage says what made it.">
       <Card bodyless title={datasets.data ? `${datasets.data.length} ${datasets.data.length === 1 ? 'dataset' : 'datasets'}` : 'Datasets'}>

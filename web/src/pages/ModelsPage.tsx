@@ -8,7 +8,7 @@ import { ModelList, type ModelRow } from './lake/ModelList.tsx';
 const PARALLEL_DETAILS = 6;
 
 async function loadModels(signal: AbortSignal): Promise<ModelRow[]> {
-  const models = (await api.models(signal)).models;
+  const models = await api.models(signal);
   const rows: ModelRow[] = models.map((m) => ({ ...m, detail: null }));
   let next = 0;
   const worker = async () => {
