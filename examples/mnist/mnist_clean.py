@@ -4,8 +4,9 @@
 
 Reads the four IDX files of MNIST or Fashion-MNIST (``train-images-idx3-ubyte``,
 ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte``, each
-plain or ``.gz``) from the input directory (or a .zip of them; default: Debian's
-``/usr/share/datasets/fashion-mnist``), and writes one table to the lake:
+plain or ``.gz``) from the input directory (or a .zip of them; default: ``$LAKERAY_MNIST_DIR``,
+else Debian's ``/usr/share/datasets/fashion-mnist`` from the ``dataset-fashion-mnist`` package),
+and writes one table to the lake:
 
     image       FixedSizeList<float32>[784]   (flatten=false: FixedSizeList<FixedSizeList<float32>[28]>[28])
     label       int64                         rows whose label is not in [0, 9] are dropped
@@ -16,16 +17,23 @@ Params: ``normalize`` (default true: pixels / 255 in [0, 1]; false: 0..255 as fl
 ``flatten`` (default true), ``classes`` ("auto": Fashion-MNIST names when the input path says
 fashion, else digits; or "fashion", "digits", or a list of 10 names), ``limit`` (rows per split,
 for quick runs). Everything is numpy/Arrow buffer work: no Python loop touches a pixel.
+
+Missing files fail the task with ``INPUT_NOT_FOUND`` and a one-line message that names the
+folder and the command that fixes it (``apt-get install dataset-fashion-mnist`` on Debian/Ubuntu).
 """
 import gzip
 import os
+import shutil
 import struct
 import time
 import zipfile
 
 import numpy as np
+from lakeray import TaskError
 
-DEFAULT_INPUT = "/usr/share/datasets/fashion-mnist"
+DEBIAN_INPUT = "/usr/share/datasets/fashion-mnist"
+DEBIAN_PACKAGE = "dataset-fashion-mnist"
+UPSTREAM = "https://github.com/zalandoresearch/fashion-mnist"
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 DIGIT_CLASSES = [str(i) for i in range(10)]
@@ -72,7 +80,7 @@ class _Source:
         self.path = path
         self.zip = zipfile.ZipFile(path) if os.path.isfile(path) and zipfile.is_zipfile(path) else None
         if self.zip is None and not os.path.isdir(path):
-            raise FileNotFoundError("input %s is neither a directory of IDX files nor a zip of them" % path)
+            raise FileNotFoundError("no IDX files in %s" % path)
         if self.zip is not None:
             self.names = {os.path.basename(n): n for n in self.zip.namelist() if not n.endswith("/")}
         else:
@@ -87,6 +95,24 @@ class _Source:
                     raw = self.zip.read(self.names[name]) if self.zip else _read(self.names[name])
                     return (gzip.decompress(raw) if name.endswith(".gz") or raw[:2] == b"\x1f\x8b" else raw), name
         raise FileNotFoundError("no %s-%s-%s-ubyte[.gz] in %s" % (prefix, kind, dims, self.path))
+
+
+def default_input():
+    """The folder read when the task names no input: $LAKERAY_MNIST_DIR, else Debian's."""
+    return os.environ.get("LAKERAY_MNIST_DIR") or DEBIAN_INPUT
+
+
+def missing_data_message(path, exc):
+    """One line: what is missing where, and the command that puts it there."""
+    apt = shutil.which("apt-get") is not None
+    install = "%sapt-get install %s" % ("" if os.geteuid() == 0 else "sudo ", DEBIAN_PACKAGE)
+    if os.path.normpath(str(path)) == DEBIAN_INPUT:
+        fix = install if apt else "download the four *-ubyte.gz files of %s into a folder and start Lakeray with LAKERAY_MNIST_DIR=<that folder>" % UPSTREAM
+        return "Fashion-MNIST is not installed (%s). Fix: %s" % (exc, fix)
+    fix = "put the four *-ubyte.gz files of %s there" % UPSTREAM
+    if apt and path == os.environ.get("LAKERAY_MNIST_DIR"):
+        fix += ", or unset LAKERAY_MNIST_DIR and run: %s" % install
+    return "Fashion-MNIST not found (%s). Fix: %s" % (exc, fix)
 
 
 def _read(path):
@@ -171,16 +197,18 @@ def run(input_path, output_path, params, ctx=None):
     started = time.perf_counter()
     params = params or {}
     report = ctx.progress if ctx is not None else (lambda *a, **k: None)
-    source_path = input_path or params.get("source") or DEFAULT_INPUT
+    source_path = input_path or params.get("source") or default_input()
     limit = int(params["limit"]) if params.get("limit") else None
     classes = _class_names(params.get("classes", "auto"), source_path)
-    source = _Source(source_path)
-
     parts = []
-    for i, (prefix, split) in enumerate(SPLITS):
-        report(0.05 + 0.3 * i, "reading %s images" % prefix)
-        images, labels = load_split(source, prefix, limit)
-        parts.append((split, images, labels))
+    try:
+        source = _Source(source_path)
+        for i, (prefix, split) in enumerate(SPLITS):
+            report(0.05 + 0.3 * i, "reading %s images" % prefix)
+            images, labels = load_split(source, prefix, limit)
+            parts.append((split, images, labels))
+    except FileNotFoundError as exc:
+        raise TaskError("INPUT_NOT_FOUND", missing_data_message(source_path, exc)) from None
     report(0.65, "building the table")
     table, dropped = build_table(parts, normalize=bool(params.get("normalize", True)),
                                  flatten=bool(params.get("flatten", True)), classes=classes)

@@ -47,6 +47,7 @@ export const ERRORS = {
 
   SCRIPT_ERROR: { status: 500, scope: 'task', message: 'The script raised an error', retryable: true },
   SCRIPT_NOT_FOUND: { status: 400, scope: 'both', message: 'Script not found inside the script roots' },
+  INPUT_NOT_FOUND: { status: 404, scope: 'task', message: 'The data the script reads is not there (a missing file or folder)' },
   PROCESS_EXITED: { status: 500, scope: 'task', message: 'The script process exited without a result', retryable: true },
   TASK_TIMEOUT: { status: 500, scope: 'task', message: 'The task ran past its timeout', retryable: true },
   TASK_LOST: { status: 500, scope: 'task', message: 'The task lost its lease (server or worker died) and has no attempts left' },

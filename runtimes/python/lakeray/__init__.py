@@ -12,9 +12,9 @@ Lake I/O (``lakeray.read_dataset``, ``write_dataset``, ``read_model``, ``write_m
 for it (nor for pyarrow) unless a script does lake I/O.
 """
 from .context import Context, get_context
-from .runner import Cancelled, StepError
+from .runner import Cancelled, StepError, TaskError
 
-__all__ = ["Cancelled", "Context", "LakeClient", "LakeError", "StepError", "get_context",
+__all__ = ["Cancelled", "Context", "LakeClient", "LakeError", "StepError", "TaskError", "get_context",
            "iter_dataset", "read_dataset", "read_model", "write_dataset", "write_model"]
 __version__ = "0.1.0"
 

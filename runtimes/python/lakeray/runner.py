@@ -45,6 +45,16 @@ class StepError(Exception):
         self.step = str(step)
 
 
+class TaskError(Exception):
+    """A failure the script can name: the task fails with ``code`` (a task error code of
+    docs/errors.md, e.g. ``INPUT_NOT_FOUND``) instead of ``SCRIPT_ERROR``, so a caller can tell
+    "your data is missing" from "the script crashed". An unknown code becomes SCRIPT_ERROR."""
+
+    def __init__(self, code, message=""):
+        super().__init__(message)
+        self.code = str(code)[:64]
+
+
 def _step_of(exc):
     step = getattr(exc, "step", None)
     return step[:200] if isinstance(step, str) and step else None
@@ -305,8 +315,11 @@ def run_job(job, channel, state):
             except ScriptError as exc:
                 outcome = encode({"type": "error", "task_id": task_id, "code": "SCRIPT_ERROR", "message": str(exc)})
             except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt are script errors too
-                error = {"type": "error", "task_id": task_id, "code": "SCRIPT_ERROR",
-                         "message": describe(exc), "traceback": _script_traceback(exc)}
+                if isinstance(exc, TaskError):  # a failure the script named: its message says it all
+                    error = {"type": "error", "task_id": task_id, "code": exc.code, "message": str(exc)}
+                else:
+                    error = {"type": "error", "task_id": task_id, "code": "SCRIPT_ERROR",
+                             "message": describe(exc), "traceback": _script_traceback(exc)}
                 step = _step_of(exc)
                 if step is not None:
                     error["step"] = step

@@ -96,24 +96,27 @@ with zipfile.ZipFile(zpath, "w") as z:
 ctx3 = FakeCtx()
 r3 = mnist_clean.run(zpath, "z", {}, ctx3)
 errors = {}
+empty = os.path.join(tmp, "empty"); os.makedirs(empty)
+os.environ["LAKERAY_MNIST_DIR"] = empty   # the folder a task without an input reads
 bad = os.path.join(tmp, "bad"); os.makedirs(bad)
 write_set(bad, np.array([1]), np.array([1]), gz=False)
 with open(os.path.join(bad, "train-images-idx3-ubyte"), "r+b") as f:
     f.write(struct.pack(">I", 0x00000801))   # a labels magic on the images file
 for label, fn in (("magic", lambda: mnist_clean.run(bad, "x", {}, FakeCtx())),
                   ("missing", lambda: mnist_clean.run(tmp, "x", {}, FakeCtx())),
+                  ("default_missing", lambda: mnist_clean.run(None, "x", {}, FakeCtx())),
                   ("not_idx", lambda: mnist_clean.parse_idx(b"\\x12\\x34\\x56\\x78", "f")),
                   ("truncated", lambda: mnist_clean.parse_idx(idx(np.zeros((3, 2, 2)))[:-1], "f"))):
     try:
         fn(); errors[label] = None
     except Exception as e:
-        errors[label] = [type(e).__name__, str(e)]
+        errors[label] = [type(e).__name__, str(e), getattr(e, "code", None)]
 print(json.dumps({
   "result": result, "schema": [[f.name, str(f.type)] for f in t.schema],
   "labels": t.column("label").to_pylist(), "names": t.column("label_name").to_pylist()[:3],
   "split": t.column("split").to_pylist(), "range": [float(np.min(img.flatten())), float(np.max(img.flatten()))],
   "r2": r2, "schema2": [str(f.type) for f in t2.schema], "max2": float(np.max(t2.column("image").combine_chunks().flatten().flatten())),
-  "names2": t2.column("label_name").to_pylist(), "r3": r3["total_records"], "errors": errors,
+  "names2": t2.column("label_name").to_pylist(), "r3": r3["total_records"], "errors": errors, "empty": empty,
   "progress": [e[1] for e in ctx.events if e[0] == "progress"],
   "logs": [e[2] for e in ctx.events if e[0] == "log"],
 }))
@@ -139,7 +142,11 @@ print(json.dumps({
     expect(r.r3).toBe(14);
     expect(r.errors.magic[0]).toBe('IdxError');
     expect(r.errors.magic[1]).toMatch(/wrong magic number 0x00000801, expected 0x00000803/);
-    expect(r.errors.missing[0]).toBe('FileNotFoundError');
+    // Missing files are the task error INPUT_NOT_FOUND with a one-line fix, not a traceback.
+    expect(r.errors.missing.slice(0, 1).concat(r.errors.missing[2])).toEqual(['TaskError', 'INPUT_NOT_FOUND']);
+    expect(r.errors.missing[1]).toMatch(/^Fashion-MNIST not found \(no train-images-idx3-ubyte\[\.gz\] in .*\)\. Fix: put the four \*-ubyte\.gz files of https:\/\/github\.com\/zalandoresearch\/fashion-mnist there$/);
+    expect(r.errors.default_missing[2]).toBe('INPUT_NOT_FOUND');
+    expect(r.errors.default_missing[1]).toMatch(new RegExp(`^Fashion-MNIST not found \\(no train-images-idx3-ubyte\\[\\.gz\\] in ${r.empty}\\)\\. Fix: put the four .* there, or unset LAKERAY_MNIST_DIR and run: (sudo )?apt-get install dataset-fashion-mnist$`));
     expect(r.errors.not_idx[1]).toMatch(/not an IDX file/);
     expect(r.errors.truncated[1]).toMatch(/truncated/);
     expect(r.progress.at(-1)).toBe(1);
