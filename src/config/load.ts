@@ -34,6 +34,16 @@ export const DEFAULT_CONFIG_FILE = 'lakeray.yaml';
 const formatIssues = (error: z.ZodError): string[] =>
   error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
 
+/**
+ * A list of folders in one variable, like PATH: separated by ":" (or ","). A colon that
+ * starts "://" belongs to a URI (s3://bucket/raw), not between two roots.
+ */
+export const splitRoots = (v: string): string[] =>
+  v
+    .split(/,|:(?!\/\/)/)
+    .map((r) => r.trim())
+    .filter(Boolean);
+
 /** LAKERAY_* variables that override config fields (documented in docs/configuration.md). */
 const ENV_OVERRIDES: Record<string, (raw: Record<string, any>, v: string) => void> = {
   LAKERAY_HOST: (c, v) => ((c.server ??= {}).host = v),
@@ -43,6 +53,8 @@ const ENV_OVERRIDES: Record<string, (raw: Record<string, any>, v: string) => voi
   LAKERAY_LAKE_ROOT: (c, v) => ((c.lake ??= {}).root = v),
   LAKERAY_PYTHON: (c, v) => ((c.python ??= {}).interpreter = v),
   LAKERAY_LOG_LEVEL: (c, v) => (c.log_level = v),
+  LAKERAY_LOG_FORMAT: (c, v) => (c.log_format = v),
+  LAKERAY_DATA_ROOTS: (c, v) => (c.data_roots = splitRoots(v)),
   LAKERAY_GPUS: (c, v) => (((c.executors ??= {}).local ??= {}).gpus = /^\d+$/.test(v) ? Number(v) : v.split(',').filter(Boolean)),
   LAKERAY_CPUS: (c, v) => (((c.executors ??= {}).local ??= {}).cpu = Number(v)),
 };
@@ -103,7 +115,8 @@ export function defaultConfigYaml(): string {
   const defaults = configSchema.parse({});
   return `# Lakeray configuration. Every field is optional; these are the defaults.
 # Environment overrides: LAKERAY_HOST, LAKERAY_PORT, LAKERAY_STATE_DIR, LAKERAY_DB,
-# LAKERAY_PYTHON, LAKERAY_LOG_LEVEL, LAKERAY_GPUS, LAKERAY_CPUS. See docs/configuration.md.
+# LAKERAY_LAKE_ROOT, LAKERAY_DATA_ROOTS, LAKERAY_PYTHON, LAKERAY_LOG_LEVEL, LAKERAY_LOG_FORMAT,
+# LAKERAY_GPUS, LAKERAY_CPUS. See docs/configuration.md.
 ${stringify(defaults)}
 # More video models (docs/video.md): Wan2.2 as Ray jobs on an existing RayCluster (seeds 000/001).
 # Add these items under generation.models; they are listed as unavailable until an executor

@@ -255,8 +255,8 @@ export const configSchema = z
       .default({ kind: 'sqlite' }),
     /** Scripts resolve only inside these directories. */
     script_roots: z.array(z.string()).default(['examples']),
-    /** Task input/output paths resolve only inside these directories. */
-    data_roots: z.array(z.string()).default(['data']),
+    /** Task input/output paths resolve only inside these directories (env: LAKERAY_DATA_ROOTS, colon-separated). */
+    data_roots: z.array(z.string().min(1)).default(['data']),
     lake: z
       .object({
         /** Root of the lake: a directory (relative to the working directory) or an object-store URI (s3://bucket/prefix). */
@@ -307,6 +307,8 @@ export const configSchema = z
     /** The video-generation center (/v1/video/generations): model catalog, limits, uploads. */
     generation: generationSchema.default(() => generationSchema.parse({})),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Server log lines: `pretty` for people, `json` for machines, `auto`: pretty on a terminal, else JSON. */
+    log_format: z.enum(['auto', 'pretty', 'json']).default('auto'),
   })
   .strict();
 

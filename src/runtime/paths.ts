@@ -130,25 +130,31 @@ export const clearScriptCache = (): void => {
 export const isLakeName = (value: string): boolean => /^[A-Za-z_][A-Za-z0-9_-]*$/.test(value);
 
 /**
+ * How an operator lets tasks read a folder. Refusals name the caller's own path and this, never
+ * the server's roots: on a shared server those are not the caller's business.
+ */
+export const DATA_ROOTS_HOW = 'the server operator can allow a folder by adding it to data_roots in lakeray.yaml or to LAKERAY_DATA_ROOTS (colon-separated)';
+
+/**
  * Resolve a task's input/output path: relative paths land inside the first data root, absolute
  * paths are accepted only inside some data root. The path need not exist (outputs usually don't).
  */
 export const resolveDataPath = (p: string, roots: readonly string[]): string => {
   checkPathString(p, 'data');
-  if (roots.length === 0) throw new LakerayError('INVALID_REQUEST', 'no data roots are configured');
+  if (roots.length === 0) throw new LakerayError('INVALID_REQUEST', `no data roots are configured; ${DATA_ROOTS_HOW}`);
   const absRoots = roots.map((r) => path.resolve(r));
   if (path.isAbsolute(p)) {
     const candidate = path.normalize(p);
     if (absRoots.some((root) => insideRoot(root, candidate))) return candidate;
-    throw new LakerayError('INVALID_REQUEST', `path "${p}" is outside the data roots (${roots.join(', ')})`);
+    throw new LakerayError('INVALID_REQUEST', `path "${p}" is outside the data roots; ${DATA_ROOTS_HOW}`);
   }
   const root = absRoots[0] as string;
   const candidate = path.resolve(root, p);
   if (!isInside(root, candidate)) {
-    throw new LakerayError('INVALID_REQUEST', `path "${p}" escapes the data root "${roots[0]}"`);
+    throw new LakerayError('INVALID_REQUEST', `path "${p}" escapes the data root (relative paths stay inside the first data root)`);
   }
   if (!insideRoot(root, candidate)) {
-    throw new LakerayError('INVALID_REQUEST', `path "${p}" resolves (through a symlink) outside the data root "${roots[0]}"`);
+    throw new LakerayError('INVALID_REQUEST', `path "${p}" resolves (through a symlink) outside the data root`);
   }
   return candidate;
 };
