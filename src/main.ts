@@ -7,14 +7,16 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
+import pretty from 'pino-pretty';
 import { buildApp } from './api/app.ts';
 import type { ArtifactStore } from './artifacts/artifact-store.ts';
 import { LocalArtifactStore } from './artifacts/local/local-artifact-store.ts';
 import { LocalUploadStore } from './artifacts/local/local-upload-store.ts';
 import { MetricsRegistry } from './api/metrics.ts';
 import { loadConfig } from './config/load.ts';
-import type { Config, PoolConfig } from './config/schema.ts';
+import type { Config } from './config/schema.ts';
 import { Engine } from './engine/engine.ts';
+import { type ExampleIngestion, ingestExamples, mnistDataDir, withExamples } from './examples.ts';
 import { GenerationService } from './generation/service.ts';
 import { LakeService } from './lake/service/lake-service.ts';
 import { MemoryEventBus } from './events/memory.ts';
@@ -58,14 +60,33 @@ export interface StartOptions {
   /** Already-parsed config (tests); skips loading a file. */
   config?: Readonly<Config>;
   logLevel?: string;
+  /** Overrides config `log_format` (`lakeray up --log-format`). */
+  logFormat?: LogFormat;
+  /** Where the server log goes (default stdout). */
+  logDestination?: LogDestination;
+}
+
+/** A stream the log is written to; `isTTY` decides the `auto` format. */
+export type LogDestination = NodeJS.WritableStream & { isTTY?: boolean };
+
+export type LogFormat = Config['log_format'];
+
+/**
+ * The server log: JSON lines for machines, or pino-pretty's one readable line per entry for a
+ * person at a terminal (`auto`: pretty exactly when stdout is a terminal). Fastify logs
+ * through the same stream, so the two never mix formats.
+ */
+export function logStream(format: LogFormat, out: LogDestination = process.stdout): NodeJS.WritableStream {
+  if (format === 'json' || (format === 'auto' && !out.isTTY)) return out;
+  return pretty({ destination: out, colorize: out.isTTY === true, sync: true, singleLine: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,reqId' });
 }
 
 export interface RunningServer {
   url: string;
   engine: Engine;
   lake: LakeService;
-  /** With --examples: what was started for them (e.g. the Fashion-MNIST ingestion task). */
-  examples?: { ingestion: string | null };
+  /** With --examples: what was started for them (the Fashion-MNIST ingestion and how it ends). */
+  examples?: { ingestion: ExampleIngestion };
   close(): Promise<void>;
 }
 
@@ -75,39 +96,21 @@ export const defaultPython = (): string => {
   return existsSync(venv) ? venv : 'python3';
 };
 
-/**
- * `lakeray up --examples`: the repository's examples/ as a script root, and — unless the
- * config names pools of its own — warm pools so the examples start warm: python and node
- * pools kept at one worker, and a torch pool that scales to zero when idle.
- */
-const withExamples = (c: Readonly<Config>): Readonly<Config> => {
-  const local = c.executors.local;
-  const pools: PoolConfig[] = local.pools.length
-    ? [...local.pools]
-    : [
-        { name: 'python', runtime: 'python', preload: [], min: 1, max: 2, idle_timeout_s: 300, concurrency: 1 },
-        { name: 'node', runtime: 'node', preload: [], min: 1, max: 1, idle_timeout_s: 300, concurrency: 16 },
-        { name: 'torch', runtime: 'python', preload: ['torch'], min: 0, max: 1, idle_timeout_s: 600, concurrency: 1 },
-      ];
-  const default_pools = local.pools.length ? local.default_pools : { python: 'python', node: 'node' };
-  return {
-    ...c,
-    script_roots: [...new Set([...c.script_roots, join(PACKAGE_ROOT, 'examples')])],
-    data_roots: [...new Set([...c.data_roots, join(PACKAGE_ROOT, 'examples', 'data')])],
-    executors: { ...c.executors, local: { ...local, pools, default_pools } },
-  };
-};
-
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   let config = opts.config ?? loadConfig(opts.configPath).config;
-  if (opts.examples) config = withExamples(config);
-  const logger = pino({ level: opts.logLevel ?? config.log_level });
+  if (opts.examples) config = withExamples(config, PACKAGE_ROOT);
+  const logLevel = opts.logLevel ?? config.log_level;
+  const logs = logStream(opts.logFormat ?? config.log_format, opts.logDestination);
+  const logger = pino({ level: logLevel }, logs);
 
   // Task processes inherit the server's environment: video scripts find ffmpeg here.
   const ffmpeg = findFfmpeg();
   if (ffmpeg) process.env.LAKERAY_FFMPEG = ffmpeg;
   mkdirSync(config.state_dir, { recursive: true });
-  for (const root of config.data_roots) if (!root.includes('://')) mkdirSync(root, { recursive: true });
+  // Data roots are made when missing, except the examples' read-only dataset folder, which a
+  // package installs (an empty one made here would only hide that it is not installed).
+  const dataset = opts.examples ? mnistDataDir() : undefined;
+  for (const root of config.data_roots) if (!root.includes('://') && root !== dataset) mkdirSync(root, { recursive: true });
   const dbPath = config.store.path ?? join(config.state_dir, 'lakeray.db');
   const lock = dbPath === ':memory:' ? null : acquireLock(`${dbPath}.lock`);
 
@@ -171,7 +174,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 
   const app = await buildApp({
     tasks: engine,
-    logger: opts.logLevel === 'silent' ? false : { level: opts.logLevel ?? config.log_level },
+    logger: logLevel === 'silent' ? false : { level: logLevel, stream: logs },
     requestLog: config.server.request_log,
     bodyLimit: config.server.body_limit_bytes,
     maxJsonDepth: config.server.max_json_depth,
@@ -205,25 +208,4 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       lock?.release();
     })());
   return { url, engine, lake: lakeService, close, examples };
-}
-
-/**
- * With --examples, the MNIST dataset is ingested at start when the lake lacks it (a few
- * seconds, as an ordinary task), so `lakeray demo mnist` only has to train and serve.
- * Returns the ingestion task's id, or null when nothing was needed.
- */
-async function ingestExamples(engine: Engine, lake: LakeService, logger: pino.Logger): Promise<string | null> {
-  const caller = { tenant: 'default' };
-  try {
-    if ((await lake.list('datasets')).some((d) => d.id === 'mnist_clean')) return null;
-    const pending = await engine.list(caller, { name: 'mnist_ingestion', status: ['queued', 'running'], limit: 1 });
-    if (pending.tasks[0]) return pending.tasks[0].id;
-    const [submitted] = await engine.submit(caller, [
-      { name: 'mnist_ingestion', script: 'mnist/mnist_clean.py', output: 'mnist_clean', params: { normalize: true, flatten: true } },
-    ]);
-    return submitted?.task.id ?? null;
-  } catch (err) {
-    logger.warn({ err }, 'examples: could not start the MNIST ingestion');
-    return null;
-  }
 }

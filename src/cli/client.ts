@@ -198,15 +198,9 @@ export class ApiClient {
     await this.call('DELETE', `/api/v1/${kind}/${encodeURIComponent(name)}`);
   }
 
-  /** Whether a service task answers its health check through the platform's proxy. */
-  async serviceHealthy(id: string, path = '/health'): Promise<boolean> {
-    try {
-      const res = await this.send('GET', `/api/v1/services/${encodeURIComponent(id)}${path}`, {});
-      await res.body.dump();
-      return res.statusCode >= 200 && res.statusCode < 300;
-    } catch {
-      return false;
-    }
+  /** The caller's running service tasks and their state (starting, ready, restarting). */
+  services(): Promise<{ services: { task_id: string; name: string; state: string; url: string }[] }> {
+    return this.call('GET', '/api/v1/services');
   }
 
   logs(id: string, after?: number): Promise<LogPage> {

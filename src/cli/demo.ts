@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import type { SubmitBody, TaskJson } from './client.ts';
 import type { Action, Ctx } from './context.ts';
-import { ApiError, CliError, EXIT } from './errors.ts';
+import { CliError, EXIT } from './errors.ts';
 import { number } from './options.ts';
 import { watchTask } from './watch.ts';
 
@@ -21,38 +21,54 @@ export interface DemoOptions {
   model?: string;
 }
 
-const exists = async (ctx: Ctx, kind: 'datasets' | 'models', name: string): Promise<boolean> => {
-  try {
-    await ctx.client.lakeGet(kind, name);
-    return true;
-  } catch (e) {
-    if (e instanceof ApiError && e.status === 404) return false;
-    throw e;
-  }
-};
+// The demo asks through lists, not by probing for 404s and 503s: a normal run leaves no
+// "request rejected" lines in the server's log.
+const exists = async (ctx: Ctx, kind: 'datasets' | 'models', name: string): Promise<boolean> =>
+  (await ctx.client.lakeList(kind)).some((t) => t.id === name);
 
-async function step(ctx: Ctx, title: string, body: SubmitBody): Promise<TaskJson> {
+const serviceState = async (ctx: Ctx, id: string): Promise<string | undefined> =>
+  (await ctx.client.services()).services.find((s) => s.task_id === id)?.state;
+
+/**
+ * One step as a task, watched. 'input-missing' when it failed because its data is not there:
+ * the watch has then printed the script's one line saying where it looked and the command
+ * that fixes it, and nothing needs adding. Any other failure throws, pointing at the logs.
+ */
+async function step(ctx: Ctx, title: string, body: SubmitBody): Promise<'ok' | 'input-missing'> {
   ctx.out(`\n▶ ${title}`);
   const task = await ctx.client.submit(body);
   const code = await watchTask(ctx, task.id);
-  if (code !== EXIT.OK) throw new CliError('DEMO_STEP_FAILED', `${title} did not succeed (task ${task.id}); see: lakeray logs ${task.id}`);
-  return task;
+  if (code === EXIT.OK) return 'ok';
+  const ended: TaskJson | undefined = await ctx.client.get(task.id).catch(() => undefined);
+  if (ended?.error?.code === 'INPUT_NOT_FOUND') return 'input-missing';
+  throw new CliError('DEMO_STEP_FAILED', `${title} did not succeed (task ${task.id}); see: lakeray logs ${task.id}`);
+}
+
+const FASHION_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+
+/** What to draw, from the classes the model was trained on (its params; Fashion-MNIST unless they say otherwise). */
+export function drawInvitation(classes: unknown): string {
+  const names = Array.isArray(classes) && classes.length > 0 ? classes.map(String) : FASHION_CLASSES;
+  if (names.every((n, i) => n === String(i))) return `Draw a digit (0–${names.length - 1})`;
+  const fashion = names.length === FASHION_CLASSES.length && names.every((n, i) => n === FASHION_CLASSES[i]);
+  return `Draw ${fashion ? 'a piece of clothing; the model knows the 10 Fashion-MNIST classes' : `one of the ${names.length} classes the model knows`}: ${names.join(', ')}`;
 }
 
 export async function demoMnist(ctx: Ctx, o: DemoOptions): Promise<number> {
   const dataset = o.dataset ?? 'mnist_clean';
   const model = o.model ?? 'mnist_cnn_v1';
   if (o.force || !(await exists(ctx, 'datasets', dataset))) {
-    await step(ctx, `ingest Fashion-MNIST into dataset ${dataset}`, {
+    const ingested = await step(ctx, `ingest Fashion-MNIST into dataset ${dataset}`, {
       name: 'mnist_ingestion',
       script: 'mnist/mnist_clean.py',
       output: dataset,
       params: { normalize: true, flatten: true },
     });
+    if (ingested === 'input-missing') return EXIT.ERROR;
   } else ctx.out(`✓ dataset ${dataset} is in the lake`);
 
   if (o.force || o.epochs !== undefined || !(await exists(ctx, 'models', model))) {
-    await step(ctx, `train the CNN on ${dataset} → model ${model}`, {
+    const trained = await step(ctx, `train the CNN on ${dataset} → model ${model}`, {
       name: model,
       script: 'mnist/mnist_cnn.py',
       input: dataset,
@@ -60,6 +76,7 @@ export async function demoMnist(ctx: Ctx, o: DemoOptions): Promise<number> {
       params: { epochs: o.epochs ?? 1, learning_rate: 0.001, batch_size: 64, device: 'cpu' },
       resources: { cpu: 2 },
     });
+    if (trained === 'input-missing') return EXIT.ERROR;
   } else ctx.out(`✓ model ${model} is in the lake`);
   const card = await ctx.client.lakeGet('models', model);
   if (card.metrics) ctx.out(`  metrics: ${JSON.stringify(card.metrics)}`);
@@ -79,7 +96,7 @@ export async function demoMnist(ctx: Ctx, o: DemoOptions): Promise<number> {
     });
   }
   const deadline = Date.now() + 120_000;
-  while (!(await ctx.client.serviceHealthy(task.id))) {
+  while ((await serviceState(ctx, task.id)) !== 'ready') {
     const now = await ctx.client.get(task.id);
     if (now.status !== 'running' && now.status !== 'queued')
       throw new CliError('DEMO_STEP_FAILED', `the service ended (${now.status}); see: lakeray logs ${task.id}`);
@@ -90,7 +107,8 @@ export async function demoMnist(ctx: Ctx, o: DemoOptions): Promise<number> {
   if (ctx.json) ctx.printJson({ dataset, model, service_task: task.id, url: page });
   else {
     ctx.out(`✓ ${model} is serving (task ${task.id})`);
-    ctx.out(`\nDraw a digit: ${page}`);
+    ctx.out(`\n${drawInvitation(card.params?.classes)}`);
+    ctx.out(`Drawing page: ${page}`);
     ctx.out(`Predict:      curl -s ${page}predict -H 'content-type: application/json' -d '{"image": [0, …784 values]}'`);
     ctx.out(`Stop it:      lakeray cancel ${task.id}`);
   }

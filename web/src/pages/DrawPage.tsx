@@ -61,6 +61,7 @@ export function DrawPage() {
       ) : !service ? (
         <div className="card">
           <EmptyState icon="pen" title="No MNIST model is serving yet">
+            <MissingData />
             <p>Train the demo model (a Fashion-MNIST classifier: 10 kinds of clothing) on the lake's data and start its inference service with one command; this page finds it on its own.</p>
             <code className="cmd">npx lakeray demo mnist</code>
             <p className="muted small">
@@ -81,6 +82,14 @@ export function DrawPage() {
       )}
     </Page>
   );
+}
+
+/** One line when the last MNIST ingestion found no Fashion-MNIST files: the script's message names the fix. */
+function MissingData() {
+  const last = useResource(async (signal) => (await api.tasks({ name: 'mnist_ingestion', limit: 1 }, signal)).tasks[0], 'mnist_ingestion');
+  const error = last.data?.status === 'failed' ? last.data.error : null;
+  if (error?.code !== 'INPUT_NOT_FOUND') return null;
+  return <Callout tone="warning">{error.message}</Callout>;
 }
 
 function DrawingBoard({ service }: { service: ServiceInfo }) {
