@@ -5,7 +5,7 @@
  * ordinary task, watched with the same progress view as `lakeray watch`.
  */
 import type { Command } from 'commander';
-import type { SubmitBody, TaskJson } from './client.ts';
+import { TERMINAL_STATUSES, type SubmitBody, type TaskJson } from './client.ts';
 import type { Action, Ctx } from './context.ts';
 import { CliError, EXIT } from './errors.ts';
 import { number } from './options.ts';
@@ -44,6 +44,24 @@ async function step(ctx: Ctx, title: string, body: SubmitBody): Promise<'ok' | '
   throw new CliError('DEMO_STEP_FAILED', `${title} did not succeed (task ${task.id}); see: lakeray logs ${task.id}`);
 }
 
+/**
+ * Before retraining, stop the services of the current model: one holds CPU the training asks
+ * for (on two cores it would wait behind the service for ever), keeps the model in use (its new
+ * version could not be written), and would go on serving the old version.
+ */
+async function stopServing(ctx: Ctx, model: string): Promise<void> {
+  const running = await ctx.client.list({ status: ['queued', 'running'], name: 'mnist_serve', limit: 50 });
+  for (const service of running.tasks.filter((t) => t.input === model)) {
+    ctx.out(`stopping the service of the current ${model} (task ${service.id}) to train a new one`);
+    await ctx.client.cancel(service.id);
+    const deadline = Date.now() + 60_000;
+    while (!TERMINAL_STATUSES.has((await ctx.client.get(service.id)).status)) {
+      if (Date.now() > deadline) throw new CliError('DEMO_STEP_FAILED', `the service task ${service.id} did not stop in 60 s; stop it with: lakeray cancel ${service.id}`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+}
+
 const FASHION_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
 /** What to draw, from the classes the model was trained on (its params; Fashion-MNIST unless they say otherwise). */
@@ -68,6 +86,7 @@ export async function demoMnist(ctx: Ctx, o: DemoOptions): Promise<number> {
   } else ctx.out(`✓ dataset ${dataset} is in the lake`);
 
   if (o.force || o.epochs !== undefined || !(await exists(ctx, 'models', model))) {
+    await stopServing(ctx, model);
     const trained = await step(ctx, `train the CNN on ${dataset} → model ${model}`, {
       name: model,
       script: 'mnist/mnist_cnn.py',
