@@ -4,6 +4,16 @@ import { describe, expect, it } from 'vitest';
 import { processAlive } from '../../../src/executors/local/process-group.ts';
 import { SCRIPTS, exists, makeExecutor, makeTask, recorder, startHarness, tempDir, waitFor } from './helpers.ts';
 
+/** A cold sleeps.py run of a "previous server", once its child runs. */
+const sleeperOfPreviousServer = async () => {
+  const previous = makeExecutor();
+  const rec = recorder();
+  const task = makeTask({ script: 'sleeps.py', params: { marker: path.join(tempDir(), 'm') } });
+  previous.run(task, [], rec.callbacks);
+  await waitFor(() => rec.logs().some((l) => l.startsWith('child ')), 15_000, 'the child');
+  return { previous, rec, task, pid: rec.started[0]!.pid! };
+};
+
 describe('harness lifetime', () => {
   it('a python harness exits on stdin EOF mid-job and takes its children with it', async () => {
     const h = startHarness('python');
@@ -25,12 +35,7 @@ describe('harness lifetime', () => {
   });
 
   it('reattach kills harnesses left by a previous server, and nothing else; every task is gone', async () => {
-    const previous = makeExecutor();
-    const rec = recorder();
-    const task = makeTask({ script: 'sleeps.py', params: { marker: path.join(tempDir(), 'm') } });
-    previous.run(task, [], rec.callbacks);
-    await waitFor(() => rec.logs().some((l) => l.startsWith('child ')), 15_000, 'the child');
-    const pid = rec.started[0]!.pid!;
+    const { previous, rec, task, pid } = await sleeperOfPreviousServer();
     const childPid = Number(rec.logs().find((l) => l.startsWith('child '))!.split(' ')[1]);
 
     const bystander = spawn('sleep', ['60'], { detached: true, stdio: 'ignore' });
@@ -52,12 +57,7 @@ describe('harness lifetime', () => {
   });
 
   it('reads the pid of a row written before placements (assignment.pid)', async () => {
-    const previous = makeExecutor();
-    const rec = recorder();
-    const task = makeTask({ script: 'sleeps.py', params: { marker: path.join(tempDir(), 'm') } });
-    previous.run(task, [], rec.callbacks);
-    await waitFor(() => rec.logs().some((l) => l.startsWith('child ')), 15_000, 'the child');
-    const pid = rec.started[0]!.pid!;
+    const { previous, rec, task, pid } = await sleeperOfPreviousServer();
     const next = makeExecutor();
     await next.reattach([{ ...task, assignment: { gpus: [], pid, worker: 'cold' } }]);
     expect(await rec.exited).toMatchObject({ kind: 'failed', error: { code: 'PROCESS_EXITED' } });
