@@ -25,6 +25,7 @@ export class Cluster {
   /** An unreachable cluster: reattach throws, health is not ok. */
   reachable = true;
   capacity: Resources;
+  maxCapacity: Resources | undefined;
 
   constructor(
     readonly owner: string,
@@ -49,6 +50,10 @@ export class SurvivingExecutor implements Executor {
 
   get capacity(): Resources {
     return this.cluster.capacity;
+  }
+
+  get maxCapacity(): Resources | undefined {
+    return this.cluster.maxCapacity;
   }
 
   get gpuInventory(): readonly string[] {
