@@ -16,6 +16,7 @@ import { MetricsRegistry } from './api/metrics.ts';
 import { loadConfig } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { Engine } from './engine/engine.ts';
+import { TaskTokens } from './engine/task-tokens.ts';
 import { type ExampleIngestion, ingestExamples, mnistDataDir, withExamples } from './examples.ts';
 import { GenerationService } from './generation/service.ts';
 import { LakeService } from './lake/service/lake-service.ts';
@@ -127,6 +128,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const artifacts = await openArtifactStore(config);
   const uploads = new LocalUploadStore(join(config.state_dir, 'uploads'));
   // Known up front unless the port is picked at listen time (tests); then set once listening.
+  const tokens = TaskTokens.fromStateDir(config.state_dir);
   let apiUrl: string | undefined = port === 0 ? undefined : `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   const local = new LocalExecutor({
@@ -142,6 +144,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     // Stable across restarts of this database: the next start finds this one's orphans by it.
     owner: dbPath === ':memory:' ? undefined : createHash('sha256').update(resolve(dbPath)).digest('hex').slice(0, 16),
     workDir: config.executors.local.work_dirs ? (taskId) => artifacts.stagingDir(taskId) : undefined,
+    taskToken: (taskId, attempt) => tokens.mint(taskId, attempt),
   });
   const executors = new Map<string, Executor>([[local.name, local]]);
   const metrics = new MetricsRegistry();

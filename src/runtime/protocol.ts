@@ -63,6 +63,13 @@ export const ENV = {
    * into the artifact store before the task can end.
    */
   WORK_DIR: 'LAKERAY_WORK_DIR',
+  /** The task's own token (engine/task-tokens.ts): `Authorization: Bearer` for reports, uploads and the lake. */
+  TASK_TOKEN: 'LAKERAY_TASK_TOKEN',
+  /**
+   * Set for a harness that reports over HTTP instead of fd 3 (a task on another machine):
+   * the platform's API URL; events go to POST {url}/api/v1/tasks/{id}/reports.
+   */
+  REPORT_URL: 'LAKERAY_REPORT_URL',
 } as const;
 
 /**
