@@ -16,6 +16,7 @@ import { MetricsRegistry } from './api/metrics.ts';
 import { loadConfig } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { Engine } from './engine/engine.ts';
+import { RemoteReports } from './engine/remote-reports.ts';
 import { TaskTokens } from './engine/task-tokens.ts';
 import { type ExampleIngestion, ingestExamples, mnistDataDir, withExamples } from './examples.ts';
 import { GenerationService } from './generation/service.ts';
@@ -85,6 +86,10 @@ export function logStream(format: LogFormat, out: LogDestination = process.stdou
 export interface RunningServer {
   url: string;
   engine: Engine;
+  /** Reports of tasks that run elsewhere: executors open a channel per task (remote-reports.ts). */
+  reports: RemoteReports;
+  /** Mints the tasks' tokens (LAKERAY_TASK_TOKEN). */
+  tokens: TaskTokens;
   lake: LakeService;
   /** With --examples: what was started for them (the Fashion-MNIST ingestion and how it ends). */
   examples?: { ingestion: ExampleIngestion };
@@ -129,6 +134,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const uploads = new LocalUploadStore(join(config.state_dir, 'uploads'));
   // Known up front unless the port is picked at listen time (tests); then set once listening.
   const tokens = TaskTokens.fromStateDir(config.state_dir);
+  // Built before the engine (executors take it); it acks a batch once the engine stored its events.
+  const reports = new RemoteReports({ tokens, task: (id) => store.get(id), stored: () => engine.eventsStored() });
   let apiUrl: string | undefined = port === 0 ? undefined : `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   const local = new LocalExecutor({
@@ -187,6 +194,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     maxUploadBytes: config.lake.max_upload_bytes,
     artifacts: engine.artifacts,
     generation,
+    reports,
   });
   const { recovered } = await engine.start();
   if (recovered) logger.warn({ recovered }, 'recovered tasks left running by a previous server');
@@ -210,5 +218,5 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       await lake.close();
       lock?.release();
     })());
-  return { url, engine, lake: lakeService, close, examples };
+  return { url, engine, reports, tokens, lake: lakeService, close, examples };
 }
