@@ -10,7 +10,7 @@
  * secret file can mint tokens, hence mode 0600.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const VERSION = 'lrt1';
@@ -29,6 +29,7 @@ export class TaskTokens {
   /** The tokens of `<stateDir>/task-token.key`, made (32 random bytes, mode 0600) on first use. */
   static fromStateDir(stateDir: string): TaskTokens {
     const file = join(stateDir, SECRET_FILE);
+    mkdirSync(stateDir, { recursive: true });
     try {
       // 'wx': two servers starting at once on one state dir never overwrite each other's secret.
       writeFileSync(file, randomBytes(32).toString('hex'), { flag: 'wx', mode: 0o600 });
