@@ -17,6 +17,7 @@ import { loadConfig } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { Engine } from './engine/engine.ts';
 import { RemoteReports } from './engine/remote-reports.ts';
+import { RemoteUploads } from './engine/remote-uploads.ts';
 import { TaskTokens } from './engine/task-tokens.ts';
 import { type ExampleIngestion, ingestExamples, mnistDataDir, withExamples } from './examples.ts';
 import { GenerationService } from './generation/service.ts';
@@ -195,6 +196,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     artifacts: engine.artifacts,
     generation,
     reports,
+    uploads: new RemoteUploads(reports, artifacts),
   });
   const { recovered } = await engine.start();
   if (recovered) logger.warn({ recovered }, 'recovered tasks left running by a previous server');

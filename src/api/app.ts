@@ -11,6 +11,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { ArtifactService } from '../engine/artifact-service.ts';
 import type { RemoteReports } from '../engine/remote-reports.ts';
+import type { RemoteUploads } from '../engine/remote-uploads.ts';
 import type { LakeService } from '../lake/service/lake-service.ts';
 import type { TaskService } from '../engine/task-service.ts';
 import type { GenerationService } from '../generation/service.ts';
@@ -62,6 +63,8 @@ export interface AppOptions {
   queuePollMs?: number;
   /** Reports of tasks that run elsewhere (POST /api/v1/tasks/{id}/reports). */
   reports?: RemoteReports;
+  /** Their files (PUT /api/v1/tasks/{id}/artifacts/{name}); needs `reports`. */
+  uploads?: RemoteUploads | null;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -142,7 +145,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(eventRoutes, { tasks: opts.tasks, heartbeatMs: opts.heartbeatMs ?? 15_000, queueWatch });
   await app.register(wsRoutes, { tasks: opts.tasks, highWaterBytes: opts.wsHighWaterBytes ?? 1024 * 1024, queueWatch });
   await app.register(artifactRoutes, { tasks: opts.tasks, artifacts: opts.artifacts ?? null });
-  if (opts.reports) await app.register(reportRoutes, { reports: opts.reports });
+  if (opts.reports) await app.register(reportRoutes, { reports: opts.reports, uploads: opts.uploads });
   if (opts.generation) await app.register(videoRoutes, { generation: opts.generation });
   await app.register(serviceRoutes, { tasks: opts.tasks, upstreamTimeoutMs: opts.serviceTimeoutMs });
   if (opts.lake) await app.register(lakeRoutes, { lake: opts.lake, maxUploadBytes: opts.maxUploadBytes ?? 4 * 1024 ** 3 });

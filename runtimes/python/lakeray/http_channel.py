@@ -24,6 +24,7 @@ once ctx.artifact returns), and reports it as uploaded.
 import http.client
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -144,7 +145,8 @@ class HttpChannel:
     def _upload(self, message):
         """PUT the artifact's file to the store; the message then names what was stored."""
         path = message["path"]
-        name = message.get("name") or os.path.basename(path)
+        # The store's rule for names (artifact-store.ts artifactName): one path segment, no odd characters.
+        name = re.sub(r"[^\w. -]", "_", os.path.basename(message.get("name") or path)).lstrip(". ").strip() or "artifact"
         with open(path, "rb") as f:
             data = f.read()
         content_type = message.get("content_type") or "application/octet-stream"

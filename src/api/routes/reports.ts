@@ -5,17 +5,26 @@
  *   POST /api/v1/tasks/{id}/reports   Authorization: Bearer <task token>
  *        {"attempt": n, "messages": [{"seq": 1, "type": "progress", …}, …]}  →  {"acked": <highest seq stored>}
  *
+ *   PUT  /api/v1/tasks/{id}/artifacts/{name}   Authorization: Bearer <task token>, the file as the body
+ *        →  201 {name, content_type, size, created_at, url}
+ *
  * The hub (engine/remote-reports.ts) authorizes, deduplicates by seq and hands the messages
- * to the executor that runs the task.
+ * to the executor that runs the task; uploads go to the artifact store (engine/remote-uploads.ts).
  */
-import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { LakerayError } from '../../domain/errors.ts';
+import type { Readable } from 'node:stream';
+import { artifactUrl } from '../../engine/artifact-ingest.ts';
 import { REPORTS_RETRY_AFTER_S, type RemoteReports } from '../../engine/remote-reports.ts';
+import type { RemoteUploads } from '../../engine/remote-uploads.ts';
 import { errorResponses } from '../plugins/errors.ts';
+import { artifactJson } from './artifacts.ts';
 
 export interface ReportRoutesOptions {
   reports: RemoteReports;
+  /** Without it (no artifact store) uploads are not routed. */
+  uploads?: RemoteUploads | null;
   /** Largest batch body (log lines may be long); default 16 MiB. */
   bodyLimit?: number;
 }
@@ -34,7 +43,34 @@ const batchBody = z
   })
   .strict();
 
-export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (app, { reports, bodyLimit = 16 * 1024 * 1024 }) => {
+const fileParams = z.object({ id: z.string().min(1).max(200), name: z.string().min(1).max(255) }).strict();
+
+export const reportRoutes: FastifyPluginAsyncZod<ReportRoutesOptions> = async (app, { reports, uploads, bodyLimit = 16 * 1024 * 1024 }) => {
+  if (uploads) {
+    // A scope of its own: the body is the file, streamed whatever its type, never parsed.
+    await app.register(async (scope) => {
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+      scope.withTypeProvider<ZodTypeProvider>().put(
+        '/api/v1/tasks/:id/artifacts/:name',
+        {
+          schema: {
+            tags: ['tasks'],
+            summary: 'Upload a file the task produced (task token required): what ctx.artifact does on another machine',
+            params: fileParams,
+            response: { 201: artifactJson, ...errorResponses(400, 401, 404, 409) },
+          },
+        },
+        async (request, reply) => {
+          const { id, name } = request.params;
+          const info = await uploads.put(id, name, request.headers.authorization, request.body as Readable, request.headers['content-type']);
+          reply.code(201);
+          return { ...info, created_at: new Date(info.created_at).toISOString(), url: artifactUrl(id, info.name) };
+        },
+      );
+    });
+  }
+
   app.post(
     '/api/v1/tasks/:id/reports',
     {

@@ -9,7 +9,9 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../../src/api/app.ts';
 import { parseConfig } from '../../../src/config/load.ts';
 import { Engine } from '../../../src/engine/engine.ts';
+import { LocalArtifactStore } from '../../../src/artifacts/local/local-artifact-store.ts';
 import { RemoteReports } from '../../../src/engine/remote-reports.ts';
+import { RemoteUploads } from '../../../src/engine/remote-uploads.ts';
 import { TaskTokens } from '../../../src/engine/task-tokens.ts';
 import { MemoryEventBus } from '../../../src/events/memory.ts';
 import { LocalExecutor } from '../../../src/executors/local/local-executor.ts';
@@ -52,7 +54,8 @@ export async function platform(): Promise<Platform> {
     dataRoots: [...config.data_roots],
     runtimesDir: join(ROOT, 'runtimes'),
   });
-  const engine = new Engine({ config, store, bus: new MemoryEventBus(), executors: new Map([[local.name, local]]) });
+  const artifacts = await new LocalArtifactStore(join(dir, 'artifacts')).init();
+  const engine = new Engine({ config, store, bus: new MemoryEventBus(), executors: new Map([[local.name, local]]), artifacts });
   await engine.start();
   const tokens = TaskTokens.fromStateDir(join(dir, 'state'));
   const port = await freePort();
@@ -65,7 +68,7 @@ export async function platform(): Promise<Platform> {
     app: null as unknown as FastifyInstance,
     async startFront() {
       p.reports = new RemoteReports({ tokens, task: (id) => store.get(id), stored: () => engine.eventsStored() });
-      p.app = await buildApp({ tasks: engine, reports: p.reports });
+      p.app = await buildApp({ tasks: engine, reports: p.reports, uploads: new RemoteUploads(p.reports, artifacts), artifacts: engine.artifacts });
       await p.app.listen({ host: '127.0.0.1', port });
     },
     async stopFront() {

@@ -4,6 +4,7 @@
  * test opens as the task's executor would. The front restarts in the middle of the task.
  */
 import { spawn } from 'node:child_process';
+import { request } from 'undici';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Task } from '../../../src/domain/task.ts';
@@ -81,5 +82,34 @@ describe('HttpChannel', () => {
     expect(code).toBe(1);
     expect(stderr).toContain('STALE_ATTEMPT');
     expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('uploads ctx.artifact files to the artifact store over HTTP, with the task token', async () => {
+    const task = await runningTask();
+    const got: HarnessMessage[] = [];
+    p.reports.open(task.id, task.attempt, (m) => void got.push(m));
+    const text = 'made on another machine '.repeat(1000);
+    const { code, stderr } = await remoteHarness(task, 'makes_artifact.py', { text, name: '../odd name?.txt' });
+    expect(code, stderr).toBe(0);
+    const reported = got.find((m) => m.type === 'artifact') as Record<string, unknown>;
+    expect(reported).toMatchObject({ type: 'artifact', name: 'odd name_.txt', uploaded: true, size: text.length, task_id: task.id });
+    expect(reported.path).toBeUndefined();
+    const r = await request(`${p.url}/api/v1/tasks/${task.id}/artifacts/${encodeURIComponent('odd name_.txt')}`);
+    expect(r.statusCode).toBe(200);
+    expect(r.headers['content-type']).toContain('text/plain');
+    expect(await r.body.text()).toBe(text);
+
+    const put = (token: string | undefined, name = 'x.txt') =>
+      request(`${p.url}/api/v1/tasks/${task.id}/artifacts/${encodeURIComponent(name)}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/octet-stream', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: 'nope',
+      }).then(async (res) => ({ status: res.statusCode, body: (await res.body.json()) as any }));
+    expect(await put(undefined)).toMatchObject({ status: 401, body: { error: { code: 'UNAUTHORIZED' } } });
+    expect(await put(p.tokens.mint('t_other', 1))).toMatchObject({ status: 401, body: { error: { code: 'UNAUTHORIZED' } } });
+    expect(await put(p.tokens.mint(task.id, task.attempt), '.hidden')).toMatchObject({ status: 400, body: { error: { code: 'INVALID_REQUEST' } } });
+    await p.engine.cancel({ tenant: 'default' }, task.id);
+    await until('cancelled', async () => (await p.engine.get({ tenant: 'default' }, task.id)).status === 'cancelled');
+    expect(await put(p.tokens.mint(task.id, task.attempt))).toMatchObject({ status: 409, body: { error: { code: 'STALE_ATTEMPT' } } });
   });
 });
