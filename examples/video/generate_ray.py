@@ -99,7 +99,7 @@ def build_parser():
     ap.add_argument("--progress-stream", "--progress_stream", dest="progress_stream", default=DEFAULT_STREAM)
     ap.add_argument("--task-id", "--task_id", dest="task_id", default=None,
                     help="task_id of the stream entries (default: the Lakeray task's, else a new UUID)")
-    ap.add_argument("--watermark", default=demo.DEFAULT_WATERMARK, help='"" for none')
+    ap.add_argument("--watermark", default=demo.DEFAULT_WATERMARK, help='the text; "" or false for none')
     return ap
 
 
@@ -122,6 +122,8 @@ def parse_args(argv, env=None, input_path=None):
     a.frame_num = spec["frame_num"] if a.frame_num is None else a.frame_num
     if not 1 <= a.frame_num <= demo.MAX_FRAMES:
         raise ValueError("generate_ray.py: --frame_num must be between 1 and %d, got %d" % (demo.MAX_FRAMES, a.frame_num))
+    # The catalog passes the request's watermark as text: true → the default mark, false → none.
+    a.watermark = {"true": demo.DEFAULT_WATERMARK, "false": ""}.get(a.watermark.strip().lower(), a.watermark)
     a.sample_steps = spec["sample_steps"] if a.sample_steps is None else a.sample_steps
     a.base_seed = a.base_seed if a.base_seed >= 0 else random.randint(0, sys.maxsize)  # as Wan2.2 does
     if a.redis_url is None:
