@@ -21,6 +21,7 @@ import { RemoteUploads } from './engine/remote-uploads.ts';
 import { TaskTokens } from './engine/task-tokens.ts';
 import { type ExampleIngestion, ingestExamples, mnistDataDir, withExamples } from './examples.ts';
 import { GenerationService } from './generation/service.ts';
+import { catalogExecutors } from './generation/executor-choice.ts';
 import { LakeService } from './lake/service/lake-service.ts';
 import { MemoryEventBus } from './events/memory.ts';
 import type { Executor } from './executors/executor.ts';
@@ -171,8 +172,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     tasks: engine,
     artifacts: engine.artifacts,
     uploads,
-    // The local executor runs scripts only; a Ray executor will run entrypoint (argv) models.
-    executors: new Map([...executors.keys()].map((name) => [name, { runsCommands: false }])),
+    executors: catalogExecutors(executors),
     scriptExists: (script) => {
       try {
         resolveScriptCached(script, config.script_roots);
