@@ -48,6 +48,7 @@ export class ClusterCapacity {
     private readonly refreshMs: number,
   ) {}
 
+  /** Called when the capacity or the health changed. */
   onChange(listener: () => void): void {
     this.listener = listener;
   }
@@ -76,6 +77,7 @@ export class ClusterCapacity {
 
   private async read(): Promise<void> {
     let next: Resources;
+    const wasOk = this.error === undefined;
     try {
       next = capacityOfNodes(await this.client.nodes());
       this.error = undefined;
@@ -83,7 +85,7 @@ export class ClusterCapacity {
       this.error = (err as Error).message;
       next = resources();
     }
-    if (sameResources(next, this.current)) return;
+    if (sameResources(next, this.current) && wasOk === (this.error === undefined)) return;
     this.current = next;
     this.listener();
   }

@@ -21,6 +21,7 @@ export class JobReport {
   /** Report nothing (what a previous server instance already stored), only keep state. */
   quiet = false;
   private readonly run: TaskRun;
+  /** The harness said `ready`: lines before it are Ray's own (runtime env set-up, the entrypoint). */
   private pid: number | undefined;
   private started = false;
   private reported = false;
@@ -64,11 +65,15 @@ export class JobReport {
     this.run.onMessage(msg, RAY_WORKER);
   }
 
-  /** A line of the job's log that is not a protocol message. */
+  /**
+   * A line of the job's log that is not a protocol message. Ray's own lines before the harness
+   * is up are kept for the error message of a job that never got that far, not logged: the
+   * task's log starts with its harness, as a local task's does.
+   */
   output(line: string): void {
     this.tail.push(line);
     if (this.tail.length > TAIL_LINES) this.tail.shift();
-    this.run.onOutput('stdout', line, false);
+    if (this.pid !== undefined) this.run.onOutput('stdout', line, false);
   }
 
   notice(message: string): void {

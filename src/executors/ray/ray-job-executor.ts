@@ -71,6 +71,7 @@ export class RayJobExecutor implements Executor {
   private readonly retentionMs: number;
   private runtimePkg: Promise<WorkingDirPackage> | undefined;
   private roomListener: () => void = () => {};
+  private capacityListener: () => void = () => {};
   private sweeper: NodeJS.Timeout | undefined;
   private closing = false;
 
@@ -84,6 +85,10 @@ export class RayJobExecutor implements Executor {
     this.limits = { ...RAY_JOB_DEFAULTS.limits, ...opts.limits };
     this.maxPending = opts.maxPending ?? RAY_JOB_DEFAULTS.maxPending;
     this.retentionMs = opts.retentionMs ?? RAY_JOB_DEFAULTS.retentionMs;
+    this.cluster.onChange(() => {
+      this.capacityListener();
+      this.roomListener(); // a cluster that answers again has room
+    });
     void this.cluster.start();
   }
 
@@ -97,7 +102,7 @@ export class RayJobExecutor implements Executor {
   }
 
   onCapacity(listener: () => void): void {
-    this.cluster.onChange(listener);
+    this.capacityListener = listener;
   }
 
   /** Capacity as read now (tests, start-up: the first read is under way when the constructor returns). */
