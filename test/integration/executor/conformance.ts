@@ -27,14 +27,24 @@ export type TaskKind = 'echo' | 'fails' | 'waits' | 'no_run' | 'import_error';
 export interface ExecutorFixture {
   open(owner: string): Executor;
   task(kind: TaskKind, params?: Record<string, unknown>, attempt?: number): Task;
-  /** True once the process that ran the task (as reported to `started`) no longer runs. */
-  processGone(started: Started): boolean;
+  /**
+   * True once the process that ran the task no longer runs: as reported to `started` (its
+   * placement), or as the task logged it (`waits` logs "waiting <pid>").
+   */
+  processGone(started: Started, logs: readonly string[]): boolean;
   /** Several tasks share one process: a cancel stops the task, not the process. */
   sharedProcess?: boolean;
   /** Params its harness cannot decode (e.g. nested deeper than its JSON decoder goes), if any. */
   undecodableParams?: () => Record<string, unknown>;
   /** How long a cancelled task may take to leave (its grace period is given to cancel()). */
   graceMs?: number;
+  /** How long a task may take to reach its script (default 15 s; a new Ray job: seconds, tens of them under load). */
+  startMs?: number;
+  /**
+   * What a later instance does with a previous one's running task: `kills` it (local
+   * processes die with their server) or `follows` it (a Ray job outlives the server).
+   */
+  reattach?: 'kills' | 'follows';
 }
 
 export type Started = Parameters<RunCallbacks['started']>[0];
@@ -50,6 +60,8 @@ interface Run {
   /** What `processGone` said inside the exit callback. */
   goneAtExit?: boolean;
 }
+
+const logsOf = (run: Run): string[] => run.events.filter((e) => e.type === 'log').map((e) => String(e.data.message));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -82,6 +94,7 @@ export function executorConformance(name: string, fx: ExecutorFixture): void {
     const executor = open(owner);
     afterAll(() => executor.close());
     const grace = fx.graceMs ?? 3000;
+    const startMs = fx.startMs ?? 15_000;
 
     /** Admit as the engine does (room first), then run; records every callback. */
     const start = async (task: Task, on: Executor = executor): Promise<Run> => {
@@ -106,13 +119,14 @@ export function executorConformance(name: string, fx: ExecutorFixture): void {
         exit: (outcome) => {
           run.exits.push(outcome);
           run.order.push('exit');
-          if (run.started[0] !== undefined) run.goneAtExit = fx.processGone(run.started[0]);
+          if (run.started[0] !== undefined) run.goneAtExit = fx.processGone(run.started[0], logsOf(run));
           resolve(outcome);
         },
       });
       return run;
     };
-    const waiting = (run: Run) => waitFor(`${run.task.id} to start waiting`, () => run.events.some((e) => e.type === 'log' && String(e.data.message).startsWith('waiting ')));
+    const waiting = (run: Run) =>
+      waitFor(`${run.task.id} to start waiting`, () => run.events.some((e) => e.type === 'log' && String(e.data.message).startsWith('waiting ')), Math.max(30_000, startMs * 2));
     /** A later callback would break "exactly one exit": give it time to show. */
     const settleDown = () => sleep(200);
 
@@ -183,7 +197,7 @@ export function executorConformance(name: string, fx: ExecutorFixture): void {
         const run = await start(make());
         const outcome = await run.exited;
         expect(outcome).toMatchObject({ kind: 'failed', error: { code } });
-        expect(Date.now() - at).toBeLessThan(15_000);
+        expect(Date.now() - at).toBeLessThan(startMs);
         await settleDown();
         expect(run.exits).toHaveLength(1);
         const next = await start(fx.task('echo'));
@@ -191,19 +205,56 @@ export function executorConformance(name: string, fx: ExecutorFixture): void {
       });
     }
 
-    it("kills the processes of a previous server instance's tasks", async () => {
+    if (fx.reattach === 'follows') {
+      it("follows a previous server instance's running task to exactly one exit, and answers for ended and unknown ones", async () => {
+        const server = `${owner}-reattach`;
+        const previous = open(server);
+        const running = await start(fx.task('waits', { ms: 3000 }), previous);
+        const ended = await start(fx.task('echo'), previous);
+        await Promise.all([waiting(running), ended.exited]);
+        await previous.close(); // the server goes away; its task runs on
+        const placedOf = (run: Run) => ({ ...run.task, status: 'running' as const, assignment: { gpus: [], placement: (run.started[0] as Started).placement } });
+        const unknown = { ...fx.task('echo'), status: 'running' as const };
+        const next = open(server);
+        try {
+          const events: string[] = [];
+          const exits: RunOutcome[] = [];
+          const answers = await next.reattach([placedOf(running), placedOf(ended), unknown], () => ({
+            started: () => events.push('started'),
+            event: (type) => events.push(type),
+            exit: (outcome) => exits.push(outcome),
+          }));
+          expect(answers.get(running.task.id)).toEqual({ state: 'running' });
+          expect(answers.get(ended.task.id)).toMatchObject({ state: 'finished', outcome: { kind: 'succeeded', result: { task_id: ended.task.id } } });
+          expect(answers.get(unknown.id)).toMatchObject({ state: 'gone' });
+          await waitFor('the re-attached task to end', () => exits.length > 0, 60_000);
+          await settleDown();
+          expect(exits).toEqual([expect.objectContaining({ kind: 'succeeded', result: expect.objectContaining({ waited: true }) })]);
+          expect(running.exits).toEqual([]); // the closed instance never settles it
+          expect(events).not.toContain('started'); // started once, under the previous instance
+        } finally {
+          await next.close();
+        }
+      });
+    }
+
+    if (fx.reattach !== 'follows') it("kills the processes of a previous server instance's tasks", async () => {
       // An owner of their own: the suite's executor must not count as a previous instance.
       const server = `${owner}-orphans`;
       const previous = open(server);
       try {
         const orphan = await start(fx.task('waits'), previous);
         await waiting(orphan);
-        const placed = { ...orphan.task, status: 'running' as const, assignment: { gpus: [], ...orphan.started[0] } };
+        const { placement } = orphan.started[0] as Started;
+        const placed = { ...orphan.task, status: 'running' as const, assignment: { gpus: [], ...(placement ? { placement } : {}) } };
         const next = open(server);
         try {
-          await next.killOrphans([placed]);
+          const answers = await next.reattach([placed], () => {
+            throw new Error('a gone task gets no callbacks');
+          });
+          expect(answers.get(placed.id)).toMatchObject({ state: 'gone' });
           expect((await orphan.exited).kind).toBe('failed');
-          expect(fx.processGone(orphan.started[0] as Started)).toBe(true);
+          expect(fx.processGone(orphan.started[0] as Started, logsOf(orphan))).toBe(true);
         } finally {
           await next.close();
         }
