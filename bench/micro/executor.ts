@@ -101,9 +101,7 @@ async function nodeThroughput(): Promise<Record<string, unknown>> {
       const workers0 = workerCpu();
       const t0 = performance.now();
       const callbacks: RunCallbacks = {
-        started: (info) => {
-          if (info.pid !== undefined) workers.add(info.pid);
-        },
+        started: () => {},
         event: () => {},
         exit: (outcome: RunOutcome) => {
           exited += 1;
@@ -118,7 +116,10 @@ async function nodeThroughput(): Promise<Record<string, unknown>> {
       };
       const submit = (): void => {
         submitted += 1;
-        executor.run(task('noop.js', 'js'), [], callbacks);
+        const t = task('noop.js', 'js');
+        executor.run(t, [], callbacks);
+        const pid = executor.pidOf(t.id);
+        if (pid !== undefined) workers.add(pid);
       };
       for (let i = 0; i < 100 && submitted < n; i += 1) submit();
     });

@@ -60,9 +60,24 @@ export interface Progress {
   eta_s?: number | null;
 }
 
-/** Where a running task was placed: concrete devices and the process that runs it. */
+/**
+ * Where a task's script runs, in its executor's own terms (a local process, a Ray job, a Ray
+ * actor…): stored with the task so that a later server instance can find it again
+ * (Executor.reattach). `kind` says which executor's terms.
+ *   local cold: {kind: 'process', pid, worker: 'cold'}
+ *   ray job:    {kind: 'ray-job', submission_id, address}
+ *   ray actor:  {kind: 'ray-actor', pool, actor_id, node_id}
+ */
+export interface Placement {
+  kind: string;
+  [field: string]: unknown;
+}
+
+/** Where a running task was placed: the devices the engine gave it, and its executor's placement. */
 export interface Assignment {
   gpus: string[];
+  placement?: Placement;
+  /** Rows written before placements (a cold run's pid and worker); still read by recovery. */
   pid?: number;
   worker?: string;
 }

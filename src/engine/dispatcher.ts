@@ -68,7 +68,7 @@ export class Dispatcher {
       // Room for tasks it had to refuse (claims.ts): they are still in the view.
       ex.onRoom?.(() => this.wake());
     }
-    this.running = new RunningTasks(deps.config.executors.local.kill_grace_ms);
+    this.running = new RunningTasks();
     this.settler = new Settler({
       store: deps.store,
       writer: deps.writer,

@@ -1,9 +1,9 @@
 /**
  * Hands a claimed task to its executor and turns the executor's callbacks into the engine's
  * work: events go to the event writer (through the run's artifact gate when an artifact store
- * is configured: a task never ends before its files are stored, artifact-ingest.ts), a cold
- * process's pid is recorded as the task's placement, and the one exit becomes a completion
- * to settle.
+ * is configured: a task never ends before its files are stored, artifact-ingest.ts), the
+ * placement the executor reports is recorded with the task, and the one exit becomes a
+ * completion to settle.
  */
 import type { ArtifactStore } from '../artifacts/artifact-store.ts';
 import { taskError } from '../domain/errors.ts';
@@ -50,9 +50,9 @@ export function launch(run: Running, deps: LaunchDeps): void {
   try {
     executor.run(task, gpus, {
       started(info) {
-        // See placements.ts: only a cold process per task is worth a write.
-        if (info.pid === undefined || info.worker !== 'cold') return;
-        const assignment = { gpus: [...gpus], pid: info.pid, ...(info.worker ? { worker: info.worker } : {}) };
+        // The executor gives a placement only where a later instance needs it (placements.ts).
+        if (info.placement === undefined) return;
+        const assignment = { gpus: [...gpus], placement: info.placement };
         task.assignment = assignment;
         deps.placements.placed({ id: task.id, assignment });
       },

@@ -1,10 +1,12 @@
 /**
- * Where running tasks' processes are, written to the store so that a later instance can find
- * and kill them if this one dies (Reconciler → Executor.killOrphans). The placements that
- * arrive in one event-loop turn are written together, in one store call.
+ * Where running tasks run (the executor's placement: a cold process's pid, a Ray submission
+ * id, an actor), written to the store so that a later instance can find them again if this
+ * one dies (Reconciler → Executor.reattach). The placements that arrive in one event-loop
+ * turn are written together, in one store call.
  *
- * Only a process of a task's own is worth a write (a cold run's pid): warm-pool workers carry
- * the executor's owner marker and are found by it after a crash, so a warm task records nothing.
+ * An executor reports a placement only where it is worth a write: the local executor's warm
+ * workers carry the executor's owner marker and are found by it after a crash, so a warm task
+ * records nothing.
  */
 import type { Assignment } from '../domain/task.ts';
 import type { TaskStore } from '../store/task-store.ts';

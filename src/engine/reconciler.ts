@@ -11,6 +11,10 @@ import type { Dispatcher } from './dispatcher.ts';
 import type { EventWriter } from './event-writer.ts';
 import { recoveryTransition } from './settlement.ts';
 
+const NO_CALLBACKS = (): never => {
+  throw new Error('re-attaching a running task comes with the reconciler of port v2, step 2');
+};
+
 export interface ReconcilerDeps {
   store: TaskStore;
   executors: ReadonlyMap<string, Executor>;
@@ -41,7 +45,7 @@ export class Reconciler {
     if (stale.length === 0) return 0;
     for (const [name, executor] of this.deps.executors) {
       const mine = stale.filter((t) => t.executor === name);
-      if (mine.length) await executor.killOrphans(mine);
+      if (mine.length) await executor.reattach(mine, NO_CALLBACKS);
     }
     const results = await this.deps.store.transition(stale.map((t) => recoveryTransition(t, now)));
     this.deps.writer.published(results.flatMap((r) => (r ? [r.event] : [])));

@@ -1,7 +1,8 @@
 /**
  * The tasks this instance runs, from their claim's commit until their settle, and how each is
  * stopped: a user cancel, a timeout, or a graceful shutdown. Every stop goes through the
- * executor's cancel (SIGTERM to the task's process, see Executor.cancel); the flags recorded
+ * executor's cancel (SIGTERM to the task's process, then its own grace period, see
+ * Executor.cancel); the flags recorded
  * here decide how the attempt ends once the executor reports the process gone (settlement.ts).
  */
 import type { Task } from '../domain/task.ts';
@@ -19,8 +20,6 @@ export class RunningTasks {
   private readonly runs = new Map<string, Running>();
   /** Cancels that arrived between a task's claim and its launch. */
   private readonly pendingCancels = new Set<string>();
-
-  constructor(private readonly graceMs: number) {}
 
   get size(): number {
     return this.runs.size;
@@ -74,7 +73,7 @@ export class RunningTasks {
       return false;
     }
     run.cancelRequested = true;
-    run.executor.cancel(id, this.graceMs);
+    run.executor.cancel(id);
     return true;
   }
 
@@ -82,12 +81,12 @@ export class RunningTasks {
   stopAll(): Running[] {
     const all = [...this.runs.values()];
     for (const run of all) if (!run.cancelRequested) run.shutdown = true;
-    for (const run of all) run.executor.cancel(run.task.id, this.graceMs);
+    for (const run of all) run.executor.cancel(run.task.id);
     return all;
   }
 
   private timeout(run: Running): void {
     run.timedOut = true;
-    run.executor.cancel(run.task.id, this.graceMs);
+    run.executor.cancel(run.task.id);
   }
 }

@@ -13,7 +13,7 @@ import type { Task } from '../../domain/task.ts';
 import { resolveScriptCached, scriptRuntime, type ScriptRuntime } from '../../runtime/paths.ts';
 import { ENV, runLine, type Job } from '../../runtime/protocol.ts';
 import type { ServiceEndpoint, ServiceSpec } from '../../domain/service.ts';
-import type { Executor, RunCallbacks } from '../executor.ts';
+import type { Executor, ExecutorSettings, Reattached, RunCallbacks } from '../executor.ts';
 import { ColdRun } from './cold-run.ts';
 import { jobFor } from './job.ts';
 import { killOrphans, OWNER_ENV } from './orphans.ts';
@@ -41,7 +41,7 @@ export interface LocalExecutorOptions {
   maxLogLineBytes?: number;
   /**
    * Marks every harness process this executor starts (env LAKERAY_OWNER), stable across
-   * restarts (e.g. derived from the database path). At start, `killOrphans` kills any
+   * restarts (e.g. derived from the database path). At start, `reattach` kills any
    * process still carrying it: left by a previous server, whatever the store recorded.
    */
   owner?: string;
@@ -69,6 +69,8 @@ const failure = (err: unknown): TaskError =>
 
 export class LocalExecutor implements Executor {
   readonly name: string;
+  readonly kind = 'local';
+  readonly settings: ExecutorSettings;
   readonly capacity: Resources;
   readonly gpuInventory: readonly string[];
   private readonly pools = new Map<string, WarmPool>();
@@ -85,6 +87,7 @@ export class LocalExecutor implements Executor {
     const { config } = opts;
     this.ownerEnv = opts.owner === undefined ? {} : { [OWNER_ENV]: opts.owner };
     this.name = opts.name ?? 'local';
+    this.settings = { graceMs: config.kill_grace_ms };
     this.gpuInventory = Object.freeze(inventoryOf(config.gpus));
     this.capacity = {
       cpu: config.cpu ?? os.cpus().length,
@@ -186,7 +189,7 @@ export class LocalExecutor implements Executor {
     return undefined;
   }
 
-  cancel(taskId: string, graceMs: number): void {
+  cancel(taskId: string, graceMs = this.settings.graceMs): void {
     const placement = this.placements.get(taskId);
     if (placement instanceof WarmPool) placement.cancel(taskId, graceMs);
     else if (placement instanceof ServiceRun) placement.cancel(graceMs);
@@ -198,11 +201,23 @@ export class LocalExecutor implements Executor {
     return placement instanceof ServiceRun ? placement.endpoint() : null;
   }
 
-  async killOrphans(tasks: readonly Task[]): Promise<void> {
+  /** The process that runs the task now (a cold run's, a service's or its warm worker's), if any. */
+  pidOf(taskId: string): number | undefined {
+    const placement = this.placements.get(taskId);
+    if (placement instanceof WarmPool) return placement.pidOf(taskId);
+    return placement instanceof ServiceRun ? placement.pid : placement?.cold.pid;
+  }
+
+  /**
+   * A local process does not outlive its server's pipes usefully (its events went to a pipe
+   * nobody reads now): whatever a previous instance left is killed, and every task is gone.
+   */
+  async reattach(tasks: readonly Task[]): Promise<Map<string, Reattached>> {
     // Never our own live processes, whatever the store says.
     const ours = new Set([...this.placements.values()].map((p) => (p instanceof WarmPool ? undefined : p instanceof ServiceRun ? p.pid : p.cold.pid)));
     for (const pool of this.pools.values()) for (const pid of pool.pids()) ours.add(pid);
     await killOrphans({ tasks, owner: this.opts.owner, ours, logger: this.opts.logger });
+    return new Map(tasks.map((t) => [t.id, { state: 'gone', reason: 'its process was left by a previous server instance and killed' }]));
   }
 
   /** Start every pool's `min` workers; resolves when they are ready (or failed to start). */
@@ -216,7 +231,7 @@ export class LocalExecutor implements Executor {
 
   async close(): Promise<void> {
     this.closing = true;
-    const grace = this.opts.config.kill_grace_ms;
+    const grace = this.settings.graceMs;
     for (const taskId of [...this.placements.keys()]) this.cancel(taskId, grace);
     await Promise.all([...[...this.pools.values()].map((p) => p.close(grace)), ...this.coldExits]);
   }

@@ -23,7 +23,7 @@ export interface OrphanSearch {
 }
 
 export async function killOrphans({ tasks, owner, ours, logger }: OrphanSearch): Promise<void> {
-  const pids = new Set(tasks.map((t) => t.assignment?.pid).filter((pid): pid is number => typeof pid === 'number' && pid > 1));
+  const pids = new Set(tasks.map(recordedPid).filter((pid): pid is number => typeof pid === 'number' && pid > 1));
   if (owner !== undefined) for (const pid of processesWithEnv(`${OWNER_ENV}=${owner}`)) pids.add(pid);
   await Promise.all([...pids].map(async (pid) => {
     if (ours.has(pid) || !processAlive(pid) || !isLakerayHarness(pid)) return;
@@ -40,3 +40,9 @@ export async function killOrphans({ tasks, owner, ours, logger }: OrphanSearch):
     }
   }));
 }
+
+/** A cold run's pid: in its placement, or (rows written before placements) in the assignment. */
+const recordedPid = (task: Task): unknown => {
+  const placement = task.assignment?.placement;
+  return placement?.kind === 'process' ? placement.pid : task.assignment?.pid;
+};

@@ -48,7 +48,13 @@ export class TaskRun {
       case 'started':
         if (this.started) return;
         this.started = true;
-        this.callbacks.started({ pid: where.pid, worker: where.worker, entered_at: msg.ts });
+        // A cold run's process is the task's own: recorded, so that a later server instance
+        // kills it if this one dies. A warm worker carries the owner marker instead (orphans.ts).
+        this.callbacks.started(
+          where.worker === 'cold' && where.pid !== undefined
+            ? { placement: { kind: 'process', pid: where.pid, worker: 'cold' }, entered_at: msg.ts }
+            : { entered_at: msg.ts },
+        );
         return;
       case 'result':
         this.result = { value: msg.value ?? null };

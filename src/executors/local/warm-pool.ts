@@ -158,6 +158,12 @@ export class WarmPool {
     await Promise.all(exits);
   }
 
+  /** The process of the worker that runs the task now, if one does. */
+  pidOf(taskId: string): number | undefined {
+    for (const worker of this.workers) if (worker.jobs.has(taskId)) return worker.proc.pid;
+    return undefined;
+  }
+
   /** Process ids of this pool's workers. */
   pids(): number[] {
     return [...this.workers].map((w) => w.proc.pid).filter((pid): pid is number => pid !== undefined);

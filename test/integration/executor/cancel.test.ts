@@ -22,7 +22,7 @@ const cancelSleeper = async (executor: ReturnType<typeof makeExecutor>, pool: st
   const task = makeTask({ script: 'sleeps.py', params: { marker }, pool });
   executor.run(task, [], rec.callbacks);
   await waitFor(() => childPidOf(rec.logs()) !== undefined, 15_000, 'the child pid');
-  pid = rec.started[0]!.pid!;
+  pid = executor.pidOf(task.id)!;
   childPid = childPidOf(rec.logs())!;
   expect(exists(childPid)).toBe(true);
   const cancelledAt = Date.now();

@@ -27,8 +27,11 @@ export type TaskKind = 'echo' | 'fails' | 'waits' | 'no_run' | 'import_error';
 export interface ExecutorFixture {
   open(owner: string): Executor;
   task(kind: TaskKind, params?: Record<string, unknown>, attempt?: number): Task;
-  /** True once the process that ran the task (as reported to `started`) no longer runs. */
-  processGone(started: Started): boolean;
+  /**
+   * True once the process that ran the task no longer runs: as reported to `started` (its
+   * placement), or as the task logged it (`waits` logs "waiting <pid>").
+   */
+  processGone(started: Started, logs: readonly string[]): boolean;
   /** Several tasks share one process: a cancel stops the task, not the process. */
   sharedProcess?: boolean;
   /** Params its harness cannot decode (e.g. nested deeper than its JSON decoder goes), if any. */
@@ -50,6 +53,8 @@ interface Run {
   /** What `processGone` said inside the exit callback. */
   goneAtExit?: boolean;
 }
+
+const logsOf = (run: Run): string[] => run.events.filter((e) => e.type === 'log').map((e) => String(e.data.message));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -106,7 +111,7 @@ export function executorConformance(name: string, fx: ExecutorFixture): void {
         exit: (outcome) => {
           run.exits.push(outcome);
           run.order.push('exit');
-          if (run.started[0] !== undefined) run.goneAtExit = fx.processGone(run.started[0]);
+          if (run.started[0] !== undefined) run.goneAtExit = fx.processGone(run.started[0], logsOf(run));
           resolve(outcome);
         },
       });
@@ -198,12 +203,16 @@ export function executorConformance(name: string, fx: ExecutorFixture): void {
       try {
         const orphan = await start(fx.task('waits'), previous);
         await waiting(orphan);
-        const placed = { ...orphan.task, status: 'running' as const, assignment: { gpus: [], ...orphan.started[0] } };
+        const { placement } = orphan.started[0] as Started;
+        const placed = { ...orphan.task, status: 'running' as const, assignment: { gpus: [], ...(placement ? { placement } : {}) } };
         const next = open(server);
         try {
-          await next.killOrphans([placed]);
+          const answers = await next.reattach([placed], () => {
+            throw new Error('a gone task gets no callbacks');
+          });
+          expect(answers.get(placed.id)).toMatchObject({ state: 'gone' });
           expect((await orphan.exited).kind).toBe('failed');
-          expect(fx.processGone(orphan.started[0] as Started)).toBe(true);
+          expect(fx.processGone(orphan.started[0] as Started, logsOf(orphan))).toBe(true);
         } finally {
           await next.close();
         }

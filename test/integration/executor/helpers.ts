@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { localExecutorSchema, type LocalExecutorConfig } from '../../../src/config/schema.ts';
 import type { Task } from '../../../src/domain/task.ts';
-import type { RunCallbacks, RunOutcome } from '../../../src/executors/executor.ts';
+import type { Placement, RunCallbacks, RunOutcome } from '../../../src/executors/executor.ts';
 import { LocalExecutor } from '../../../src/executors/local/local-executor.ts';
 import { taskFixture } from '../../helpers/task-fixture.ts';
 
@@ -54,7 +54,8 @@ export const makeExecutor = (
 export interface Recorder {
   callbacks: RunCallbacks;
   events: Array<{ type: string; data: Record<string, unknown> }>;
-  started: Array<{ pid?: number; worker?: string; entered_at?: number }>;
+  /** The started infos, with a placement's fields (a cold run's pid and worker) spread in. */
+  started: Array<{ pid?: number; worker?: string; entered_at?: number; placement?: Placement }>;
   exits: RunOutcome[];
   exited: Promise<RunOutcome>;
   logs(): string[];
@@ -71,7 +72,7 @@ export const recorder = (onExit?: (outcome: RunOutcome) => void): Recorder => {
       resolveExit = resolve;
     }),
     callbacks: {
-      started: (info) => rec.started.push(info),
+      started: (info) => rec.started.push({ ...info, ...(info.placement as { pid?: number; worker?: string } | undefined) }),
       event: (type, data) => rec.events.push({ type, data }),
       exit: (outcome) => {
         rec.exits.push(outcome);

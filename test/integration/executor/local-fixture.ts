@@ -15,7 +15,12 @@ export const local = (runtime: 'python' | 'node', pools: PoolConfig[] = []): Omi
   open: (owner) => makeExecutor({ pools, kill_grace_ms: 3000 }, { scriptRoots: [SCRIPTS], owner }),
   task: (kind: TaskKind, params = {}, attempt = 1) =>
     makeTask({ script: `${kind}.${runtime === 'python' ? 'py' : 'mjs'}`, params, attempt, pool: pools[0]?.name ?? null }),
-  processGone: (started) => started.pid === undefined || !processAlive(started.pid),
+  processGone: (started, logs) => {
+    // A cold run's process is in its placement; a warm worker's only in what `waits` logged.
+    const logged = logs.find((l) => l.startsWith('waiting '))?.slice('waiting '.length);
+    const pid = started.placement?.pid ?? (logged === undefined ? undefined : Number(logged));
+    return typeof pid !== 'number' || !processAlive(pid);
+  },
   // Deeper than Python's JSON decoder goes (its recursion limit, 1000); node's decodes it.
   ...(runtime === 'python' ? { undecodableParams: () => nested(3000) } : {}),
 });

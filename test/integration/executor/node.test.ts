@@ -64,10 +64,12 @@ describe('local executor: JS/TS scripts', () => {
     executor.run(slow, [], a.callbacks);
     executor.run(other, [], b.callbacks);
     await waitFor(() => a.started.length === 1 && b.started.length === 1, 10_000, 'both started');
+    const worker = executor.pidOf(slow.id)!;
+    expect(a.started[0]!.placement).toBeUndefined(); // a warm worker is found by its owner marker, never recorded
     executor.cancel(slow.id, 5000);
     expect(await a.exited).toEqual({ kind: 'cancelled' });
     expect(succeeded(await b.exited).task).toBe(other.id);
-    expect(exists(a.started[0]!.pid!)).toBe(true);
+    expect(exists(worker)).toBe(true);
     expect(executor.poolStats()[0]!.started_total).toBe(1);
   });
 
@@ -76,7 +78,7 @@ describe('local executor: JS/TS scripts', () => {
     const rec = recorder();
     executor.run(stubborn, [], rec.callbacks);
     await waitFor(() => rec.started.length === 1, 10_000, 'start');
-    const pid = rec.started[0]!.pid!;
+    const pid = executor.pidOf(stubborn.id)!;
     executor.cancel(stubborn.id, 200);
     expect(await rec.exited).toEqual({ kind: 'cancelled' });
     expect(exists(pid)).toBe(false);
@@ -95,8 +97,8 @@ describe('local executor: JS/TS scripts', () => {
     executor.run(stubborn, [], c.callbacks);
     executor.run(sibling, [], b.callbacks);
     await waitFor(() => c.started.length === 1 && b.started.length === 1, 10_000, 'both started');
-    const pid = c.started[0]!.pid!;
-    expect(b.started[0]!.pid).toBe(pid);
+    const pid = executor.pidOf(stubborn.id)!;
+    expect(executor.pidOf(sibling.id)).toBe(pid);
     executor.cancel(stubborn.id, 200);
     // Past the grace period the worker takes no new job: this one gets a worker of its own.
     await new Promise((r) => setTimeout(r, 400));

@@ -4,6 +4,16 @@ import { describe, expect, it } from 'vitest';
 import { processAlive } from '../../../src/executors/local/process-group.ts';
 import { SCRIPTS, exists, makeExecutor, makeTask, recorder, startHarness, tempDir, waitFor } from './helpers.ts';
 
+/** A cold sleeps.py run of a "previous server", once its child runs. */
+const sleeperOfPreviousServer = async () => {
+  const previous = makeExecutor();
+  const rec = recorder();
+  const task = makeTask({ script: 'sleeps.py', params: { marker: path.join(tempDir(), 'm') } });
+  previous.run(task, [], rec.callbacks);
+  await waitFor(() => rec.logs().some((l) => l.startsWith('child ')), 15_000, 'the child');
+  return { previous, rec, task, pid: rec.started[0]!.pid! };
+};
+
 describe('harness lifetime', () => {
   it('a python harness exits on stdin EOF mid-job and takes its children with it', async () => {
     const h = startHarness('python');
@@ -24,22 +34,19 @@ describe('harness lifetime', () => {
     expect(await h.exited).toBe(1);
   });
 
-  it('killOrphans kills harnesses left by a previous server, and nothing else', async () => {
-    const previous = makeExecutor();
-    const rec = recorder();
-    const task = makeTask({ script: 'sleeps.py', params: { marker: path.join(tempDir(), 'm') } });
-    previous.run(task, [], rec.callbacks);
-    await waitFor(() => rec.logs().some((l) => l.startsWith('child ')), 15_000, 'the child');
-    const pid = rec.started[0]!.pid!;
+  it('reattach kills harnesses left by a previous server, and nothing else; every task is gone', async () => {
+    const { previous, rec, task, pid } = await sleeperOfPreviousServer();
     const childPid = Number(rec.logs().find((l) => l.startsWith('child '))!.split(' ')[1]);
 
     const bystander = spawn('sleep', ['60'], { detached: true, stdio: 'ignore' });
     const next = makeExecutor();
-    await next.killOrphans([
-      { ...task, assignment: { gpus: [], pid } },
-      makeTask({ assignment: { gpus: [], pid: bystander.pid! } }),
+    const left = [
+      { ...task, assignment: { gpus: [], placement: { kind: 'process', pid, worker: 'cold' } } },
+      makeTask({ assignment: { gpus: [], placement: { kind: 'process', pid: bystander.pid!, worker: 'cold' } } }),
       makeTask({ assignment: null }),
-    ]);
+    ];
+    const answers = await next.reattach(left);
+    expect([...answers.values()].map((a) => a.state)).toEqual(['gone', 'gone', 'gone']);
     expect(await rec.exited).toMatchObject({ kind: 'failed', error: { code: 'PROCESS_EXITED' } });
     expect(exists(pid)).toBe(false);
     // Killed together with its parent, the child may linger as a zombie of a non-reaping PID 1.
@@ -49,7 +56,16 @@ describe('harness lifetime', () => {
     await Promise.all([previous.close(), next.close()]);
   });
 
-  it('killOrphans finds warm workers and cold runs of a previous server by its owner marker alone', async () => {
+  it('reads the pid of a row written before placements (assignment.pid)', async () => {
+    const { previous, rec, task, pid } = await sleeperOfPreviousServer();
+    const next = makeExecutor();
+    await next.reattach([{ ...task, assignment: { gpus: [], pid, worker: 'cold' } }]);
+    expect(await rec.exited).toMatchObject({ kind: 'failed', error: { code: 'PROCESS_EXITED' } });
+    expect(exists(pid)).toBe(false);
+    await Promise.all([previous.close(), next.close()]);
+  });
+
+  it('reattach finds warm workers and cold runs of a previous server by its owner marker alone', async () => {
     const owner = `test-${process.pid}-${Date.now()}`;
     const previous = makeExecutor({ pools: [{ name: 'warm', runtime: 'python', preload: [], min: 1, max: 1, idle_timeout_s: 300, concurrency: 1 }] }, { owner });
     await previous.prewarm();
@@ -66,7 +82,7 @@ describe('harness lifetime', () => {
 
     // The store recorded nothing: the marker is enough.
     const next = makeExecutor({}, { owner });
-    await next.killOrphans([]);
+    await next.reattach([]);
     await waitFor(() => !exists(coldPid) && workerPids.every((p) => !exists(p)), 5000, 'the orphans to be gone');
     expect(strangerPids.every((p) => exists(p))).toBe(true);
     await Promise.all([previous.close(), stranger.close(), next.close()]);
