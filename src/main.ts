@@ -16,8 +16,12 @@ import { MetricsRegistry } from './api/metrics.ts';
 import { loadConfig } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { Engine } from './engine/engine.ts';
+import { RemoteReports } from './engine/remote-reports.ts';
+import { RemoteUploads } from './engine/remote-uploads.ts';
+import { TaskTokens } from './engine/task-tokens.ts';
 import { type ExampleIngestion, ingestExamples, mnistDataDir, withExamples } from './examples.ts';
 import { GenerationService } from './generation/service.ts';
+import { catalogExecutors } from './generation/executor-choice.ts';
 import { LakeService } from './lake/service/lake-service.ts';
 import { MemoryEventBus } from './events/memory.ts';
 import { buildExecutors } from './executors/registry.ts';
@@ -83,6 +87,10 @@ export function logStream(format: LogFormat, out: LogDestination = process.stdou
 export interface RunningServer {
   url: string;
   engine: Engine;
+  /** Reports of tasks that run elsewhere: executors open a channel per task (remote-reports.ts). */
+  reports: RemoteReports;
+  /** Mints the tasks' tokens (LAKERAY_TASK_TOKEN). */
+  tokens: TaskTokens;
   lake: LakeService;
   /** With --examples: what was started for them (the Fashion-MNIST ingestion and how it ends). */
   examples?: { ingestion: ExampleIngestion };
@@ -126,6 +134,9 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const artifacts = await openArtifactStore(config);
   const uploads = new LocalUploadStore(join(config.state_dir, 'uploads'));
   // Known up front unless the port is picked at listen time (tests); then set once listening.
+  const tokens = TaskTokens.fromStateDir(config.state_dir);
+  // Built before the engine (executors take it); it acks a batch once the engine stored its events.
+  const reports = new RemoteReports({ tokens, task: (id) => store.get(id), stored: () => engine.eventsStored() });
   let apiUrl: string | undefined = port === 0 ? undefined : `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   const { executors, pools } = buildExecutors(config.executors, {
@@ -140,6 +151,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       // Stable across restarts of this database: the next start finds this one's orphans by it.
       owner: dbPath === ':memory:' ? undefined : createHash('sha256').update(resolve(dbPath)).digest('hex').slice(0, 16),
       workDir: config.executors.local.work_dirs ? (taskId) => artifacts.stagingDir(taskId) : undefined,
+      taskToken: (taskId, attempt) => tokens.mint(taskId, attempt),
     },
     apiUrl: () => apiUrl,
     logger,
@@ -160,8 +172,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     tasks: engine,
     artifacts: engine.artifacts,
     uploads,
-    // The local executor runs scripts only; a Ray executor will run entrypoint (argv) models.
-    executors: new Map([...executors.keys()].map((name) => [name, { runsCommands: false }])),
+    executors: catalogExecutors(executors),
     scriptExists: (script) => {
       try {
         resolveScriptCached(script, config.script_roots);
@@ -184,6 +195,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     maxUploadBytes: config.lake.max_upload_bytes,
     artifacts: engine.artifacts,
     generation,
+    reports,
+    uploads: new RemoteUploads(reports, artifacts),
   });
   const { recovered } = await engine.start();
   if (recovered) logger.warn({ recovered }, 'recovered tasks left running by a previous server');
@@ -207,5 +220,5 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       await lake.close();
       lock?.release();
     })());
-  return { url, engine, lake: lakeService, close, examples };
+  return { url, engine, reports, tokens, lake: lakeService, close, examples };
 }

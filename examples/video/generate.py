@@ -205,11 +205,11 @@ def postprocess(p, ffmpeg, src, dst, cover_dst, middle):
     return rgba is not None
 
 
-def run(input_path, output_path, params, ctx=None):
-    started = time.perf_counter()
-    ctx = ctx if ctx is not None else _NullContext()
-    p = parse_params(params, input_path)
-    out = work_dir()
+def make_video(p, out, ctx, render=render_video):
+    """The render and watermark steps into ``out``: ``video.mp4`` and ``cover.png`` appear only
+    when complete. ``render(p, ffmpeg, path, ctx) -> (middle frame RGB, render seconds)`` writes
+    the unwatermarked video (generate_ray.py passes Wan2.2's pipeline here when it has weights).
+    Returns (video path, cover path, timings, watermarked)."""
     token = secrets.token_hex(4)
     raw_tmp = os.path.join(out, ".raw-%s.mp4.part" % token)
     video_tmp = os.path.join(out, ".video-%s.mp4.part" % token)
@@ -219,7 +219,7 @@ def run(input_path, output_path, params, ctx=None):
         with step("render"):
             ffmpeg = find_ffmpeg()
             t0 = time.perf_counter()
-            middle, render_s = render_video(p, ffmpeg, raw_tmp, ctx)
+            middle, render_s = render(p, ffmpeg, raw_tmp, ctx)
             encode_s = time.perf_counter() - t0 - render_s  # ffmpeg start, pipe writes, the final flush
         with step("postprocess"):
             ctx.progress(1.0, "post-processing: watermark")
@@ -232,14 +232,22 @@ def run(input_path, output_path, params, ctx=None):
     finally:
         for path in (raw_tmp, video_tmp, cover_tmp):  # a failure or a cancel leaves no partial file behind
             _remove(path)
+    timings = {"render_seconds": round(render_s, 4), "encode_seconds": round(encode_s, 4), "postprocess_seconds": round(post_s, 4)}
+    return video_path, cover_path, timings, watermarked
+
+
+def run(input_path, output_path, params, ctx=None):
+    started = time.perf_counter()
+    ctx = ctx if ctx is not None else _NullContext()
+    p = parse_params(params, input_path)
+    video_path, cover_path, timings, watermarked = make_video(p, work_dir(), ctx)
     ctx.artifact(video_path, name="video.mp4", content_type="video/mp4")
     ctx.artifact(cover_path, name="cover.png", content_type="image/png")
     n, fps = p["num_frames"], p["fps"]
     return {
         "video": "video.mp4", "cover": "cover.png",
         "num_frames": n, "fps": fps, "width": p["width"], "height": p["height"], "duration": n / fps,
-        "render_seconds": round(render_s, 4), "encode_seconds": round(encode_s, 4), "postprocess_seconds": round(post_s, 4),
-        "total_seconds": round(time.perf_counter() - started, 4),
+        **timings, "total_seconds": round(time.perf_counter() - started, 4),
         "model": p["model"], "seed": p["seed"], "mode": "i2v" if p["image"] else "t2v", "watermarked": watermarked,
     }
 

@@ -10,6 +10,8 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { ArtifactService } from '../engine/artifact-service.ts';
+import type { RemoteReports } from '../engine/remote-reports.ts';
+import type { RemoteUploads } from '../engine/remote-uploads.ts';
 import type { LakeService } from '../lake/service/lake-service.ts';
 import type { TaskService } from '../engine/task-service.ts';
 import type { GenerationService } from '../generation/service.ts';
@@ -23,6 +25,7 @@ import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { serviceRoutes } from './routes/services.ts';
 import { lakeRoutes } from './routes/lake.ts';
+import { reportRoutes } from './routes/reports.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { videoRoutes } from './routes/video.ts';
 import { webRoutes } from './routes/web.ts';
@@ -58,6 +61,10 @@ export interface AppOptions {
   generation?: GenerationService;
   /** How often streamed queue positions are refreshed (default 300 ms). */
   queuePollMs?: number;
+  /** Reports of tasks that run elsewhere (POST /api/v1/tasks/{id}/reports). */
+  reports?: RemoteReports;
+  /** Their files (PUT /api/v1/tasks/{id}/artifacts/{name}); needs `reports`. */
+  uploads?: RemoteUploads | null;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -138,6 +145,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(eventRoutes, { tasks: opts.tasks, heartbeatMs: opts.heartbeatMs ?? 15_000, queueWatch });
   await app.register(wsRoutes, { tasks: opts.tasks, highWaterBytes: opts.wsHighWaterBytes ?? 1024 * 1024, queueWatch });
   await app.register(artifactRoutes, { tasks: opts.tasks, artifacts: opts.artifacts ?? null });
+  if (opts.reports) await app.register(reportRoutes, { reports: opts.reports, uploads: opts.uploads });
   if (opts.generation) await app.register(videoRoutes, { generation: opts.generation });
   await app.register(serviceRoutes, { tasks: opts.tasks, upstreamTimeoutMs: opts.serviceTimeoutMs });
   if (opts.lake) await app.register(lakeRoutes, { lake: opts.lake, maxUploadBytes: opts.maxUploadBytes ?? 4 * 1024 ** 3 });

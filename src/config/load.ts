@@ -76,7 +76,7 @@ export function parseConfig(raw: unknown, baseDir: string, env: NodeJS.ProcessEn
   c.lake.root = abs(c.lake.root);
   if (c.artifacts.kind === 'local') c.artifacts.root = c.artifacts.root === undefined ? join(c.state_dir, 'artifacts') : abs(c.artifacts.root);
   else c.artifacts.staging_root = c.artifacts.staging_root === undefined ? join(c.state_dir, 'artifacts-staging') : abs(c.artifacts.staging_root);
-  const catalogIssues = checkCatalog(c.generation);
+  const catalogIssues = checkCatalog(c.generation, Object.keys(c.executors));
   if (catalogIssues.length) throw new ConfigError('Invalid configuration', catalogIssues);
   if (c.python.interpreter?.includes('/')) c.python.interpreter = abs(c.python.interpreter);
   for (const p of c.executors.local.pools) if (p.interpreter?.includes('/')) p.interpreter = abs(p.interpreter);
@@ -120,7 +120,7 @@ export function defaultConfigYaml(): string {
 ${stringify(defaults)}
 # More video models (docs/video.md): Wan2.2 as Ray jobs on an existing RayCluster (seeds 000/001).
 # Add these items under generation.models; they are listed as unavailable until an executor
-# named "ray" is configured. Placeholders ({prompt}, {size}, …) become whole argv elements.
+# of kind ray is configured. Placeholders ({prompt}, {size}, …) become whole argv elements.
 ${WAN22_MODELS_YAML.trimEnd()
   .split('\n')
   .map((line) => `#   ${line}`)

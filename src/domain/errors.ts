@@ -32,6 +32,7 @@ export const ERRORS = {
   IDEMPOTENCY_CONFLICT: { status: 409, scope: 'api', message: 'Idempotency key was used with a different request body' },
   TASK_NOT_CANCELLABLE: { status: 409, scope: 'api', message: 'Task is already finished' },
   TASK_ACTIVE: { status: 409, scope: 'api', message: 'Task is still queued or running; cancel it first' },
+  STALE_ATTEMPT: { status: 409, scope: 'api', message: 'The report is for an attempt of the task that is over (the task ended or runs again); nobody reads it' },
   SERVICE_NOT_RUNNING: { status: 409, scope: 'api', message: 'The task is not a running service' },
   DATASET_EXISTS: { status: 409, scope: 'api', message: 'A dataset with that name already exists' },
   MODEL_EXISTS: { status: 409, scope: 'api', message: 'A model with that name already exists' },
@@ -42,6 +43,7 @@ export const ERRORS = {
   RANGE_NOT_SATISFIABLE: { status: 416, scope: 'api', message: 'The requested byte range lies outside the file' },
   SERVICE_UNREACHABLE: { status: 502, scope: 'api', message: 'The service did not answer the proxied request' },
   NOT_READY: { status: 503, scope: 'api', message: 'Server is starting or shutting down' },
+  REPORTS_NOT_OPEN: { status: 503, scope: 'api', message: "Nobody follows the task's reports yet (its executor has not re-attached after a restart); retry after Retry-After" },
   SERVICE_NOT_READY: { status: 503, scope: 'api', message: 'The service is starting or restarting; retry shortly' },
   INTERNAL_ERROR: { status: 500, scope: 'both', message: 'Internal error' },
 
@@ -52,6 +54,7 @@ export const ERRORS = {
   TASK_TIMEOUT: { status: 500, scope: 'task', message: 'The task ran past its timeout', retryable: true },
   TASK_LOST: { status: 500, scope: 'task', message: 'The task lost its lease (server or worker died) and has no attempts left' },
   EXECUTOR_ERROR: { status: 500, scope: 'task', message: 'The executor failed to run the task', retryable: true },
+  GANG_RANK_FAILED: { status: 500, scope: 'task', message: 'A rank of the gang running the task failed or died', retryable: true },
   JOB_UNREADABLE: { status: 500, scope: 'task', message: "The task's job could not be encoded for its harness, or its harness could not decode it (e.g. params nested too deeply)" },
   ARTIFACT_ERROR: { status: 500, scope: 'task', message: 'A file the task reported as an artifact could not be stored' },
   SERVICE_UNHEALTHY: { status: 500, scope: 'task', message: 'The service did not pass its health check within startup_timeout_s' },

@@ -76,6 +76,7 @@ export class RunArtifacts {
     const path = data.path;
     const label = typeof data.name === 'string' ? data.name : String(path);
     try {
+      if (data.uploaded === true) return await this.uploaded(label);
       if (typeof path !== 'string' || path.length === 0) throw new Error('the event has no path');
       const info = await this.store.ingest(this.taskId, { path, name: typeof data.name === 'string' ? data.name : '', content_type: data.content_type as string | undefined });
       this.push('artifact', { name: info.name, content_type: info.content_type, size: info.size, url: artifactUrl(this.taskId, info.name) });
@@ -84,5 +85,12 @@ export class RunArtifacts {
       this.failure ??= taskError('ARTIFACT_ERROR', message);
       this.push('log', { stream: 'stderr', level: 'error', message });
     }
+  }
+
+  /** A file a remote task PUT into the store already (remote-uploads.ts): published once it is there. */
+  private async uploaded(name: string): Promise<void> {
+    const info = await this.store.stat(this.taskId, name);
+    if (info === null) throw new Error('the task reported it uploaded, but the store has no such file');
+    this.push('artifact', { name: info.name, content_type: info.content_type, size: info.size, url: artifactUrl(this.taskId, info.name) });
   }
 }

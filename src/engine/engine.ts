@@ -131,6 +131,11 @@ export class Engine implements TaskService {
     await this.writer.flush();
   }
 
+  /** Resolves once the events reported so far are stored; rejects when storing failed (event-writer.ts). */
+  eventsStored(): Promise<void> {
+    return this.writer.stored();
+  }
+
   ready(): boolean {
     return this.state === 'ready';
   }

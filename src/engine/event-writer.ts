@@ -28,6 +28,8 @@ export class EventWriter {
   private lastFlush = -Infinity;
   /** Flushes run one after another, so events are stored in the order they were pushed. */
   private chain: Promise<void> = Promise.resolve();
+  /** Flushes that failed so far (see stored()). */
+  private failures = 0;
 
   constructor(
     private readonly store: TaskStore,
@@ -76,10 +78,22 @@ export class EventWriter {
         this.bus.publish(stored);
         this.onWritten(stored);
       } catch (err) {
+        this.failures++;
         this.onError(err);
       }
     });
     return this.chain;
+  }
+
+  /**
+   * flush(), but rejects when a flush failed meanwhile: for callers that acknowledge events
+   * to their sender only once stored (remote reports, the Redis progress stream), which then
+   * resend. Conservative: a failure of any batch of the wait rejects.
+   */
+  async stored(): Promise<void> {
+    const before = this.failures;
+    await this.flush();
+    if (this.failures !== before) throw new Error('events could not be stored; the sender will resend');
   }
 
   private readonly flushSoon = (): void => {

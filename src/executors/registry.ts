@@ -8,6 +8,7 @@ import { namedExecutors } from '../config/schema.ts';
 import { ConfigError } from '../config/load.ts';
 import type { Executor } from './executor.ts';
 import { LocalExecutor, type LocalExecutorOptions } from './local/local-executor.ts';
+import { createRayExecutor } from './ray/factory.ts';
 
 /** What every executor may need from the server, besides its own config. */
 export interface ExecutorContext {
@@ -22,7 +23,17 @@ type Factory<C> = (name: string, config: C, ctx: ExecutorContext) => Executor;
 type Factories = { [K in NamedExecutorConfig['kind']]?: Factory<Extract<NamedExecutorConfig, { kind: K }>> };
 
 /** The factory of each kind of named executor that this build has. */
-export const EXECUTOR_FACTORIES: Factories = {};
+export const EXECUTOR_FACTORIES: Factories = {
+  ray: (name, config, ctx) =>
+    createRayExecutor(name, config, {
+      scriptRoots: ctx.local.scriptRoots,
+      dataRoots: ctx.local.dataRoots,
+      runtimesDir: ctx.local.runtimesDir,
+      apiUrl: config.api_url ?? ctx.apiUrl,
+      ...(ctx.logger ? { logger: ctx.logger } : {}),
+      ...(ctx.local.maxLogLineBytes !== undefined ? { maxLogLineBytes: ctx.local.maxLogLineBytes } : {}),
+    }),
+};
 
 /** The configured executors, `local` first (the default of a task that names none), and their pool names. */
 export function buildExecutors(config: ExecutorsConfig, ctx: ExecutorContext, factories: Factories = EXECUTOR_FACTORIES): { executors: Map<string, Executor>; pools: Map<string, Set<string>> } {

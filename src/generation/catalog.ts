@@ -25,7 +25,10 @@ export const BUILTIN_VARS = [
   'model',
 ] as const;
 
-/** Executor kinds Lakeray knows; a model naming one that is not configured is listed as unavailable. */
+/**
+ * Executor kinds Lakeray knows. A model's executor is one of these or the name of a configured
+ * executor (executor-choice.ts); a kind with no executor configured lists the model as unavailable.
+ */
 export const KNOWN_EXECUTORS = ['local', 'ray', 'kubernetes'] as const;
 
 export interface Size {
@@ -61,8 +64,9 @@ export const executorOf = (m: VideoModelConfig): string => m.executor ?? (m.temp
 export const extraVars = (m: VideoModelConfig): string[] =>
   Object.keys(m.defaults).filter((k) => !(BUILTIN_VARS as readonly string[]).includes(k) && k !== 'duration');
 
-/** Problems of the catalog as "path: message" lines (empty: valid). */
-export function checkCatalog(g: GenerationConfig): string[] {
+/** Problems of the catalog as "path: message" lines (empty: valid); `executorNames`: the configured executors. */
+export function checkCatalog(g: GenerationConfig, executorNames: readonly string[] = []): string[] {
+  const executors = [...new Set<string>([...KNOWN_EXECUTORS, ...executorNames])];
   const issues: string[] = [];
   const ids = new Set<string>();
   g.models.forEach((m, i) => {
@@ -70,8 +74,7 @@ export function checkCatalog(g: GenerationConfig): string[] {
     if (ids.has(m.id)) issues.push(`${at}.id: duplicate model id "${m.id}"`);
     ids.add(m.id);
     const executor = executorOf(m);
-    if (!(KNOWN_EXECUTORS as readonly string[]).includes(executor))
-      issues.push(`${at}.executor: unknown executor "${executor}" (known: ${KNOWN_EXECUTORS.join(', ')})`);
+    if (!executors.includes(executor)) issues.push(`${at}.executor: unknown executor "${executor}" (known: ${executors.join(', ')})`);
     if (m.template.kind === 'entrypoint' && executor === 'local')
       issues.push(`${at}.executor: the local executor runs scripts; an entrypoint (argv) template needs an executor that runs commands, e.g. "ray"`);
     if (m.template.kind === 'script' && !/\.(py|js|mjs|ts|mts)$/.test(m.template.script))

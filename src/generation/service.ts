@@ -14,6 +14,7 @@ import type { ArtifactService } from '../engine/artifact-service.ts';
 import type { TaskInput } from '../engine/task-input.ts';
 import type { Caller, TaskService } from '../engine/task-service.ts';
 import { executorOf } from './catalog.ts';
+import { type CatalogExecutor, chooseExecutor } from './executor-choice.ts';
 import { ImageInputs } from './images.ts';
 import { type GenerationRequest, MAX_SEED, planGeneration } from './request.ts';
 import { renderArgv, renderValue, type Vars } from './template.ts';
@@ -24,8 +25,8 @@ export interface GenerationDeps {
   tasks: TaskService;
   artifacts: ArtifactService | null;
   uploads: UploadStore;
-  /** Configured executors, and whether one runs command lines (entrypoint templates). */
-  executors: ReadonlyMap<string, { runsCommands: boolean }>;
+  /** Configured executors by name (catalogExecutors of the engine's). */
+  executors: ReadonlyMap<string, CatalogExecutor>;
   /** True when a script resolves inside the script roots now. */
   scriptExists: (script: string) => boolean;
   now?: () => number;
@@ -38,7 +39,7 @@ export interface ModelView {
   kind: 'script' | 'entrypoint';
   executor: string;
   available: boolean;
-  /** Why it cannot run here (null when available). */
+  /** Why it cannot run here (null when available); says how to configure what is missing. */
   unavailable_reason: string | null;
   defaults: Record<string, unknown>;
   limits: VideoModelConfig['limits'];
@@ -90,7 +91,7 @@ export class GenerationService {
         name: m.name ?? m.id,
         description: m.description,
         kind: m.template.kind,
-        executor: executorOf(m),
+        executor: this.executorName(m),
         available: reason === null,
         unavailable_reason: reason,
         defaults: { ...m.defaults },
@@ -160,11 +161,17 @@ export class GenerationService {
     return model;
   }
 
+  /** The executor that runs the model's tasks: its own name, or the one of its kind (executor-choice.ts). */
+  private executorName(m: VideoModelConfig): string {
+    const choice = chooseExecutor(executorOf(m), this.deps.executors);
+    return 'name' in choice ? choice.name : executorOf(m);
+  }
+
   private unavailable(m: VideoModelConfig): string | null {
-    const name = executorOf(m);
-    const executor = this.deps.executors.get(name);
-    if (!executor) return `executor "${name}" is not configured on this server`;
-    if (m.template.kind === 'entrypoint' && !executor.runsCommands) return `executor "${name}" does not run command lines`;
+    const choice = chooseExecutor(executorOf(m), this.deps.executors);
+    if ('reason' in choice) return choice.reason;
+    if (m.template.kind === 'entrypoint' && !choice.executor.runsCommands)
+      return `executor "${choice.name}" runs scripts, not command lines: give the model a script template (e.g. video/generate_ray.py with params.argv, docs/video.md)`;
     if (m.template.kind === 'script' && !this.deps.scriptExists(m.template.script)) return `script "${m.template.script}" is not in the script roots`;
     return null;
   }
@@ -183,13 +190,19 @@ export class GenerationService {
     const timeout = model.timeout_s === undefined ? this.deps.config.timeout_s : model.timeout_s;
     const common = {
       name: `${TASK_PREFIX}${model.id}`,
-      executor: executorOf(model),
+      executor: this.executorName(model),
       resources: model.resources,
       timeout_s: timeout,
       labels,
       ...(req.webhook === undefined || req.webhook === null ? {} : { webhook: req.webhook }),
     };
-    if (t.kind === 'script') return { ...common, script: t.script, params: renderValue(t.params, vars) as Record<string, unknown> };
+    if (t.kind === 'script') {
+      const params = renderValue(t.params, vars) as Record<string, unknown>;
+      // params.argv holds a command line's arguments (generate_ray.py's): text, as on a command line.
+      const argv: unknown = t.params.argv;
+      if (Array.isArray(argv) && argv.every((a) => typeof a === 'string')) params.argv = renderArgv(argv, vars);
+      return { ...common, script: t.script, params };
+    }
     // Rendered (renderArgv: one element per argument, never a shell string), but no executor
     // of this version runs command lines: `unavailable` refuses such models before this.
     throw new LakerayError('VIDEO_MODEL_UNAVAILABLE', `model "${model.id}": no executor here runs the command line ${JSON.stringify(renderArgv(t.argv, vars).slice(0, 3))}…`);
@@ -239,7 +252,7 @@ export class GenerationService {
       const stats = await this.deps.tasks.stats();
       const byModel = new Map<string, number>();
       for (const m of this.deps.config.models) {
-        const cap = stats.executors.find((e) => e.name === executorOf(m))?.capacity ?? {};
+        const cap = stats.executors.find((e) => e.name === this.executorName(m))?.capacity ?? {};
         const need = { cpu: m.resources.cpu, gpu: m.resources.gpu, memory_mb: m.resources.memory_mb, ...m.resources.custom };
         const fits = Object.entries(need)
           .filter(([, v]) => v > 0)

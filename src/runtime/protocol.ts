@@ -63,6 +63,13 @@ export const ENV = {
    * into the artifact store before the task can end.
    */
   WORK_DIR: 'LAKERAY_WORK_DIR',
+  /** The task's own token (engine/task-tokens.ts): `Authorization: Bearer` for reports, uploads and the lake. */
+  TASK_TOKEN: 'LAKERAY_TASK_TOKEN',
+  /**
+   * Set for a harness that reports over HTTP instead of fd 3 (a task on another machine):
+   * the platform's API URL; events go to POST {url}/api/v1/tasks/{id}/reports.
+   */
+  REPORT_URL: 'LAKERAY_REPORT_URL',
 } as const;
 
 /**
@@ -71,13 +78,25 @@ export const ENV = {
  */
 export const runLine = (job: Job): string => `{"op":"run","task_id":${JSON.stringify(job.task_id)},"job":${JSON.stringify(job)}}\n`;
 
-/** Parse one fd-3 line; returns null for anything malformed (a script cannot crash the server). */
+/**
+ * One protocol message, decoded from a value already parsed from JSON: the one decoder of the
+ * harness's messages, whichever way they came (an fd-3 line, or a batch POSTed to
+ * /api/v1/tasks/{id}/reports by a harness on another machine). Returns null for anything that
+ * is not a message (a script cannot crash the server); the fields of a message are checked
+ * where they are used (task-run.ts).
+ */
+export const decodeHarnessMessage = (value: unknown): HarnessMessage | null => {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const msg = value as { type?: unknown; task_id?: unknown };
+  if (typeof msg.type !== 'string' || (msg.task_id !== undefined && typeof msg.task_id !== 'string')) return null;
+  return value as HarnessMessage;
+};
+
+/** Parse one fd-3 line; returns null for anything malformed. */
 export const parseHarnessLine = (line: string): HarnessMessage | null => {
   if (line.length === 0) return null;
   try {
-    const msg = JSON.parse(line) as unknown;
-    if (typeof msg !== 'object' || msg === null || typeof (msg as { type?: unknown }).type !== 'string') return null;
-    return msg as HarnessMessage;
+    return decodeHarnessMessage(JSON.parse(line));
   } catch {
     return null;
   }

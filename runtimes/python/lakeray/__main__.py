@@ -1,4 +1,4 @@
-"""Lakeray harness: ``python -u -m lakeray [--preload torch,numpy] [--once]``.
+"""Lakeray harness: ``python -u -m lakeray [--preload torch,numpy] [--once] [--job FILE]``.
 
 Protocol (src/runtime/protocol.ts): jobs arrive as JSON lines on stdin, events leave as JSON
 lines on fd 3 (LAKERAY_EVENTS_FD). Modes:
@@ -15,6 +15,12 @@ reason ends the process, so that no task waits forever on a harness that cannot 
 while a job runs raises ``Cancelled`` in the main thread so the script's finally blocks run;
 the harness then reports and exits (a cancelled worker is never reused). SIGTERM while idle
 exits immediately.
+
+One job given up front (``--job FILE``, ``-`` for stdin, or the job's JSON in LAKERAY_JOB): the
+harness runs it and exits, reading no ops from stdin — the entrypoint of a task on another
+machine (a Ray job). With LAKERAY_REPORT_URL set, events go over HTTP (http_channel.py) instead
+of fd 3, and the harness exits only once the platform acked them all (exit code 1 if it never
+did, within LAKERAY_REPORT_RETRY_S).
 """
 import argparse
 import importlib
@@ -30,6 +36,7 @@ import traceback
 
 from . import procs
 from .channel import Channel, encode
+from .http_channel import HttpChannel
 from .runner import Cancelled, State, describe, run_job
 
 SIGTERM_EXIT = 128 + signal.SIGTERM
@@ -42,7 +49,42 @@ def _parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m lakeray", description="Lakeray task harness")
     parser.add_argument("--preload", default="", help="comma-separated modules imported before the first job")
     parser.add_argument("--once", action="store_true", help="run exactly one job, then exit")
+    parser.add_argument("--job", default=None,
+                        help="run this one job (a JSON file, - for stdin; or set LAKERAY_JOB) and exit, reading no ops")
     return parser.parse_args(argv)
+
+
+def _given_job(args):
+    """The job given up front, or None (jobs then come as run ops on stdin)."""
+    if args.job is not None:
+        raw = sys.stdin.read() if args.job == "-" else open(args.job, encoding="utf-8").read()
+    elif os.environ.get("LAKERAY_JOB"):
+        raw = os.environ["LAKERAY_JOB"]
+    else:
+        return None
+    job = json.loads(raw)
+    if not isinstance(job, dict) or not isinstance(job.get("task_id"), str) or not isinstance(job.get("script"), str):
+        raise SystemExit("lakeray: the job must be a JSON object with task_id and script")
+    # Where the platform is and who the task is: from the process's environment unless the job says.
+    env = job.setdefault("env", {})
+    for key in ("LAKERAY_TASK_ID", "LAKERAY_TASK_TOKEN", "LAKERAY_API_URL", "LAKERAY_REPORT_URL", "LAKERAY_ATTEMPT"):
+        if key in os.environ:
+            env.setdefault(key, os.environ[key])
+    env.setdefault("LAKERAY_TASK_ID", job["task_id"])
+    env.setdefault("LAKERAY_ATTEMPT", str(job.get("attempt") or 1))
+    return job
+
+
+def _open_channel(job):
+    """HTTP when the platform asked for it (LAKERAY_REPORT_URL), else the fd-3 pipe."""
+    report_url = os.environ.get("LAKERAY_REPORT_URL") or (job or {}).get("env", {}).get("LAKERAY_REPORT_URL")
+    if report_url:
+        if job is None:
+            raise SystemExit("lakeray: LAKERAY_REPORT_URL needs the job given up front (--job or LAKERAY_JOB)")
+        token = job["env"].get("LAKERAY_TASK_TOKEN") or os.environ.get("LAKERAY_TASK_TOKEN", "")
+        return HttpChannel(report_url, job["task_id"], int(job.get("attempt") or 1), token)
+    fd = procs.private_fd(int(os.environ.get("LAKERAY_EVENTS_FD", "3")))
+    return Channel(fd, on_broken=lambda: procs.shutdown(1))
 
 
 def _install_sigterm(state):
@@ -138,8 +180,8 @@ def _strip_cwd_from_path():
 def main(argv=None):
     args = _parse_args(sys.argv[1:] if argv is None else argv)
     procs.become_subreaper()
-    fd = procs.private_fd(int(os.environ.get("LAKERAY_EVENTS_FD", "3")))
-    channel = Channel(fd, on_broken=lambda: procs.shutdown(1))
+    job = _given_job(args)
+    channel = _open_channel(job)
     _strip_cwd_from_path()
     _forget_safe_path()
     state = State()
@@ -153,8 +195,14 @@ def main(argv=None):
             traceback.print_exc()
             channel.emit({"type": "error", "task_id": "", "code": "EXECUTOR_ERROR",
                           "message": "preload of %r failed: %s: %s" % (name, type(exc).__name__, exc)})
+            if isinstance(channel, HttpChannel):
+                channel.close()
             procs.shutdown(1)
     channel.emit({"type": "ready", "pid": os.getpid(), "preload_ms": round((time.monotonic() - started) * 1000, 1)})
+    if job is not None:
+        _run({"op": "run", "task_id": job["task_id"], "job": job}, channel, state)
+        delivered = channel.close() if isinstance(channel, HttpChannel) else True
+        procs.shutdown(SIGTERM_EXIT if state.terminating else (0 if delivered else 1))
 
     inbox = queue.Queue()
     threading.Thread(target=_read_stdin, args=(inbox, state), name="lakeray-stdin", daemon=True).start()

@@ -14,6 +14,8 @@ export interface JobContext {
   apiUrl: string | undefined;
   /** The task's work dir (LAKERAY_WORK_DIR), if work dirs are on. */
   workDir?: (taskId: string) => string;
+  /** The task's token (LAKERAY_TASK_TOKEN) for its attempt. */
+  taskToken?: (taskId: string, attempt: number) => string;
 }
 
 /** A lake name (`mnist_clean`) passes through; anything else is a path inside a data root (or throws). */
@@ -30,6 +32,7 @@ export function jobFor(task: Task, script: string, gpus: readonly string[], ctx:
     [ENV.LAKE_LOCAL]: '1',
   };
   if (ctx.apiUrl !== undefined) env[ENV.API_URL] = ctx.apiUrl;
+  if (ctx.taskToken !== undefined) env[ENV.TASK_TOKEN] = ctx.taskToken(task.id, task.attempt);
   // The harness makes it before run() and removes it after, unless the job reported an
   // artifact (the engine then removes it once the files are in the store).
   if (ctx.workDir !== undefined) env[ENV.WORK_DIR] = ctx.workDir(task.id);

@@ -51,6 +51,8 @@ export interface LocalExecutorOptions {
    * the artifact store). Unset: no work dir.
    */
   workDir?: (taskId: string) => string;
+  /** Mints the task's token (LAKERAY_TASK_TOKEN): its reports, uploads and lake calls over HTTP. */
+  taskToken?: (taskId: string, attempt: number) => string;
 }
 
 /**
@@ -166,7 +168,7 @@ export class LocalExecutor implements Executor {
       // A service's run() never returns: it never takes a warm worker.
       pool = task.service === null ? this.poolFor(task, runtime) : undefined;
       const apiUrl = typeof this.opts.apiUrl === 'function' ? this.opts.apiUrl() : this.opts.apiUrl;
-      job = jobFor(task, script, gpus, { dataRoots: this.opts.dataRoots, apiUrl, workDir: this.opts.workDir });
+      job = jobFor(task, script, gpus, { dataRoots: this.opts.dataRoots, apiUrl, workDir: this.opts.workDir, taskToken: this.opts.taskToken });
     } catch (err) {
       return this.failLater(task, callbacks, failure(err));
     }

@@ -73,6 +73,15 @@ export interface SubmitResult {
   created: boolean;
 }
 
+/** A node as Ray's state API lists it (`GET /api/v0/nodes`). */
+export interface RayNode {
+  node_id: string;
+  state: 'ALIVE' | 'DEAD' | string;
+  is_head_node: boolean;
+  /** logical resources: CPU, GPU, memory (bytes), object_store_memory, node:<ip>, custom names */
+  resources_total: Record<string, number>;
+}
+
 export interface RayJobsClientOptions {
   /** the dashboard's base URL, e.g. http://127.0.0.1:8265 */
   address: string;
@@ -148,6 +157,14 @@ export class RayJobsClient {
   /** The job's whole log so far ("" before its driver starts). */
   async logs(id: string): Promise<string> {
     return (await this.json<{ logs: string }>('GET', `/api/jobs/${encodeURIComponent(id)}/logs`)).logs;
+  }
+
+  /** The cluster's nodes, dead ones included (the state API keeps them for a while). */
+  async nodes(): Promise<RayNode[]> {
+    const out = await this.json<{ data?: { result?: { result?: RayNode[] } } }>('GET', '/api/v0/nodes?limit=10000');
+    const nodes = out.data?.result?.result;
+    if (!Array.isArray(nodes)) throw new RayApiError('server', 'Ray GET /api/v0/nodes: no node list in the answer');
+    return nodes;
   }
 
   /** True when the head holds `gcs://<name>`; the check also pins it there for ~10 min (Ray's temporary reference). */

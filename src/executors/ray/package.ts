@@ -50,6 +50,8 @@ export interface PackOptions {
   maxRawBytes?: number;
   /** file or folder names skipped at any depth (default __pycache__, .git, node_modules) */
   exclude?: readonly string[];
+  /** a folder every entry is put under (`lakeray` for a py_modules package of runtimes/python/lakeray) */
+  prefix?: string;
 }
 
 export class PackageTooLargeError extends Error {
@@ -80,7 +82,7 @@ export async function packWorkingDir(dir: string, opts: PackOptions = {}): Promi
   let zipError: Error | null = null;
   const zip = new Zip((err, chunk) => (err ? (zipError = err) : chunks.push(chunk)));
   for (const f of files) {
-    const entry = new ZipDeflate(f.path, { level: 6 });
+    const entry = new ZipDeflate(opts.prefix ? `${opts.prefix}/${f.path}` : f.path, { level: 6 });
     entry.mtime = FIXED_MTIME;
     entry.os = 3; // Unix: Ray's unzip restores the mode from the upper 16 bits of attrs
     entry.attrs = (f.executable ? 0o100755 : 0o100644) << 16;

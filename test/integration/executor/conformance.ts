@@ -9,9 +9,8 @@
  * the room listener otherwise. What differs between executors comes in through the fixture: how
  * to open one (two opened with the same `owner` are two instances of one server, the later
  * finding the earlier's orphans), how to make a task of each kind (scripts under
- * test/integration/executor/scripts/ for the local executor), how to tell that the process
- * that ran a task is gone, and whether its tasks survive a server restart (re-attach: `gone`
- * for local processes, which the next instance kills; `running`/`finished` for Ray's).
+ * test/integration/executor/scripts/ for the local executor), and how to tell that the process
+ * that ran a task is gone.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Executor, RunCallbacks, RunOutcome } from '../../../src/executors/executor.ts';
@@ -39,13 +38,13 @@ export interface ExecutorFixture {
   undecodableParams?: () => Record<string, unknown>;
   /** How long a cancelled task may take to leave (its grace period is given to cancel()). */
   graceMs?: number;
+  /** How long a task may take to reach its script (default 15 s; a new Ray job: seconds, tens of them under load). */
+  startMs?: number;
   /**
-   * Its tasks outlive the server instance that started them (Ray): re-attach finds them
-   * `running` or `finished`. Otherwise (local processes) re-attach kills them: `gone`.
+   * What a later instance does with a previous one's running task: `kills` it (local
+   * processes die with their server) or `follows` it (a Ray job outlives the server).
    */
-  survivesRestart?: boolean;
-  /** What a server's crash does to the executor instance (default: nothing, it is just dropped). */
-  crash?(executor: Executor): void;
+  reattach?: 'kills' | 'follows';
 }
 
 export type Started = Parameters<RunCallbacks['started']>[0];
@@ -95,6 +94,7 @@ export function executorConformance(name: string, fx: ExecutorFixture): void {
     const executor = open(owner);
     afterAll(() => executor.close());
     const grace = fx.graceMs ?? 3000;
+    const startMs = fx.startMs ?? 15_000;
 
     /** Admit as the engine does (room first), then run; records every callback. */
     const start = async (task: Task, on: Executor = executor): Promise<Run> => {
@@ -125,7 +125,8 @@ export function executorConformance(name: string, fx: ExecutorFixture): void {
       });
       return run;
     };
-    const waiting = (run: Run) => waitFor(`${run.task.id} to start waiting`, () => run.events.some((e) => e.type === 'log' && String(e.data.message).startsWith('waiting ')));
+    const waiting = (run: Run) =>
+      waitFor(`${run.task.id} to start waiting`, () => run.events.some((e) => e.type === 'log' && String(e.data.message).startsWith('waiting ')), Math.max(30_000, startMs * 2));
     /** A later callback would break "exactly one exit": give it time to show. */
     const settleDown = () => sleep(200);
 
@@ -196,7 +197,7 @@ export function executorConformance(name: string, fx: ExecutorFixture): void {
         const run = await start(make());
         const outcome = await run.exited;
         expect(outcome).toMatchObject({ kind: 'failed', error: { code } });
-        expect(Date.now() - at).toBeLessThan(15_000);
+        expect(Date.now() - at).toBeLessThan(startMs);
         await settleDown();
         expect(run.exits).toHaveLength(1);
         const next = await start(fx.task('echo'));
@@ -204,76 +205,62 @@ export function executorConformance(name: string, fx: ExecutorFixture): void {
       });
     }
 
-    /** A task of a "previous server" (an owner of its own), stored as that server left it. */
-    const leftBehind = (run: Run) => {
-      const { placement } = run.started[0] as Started;
-      return { ...run.task, status: 'running' as const, assignment: { gpus: [], ...(placement ? { placement } : {}) } };
-    };
-    const restartServer = async (as: string, test: (previous: Executor) => Promise<void>): Promise<void> => {
-      const previous = open(as);
+    if (fx.reattach === 'follows') {
+      it("follows a previous server instance's running task to exactly one exit, and answers for ended and unknown ones", async () => {
+        const server = `${owner}-reattach`;
+        const previous = open(server);
+        const running = await start(fx.task('waits', { ms: 3000 }), previous);
+        const ended = await start(fx.task('echo'), previous);
+        await Promise.all([waiting(running), ended.exited]);
+        await previous.close(); // the server goes away; its task runs on
+        const placedOf = (run: Run) => ({ ...run.task, status: 'running' as const, assignment: { gpus: [], placement: (run.started[0] as Started).placement } });
+        const unknown = { ...fx.task('echo'), status: 'running' as const };
+        const next = open(server);
+        try {
+          const events: string[] = [];
+          const exits: RunOutcome[] = [];
+          const answers = await next.reattach([placedOf(running), placedOf(ended), unknown], () => ({
+            started: () => events.push('started'),
+            event: (type) => events.push(type),
+            exit: (outcome) => exits.push(outcome),
+          }));
+          expect(answers.get(running.task.id)).toEqual({ state: 'running' });
+          expect(answers.get(ended.task.id)).toMatchObject({ state: 'finished', outcome: { kind: 'succeeded', result: { task_id: ended.task.id } } });
+          expect(answers.get(unknown.id)).toMatchObject({ state: 'gone' });
+          await waitFor('the re-attached task to end', () => exits.length > 0, 60_000);
+          await settleDown();
+          expect(exits).toEqual([expect.objectContaining({ kind: 'succeeded', result: expect.objectContaining({ waited: true }) })]);
+          expect(running.exits).toEqual([]); // the closed instance never settles it
+          expect(events).not.toContain('started'); // started once, under the previous instance
+        } finally {
+          await next.close();
+        }
+      });
+    }
+
+    if (fx.reattach !== 'follows') it("kills the processes of a previous server instance's tasks", async () => {
+      // An owner of their own: the suite's executor must not count as a previous instance.
+      const server = `${owner}-orphans`;
+      const previous = open(server);
       try {
-        await test(previous);
+        const orphan = await start(fx.task('waits'), previous);
+        await waiting(orphan);
+        const { placement } = orphan.started[0] as Started;
+        const placed = { ...orphan.task, status: 'running' as const, assignment: { gpus: [], ...(placement ? { placement } : {}) } };
+        const next = open(server);
+        try {
+          const answers = await next.reattach([placed], () => {
+            throw new Error('a gone task gets no callbacks');
+          });
+          expect(answers.get(placed.id)).toMatchObject({ state: 'gone' });
+          expect((await orphan.exited).kind).toBe('failed');
+          expect(fx.processGone(orphan.started[0] as Started, logsOf(orphan))).toBe(true);
+        } finally {
+          await next.close();
+        }
       } finally {
         await previous.close();
       }
-    };
-
-    if (!fx.survivesRestart) {
-      it("re-attach after a restart: kills the processes of a previous server instance's tasks, all gone", async () => {
-        // An owner of their own: the suite's executor must not count as a previous instance.
-        await restartServer(`${owner}-orphans`, async (previous) => {
-          const orphan = await start(fx.task('waits'), previous);
-          await waiting(orphan);
-          fx.crash?.(previous);
-          const next = open(`${owner}-orphans`);
-          try {
-            const answers = await next.reattach([leftBehind(orphan)], () => {
-              throw new Error('a gone task gets no callbacks');
-            });
-            expect(answers.get(orphan.task.id)).toMatchObject({ state: 'gone' });
-            expect((await orphan.exited).kind).toBe('failed');
-            expect(fx.processGone(orphan.started[0] as Started, logsOf(orphan))).toBe(true);
-          } finally {
-            await next.close();
-          }
-        });
-      });
-    } else {
-      it('re-attach after a restart: a task still running is followed again, to exactly one exit; one that ended meanwhile is finished; an unknown one is gone', async () => {
-        await restartServer(`${owner}-survivors`, async (previous) => {
-          const running = await start(fx.task('waits', { ms: 3000 }), previous);
-          const ending = await start(fx.task('waits', { ms: 200 }), previous);
-          await Promise.all([waiting(running), waiting(ending)]);
-          fx.crash?.(previous);
-          await sleep(1500); // `ending` ends while no server listens
-          const next = open(`${owner}-survivors`);
-          try {
-            const exits: RunOutcome[] = [];
-            let resolve!: () => void;
-            const exited = new Promise<void>((r) => (resolve = r));
-            const unknown = fx.task('echo');
-            const answers = await next.reattach([leftBehind(running), leftBehind(ending), { ...unknown, status: 'running' }], (task) => {
-              expect(task.id).toBe(running.task.id);
-              return {
-                started: () => {},
-                event: () => {},
-                exit: (outcome) => {
-                  exits.push(outcome);
-                  resolve();
-                },
-              };
-            });
-            expect(answers.get(running.task.id)).toEqual({ state: 'running' });
-            expect(answers.get(ending.task.id)).toMatchObject({ state: 'finished', outcome: { kind: 'succeeded', result: { waited: true } } });
-            expect(answers.get(unknown.id)).toMatchObject({ state: 'gone' });
-            await exited;
-            await settleDown();
-            expect(exits).toEqual([expect.objectContaining({ kind: 'succeeded', result: expect.objectContaining({ waited: true }) })]);
-          } finally {
-            await next.close();
-          }
-        });
-      });
-    }
+    });
   });
 }

@@ -59,7 +59,7 @@ describe('the video catalog', () => {
     expect(issues([model({ template: { kind: 'script', script: 'g.py', params: { c: '{ckpt_dir}' } }, defaults: { ckpt_dir: '/m' } })])).toEqual([]);
   });
 
-  it('includes a commented Wan2.2 entrypoint template in the default config, and it validates and renders', () => {
+  it('includes the commented Wan2.2 models in the default config: seed 000’s arguments as params.argv of generate_ray.py', () => {
     const yaml = defaultConfigYaml();
     expect(parse(yaml)).toBeTruthy(); // the comments do not break the file
     expect(yaml).toContain('#   - id: wan2.2-t2v-a14b');
@@ -73,12 +73,20 @@ describe('the video catalog', () => {
     const c = parseConfig({ generation: { models } }, '/tmp', {});
     expect(checkCatalog(c.generation)).toEqual([]);
     const t2v = c.generation.models[0]!;
+    expect(t2v).toMatchObject({ executor: 'ray', template: { kind: 'script', script: 'video/generate_ray.py' }, resources: { cpu: 4, gpu: 4 } });
     const plan = planGeneration(t2v, { prompt: 'A cinematic video of an astronaut on Mars.\n--size 1*1' }, 2000, () => 42);
-    const argv = renderArgv((t2v.template as { argv: string[] }).argv, { ...plan.vars, image: null });
+    const argv = renderArgv((t2v.template as { params: Record<string, unknown> }).params.argv as string[], { ...plan.vars, image: null });
     expect(argv).toEqual([
-      'python', 'generate_ray.py', '--task', 't2v-A14B', '--size', '832*480', '--ckpt_dir', '/models/Wan2.2-T2V-A14B',
-      '--num-workers', '4', '--frame_num', '81', '--base_seed', '42', '--prompt', 'A cinematic video of an astronaut on Mars.\n--size 1*1',
+      '--task', 't2v-A14B', '--size', '832*480', '--ckpt_dir', '/models/Wan2.2-T2V-A14B', '--num-workers', '4',
+      '--frame_num', '81', '--base_seed', '42', '--watermark', 'true', '--prompt', 'A cinematic video of an astronaut on Mars.\n--size 1*1',
     ]);
+  });
+
+  it('a model’s executor is a known kind or a configured executor’s name', () => {
+    expect(issues([model({ executor: 'gpu-a' })])).toEqual([expect.stringMatching(/executor: unknown executor "gpu-a" \(known: local, ray, kubernetes\)/)]);
+    const c = parseConfig({ generation: { models: [model({ executor: 'ray' })] } }, '/tmp', {});
+    const named = { ...c.generation, models: c.generation.models.map((m) => ({ ...m, executor: 'gpu-a' })) };
+    expect(checkCatalog(named, ['local', 'gpu-a'])).toEqual([]);
   });
 
   it('checks sizes against limits', () => {

@@ -1,0 +1,63 @@
+/**
+ * Task tokens: what a task presents (`Authorization: Bearer`) when it reports over HTTP or
+ * uploads its files from another machine. A token names one attempt of one task and is an
+ * HMAC-SHA256 of `taskId:attempt` under the server's secret: stateless (nothing stored per
+ * task) and valid after a restart, because the secret is kept in the state dir.
+ *
+ * Threat model: a task's process sees its own token (env LAKERAY_TASK_TOKEN), so it can
+ * report for itself only; a token of attempt 1 is refused once attempt 2 runs (the route
+ * checks the attempt), and a token never lets one task write to another. Whoever reads the
+ * secret file can mint tokens, hence mode 0600.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const VERSION = 'lrt1';
+const SECRET_FILE = 'task-token.key';
+
+export interface TokenClaims {
+  taskId: string;
+  attempt: number;
+}
+
+export class TaskTokens {
+  constructor(private readonly secret: Buffer) {
+    if (secret.length < 16) throw new Error('TaskTokens: the secret must have at least 16 bytes');
+  }
+
+  /** The tokens of `<stateDir>/task-token.key`, made (32 random bytes, mode 0600) on first use. */
+  static fromStateDir(stateDir: string): TaskTokens {
+    const file = join(stateDir, SECRET_FILE);
+    mkdirSync(stateDir, { recursive: true });
+    try {
+      // 'wx': two servers starting at once on one state dir never overwrite each other's secret.
+      writeFileSync(file, randomBytes(32).toString('hex'), { flag: 'wx', mode: 0o600 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    return new TaskTokens(Buffer.from(readFileSync(file, 'utf8').trim(), 'hex'));
+  }
+
+  mint(taskId: string, attempt: number): string {
+    return `${VERSION}.${Buffer.from(taskId).toString('base64url')}.${attempt}.${this.mac(taskId, attempt).toString('base64url')}`;
+  }
+
+  /** The claims of a token this server minted, or null for anything else. */
+  verify(token: string): TokenClaims | null {
+    const parts = token.split('.');
+    if (parts.length !== 4 || parts[0] !== VERSION) return null;
+    const [, idPart, attemptPart, macPart] = parts as [string, string, string, string];
+    if (!/^[1-9][0-9]{0,8}$/.test(attemptPart)) return null;
+    const taskId = Buffer.from(idPart, 'base64url').toString();
+    const attempt = Number(attemptPart);
+    const given = Buffer.from(macPart, 'base64url');
+    const expected = this.mac(taskId, attempt);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+    return { taskId, attempt };
+  }
+
+  private mac(taskId: string, attempt: number): Buffer {
+    return createHmac('sha256', this.secret).update(`${taskId}:${attempt}`).digest();
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * The Ray executor from its config (executors.<name>: {kind: ray, …}), and what it does with a
+ * cluster it cannot reach: no capacity, not healthy (naming the address), no room, so its tasks
+ * stay queued in Lakeray.
+ */
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRayExecutor, rayExecutorSchema } from '../../../src/executors/ray/factory.ts';
+import type { RayJobExecutor } from '../../../src/executors/ray/ray-job-executor.ts';
+import { freePort } from '../../helpers/server-process.ts';
+import { SCRIPTS } from './ray-job-fixture.ts';
+
+const ctx = { scriptRoots: [SCRIPTS], dataRoots: [SCRIPTS], runtimesDir: path.join(import.meta.dirname, '../../../runtimes') };
+let opened: RayJobExecutor | undefined;
+afterEach(() => opened?.close());
+
+describe('Ray executor config', () => {
+  it('fills the defaults and refuses what it does not know', () => {
+    const config = rayExecutorSchema.parse({ kind: 'ray', address: 'http://127.0.0.1:8265' });
+    expect(config).toMatchObject({ mode: 'job', python: 'python', grace_ms: 3000, retention_s: 3600, max_pending: 4 });
+    expect(() => rayExecutorSchema.parse({ kind: 'ray' })).toThrow(/address/);
+    expect(() => rayExecutorSchema.parse({ kind: 'ray', address: 'ftp://x' })).toThrow(/http/);
+    expect(() => rayExecutorSchema.parse({ kind: 'ray', address: 'http://x:8265', pools: [] })).toThrow(/pools/);
+  });
+
+  it('builds a job-mode executor by name, and refuses actors mode for now', () => {
+    opened = createRayExecutor('gpu-cluster', rayExecutorSchema.parse({ kind: 'ray', address: 'http://127.0.0.1:1', grace_ms: 500 }), ctx);
+    expect(opened).toMatchObject({ name: 'gpu-cluster', kind: 'ray', settings: { graceMs: 500 } });
+    expect(() => createRayExecutor('a', rayExecutorSchema.parse({ kind: 'ray', address: 'http://127.0.0.1:1', mode: 'actors' }), ctx)).toThrow(/actors/);
+  });
+
+  it('an unreachable cluster: no capacity, unhealthy with its address named, no room', async () => {
+    const port = await freePort();
+    opened = createRayExecutor('ray', rayExecutorSchema.parse({ kind: 'ray', address: `http://127.0.0.1:${port}` }), ctx);
+    await opened.refreshCapacity();
+    expect(opened.capacity).toMatchObject({ cpu: 0, gpu: 0, memory_mb: 0 });
+    expect(opened.health()).toMatchObject({ ok: false, message: expect.stringContaining(`127.0.0.1:${port}`) });
+    expect(opened.reserve()).toBe(false);
+  });
+});

@@ -1,0 +1,35 @@
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { TaskTokens } from '../../../src/engine/task-tokens.ts';
+import { tempDir } from '../../helpers/server-process.ts';
+
+describe('TaskTokens', () => {
+  const tokens = new TaskTokens(Buffer.alloc(32, 7));
+
+  it('verifies what it minted, for that task and attempt only', () => {
+    const t = tokens.mint('t_01ABC', 2);
+    expect(tokens.verify(t)).toEqual({ taskId: 't_01ABC', attempt: 2 });
+    expect(tokens.verify(tokens.mint('t_other', 2))).toEqual({ taskId: 't_other', attempt: 2 });
+    expect(tokens.mint('t_01ABC', 1)).not.toBe(t);
+  });
+
+  it('refuses tokens of another secret, tampered ones and garbage', () => {
+    const t = tokens.mint('t_01ABC', 1);
+    expect(new TaskTokens(Buffer.alloc(32, 8)).verify(t)).toBeNull();
+    const [v, id, , mac] = t.split('.');
+    expect(tokens.verify(`${v}.${id}.2.${mac}`)).toBeNull(); // another attempt, same MAC
+    expect(tokens.verify(`${v}.${Buffer.from('t_other').toString('base64url')}.1.${mac}`)).toBeNull();
+    expect(tokens.verify(t.slice(0, -2))).toBeNull();
+    for (const bad of ['', 'x', 'a.b.c.d', `${v}.${id}.0.${mac}`, `${v}.${id}.-1.${mac}`, `${v}.${id}.1e3.${mac}`, `${t}.x`]) expect(tokens.verify(bad)).toBeNull();
+  });
+
+  it('keeps its secret in the state dir (mode 0600), so tokens outlive a restart', () => {
+    const dir = tempDir();
+    const first = TaskTokens.fromStateDir(dir);
+    const t = first.mint('t_1', 1);
+    expect(statSync(join(dir, 'task-token.key')).mode & 0o777).toBe(0o600);
+    expect(TaskTokens.fromStateDir(dir).verify(t)).toEqual({ taskId: 't_1', attempt: 1 });
+    expect(TaskTokens.fromStateDir(tempDir()).verify(t)).toBeNull();
+  });
+});
