@@ -3,6 +3,7 @@
  * The only file that knows every concrete implementation.
  */
 import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +25,7 @@ import { GenerationService } from './generation/service.ts';
 import { catalogExecutors } from './generation/executor-choice.ts';
 import { LakeService } from './lake/service/lake-service.ts';
 import { MemoryEventBus } from './events/memory.ts';
+import { RedisProgressStream } from './events/sources/redis-progress-stream.ts';
 import type { Executor } from './executors/executor.ts';
 import { LocalExecutor } from './executors/local/local-executor.ts';
 import { LanceLake } from './lake/lance/lance-lake.ts';
@@ -104,6 +106,13 @@ export const defaultPython = (): string => {
   return existsSync(venv) ? venv : 'python3';
 };
 
+const sumStats = (all: readonly object[]): Record<string, number> => {
+  const out: Record<string, number> = {};
+  for (const stats of all) for (const [k, n] of Object.entries(stats)) out[snake(k)] = (out[snake(k)] ?? 0) + (n as number);
+  return out;
+};
+const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   let config = opts.config ?? loadConfig(opts.configPath).config;
   if (opts.examples) config = withExamples(config, PACKAGE_ROOT);
@@ -140,6 +149,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const reports = new RemoteReports({ tokens, task: (id) => store.get(id), stored: () => engine.eventsStored() });
   let apiUrl: string | undefined = port === 0 ? undefined : `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
+  // Stable across restarts of this database: the next start finds this one's orphans by it.
+  const owner = dbPath === ':memory:' ? undefined : createHash('sha256').update(resolve(dbPath)).digest('hex').slice(0, 16);
   const local = new LocalExecutor({
     name: 'local',
     config: config.executors.local,
@@ -150,8 +161,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     maxLogLineBytes: config.tasks.max_log_line_bytes,
     apiUrl: () => apiUrl,
     logger,
-    // Stable across restarts of this database: the next start finds this one's orphans by it.
-    owner: dbPath === ':memory:' ? undefined : createHash('sha256').update(resolve(dbPath)).digest('hex').slice(0, 16),
+    owner,
     workDir: config.executors.local.work_dirs ? (taskId) => artifacts.stagingDir(taskId) : undefined,
     taskToken: (taskId, attempt) => tokens.mint(taskId, attempt),
   });
@@ -204,12 +214,30 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const url = address.replace('[::1]', '127.0.0.1');
   apiUrl = url;
 
+  // The seed's Redis progress streams, read once the engine follows its tasks again. A stable
+  // consumer name: a restarted server re-reads at once what it had read and not acked.
+  const progressStreams = config.progress_streams.map(
+    (p) =>
+      new RedisProgressStream({
+        url: p.url,
+        streams: [p.stream],
+        group: p.group,
+        consumer: owner === undefined ? undefined : `${hostname()}-${owner}`,
+        claimIdleMs: p.claim_idle_ms,
+        onEntry: (entry) => engine.progressEntry(entry),
+        onError: (err, context) => logger.warn({ err }, context),
+      }),
+  );
+  for (const s of progressStreams) s.start();
+  metrics.setProgressStreamSource(() => sumStats(progressStreams.map((s) => s.stats())));
+
   const examples = opts.examples ? { ingestion: await ingestExamples(engine, lakeService, logger) } : undefined;
 
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
       await app.close();
+      await Promise.all(progressStreams.map((s) => s.stop()));
       await generation.close();
       await engine.stop();
       await local.close();

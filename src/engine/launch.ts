@@ -7,7 +7,7 @@
  */
 import type { ArtifactStore } from '../artifacts/artifact-store.ts';
 import { taskError } from '../domain/errors.ts';
-import type { RunOutcome } from '../executors/executor.ts';
+import type { RunCallbacks, RunOutcome } from '../executors/executor.ts';
 import { RunArtifacts } from './artifact-ingest.ts';
 import type { EventWriter } from './event-writer.ts';
 import type { PlacementRecorder } from './placements.ts';
@@ -47,25 +47,27 @@ export function launch(run: Running, deps: LaunchDeps): void {
     },
   };
   if (deps.artifacts) artifacts = new RunArtifacts(task.id, deps.artifacts, on.push, deps.onError);
+  const callbacks: RunCallbacks = {
+    started(info) {
+      // The executor gives a placement only where a later instance needs it (placements.ts).
+      if (info.placement === undefined) return;
+      const assignment = { gpus: [...gpus], placement: info.placement };
+      task.assignment = assignment;
+      deps.placements.placed({ id: task.id, assignment });
+    },
+    event(type, data) {
+      if (artifacts === null) on.push(type, data);
+      else artifacts.event(type, data);
+    },
+    exit(outcome) {
+      if (exited) return;
+      exited = true;
+      on.end(outcome);
+    },
+  };
+  run.exit = callbacks.exit;
   try {
-    executor.run(task, gpus, {
-      started(info) {
-        // The executor gives a placement only where a later instance needs it (placements.ts).
-        if (info.placement === undefined) return;
-        const assignment = { gpus: [...gpus], placement: info.placement };
-        task.assignment = assignment;
-        deps.placements.placed({ id: task.id, assignment });
-      },
-      event(type, data) {
-        if (artifacts === null) on.push(type, data);
-        else artifacts.event(type, data);
-      },
-      exit(outcome) {
-        if (exited) return;
-        exited = true;
-        on.end(outcome);
-      },
-    });
+    executor.run(task, gpus, callbacks);
   } catch (err) {
     if (exited) return;
     exited = true;
