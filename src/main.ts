@@ -224,7 +224,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
         group: p.group,
         consumer: owner === undefined ? undefined : `${hostname()}-${owner}`,
         claimIdleMs: p.claim_idle_ms,
-        onEntry: (entry) => engine.progressEntry(entry),
+        onEntry: (entry) => engine.progressEntry(entry, p.result_grace_ms),
         onError: (err, context) => logger.warn({ err }, context),
       }),
   );

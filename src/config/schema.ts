@@ -183,6 +183,12 @@ const progressStreamSchema = z
     group: z.string().min(1).default('lakeray'),
     /** An entry left unacked this long by a consumer (it crashed) is taken over. */
     claim_idle_ms: z.number().int().positive().default(30_000),
+    /**
+     * After a COMPLETED/FAILED entry, how long the task's process may take to end on its own
+     * (its exit then settles the task, with its own result and files); past it the entry's
+     * outcome settles the task and the process is stopped.
+     */
+    result_grace_ms: z.number().int().nonnegative().default(5_000),
   })
   .strict();
 

@@ -150,9 +150,10 @@ export class Engine implements TaskService {
   /**
    * One entry of the seed's Redis progress stream (RedisProgressStream's onEntry): its
    * progress, result or error applied to the task; resolves once stored (seed-progress.ts).
+   * A result or error waits up to `resultGraceMs` for the task's process to end on its own.
    */
-  progressEntry(entry: SeedProgressEntry): Promise<EntryVerdict> {
-    return this.seedProgress.apply(entry);
+  progressEntry(entry: SeedProgressEntry, resultGraceMs = 0): Promise<EntryVerdict> {
+    return this.seedProgress.apply(entry, resultGraceMs);
   }
 
   ready(): boolean {

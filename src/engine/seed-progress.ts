@@ -2,17 +2,22 @@
  * The seed's Redis progress entries (events/sources/redis-progress-stream.ts) applied to their
  * tasks, so a generator that only knows Redis (seed 002's serve_app.py) reports unchanged:
  *
- *   progress (RUNNING …)      → a progress event, the fraction from the percentage
+ *   progress (RUNNING …)      → a progress event, the fraction from the percentage (`stream`
+ *                               in its data says where it came from)
  *   COMPLETED/SUCCEEDED + url → the task's result `{url, …}`
  *   FAILED/ERROR              → the task fails with the seed's message (SCRIPT_ERROR)
  *
  * A result or an error ends the run through the run's own exit callback (launch.ts), the same
  * one the executor calls when the process ends: the first of the two settles the task, exactly
- * once, and the other is ignored. The executor is then asked to stop the process (a generator
- * that reported COMPLETED may still be running, e.g. a server). The verdict resolves only once
+ * once, and the other is ignored. A generator usually exits right after its COMPLETED (seed
+ * 000's Ray job does), and a Lakeray script then has more to say (its own result, its files):
+ * so the process gets `graceMs` to end on its own, and its exit settles. Past that the
+ * stream's outcome settles and the executor is asked to stop the process (a generator that
+ * stays up, e.g. a server). The verdict resolves only once
  * what the entry says is stored (the progress event, or the settle's transaction), so the
  * stream acks after storing; a throw leaves the entry pending, to be tried again.
  */
+import { setTimeout as delayFor } from 'node:timers/promises';
 import { taskError } from '../domain/errors.ts';
 import { isTerminal, type Task } from '../domain/task.ts';
 import type { EntryVerdict } from '../events/sources/redis-progress-stream.ts';
@@ -41,23 +46,28 @@ export class SeedProgress {
 
   constructor(private readonly deps: SeedProgressDeps) {}
 
-  async apply(entry: SeedProgressEntry): Promise<EntryVerdict> {
+  async apply(entry: SeedProgressEntry, graceMs: number): Promise<EntryVerdict> {
     const key = `${entry.stream}\u0000${entry.id}`;
     if (this.seen.has(key)) return 'duplicate';
-    const verdict = await this.applyOnce(entry);
+    const verdict = await this.applyOnce(entry, graceMs);
     this.seen.add(key);
     if (this.seen.size > REMEMBERED_IDS) this.seen.delete(this.seen.values().next().value as string);
     return verdict;
   }
 
-  private async applyOnce(entry: SeedProgressEntry): Promise<EntryVerdict> {
+  private async applyOnce(entry: SeedProgressEntry, graceMs: number): Promise<EntryVerdict> {
     const run = this.deps.run(entry.taskId);
     if (run === undefined) return this.notRunningHere(entry);
     if (entry.kind === 'progress') return this.progress(run.task, entry);
     if (run.exit === undefined) throw new Error(`task ${entry.taskId} is not launched yet; its ${entry.kind} waits`);
     const settled = this.deps.whenSettled(entry.taskId);
+    const timer = new AbortController();
+    const grace = delayFor(graceMs, 'grace' as const, { signal: timer.signal }).catch(() => 'grace' as const);
+    const first = await Promise.race([settled.then(() => 'exited' as const), grace]).finally(() => timer.abort());
+    // The process ended on its own (its outcome settled): this entry is of a finished run.
+    if (first === 'exited') return 'finished_task';
     run.exit(outcome(entry));
-    // The first exit settles; if the process had already ended, its own outcome is the one.
+    // The first exit settles; a process that ended meanwhile had its own outcome settle instead.
     run.executor.cancel(entry.taskId);
     await settled;
     return 'stored';
@@ -80,7 +90,7 @@ export class SeedProgress {
     // An entry without a number (`status PROCESSING` alone) carries nothing to show.
     if (entry.fraction !== null) {
       const message = entry.fields.message ?? entry.status ?? null;
-      this.deps.writer.push({ task_id: task.id, tenant: task.tenant, type: 'progress', ts: this.deps.now(), data: { fraction: entry.fraction, message } });
+      this.deps.writer.push({ task_id: task.id, tenant: task.tenant, type: 'progress', ts: this.deps.now(), data: { fraction: entry.fraction, message, stream: entry.stream } });
       await this.deps.writer.stored();
     }
     return 'stored';

@@ -15,28 +15,32 @@ import { startServer, type RunningServer } from '../../../src/main.ts';
 import { startRedisServer, type RedisServer } from '../../helpers/redis-server.ts';
 import { tempDir } from '../../helpers/server-process.ts';
 import { until } from '../../helpers/until.ts';
+import { FFMPEG, VIDEO_DIR } from '../video-script/helpers.ts';
 
 const STREAM = 'wan22-progress-stream';
 const caller = { tenant: 'default' };
 let redis: RedisServer;
 let producer: Redis;
 let server: RunningServer;
+let dir: string;
 
-beforeAll(async () => {
-  redis = await startRedisServer();
-  producer = new Redis(redis.url, { maxRetriesPerRequest: null });
-  const dir = tempDir();
-  const config = parseConfig(
+const serverConfig = () =>
+  parseConfig(
     {
       state_dir: join(dir, 'state'),
-      script_roots: [join(import.meta.dirname, 'scripts')],
+      script_roots: [join(import.meta.dirname, 'scripts'), VIDEO_DIR],
       data_roots: [join(dir, 'data')],
-      progress_streams: [{ url: redis.url, stream: STREAM }],
+      progress_streams: [{ url: redis.url, stream: STREAM, result_grace_ms: 1_000 }],
     },
     dir,
     {},
   );
-  server = await startServer({ config, port: 0, logLevel: 'silent' });
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+  producer = new Redis(redis.url, { maxRetriesPerRequest: null });
+  dir = tempDir();
+  server = await startServer({ config: serverConfig(), port: 0, logLevel: 'silent' });
 });
 afterAll(async () => {
   await server?.close();
@@ -117,4 +121,53 @@ describe('the seed’s Redis progress stream, wired into the engine', () => {
     expect((await server.engine.events(caller, id, 0, 1000, ['progress'])).length).toBe(progressBefore);
     await server.engine.cancel(caller, id);
   });
+});
+
+describe('across a restart of the server', () => {
+  it('entries written while it was down are read after the restart, every one applied or counted, none left pending; the consumer keeps its name', async () => {
+    const [r] = await server.engine.submit(caller, [{ script: 'waits_for_redis.py', params: { seconds: 0 } }]);
+    const finished = r!.task.id;
+    await until('a finished task', async () => (await server.engine.get(caller, finished)).status === 'succeeded');
+    const consumersBefore = ((await producer.xinfo('CONSUMERS', STREAM, 'lakeray')) as string[][]).map((c) => c[1]);
+    await server.close();
+
+    const written = [
+      await xadd('task_id', finished, 'status', 'RUNNING', 'progress', '70'),
+      await xadd('task_id', finished, 'status', 'COMPLETED', 'progress', '100', 'url', 's3://late.mp4'),
+      await xadd('task_id', 't_gone_while_down', 'status', 'RUNNING', 'progress', '1'),
+    ];
+    server = await startServer({ config: serverConfig(), port: 0, logLevel: 'silent' });
+    await until('all three handled', async () => (await metric('finished_task')) === 2 && (await metric('unknown_task')) === 1);
+    expect(written).toHaveLength(3);
+    expect(Number(((await producer.xpending(STREAM, 'lakeray')) as [number])[0])).toBe(0);
+    const info = (await producer.xinfo('GROUPS', STREAM)) as (string | number)[][];
+    expect(info[0]![info[0]!.indexOf('last-delivered-id') + 1]).toBe(written[2]);
+    // Stable across restarts of one database: a restarted server re-reads its own unacked entries at once.
+    const consumersAfter = ((await producer.xinfo('CONSUMERS', STREAM, 'lakeray')) as string[][]).map((c) => c[1]);
+    expect(consumersAfter).toEqual(consumersBefore);
+    expect((await server.engine.get(caller, finished)).result).toEqual({ from: 'process' });
+  });
+});
+
+describe.skipIf(!FFMPEG)('examples/video/generate_ray.py as a task, reporting through the stream', () => {
+  it('its stream progress is on the task; it exits after its COMPLETED, so its own result settles, once, with its files', async () => {
+    const argv = ['--task', 't2v-A14B', '--size', '832*480', '--ckpt_dir', '/models/Wan2.2-T2V-A14B', '--num-workers', '4',
+      '--prompt', 'A cinematic video of an astronaut on Mars.', '--frame_num', '9', '--redis-url', redis.url];
+    const [r] = await server.engine.submit(caller, [{ script: 'generate_ray.py', params: { argv }, retry: { max_attempts: 1 } }]);
+    const id = r!.task.id;
+    const done = await until('the video', async () => {
+      const t = await server.engine.get(caller, id);
+      return t.status === 'succeeded' || t.status === 'failed' ? t : null;
+    }, 120_000);
+    expect(done.status).toBe('succeeded');
+    // The process ended within the grace after its COMPLETED: its own, fuller result settled.
+    expect(done.result).toMatchObject({ url: expect.stringContaining(`/api/v1/tasks/${id}/artifacts/video.mp4`), video: 'video.mp4', renderer: 'demo' });
+    const fromStream = (await server.engine.events(caller, id, 0, 10_000, ['progress'])).filter((e) => (e.data as { stream?: string }).stream === STREAM);
+    expect(fromStream.length).toBeGreaterThan(0);
+    expect((await server.engine.events(caller, id, 0, 10_000, ['result'])).length).toBe(1);
+    // The files were reported before the COMPLETED entry: whichever end settled, they are stored.
+    expect((await server.engine.artifacts!.list(caller, id)).map((a) => a.name).sort()).toEqual(['cover.png', 'video.mp4']);
+    const entries = (await producer.xrange(STREAM, '-', '+')).filter(([, f]) => f[1] === id);
+    expect(entries.map(([, f]) => f[3]).at(-1)).toBe('COMPLETED');
+  }, 150_000);
 });
