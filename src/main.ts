@@ -20,12 +20,12 @@ import { Engine } from './engine/engine.ts';
 import { RemoteReports } from './engine/remote-reports.ts';
 import { RemoteUploads } from './engine/remote-uploads.ts';
 import { TaskTokens } from './engine/task-tokens.ts';
+import { RedisProgressStream } from './events/sources/redis-progress-stream.ts';
 import { type ExampleIngestion, ingestExamples, mnistDataDir, withExamples } from './examples.ts';
 import { GenerationService } from './generation/service.ts';
 import { catalogExecutors } from './generation/executor-choice.ts';
 import { LakeService } from './lake/service/lake-service.ts';
 import { MemoryEventBus } from './events/memory.ts';
-import { RedisProgressStream } from './events/sources/redis-progress-stream.ts';
 import type { Executor } from './executors/executor.ts';
 import { LocalExecutor } from './executors/local/local-executor.ts';
 import { LanceLake } from './lake/lance/lance-lake.ts';
@@ -149,8 +149,6 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const reports = new RemoteReports({ tokens, task: (id) => store.get(id), stored: () => engine.eventsStored() });
   let apiUrl: string | undefined = port === 0 ? undefined : `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
-  // Stable across restarts of this database: the next start finds this one's orphans by it.
-  const owner = dbPath === ':memory:' ? undefined : createHash('sha256').update(resolve(dbPath)).digest('hex').slice(0, 16);
   const local = new LocalExecutor({
     name: 'local',
     config: config.executors.local,
@@ -161,7 +159,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     maxLogLineBytes: config.tasks.max_log_line_bytes,
     apiUrl: () => apiUrl,
     logger,
-    owner,
+    // Stable across restarts of this database: the next start finds this one's orphans by it.
+    owner: dbPath === ':memory:' ? undefined : createHash('sha256').update(resolve(dbPath)).digest('hex').slice(0, 16),
     workDir: config.executors.local.work_dirs ? (taskId) => artifacts.stagingDir(taskId) : undefined,
     taskToken: (taskId, attempt) => tokens.mint(taskId, attempt),
   });
@@ -214,15 +213,16 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const url = address.replace('[::1]', '127.0.0.1');
   apiUrl = url;
 
-  // The seed's Redis progress streams, read once the engine follows its tasks again. A stable
-  // consumer name: a restarted server re-reads at once what it had read and not acked.
+  // The seed's Redis progress streams, read once the engine follows its tasks again. A consumer
+  // name stable for this database: a restarted server re-reads at once what it had read and not acked.
+  const consumer = dbPath === ':memory:' ? undefined : `${hostname()}-${createHash('sha256').update(resolve(dbPath)).digest('hex').slice(0, 16)}`;
   const progressStreams = config.progress_streams.map(
     (p) =>
       new RedisProgressStream({
         url: p.url,
         streams: [p.stream],
         group: p.group,
-        consumer: owner === undefined ? undefined : `${hostname()}-${owner}`,
+        consumer,
         claimIdleMs: p.claim_idle_ms,
         onEntry: (entry) => engine.progressEntry(entry, p.result_grace_ms),
         onError: (err, context) => logger.warn({ err }, context),
