@@ -36,7 +36,7 @@ export const rayExecutorSchema = z
 
 export type RayExecutorConfig = z.infer<typeof rayExecutorSchema>;
 
-export type RayExecutorContext = Pick<RayJobExecutorOptions, 'scriptRoots' | 'dataRoots' | 'runtimesDir' | 'apiUrl' | 'logger'> & {
+export type RayExecutorContext = Pick<RayJobExecutorOptions, 'scriptRoots' | 'dataRoots' | 'runtimesDir' | 'apiUrl' | 'reports' | 'logger'> & {
   maxLogLineBytes?: number;
 };
 

@@ -10,7 +10,9 @@ import type { RayJobExecutor } from '../../../src/executors/ray/ray-job-executor
 import { freePort } from '../../helpers/server-process.ts';
 import { SCRIPTS } from './ray-job-fixture.ts';
 
-const ctx = { scriptRoots: [SCRIPTS], dataRoots: [SCRIPTS], runtimesDir: path.join(import.meta.dirname, '../../../runtimes') };
+// No job runs here: the reports are never opened.
+const reports = { reports: { open: () => ({ close() {} }) }, url: 'http://127.0.0.1:1', token: () => 'unused' };
+const ctx = { scriptRoots: [SCRIPTS], dataRoots: [SCRIPTS], runtimesDir: path.join(import.meta.dirname, '../../../runtimes'), reports };
 let opened: RayJobExecutor | undefined;
 afterEach(() => opened?.close());
 
