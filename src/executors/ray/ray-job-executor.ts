@@ -50,6 +50,8 @@ export interface RayJobExecutorOptions {
   timing?: Partial<JobRunTiming>;
   /** jobs of ours that may wait in PENDING on Ray at once */
   maxPending?: number;
+  /** the most the cluster may grow to (its autoscaler's bound); submit checks tasks against it */
+  maxCapacity?: Resources;
   /** settled jobs are deleted from Ray after this long */
   retentionMs?: number;
   capacityRefreshMs?: number;
@@ -70,6 +72,7 @@ export class RayJobExecutor implements Executor {
   readonly name: string;
   readonly settings: ExecutorSettings;
   readonly client: RayJobsClient;
+  readonly maxCapacity: Resources | undefined;
   private readonly cluster: ClusterCapacity;
   private readonly uploader: PackageUploader;
   private readonly runs = new Map<string, RayJobRun>();
@@ -88,6 +91,7 @@ export class RayJobExecutor implements Executor {
   constructor(private readonly opts: RayJobExecutorOptions) {
     this.name = opts.name;
     this.settings = opts.settings;
+    this.maxCapacity = opts.maxCapacity;
     this.client = new RayJobsClient({ address: opts.address, token: opts.token });
     this.cluster = new ClusterCapacity(this.client, opts.capacityRefreshMs ?? RAY_JOB_DEFAULTS.capacityRefreshMs);
     this.uploader = new PackageUploader(this.client);
