@@ -73,7 +73,7 @@ it('runs a task submitted through the API as a Ray job: its events arrive over H
   expect(task).toMatchObject({ status: 'succeeded', result: { params: { n: 7 }, task_id: id, attempt: 1, env_attempt: '1' } });
   const events = await eventsOf(server.url, id);
   const types = events.map((e) => e.type);
-  expect(events.filter((e) => e.type === 'progress').map((e) => e.data.fraction)).toEqual([0.5, 1]);
+  expect(events.filter((e) => e.type === 'progress').map((e) => e.data.fraction)).toContain(1); // progress is coalesced as it is stored
   expect(events.some((e) => e.type === 'log' && e.data.message === 'hello')).toBe(true);
   expect(types).toContain('metric');
   const entered = events.find((e) => e.type === 'state' && e.data.status === 'running');

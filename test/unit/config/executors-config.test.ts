@@ -17,7 +17,7 @@ describe('executors config', () => {
   it('keeps executors.local as it is, and takes any other name as an executor of its kind, with defaults', () => {
     const c = parseConfig({ executors: { local: { cpu: 2 }, 'gpu-a': { kind: 'ray', address: 'http://10.0.0.5:8265' } } }, '/base');
     expect(c.executors.local.cpu).toBe(2);
-    expect(c.executors['gpu-a']).toEqual({ kind: 'ray', address: 'http://10.0.0.5:8265', mode: 'job', grace_ms: 5000, poll_ms: 500, retention_s: 3600, pools: [] });
+    expect(c.executors['gpu-a']).toEqual({ kind: 'ray', address: 'http://10.0.0.5:8265', mode: 'job', grace_ms: 5000, poll_ms: 500, max_poll_ms: 1000, submit_deadline_s: 300, lost_after_s: 300, max_pending: 4, capacity_refresh_ms: 5000, retention_s: 3600, pools: [] });
     expect(parseConfig({}, '/base').executors).toEqual({ local: expect.objectContaining({ kill_grace_ms: 5000 }) });
   });
 
