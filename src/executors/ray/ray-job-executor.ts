@@ -87,6 +87,7 @@ export class RayJobExecutor implements Executor {
   private capacityListener: () => void = () => {};
   private sweeper: NodeJS.Timeout | undefined;
   private closing = false;
+  private closed: Promise<void> | undefined;
 
   constructor(private readonly opts: RayJobExecutorOptions) {
     this.name = opts.name;
@@ -180,7 +181,13 @@ export class RayJobExecutor implements Executor {
     return answers;
   }
 
-  async close(): Promise<void> {
+  /** Closing twice is closing once. */
+  close(): Promise<void> {
+    this.closed ??= this.stopFollowing();
+    return this.closed;
+  }
+
+  private async stopFollowing(): Promise<void> {
     // Jobs keep running on Ray: a later instance re-attaches to them. Only following stops.
     this.closing = true;
     this.cluster.stop();

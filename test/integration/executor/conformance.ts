@@ -249,7 +249,7 @@ export function executorConformance(name: string, fx: ExecutorFixture): void {
         });
       });
     } else {
-      it('re-attach after a restart: a task still running is followed again, to exactly one exit; one that ended meanwhile is finished; an unknown one is gone', async () => {
+      it('re-attach after a restart: a task still running is followed again, to exactly one exit; one that ended meanwhile is finished (or, holding its outcome for a server, delivers it now); an unknown one is gone', async () => {
         await restartServer(`${owner}-survivors`, async (previous) => {
           // Long enough to still run at re-attach when a second job takes seconds to start (Ray under load).
           const running = await start(fx.task('waits', { ms: Math.max(3000, startMs / 2) }), previous);
