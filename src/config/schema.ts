@@ -85,25 +85,24 @@ export const rayExecutorSchema = z
     address: z.url({ protocol: /^https?$/, error: 'expected the dashboard\'s http(s) URL, e.g. http://127.0.0.1:8265' }),
     mode: z.enum(['job', 'actors']).default('job'),
     /** Between asking a task to stop and killing it (the job stopped, the actor killed). */
-    grace_ms: z.number().int().nonnegative().default(5000),
-    /** Job status polling: the first interval (backed off while nothing changes). */
-    poll_ms: z.number().int().positive().default(500),
-    /** …backed off to at most this while nothing changes (mode job). */
+    grace_ms: z.number().int().nonnegative().default(3000),
+    /** Job status polling: the first interval, backed off up to max_poll_ms while nothing changes. */
+    poll_ms: z.number().int().positive().default(200),
     max_poll_ms: z.number().int().positive().default(1000),
-    /** How long submit errors that may pass (Ray down, 5xx, timeouts) are retried before the task fails (mode job). */
+    /** A submission Ray keeps refusing (5xx, connection refused) fails the task after this long. */
     submit_deadline_s: z.number().positive().default(300),
-    /** How long Ray may be unreachable while a job runs before its task fails (mode job). */
+    /** A job Ray cannot tell about for this long is lost. */
     lost_after_s: z.number().positive().default(300),
-    /** Jobs of this executor that may wait in PENDING on Ray at once; the rest stay queued in Lakeray (mode job). */
+    /** Settled jobs are deleted from Ray after this long. */
+    retention_s: z.number().nonnegative().default(3600),
+    /** Jobs of ours that may wait in PENDING on Ray at once (the queue stays in Lakeray). */
     max_pending: z.number().int().positive().default(4),
     /** How often the cluster's resources are read. */
     capacity_refresh_ms: z.number().int().positive().default(5000),
-    /** Settled jobs are deleted from Ray after this long. */
-    retention_s: z.number().nonnegative().default(3600),
-    /** Sent as a bearer token to the dashboard, if it needs one. */
+    /** Ray token auth (RAY_AUTH_MODE=token on the cluster). */
     token: z.string().min(1).optional(),
-    /** The Python on the cluster's workers (default: the one Ray runs). */
-    python: z.string().optional(),
+    /** The interpreter on the cluster's nodes; it must have Ray and the scripts' libraries. */
+    python: z.string().min(1).default('python'),
     /** The platform's URL as the cluster's workers reach it (reports, lake); default: the server's own. */
     api_url: z.url({ protocol: /^https?$/ }).optional(),
     /** The most the cluster may grow to (its autoscaler's bound): tasks up to it are accepted while it is smaller. */

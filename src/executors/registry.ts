@@ -32,9 +32,9 @@ export const EXECUTOR_FACTORIES: Factories = {
       scriptRoots: ctx.local.scriptRoots,
       dataRoots: ctx.local.dataRoots,
       runtimesDir: ctx.local.runtimesDir,
-      apiUrl: ctx.apiUrl,
+      apiUrl: config.api_url ?? ctx.apiUrl,
       reports: ctx.reports,
-      logger: ctx.logger,
+      ...(ctx.logger ? { logger: ctx.logger } : {}),
       ...(ctx.local.maxLogLineBytes !== undefined ? { maxLogLineBytes: ctx.local.maxLogLineBytes } : {}),
     }),
 };

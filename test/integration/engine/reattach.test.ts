@@ -79,7 +79,7 @@ describe('engine: re-attach after a restart', () => {
     const second = await startServer(dir, cluster);
     try {
       expect(await taskUntil(second, cancelling, (t) => t.status === 'cancelled', 'cancelled')).toMatchObject({ attempt: 1 });
-      expect(cluster.tasks.has(cancelling)).toBe(false); // its run ended, not just its row
+      expect(cluster.tasks.get(cancelling)?.outcome).toEqual({ kind: 'cancelled' }); // its run ended, not just its row
       const retried = await taskUntil(second, lost, (t) => t.attempt === 2 && t.status === 'running', 'the retry');
       expect(retried.lease_owner).toBe(second.engine.instanceId);
       const history = (await second.engine.events(CALLER, lost, 0, 1000)).filter((e) => e.type === 'state');

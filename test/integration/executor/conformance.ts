@@ -9,9 +9,8 @@
  * the room listener otherwise. What differs between executors comes in through the fixture: how
  * to open one (two opened with the same `owner` are two instances of one server, the later
  * finding the earlier's orphans), how to make a task of each kind (scripts under
- * test/integration/executor/scripts/ for the local executor), how to tell that the process
- * that ran a task is gone, and whether its tasks survive a server restart (re-attach: `gone`
- * for local processes, which the next instance kills; `running`/`finished` for Ray's).
+ * test/integration/executor/scripts/ for the local executor), and how to tell that the process
+ * that ran a task is gone.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Executor, RunCallbacks, RunOutcome } from '../../../src/executors/executor.ts';
@@ -42,18 +41,16 @@ export interface ExecutorFixture {
   /** How long a task may take to reach its script (default 15 s; a new Ray job: seconds, tens of them under load). */
   startMs?: number;
   /**
-   * Its tasks outlive the server instance that started them (Ray): re-attach finds them
-   * `running` or `finished`. Otherwise (local processes) re-attach kills them: `gone`.
+   * What a later instance does with a previous one's running task: `kills` it (local
+   * processes die with their server) or `follows` it (a Ray job outlives the server).
    */
-  survivesRestart?: boolean;
-  /** What a server's crash does to the executor instance (default: nothing, it is just dropped). */
-  crash?(executor: Executor): void;
+  reattach?: 'kills' | 'follows';
   /**
-   * With survivesRestart: its tasks hand their outcome to a server and end only once one took
-   * it (reports over HTTP), so a task whose script ended while no server listened is still
-   * running at re-attach, and then delivers its result.
+   * With `follows`: what a later instance answers for a task whose end a previous instance saw:
+   * its `outcome` (kept with the job), or `gone` (the outcome was reported to the previous
+   * instance only, as over HTTP: nothing is left to settle it with).
    */
-  holdsOutcome?: boolean;
+  endedAway?: 'outcome' | 'gone';
 }
 
 export type Started = Parameters<RunCallbacks['started']>[0];
@@ -214,80 +211,66 @@ export function executorConformance(name: string, fx: ExecutorFixture): void {
       });
     }
 
-    /** A task of a "previous server" (an owner of its own), stored as that server left it. */
-    const leftBehind = (run: Run) => {
-      const { placement } = run.started[0] as Started;
-      return { ...run.task, status: 'running' as const, assignment: { gpus: [], ...(placement ? { placement } : {}) } };
-    };
-    const restartServer = async (as: string, test: (previous: Executor) => Promise<void>): Promise<void> => {
-      const previous = open(as);
+    if (fx.reattach === 'follows') {
+      it("follows a previous server instance's running task to exactly one exit, and answers for ended and unknown ones", async () => {
+        const server = `${owner}-reattach`;
+        const previous = open(server);
+        // One after the other: a job's start takes tens of seconds on a loaded Ray head, and the
+        // waiting task must still run when the next instance re-attaches (a few seconds after it logged).
+        const ended = await start(fx.task('echo'), previous);
+        await ended.exited;
+        const running = await start(fx.task('waits', { ms: 5000 }), previous);
+        await waiting(running);
+        await previous.close(); // the server goes away; its task runs on
+        const placedOf = (run: Run) => ({ ...run.task, status: 'running' as const, assignment: { gpus: [], placement: (run.started[0] as Started).placement } });
+        const unknown = { ...fx.task('echo'), status: 'running' as const };
+        const next = open(server);
+        try {
+          const events: string[] = [];
+          const exits: RunOutcome[] = [];
+          const answers = await next.reattach([placedOf(running), placedOf(ended), unknown], () => ({
+            started: () => events.push('started'),
+            event: (type) => events.push(type),
+            exit: (outcome) => exits.push(outcome),
+          }));
+          expect(answers.get(running.task.id)).toEqual({ state: 'running' });
+          if (fx.endedAway === 'gone') expect(answers.get(ended.task.id)).toMatchObject({ state: 'gone' });
+          else expect(answers.get(ended.task.id)).toMatchObject({ state: 'finished', outcome: { kind: 'succeeded', result: { task_id: ended.task.id } } });
+          expect(answers.get(unknown.id)).toMatchObject({ state: 'gone' });
+          await waitFor('the re-attached task to end', () => exits.length > 0, 60_000);
+          await settleDown();
+          expect(exits).toEqual([expect.objectContaining({ kind: 'succeeded', result: expect.objectContaining({ waited: true }) })]);
+          expect(running.exits).toEqual([]); // the closed instance never settles it
+          expect(events).not.toContain('started'); // started once, under the previous instance
+        } finally {
+          await next.close();
+        }
+      });
+    }
+
+    if (fx.reattach !== 'follows') it("kills the processes of a previous server instance's tasks", async () => {
+      // An owner of their own: the suite's executor must not count as a previous instance.
+      const server = `${owner}-orphans`;
+      const previous = open(server);
       try {
-        await test(previous);
+        const orphan = await start(fx.task('waits'), previous);
+        await waiting(orphan);
+        const { placement } = orphan.started[0] as Started;
+        const placed = { ...orphan.task, status: 'running' as const, assignment: { gpus: [], ...(placement ? { placement } : {}) } };
+        const next = open(server);
+        try {
+          const answers = await next.reattach([placed], () => {
+            throw new Error('a gone task gets no callbacks');
+          });
+          expect(answers.get(placed.id)).toMatchObject({ state: 'gone' });
+          expect((await orphan.exited).kind).toBe('failed');
+          expect(fx.processGone(orphan.started[0] as Started, logsOf(orphan))).toBe(true);
+        } finally {
+          await next.close();
+        }
       } finally {
         await previous.close();
       }
-    };
-
-    if (!fx.survivesRestart) {
-      it("re-attach after a restart: kills the processes of a previous server instance's tasks, all gone", async () => {
-        // An owner of their own: the suite's executor must not count as a previous instance.
-        await restartServer(`${owner}-orphans`, async (previous) => {
-          const orphan = await start(fx.task('waits'), previous);
-          await waiting(orphan);
-          fx.crash?.(previous);
-          const next = open(`${owner}-orphans`);
-          try {
-            const answers = await next.reattach([leftBehind(orphan)], () => {
-              throw new Error('a gone task gets no callbacks');
-            });
-            expect(answers.get(orphan.task.id)).toMatchObject({ state: 'gone' });
-            expect((await orphan.exited).kind).toBe('failed');
-            expect(fx.processGone(orphan.started[0] as Started, logsOf(orphan))).toBe(true);
-          } finally {
-            await next.close();
-          }
-        });
-      });
-    } else {
-      it('re-attach after a restart: a task still running is followed again, to exactly one exit; one that ended meanwhile is finished (or, holding its outcome for a server, delivers it now); an unknown one is gone', async () => {
-        await restartServer(`${owner}-survivors`, async (previous) => {
-          // Long enough to still run at re-attach when a second job takes seconds to start (Ray under load).
-          const running = await start(fx.task('waits', { ms: Math.max(3000, startMs / 2) }), previous);
-          await waiting(running);
-          const ending = await start(fx.task('waits', { ms: 200 }), previous);
-          await waiting(ending);
-          fx.crash?.(previous);
-          await sleep(1500); // `ending` ends while no server listens
-          const next = open(`${owner}-survivors`);
-          try {
-            const exits = new Map<string, RunOutcome[]>();
-            let resolve!: () => void;
-            const exited = new Promise<void>((r) => (resolve = r));
-            const followed = fx.holdsOutcome ? [running.task.id, ending.task.id] : [running.task.id];
-            const unknown = fx.task('echo');
-            const answers = await next.reattach([leftBehind(running), leftBehind(ending), { ...unknown, status: 'running' }], (task) => {
-              expect(followed).toContain(task.id);
-              return {
-                started: () => {},
-                event: () => {},
-                exit: (outcome) => {
-                  exits.set(task.id, [...(exits.get(task.id) ?? []), outcome]);
-                  if (followed.every((id) => exits.has(id))) resolve();
-                },
-              };
-            });
-            expect(answers.get(running.task.id)).toEqual({ state: 'running' });
-            if (fx.holdsOutcome) expect(answers.get(ending.task.id)).toEqual({ state: 'running' }); // its result waits for a server
-            else expect(answers.get(ending.task.id)).toMatchObject({ state: 'finished', outcome: { kind: 'succeeded', result: { waited: true } } });
-            expect(answers.get(unknown.id)).toMatchObject({ state: 'gone' });
-            await exited;
-            await settleDown();
-            for (const id of followed) expect(exits.get(id)).toEqual([expect.objectContaining({ kind: 'succeeded', result: expect.objectContaining({ waited: true }) })]);
-          } finally {
-            await next.close();
-          }
-        });
-      });
-    }
+    });
   });
 }

@@ -18,6 +18,5 @@ executorConformance('a surviving cluster (test executor)', {
     if (!cluster) clusters.set(owner, (cluster = new Cluster(owner, makeExecutor({ kill_grace_ms: 3000 }, { scriptRoots: [path.join(import.meta.dirname, 'scripts')] }))));
     return new SurvivingExecutor(cluster);
   },
-  survivesRestart: true,
-  crash: (executor) => (executor as SurvivingExecutor).crash(),
+  reattach: 'follows',
 });

@@ -5,8 +5,9 @@
  * an executor instance only follows them. `crash()` is the server dying: its instance stops
  * hearing about its tasks, which run on; a new instance with the same owner re-attaches to
  * them. Events a task reports while nobody follows it wait for the next follower (a remote
- * harness retries its reports until a server acks them). It passes the Executor conformance
- * suite with `survivesRestart` (surviving-conformance.test.ts).
+ * harness retries its reports until a server acks them). The cluster remembers how a task
+ * ended (as Ray remembers a job until its retention ends). It passes the Executor conformance
+ * suite with `reattach: 'follows'` (surviving-conformance.test.ts).
  */
 import type { Resources } from '../../../src/domain/resources.ts';
 import type { Task } from '../../../src/domain/task.ts';
@@ -88,7 +89,6 @@ export class SurvivingExecutor implements Executor {
       event: (type, data) => tell((cb) => cb.event(type, data)),
       exit: (outcome) => {
         entry.outcome = outcome;
-        if (entry.follower) this.cluster.tasks.delete(task.id);
         tell((cb) => cb.exit(outcome));
       },
     });
@@ -106,7 +106,6 @@ export class SurvivingExecutor implements Executor {
       if (entry === undefined) {
         answers.set(task.id, { state: 'gone', reason: 'the cluster does not know it' });
       } else if (entry.outcome !== null) {
-        this.cluster.tasks.delete(task.id);
         answers.set(task.id, { state: 'finished', outcome: entry.outcome });
       } else {
         const cb = callbacks(task);
@@ -129,10 +128,8 @@ export class SurvivingExecutor implements Executor {
     this.following.clear();
   }
 
-  /** Stops the tasks this instance follows (a graceful shutdown), and waits until they ended. */
+  /** The instance goes away; its tasks run on, on the cluster (a Ray job outlives its server). */
   async close(): Promise<void> {
-    const ids = [...this.following].filter((id) => this.cluster.tasks.get(id)?.outcome === null);
-    for (const id of ids) this.cluster.local.cancel(id);
-    while (ids.some((id) => this.cluster.tasks.get(id)?.outcome === null)) await new Promise((r) => setTimeout(r, 10));
+    this.crash();
   }
 }

@@ -20,7 +20,7 @@ afterEach(() => opened?.close());
 describe('Ray executor config', () => {
   it('fills the defaults and refuses what it does not know', () => {
     const config = rayExecutorSchema.parse({ kind: 'ray', address: 'http://127.0.0.1:8265' });
-    expect(config).toMatchObject({ mode: 'job', grace_ms: 5000, poll_ms: 500, max_poll_ms: 1000, retention_s: 3600, max_pending: 4, submit_deadline_s: 300, lost_after_s: 300 });
+    expect(config).toMatchObject({ mode: 'job', python: 'python', grace_ms: 3000, poll_ms: 200, max_poll_ms: 1000, retention_s: 3600, max_pending: 4, submit_deadline_s: 300, lost_after_s: 300 });
     expect(() => rayExecutorSchema.parse({ kind: 'ray' })).toThrow(/address/);
     expect(() => rayExecutorSchema.parse({ kind: 'ray', address: 'ftp://x' })).toThrow(/http/);
     expect(() => rayExecutorSchema.parse({ kind: 'ray', address: 'http://x:8265', poll: 1 })).toThrow(/poll/);

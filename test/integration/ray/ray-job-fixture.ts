@@ -50,9 +50,7 @@ export const rayJobFixture = (address: string, front: ReportFront): ExecutorFixt
   undecodableParams: () => nested(3000),
   graceMs: 3000,
   startMs: 60_000,
-  survivesRestart: true,
-  // A crashed server stops following; its jobs run on.
-  crash: (executor) => void executor.close(),
-  // The harness exits only once a server acked its outcome.
-  holdsOutcome: true,
+  reattach: 'follows',
+  // The harness exits once its outcome is acked: a job over on Ray had it taken by the previous instance.
+  endedAway: 'gone',
 });

@@ -17,7 +17,21 @@ describe('executors config', () => {
   it('keeps executors.local as it is, and takes any other name as an executor of its kind, with defaults', () => {
     const c = parseConfig({ executors: { local: { cpu: 2 }, 'gpu-a': { kind: 'ray', address: 'http://10.0.0.5:8265' } } }, '/base');
     expect(c.executors.local.cpu).toBe(2);
-    expect(c.executors['gpu-a']).toEqual({ kind: 'ray', address: 'http://10.0.0.5:8265', mode: 'job', grace_ms: 5000, poll_ms: 500, max_poll_ms: 1000, submit_deadline_s: 300, lost_after_s: 300, max_pending: 4, capacity_refresh_ms: 5000, retention_s: 3600, pools: [] });
+    expect(c.executors['gpu-a']).toEqual({
+      kind: 'ray',
+      address: 'http://10.0.0.5:8265',
+      mode: 'job',
+      grace_ms: 3000,
+      poll_ms: 200,
+      max_poll_ms: 1000,
+      submit_deadline_s: 300,
+      lost_after_s: 300,
+      retention_s: 3600,
+      max_pending: 4,
+      capacity_refresh_ms: 5000,
+      python: 'python',
+      pools: [],
+    });
     expect(parseConfig({}, '/base').executors).toEqual({ local: expect.objectContaining({ kill_grace_ms: 5000 }) });
   });
 
@@ -59,6 +73,19 @@ describe('executor registry', () => {
     expect(seen).toEqual([['farm', 'http://h:8265']]);
     expect(pools.get('farm')).toEqual(new Set(['warm']));
     await executors.get('local')?.close();
+  });
+
+  it('builds a ray executor (mode job) with its own grace, by the registry\'s ray factory', async () => {
+    const ray = parseConfig({ executors: { farm: { kind: 'ray', address: 'http://127.0.0.1:9', grace_ms: 1234 } } }, '/base').executors;
+    const { executors } = buildExecutors(ray, ctx);
+    const farm = executors.get('farm');
+    try {
+      expect(farm?.kind).toBe('ray');
+      expect(farm?.settings).toEqual({ graceMs: 1234 });
+    } finally {
+      await farm?.close();
+      await executors.get('local')?.close();
+    }
   });
 
   it('refuses, at start, a kind this build has no factory for', () => {
