@@ -3,6 +3,7 @@
  * The only file that knows every concrete implementation.
  */
 import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +20,7 @@ import { Engine } from './engine/engine.ts';
 import { RemoteReports } from './engine/remote-reports.ts';
 import { RemoteUploads } from './engine/remote-uploads.ts';
 import { TaskTokens } from './engine/task-tokens.ts';
+import { RedisProgressStream } from './events/sources/redis-progress-stream.ts';
 import { type ExampleIngestion, ingestExamples, mnistDataDir, withExamples } from './examples.ts';
 import { GenerationService } from './generation/service.ts';
 import { catalogExecutors } from './generation/executor-choice.ts';
@@ -102,6 +104,13 @@ export const defaultPython = (): string => {
   const venv = join(PACKAGE_ROOT, '.venv', 'bin', 'python');
   return existsSync(venv) ? venv : 'python3';
 };
+
+const sumStats = (all: readonly object[]): Record<string, number> => {
+  const out: Record<string, number> = {};
+  for (const stats of all) for (const [k, n] of Object.entries(stats)) out[snake(k)] = (out[snake(k)] ?? 0) + (n as number);
+  return out;
+};
+const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   let config = opts.config ?? loadConfig(opts.configPath).config;
@@ -205,12 +214,31 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const url = address.replace('[::1]', '127.0.0.1');
   apiUrl = url;
 
+  // The seed's Redis progress streams, read once the engine follows its tasks again. A consumer
+  // name stable for this database: a restarted server re-reads at once what it had read and not acked.
+  const consumer = dbPath === ':memory:' ? undefined : `${hostname()}-${createHash('sha256').update(resolve(dbPath)).digest('hex').slice(0, 16)}`;
+  const progressStreams = config.progress_streams.map(
+    (p) =>
+      new RedisProgressStream({
+        url: p.url,
+        streams: [p.stream],
+        group: p.group,
+        consumer,
+        claimIdleMs: p.claim_idle_ms,
+        onEntry: (entry) => engine.progressEntry(entry, p.result_grace_ms),
+        onError: (err, context) => logger.warn({ err }, context),
+      }),
+  );
+  for (const s of progressStreams) s.start();
+  metrics.setProgressStreamSource(() => sumStats(progressStreams.map((s) => s.stats())));
+
   const examples = opts.examples ? { ingestion: await ingestExamples(engine, lakeService, logger) } : undefined;
 
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
       await app.close();
+      await Promise.all(progressStreams.map((s) => s.stop()));
       await generation.close();
       await engine.stop();
       for (const executor of executors.values()) await executor.close();

@@ -27,6 +27,7 @@ export class MetricsRegistry {
   readonly observer: EngineObserver;
 
   private statsSource: (() => Promise<EngineStats>) | null = null;
+  private progressStreamSource: (() => Record<string, number>) | null = null;
   private readonly taskDuration: Histogram<'executor' | 'status'>;
   private readonly dispatchLatency: Histogram<'executor'>;
   private readonly eventsTotal: Counter;
@@ -89,6 +90,17 @@ export class MetricsRegistry {
       buckets: DISPATCH_BUCKETS,
       registers,
     });
+    const progressStreams = () => this.progressStreamSource?.() ?? {};
+    new Counter({
+      name: 'lakeray_progress_stream_entries_total',
+      help: "Entries of the seed's Redis progress streams, by what became of them (stored, duplicate, unknown_task, finished_task, invalid, claimed, …)",
+      labelNames: ['outcome'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [outcome, n] of Object.entries(progressStreams())) this.inc({ outcome }, n);
+      },
+    });
     this.eventsTotal = new Counter({ name: 'lakeray_events_total', help: 'Task events stored and published', registers });
 
     this.observer = {
@@ -101,6 +113,11 @@ export class MetricsRegistry {
   /** Where the gauges read queue depth and running counts at scrape time. */
   setStatsSource(source: () => Promise<EngineStats>): void {
     this.statsSource = source;
+  }
+
+  /** Where the progress-stream counter reads its counts at scrape time (summed over the streams). */
+  setProgressStreamSource(source: () => Record<string, number>): void {
+    this.progressStreamSource = source;
   }
 
   observeTaskFinished(executor: string, status: string, seconds: number): void {

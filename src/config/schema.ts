@@ -267,6 +267,24 @@ const generationSchema = z
   })
   .strict();
 
+const progressStreamSchema = z
+  .object({
+    /** redis://[[user]:password@]host[:port][/db] */
+    url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL'),
+    stream: z.string().min(1).default('wan22-progress-stream'),
+    /** Consumer group; servers sharing one store share it, so each entry is applied once. */
+    group: z.string().min(1).default('lakeray'),
+    /** An entry left unacked this long by a consumer (it crashed) is taken over. */
+    claim_idle_ms: z.number().int().positive().default(30_000),
+    /**
+     * After a COMPLETED/FAILED entry, how long the task's process may take to end on its own
+     * (its exit then settles the task, with its own result and files); past it the entry's
+     * outcome settles the task and the process is stopped.
+     */
+    result_grace_ms: z.number().int().nonnegative().default(5_000),
+  })
+  .strict();
+
 const webhooksSchema = z
   .object({
     /** HMAC-SHA256 key of X-Lakeray-Signature (a task's own secret wins). Unsigned when neither is set. */
@@ -392,6 +410,12 @@ export const configSchema = z
       }),
     /** Files tasks produce (ctx.artifact), served at /api/v1/tasks/{id}/artifacts. */
     artifacts: artifactsSchema.default({ kind: 'local' }),
+    /**
+     * The seed's Redis progress streams (seed 001 §2): generators that only know Redis XADD
+     * task_id/status/progress/url/error there, and Lakeray applies the entries to its tasks
+     * (events/sources/redis-progress-stream.ts, engine/seed-progress.ts).
+     */
+    progress_streams: z.array(progressStreamSchema).default([]),
     /** Webhook deliveries of every task that has a `webhook` (webhooks/notifier.ts). */
     webhooks: webhooksSchema.default(() => webhooksSchema.parse({})),
     /** The video-generation center (/v1/video/generations): model catalog, limits, uploads. */
@@ -411,3 +435,4 @@ export type VideoModelConfig = z.infer<typeof videoModelSchema>;
 export type VideoTemplateConfig = z.infer<typeof videoTemplateSchema>;
 export type GenerationConfig = Config['generation'];
 export type WebhooksConfig = Config['webhooks'];
+export type ProgressStreamConfig = z.infer<typeof progressStreamSchema>;

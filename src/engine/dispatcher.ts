@@ -27,7 +27,7 @@ import { follow, launch, type LaunchDeps } from './launch.ts';
 import { Ledger } from './ledger.ts';
 import type { EngineObserver } from './observer.ts';
 import { PlacementRecorder } from './placements.ts';
-import { RunningTasks } from './running-tasks.ts';
+import { RunningTasks, type Running } from './running-tasks.ts';
 import { Settler } from './settler.ts';
 
 /** Candidates read per round, in dispatch order (see readCandidates()); a full window triggers another round at once. */
@@ -105,6 +105,16 @@ export class Dispatcher {
 
   isRunningHere(id: string): boolean {
     return this.running.has(id);
+  }
+
+  /** The run of a task this instance runs now (seed-progress.ts ends it through its exit). */
+  runOf(id: string): Running | undefined {
+    return this.running.get(id);
+  }
+
+  /** Resolves once the task's completion is settled and stored (Settler.whenSettled). */
+  whenSettled(id: string): Promise<void> {
+    return this.settler.whenSettled(id);
   }
 
   /** Something became queued: the next round re-reads the queue head. */

@@ -22,6 +22,9 @@ import { bodyHash, compileTask, type SubmissionContext } from './submission.ts';
 import type { TaskInput } from './task-input.ts';
 import type { Caller, EngineStats, ListQuery, SubmitResult, TaskService } from './task-service.ts';
 import { TransitionTap } from './transition-tap.ts';
+import { SeedProgress } from './seed-progress.ts';
+import type { EntryVerdict } from '../events/sources/redis-progress-stream.ts';
+import type { SeedProgressEntry } from '../events/sources/seed-progress-entry.ts';
 import { WebhookNotifier } from '../webhooks/notifier.ts';
 
 export interface EngineDeps {
@@ -49,6 +52,7 @@ export class Engine implements TaskService {
   private readonly now: () => number;
   private state: 'new' | 'ready' | 'stopping' = 'new';
   private readonly webhooks: WebhookNotifier;
+  private readonly seedProgress: SeedProgress;
   /** The tasks' artifacts, for the API; null without an artifact store. */
   readonly artifacts: ArtifactService | null;
 
@@ -103,6 +107,13 @@ export class Engine implements TaskService {
       now: this.now,
       onError: deps.onError,
     });
+    this.seedProgress = new SeedProgress({
+      writer: this.writer,
+      run: (id) => this.dispatcher.runOf(id),
+      getTask: (id) => this.deps.store.get(id),
+      whenSettled: (id) => this.dispatcher.whenSettled(id),
+      now: this.now,
+    });
     const first = deps.executors.keys().next();
     this.submission = {
       config: deps.config,
@@ -134,6 +145,15 @@ export class Engine implements TaskService {
   /** Resolves once the events reported so far are stored; rejects when storing failed (event-writer.ts). */
   eventsStored(): Promise<void> {
     return this.writer.stored();
+  }
+
+  /**
+   * One entry of the seed's Redis progress stream (RedisProgressStream's onEntry): its
+   * progress, result or error applied to the task; resolves once stored (seed-progress.ts).
+   * A result or error waits up to `resultGraceMs` for the task's process to end on its own.
+   */
+  progressEntry(entry: SeedProgressEntry, resultGraceMs = 0): Promise<EntryVerdict> {
+    return this.seedProgress.apply(entry, resultGraceMs);
   }
 
   ready(): boolean {

@@ -52,7 +52,7 @@ export function follow(run: Running, deps: LaunchDeps): RunCallbacks & { failed(
     },
   };
   if (deps.artifacts) artifacts = new RunArtifacts(task.id, deps.artifacts, on.push, deps.onError);
-  return {
+  const callbacks: RunCallbacks & { failed(error: TaskError): void } = {
     started(info) {
       // The executor gives a placement only where a later instance needs it (placements.ts).
       if (info.placement === undefined) return;
@@ -73,6 +73,9 @@ export function follow(run: Running, deps: LaunchDeps): RunCallbacks & { failed(
       this.exit({ kind: 'failed', error });
     },
   };
+  // The run's own exit, for what else may end it (a result on the seed's Redis stream).
+  run.exit = callbacks.exit;
+  return callbacks;
 }
 
 export function launch(run: Running, deps: LaunchDeps): void {

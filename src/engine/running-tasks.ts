@@ -6,7 +6,7 @@
  * here decide how the attempt ends once the executor reports the process gone (settlement.ts).
  */
 import type { Task } from '../domain/task.ts';
-import type { Executor } from '../executors/executor.ts';
+import type { Executor, RunOutcome } from '../executors/executor.ts';
 import type { RunFlags } from './settlement.ts';
 
 export interface Running extends RunFlags {
@@ -14,6 +14,11 @@ export interface Running extends RunFlags {
   executor: Executor;
   startedAt: number;
   timer: NodeJS.Timeout | null;
+  /**
+   * The run's exit callback (launch.ts), for an outcome reported besides the executor: the
+   * seed's Redis progress stream (seed-progress.ts). The first exit settles, later ones are ignored.
+   */
+  exit?: (outcome: RunOutcome) => void;
 }
 
 export class RunningTasks {

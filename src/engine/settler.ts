@@ -46,6 +46,8 @@ export interface SettlerDeps {
 
 export class Settler {
   private completions: Completion[] = [];
+  /** whenSettled() callers, per task id, until the task's next settle transaction ends. */
+  private readonly waiters = new Map<string, { resolve(): void; reject(err: unknown): void }[]>();
   private state: 'idle' | 'scheduled' | 'running' = 'idle';
 
   constructor(private readonly deps: SettlerDeps) {}
@@ -59,6 +61,30 @@ export class Settler {
     if (this.state !== 'idle') return;
     this.state = 'scheduled';
     setImmediate(() => void this.runSettles());
+  }
+
+  /**
+   * Resolves once the task's completion (given already or still to come) is settled and stored;
+   * rejects when that settle's transaction failed. For a reporter that acknowledges a result
+   * only once it is stored (the Redis progress stream, see engine/seed-progress.ts).
+   */
+  whenSettled(id: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const list = this.waiters.get(id);
+      if (list) list.push({ resolve, reject });
+      else this.waiters.set(id, [{ resolve, reject }]);
+    });
+  }
+
+  private notify(batch: readonly Completion[], err?: unknown): void {
+    if (this.waiters.size === 0) return;
+    for (const { id } of batch) {
+      const list = this.waiters.get(id);
+      if (!list) continue;
+      this.waiters.delete(id);
+      for (const w of list) if (err === undefined) w.resolve();
+      else w.reject(err);
+    }
   }
 
   private async runSettles(): Promise<void> {
@@ -90,6 +116,17 @@ export class Settler {
     const chunk = Math.max(MIN_SETTLE_CHUNK, Math.ceil(deps.running.size / 2));
     const batch = this.completions.length > chunk ? this.completions.splice(0, chunk) : this.completions;
     if (batch === this.completions) this.completions = [];
+    try {
+      await this.settleBatch(batch);
+    } catch (err) {
+      this.notify(batch, err);
+      throw err;
+    }
+    this.notify(batch);
+  }
+
+  private async settleBatch(batch: readonly Completion[]): Promise<void> {
+    const { deps } = this;
     const now = deps.now();
     const requests: TransitionRequest[] = [];
     const runs: Running[] = [];

@@ -19,13 +19,17 @@
  * - Redis going away is waited out (ioredis reconnects); a Redis that came back without the
  *   group (restarted without persistence) answers NOGROUP, and the group is created again.
  * The same entry id can therefore arrive twice; the engine deduplicates on it.
+ * Entries of one task are handled one after another, in stream order; different tasks' entries
+ * of one read are handled side by side (a result waits for its task's settle, which must not
+ * hold up every other task's progress).
  */
 import { hostname } from 'node:os';
 import { setTimeout as delayFor } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { parseSeedEntry, type SeedProgressEntry } from './seed-progress-entry.ts';
 
-export type EntryVerdict = 'stored' | 'unknown_task' | 'finished_task';
+/** `duplicate`: an entry id already stored (at-least-once delivery); acked and counted. */
+export type EntryVerdict = 'stored' | 'duplicate' | 'unknown_task' | 'finished_task';
 
 export interface RedisProgressStreamOptions {
   /** redis://host:port/db */
@@ -50,6 +54,7 @@ export interface RedisProgressStreamOptions {
 
 export interface ProgressStreamStats {
   stored: number;
+  duplicate: number;
   unknownTask: number;
   finishedTask: number;
   invalid: number;
@@ -66,7 +71,7 @@ export class RedisProgressStream {
   readonly group: string;
   readonly consumer: string;
   readonly ready: Promise<void>;
-  private readonly stats_: ProgressStreamStats = { stored: 0, unknownTask: 0, finishedTask: 0, invalid: 0, claimed: 0, callbackErrors: 0, redisErrors: 0 };
+  private readonly stats_: ProgressStreamStats = { stored: 0, duplicate: 0, unknownTask: 0, finishedTask: 0, invalid: 0, claimed: 0, callbackErrors: 0, redisErrors: 0 };
   // Blocking reads get a connection of their own, so acks and claims never wait behind them.
   private readonly reader: Redis;
   private readonly commands: Redis;
@@ -187,17 +192,30 @@ export class RedisProgressStream {
   }
 
   private async handle(stream: string, entries: StreamEntries): Promise<void> {
+    const perTask = new Map<string, [id: string, entry: SeedProgressEntry | { invalid: string }][]>();
     for (const [id, flat] of entries) {
-      if (this.stopping) return;
       // A null body: the entry was trimmed away (XTRIM/MAXLEN) while pending; nothing to store.
       const entry = flat ? parseSeedEntry(stream, id, flat) : { invalid: `entry ${id} of ${stream} was deleted` };
+      const key = 'invalid' in entry ? '' : entry.taskId;
+      const list = perTask.get(key);
+      if (list) list.push([id, entry]);
+      else perTask.set(key, [[id, entry]]);
+    }
+    await Promise.all([...perTask.values()].map((list) => this.handleInOrder(stream, list)));
+  }
+
+  private async handleInOrder(stream: string, list: [id: string, entry: SeedProgressEntry | { invalid: string }][]): Promise<void> {
+    for (const [id, entry] of list) {
+      if (this.stopping) return;
       if ('invalid' in entry) {
         this.stats_.invalid++;
         this.o.onError?.(new Error(entry.invalid), 'redis progress entry');
       } else {
         const verdict = await this.deliver(entry);
-        if (verdict === null) continue; // left pending: claimed and tried again later
+        // Left pending (claimed and tried again later); the task's later entries wait with it.
+        if (verdict === null) return;
         if (verdict === 'stored') this.stats_.stored++;
+        else if (verdict === 'duplicate') this.stats_.duplicate++;
         else if (verdict === 'unknown_task') this.stats_.unknownTask++;
         else this.stats_.finishedTask++;
       }

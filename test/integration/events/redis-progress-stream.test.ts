@@ -69,12 +69,38 @@ describe('RedisProgressStream', () => {
     await xadd('status', 'RUNNING'); // no task_id
 
     await until('all entries handled', async () => c.stats().stored + c.stats().unknownTask + c.stats().finishedTask + c.stats().invalid === 6);
-    expect(stored.map((e) => [e.taskId, e.kind, e.fraction, e.url, e.error])).toEqual([
+    // In order per task; different tasks' entries are handled side by side.
+    const byTask = [...stored].sort((a, b) => a.taskId.localeCompare(b.taskId));
+    expect(byTask.map((e) => [e.taskId, e.kind, e.fraction, e.url, e.error])).toEqual([
       ['t1', 'progress', 0.45, null, null],
       ['t1', 'result', 1, 's3://bucket/t1.mp4', null],
       ['t2', 'error', null, null, 'CUDA out of memory'],
     ]);
     expect(c.stats()).toMatchObject({ stored: 3, unknownTask: 1, finishedTask: 1, invalid: 1, claimed: 0 });
+    await until('every entry acked', async () => (await pendingCount()) === 0);
+  });
+
+  it('a task whose entry is slow to store holds up only its own later entries, not other tasks’', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const order: string[] = [];
+    const { c } = consumer({
+      onEntry: async (e) => {
+        if (e.taskId === 'slow' && e.fraction === 0.1) await gate;
+        order.push(`${e.taskId}:${e.fraction}`);
+        return 'stored';
+      },
+    });
+    await xadd('task_id', 'slow', 'progress', '10');
+    await xadd('task_id', 'slow', 'progress', '20');
+    await xadd('task_id', 'fast', 'progress', '10');
+    await xadd('task_id', 'fast', 'progress', '20');
+    c.start();
+    await until('the other task stored', async () => order.length === 2);
+    expect(order).toEqual(['fast:0.1', 'fast:0.2']);
+    release();
+    await until('all stored', async () => order.length === 4);
+    expect(order.slice(2)).toEqual(['slow:0.1', 'slow:0.2']);
     await until('every entry acked', async () => (await pendingCount()) === 0);
   });
 
