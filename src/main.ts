@@ -164,6 +164,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     },
     apiUrl: () => apiUrl,
     logger,
+    reports: { reports, url: () => apiUrl, token: (taskId, attempt) => tokens.mint(taskId, attempt) },
   });
   const metrics = new MetricsRegistry();
   const engine = new Engine({

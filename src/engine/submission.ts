@@ -116,9 +116,12 @@ export function compileTask(input: TaskInput, tenant: string, ctx: SubmissionCon
   const r = input.resources ?? {};
   const res = toResources({ cpu: r.cpu ?? d.cpu, memory_mb: r.memory_mb ?? d.memory_mb, gpu: r.gpu ?? d.gpu, custom: r.custom ?? d.custom });
   // A task that can never run is refused now, not left queued forever: beyond what the
-  // executor may ever place (an autoscaler's bound), else beyond what it has now.
+  // executor may ever place (an autoscaler's bound), else beyond what it has now. An executor
+  // that is down (a Ray cluster not reachable, or not read yet since the start) cannot say
+  // what it has: its tasks wait queued until it is back.
   const ceiling = executor.maxCapacity ?? executor.capacity;
-  if (!fits(res, ceiling))
+  const unknown = executor.maxCapacity === undefined && executor.health?.().ok === false;
+  if (!unknown && !fits(res, ceiling))
     throw new LakerayError(
       'RESOURCES_UNSATISFIABLE',
       `resources: asked for ${describe(res)} but executor "${executorName}" has ${describe(ceiling)} ${executor.maxCapacity ? 'at most' : 'in total'}`,

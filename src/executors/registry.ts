@@ -9,6 +9,7 @@ import { ConfigError } from '../config/load.ts';
 import type { Executor } from './executor.ts';
 import { LocalExecutor, type LocalExecutorOptions } from './local/local-executor.ts';
 import { createRayExecutor } from './ray/factory.ts';
+import type { TaskReportAccess } from './task-reports.ts';
 
 /** What every executor may need from the server, besides its own config. */
 export interface ExecutorContext {
@@ -17,6 +18,8 @@ export interface ExecutorContext {
   /** The platform's URL as tasks reach it (known once the server listens). */
   apiUrl: () => string | undefined;
   logger?: LocalExecutorOptions['logger'];
+  /** How tasks on other machines report back (the reports hub, the server's URL, task tokens). */
+  reports: TaskReportAccess;
 }
 
 type Factory<C> = (name: string, config: C, ctx: ExecutorContext) => Executor;
@@ -30,6 +33,7 @@ export const EXECUTOR_FACTORIES: Factories = {
       dataRoots: ctx.local.dataRoots,
       runtimesDir: ctx.local.runtimesDir,
       apiUrl: config.api_url ?? ctx.apiUrl,
+      reports: ctx.reports,
       ...(ctx.logger ? { logger: ctx.logger } : {}),
       ...(ctx.local.maxLogLineBytes !== undefined ? { maxLogLineBytes: ctx.local.maxLogLineBytes } : {}),
     }),

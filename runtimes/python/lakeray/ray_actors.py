@@ -25,10 +25,7 @@ import zipfile
 from . import ray_gang
 from .runner import Cancelled, State, describe, run_job
 
-try:
-    from .http_channel import HttpChannel
-except ImportError:  # until contract B's channel is merged
-    from ._interim_http_channel import HttpChannel
+from .http_channel import HttpChannel
 
 _PACKAGES = os.path.join(tempfile.gettempdir(), "lakeray-ray-packages")
 

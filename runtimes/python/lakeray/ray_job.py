@@ -6,11 +6,11 @@ has none): ``LAKERAY_JOB`` holds the same Job object a local harness reads in a 
 (src/runtime/protocol.ts), its ``script`` relative to the working dir. The script runs exactly
 as under ``python -m lakeray --once``: same runner, same context, same sandbox.
 
-Events: with ``LAKERAY_REPORT_URL`` set they go to the platform over HTTP; otherwise they are
-written into the job's own log, one protocol line per log line behind ``LOG_MARKER``, which the
-executor reads back from Ray's log API (src/executors/ray/job-log-channel.ts). The log needs no
-way back from the cluster to the platform. A marker may follow a partial line the script left
-without a newline; the reader splits there.
+Events go to the platform over HTTP (http_channel.py): ``LAKERAY_REPORT_URL`` and the task's
+``LAKERAY_TASK_TOKEN`` are in the job's runtime env. The harness exits only once the platform
+acked everything it reported (its result or error above all), so Ray says SUCCEEDED only after
+the outcome is stored; exit code 1 if it never was, within LAKERAY_REPORT_RETRY_S. What the
+script prints stays in the job's log, which the executor reads as the task's log.
 
 SIGTERM (Ray's stop) raises ``Cancelled`` in the script, as in the local harness; Ray kills
 what is left after its RAY_JOB_STOP_WAIT_TIME_S.
@@ -21,28 +21,21 @@ import sys
 
 from . import procs
 from .__main__ import SIGTERM_EXIT, _fail, _install_sigterm, _strip_cwd_from_path
-from .channel import Channel
+from .http_channel import HttpChannel
 from .runner import State, describe, run_job
 
-# Record separator + name + unit separator: never in text a script prints by accident.
-LOG_MARKER = b"\x1elakeray\x1f"
 JOB_ENV = "LAKERAY_JOB"
 
 
-class LogChannel(Channel):
-    """Protocol lines into the job's log (fd 1), each behind LOG_MARKER."""
-
-    def send(self, data):
-        lines = data.split(b"\n")
-        if lines and lines[-1] == b"":
-            lines.pop()
-        super().send(b"".join(LOG_MARKER + line + b"\n" for line in lines))
-
-
-def _channel():
-    # The stdout fd is shared with the script; the channel writes whole lines with os.write under
-    # its lock, so one protocol line never tears (the script's own writes may still precede it).
-    return LogChannel(1, on_broken=lambda: procs.shutdown(1))
+def _channel(task_id):
+    url = os.environ.get("LAKERAY_REPORT_URL")
+    if not url:
+        # Nobody to report to: Ray says FAILED, and the executor shows this line from the log.
+        sys.stderr.write("lakeray: the Ray job has no LAKERAY_REPORT_URL to report to\n")
+        sys.stderr.flush()
+        procs.shutdown(1)
+    attempt = int(os.environ.get("LAKERAY_ATTEMPT") or 1)
+    return HttpChannel(url, task_id, attempt, os.environ.get("LAKERAY_TASK_TOKEN", ""))
 
 
 def _job_from_env(channel, task_id):
@@ -66,18 +59,19 @@ def _job_from_env(channel, task_id):
 def main():
     procs.become_subreaper()
     sys.stdout.flush()
-    channel = _channel()
+    task_id = os.environ.get("LAKERAY_TASK_ID", "")
+    channel = _channel(task_id)
     _strip_cwd_from_path()
     state = State()
     _install_sigterm(state)
-    task_id = os.environ.get("LAKERAY_TASK_ID", "")
     channel.emit({"type": "ready", "pid": os.getpid()})
     job = _job_from_env(channel, task_id)
     if job is not None:
         run_job(job, channel, state)
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
-    procs.shutdown(SIGTERM_EXIT if state.terminating else 0)
+    delivered = channel.close()
+    procs.shutdown(SIGTERM_EXIT if state.terminating else (0 if delivered else 1))
 
 
 if __name__ == "__main__":

@@ -1,52 +1,27 @@
 /**
- * A Ray executor from its config, `executors.<name>: {kind: ray, mode: job, address, …}` in
- * lakeray.yaml: the schema (parsed once at start with the rest of the config) and the factory
- * the engine's executor registry calls for kind `ray`.
+ * The factory the executor registry calls for `executors.<name>: {kind: ray, …}` in
+ * lakeray.yaml (schema: rayExecutorSchema in config/schema.ts). Mode `job` is this
+ * directory's RayJobExecutor; mode `actors` is built elsewhere.
  */
-import { z } from 'zod';
+import type { RayExecutorConfig } from '../../config/schema.ts';
 import { LakerayError } from '../../domain/errors.ts';
-import { RAY_JOB_DEFAULTS, RayJobExecutor, type RayJobExecutorOptions } from './ray-job-executor.ts';
-
-const D = RAY_JOB_DEFAULTS;
-
-export const rayExecutorSchema = z
-  .object({
-    kind: z.literal('ray'),
-    /** `job`: one Ray job per task attempt; `actors`: warm pools (not built yet) */
-    mode: z.enum(['job', 'actors']).default('job'),
-    /** the cluster's dashboard (Jobs REST API), e.g. http://raycluster-head-svc:8265 */
-    address: z.string().url().refine((a) => /^https?:/.test(a), 'must be an http(s) URL'),
-    /** Ray token auth (RAY_AUTH_MODE=token on the cluster) */
-    token: z.string().min(1).optional(),
-    /** the interpreter on the cluster's nodes; it must have Ray and the scripts' libraries */
-    python: z.string().min(1).default('python'),
-    /** how long a stopped job may clean up: Ray's own RAY_JOB_STOP_WAIT_TIME_S on the cluster decides; kept for the engine */
-    grace_ms: z.number().int().nonnegative().default(3000),
-    poll_ms: z.number().int().positive().default(D.timing.pollMs),
-    max_poll_ms: z.number().int().positive().default(D.timing.maxPollMs),
-    submit_deadline_s: z.number().positive().default(D.timing.submitDeadlineMs / 1000),
-    lost_after_s: z.number().positive().default(D.timing.lostAfterMs / 1000),
-    /** settled jobs are deleted from Ray after this long */
-    retention_s: z.number().nonnegative().default(D.retentionMs / 1000),
-    /** jobs of ours that may wait in PENDING on Ray at once */
-    max_pending: z.number().int().positive().default(D.maxPending),
-    capacity_refresh_ms: z.number().int().positive().default(D.capacityRefreshMs),
-  })
-  .strict();
-
-export type RayExecutorConfig = z.infer<typeof rayExecutorSchema>;
+import type { TaskReportAccess } from '../task-reports.ts';
+import { RayJobExecutor, type RayJobExecutorOptions } from './ray-job-executor.ts';
 
 export type RayExecutorContext = Pick<RayJobExecutorOptions, 'scriptRoots' | 'dataRoots' | 'runtimesDir' | 'apiUrl' | 'logger'> & {
+  reports: TaskReportAccess;
   maxLogLineBytes?: number;
 };
 
 export function createRayExecutor(name: string, config: RayExecutorConfig, ctx: RayExecutorContext): RayJobExecutor {
-  if (config.mode !== 'job') throw new LakerayError('INVALID_REQUEST', `executors.${name}: Ray mode "${config.mode}" is not available yet; use mode: job`);
+  if (config.mode !== 'job') throw new LakerayError('INVALID_REQUEST', `executors.${name}: Ray mode "${config.mode}" is not built by this factory; use mode: job`);
+  const { maxLogLineBytes, reports, ...rest } = ctx;
   return new RayJobExecutor({
+    ...rest,
     name,
     address: config.address,
     token: config.token,
-    python: config.python,
+    python: config.python ?? 'python',
     settings: { graceMs: config.grace_ms },
     timing: {
       pollMs: config.poll_ms,
@@ -57,7 +32,9 @@ export function createRayExecutor(name: string, config: RayExecutorConfig, ctx: 
     retentionMs: config.retention_s * 1000,
     maxPending: config.max_pending,
     capacityRefreshMs: config.capacity_refresh_ms,
-    ...(ctx.maxLogLineBytes !== undefined ? { limits: { maxLineBytes: ctx.maxLogLineBytes } } : {}),
-    ...ctx,
+    ...(config.max_resources !== undefined ? { maxCapacity: config.max_resources } : {}),
+    // The platform as the cluster reaches it: api_url when the server's own URL is not reachable there.
+    reports: config.api_url !== undefined ? { ...reports, url: config.api_url } : reports,
+    ...(maxLogLineBytes !== undefined ? { limits: { maxLineBytes: maxLogLineBytes } } : {}),
   });
 }

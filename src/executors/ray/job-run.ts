@@ -17,7 +17,6 @@
  */
 import { taskError, type TaskError } from '../../domain/errors.ts';
 import type { RunOutcome } from '../executor.ts';
-import { readJobLogLine } from './job-log-channel.ts';
 import { jobError } from './job-request.ts';
 import { JobLogFollower } from './job-log-follower.ts';
 import type { JobReport } from './job-report.ts';
@@ -82,8 +81,8 @@ export class RayJobRun {
   }
 
   /**
-   * Follow a job a previous server instance submitted. What its log already holds was reported
-   * to that instance: it is read for the outcome only, not reported again.
+   * Follow a job a previous server instance submitted. What its log already holds was stored
+   * by that instance: it is read (for the error of a job that fails), not stored again.
    */
   async attach(job: RayJobDetails): Promise<void> {
     this.setPhase(job.status === 'RUNNING' ? 'running' : 'pending');
@@ -98,7 +97,10 @@ export class RayJobRun {
     await this.follow();
   }
 
-  /** The outcome of a job that is already over (a previous instance followed it), from its whole log. */
+  /**
+   * The outcome of a job that ended while no server followed it, from Ray's status and its
+   * log's last lines: its reports went to the previous instance (see docs/ray.md).
+   */
   async outcomeOf(job: RayJobDetails): Promise<RunOutcome> {
     await this.readLog(true);
     return this.report.outcome(job);
@@ -172,12 +174,7 @@ export class RayJobRun {
   /** New lines of the job's log into the report; true when there were any. */
   private async readLog(final: boolean): Promise<boolean> {
     const chunk = final ? await this.follower.readFinal() : await this.follower.read();
-    for (const line of chunk.lines) {
-      for (const item of readJobLogLine(line)) {
-        if (item.kind === 'message') this.report.message(item.message);
-        else this.report.output(item.line);
-      }
-    }
+    for (const line of chunk.lines) this.report.output(line);
     return chunk.lines.length > 0;
   }
 

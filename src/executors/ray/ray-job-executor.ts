@@ -5,6 +5,10 @@
  * Ray (`maxPending`), so a burst of tasks never becomes a burst of submissions Ray's GCS has to
  * absorb. See docs/ray.md for what runs where.
  *
+ * Events: the job's harness reports over HTTP (LAKERAY_REPORT_URL, its task token), and the
+ * executor opens the task's channel in the reports hub (`reports`) when it submits or
+ * re-attaches the job; Ray's log is read for the task's log lines only.
+ *
  * Restarts: a job is named `lr-<task>-<attempt>`, so a later server instance finds it whatever
  * the store recorded (`reattach`): still running → followed again, over → its outcome, unknown
  * to Ray → gone. Settled jobs are deleted from Ray after `retentionMs` by a sweep over Ray's job
@@ -12,11 +16,13 @@
  * settled but never deleted.
  */
 import path from 'node:path';
-import { taskError } from '../../domain/errors.ts';
+import { LakerayError, taskError } from '../../domain/errors.ts';
 import type { Resources } from '../../domain/resources.ts';
 import type { Task } from '../../domain/task.ts';
 import { resolveScriptCached } from '../../runtime/paths.ts';
+import { ENV } from '../../runtime/protocol.ts';
 import type { Executor, ExecutorSettings, Placement, Reattached, RunCallbacks, RunOutcome } from '../executor.ts';
+import type { TaskReportAccess } from '../task-reports.ts';
 import { ClusterCapacity } from './cluster-capacity.ts';
 import { JobReport, type LogLimits } from './job-report.ts';
 import { jobRequest, submissionIdOf } from './job-request.ts';
@@ -38,10 +44,14 @@ export interface RayJobExecutorOptions {
   /** the interpreter on the cluster's nodes (it must have Ray); default `python` */
   python?: string;
   apiUrl?: string | (() => string | undefined);
+  /** How the jobs report back: the hub, the platform's URL as the cluster reaches it, the task tokens. */
+  reports: TaskReportAccess;
   settings: ExecutorSettings;
   timing?: Partial<JobRunTiming>;
   /** jobs of ours that may wait in PENDING on Ray at once */
   maxPending?: number;
+  /** the most the cluster may grow to (its autoscaler's bound); submit checks tasks against it */
+  maxCapacity?: Resources;
   /** settled jobs are deleted from Ray after this long */
   retentionMs?: number;
   capacityRefreshMs?: number;
@@ -62,9 +72,12 @@ export class RayJobExecutor implements Executor {
   readonly name: string;
   readonly settings: ExecutorSettings;
   readonly client: RayJobsClient;
+  readonly maxCapacity: Resources | undefined;
   private readonly cluster: ClusterCapacity;
   private readonly uploader: PackageUploader;
   private readonly runs = new Map<string, RayJobRun>();
+  /** The reports channel of each followed task. */
+  private readonly channels = new Map<string, { close(): void }>();
   private readonly timing: JobRunTiming;
   private readonly limits: LogLimits;
   private readonly maxPending: number;
@@ -74,10 +87,12 @@ export class RayJobExecutor implements Executor {
   private capacityListener: () => void = () => {};
   private sweeper: NodeJS.Timeout | undefined;
   private closing = false;
+  private closed: Promise<void> | undefined;
 
   constructor(private readonly opts: RayJobExecutorOptions) {
     this.name = opts.name;
     this.settings = opts.settings;
+    this.maxCapacity = opts.maxCapacity;
     this.client = new RayJobsClient({ address: opts.address, token: opts.token });
     this.cluster = new ClusterCapacity(this.client, opts.capacityRefreshMs ?? RAY_JOB_DEFAULTS.capacityRefreshMs);
     this.uploader = new PackageUploader(this.client);
@@ -147,8 +162,12 @@ export class RayJobExecutor implements Executor {
       const job = await this.client.get(id); // throws when Ray cannot be asked: the engine asks again later
       if (job === null) {
         answers.set(task.id, { state: 'gone', reason: `Ray at ${this.client.address} does not know job ${id}` });
+      } else if (job.status === 'SUCCEEDED') {
+        // Its harness exits 0 only once its outcome was acked: a previous instance took it and
+        // stopped before settling the task, so nothing is left to settle it with.
+        answers.set(task.id, { state: 'gone', reason: `Ray job ${id} succeeded while no server followed it; its outcome went to a server instance that stopped before storing it` });
       } else if (isTerminalJobStatus(job.status)) {
-        const report = new JobReport(task.id, { kind: 'ray-job', submission_id: id, address: this.client.address }, noCallbacks, this.limits);
+        const report = new JobReport(id, task.id, { kind: 'ray-job', submission_id: id, address: this.client.address }, noCallbacks, this.limits);
         report.quiet = true;
         const finished = new RayJobRun(this.client, id, report, this.timing, () => {});
         answers.set(task.id, { state: 'finished', outcome: await finished.outcomeOf(job) });
@@ -162,27 +181,41 @@ export class RayJobExecutor implements Executor {
     return answers;
   }
 
-  async close(): Promise<void> {
+  /** Closing twice is closing once. */
+  close(): Promise<void> {
+    this.closed ??= this.stopFollowing();
+    return this.closed;
+  }
+
+  private async stopFollowing(): Promise<void> {
     // Jobs keep running on Ray: a later instance re-attaches to them. Only following stops.
     this.closing = true;
     this.cluster.stop();
     clearInterval(this.sweeper);
     for (const run of this.runs.values()) run.detach();
+    for (const channel of this.channels.values()) channel.close();
     this.runs.clear();
+    this.channels.clear();
     await this.client.close();
   }
 
   private track(task: Task, callbacks: RunCallbacks, id = submissionIdOf(task.id, task.attempt)): RayJobRun {
     const placement: Placement = { kind: 'ray-job', submission_id: id, address: this.client.address };
-    const report = new JobReport(task.id, placement, callbacks, this.limits);
+    const report = new JobReport(id, task.id, placement, callbacks, this.limits);
+    // Opened before the job exists, so its first report finds the channel; the sink is
+    // synchronous, so a message is in the report before the harness's batch is acked.
+    const channel = this.opts.reports.reports.open(task.id, task.attempt, (message) => report.message(message));
     const run = new RayJobRun(this.client, id, report, this.timing, (phase: JobPhase, outcome?: RunOutcome) => {
       if (phase === 'running' || phase === 'over') this.roomListener();
       if (phase !== 'over') return;
+      channel.close();
+      this.channels.delete(task.id);
       this.runs.delete(task.id);
       callbacks.exit(outcome!);
       this.roomListener();
     });
     this.runs.set(task.id, run);
+    this.channels.set(task.id, channel);
     return run;
   }
 
@@ -192,7 +225,11 @@ export class RayJobExecutor implements Executor {
     const [runtime, workingDir] = await Promise.all([this.runtimePkg, packWorkingDir(path.dirname(script))]);
     await Promise.all([this.uploader.ensure(runtime), this.uploader.ensure(workingDir)]);
     const apiUrl = typeof this.opts.apiUrl === 'function' ? this.opts.apiUrl() : this.opts.apiUrl;
+    const { url, token } = this.opts.reports;
+    const reportUrl = (typeof url === 'function' ? url() : url) ?? apiUrl;
+    if (reportUrl === undefined) throw new LakerayError('EXECUTOR_ERROR', `executor ${this.name} knows no URL the Ray cluster can report to (is the server listening yet?)`);
     return jobRequest(task, script, {
+      env: { [ENV.REPORT_URL]: reportUrl, [ENV.TASK_TOKEN]: token(task.id, task.attempt) },
       executor: this.name,
       python: this.opts.python ?? 'python',
       dataRoots: this.opts.dataRoots,

@@ -45,6 +45,12 @@ export interface ExecutorFixture {
    * processes die with their server) or `follows` it (a Ray job outlives the server).
    */
   reattach?: 'kills' | 'follows';
+  /**
+   * With `follows`: what a later instance answers for a task whose end a previous instance saw:
+   * its `outcome` (kept with the job), or `gone` (the outcome was reported to the previous
+   * instance only, as over HTTP: nothing is left to settle it with).
+   */
+  endedAway?: 'outcome' | 'gone';
 }
 
 export type Started = Parameters<RunCallbacks['started']>[0];
@@ -209,9 +215,12 @@ export function executorConformance(name: string, fx: ExecutorFixture): void {
       it("follows a previous server instance's running task to exactly one exit, and answers for ended and unknown ones", async () => {
         const server = `${owner}-reattach`;
         const previous = open(server);
-        const running = await start(fx.task('waits', { ms: 3000 }), previous);
+        // One after the other: a job's start takes tens of seconds on a loaded Ray head, and the
+        // waiting task must still run when the next instance re-attaches (a few seconds after it logged).
         const ended = await start(fx.task('echo'), previous);
-        await Promise.all([waiting(running), ended.exited]);
+        await ended.exited;
+        const running = await start(fx.task('waits', { ms: 5000 }), previous);
+        await waiting(running);
         await previous.close(); // the server goes away; its task runs on
         const placedOf = (run: Run) => ({ ...run.task, status: 'running' as const, assignment: { gpus: [], placement: (run.started[0] as Started).placement } });
         const unknown = { ...fx.task('echo'), status: 'running' as const };
@@ -225,7 +234,8 @@ export function executorConformance(name: string, fx: ExecutorFixture): void {
             exit: (outcome) => exits.push(outcome),
           }));
           expect(answers.get(running.task.id)).toEqual({ state: 'running' });
-          expect(answers.get(ended.task.id)).toMatchObject({ state: 'finished', outcome: { kind: 'succeeded', result: { task_id: ended.task.id } } });
+          if (fx.endedAway === 'gone') expect(answers.get(ended.task.id)).toMatchObject({ state: 'gone' });
+          else expect(answers.get(ended.task.id)).toMatchObject({ state: 'finished', outcome: { kind: 'succeeded', result: { task_id: ended.task.id } } });
           expect(answers.get(unknown.id)).toMatchObject({ state: 'gone' });
           await waitFor('the re-attached task to end', () => exits.length > 0, 60_000);
           await settleDown();

@@ -5,14 +5,19 @@
 import { afterAll, expect, it, vi } from 'vitest';
 import type { RunOutcome } from '../../../src/executors/executor.ts';
 import { makeTask } from '../executor/helpers.ts';
-import { openRayJobExecutor, rayUrl } from './ray-job-fixture.ts';
+import { openRayJobExecutor, rayUrl, reportFront } from './ray-job-fixture.ts';
 
 vi.setConfig({ testTimeout: 240_000 });
-const ex = openRayJobExecutor(await rayUrl(), { retentionMs: 60_000 });
-afterAll(() => ex.close());
+const front = await reportFront();
+const ex = openRayJobExecutor(await rayUrl(), front, { retentionMs: 60_000 });
+afterAll(async () => {
+  await ex.close();
+  await front.close();
+});
 
 it('cancel: the task is cancelled within 2 s of Ray reporting STOPPED; the retention sweep then deletes the job', async () => {
   const task = { ...makeTask({ script: 'waits.py' }), id: `cancel-${Date.now().toString(36)}` };
+  front.known(task);
   let exitAt = 0;
   const exited = new Promise<RunOutcome>((resolve) =>
     ex.run(task, [], {

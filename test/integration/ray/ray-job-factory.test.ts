@@ -5,28 +5,31 @@
  */
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRayExecutor, rayExecutorSchema } from '../../../src/executors/ray/factory.ts';
+import { rayExecutorSchema } from '../../../src/config/schema.ts';
+import { createRayExecutor } from '../../../src/executors/ray/factory.ts';
 import type { RayJobExecutor } from '../../../src/executors/ray/ray-job-executor.ts';
 import { freePort } from '../../helpers/server-process.ts';
 import { SCRIPTS } from './ray-job-fixture.ts';
 
-const ctx = { scriptRoots: [SCRIPTS], dataRoots: [SCRIPTS], runtimesDir: path.join(import.meta.dirname, '../../../runtimes') };
+// No job runs here: the reports are never opened.
+const reports = { reports: { open: () => ({ close() {} }) }, url: 'http://127.0.0.1:1', token: () => 'unused' };
+const ctx = { scriptRoots: [SCRIPTS], dataRoots: [SCRIPTS], runtimesDir: path.join(import.meta.dirname, '../../../runtimes'), reports };
 let opened: RayJobExecutor | undefined;
 afterEach(() => opened?.close());
 
 describe('Ray executor config', () => {
   it('fills the defaults and refuses what it does not know', () => {
     const config = rayExecutorSchema.parse({ kind: 'ray', address: 'http://127.0.0.1:8265' });
-    expect(config).toMatchObject({ mode: 'job', python: 'python', grace_ms: 3000, retention_s: 3600, max_pending: 4 });
+    expect(config).toMatchObject({ mode: 'job', python: 'python', grace_ms: 3000, poll_ms: 200, max_poll_ms: 1000, retention_s: 3600, max_pending: 4, submit_deadline_s: 300, lost_after_s: 300 });
     expect(() => rayExecutorSchema.parse({ kind: 'ray' })).toThrow(/address/);
     expect(() => rayExecutorSchema.parse({ kind: 'ray', address: 'ftp://x' })).toThrow(/http/);
-    expect(() => rayExecutorSchema.parse({ kind: 'ray', address: 'http://x:8265', pools: [] })).toThrow(/pools/);
+    expect(() => rayExecutorSchema.parse({ kind: 'ray', address: 'http://x:8265', poll: 1 })).toThrow(/poll/);
   });
 
   it('builds a job-mode executor by name, and refuses actors mode for now', () => {
-    opened = createRayExecutor('gpu-cluster', rayExecutorSchema.parse({ kind: 'ray', address: 'http://127.0.0.1:1', grace_ms: 500 }), ctx);
-    expect(opened).toMatchObject({ name: 'gpu-cluster', kind: 'ray', settings: { graceMs: 500 } });
-    expect(() => createRayExecutor('a', rayExecutorSchema.parse({ kind: 'ray', address: 'http://127.0.0.1:1', mode: 'actors' }), ctx)).toThrow(/actors/);
+    opened = createRayExecutor('gpu-cluster', rayExecutorSchema.parse({ kind: 'ray', address: 'http://127.0.0.1:1', grace_ms: 500, max_resources: { cpu: 64, gpu: 8 } }), ctx);
+    expect(opened).toMatchObject({ name: 'gpu-cluster', kind: 'ray', settings: { graceMs: 500 }, maxCapacity: { cpu: 64, gpu: 8, memory_mb: 0, custom: {} } });
+    expect(() => createRayExecutor('a', rayExecutorSchema.parse({ kind: 'ray', address: 'http://127.0.0.1:1', mode: 'actors', pools: [{ name: 'p' }] }), ctx)).toThrow(/actors/);
   });
 
   it('an unreachable cluster: no capacity, unhealthy with its address named, no room', async () => {

@@ -55,6 +55,8 @@ describe('executor registry', () => {
   const ctx: ExecutorContext = {
     local: { pythonInterpreter: 'python3', scriptRoots: [], dataRoots: [], runtimesDir: '/nowhere' },
     apiUrl: () => undefined,
+    // The factories here run no task: nothing reports.
+    reports: { reports: { open: () => ({ close() {} }) }, url: () => undefined, token: () => 'unused' },
   };
   const config = parseConfig({ executors: { local: { cpu: 1 }, farm: { kind: 'ray', address: 'http://h:8265', mode: 'actors', pools: [{ name: 'warm' }] } } }, '/base').executors;
 
