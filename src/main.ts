@@ -24,6 +24,7 @@ import { GenerationService } from './generation/service.ts';
 import { catalogExecutors } from './generation/executor-choice.ts';
 import { LakeService } from './lake/service/lake-service.ts';
 import { MemoryEventBus } from './events/memory.ts';
+import type { PolledExecutor } from './domain/driver-poll.ts';
 import type { Executor } from './executors/executor.ts';
 import { LocalExecutor } from './executors/local/local-executor.ts';
 import { LanceLake } from './lake/lance/lance-lake.ts';
@@ -197,6 +198,12 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     generation,
     reports,
     uploads: new RemoteUploads(reports, artifacts),
+    tokens,
+    // Ray executors in mode actors: their drivers poll for work
+    drivers: (name) => {
+      const executor = executors.get(name) as (Executor & Partial<PolledExecutor>) | undefined;
+      return executor?.poll === undefined ? undefined : (executor as Executor & PolledExecutor);
+    },
   });
   const { recovered } = await engine.start();
   if (recovered) logger.warn({ recovered }, 'recovered tasks left running by a previous server');

@@ -45,6 +45,12 @@ export interface ExecutorFixture {
    * processes die with their server) or `follows` it (a Ray job outlives the server).
    */
   reattach?: 'kills' | 'follows';
+  /**
+   * What a later instance answers for a task that ended (and was settled) under the previous
+   * one: `finished` with its outcome (a Ray job keeps it), or `gone` (warm actors keep nothing
+   * once the outcome was delivered). Default `finished`.
+   */
+  reattachEnded?: 'finished' | 'gone';
 }
 
 export type Started = Parameters<RunCallbacks['started']>[0];
@@ -225,7 +231,8 @@ export function executorConformance(name: string, fx: ExecutorFixture): void {
             exit: (outcome) => exits.push(outcome),
           }));
           expect(answers.get(running.task.id)).toEqual({ state: 'running' });
-          expect(answers.get(ended.task.id)).toMatchObject({ state: 'finished', outcome: { kind: 'succeeded', result: { task_id: ended.task.id } } });
+          if (fx.reattachEnded === 'gone') expect(answers.get(ended.task.id)).toMatchObject({ state: 'gone' });
+          else expect(answers.get(ended.task.id)).toMatchObject({ state: 'finished', outcome: { kind: 'succeeded', result: { task_id: ended.task.id } } });
           expect(answers.get(unknown.id)).toMatchObject({ state: 'gone' });
           await waitFor('the re-attached task to end', () => exits.length > 0, 60_000);
           await settleDown();

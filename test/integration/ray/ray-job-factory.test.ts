@@ -23,15 +23,19 @@ describe('Ray executor config', () => {
     expect(() => rayExecutorSchema.parse({ kind: 'ray', address: 'http://x:8265', pools: [] })).toThrow(/pools/);
   });
 
-  it('builds a job-mode executor by name, and refuses actors mode for now', () => {
-    opened = createRayExecutor('gpu-cluster', rayExecutorSchema.parse({ kind: 'ray', address: 'http://127.0.0.1:1', grace_ms: 500 }), ctx);
+  it('builds a job-mode executor by name; mode actors needs pools and the server\'s reports hub', () => {
+    opened = createRayExecutor('gpu-cluster', rayExecutorSchema.parse({ kind: 'ray', address: 'http://127.0.0.1:1', grace_ms: 500 }), ctx) as RayJobExecutor;
     expect(opened).toMatchObject({ name: 'gpu-cluster', kind: 'ray', settings: { graceMs: 500 } });
-    expect(() => createRayExecutor('a', rayExecutorSchema.parse({ kind: 'ray', address: 'http://127.0.0.1:1', mode: 'actors' }), ctx)).toThrow(/actors/);
+    expect(() => rayExecutorSchema.parse({ kind: 'ray', address: 'http://127.0.0.1:1', mode: 'actors' })).toThrow(/pool/);
+    const actors = rayExecutorSchema.parse({ kind: 'ray', address: 'http://127.0.0.1:1', mode: 'actors', pools: { py: {} } });
+    expect(actors.pools).toEqual({ py: { num_cpus: 1, num_gpus: 0, resources: {}, min_actors: 0, max_actors: 1, idle_timeout_s: 300, preload: [], gang: 1 } });
+    expect(() => rayExecutorSchema.parse({ kind: 'ray', address: 'http://127.0.0.1:1', mode: 'actors', pools: { py: { max_actors: 2, min_actors: 3 } } })).toThrow(/max_actors/);
+    expect(() => createRayExecutor('a', actors, ctx)).toThrow(/reports hub/);
   });
 
   it('an unreachable cluster: no capacity, unhealthy with its address named, no room', async () => {
     const port = await freePort();
-    opened = createRayExecutor('ray', rayExecutorSchema.parse({ kind: 'ray', address: `http://127.0.0.1:${port}` }), ctx);
+    opened = createRayExecutor('ray', rayExecutorSchema.parse({ kind: 'ray', address: `http://127.0.0.1:${port}` }), ctx) as RayJobExecutor;
     await opened.refreshCapacity();
     expect(opened.capacity).toMatchObject({ cpu: 0, gpu: 0, memory_mb: 0 });
     expect(opened.health()).toMatchObject({ ok: false, message: expect.stringContaining(`127.0.0.1:${port}`) });
