@@ -19,7 +19,6 @@ export class DriverMailbox {
   private runs: DriverRunItem[] = [];
   private cancels: { task_id: string; grace_ms: number }[] = [];
   private held: Held | undefined;
-  private stopping = false;
 
   constructor(private readonly waitMs: number) {}
 
@@ -45,7 +44,7 @@ export class DriverMailbox {
   wait(gone: AbortSignal, stop = false): Promise<DriverPollAnswer> {
     this.flush(); // a newer poll answers the older one
     if (stop) return Promise.resolve({ run: [], cancel: [], stop: true });
-    if (this.runs.length > 0 || this.cancels.length > 0 || this.stopping) return Promise.resolve(this.take());
+    if (this.runs.length > 0 || this.cancels.length > 0) return Promise.resolve(this.take());
     return new Promise((resolve) => {
       const held: Held = { resolve, timer: setTimeout(() => this.flush(), this.waitMs) };
       this.held = held;
@@ -62,9 +61,8 @@ export class DriverMailbox {
     });
   }
 
-  /** Answer the held poll (closing: with what is queued, no more holding). */
+  /** Answer the held poll (the executor closes; later polls are held, so a driver never spins). */
   close(): void {
-    this.stopping = true;
     this.flush();
   }
 
