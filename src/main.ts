@@ -26,7 +26,7 @@ import { LakeService } from './lake/service/lake-service.ts';
 import { MemoryEventBus } from './events/memory.ts';
 import type { PolledExecutor } from './domain/driver-poll.ts';
 import type { Executor } from './executors/executor.ts';
-import { LocalExecutor } from './executors/local/local-executor.ts';
+import { buildExecutors } from './executors/registry.ts';
 import { LanceLake } from './lake/lance/lance-lake.ts';
 import { LanceLineageLog } from './lake/lance/lineage-log.ts';
 import { SnapshotCache } from './lake/snapshot-cache.ts';
@@ -141,29 +141,32 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const reports = new RemoteReports({ tokens, task: (id) => store.get(id), stored: () => engine.eventsStored() });
   let apiUrl: string | undefined = port === 0 ? undefined : `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
-  const local = new LocalExecutor({
-    name: 'local',
-    config: config.executors.local,
-    pythonInterpreter: config.python.interpreter ?? defaultPython(),
-    scriptRoots: [...config.script_roots],
-    dataRoots: [...config.data_roots],
-    runtimesDir: join(PACKAGE_ROOT, 'runtimes'),
-    maxLogLineBytes: config.tasks.max_log_line_bytes,
+  const { executors, pools } = buildExecutors(config.executors, {
+    local: {
+      pythonInterpreter: config.python.interpreter ?? defaultPython(),
+      scriptRoots: [...config.script_roots],
+      dataRoots: [...config.data_roots],
+      runtimesDir: join(PACKAGE_ROOT, 'runtimes'),
+      maxLogLineBytes: config.tasks.max_log_line_bytes,
+      apiUrl: () => apiUrl,
+      logger,
+      // Stable across restarts of this database: the next start finds this one's orphans by it.
+      owner: dbPath === ':memory:' ? undefined : createHash('sha256').update(resolve(dbPath)).digest('hex').slice(0, 16),
+      workDir: config.executors.local.work_dirs ? (taskId) => artifacts.stagingDir(taskId) : undefined,
+      taskToken: (taskId, attempt) => tokens.mint(taskId, attempt),
+    },
     apiUrl: () => apiUrl,
     logger,
-    // Stable across restarts of this database: the next start finds this one's orphans by it.
-    owner: dbPath === ':memory:' ? undefined : createHash('sha256').update(resolve(dbPath)).digest('hex').slice(0, 16),
-    workDir: config.executors.local.work_dirs ? (taskId) => artifacts.stagingDir(taskId) : undefined,
-    taskToken: (taskId, attempt) => tokens.mint(taskId, attempt),
+    reports,
+    executorToken: (name) => tokens.mintExecutor(name),
   });
-  const executors = new Map<string, Executor>([[local.name, local]]);
   const metrics = new MetricsRegistry();
   const engine = new Engine({
     config,
     store,
     bus,
     executors,
-    pools: new Map([[local.name, new Set(config.executors.local.pools.map((p) => p.name))]]),
+    pools,
     observer: metrics.observer,
     artifacts,
     onError: (err, context) => logger.error({ err }, `engine: ${context}`),
@@ -219,7 +222,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       await app.close();
       await generation.close();
       await engine.stop();
-      await local.close();
+      for (const executor of executors.values()) await executor.close();
       lakeService.close();
       await bus.close();
       await store.close();

@@ -18,12 +18,12 @@
 import type { ArtifactStore } from '../artifacts/artifact-store.ts';
 import type { Config } from '../config/schema.ts';
 import type { Task } from '../domain/task.ts';
-import type { Executor } from '../executors/executor.ts';
+import type { Executor, RunCallbacks } from '../executors/executor.ts';
 import type { TaskStore, TransitionResult } from '../store/task-store.ts';
 import { CandidateView, readCandidates } from './candidates.ts';
 import { admit, prepareClaim, release, unhold, type Claim } from './claims.ts';
 import type { EventWriter } from './event-writer.ts';
-import { launch, type LaunchDeps } from './launch.ts';
+import { follow, launch, type LaunchDeps } from './launch.ts';
 import { Ledger } from './ledger.ts';
 import type { EngineObserver } from './observer.ts';
 import { PlacementRecorder } from './placements.ts';
@@ -58,6 +58,8 @@ export class Dispatcher {
   private retryTimer: NodeJS.Timeout | null = null;
   private retryAt = Infinity;
   private stopped = false;
+  /** Executors not dispatched to: their re-attach after a restart has not succeeded yet. */
+  private readonly paused = new Set<string>();
   private readonly now: () => number;
 
   constructor(private readonly deps: DispatcherDeps) {
@@ -67,6 +69,10 @@ export class Dispatcher {
       this.views.set(name, new CandidateView(WINDOW, VIEW_TTL_MS));
       // Room for tasks it had to refuse (claims.ts): they are still in the view.
       ex.onRoom?.(() => this.wake());
+      ex.onCapacity?.(() => {
+        this.ledgers.get(name)?.resize(ex.capacity, ex.gpuInventory);
+        this.wake();
+      });
     }
     this.running = new RunningTasks();
     this.settler = new Settler({
@@ -129,6 +135,38 @@ export class Dispatcher {
     this.retryTimer.unref();
   }
 
+  /** Stop (or resume) starting tasks on an executor, while its re-attach is pending (reconciler.ts). */
+  pause(executor: string, paused: boolean): void {
+    if (paused) this.paused.add(executor);
+    else if (this.paused.delete(executor)) this.queueChanged();
+  }
+
+  /**
+   * A task a previous instance left running, followed again (Reconciler → Executor.reattach),
+   * its lease already taken over: it holds its stored devices in the ledger and is known here
+   * from now on; a task that was `cancelling` stays so. Returns the callbacks it reports through.
+   */
+  adopt(task: Task, executor: Executor): RunCallbacks {
+    this.ledgers.get(executor.name)?.adopt(task.id, task.tenant, task.resources, task.assignment?.gpus ?? []);
+    const run = this.running.add(task, executor, this.now());
+    run.cancelRequested = task.status === 'cancelling';
+    return follow(run, this.launchDeps);
+  }
+
+  /** The executor follows an adopted task again: its timeout runs on, and a cancel it was in applies. */
+  followed(id: string): void {
+    const run = this.running.get(id);
+    if (run === undefined) return; // ended already
+    this.running.launched(run, Math.max(0, this.now() - (run.task.started_at ?? this.now())));
+    if (run.cancelRequested) run.executor.cancel(id);
+  }
+
+  /** Forget an adopted task after all (its executor could not follow it): it holds nothing here. */
+  disown(id: string): void {
+    const run = this.running.take(id);
+    if (run) this.ledgers.get(run.task.executor)?.release(id);
+  }
+
   /** A user cancel of a task that runs here: the CAS to cancelling already happened. */
   cancelRunning(id: string): boolean {
     return this.running.cancel(id);
@@ -165,6 +203,7 @@ export class Dispatcher {
 
   private async round(): Promise<void> {
     for (const [name, executor] of this.deps.executors) {
+      if (!this.dispatchable(name, executor)) continue;
       const ledger = this.ledgers.get(name) as Ledger;
       const view = this.views.get(name) as CandidateView;
       for (;;) {
@@ -233,12 +272,17 @@ export class Dispatcher {
     const claims: Claim[] = [];
     for (const [name, executor] of this.deps.executors) {
       const view = this.views.get(name) as CandidateView;
-      if (view.needsFetch(now) || view.candidates.length === 0) continue;
+      if (view.needsFetch(now) || view.candidates.length === 0 || !this.dispatchable(name, executor)) continue;
       const ledger = this.ledgers.get(name) as Ledger;
       const admitted = admit(view, ledger);
       if (admitted.length > 0) claims.push(this.claim(view, executor, ledger, admitted, now));
     }
     return claims;
+  }
+
+  /** Its tasks stay queued while its re-attach is pending, or while it says it is down. */
+  private dispatchable(name: string, executor: Executor): boolean {
+    return !this.paused.has(name) && executor.health?.().ok !== false;
   }
 
   private requeued(task: Task): void {

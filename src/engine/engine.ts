@@ -140,6 +140,21 @@ export class Engine implements TaskService {
     return this.state === 'ready';
   }
 
+  /**
+   * Executors that cannot take work now: their health says so, or re-attaching their tasks
+   * after a restart failed. Their tasks stay queued; other executors' work goes on.
+   */
+  unreachableExecutors(): { name: string; message: string }[] {
+    const unreached = new Set(this.reconciler.unreachable);
+    const out: { name: string; message: string }[] = [];
+    for (const [name, ex] of this.deps.executors) {
+      const health = ex.health?.();
+      if (health?.ok === false) out.push({ name, message: health.message ?? `executor ${name} is down` });
+      else if (unreached.has(name)) out.push({ name, message: `executor ${name} could not re-attach its tasks` });
+    }
+    return out;
+  }
+
   async submit(caller: Caller, inputs: TaskInput[], idempotencyKey?: string): Promise<SubmitResult[]> {
     if (this.state === 'stopping') throw new LakerayError('NOT_READY');
     const now = this.now();

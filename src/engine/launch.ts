@@ -6,8 +6,8 @@
  * completion to settle.
  */
 import type { ArtifactStore } from '../artifacts/artifact-store.ts';
-import { taskError } from '../domain/errors.ts';
-import type { RunOutcome } from '../executors/executor.ts';
+import { taskError, type TaskError } from '../domain/errors.ts';
+import type { RunCallbacks, RunOutcome } from '../executors/executor.ts';
 import { RunArtifacts } from './artifact-ingest.ts';
 import type { EventWriter } from './event-writer.ts';
 import type { PlacementRecorder } from './placements.ts';
@@ -24,8 +24,13 @@ export interface LaunchDeps {
   onError?: (err: unknown, context: string) => void;
 }
 
-export function launch(run: Running, deps: LaunchDeps): void {
-  const { task, executor } = run;
+/**
+ * The callbacks through which the engine follows a run: the ones `launch` hands to
+ * `executor.run`, and the ones a re-attached task gets (Reconciler → Executor.reattach).
+ * `failed(error)` ends the run when the executor threw instead of taking it.
+ */
+export function follow(run: Running, deps: LaunchDeps): RunCallbacks & { failed(error: TaskError): void } {
+  const { task } = run;
   const gpus = task.assignment?.gpus ?? [];
   let exited = false;
   let artifacts: RunArtifacts | null = null;
@@ -47,28 +52,34 @@ export function launch(run: Running, deps: LaunchDeps): void {
     },
   };
   if (deps.artifacts) artifacts = new RunArtifacts(task.id, deps.artifacts, on.push, deps.onError);
+  return {
+    started(info) {
+      // The executor gives a placement only where a later instance needs it (placements.ts).
+      if (info.placement === undefined) return;
+      const assignment = { gpus: [...gpus], placement: info.placement };
+      task.assignment = assignment;
+      deps.placements.placed({ id: task.id, assignment });
+    },
+    event(type, data) {
+      if (artifacts === null) on.push(type, data);
+      else artifacts.event(type, data);
+    },
+    exit(outcome) {
+      if (exited) return;
+      exited = true;
+      on.end(outcome);
+    },
+    failed(error) {
+      this.exit({ kind: 'failed', error });
+    },
+  };
+}
+
+export function launch(run: Running, deps: LaunchDeps): void {
+  const callbacks = follow(run, deps);
   try {
-    executor.run(task, gpus, {
-      started(info) {
-        // The executor gives a placement only where a later instance needs it (placements.ts).
-        if (info.placement === undefined) return;
-        const assignment = { gpus: [...gpus], placement: info.placement };
-        task.assignment = assignment;
-        deps.placements.placed({ id: task.id, assignment });
-      },
-      event(type, data) {
-        if (artifacts === null) on.push(type, data);
-        else artifacts.event(type, data);
-      },
-      exit(outcome) {
-        if (exited) return;
-        exited = true;
-        on.end(outcome);
-      },
-    });
+    run.executor.run(run.task, run.task.assignment?.gpus ?? [], callbacks);
   } catch (err) {
-    if (exited) return;
-    exited = true;
-    on.end({ kind: 'failed', error: taskError('EXECUTOR_ERROR', (err as Error).message) });
+    callbacks.failed(taskError('EXECUTOR_ERROR', (err as Error).message));
   }
 }

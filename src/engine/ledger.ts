@@ -2,6 +2,10 @@
  * What the running tasks of one executor hold: resources in total and per tenant, and the
  * concrete GPU ids. The dispatcher reserves here before it starts a task and releases when
  * the executor reports the process gone, so capacity is never over-admitted.
+ *
+ * Capacity may change at run time (a Ray cluster's nodes come and go): `resize` takes the
+ * executor's new capacity. What runs keeps its hold when capacity shrinks below it (`free`
+ * goes negative and nothing is admitted until enough ends).
  */
 import { pickDevices } from '../domain/gpu.ts';
 import { add, sub, ZERO, type Resources } from '../domain/resources.ts';
@@ -14,9 +18,14 @@ export class Ledger {
   private readonly tenantHolds = new Map<string, number>();
 
   constructor(
-    readonly capacity: Resources,
-    readonly gpuInventory: readonly string[],
+    public capacity: Resources,
+    public gpuInventory: readonly string[],
   ) {}
+
+  resize(capacity: Resources, gpuInventory: readonly string[]): void {
+    this.capacity = capacity;
+    this.gpuInventory = gpuInventory;
+  }
 
   get free(): Resources {
     return sub(this.capacity, this.used);
@@ -30,12 +39,24 @@ export class Ledger {
   hold(taskId: string, tenant: string, resources: Resources): string[] | null {
     const devices = resources.gpu > 0 ? pickDevices(this.gpuInventory, [...this.gpus.values()].flat(), resources.gpu) : [];
     if (devices === null) return null;
+    this.take(taskId, tenant, resources, devices);
+    return devices;
+  }
+
+  /**
+   * What a task re-attached after a restart already holds (its stored devices), whatever is
+   * free: it runs, so it counts. A second call for the same task changes nothing.
+   */
+  adopt(taskId: string, tenant: string, resources: Resources, devices: readonly string[]): void {
+    if (!this.holds.has(taskId)) this.take(taskId, tenant, resources, [...devices]);
+  }
+
+  private take(taskId: string, tenant: string, resources: Resources, devices: string[]): void {
     this.holds.set(taskId, { tenant, resources });
     if (devices.length) this.gpus.set(taskId, devices);
     this.used = add(this.used, resources);
     this.byTenant.set(tenant, add(this.byTenant.get(tenant) ?? ZERO, resources));
     this.tenantHolds.set(tenant, (this.tenantHolds.get(tenant) ?? 0) + 1);
-    return devices;
   }
 
   release(taskId: string): void {

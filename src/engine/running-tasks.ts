@@ -44,10 +44,13 @@ export class RunningTasks {
     return run;
   }
 
-  /** Right after the executor took the task: its timeout starts, and a cancel that came first applies. */
-  launched(run: Running): void {
+  /**
+   * Right after the executor took the task: its timeout starts (less what it ran before, for
+   * a task re-attached after a restart), and a cancel that came first applies.
+   */
+  launched(run: Running, ranMs = 0): void {
     if (run.task.timeout_s !== null) {
-      run.timer = setTimeout(() => this.timeout(run), run.task.timeout_s * 1000);
+      run.timer = setTimeout(() => this.timeout(run), Math.max(0, run.task.timeout_s * 1000 - ranMs));
       run.timer.unref();
     }
     if (this.pendingCancels.delete(run.task.id)) this.cancel(run.task.id);

@@ -115,10 +115,13 @@ export function compileTask(input: TaskInput, tenant: string, ctx: SubmissionCon
   const d = ctx.config.tasks.default_resources;
   const r = input.resources ?? {};
   const res = toResources({ cpu: r.cpu ?? d.cpu, memory_mb: r.memory_mb ?? d.memory_mb, gpu: r.gpu ?? d.gpu, custom: r.custom ?? d.custom });
-  if (!fits(res, executor.capacity))
+  // A task that can never run is refused now, not left queued forever: beyond what the
+  // executor may ever place (an autoscaler's bound), else beyond what it has now.
+  const ceiling = executor.maxCapacity ?? executor.capacity;
+  if (!fits(res, ceiling))
     throw new LakerayError(
       'RESOURCES_UNSATISFIABLE',
-      `resources: asked for ${describe(res)} but executor "${executorName}" has ${describe(executor.capacity)} in total`,
+      `resources: asked for ${describe(res)} but executor "${executorName}" has ${describe(ceiling)} ${executor.maxCapacity ? 'at most' : 'in total'}`,
     );
 
   const retry = { ...DEFAULT_RETRY, ...(input.retry ?? {}) };

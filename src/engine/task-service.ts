@@ -68,4 +68,6 @@ export interface TaskService {
   services(caller: Caller): Promise<{ task: Task; endpoint: ServiceEndpoint }[]>;
   /** True once recovery finished and until shutdown begins. */
   ready(): boolean;
+  /** Executors that cannot take work now (down, or not yet re-attached): their tasks wait queued. */
+  unreachableExecutors(): { name: string; message: string }[];
 }

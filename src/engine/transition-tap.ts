@@ -55,6 +55,9 @@ export class TransitionTap implements TaskStore {
   renewLeases(owner: string, ids: readonly string[], expiresAt: number): Promise<void> {
     return this.inner.renewLeases(owner, ids, expiresAt);
   }
+  takeLeases(owner: string, tasks: readonly Task[], expiresAt: number): Promise<string[]> {
+    return this.inner.takeLeases(owner, tasks, expiresAt);
+  }
   recordPlacements(owner: string, placements: readonly { id: string; assignment: Assignment }[]): Promise<number> {
     return this.inner.recordPlacements(owner, placements);
   }

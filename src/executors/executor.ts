@@ -59,6 +59,13 @@ export interface Executor {
    * re-reads it, never admitting beyond it; tasks already running keep running when it shrinks.
    */
   readonly capacity: Resources;
+  /**
+   * The most it may ever place (e.g. a Ray cluster's autoscaler bound, from config), when
+   * that is more than `capacity` now: a task that fits here but not in `capacity` is accepted
+   * and waits queued (a cluster at zero workers scales up for it). Without it, submit refuses
+   * what does not fit `capacity` as it is.
+   */
+  readonly maxCapacity?: Resources;
   /** Concrete GPU device ids; capacity.gpu === gpuInventory.length. */
   readonly gpuInventory: readonly string[];
   /** The listener the executor calls when `capacity` (or `gpuInventory`) changed. */

@@ -120,6 +120,12 @@ export interface TaskStore {
   staleLeases(owner: string, now: number, exclusive: boolean): Promise<Task[]>;
   renewLeases(owner: string, ids: readonly string[], expiresAt: number): Promise<void>;
   /**
+   * Take over the leases of stale tasks (as `staleLeases` read them: a compare-and-set on
+   * their lease owner and expiry, so that of several instances only one wins a task). Returns
+   * the ids taken.
+   */
+  takeLeases(owner: string, tasks: readonly Task[], expiresAt: number): Promise<string[]>;
+  /**
    * Record where running tasks' processes are (pid, worker, GPUs), so a later instance can
    * kill them if this one dies. Applies only to running/cancelling tasks whose lease `owner`
    * holds; returns how many rows it updated.

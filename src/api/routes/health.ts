@@ -1,6 +1,7 @@
 /**
  * Liveness and readiness. /health says the process serves HTTP (restart it if not); /ready
- * says the engine finished crash recovery and is not shutting down (send it traffic only then).
+ * says the engine finished crash recovery and is not shutting down (send it traffic only then),
+ * and names the executors that are down without failing: local work goes on without them.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -26,12 +27,17 @@ export const healthRoutes: FastifyPluginAsyncZod<HealthRoutesOptions> = async (a
       schema: {
         tags: ['ops'],
         summary: 'Readiness: 503 NOT_READY while recovering or shutting down',
-        response: { 200: z.object({ status: z.literal('ready') }), ...errorResponses(503) },
+        description:
+          'Ready also while an executor is down (e.g. its Ray cluster is unreachable): its tasks wait queued and `executors_down` names it; other executors work on.',
+        response: {
+          200: z.object({ status: z.literal('ready'), executors_down: z.array(z.object({ name: z.string(), message: z.string() })) }),
+          ...errorResponses(503),
+        },
       },
     },
     async () => {
       if (!tasks.ready()) throw new LakerayError('NOT_READY');
-      return { status: 'ready' as const };
+      return { status: 'ready' as const, executors_down: tasks.unreachableExecutors() };
     },
   );
 };

@@ -5,26 +5,12 @@
  */
 import { z } from 'zod';
 import { LakerayError } from '../../domain/errors.ts';
-import { RAY_ACTORS_DEFAULTS, RayActorsExecutor, type RayActorsExecutorOptions } from './actors/ray-actors-executor.ts';
+import { rayActorPoolSchema } from '../../config/schema.ts';
+import type { ActorPoolConfig } from './actors/driver-job.ts';
+import { RayActorsExecutor, type RayActorsExecutorOptions } from './actors/ray-actors-executor.ts';
 import { RAY_JOB_DEFAULTS, RayJobExecutor, type RayJobExecutorOptions } from './ray-job-executor.ts';
 
 const D = RAY_JOB_DEFAULTS;
-
-/** A pool of warm actors (mode actors): Ray resources per actor, how many, what each imports once. */
-export const actorPoolSchema = z
-  .object({
-    num_cpus: z.number().nonnegative().default(1),
-    num_gpus: z.number().nonnegative().default(0),
-    resources: z.record(z.string().min(1), z.number().nonnegative()).default({}),
-    min_actors: z.number().int().nonnegative().default(0),
-    max_actors: z.number().int().positive().default(1),
-    idle_timeout_s: z.number().nonnegative().default(300),
-    preload: z.array(z.string().min(1)).default([]),
-    /** N actors in one placement group forming a torch.distributed group; a gang is one slot */
-    gang: z.number().int().positive().default(1),
-  })
-  .strict()
-  .refine((p) => p.max_actors >= p.min_actors, 'max_actors must be at least min_actors');
 
 export const rayExecutorSchema = z
   .object({
@@ -48,17 +34,24 @@ export const rayExecutorSchema = z
     /** jobs of ours that may wait in PENDING on Ray at once */
     max_pending: z.number().int().positive().default(D.maxPending),
     capacity_refresh_ms: z.number().int().positive().default(D.capacityRefreshMs),
-    /** mode actors: the pools of warm actors (the first is the default of a task without `pool`) */
-    pools: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), actorPoolSchema).optional(),
-    /** mode actors: how long a driver's poll is held when there is no work */
-    poll_wait_ms: z.number().int().positive().default(RAY_ACTORS_DEFAULTS.pollWaitMs),
-    /** mode actors: a driver that has not polled for this long is replaced */
-    driver_silent_s: z.number().positive().default(RAY_ACTORS_DEFAULTS.silentMs / 1000),
+    /** mode actors: the pools of warm actors (the first is the default of a task without `pool`); the config's schema */
+    pools: z.array(rayActorPoolSchema).default([]),
   })
   .strict()
-  .refine((c) => c.mode !== 'actors' || (c.pools !== undefined && Object.keys(c.pools).length > 0), { message: 'mode actors needs at least one pool', path: ['pools'] });
+  .refine((c) => c.mode === 'actors' || c.pools.length === 0, { message: 'pools are for mode: actors', path: ['pools'] })
+  .refine((c) => c.mode !== 'actors' || c.pools.length > 0, { message: 'mode: actors needs at least one pool', path: ['pools'] });
 
 export type RayExecutorConfig = z.infer<typeof rayExecutorSchema>;
+type ConfigPool = z.infer<typeof rayActorPoolSchema>;
+
+/** The config's pools as the driver reads them (LAKERAY_POOLS, ray_pool.py PoolConfig). */
+export const driverPools = (pools: readonly ConfigPool[]): Record<string, ActorPoolConfig> =>
+  Object.fromEntries(
+    pools.map((p) => [
+      p.name,
+      { num_cpus: p.cpu, num_gpus: p.gpu, resources: {}, min_actors: p.min, max_actors: p.max, idle_timeout_s: p.idle_timeout_s, preload: p.preload, gang: p.gang_size ?? 1 },
+    ]),
+  );
 
 export type RayExecutorContext = Pick<RayJobExecutorOptions, 'scriptRoots' | 'dataRoots' | 'runtimesDir' | 'apiUrl' | 'logger'> & {
   maxLogLineBytes?: number;
@@ -67,7 +60,7 @@ export type RayExecutorContext = Pick<RayJobExecutorOptions, 'scriptRoots' | 'da
 /** What mode actors needs from the server besides the config: tokens and the reports hub. */
 export type RayActorsContext = RayExecutorContext & Pick<RayActorsExecutorOptions, 'executorToken' | 'taskToken' | 'reports'>;
 
-export function createRayExecutor(name: string, config: RayExecutorConfig, ctx: RayExecutorContext | RayActorsContext): RayJobExecutor | RayActorsExecutor {
+export function createRayExecutor(name: string, config: Omit<RayExecutorConfig, 'pools'> & { pools: readonly ConfigPool[] }, ctx: RayExecutorContext | RayActorsContext): RayJobExecutor | RayActorsExecutor {
   if (config.mode === 'actors') {
     if (!('reports' in ctx)) throw new LakerayError('INVALID_REQUEST', `executors.${name}: mode actors needs the server's reports hub and tokens`);
     return new RayActorsExecutor({
@@ -75,10 +68,8 @@ export function createRayExecutor(name: string, config: RayExecutorConfig, ctx: 
       address: config.address,
       token: config.token,
       python: config.python,
-      pools: config.pools!,
+      pools: driverPools(config.pools),
       settings: { graceMs: config.grace_ms },
-      pollWaitMs: config.poll_wait_ms,
-      silentMs: config.driver_silent_s * 1000,
       ...(ctx.maxLogLineBytes !== undefined ? { limits: { maxLineBytes: ctx.maxLogLineBytes } } : {}),
       ...ctx,
     });

@@ -63,6 +63,12 @@ export const SQL = {
     WHERE id IN (SELECT value FROM json_each(@ids))
       AND lease_owner = @owner AND status IN ('running', 'cancelling')`,
 
+  /** Compare-and-set on the lease as it was read (staleLeases): only one instance takes it over. */
+  takeLease: `
+    UPDATE tasks SET lease_owner = @owner, lease_expires_at = @expires_at
+    WHERE id = @id AND status IN ('running', 'cancelling')
+      AND lease_owner IS @was_owner AND lease_expires_at IS @was_expires_at`,
+
   recordPlacement: `
     UPDATE tasks SET assignment = @assignment
     WHERE id = @id AND lease_owner = @owner AND status IN ('running', 'cancelling')`,

@@ -327,6 +327,20 @@ export class SqliteTaskStore implements TaskStore {
     for (const id of ids) this.memory.forgetRow(id); // which of them matched is not known here
   }
 
+  async takeLeases(owner: string, tasks: readonly Task[], expiresAt: number): Promise<string[]> {
+    if (tasks.length === 0) return [];
+    const run = this.db.transaction(() => {
+      const taken: string[] = [];
+      for (const t of tasks) {
+        const changed = this.q.takeLease.run({ id: t.id, owner, expires_at: expiresAt, was_owner: t.lease_owner, was_expires_at: t.lease_expires_at }).changes;
+        if (changed > 0) taken.push(t.id);
+        this.memory.forgetRow(t.id);
+      }
+      return taken;
+    });
+    return this.write(run);
+  }
+
   async recordPlacements(owner: string, placements: readonly { id: string; assignment: Assignment }[]): Promise<number> {
     if (placements.length === 0) return 0;
     const run = this.db.transaction(() => {

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRayExecutor, rayExecutorSchema } from '../../../src/executors/ray/factory.ts';
+import { createRayExecutor, driverPools, rayExecutorSchema } from '../../../src/executors/ray/factory.ts';
 import type { RayJobExecutor } from '../../../src/executors/ray/ray-job-executor.ts';
 import { freePort } from '../../helpers/server-process.ts';
 import { SCRIPTS } from './ray-job-fixture.ts';
@@ -20,16 +20,16 @@ describe('Ray executor config', () => {
     expect(config).toMatchObject({ mode: 'job', python: 'python', grace_ms: 3000, retention_s: 3600, max_pending: 4 });
     expect(() => rayExecutorSchema.parse({ kind: 'ray' })).toThrow(/address/);
     expect(() => rayExecutorSchema.parse({ kind: 'ray', address: 'ftp://x' })).toThrow(/http/);
-    expect(() => rayExecutorSchema.parse({ kind: 'ray', address: 'http://x:8265', pools: [] })).toThrow(/pools/);
+    expect(() => rayExecutorSchema.parse({ kind: 'ray', address: 'http://x:8265', pools: [{ name: 'py' }] })).toThrow(/pools/);
   });
 
   it('builds a job-mode executor by name; mode actors needs pools and the server\'s reports hub', () => {
     opened = createRayExecutor('gpu-cluster', rayExecutorSchema.parse({ kind: 'ray', address: 'http://127.0.0.1:1', grace_ms: 500 }), ctx) as RayJobExecutor;
     expect(opened).toMatchObject({ name: 'gpu-cluster', kind: 'ray', settings: { graceMs: 500 } });
     expect(() => rayExecutorSchema.parse({ kind: 'ray', address: 'http://127.0.0.1:1', mode: 'actors' })).toThrow(/pool/);
-    const actors = rayExecutorSchema.parse({ kind: 'ray', address: 'http://127.0.0.1:1', mode: 'actors', pools: { py: {} } });
-    expect(actors.pools).toEqual({ py: { num_cpus: 1, num_gpus: 0, resources: {}, min_actors: 0, max_actors: 1, idle_timeout_s: 300, preload: [], gang: 1 } });
-    expect(() => rayExecutorSchema.parse({ kind: 'ray', address: 'http://127.0.0.1:1', mode: 'actors', pools: { py: { max_actors: 2, min_actors: 3 } } })).toThrow(/max_actors/);
+    const actors = rayExecutorSchema.parse({ kind: 'ray', address: 'http://127.0.0.1:1', mode: 'actors', pools: [{ name: 'py', gpu: 1, gang_size: 2 }] });
+    expect(driverPools(actors.pools)).toEqual({ py: { num_cpus: 1, num_gpus: 1, resources: {}, min_actors: 0, max_actors: 2, idle_timeout_s: 300, preload: [], gang: 2 } });
+    expect(() => rayExecutorSchema.parse({ kind: 'ray', address: 'http://127.0.0.1:1', mode: 'actors', pools: [{ name: 'py', min: 3, max: 2 }] })).toThrow(/min/);
     expect(() => createRayExecutor('a', actors, ctx)).toThrow(/reports hub/);
   });
 

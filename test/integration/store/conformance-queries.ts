@@ -399,6 +399,19 @@ export function queryConformance(open: OpenStore): void {
       await store().renewLeases('me', [], T0);
     });
 
+    it('takes over stale leases by compare-and-set on the lease as read: of two instances one wins each task', async () => {
+      const t = await setup(store());
+      const read = await store().staleLeases('a', T0 + 20_000, false);
+      const mineRead = read.filter((x) => [t.mine.id, t.theirs.id, t.cancelling.id].includes(x.id));
+      expect(mineRead).toHaveLength(3);
+      const taken = await store().takeLeases('a', [...mineRead, t.queued, t.done], T0 + 50_000);
+      expect(taken.sort()).toEqual([t.mine.id, t.theirs.id, t.cancelling.id].sort());
+      // The other instance read the same rows before: its compare-and-set finds them changed.
+      expect(await store().takeLeases('b', mineRead, T0 + 60_000)).toEqual([]);
+      for (const id of taken) expect(await store().get(id)).toMatchObject({ lease_owner: 'a', lease_expires_at: T0 + 50_000 });
+      expect(await store().takeLeases('b', [], T0)).toEqual([]);
+    });
+
     it('records placement only on active tasks whose lease the owner holds', async () => {
       const t = await setup(store());
       const where = { gpus: ['1'], pid: 4242, worker: 'w1' };
