@@ -82,10 +82,11 @@ export class ActorsPlatform {
   /** Stops every driver opened here (they outlive their executors by design; an executor's client may be closed already) and the server. */
   async close(): Promise<void> {
     const ray = new RayJobsClient({ address: this.address });
-    const ids = new Set(this.opened.map((ex) => ex.driver.id).filter((id) => id !== undefined));
-    await Promise.all([...ids].map((id) => ray.stop(id).catch(() => false)));
+    await Promise.all(this.opened.map((ex) => ex.close().catch(() => undefined))); // no replacement driver after this
+    const names = new Set(this.opened.map((ex) => ex.name));
+    const live = (await ray.list()).filter((j) => names.has(j.metadata?.lakeray_executor ?? '') && j.submission_id !== null && !['STOPPED', 'FAILED', 'SUCCEEDED'].includes(j.status));
+    await Promise.all(live.map((j) => ray.stop(j.submission_id!).catch(() => false)));
     await ray.close();
-    await Promise.all(this.opened.map((ex) => ex.close().catch(() => undefined)));
     await this.app?.close();
   }
 }
