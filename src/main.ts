@@ -26,6 +26,8 @@ import { GenerationService } from './generation/service.ts';
 import { catalogExecutors } from './generation/executor-choice.ts';
 import { LakeService } from './lake/service/lake-service.ts';
 import { MemoryEventBus } from './events/memory.ts';
+import type { PolledExecutor } from './domain/driver-poll.ts';
+import type { Executor } from './executors/executor.ts';
 import { buildExecutors } from './executors/registry.ts';
 import { LanceLake } from './lake/lance/lance-lake.ts';
 import { LanceLineageLog } from './lake/lance/lineage-log.ts';
@@ -165,6 +167,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     apiUrl: () => apiUrl,
     logger,
     reports: { reports, url: () => apiUrl, token: (taskId, attempt) => tokens.mint(taskId, attempt) },
+    executorToken: (name) => tokens.mintExecutor(name),
   });
   const metrics = new MetricsRegistry();
   const engine = new Engine({
@@ -207,6 +210,12 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     generation,
     reports,
     uploads: new RemoteUploads(reports, artifacts),
+    tokens,
+    // Ray executors in mode actors: their drivers poll for work
+    drivers: (name) => {
+      const executor = executors.get(name) as (Executor & Partial<PolledExecutor>) | undefined;
+      return executor?.poll === undefined ? undefined : (executor as Executor & PolledExecutor);
+    },
   });
   const { recovered } = await engine.start();
   if (recovered) logger.warn({ recovered }, 'recovered tasks left running by a previous server');

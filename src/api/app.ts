@@ -26,6 +26,9 @@ import { healthRoutes } from './routes/health.ts';
 import { serviceRoutes } from './routes/services.ts';
 import { lakeRoutes } from './routes/lake.ts';
 import { reportRoutes } from './routes/reports.ts';
+import { driverPollRoutes } from './routes/driver-poll.ts';
+import type { PolledExecutor } from '../domain/driver-poll.ts';
+import type { TaskTokens } from '../engine/task-tokens.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { videoRoutes } from './routes/video.ts';
 import { webRoutes } from './routes/web.ts';
@@ -65,6 +68,9 @@ export interface AppOptions {
   reports?: RemoteReports;
   /** Their files (PUT /api/v1/tasks/{id}/artifacts/{name}); needs `reports`. */
   uploads?: RemoteUploads | null;
+  /** Ray actors-mode drivers' polls (POST /api/v1/executors/{name}/driver/poll); needs `tokens`. */
+  drivers?: (name: string) => PolledExecutor | undefined;
+  tokens?: TaskTokens;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -146,6 +152,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(wsRoutes, { tasks: opts.tasks, highWaterBytes: opts.wsHighWaterBytes ?? 1024 * 1024, queueWatch });
   await app.register(artifactRoutes, { tasks: opts.tasks, artifacts: opts.artifacts ?? null });
   if (opts.reports) await app.register(reportRoutes, { reports: opts.reports, uploads: opts.uploads });
+  if (opts.drivers && opts.tokens) await app.register(driverPollRoutes, { tokens: opts.tokens, drivers: opts.drivers });
   if (opts.generation) await app.register(videoRoutes, { generation: opts.generation });
   await app.register(serviceRoutes, { tasks: opts.tasks, upstreamTimeoutMs: opts.serviceTimeoutMs });
   if (opts.lake) await app.register(lakeRoutes, { lake: opts.lake, maxUploadBytes: opts.maxUploadBytes ?? 4 * 1024 ** 3 });

@@ -431,6 +431,7 @@ export type PoolConfig = z.infer<typeof poolSchema>;
 export type LocalExecutorConfig = z.infer<typeof localExecutorSchema>;
 export type NamedExecutorConfig = z.infer<typeof namedExecutorSchema>;
 export type RayExecutorConfig = z.infer<typeof rayExecutorSchema>;
+export type RayActorPoolConfig = z.infer<typeof rayActorPoolSchema>;
 export type VideoModelConfig = z.infer<typeof videoModelSchema>;
 export type VideoTemplateConfig = z.infer<typeof videoTemplateSchema>;
 export type GenerationConfig = Config['generation'];

@@ -14,6 +14,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const VERSION = 'lrt1';
+/** Executor tokens are MACs over another message space (`executor:<name>`), so neither kind passes for the other. */
+const EXECUTOR_VERSION = 'lre1';
 const SECRET_FILE = 'task-token.key';
 
 export interface TokenClaims {
@@ -55,6 +57,27 @@ export class TaskTokens {
     const expected = this.mac(taskId, attempt);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
     return { taskId, attempt };
+  }
+
+  /**
+   * The token a Ray actors-mode driver polls with (POST /api/v1/executors/{name}/driver/poll).
+   * Stateless like a task token: a driver that outlives a server restart keeps polling with it.
+   */
+  mintExecutor(name: string): string {
+    return `${EXECUTOR_VERSION}.${this.executorMac(name).toString('base64url')}`;
+  }
+
+  /** True when `token` is the executor token of `name`. */
+  verifyExecutor(token: string, name: string): boolean {
+    const [version, macPart, ...rest] = token.split('.');
+    if (version !== EXECUTOR_VERSION || macPart === undefined || rest.length > 0) return false;
+    const given = Buffer.from(macPart, 'base64url');
+    const expected = this.executorMac(name);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
+  private executorMac(name: string): Buffer {
+    return createHmac('sha256', this.secret).update(`executor:${name}`).digest();
   }
 
   private mac(taskId: string, attempt: number): Buffer {

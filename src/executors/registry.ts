@@ -20,6 +20,8 @@ export interface ExecutorContext {
   logger?: LocalExecutorOptions['logger'];
   /** How tasks on other machines report back (the reports hub, the server's URL, task tokens). */
   reports: TaskReportAccess;
+  /** The token a Ray actors-mode executor's driver polls with (TaskTokens.mintExecutor). */
+  executorToken?: (name: string) => string;
 }
 
 type Factory<C> = (name: string, config: C, ctx: ExecutorContext) => Executor;
@@ -36,6 +38,7 @@ export const EXECUTOR_FACTORIES: Factories = {
       reports: ctx.reports,
       ...(ctx.logger ? { logger: ctx.logger } : {}),
       ...(ctx.local.maxLogLineBytes !== undefined ? { maxLogLineBytes: ctx.local.maxLogLineBytes } : {}),
+      ...(ctx.executorToken ? { executorToken: ctx.executorToken } : {}),
     }),
 };
 

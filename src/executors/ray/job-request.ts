@@ -40,8 +40,11 @@ export interface JobRequestContext {
 const dataPath = (value: string | null, roots: readonly string[]): string | null =>
   value === null ? null : isLakeName(value) ? value : resolveDataPath(value, roots);
 
-/** Throws a LakerayError (a task error code) when the task cannot be made a job. */
-export function jobRequest(task: Task, script: string, ctx: JobRequestContext): RaySubmitRequest {
+/**
+ * The task's job as its harness reads it (runtime/protocol.ts Job), with the script relative to
+ * its package, and its JSON. Throws a LakerayError (JOB_UNREADABLE) when it cannot be encoded.
+ */
+export function jobOf(task: Task, script: string, ctx: Pick<JobRequestContext, 'dataRoots' | 'apiUrl' | 'env'>): { job: Job; json: string } {
   const env: Record<string, string> = {
     [ENV.TASK_ID]: task.id,
     [ENV.ATTEMPT]: String(task.attempt),
@@ -51,18 +54,23 @@ export function jobRequest(task: Task, script: string, ctx: JobRequestContext): 
   const job: Job = {
     task_id: task.id,
     attempt: task.attempt,
-    script: path.basename(script), // relative to the working dir, where Ray starts the entrypoint
+    script: path.basename(script), // relative to the script's package, where the harness starts
     input: dataPath(task.input, ctx.dataRoots),
     output: dataPath(task.output, ctx.dataRoots),
     params: task.params,
     env,
   };
-  let json: string;
   try {
-    json = JSON.stringify(job);
+    return { job, json: JSON.stringify(job) };
   } catch (err) {
     throw new LakerayError('JOB_UNREADABLE', `the task's job cannot be encoded for its harness (params nested too deeply?): ${String(err)}`);
   }
+}
+
+/** Throws a LakerayError (a task error code) when the task cannot be made a job. */
+export function jobRequest(task: Task, script: string, ctx: JobRequestContext): RaySubmitRequest {
+  const { job, json } = jobOf(task, script, ctx);
+  const { env } = job;
   if (Buffer.byteLength(json) > MAX_JOB_JSON_BYTES) {
     throw new LakerayError(
       'JOB_UNREADABLE',

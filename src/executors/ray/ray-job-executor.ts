@@ -15,7 +15,6 @@
  * list (this executor's jobs only, by metadata), which also catches jobs a previous instance
  * settled but never deleted.
  */
-import path from 'node:path';
 import { LakerayError, taskError } from '../../domain/errors.ts';
 import type { Resources } from '../../domain/resources.ts';
 import type { Task } from '../../domain/task.ts';
@@ -28,7 +27,7 @@ import { JobReport, type LogLimits } from './job-report.ts';
 import { jobRequest, submissionIdOf } from './job-request.ts';
 import { RayJobRun, type JobPhase, type JobRunTiming } from './job-run.ts';
 import { isTerminalJobStatus, RayJobsClient, type RaySubmitRequest } from './jobs-client.ts';
-import { PackageUploader, packWorkingDir, type WorkingDirPackage } from './package.ts';
+import { ScriptPackages } from './script-packages.ts';
 
 type Logger = { warn(o: unknown, msg?: string): void; info(o: unknown, msg?: string): void };
 
@@ -74,7 +73,7 @@ export class RayJobExecutor implements Executor {
   readonly client: RayJobsClient;
   readonly maxCapacity: Resources | undefined;
   private readonly cluster: ClusterCapacity;
-  private readonly uploader: PackageUploader;
+  private readonly packages: ScriptPackages;
   private readonly runs = new Map<string, RayJobRun>();
   /** The reports channel of each followed task. */
   private readonly channels = new Map<string, { close(): void }>();
@@ -82,7 +81,6 @@ export class RayJobExecutor implements Executor {
   private readonly limits: LogLimits;
   private readonly maxPending: number;
   private readonly retentionMs: number;
-  private runtimePkg: Promise<WorkingDirPackage> | undefined;
   private roomListener: () => void = () => {};
   private capacityListener: () => void = () => {};
   private sweeper: NodeJS.Timeout | undefined;
@@ -95,7 +93,7 @@ export class RayJobExecutor implements Executor {
     this.maxCapacity = opts.maxCapacity;
     this.client = new RayJobsClient({ address: opts.address, token: opts.token });
     this.cluster = new ClusterCapacity(this.client, opts.capacityRefreshMs ?? RAY_JOB_DEFAULTS.capacityRefreshMs);
-    this.uploader = new PackageUploader(this.client);
+    this.packages = new ScriptPackages(this.client, opts.runtimesDir);
     this.timing = { ...RAY_JOB_DEFAULTS.timing, ...opts.timing };
     this.limits = { ...RAY_JOB_DEFAULTS.limits, ...opts.limits };
     this.maxPending = opts.maxPending ?? RAY_JOB_DEFAULTS.maxPending;
@@ -221,9 +219,7 @@ export class RayJobExecutor implements Executor {
 
   private async request(task: Task): Promise<RaySubmitRequest> {
     const script = resolveScriptCached(task.script, this.opts.scriptRoots);
-    this.runtimePkg ??= packWorkingDir(path.join(this.opts.runtimesDir, 'python', 'lakeray'), { prefix: 'lakeray' });
-    const [runtime, workingDir] = await Promise.all([this.runtimePkg, packWorkingDir(path.dirname(script))]);
-    await Promise.all([this.uploader.ensure(runtime), this.uploader.ensure(workingDir)]);
+    const [runtimeUri, workingDirUri] = await Promise.all([this.packages.runtime(), this.packages.scriptFolder(script)]);
     const apiUrl = typeof this.opts.apiUrl === 'function' ? this.opts.apiUrl() : this.opts.apiUrl;
     const { url, token } = this.opts.reports;
     const reportUrl = (typeof url === 'function' ? url() : url) ?? apiUrl;
@@ -234,8 +230,8 @@ export class RayJobExecutor implements Executor {
       python: this.opts.python ?? 'python',
       dataRoots: this.opts.dataRoots,
       apiUrl,
-      workingDirUri: workingDir.uri,
-      runtimeUri: runtime.uri,
+      workingDirUri,
+      runtimeUri,
     });
   }
 

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { rayExecutorSchema } from '../../../src/config/schema.ts';
-import { createRayExecutor } from '../../../src/executors/ray/factory.ts';
+import { createRayExecutor, driverPools } from '../../../src/executors/ray/factory.ts';
 import type { RayJobExecutor } from '../../../src/executors/ray/ray-job-executor.ts';
 import { freePort } from '../../helpers/server-process.ts';
 import { SCRIPTS } from './ray-job-fixture.ts';
@@ -24,17 +24,22 @@ describe('Ray executor config', () => {
     expect(() => rayExecutorSchema.parse({ kind: 'ray' })).toThrow(/address/);
     expect(() => rayExecutorSchema.parse({ kind: 'ray', address: 'ftp://x' })).toThrow(/http/);
     expect(() => rayExecutorSchema.parse({ kind: 'ray', address: 'http://x:8265', poll: 1 })).toThrow(/poll/);
+    expect(() => rayExecutorSchema.parse({ kind: 'ray', address: 'http://x:8265', pools: [{ name: 'py' }] })).toThrow(/pools/);
   });
 
-  it('builds a job-mode executor by name, and refuses actors mode for now', () => {
-    opened = createRayExecutor('gpu-cluster', rayExecutorSchema.parse({ kind: 'ray', address: 'http://127.0.0.1:1', grace_ms: 500, max_resources: { cpu: 64, gpu: 8 } }), ctx);
+  it('builds a job-mode executor by name; mode actors needs pools and the server\'s executor tokens', () => {
+    opened = createRayExecutor('gpu-cluster', rayExecutorSchema.parse({ kind: 'ray', address: 'http://127.0.0.1:1', grace_ms: 500, max_resources: { cpu: 64, gpu: 8 } }), ctx) as RayJobExecutor;
     expect(opened).toMatchObject({ name: 'gpu-cluster', kind: 'ray', settings: { graceMs: 500 }, maxCapacity: { cpu: 64, gpu: 8, memory_mb: 0, custom: {} } });
-    expect(() => createRayExecutor('a', rayExecutorSchema.parse({ kind: 'ray', address: 'http://127.0.0.1:1', mode: 'actors', pools: [{ name: 'p' }] }), ctx)).toThrow(/actors/);
+    expect(() => rayExecutorSchema.parse({ kind: 'ray', address: 'http://127.0.0.1:1', mode: 'actors' })).toThrow(/pool/);
+    const actors = rayExecutorSchema.parse({ kind: 'ray', address: 'http://127.0.0.1:1', mode: 'actors', pools: [{ name: 'py', gpu: 1, gang_size: 2 }] });
+    expect(driverPools(actors.pools)).toEqual({ py: { num_cpus: 1, num_gpus: 1, resources: {}, min_actors: 0, max_actors: 2, idle_timeout_s: 300, preload: [], gang: 2 } });
+    expect(() => rayExecutorSchema.parse({ kind: 'ray', address: 'http://127.0.0.1:1', mode: 'actors', pools: [{ name: 'py', min: 3, max: 2 }] })).toThrow(/min/);
+    expect(() => createRayExecutor('a', actors, ctx)).toThrow(/executor tokens/);
   });
 
   it('an unreachable cluster: no capacity, unhealthy with its address named, no room', async () => {
     const port = await freePort();
-    opened = createRayExecutor('ray', rayExecutorSchema.parse({ kind: 'ray', address: `http://127.0.0.1:${port}` }), ctx);
+    opened = createRayExecutor('ray', rayExecutorSchema.parse({ kind: 'ray', address: `http://127.0.0.1:${port}` }), ctx) as RayJobExecutor;
     await opened.refreshCapacity();
     expect(opened.capacity).toMatchObject({ cpu: 0, gpu: 0, memory_mb: 0 });
     expect(opened.health()).toMatchObject({ ok: false, message: expect.stringContaining(`127.0.0.1:${port}`) });

@@ -32,4 +32,15 @@ describe('TaskTokens', () => {
     expect(TaskTokens.fromStateDir(dir).verify(t)).toEqual({ taskId: 't_1', attempt: 1 });
     expect(TaskTokens.fromStateDir(tempDir()).verify(t)).toBeNull();
   });
+
+  it('executor tokens: valid for their executor only, never as a task token, and no task token passes for one', () => {
+    const t = tokens.mintExecutor('gpu-cluster');
+    expect(tokens.verifyExecutor(t, 'gpu-cluster')).toBe(true);
+    expect(tokens.verifyExecutor(t, 'other')).toBe(false);
+    expect(new TaskTokens(Buffer.alloc(32, 8)).verifyExecutor(t, 'gpu-cluster')).toBe(false);
+    expect(tokens.verify(t)).toBeNull();
+    expect(tokens.verifyExecutor(tokens.mint('gpu-cluster', 1), 'gpu-cluster')).toBe(false);
+    expect(tokens.verifyExecutor(`${t}x`, 'gpu-cluster')).toBe(false);
+    expect(tokens.verifyExecutor('', 'gpu-cluster')).toBe(false);
+  });
 });
