@@ -36,7 +36,6 @@ import traceback
 
 from . import procs
 from .channel import Channel, encode
-from .http_channel import HttpChannel
 from .runner import Cancelled, State, describe, run_job
 
 SIGTERM_EXIT = 128 + signal.SIGTERM
@@ -82,6 +81,7 @@ def _open_channel(job):
         if job is None:
             raise SystemExit("lakeray: LAKERAY_REPORT_URL needs the job given up front (--job or LAKERAY_JOB)")
         token = job["env"].get("LAKERAY_TASK_TOKEN") or os.environ.get("LAKERAY_TASK_TOKEN", "")
+        from .http_channel import HttpChannel  # only here: a local harness never loads http.client
         return HttpChannel(report_url, job["task_id"], int(job.get("attempt") or 1), token)
     fd = procs.private_fd(int(os.environ.get("LAKERAY_EVENTS_FD", "3")))
     return Channel(fd, on_broken=lambda: procs.shutdown(1))
@@ -195,13 +195,12 @@ def main(argv=None):
             traceback.print_exc()
             channel.emit({"type": "error", "task_id": "", "code": "EXECUTOR_ERROR",
                           "message": "preload of %r failed: %s: %s" % (name, type(exc).__name__, exc)})
-            if isinstance(channel, HttpChannel):
-                channel.close()
+            channel.close()
             procs.shutdown(1)
     channel.emit({"type": "ready", "pid": os.getpid(), "preload_ms": round((time.monotonic() - started) * 1000, 1)})
     if job is not None:
         _run({"op": "run", "task_id": job["task_id"], "job": job}, channel, state)
-        delivered = channel.close() if isinstance(channel, HttpChannel) else True
+        delivered = channel.close()
         procs.shutdown(SIGTERM_EXIT if state.terminating else (0 if delivered else 1))
 
     inbox = queue.Queue()

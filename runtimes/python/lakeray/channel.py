@@ -67,3 +67,7 @@ class Channel:
             finally:
                 if old_mask is not None:
                     _sigmask(signal.SIG_SETMASK, old_mask)
+
+    def close(self):
+        """Every line is written before send returns: nothing is left to deliver (HttpChannel's may wait)."""
+        return True
