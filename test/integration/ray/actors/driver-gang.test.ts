@@ -7,11 +7,10 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RayJobsClient } from '../../../../src/executors/ray/jobs-client.ts';
-import { rayHead } from '../../../helpers/ray-head.ts';
+import type { RayJobsClient } from '../../../../src/executors/ray/jobs-client.ts';
 import { until } from '../../../helpers/until.ts';
-import { DriverPeer } from './driver-peer.ts';
-import { driverLog, runItem, startDriver, type StartedDriver } from './start-driver.ts';
+import type { DriverPeer } from './driver-peer.ts';
+import { driverLog, driverOnHead, runItem, type StartedDriver } from './start-driver.ts';
 
 let ray: RayJobsClient;
 let peer: DriverPeer;
@@ -20,16 +19,11 @@ const TOKEN = 'executor-token-gang';
 const uid = (p: string) => `${p}-${Math.random().toString(36).slice(2, 10)}`;
 
 beforeAll(async () => {
-  const head = await rayHead();
-  ray = new RayJobsClient({ address: head.url, timeoutMs: 60_000 });
-  peer = new DriverPeer(TOKEN);
-  await peer.listen();
-  driver = await startDriver(ray, peer, {
+  ({ ray, peer, driver } = await driverOnHead({
     executor: 'raygang',
     token: TOKEN,
     pools: { dist: { num_cpus: 0.25, gang: 2, min_actors: 1, max_actors: 1, preload: ['torch'] } },
-  });
-  await until('the driver polls', async () => peer.lastPoll(), 300_000, 100);
+  }));
 }, 900_000);
 
 afterAll(async () => {

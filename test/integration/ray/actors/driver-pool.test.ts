@@ -4,11 +4,10 @@
  * Lakeray). Scripts run through the harness's own run_job on warm actors and report over HTTP.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RayJobsClient } from '../../../../src/executors/ray/jobs-client.ts';
-import { rayHead } from '../../../helpers/ray-head.ts';
+import type { RayJobsClient } from '../../../../src/executors/ray/jobs-client.ts';
 import { until } from '../../../helpers/until.ts';
-import { DriverPeer } from './driver-peer.ts';
-import { driverLog, runItem, startDriver, type StartedDriver } from './start-driver.ts';
+import type { DriverPeer } from './driver-peer.ts';
+import { driverLog, driverOnHead, runItem, type StartedDriver } from './start-driver.ts';
 
 let ray: RayJobsClient;
 let peer: DriverPeer;
@@ -25,18 +24,11 @@ const pidAlive = (pid: number) => {
 };
 
 beforeAll(async () => {
-  const head = await rayHead();
-  ray = new RayJobsClient({ address: head.url, timeoutMs: 60_000 });
-  peer = new DriverPeer(TOKEN);
-  await peer.listen();
-  driver = await startDriver(ray, peer, {
+  ({ ray, peer, driver } = await driverOnHead({
     executor: 'raypool',
     token: TOKEN,
     pools: { py: { num_cpus: 0.25, min_actors: 1, max_actors: 2, preload: ['json'], idle_timeout_s: 4 } },
-  });
-  await until('the driver polls', async () => peer.lastPoll(), 300_000, 100).catch(async (e: unknown) => {
-    throw new Error(`${String(e)}\n${await driverLog(ray, driver.submissionId)}`);
-  });
+  }));
 }, 900_000);
 
 afterAll(async () => {

@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { RayJobsClient } from '../../../../src/executors/ray/jobs-client.ts';
 import { PackageUploader, packWorkingDir } from '../../../../src/executors/ray/package.ts';
 import { until } from '../../../helpers/until.ts';
-import type { DriverPeer, RunItem } from './driver-peer.ts';
+import { rayHead } from '../../../helpers/ray-head.ts';
+import { DriverPeer, type RunItem } from './driver-peer.ts';
 
 const RUNTIME = resolve(import.meta.dirname, '../../../../runtimes/python');
 export const FIXTURES = resolve(import.meta.dirname, 'fixtures');
@@ -62,3 +63,19 @@ export const runItem = (pkg: string, pool: string, taskId: string, script: strin
 
 /** The driver's job log (its own prints and tracebacks), for failure messages. */
 export const driverLog = (ray: RayJobsClient, id: string): Promise<string> => ray.logs(id).catch((e: unknown) => String(e));
+
+/**
+ * The run's Ray head, a test peer playing Lakeray's side of the poll protocol, and a driver
+ * submitted to the head that has polled the peer once (its log in the error if it never does).
+ */
+export async function driverOnHead(opts: { executor: string; token: string; pools: Record<string, unknown> }): Promise<{ ray: RayJobsClient; peer: DriverPeer; driver: StartedDriver }> {
+  const head = await rayHead();
+  const ray = new RayJobsClient({ address: head.url, timeoutMs: 60_000 });
+  const peer = new DriverPeer(opts.token);
+  await peer.listen();
+  const driver = await startDriver(ray, peer, opts);
+  await until('the driver polls', async () => peer.lastPoll(), 300_000, 100).catch(async (e: unknown) => {
+    throw new Error(`${String(e)}\n${await driverLog(ray, driver.submissionId)}`);
+  });
+  return { ray, peer, driver };
+}
