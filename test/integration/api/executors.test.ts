@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ExecutorInfo } from '../../../web/src/api/types.ts';
 import { parseConfig } from '../../../src/config/load.ts';
 import { type RunningServer, startServer } from '../../../src/main.ts';
 import { api, freePort, tempDir } from '../../helpers/server-process.ts';
@@ -41,15 +42,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-interface ExecutorEntry {
-  name: string;
-  kind: string;
-  mode: string | null;
-  health: { ok: boolean; message: string | null };
-  capacity: Record<string, number>;
-  used: Record<string, number>;
-  dashboard_url: string | null;
-}
+type ExecutorEntry = ExecutorInfo;
 
 describe('GET /api/v1/executors', () => {
   it('lists every configured executor, local first, and names the Ray one that is down by its address', async () => {
