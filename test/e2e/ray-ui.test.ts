@@ -66,7 +66,7 @@ describe('Ray in the UI', () => {
     const ui = await openPage(browser, `${env.url}/tasks/${id}`);
     await ui.page.waitForSelector('[data-testid="ray-job"]', { timeout: 15_000 });
     await settled(ui.page);
-    expect(await ui.page.textContent('dd[data-testid="task-executor"]')).toContain('ray · ray job');
+    expect(await ui.page.textContent('dd[data-testid="task-executor"]')).toContain('ray · kind ray, mode job');
     expect((await ui.page.textContent('[data-testid="ray-job"]'))?.trim()).toBe(job);
     const a = ui.page.locator('a[data-testid="ray-dashboard-link"]');
     expect(await a.getAttribute('href')).toBe(link);

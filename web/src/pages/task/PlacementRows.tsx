@@ -15,9 +15,8 @@ export function PlacementRows({ task: t, executor }: { task: Task; executor: Exe
         <span className="mono">{t.executor}</span>
         {executor && executor.kind !== 'local' && (
           <span className="muted">
-            {' · '}
-            {executor.kind}
-            {executor.mode ? ` ${executor.mode}` : ''}
+            {` · kind ${executor.kind}`}
+            {executor.mode ? `, mode ${executor.mode}` : ''}
           </span>
         )}
         {t.pool ? ` · pool ${t.pool}` : ''}
@@ -62,7 +61,7 @@ export function PlacementRows({ task: t, executor }: { task: Task; executor: Exe
         <>
           <dt>Ray</dt>
           <dd>
-            <a href={p.dashboard_url} target="_blank" rel="noreferrer" data-testid="ray-dashboard-link">
+            <a className="btn btn-sm" href={p.dashboard_url} target="_blank" rel="noreferrer" data-testid="ray-dashboard-link">
               <Icon name="external" /> Ray dashboard
             </a>
           </dd>
