@@ -115,7 +115,7 @@ async function start(runRoot: string): Promise<RayHead> {
 async function startOnce(runRoot: string): Promise<RayHead> {
   const root = headDir(runRoot);
   const rayTmp = rayTmpDir(runRoot);
-  const [gcs, dashboard, agent, client, autoscalerMetrics, dashboardMetrics] = await freePorts(6);
+  const [gcs, dashboard, agent, client, autoscalerMetrics, dashboardMetrics, agentGrpc, runtimeEnvAgent, metricsExport] = await freePorts(9);
   const numCpus = Number(process.env.LAKERAY_TEST_RAY_CPUS ?? 2);
   const numGpus = Number(process.env.LAKERAY_TEST_RAY_GPUS ?? TEST_GPUS);
   const env = {
@@ -128,6 +128,10 @@ async function startOnce(runRoot: string): Promise<RayHead> {
     RAY_UP_CLIENT_PORT: String(client),
     RAY_UP_AUTOSCALER_METRIC_PORT: String(autoscalerMetrics),
     RAY_UP_DASHBOARD_METRIC_PORT: String(dashboardMetrics),
+    // Ports Ray would pick itself, in its worker port range, where another head's worker can take them first.
+    RAY_UP_AGENT_GRPC_PORT: String(agentGrpc),
+    RAY_UP_RUNTIME_ENV_AGENT_PORT: String(runtimeEnvAgent),
+    RAY_UP_METRICS_EXPORT_PORT: String(metricsExport),
     RAY_UP_NUM_CPUS: String(numCpus),
     RAY_UP_NUM_GPUS: String(numGpus),
     RAY_UP_RESOURCES: JSON.stringify({ [TEST_RESOURCE]: 4 }),
