@@ -196,6 +196,13 @@ def load_wan22_pipeline(args, log):
     return render
 
 
+def visible_gpus():
+    """The GPUs this process may use: CUDA_VISIBLE_DEVICES, which Ray sets from the job's
+    entrypoint_num_gpus (the task's `gpu`); None when nobody set it (a plain shell)."""
+    value = os.environ.get("CUDA_VISIBLE_DEVICES")
+    return None if value is None else [g for g in value.split(",") if g.strip()]
+
+
 class _Reports:
     """The context generate.py's steps report to: progress to the Lakeray context and the Redis
     stream; artifacts held back until the files are where they stay."""
@@ -240,6 +247,10 @@ def generate(args, ctx, lakeray_task=False, out_dir=None):
                            "fps": TASKS[args.task]["fps"], "seed": args.base_seed, "image": args.image,
                            "watermark": args.watermark, "model": args.task})
     save_file = os.path.abspath(args.save_file) if args.save_file else (None if out_dir else os.path.abspath(_default_save_file(args)))
+    gpus = visible_gpus()
+    if gpus is not None and len(gpus) < args.num_workers:
+        ctx.log("--num-workers %d but %d GPU(s) given to this job (CUDA_VISIBLE_DEVICES=%s): Wan2.2 runs one worker per GPU"
+                % (args.num_workers, len(gpus), ",".join(gpus)), "warn")
     try:
         if stream is not None:
             stream.running(0)
@@ -272,7 +283,7 @@ def generate(args, ctx, lakeray_task=False, out_dir=None):
         "task_id": task_id, "task": args.task, "url": url, "video": video, "cover": cover,
         "renderer": "demo" if render is demo.render_video else "wan2.2", "ckpt_dir": args.ckpt_dir,
         "size": args.size, "num_frames": p["num_frames"], "fps": p["fps"], "duration": p["num_frames"] / p["fps"],
-        "base_seed": args.base_seed, "sample_steps": args.sample_steps, "num_workers": args.num_workers,
+        "base_seed": args.base_seed, "sample_steps": args.sample_steps, "num_workers": args.num_workers, "gpus": gpus,
         "offload_model": args.offload_model, "mode": "i2v" if args.image else "t2v", "watermarked": watermarked,
         **timings, "total_seconds": round(time.perf_counter() - started, 4),
     }

@@ -6,34 +6,21 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import arrow from '../../src/lake/arrow.ts';
-import { defaultPython, PACKAGE_ROOT, startServer, type RunningServer } from '../../src/main.ts';
+import { PACKAGE_ROOT, startServer, type RunningServer } from '../../src/main.ts';
 import { api, tempDir } from '../helpers/server-process.ts';
 import { runCli } from '../integration/cli/harness.ts';
 import { until } from '../helpers/until.ts';
+import { onnxClasses } from './onnx-classes.ts';
 
 const FASHION = '/usr/share/datasets/fashion-mnist';
 let server: RunningServer;
 let dir: string;
-
-/** Runs the ONNX model file on a [n,1,28,28] batch with onnxruntime (the venv's), returning argmax classes. */
-function onnxClasses(modelPath: string, batch: Float32Array, n: number): number[] {
-  const input = join(dir, 'batch.f32');
-  writeFileSync(input, Buffer.from(batch.buffer, batch.byteOffset, batch.byteLength));
-  const code = [
-    'import sys, json, numpy as np, onnxruntime as ort',
-    's = ort.InferenceSession(sys.argv[1], providers=["CPUExecutionProvider"])',
-    'x = np.fromfile(sys.argv[2], dtype=np.float32).reshape(int(sys.argv[3]), 1, 28, 28)',
-    'print(json.dumps(s.run(None, {s.get_inputs()[0].name: x})[0].argmax(axis=1).tolist()))',
-  ].join('\n');
-  return JSON.parse(execFileSync(defaultPython(), ['-c', code, modelPath, input, String(n)], { encoding: 'utf8' })) as number[];
-}
 
 const submit = async (body: Record<string, unknown>): Promise<string> => {
   const r = await api(server.url, 'POST', '/api/v1/tasks', body);
@@ -163,7 +150,7 @@ describe.runIf(existsSync(FASHION) || process.env.CI)('MNIST pipeline on Fashion
     const images = test.getChild('image');
     const batch = new Float32Array(10 * 784);
     for (let i = 0; i < 10; i++) batch.set((images?.get(i * 997) as { toArray(): Float32Array }).toArray(), i * 784);
-    const classes = onnxClasses(modelPath, batch, 10);
+    const classes = onnxClasses(modelPath, batch, 10, dir);
 
     let agree = 0;
     for (let i = 0; i < 10; i++) {

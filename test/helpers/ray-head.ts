@@ -28,6 +28,12 @@ import { request } from 'undici';
 const SCRIPTS = resolve(import.meta.dirname, '../../scripts/ray-local');
 /** A custom resource the head offers, so tests can ask for `entrypoint_resources`. */
 export const TEST_RESOURCE = 'lakeray_test';
+/**
+ * The head's logical GPUs: two, as a 2-GPU node has, so a GPU task places (Ray only counts
+ * them: a task asking for one gets CUDA_VISIBLE_DEVICES, nothing more) and a task asking for
+ * more than a node has is refused.
+ */
+export const TEST_GPUS = 2;
 
 export interface RayHead {
   /** the dashboard (Jobs REST API) */
@@ -38,6 +44,8 @@ export interface RayHead {
   /** Ray's temp dir (sessions, logs, sockets) */
   rayTmp: string;
   numCpus: number;
+  /** logical GPUs (no device behind them), so GPU tasks (the Wan2.2 models) can place */
+  numGpus: number;
   /** ray-up.sh's wall time when this run started the head */
   startMs: number;
 }
@@ -107,8 +115,9 @@ async function start(runRoot: string): Promise<RayHead> {
 async function startOnce(runRoot: string): Promise<RayHead> {
   const root = headDir(runRoot);
   const rayTmp = rayTmpDir(runRoot);
-  const [gcs, dashboard, agent, client, autoscalerMetrics, dashboardMetrics] = await freePorts(6);
+  const [gcs, dashboard, agent, client, autoscalerMetrics, dashboardMetrics, agentGrpc, runtimeEnvAgent, metricsExport] = await freePorts(9);
   const numCpus = Number(process.env.LAKERAY_TEST_RAY_CPUS ?? 2);
+  const numGpus = Number(process.env.LAKERAY_TEST_RAY_GPUS ?? TEST_GPUS);
   const env = {
     ...process.env,
     RAY_UP_ROOT: root,
@@ -119,7 +128,12 @@ async function startOnce(runRoot: string): Promise<RayHead> {
     RAY_UP_CLIENT_PORT: String(client),
     RAY_UP_AUTOSCALER_METRIC_PORT: String(autoscalerMetrics),
     RAY_UP_DASHBOARD_METRIC_PORT: String(dashboardMetrics),
+    // Ports Ray would pick itself, in its worker port range, where another head's worker can take them first.
+    RAY_UP_AGENT_GRPC_PORT: String(agentGrpc),
+    RAY_UP_RUNTIME_ENV_AGENT_PORT: String(runtimeEnvAgent),
+    RAY_UP_METRICS_EXPORT_PORT: String(metricsExport),
     RAY_UP_NUM_CPUS: String(numCpus),
+    RAY_UP_NUM_GPUS: String(numGpus),
     RAY_UP_RESOURCES: JSON.stringify({ [TEST_RESOURCE]: 4 }),
     RAY_DOWN_GRACE_S: '2',
   };
@@ -141,7 +155,7 @@ async function startOnce(runRoot: string): Promise<RayHead> {
     stopRayHead(runRoot);
     throw new Error(`ray-up.sh failed (exit ${code}):\n${err.split('\n').slice(-30).join('\n')}`);
   }
-  return { url: out.trim().split('\n').at(-1)!, gcsPort: gcs!, root, rayTmp, numCpus, startMs: Math.round(performance.now() - t0) };
+  return { url: out.trim().split('\n').at(-1)!, gcsPort: gcs!, root, rayTmp, numCpus, numGpus, startMs: Math.round(performance.now() - t0) };
 }
 
 /**
