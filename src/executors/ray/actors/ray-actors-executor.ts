@@ -71,6 +71,8 @@ export class RayActorsExecutor implements Executor, PolledExecutor {
   private readonly o: Required<Pick<RayActorsExecutorOptions, 'pollWaitMs' | 'silentMs' | 'startDeadlineMs' | 'watchMs' | 'lostAfterMs'>>;
   private lastPoll: DriverPoll | undefined;
   private lastPollAt = 0;
+  /** a poll arrived or ended (a held poll is a driver alive: its connection ends when the driver dies) */
+  private lastHeardAt = 0;
   private polls = 0;
   private driverSince = 0;
   private adopted = false;
@@ -210,7 +212,8 @@ export class RayActorsExecutor implements Executor, PolledExecutor {
     for (const id of orphans) this.mailbox.cancel(id, this.settings.graceMs);
     this.updateCapacity(body);
     this.roomListener();
-    return this.mailbox.wait(gone);
+    this.lastHeardAt = Date.now();
+    return this.mailbox.wait(gone).finally(() => (this.lastHeardAt = Date.now()));
   }
 
   async close(): Promise<void> {
@@ -315,8 +318,8 @@ export class RayActorsExecutor implements Executor, PolledExecutor {
    */
   private loseSilentTasks(why: string): void {
     if (this.closing || this.tasks.size === 0) return;
-    const silentFor = Date.now() - Math.max(this.lastPollAt, this.driverSince);
-    if (silentFor <= this.o.lostAfterMs) return;
+    const silentFor = Date.now() - Math.max(this.lastHeardAt, this.driverSince);
+    if (silentFor <= this.o.lostAfterMs || this.mailbox.holding) return;
     const message = `Ray at ${this.client.address} was unreachable and driver ${this.driver.id ?? '(none)'} silent for ${Math.round(silentFor / 1000)} s: ${why}`;
     for (const t of [...this.tasks.values()]) t.fail(message, 'EXECUTOR_LOST');
   }
