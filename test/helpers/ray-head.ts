@@ -165,10 +165,10 @@ async function rayUp(spec: HeadSpec): Promise<string> {
   return out.trim().split('\n').at(-1)!;
 }
 
-/** ray-down.sh for `spec` (by PID, never `ray stop`); `graceS` 0 kills at once. */
-function rayDown(spec: HeadSpec, graceS: number): void {
+/** ray-down.sh for `spec` (by PID, never `ray stop`); `crash`: SIGKILL to all its processes at once. */
+function rayDown(spec: HeadSpec, graceS: number, crash = false): void {
   const res = spawnSync('bash', [join(SCRIPTS, 'ray-down.sh')], {
-    env: { ...headEnv(spec), RAY_DOWN_GRACE_S: String(graceS) },
+    env: { ...headEnv(spec), RAY_DOWN_GRACE_S: String(graceS), RAY_DOWN_CRASH: crash ? '1' : '0' },
     encoding: 'utf8',
     timeout: 120_000,
   });
@@ -177,7 +177,7 @@ function rayDown(spec: HeadSpec, graceS: number): void {
 
 /** A head of one test file's own (not the run's shared head): it may be stopped and started again. */
 export interface DedicatedRayHead extends RayHead {
-  /** Kill its processes (ray-down.sh with no grace). */
+  /** Crash it: SIGKILL to all its processes at once (ray-down.sh, RAY_DOWN_CRASH=1). */
   kill(): void;
   /** Start it again on the same ports; resolves with ray-up.sh's wall time in ms. */
   start(): Promise<number>;
@@ -198,7 +198,7 @@ export async function dedicatedRayHead(root: string, numCpus = 2): Promise<Dedic
       const head = await upWithWatchdog(spec);
       return {
         ...head,
-        kill: () => rayDown(spec, 0),
+        kill: () => rayDown(spec, 0, true),
         start: async () => {
           // The same ports: a try that misses Ray's raylet deadline under load is tried again on them.
           for (let again = 1; ; again++) {
