@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import pretty from 'pino-pretty';
 import { buildApp } from './api/app.ts';
+import { describeExecutors } from './api/executor-view.ts';
 import type { ArtifactStore } from './artifacts/artifact-store.ts';
 import { LocalArtifactStore } from './artifacts/local/local-artifact-store.ts';
 import { LocalUploadStore } from './artifacts/local/local-upload-store.ts';
@@ -211,6 +212,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     reports,
     uploads: new RemoteUploads(reports, artifacts),
     tokens,
+    executors: describeExecutors(config.executors),
     // Ray executors in mode actors: their drivers poll for work
     drivers: (name) => {
       const executor = executors.get(name) as (Executor & Partial<PolledExecutor>) | undefined;

@@ -22,6 +22,7 @@ import { QueueWatch } from './queue-watch.ts';
 import { artifactRoutes } from './routes/artifacts.ts';
 import { demoRoutes } from './routes/demo.ts';
 import { eventRoutes } from './routes/events.ts';
+import { executorRoutes } from './routes/executors.ts';
 import { healthRoutes } from './routes/health.ts';
 import { serviceRoutes } from './routes/services.ts';
 import { lakeRoutes } from './routes/lake.ts';
@@ -33,6 +34,7 @@ import { taskRoutes } from './routes/tasks.ts';
 import { videoRoutes } from './routes/video.ts';
 import { webRoutes } from './routes/web.ts';
 import { WS_MAX_FRAME, wsRoutes } from './ws.ts';
+import type { ExecutorDescription } from './executor-view.ts';
 
 export interface AppOptions {
   tasks: TaskService;
@@ -71,6 +73,8 @@ export interface AppOptions {
   /** Ray actors-mode drivers' polls (POST /api/v1/executors/{name}/driver/poll); needs `tokens`. */
   drivers?: (name: string) => PolledExecutor | undefined;
   tokens?: TaskTokens;
+  /** The configured executors (describeExecutors): kinds, modes, dashboard links. */
+  executors?: readonly ExecutorDescription[];
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -145,7 +149,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   metrics.setStatsSource(() => opts.tasks.stats());
 
   await app.register(healthRoutes, { tasks: opts.tasks, version: opts.version ?? 'dev' });
-  await app.register(taskRoutes, { tasks: opts.tasks, maxBatch: opts.maxBatch ?? DEFAULT_MAX_BATCH });
+  const executors = new Map((opts.executors ?? []).map((e) => [e.name, e]));
+  await app.register(taskRoutes, { tasks: opts.tasks, maxBatch: opts.maxBatch ?? DEFAULT_MAX_BATCH, executors });
+  await app.register(executorRoutes, { tasks: opts.tasks, executors });
   const queueWatch = new QueueWatch(opts.tasks, opts.queuePollMs ?? 300, (err) => app.log.warn({ err }, 'queue positions'));
   app.addHook('onClose', async () => queueWatch.stop());
   await app.register(eventRoutes, { tasks: opts.tasks, heartbeatMs: opts.heartbeatMs ?? 15_000, queueWatch });

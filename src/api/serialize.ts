@@ -12,6 +12,11 @@ import { EVENT_TYPES, type TaskEvent } from '../domain/events.ts';
 import { SERVICE_RESTART_POLICIES, SERVICE_STATES } from '../domain/service.ts';
 import { type Task, TASK_STATUSES } from '../domain/task.ts';
 import type { TaskService } from '../engine/task-service.ts';
+import { type ExecutorDescription, placementJson, placementView } from './executor-view.ts';
+
+/** The configured executors by name (for the placement's dashboard link). */
+export type ExecutorDescriptions = ReadonlyMap<string, ExecutorDescription>;
+const NONE: ExecutorDescriptions = new Map();
 
 const isoTime = z.string().describe('ISO-8601 timestamp (UTC)');
 
@@ -53,7 +58,8 @@ export const taskJson = z
     input: z.string().nullable(),
     output: z.string().nullable(),
     params: z.record(z.string(), z.unknown()),
-    executor: z.string(),
+    executor: z.string().describe('The executor that runs it (GET /api/v1/executors)'),
+    placement: placementJson.nullable(),
     pool: z.string().nullable(),
     resources: z.object({ cpu: z.number(), memory_mb: z.number(), gpu: z.number(), custom: z.record(z.string(), z.number()) }),
     priority: z.number(),
@@ -120,7 +126,7 @@ const progressOf = (p: Task['progress']): z.output<typeof progressJson> | null =
   return out;
 };
 
-export function serializeTask(task: Task, queuePosition: number | null): TaskJson {
+export function serializeTask(task: Task, queuePosition: number | null, executors: ExecutorDescriptions = NONE): TaskJson {
   return {
     id: task.id,
     name: task.name,
@@ -131,6 +137,7 @@ export function serializeTask(task: Task, queuePosition: number | null): TaskJso
     output: task.output,
     params: task.params,
     executor: task.executor,
+    placement: placementView(task.assignment?.placement, executors.get(task.executor)),
     pool: task.pool,
     resources: task.resources,
     priority: task.priority,
@@ -157,13 +164,14 @@ export function serializeTask(task: Task, queuePosition: number | null): TaskJso
 }
 
 /** Serializes with the live queue position (only asked for queued tasks). */
-export const taskView = async (tasks: TaskService, task: Task): Promise<TaskJson> => (await taskViews(tasks, [task]))[0] as TaskJson;
+export const taskView = async (tasks: TaskService, task: Task, executors?: ExecutorDescriptions): Promise<TaskJson> =>
+  (await taskViews(tasks, [task], executors))[0] as TaskJson;
 
 /** Several tasks (a list page, a batch): one lookup gives every queued task its position. */
-export const taskViews = async (tasks: TaskService, list: readonly Task[]): Promise<TaskJson[]> => {
+export const taskViews = async (tasks: TaskService, list: readonly Task[], executors?: ExecutorDescriptions): Promise<TaskJson[]> => {
   const queued = list.filter((t) => t.status === 'queued').map((t) => t.id);
   const positions = queued.length ? await tasks.queuePositions(queued) : new Map<string, number>();
-  return list.map((task) => serializeTask(task, positions.get(task.id) ?? null));
+  return list.map((task) => serializeTask(task, positions.get(task.id) ?? null, executors));
 };
 
 /** A log event as a line: stdout/stderr captured by the executor, or ctx.log from the script. */

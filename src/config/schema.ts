@@ -83,6 +83,11 @@ export const rayExecutorSchema = z
     kind: z.literal('ray'),
     /** The Ray dashboard, e.g. http://127.0.0.1:8265 (KubeRay: the head's dashboard service). */
     address: z.url({ protocol: /^https?$/, error: 'expected the dashboard\'s http(s) URL, e.g. http://127.0.0.1:8265' }),
+    /**
+     * The dashboard's URL as people's browsers reach it, for the UI's links to Ray jobs
+     * (e.g. a KubeRay dashboard service behind an ingress); default: `address`.
+     */
+    dashboard_url: z.url({ protocol: /^https?$/, error: 'expected the dashboard\'s http(s) URL as browsers reach it' }).optional(),
     mode: z.enum(['job', 'actors']).default('job'),
     /** Between asking a task to stop and killing it (the job stopped, the actor killed). */
     grace_ms: z.number().int().nonnegative().default(3000),

@@ -33,8 +33,11 @@ export interface E2EServer {
   close(): Promise<void>;
 }
 
-/** A fresh platform on a free port: examples/ as the script root, a temp lake and state. */
-export async function startE2EServer(prefix = 'lakeray-e2e-', cpu = 4): Promise<E2EServer> {
+/**
+ * A fresh platform on a free port: examples/ as the script root, a temp lake and state.
+ * `more`: further script roots and named executors (e.g. a Ray executor).
+ */
+export async function startE2EServer(prefix = 'lakeray-e2e-', cpu = 4, more: { scriptRoots?: string[]; executors?: Record<string, unknown> } = {}): Promise<E2EServer> {
   await ensureWebBuilt();
   const dir = tempDir(prefix);
   mkdirSync(join(dir, 'data'), { recursive: true });
@@ -42,9 +45,9 @@ export async function startE2EServer(prefix = 'lakeray-e2e-', cpu = 4): Promise<
     {
       state_dir: join(dir, 'state'),
       lake: { root: join(dir, 'lake') },
-      script_roots: [join(PACKAGE_ROOT, 'examples'), join(import.meta.dirname, 'scripts')],
+      script_roots: [join(PACKAGE_ROOT, 'examples'), join(import.meta.dirname, 'scripts'), ...(more.scriptRoots ?? [])],
       data_roots: [join(dir, 'data')],
-      executors: { local: { cpu, kill_grace_ms: 1000 } },
+      executors: { local: { cpu, kill_grace_ms: 1000 }, ...more.executors },
     },
     dir,
     {},

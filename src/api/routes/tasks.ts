@@ -14,11 +14,13 @@ import { batchInput, type TaskInput, taskInput } from '../../engine/task-input.t
 import type { TaskService } from '../../engine/task-service.ts';
 import { callerOf } from '../caller.ts';
 import { errorResponses } from '../plugins/errors.ts';
-import { logLine, logPage, prefersMinimal, taskBatch, taskJson, taskList, taskRefBatch, taskView, taskViews } from '../serialize.ts';
+import { type ExecutorDescriptions, logLine, logPage, prefersMinimal, taskBatch, taskJson, taskList, taskRefBatch, taskView, taskViews } from '../serialize.ts';
 
 export interface TaskRoutesOptions {
   tasks: TaskService;
   maxBatch: number;
+  /** The configured executors, for each task's placement (its dashboard link). */
+  executors?: ExecutorDescriptions;
 }
 
 const idParams = z.object({ id: z.string().min(1).max(200) }).strict();
@@ -60,7 +62,7 @@ function idempotencyKeyOf(header: string | undefined, input: TaskInput): string 
   return header ?? body;
 }
 
-export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesOptions> = async (app, { tasks, maxBatch }) => {
+export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesOptions> = async (app, { tasks, maxBatch, executors }) => {
   const batchBody = batchInput.extend({ tasks: z.array(taskInput).min(1).max(maxBatch) });
 
   app.post(
@@ -80,7 +82,7 @@ export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesOptions> = async (app, 
       const [result] = await tasks.submit(callerOf(request), [input], key);
       if (!result) throw new Error('TaskService.submit returned no result for one input');
       if (result.created) reply.code(201).header('location', `/api/v1/tasks/${result.task.id}`);
-      return taskView(tasks, result.task);
+      return taskView(tasks, result.task, executors);
     },
   );
 
@@ -109,7 +111,7 @@ export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesOptions> = async (app, 
         reply.header('preference-applied', 'return=minimal');
         return { tasks: results.map(({ task }) => ({ id: task.id, status: task.status })) };
       }
-      return { tasks: await taskViews(tasks, results.map((r) => r.task)) };
+      return { tasks: await taskViews(tasks, results.map((r) => r.task), executors) };
     },
   );
 
@@ -125,14 +127,14 @@ export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesOptions> = async (app, 
         cursor: q.cursor,
         limit: q.limit,
       });
-      return { tasks: await taskViews(tasks, page.tasks), next_cursor: page.next_cursor };
+      return { tasks: await taskViews(tasks, page.tasks, executors), next_cursor: page.next_cursor };
     },
   );
 
   app.get(
     '/api/v1/tasks/:id',
     { schema: { tags: ['tasks'], summary: 'Get a task', params: idParams, response: { 200: taskJson, ...errorResponses(404) } } },
-    async (request) => taskView(tasks, await tasks.get(callerOf(request), request.params.id)),
+    async (request) => taskView(tasks, await tasks.get(callerOf(request), request.params.id), executors),
   );
 
   app.delete(
@@ -154,7 +156,7 @@ export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesOptions> = async (app, 
   app.post(
     '/api/v1/tasks/:id/cancel',
     { schema: { tags: ['tasks'], summary: 'Cancel a queued or running task', params: idParams, response: { 200: taskJson, ...errorResponses(404, 409) } } },
-    async (request) => taskView(tasks, await tasks.cancel(callerOf(request), request.params.id)),
+    async (request) => taskView(tasks, await tasks.cancel(callerOf(request), request.params.id), executors),
   );
 
   app.get(

@@ -3,6 +3,7 @@
  * and a network failure into ApiError status 0 ("the API is not reachable").
  */
 import type {
+  ExecutorInfo,
   Generation,
   GenerationRequest,
   RowsPage,
@@ -104,6 +105,8 @@ export const api = {
   artifacts: (id: string, signal?: AbortSignal) => request<unknown>(`/api/v1/tasks/${enc(id)}/artifacts`, { signal }),
   artifactUrl: (id: string, name: string) => `/api/v1/tasks/${enc(id)}/artifacts/${name.split('/').map(enc).join('/')}`,
   logsUrl: (id: string) => `/api/v1/tasks/${enc(id)}/logs?format=text&limit=100000`,
+
+  executors: (signal?: AbortSignal) => request<{ executors: ExecutorInfo[] }>('/api/v1/executors', { signal }),
 
   services: (signal?: AbortSignal) => request<{ services: ServiceInfo[] }>('/api/v1/services', { signal }),
 

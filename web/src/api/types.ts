@@ -26,6 +26,30 @@ export interface ServiceSpec {
   startup_timeout_s: number;
 }
 
+/** Where a task's latest attempt runs or ran (docs/api.md "GET /api/v1/tasks/{id}"). */
+export interface Placement {
+  kind: 'process' | 'ray-job' | 'ray-actor' | (string & {});
+  /** ray-job: the attempt's Ray job */
+  submission_id?: string;
+  /** ray-actor: its pool, the driver job's submission id, the actor when known */
+  pool?: string;
+  driver?: string | null;
+  actor_id?: string;
+  /** ray-*: the job or actor on the Ray dashboard */
+  dashboard_url?: string | null;
+}
+
+/** GET /api/v1/executors */
+export interface ExecutorInfo {
+  name: string;
+  kind: string;
+  mode: string | null;
+  health: { ok: boolean; message: string | null };
+  capacity: Record<string, number>;
+  used: Record<string, number>;
+  dashboard_url: string | null;
+}
+
 export interface Task {
   id: string;
   name: string;
@@ -36,6 +60,7 @@ export interface Task {
   output: string | null;
   params: Record<string, unknown>;
   executor: string;
+  placement: Placement | null;
   pool: string | null;
   resources: { cpu: number; memory_mb: number; gpu: number; custom: Record<string, number> };
   priority: number;

@@ -10,9 +10,11 @@ import { Icon } from '../components/Icon.tsx';
 import { JsonView } from '../components/JsonView.tsx';
 import { Card, Page } from '../components/Page.tsx';
 import { StatusBadge } from '../components/Status.tsx';
+import { ExecutorsDown } from '../components/ExecutorsDown.tsx';
 import { Callout, EmptyState, ErrorState, SkeletonBlock } from '../components/States.tsx';
 import { useNow } from '../hooks/useNow.ts';
 import { useResource } from '../hooks/useResource.ts';
+import { useExecutors } from '../hooks/useExecutors.ts';
 import { useTaskEvents } from '../hooks/useTaskEvents.ts';
 import { Link, navigate } from '../router.tsx';
 import { ArtifactsCard } from './task/ArtifactsCard.tsx';
@@ -38,6 +40,7 @@ export function TaskDetailPage({ id }: { id: string }) {
     if (reloadTimer.current) clearTimeout(reloadTimer.current);
   }, []);
   const feed = useTaskEvents(id, onState);
+  const executors = useExecutors();
 
   const t = task.data;
   if (!t) {
@@ -127,6 +130,7 @@ export function TaskDetailPage({ id }: { id: string }) {
     >
       {actionError && <Callout tone="danger" title="That did not work">{actionError}</Callout>}
 
+      {t.status === 'queued' && <ExecutorsDown executors={executors} only={t.executor} />}
       {isActive(t.status) && <ProgressCard task={t} progress={progress} now={now} />}
 
       {t.status === 'failed' && t.error && (
@@ -149,7 +153,7 @@ export function TaskDetailPage({ id }: { id: string }) {
           <LogsCard taskId={t.id} logs={feed.logs} dropped={feed.droppedLogs} active={isActive(t.status)} />
         </div>
         <div className="stack">
-          <DetailsCard task={t} now={now} />
+          <DetailsCard task={t} now={now} executor={executors.find((e) => e.name === t.executor)} />
           <Card title="Parameters">
             <JsonView value={t.params} empty="No parameters." />
           </Card>

@@ -12,6 +12,8 @@ import { Icon } from '../components/Icon.tsx';
 import { Card, Page } from '../components/Page.tsx';
 import { ProgressBar, StatusBadge } from '../components/Status.tsx';
 import { EmptyState, ErrorState, SkeletonRows } from '../components/States.tsx';
+import { ExecutorsDown } from '../components/ExecutorsDown.tsx';
+import { useExecutors } from '../hooks/useExecutors.ts';
 import { useNow } from '../hooks/useNow.ts';
 import { useResource } from '../hooks/useResource.ts';
 import { ago, between, dateTime, duration } from '../lib/format.ts';
@@ -55,6 +57,7 @@ export function TasksPage() {
   const [cancelling, setCancelling] = useState<Set<string>>(new Set());
   const [actionError, setActionError] = useState<string | null>(null);
   const now = useNow(1000);
+  const executors = useExecutors();
 
   const statusParam = status === 'active' ? 'queued,running,cancelling' : status;
   const nameParam = name ? (name.endsWith('*') ? name : `${name}*`) : undefined;
@@ -114,6 +117,7 @@ export function TasksPage() {
 
   return (
     <Page title="Tasks" subtitle="Everything running on the platform, live: queue, progress, results.">
+      <ExecutorsDown executors={executors} />
       <Card
         title={list.data ? `${tasks.length}${list.data.next_cursor ? '+' : ''} ${tasks.length === 1 ? 'task' : 'tasks'}` : 'Tasks'}
         actions={
@@ -150,7 +154,7 @@ export function TasksPage() {
         {list.error !== undefined && !list.data ? (
           <ErrorState error={list.error} onRetry={list.reload} what="the tasks" />
         ) : !list.data ? (
-          <SkeletonRows rows={6} columns={5} />
+          <SkeletonRows rows={6} columns={6} />
         ) : tasks.length === 0 ? (
           filtered ? (
             <EmptyState icon="search" title="No tasks match these filters" action={<button type="button" className="btn" onClick={() => { setNameInput(''); setQuery({ status: null, name: null }); }}>Clear filters</button>} />
@@ -170,6 +174,7 @@ export function TasksPage() {
                   <th scope="col" style={{ width: '22%' }}>
                     Progress
                   </th>
+                  <th scope="col">Executor</th>
                   <th scope="col">Queue</th>
                   <th scope="col">Created</th>
                   <th scope="col">Duration</th>
@@ -231,6 +236,9 @@ function TaskRow({ task: t, now, cancelling, onCancel }: { task: Task; now: numb
       </td>
       <td data-label="Progress" title={t.progress?.message ?? undefined}>
         {progress}
+      </td>
+      <td data-label="Executor" data-testid="task-executor">
+        <span className="tag">{t.executor}</span>
       </td>
       <td data-label="Queue" className="num">
         {t.queue_position !== null ? (

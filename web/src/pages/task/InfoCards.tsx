@@ -1,5 +1,5 @@
 /** The task page's summary cards: progress while active, details, its service, metrics charts. */
-import type { Task } from '../../api/types.ts';
+import type { ExecutorInfo, Task } from '../../api/types.ts';
 import { Icon } from '../../components/Icon.tsx';
 import { LineChart } from '../../components/LineChart.tsx';
 import { Card } from '../../components/Page.tsx';
@@ -7,6 +7,7 @@ import { ProgressBar } from '../../components/Status.tsx';
 import { useLakeNames } from '../../hooks/useLakeNames.ts';
 import { between, bytes, dateTime, duration, metricText, plural } from '../../lib/format.ts';
 import { Link } from '../../router.tsx';
+import { PlacementRows } from './PlacementRows.tsx';
 
 export function ProgressCard({ task: t, progress, now }: { task: Task; progress: Task['progress']; now: number }) {
   const f = progress?.fraction ?? null;
@@ -42,7 +43,7 @@ export function ProgressCard({ task: t, progress, now }: { task: Task; progress:
   );
 }
 
-export function DetailsCard({ task: t, now }: { task: Task; now: number }) {
+export function DetailsCard({ task: t, now, executor }: { task: Task; now: number; executor: ExecutorInfo | undefined }) {
   const lake = useLakeNames();
   const lakeLink = (name: string | null) => {
     if (!name) return <span className="muted">—</span>;
@@ -58,11 +59,7 @@ export function DetailsCard({ task: t, now }: { task: Task; now: number }) {
         <dd>{lakeLink(t.input)}</dd>
         <dt>Output</dt>
         <dd>{lakeLink(t.output)}</dd>
-        <dt>Executor</dt>
-        <dd>
-          {t.executor}
-          {t.pool ? ` · pool ${t.pool}` : ''}
-        </dd>
+        <PlacementRows task={t} executor={executor} />
         <dt>Resources</dt>
         <dd>
           {[`${r.cpu} CPU`, r.memory_mb > 0 ? `${bytes(r.memory_mb * 1024 * 1024)} memory` : null, r.gpu > 0 ? `${r.gpu} GPU` : null, ...Object.entries(r.custom).map(([k, v]) => `${v} ${k}`)]
