@@ -96,7 +96,7 @@ export const rayExecutorSchema = z
     max_poll_ms: z.number().int().positive().default(1000),
     /** A submission Ray keeps refusing (5xx, connection refused) fails the task after this long. */
     submit_deadline_s: z.number().positive().default(300),
-    /** A job Ray cannot tell about for this long is lost. */
+    /** Ray unreachable this long while a task runs (mode actors: and its driver silent): the task is lost (EXECUTOR_LOST). */
     lost_after_s: z.number().positive().default(300),
     /** Settled jobs are deleted from Ray after this long. */
     retention_s: z.number().nonnegative().default(3600),

@@ -54,6 +54,7 @@ export const ERRORS = {
   TASK_TIMEOUT: { status: 500, scope: 'task', message: 'The task ran past its timeout', retryable: true },
   TASK_LOST: { status: 500, scope: 'task', message: 'The task lost its lease (server or worker died) and has no attempts left' },
   EXECUTOR_ERROR: { status: 500, scope: 'task', message: 'The executor failed to run the task', retryable: true },
+  EXECUTOR_LOST: { status: 500, scope: 'task', message: 'The executor lost the task: its Ray head restarted, its driver died, or it was unreachable for too long', retryable: true },
   GANG_RANK_FAILED: { status: 500, scope: 'task', message: 'A rank of the gang running the task failed or died', retryable: true },
   JOB_UNREADABLE: { status: 500, scope: 'task', message: "The task's job could not be encoded for its harness, or its harness could not decode it (e.g. params nested too deeply)" },
   ARTIFACT_ERROR: { status: 500, scope: 'task', message: 'A file the task reported as an artifact could not be stored' },

@@ -28,6 +28,7 @@ import { request } from 'undici';
 const SCRIPTS = resolve(import.meta.dirname, '../../scripts/ray-local');
 /** A custom resource the head offers, so tests can ask for `entrypoint_resources`. */
 export const TEST_RESOURCE = 'lakeray_test';
+
 /**
  * The head's logical GPUs: two, as a 2-GPU node has, so a GPU task places (Ray only counts
  * them: a task asking for one gets CUDA_VISIBLE_DEVICES, nothing more) and a task asking for
@@ -113,49 +114,132 @@ async function start(runRoot: string): Promise<RayHead> {
 }
 
 async function startOnce(runRoot: string): Promise<RayHead> {
-  const root = headDir(runRoot);
-  const rayTmp = rayTmpDir(runRoot);
-  const [gcs, dashboard, agent, client, autoscalerMetrics, dashboardMetrics, agentGrpc, runtimeEnvAgent, metricsExport] = await freePorts(9);
-  const numCpus = Number(process.env.LAKERAY_TEST_RAY_CPUS ?? 2);
-  const numGpus = Number(process.env.LAKERAY_TEST_RAY_GPUS ?? TEST_GPUS);
-  const env = {
+  const spec: HeadSpec = { root: headDir(runRoot), rayTmp: rayTmpDir(runRoot), ports: await freePorts(PORTS), numCpus: Number(process.env.LAKERAY_TEST_RAY_CPUS ?? 2), numGpus: Number(process.env.LAKERAY_TEST_RAY_GPUS ?? TEST_GPUS) };
+  try {
+    return await upWithWatchdog(spec);
+  } catch (err) {
+    stopRayHead(runRoot);
+    throw err;
+  }
+}
+
+/** One head's place and ports: the same spec starts the same head again (same ports, same temp dir). */
+interface HeadSpec {
+  root: string;
+  rayTmp: string;
+  /** gcs, dashboard, agent, client, autoscaler metrics, dashboard metrics, agent gRPC, runtime env agent, metrics export */
+  ports: number[];
+  numCpus: number;
+  numGpus: number;
+}
+
+const PORTS = 9;
+
+const headEnv = ({ root, rayTmp, ports, numCpus, numGpus }: HeadSpec): NodeJS.ProcessEnv => {
+  const [gcs, dashboard, agent, client, autoscalerMetrics, dashboardMetrics, agentGrpc, runtimeEnvAgent, metricsExport] = ports.map(String);
+  return {
     ...process.env,
     RAY_UP_ROOT: root,
     RAY_UP_TMP: rayTmp,
-    RAY_UP_GCS_PORT: String(gcs),
-    RAY_UP_DASHBOARD_PORT: String(dashboard),
-    RAY_UP_AGENT_PORT: String(agent),
-    RAY_UP_CLIENT_PORT: String(client),
-    RAY_UP_AUTOSCALER_METRIC_PORT: String(autoscalerMetrics),
-    RAY_UP_DASHBOARD_METRIC_PORT: String(dashboardMetrics),
+    RAY_UP_GCS_PORT: gcs,
+    RAY_UP_DASHBOARD_PORT: dashboard,
+    RAY_UP_AGENT_PORT: agent,
+    RAY_UP_CLIENT_PORT: client,
+    RAY_UP_AUTOSCALER_METRIC_PORT: autoscalerMetrics,
+    RAY_UP_DASHBOARD_METRIC_PORT: dashboardMetrics,
     // Ports Ray would pick itself, in its worker port range, where another head's worker can take them first.
-    RAY_UP_AGENT_GRPC_PORT: String(agentGrpc),
-    RAY_UP_RUNTIME_ENV_AGENT_PORT: String(runtimeEnvAgent),
-    RAY_UP_METRICS_EXPORT_PORT: String(metricsExport),
+    RAY_UP_AGENT_GRPC_PORT: agentGrpc,
+    RAY_UP_RUNTIME_ENV_AGENT_PORT: runtimeEnvAgent,
+    RAY_UP_METRICS_EXPORT_PORT: metricsExport,
     RAY_UP_NUM_CPUS: String(numCpus),
     RAY_UP_NUM_GPUS: String(numGpus),
     RAY_UP_RESOURCES: JSON.stringify({ [TEST_RESOURCE]: 4 }),
     RAY_DOWN_GRACE_S: '2',
   };
-  // The watchdog first, so a vitest killed while the head starts leaves nothing behind either.
+};
+
+/** The watchdog first (a vitest killed while the head starts leaves nothing behind either), then ray-up.sh. */
+async function upWithWatchdog(spec: HeadSpec): Promise<RayHead> {
   spawn('bash', [join(SCRIPTS, 'ray-down-when-gone.sh'), String(vitestPid())], {
-    env: { ...env, RAY_WATCHDOG_REMOVE_TMP: '1' },
+    env: { ...headEnv(spec), RAY_WATCHDOG_REMOVE_TMP: '1' },
     detached: true,
     stdio: 'ignore',
   }).unref();
-
   const t0 = performance.now();
-  const up = spawn('bash', [join(SCRIPTS, 'ray-up.sh')], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const url = await rayUp(spec);
+  return { url, gcsPort: spec.ports[0]!, root: spec.root, rayTmp: spec.rayTmp, numCpus: spec.numCpus, numGpus: spec.numGpus, startMs: Math.round(performance.now() - t0) };
+}
+
+/** ray-up.sh for `spec`: the dashboard's URL, or throws with the end of its log. */
+async function rayUp(spec: HeadSpec): Promise<string> {
+  const up = spawn('bash', [join(SCRIPTS, 'ray-up.sh')], { env: headEnv(spec), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   up.stdout.on('data', (d) => (out += d));
   up.stderr.on('data', (d) => (err += d));
   const code = await new Promise<number | null>((r) => up.once('exit', (c) => r(c)));
-  if (code !== 0) {
-    stopRayHead(runRoot);
-    throw new Error(`ray-up.sh failed (exit ${code}):\n${err.split('\n').slice(-30).join('\n')}`);
+  if (code !== 0) throw new Error(`ray-up.sh failed (exit ${code}):\n${err.split('\n').slice(-30).join('\n')}`);
+  return out.trim().split('\n').at(-1)!;
+}
+
+/** ray-down.sh for `spec` (by PID, never `ray stop`); `crash`: SIGKILL to all its processes at once. */
+function rayDown(spec: HeadSpec, graceS: number, crash = false): void {
+  const res = spawnSync('bash', [join(SCRIPTS, 'ray-down.sh')], {
+    env: { ...headEnv(spec), RAY_DOWN_GRACE_S: String(graceS), RAY_DOWN_CRASH: crash ? '1' : '0' },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  if (res.status !== 0) process.stderr.write(`ray-down.sh failed (${res.status}): ${res.stdout}${res.stderr}\n`);
+}
+
+/** A head of one test file's own (not the run's shared head): it may be stopped and started again. */
+export interface DedicatedRayHead extends RayHead {
+  /** Crash it: SIGKILL to all its processes at once (ray-down.sh, RAY_DOWN_CRASH=1). */
+  kill(): void;
+  /** Start it again on the same ports; resolves with ray-up.sh's wall time in ms. */
+  start(): Promise<number>;
+  /** Stop it for good and remove Ray's temp dir. */
+  stop(): void;
+}
+
+/**
+ * A head on ports of its own under `root` (a folder of the calling test), for a test that
+ * stops and restarts it, which the run's shared head must never be. Started like the shared
+ * one (up to three tries, other ports each time), with its own watchdog.
+ */
+export async function dedicatedRayHead(root: string, numCpus = 2, numGpus = 0): Promise<DedicatedRayHead> {
+  const rayTmp = rayTmpDir(root);
+  for (let attempt = 1; ; attempt++) {
+    const spec: HeadSpec = { root, rayTmp, ports: await freePorts(PORTS), numCpus, numGpus };
+    try {
+      const head = await upWithWatchdog(spec);
+      return {
+        ...head,
+        kill: () => rayDown(spec, 0, true),
+        start: async () => {
+          // The same ports: a try that misses Ray's raylet deadline under load is tried again on them.
+          for (let again = 1; ; again++) {
+            const t0 = performance.now();
+            try {
+              await rayUp(spec);
+              return Math.round(performance.now() - t0);
+            } catch (err) {
+              if (again === 3) throw err;
+              process.stderr.write(`${(err as Error).message}\nretrying on the same ports\n`);
+            }
+          }
+        },
+        stop: () => {
+          rayDown(spec, 2);
+          rmSync(rayTmp, { recursive: true, force: true, maxRetries: 3 });
+        },
+      };
+    } catch (err) {
+      rayDown(spec, 2);
+      if (attempt === 3) throw err;
+      process.stderr.write(`${(err as Error).message}\nretrying with other ports\n`);
+    }
   }
-  return { url: out.trim().split('\n').at(-1)!, gcsPort: gcs!, root, rayTmp, numCpus, numGpus, startMs: Math.round(performance.now() - t0) };
 }
 
 /**

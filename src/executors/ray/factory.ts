@@ -41,6 +41,7 @@ export function createRayExecutor(name: string, config: RayExecutorConfig, ctx: 
       python: config.python ?? 'python',
       pools: driverPools(config.pools),
       settings: { graceMs: config.grace_ms },
+      lostAfterMs: config.lost_after_s * 1000,
       reports: access.reports,
       taskToken: access.token,
       executorToken: executorToken(name),

@@ -96,7 +96,7 @@ export class JobReport {
       return { kind: 'failed', error: taskError('EXECUTOR_ERROR', 'the Ray job succeeded while no server followed it; its outcome went to a server instance that stopped before storing it') };
     }
     const tail = this.tail.length > 0 ? `; last log lines:\n${this.tail.join('\n')}` : '';
-    if (job === null) return { kind: 'failed', error: taskError('EXECUTOR_ERROR', `Ray no longer knows the job (the head restarted, or the job was deleted)${tail}`) };
+    if (job === null) return { kind: 'failed', error: taskError('EXECUTOR_LOST', `Ray no longer knows the job (the head restarted, or the job was deleted)${tail}`) };
     const why = [job.status, job.error_type, job.message, job.driver_exit_code !== null ? `exit code ${job.driver_exit_code}` : null].filter(Boolean).join(', ');
     if (this.started) return { kind: 'failed', error: taskError('PROCESS_EXITED', `the script's Ray job ended before reporting a result (${why})${tail}`) };
     return { kind: 'failed', error: taskError('EXECUTOR_ERROR', `the Ray job ended before run() was called (${why})${tail}`) };

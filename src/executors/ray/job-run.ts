@@ -152,7 +152,7 @@ export class RayJobRun {
         if (Date.now() - unreachableSince > this.timing.lostAfterMs) {
           return this.end(null, {
             kind: 'failed',
-            error: taskError('EXECUTOR_ERROR', `Ray was unreachable for ${Math.round((Date.now() - unreachableSince) / 1000)} s while the job ran: ${err.message}`),
+            error: taskError('EXECUTOR_LOST', `Ray was unreachable for ${Math.round((Date.now() - unreachableSince) / 1000)} s while the job ran: ${err.message}`),
           });
         }
       }

@@ -164,6 +164,14 @@ export class PackageUploader {
     return { uri: pkg.uri, uploaded: await pending };
   }
 
+  /**
+   * Trust nothing remembered: the head may have restarted (a new GCS holds no packages), so
+   * every package is asked about (and uploaded) again on its next `ensure`.
+   */
+  forget(): void {
+    this.pinnedAt.clear();
+  }
+
   private async checkAndUpload(pkg: WorkingDirPackage): Promise<boolean> {
     const checkedAt = this.now();
     const exists = await this.client.packageExists(pkg.name);

@@ -206,6 +206,8 @@ export class RayJobExecutor implements Executor {
     const run = new RayJobRun(this.client, id, report, this.timing, (phase: JobPhase, outcome?: RunOutcome) => {
       if (phase === 'running' || phase === 'over') this.roomListener();
       if (phase !== 'over') return;
+      // A job Ray lost (head restarted): the new head holds none of the packages we remember.
+      if (outcome?.kind === 'failed' && outcome.error.code === 'EXECUTOR_LOST') this.packages.forget();
       channel.close();
       this.channels.delete(task.id);
       this.runs.delete(task.id);

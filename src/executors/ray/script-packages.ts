@@ -25,6 +25,11 @@ export class ScriptPackages {
     return (await this.uploader.ensure(await this.runtimePkg)).uri;
   }
 
+  /** The head may have restarted without them: ask (and upload) again on next use. */
+  forget(): void {
+    this.uploader.forget();
+  }
+
   /** The gcs:// URI of the folder of `script` (an absolute path), on the head. */
   async scriptFolder(script: string): Promise<string> {
     return (await this.uploader.ensure(await packWorkingDir(path.dirname(script)))).uri;

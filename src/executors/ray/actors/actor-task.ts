@@ -88,8 +88,8 @@ export class ActorTask {
     this.run.finish(outcome);
   }
 
-  fail(message: string): void {
-    this.finish(this.run.cancelRequested ? { kind: 'cancelled' } : { kind: 'failed', error: taskError('EXECUTOR_ERROR', message) });
+  fail(message: string, code: 'EXECUTOR_ERROR' | 'EXECUTOR_LOST' = 'EXECUTOR_ERROR'): void {
+    this.finish(this.run.cancelRequested ? { kind: 'cancelled' } : { kind: 'failed', error: taskError(code, message) });
   }
 
   /** Forget the task without settling it (the server closes; the task runs on). */

@@ -32,6 +32,11 @@ export class DriverMailbox {
     this.flush();
   }
 
+  /** A poll is held now: its driver is alive (a driver that dies drops the connection, which ends it). */
+  get holding(): boolean {
+    return this.held !== undefined;
+  }
+
   /** True when the run was still queued (never sent): taken back. */
   takeBack(taskId: string): boolean {
     const queued = this.runs.findIndex((r) => r.task_id === taskId);

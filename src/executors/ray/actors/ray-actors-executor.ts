@@ -10,7 +10,7 @@
  * cold actor). `onRoom` fires on every poll that changes the room and on every exit.
  *
  * The driver is watched: a driver Ray says is over, or that has not polled for `silentMs`,
- * is replaced (its actors die with it, so its tasks fail EXECUTOR_ERROR and the engine retries).
+ * is replaced (its actors die with it, so its tasks fail EXECUTOR_LOST and the engine retries).
  * After a server restart, `reattach` adopts the live driver and follows the tasks its next
  * poll lists running; the rest are gone. Tasks the driver runs that nobody claimed are cancelled.
  */
@@ -46,10 +46,12 @@ export interface RayActorsExecutorOptions
   /** a new driver may take this long to poll the first time (Ray sets up its runtime env) */
   startDeadlineMs?: number;
   watchMs?: number;
+  /** Ray unreachable and the driver silent this long: its tasks are lost (EXECUTOR_LOST) */
+  lostAfterMs?: number;
   limits?: Partial<LogLimits>;
 }
 
-export const RAY_ACTORS_DEFAULTS = { pollWaitMs: 20_000, silentMs: 60_000, startDeadlineMs: 5 * 60_000, watchMs: 2_000 } as const;
+export const RAY_ACTORS_DEFAULTS = { pollWaitMs: 20_000, silentMs: 60_000, startDeadlineMs: 5 * 60_000, watchMs: 2_000, lostAfterMs: 5 * 60_000 } as const;
 /** Deeper params than this would break the driver's JSON decoder (Python's recursion limit), wedging every task. */
 export const MAX_PARAMS_DEPTH = 200;
 const LIMITS: LogLimits = { maxLineBytes: 16 * 1024, maxLogBytes: 10 * 1024 * 1024 };
@@ -66,9 +68,11 @@ export class RayActorsExecutor implements Executor, PolledExecutor {
   private readonly reserved = new Map<string, string>();
   /** tasks that ended here while the last poll listed them running: their slots are free */
   private readonly released = new Map<string, string>();
-  private readonly o: Required<Pick<RayActorsExecutorOptions, 'pollWaitMs' | 'silentMs' | 'startDeadlineMs' | 'watchMs'>>;
+  private readonly o: Required<Pick<RayActorsExecutorOptions, 'pollWaitMs' | 'silentMs' | 'startDeadlineMs' | 'watchMs' | 'lostAfterMs'>>;
   private lastPoll: DriverPoll | undefined;
   private lastPollAt = 0;
+  /** a poll arrived or ended (a held poll is a driver alive: its connection ends when the driver dies) */
+  private lastHeardAt = 0;
   private polls = 0;
   private driverSince = 0;
   private adopted = false;
@@ -208,7 +212,8 @@ export class RayActorsExecutor implements Executor, PolledExecutor {
     for (const id of orphans) this.mailbox.cancel(id, this.settings.graceMs);
     this.updateCapacity(body);
     this.roomListener();
-    return this.mailbox.wait(gone);
+    this.lastHeardAt = Date.now();
+    return this.mailbox.wait(gone).finally(() => (this.lastHeardAt = Date.now()));
   }
 
   async close(): Promise<void> {
@@ -299,10 +304,24 @@ export class RayActorsExecutor implements Executor, PolledExecutor {
     this.watching ??= this.watchOnce()
       .catch((err: unknown) => {
         this.healthy = { ok: false, message: `Ray at ${this.client.address}: ${String(err)}` };
+        this.loseSilentTasks(String(err));
         this.opts.logger?.warn({ err, executor: this.name }, 'watching the actors driver failed');
       })
       .finally(() => (this.watching = undefined));
     return this.watching;
+  }
+
+  /**
+   * Ray cannot be asked about the driver, and the driver has not polled for `lostAfterMs`:
+   * nothing tells us its tasks still run, so they are lost rather than left `running`. (A
+   * driver that still polls while only the dashboard is unreachable keeps its tasks.)
+   */
+  private loseSilentTasks(why: string): void {
+    if (this.closing || this.tasks.size === 0) return;
+    const silentFor = Date.now() - Math.max(this.lastHeardAt, this.driverSince);
+    if (silentFor <= this.o.lostAfterMs || this.mailbox.holding) return;
+    const message = `Ray at ${this.client.address} was unreachable and driver ${this.driver.id ?? '(none)'} silent for ${Math.round(silentFor / 1000)} s: ${why}`;
+    for (const t of [...this.tasks.values()]) t.fail(message, 'EXECUTOR_LOST');
   }
 
   private async watchOnce(): Promise<void> {
@@ -321,7 +340,8 @@ export class RayActorsExecutor implements Executor, PolledExecutor {
     this.healthy = { ok: false, message: `driver ${old} was replaced: ${why}` };
     this.lastPoll = undefined;
     this.released.clear();
-    for (const t of [...this.tasks.values()]) t.fail(`the executor's driver ${old} ended (${why}); its actors are gone`);
+    for (const t of [...this.tasks.values()]) t.fail(`the executor's driver ${old} ended (${why}); its actors are gone`, 'EXECUTOR_LOST');
+    this.packages.forget(); // a driver Ray does not know: the head may have restarted without our packages
     await this.driver.replace();
     this.driverSince = Date.now();
     this.opts.logger?.warn({ executor: this.name, old, driver: this.driver.id, why }, 'actors driver replaced');

@@ -1,6 +1,6 @@
 /**
  * The driver of an actors-mode executor dies (its Ray job is stopped): the executor notices,
- * fails the tasks that ran on its actors with a retryable EXECUTOR_ERROR, submits the next
+ * fails the tasks that ran on its actors with a retryable EXECUTOR_LOST, submits the next
  * driver, and runs tasks on it.
  */
 import { afterAll, describe, expect, it } from 'vitest';
@@ -23,7 +23,7 @@ const run = (ex: ReturnType<ActorsPlatform['open']>, params: Record<string, unkn
 };
 
 describe('actors mode: a driver that dies is replaced', { timeout: 600_000 }, () => {
-  it("fails its running task (retryable EXECUTOR_ERROR), submits the next driver, and runs on it", async () => {
+  it("fails its running task (retryable EXECUTOR_LOST), submits the next driver, and runs on it", async () => {
     const ex = platform.open(`dr${Math.random().toString(36).slice(2, 8)}`, [FIXTURES], { watchMs: 500 });
     await until('the driver polls', async () => ex.health().ok, 300_000, 100);
     const first = ex.driver.id!;
@@ -32,7 +32,7 @@ describe('actors mode: a driver that dies is replaced', { timeout: 600_000 }, ()
     await until('the task runs', async () => victim.logs.some((m) => m.startsWith('pid ')), 120_000, 20);
     await ex.client.stop(first); // the driver job dies; its actors die with it
     const outcome = await victim.exited;
-    expect(outcome).toMatchObject({ kind: 'failed', error: { code: 'EXECUTOR_ERROR', message: expect.stringContaining(first) } });
+    expect(outcome).toMatchObject({ kind: 'failed', error: { code: 'EXECUTOR_LOST', message: expect.stringContaining(first) } });
     await until('the next driver is submitted', async () => ex.driver.id?.endsWith('-2'), 60_000, 50);
     await until('the next driver polls', async () => ex.health().ok, 300_000, 100);
     const next = run(ex, { value: 7 });
