@@ -126,6 +126,8 @@ export function compileTask(input: TaskInput, tenant: string, ctx: SubmissionCon
       'RESOURCES_UNSATISFIABLE',
       `resources: asked for ${describe(res)} but executor "${executorName}" has ${describe(ceiling)} ${executor.maxCapacity ? 'at most' : 'in total'}`,
     );
+  const unplaceable = unknown ? null : (executor.unplaceable?.(res) ?? null);
+  if (unplaceable !== null) throw new LakerayError('RESOURCES_UNSATISFIABLE', `resources: asked for ${describe(res)} but on executor "${executorName}" ${unplaceable}`);
 
   const retry = { ...DEFAULT_RETRY, ...(input.retry ?? {}) };
   const webhook = compileWebhook(input.webhook, ctx.config.webhooks.allow_private);

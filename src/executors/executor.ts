@@ -66,6 +66,12 @@ export interface Executor {
    * what does not fit `capacity` as it is.
    */
   readonly maxCapacity?: Resources;
+  /**
+   * Why a task that fits `capacity` can still never be placed as it is now, or null: a Ray
+   * job's entrypoint runs on one node, so 4 GPUs over two 2-GPU nodes are not 4 GPUs for one
+   * task. Asked at submit; an executor with a `maxCapacity` answers null (an autoscaler may add a bigger node).
+   */
+  unplaceable?(need: Resources): string | null;
   /** Concrete GPU device ids; capacity.gpu === gpuInventory.length. */
   readonly gpuInventory: readonly string[];
   /** The listener the executor calls when `capacity` (or `gpuInventory`) changed. */

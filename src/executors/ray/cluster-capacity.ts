@@ -8,29 +8,33 @@
  * A cluster that cannot be reached has no capacity (its tasks stay queued in Lakeray) and is
  * not healthy; tasks already running keep running.
  */
-import { resources, type Resources } from '../../domain/resources.ts';
+import { add, fits, resources, type Resources } from '../../domain/resources.ts';
 import type { RayJobsClient, RayNode } from './jobs-client.ts';
 
 const MiB = 1024 * 1024;
 /** Ray's own bookkeeping resources, not something a task asks for. */
 const NOT_SCHEDULABLE = /^(object_store_memory$|node:|accelerator_type:)/;
 
-/** The sum of the live nodes' resources, in Lakeray's terms (memory in MiB, custom by Ray's name). */
-export function capacityOfNodes(nodes: readonly RayNode[]): Resources {
-  const total = resources();
-  for (const node of nodes) {
-    if (node.state !== 'ALIVE') continue;
-    for (const [name, value] of Object.entries(node.resources_total ?? {})) {
-      if (!(value > 0)) continue;
-      if (name === 'CPU') total.cpu += value;
-      else if (name === 'GPU') total.gpu += value;
-      else if (name === 'memory') total.memory_mb += value / MiB;
-      else if (!NOT_SCHEDULABLE.test(name)) total.custom[name] = (total.custom[name] ?? 0) + value;
-    }
+/** One node's logical resources in Lakeray's terms (memory in MiB, custom by Ray's name). */
+export function resourcesOfNode(node: RayNode): Resources {
+  const r = resources();
+  for (const [name, value] of Object.entries(node.resources_total ?? {})) {
+    if (!(value > 0)) continue;
+    if (name === 'CPU') r.cpu += value;
+    else if (name === 'GPU') r.gpu += value;
+    else if (name === 'memory') r.memory_mb += value / MiB;
+    else if (!NOT_SCHEDULABLE.test(name)) r.custom[name] = value;
   }
-  total.memory_mb = Math.floor(total.memory_mb);
-  total.gpu = Math.floor(total.gpu);
-  return total;
+  r.memory_mb = Math.floor(r.memory_mb);
+  r.gpu = Math.floor(r.gpu);
+  return r;
+}
+
+const alive = (nodes: readonly RayNode[]): RayNode[] => nodes.filter((n) => n.state === 'ALIVE');
+
+/** The sum of the live nodes' resources. */
+export function capacityOfNodes(nodes: readonly RayNode[]): Resources {
+  return alive(nodes).map(resourcesOfNode).reduce(add, resources());
 }
 
 const sameResources = (a: Resources, b: Resources): boolean =>
@@ -38,6 +42,8 @@ const sameResources = (a: Resources, b: Resources): boolean =>
 
 export class ClusterCapacity {
   current: Resources = resources();
+  /** Each live node's resources: a job's entrypoint runs on one of them. */
+  nodes: readonly Resources[] = [];
   private error: string | undefined = 'not read from the cluster yet';
   private timer: NodeJS.Timeout | undefined;
   private listener: () => void = () => {};
@@ -51,6 +57,11 @@ export class ClusterCapacity {
   /** Called when the capacity or the health changed. */
   onChange(listener: () => void): void {
     this.listener = listener;
+  }
+
+  /** Whether some live node has `need` whole (the cluster's total may have it spread over several). */
+  fitsOneNode(need: Resources): boolean {
+    return this.nodes.some((node) => fits(need, node));
   }
 
   get health(): { ok: boolean; message?: string } {
@@ -76,15 +87,17 @@ export class ClusterCapacity {
   }
 
   private async read(): Promise<void> {
-    let next: Resources;
+    let nodes: Resources[];
     const wasOk = this.error === undefined;
     try {
-      next = capacityOfNodes(await this.client.nodes());
+      nodes = alive(await this.client.nodes()).map(resourcesOfNode);
       this.error = undefined;
     } catch (err) {
       this.error = (err as Error).message;
-      next = resources();
+      nodes = [];
     }
+    this.nodes = nodes;
+    const next = nodes.reduce(add, resources());
     if (sameResources(next, this.current) && wasOk === (this.error === undefined)) return;
     this.current = next;
     this.listener();

@@ -16,7 +16,7 @@
  * settled but never deleted.
  */
 import { LakerayError, taskError } from '../../domain/errors.ts';
-import type { Resources } from '../../domain/resources.ts';
+import { describe as describeResources, type Resources } from '../../domain/resources.ts';
 import type { Task } from '../../domain/task.ts';
 import { resolveScriptCached } from '../../runtime/paths.ts';
 import { ENV } from '../../runtime/protocol.ts';
@@ -125,6 +125,12 @@ export class RayJobExecutor implements Executor {
 
   health(): { ok: boolean; message?: string } {
     return this.cluster.health;
+  }
+
+  unplaceable(need: Resources): string | null {
+    if (this.maxCapacity !== undefined || !this.cluster.health.ok || this.cluster.fitsOneNode(need)) return null;
+    const nodes = this.cluster.nodes.map((n) => describeResources(n)).join('; ');
+    return `no single node of Ray at ${this.client.address} has it, and a job's entrypoint runs on one node (its nodes: ${nodes})`;
   }
 
   /** Room while the cluster answers and fewer than maxPending of our jobs wait on Ray. */

@@ -68,4 +68,19 @@ describe('engine: capacity that changes at run time', () => {
       await server.stop();
     }
   });
+
+  it('submit refuses a task that fits the total but no single node (a job runs on one node), and takes one that fits a node', async () => {
+    const cluster = newCluster(4);
+    cluster.nodes = [cpus(2), cpus(2)];
+    const server = await startServer(tempDir('lakeray-capacity-'), cluster);
+    try {
+      const refused = await submit(server, { ms: 10 }, { resources: { cpu: 3 } }).catch((e: unknown) => e);
+      expect((refused as LakerayError).code).toBe('RESOURCES_UNSATISFIABLE');
+      expect((refused as LakerayError).message).toMatch(/no single node has it/);
+      const id = await submit(server, { ms: 10 }, { resources: { cpu: 2 } });
+      expect((await taskUntil(server, id, (t) => t.status === 'succeeded', 'the task that fits a node')).attempt).toBe(1);
+    } finally {
+      await server.stop();
+    }
+  });
 });

@@ -9,7 +9,7 @@
  * ended (as Ray remembers a job until its retention ends). It passes the Executor conformance
  * suite with `reattach: 'follows'` (surviving-conformance.test.ts).
  */
-import type { Resources } from '../../../src/domain/resources.ts';
+import { fits, type Resources } from '../../../src/domain/resources.ts';
 import type { Task } from '../../../src/domain/task.ts';
 import type { Executor, ExecutorSettings, Reattached, RunCallbacks, RunOutcome } from '../../../src/executors/executor.ts';
 import type { LocalExecutor } from '../../../src/executors/local/local-executor.ts';
@@ -27,6 +27,8 @@ export class Cluster {
   reachable = true;
   capacity: Resources;
   maxCapacity: Resources | undefined;
+  /** Its nodes, when the test gives it some: a task must fit one of them whole (`unplaceable`). */
+  nodes: Resources[] | undefined;
 
   constructor(
     readonly owner: string,
@@ -55,6 +57,11 @@ export class SurvivingExecutor implements Executor {
 
   get maxCapacity(): Resources | undefined {
     return this.cluster.maxCapacity;
+  }
+
+  unplaceable(need: Resources): string | null {
+    const nodes = this.cluster.nodes;
+    return nodes === undefined || nodes.some((n) => fits(need, n)) ? null : 'no single node has it';
   }
 
   get gpuInventory(): readonly string[] {
