@@ -30,7 +30,8 @@ export interface Job {
 }
 
 export type HarnessMessage =
-  | { type: 'ready'; pid: number; preload_ms?: number }
+  /** `actor_id`/`node_id`: the Ray actor (and its node) that runs the job, in mode actors. */
+  | { type: 'ready'; pid: number; preload_ms?: number; actor_id?: string; node_id?: string }
   | { type: 'started'; task_id: string; ts: number }
   | { type: 'progress'; task_id: string; fraction: number; message?: string | null; step?: number; total?: number }
   | { type: 'log'; task_id: string; level?: string; stream?: 'stdout' | 'stderr'; message: string }

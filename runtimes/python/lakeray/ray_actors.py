@@ -149,6 +149,10 @@ class TaskActor:
             self.channel = watch
         try:
             job = prepare_job(item)
+            if inner is not None:
+                # Which actor runs it, before run() starts: the platform stores it with the task.
+                ids = self.info()
+                inner.emit({"type": "ready", "pid": ids["pid"], "actor_id": ids["actor_id"], "node_id": ids["node_id"]})
             if self.world_size > 1:
                 job["env"].update(ray_gang.env(self.rank, self.world_size))
                 ray_gang.ensure_setup(job)

@@ -31,7 +31,7 @@ export class ActorTask {
   constructor(
     readonly task: Task,
     readonly pool: string,
-    placement: Placement,
+    private placement: Placement,
     callbacks: RunCallbacks,
     reports: TaskReports,
     limits: LogLimits,
@@ -46,7 +46,7 @@ export class ActorTask {
         started: (info) => {
           if (started) return;
           started = true;
-          callbacks.started({ placement, entered_at: info.entered_at });
+          callbacks.started({ placement: this.placement, entered_at: info.entered_at });
         },
         event: (type, data) => callbacks.event(type, data),
         exit: (outcome) => callbacks.exit(outcome),
@@ -98,6 +98,10 @@ export class ActorTask {
   }
 
   private message(msg: HarnessMessage): void {
+    // The actor says which it is before run() starts, so the stored placement names it (the UI links it).
+    if (msg.type === 'ready' && typeof msg.actor_id === 'string') {
+      this.placement = { ...this.placement, actor_id: msg.actor_id, ...(typeof msg.node_id === 'string' ? { node_id: msg.node_id } : {}) };
+    }
     this.run.onMessage(msg, ACTOR);
     if (msg.type === 'done') this.finish(this.run.outcomeAtDone());
   }

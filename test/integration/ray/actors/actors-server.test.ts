@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { request } from 'undici';
 import { afterAll, expect, it } from 'vitest';
 import { parseConfig } from '../../../../src/config/load.ts';
 import { RayJobsClient } from '../../../../src/executors/ray/jobs-client.ts';
@@ -48,4 +49,12 @@ it('a task on an actors-mode executor from the config runs on a warm actor', { t
   }, 540_000, 50);
   expect(t.status, JSON.stringify(t.error)).toBe('succeeded');
   expect(t.result).toMatchObject({ echo: 'hi', cwd_is_package: true });
+  // The actor that ran it, as Ray names it, with its dashboard page (the UI's link).
+  const actor = (t.placement as { actor_id?: string }).actor_id ?? '';
+  expect(actor).toMatch(/^[0-9a-f]{32}$/);
+  expect(t.placement).toMatchObject({ kind: 'ray-actor', pool: 'py', dashboard_url: `${address}/#/actors/${actor}` });
+  // …and Ray knows that actor, alive in the pool's class (Ray's state API).
+  const res = await request(`${address}/api/v0/actors?filter_keys=actor_id&filter_predicates=%3D&filter_values=${actor}`);
+  const rows = ((await res.body.json()) as { data: { result: { result: { actor_id: string; state: string }[] } } }).data.result.result;
+  expect(rows.map((a) => [a.actor_id, a.state])).toEqual([[actor, 'ALIVE']]);
 });
