@@ -52,7 +52,8 @@ describe('gang of 2 CPU ranks (gloo) on a real Ray head (test peer plays Lakeray
       expect(res, JSON.stringify(peer.reports.get(id))).toMatchObject({ type: 'result' });
       results.push((res as unknown as { value: GangResult }).value);
       const types = peer.reports.get(id)!.map((m) => m.type);
-      expect(types).toEqual(['started', 'progress', 'result', 'done']); // one rank's reports only
+      expect(types).toEqual(['ready', 'started', 'progress', 'result', 'done']); // one rank's reports only
+      expect(peer.reports.get(id)![0]).toMatchObject({ actor_id: expect.stringMatching(/^[0-9a-f]{32}$/), node_id: expect.stringMatching(/^[0-9a-f]+$/) });
     }
     expect(results[0]).toMatchObject({ sum: 3, rank: 0, world: 2, dist_rank: 0 });
     expect(results[1]!.setup.token).toBe(results[0]!.setup.token);

@@ -63,8 +63,8 @@ describe('actors-mode driver on a real Ray head (test peer plays Lakeray\'s poll
       expect(value).toMatchObject({ echo: i, json_preloaded: true, cwd_is_package: true });
       pids.add(value.pid);
       const types = peer.reports.get(id)!.map((m) => m.type);
-      expect(types).toEqual(['started', 'progress', 'result', 'done']);
-      expect(peer.reports.get(id)!.map((m) => m.seq)).toEqual([1, 2, 3, 4]);
+      expect(types).toEqual(['ready', 'started', 'progress', 'result', 'done']); // ready: which actor runs it
+      expect(peer.reports.get(id)!.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5]);
       // the first run may still wait for the actor's start; the rest are warm
       if (i > 1) entered.push((peer.of(id, 'started')!.ts as number) - peer.sentAt.get(id)!);
     }
