@@ -8,7 +8,10 @@
  *
  * The outcome is never decided before Ray says the job is over, so a task's slot is freed only
  * once nothing of it runs on the cluster. Polling starts at `pollMs` and backs off to
- * `maxPollMs` while nothing changes; any change, and a cancel, bring it back to `pollMs`.
+ * `maxPollMs` while nothing changes; any change, and a cancel, bring it back to `pollMs`. Once
+ * the harness has said it is done (`ending()`), the job is polled every ENDING_POLL_MS until
+ * Ray says it is over: the slot is free a few tens of ms after the process ends, not up to
+ * `maxPollMs` later (in a burst, every job's start waits for the slot of one before it).
  *
  * cancel(): while submitting, the submission is abandoned, and a job that made it anyway (an
  * answer lost on the way back) is stopped; once submitted, Ray is asked to stop the job
@@ -34,12 +37,16 @@ export interface JobRunTiming {
 
 export type JobPhase = 'submitting' | 'pending' | 'running' | 'over';
 
+/** The poll interval between the harness's last report and Ray saying the job is over. */
+export const ENDING_POLL_MS = 50;
+
 export class RayJobRun {
   phase: JobPhase = 'submitting';
   private wake: () => void = () => {};
   private follower: JobLogFollower;
   private stopAsked = false;
   private detached = false;
+  private harnessDone = false;
 
   constructor(
     private readonly client: RayJobsClient,
@@ -119,6 +126,13 @@ export class RayJobRun {
     this.end(null, { kind: 'failed', error });
   }
 
+  /** The harness sent its last report: its process is about to exit, so watch for that closely. */
+  ending(): void {
+    if (this.phase === 'over' || this.harnessDone) return;
+    this.harnessDone = true;
+    this.wake();
+  }
+
   cancel(): void {
     if (this.phase === 'over') return;
     this.report.cancelRequested = true;
@@ -156,7 +170,8 @@ export class RayJobRun {
           });
         }
       }
-      delay = changed || this.report.cancelRequested ? this.timing.pollMs : Math.min(delay * 1.5, this.timing.maxPollMs);
+      if (this.harnessDone) delay = Math.min(ENDING_POLL_MS, this.timing.pollMs);
+      else delay = changed || this.report.cancelRequested ? this.timing.pollMs : Math.min(delay * 1.5, this.timing.maxPollMs);
       await this.sleep(delay);
     }
   }

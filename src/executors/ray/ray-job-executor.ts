@@ -208,8 +208,11 @@ export class RayJobExecutor implements Executor {
     const report = new JobReport(id, task.id, placement, callbacks, this.limits);
     // Opened before the job exists, so its first report finds the channel; the sink is
     // synchronous, so a message is in the report before the harness's batch is acked.
-    const channel = this.opts.reports.reports.open(task.id, task.attempt, (message) => report.message(message));
-    const run = new RayJobRun(this.client, id, report, this.timing, (phase: JobPhase, outcome?: RunOutcome) => {
+    const channel = this.opts.reports.reports.open(task.id, task.attempt, (message) => {
+      report.message(message);
+      if (message.type === 'done') run.ending();
+    });
+    const run: RayJobRun = new RayJobRun(this.client, id, report, this.timing, (phase: JobPhase, outcome?: RunOutcome) => {
       if (phase === 'running' || phase === 'over') this.roomListener();
       if (phase !== 'over') return;
       // A job Ray lost (head restarted): the new head holds none of the packages we remember.
