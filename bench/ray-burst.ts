@@ -148,9 +148,9 @@ export async function run(): Promise<Record<string, unknown>> {
   try {
     await direct.prepare();
     // Unmeasured: the head's first runtime env set-up, once per side.
-    await direct.submit(`bench-burst-${tag}-warm`, 1);
-    await direct.terminal(`bench-burst-${tag}-warm`);
-    await direct.remove([`bench-burst-${tag}-warm`]);
+    await direct.submit(`bench-burstwarm-${tag}`, 1);
+    await direct.terminal(`bench-burstwarm-${tag}`);
+    await direct.remove([`bench-burstwarm-${tag}`]);
     const warm = taskOver(p);
     warm.id((await p.post<{ id: string }>('/api/v1/tasks', { script: ENTERED_SCRIPT, executor: EXECUTOR, resources: { cpu: 1 } })).id);
     if ((await warm.done).status !== 'succeeded') throw new Error('the warm-up task through Lakeray did not succeed');

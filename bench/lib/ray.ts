@@ -35,6 +35,11 @@ export async function startBenchRayHead(numCpus = 2): Promise<BenchRayHead> {
     rmSync(root, { recursive: true, force: true });
   };
   process.once('exit', close); // a bench that throws still stops its head
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      close();
+      process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+    });
   return { url: head.url, numCpus, startMs: head.startMs, close };
 }
 
