@@ -1,6 +1,7 @@
 /**
- * What both Ray benchmarks share: a head of their own (started like the tests' head, stopped by
- * PID through ray-down.sh, never `ray stop`; a watchdog stops it if the bench is killed), a
+ * What both Ray benchmarks share: a head of their own (test/helpers/ray-head.ts dedicatedRayHead,
+ * started like the tests' head, stopped by PID through ray-down.sh, never `ray stop`; a watchdog
+ * stops it if the bench is killed), a
  * Lakeray server in this process with Ray executors on that head, and the direct side's way of
  * running a job: the Jobs REST API through the repo's client, the script's folder uploaded
  * once beforehand as its working_dir package.
@@ -10,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isTerminalJobStatus, RayJobsClient, type RayJobDetails } from '../../src/executors/ray/jobs-client.ts';
 import { PackageUploader, packWorkingDir } from '../../src/executors/ray/package.ts';
-import { startRayHead, stopRayHead } from '../../test/helpers/ray-head.ts';
+import { dedicatedRayHead } from '../../test/helpers/ray-head.ts';
 import { startPlatform, type BenchPlatform } from './platform.ts';
 
 /** The no-op's folder: the working_dir package of both sides (entered.py only). */
@@ -26,12 +27,13 @@ export interface BenchRayHead {
 
 export async function startBenchRayHead(numCpus = 2): Promise<BenchRayHead> {
   const root = mkdtempSync(join(tmpdir(), 'lakeray-bench-ray-'));
-  const head = await startRayHead(root, { watchPid: process.pid, numCpus });
+  // Its watchdog watches this process's parent (npm's shell), which ends with the bench.
+  const head = await dedicatedRayHead(root, numCpus);
   let closed = false;
   const close = () => {
     if (closed) return;
     closed = true;
-    stopRayHead(root);
+    head.stop();
     rmSync(root, { recursive: true, force: true });
   };
   process.once('exit', close); // a bench that throws still stops its head
