@@ -219,11 +219,19 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       return executor?.poll === undefined ? undefined : (executor as Executor & PolledExecutor);
     },
   });
-  const { recovered } = await engine.start();
-  if (recovered) logger.warn({ recovered }, 'recovered tasks left running by a previous server');
+  // Listening before recovery: a re-attach may need the cluster to reach this server (an actors
+  // driver's next poll; a job's reports, answered 503 until its task is re-attached). /ready says
+  // NOT_READY and nothing is dispatched (Engine holds its executors) until start() is done.
   const address = await app.listen({ host, port });
   const url = address.replace('[::1]', '127.0.0.1');
   apiUrl = url;
+  try {
+    const { recovered } = await engine.start();
+    if (recovered) logger.warn({ recovered }, 'recovered tasks left running by a previous server');
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
 
   // The seed's Redis progress streams, read once the engine follows its tasks again. A consumer
   // name stable for this database: a restarted server re-reads at once what it had read and not acked.

@@ -22,6 +22,11 @@ export interface DriverPoll {
   running: string[];
   /** free actor slots per pool */
   capacity: Record<string, number>;
+  /**
+   * busy actor slots per pool: with `capacity`, the pools' total, including tasks a restarted
+   * server has not re-attached yet (absent from a driver older than this field)
+   */
+  busy?: Record<string, number>;
   done: DriverDone[];
 }
 

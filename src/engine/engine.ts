@@ -96,6 +96,8 @@ export class Engine implements TaskService {
       now: this.now,
       onError: deps.onError,
     });
+    // Nothing starts before recovery (start()): the server may already take submissions and polls.
+    for (const name of deps.executors.keys()) this.dispatcher.pause(name, true);
     this.reconciler = new Reconciler({
       store: deps.store,
       executors: deps.executors,
@@ -126,6 +128,8 @@ export class Engine implements TaskService {
   /** Recover what a previous instance left, then start dispatching. */
   async start(): Promise<{ recovered: number }> {
     const recovered = await this.reconciler.recover();
+    // Executors whose re-attach failed stay held: the lease loop asks them again (reconciler.ts).
+    for (const name of this.deps.executors.keys()) if (!this.reconciler.unreachable.includes(name)) this.dispatcher.pause(name, false);
     for (const ex of this.deps.executors.values()) await ex.prewarm?.();
     this.reconciler.startLeaseLoop();
     this.state = 'ready';

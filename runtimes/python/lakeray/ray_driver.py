@@ -5,7 +5,8 @@ inside the cluster, so the driver PULLS its work:
 
     POST {LAKERAY_API_URL}/api/v1/executors/{LAKERAY_EXECUTOR}/driver/poll
          Authorization: Bearer {LAKERAY_EXECUTOR_TOKEN}
-         {driver_id, running: [task ids], capacity: {pool: free slots}, done: [{task_id, attempt, error}]}
+         {driver_id, running: [task ids], capacity: {pool: free slots}, busy: {pool: busy slots},
+          done: [{task_id, attempt, error}]}
     →    {run: [{task_id, attempt, token, pool, job, package?}], cancel: [{task_id, grace_ms}], stop?}
 
 The answer comes at once when there is work, else after Lakeray's long-poll wait. One poll is
@@ -100,7 +101,8 @@ class Driver:
     def snapshot(self):
         with self.lock:
             return {"running": list(self.running), "done": list(self.done),
-                    "capacity": {name: pool.free() for name, pool in self.pools.items()}}
+                    "capacity": {name: pool.free() for name, pool in self.pools.items()},
+                    "busy": {name: pool.busy() for name, pool in self.pools.items()}}
 
     def finish(self, run, error=None, replace=False):
         with self.lock:

@@ -2,7 +2,7 @@
  * The poll of a Ray actors-mode driver (docs/ray.md "Mode actors", domain/driver-poll.ts):
  *
  *   POST /api/v1/executors/{name}/driver/poll   Authorization: Bearer <executor token>
- *        {driver_id, running: [task ids], capacity: {pool: free slots}, done: [{task_id, attempt, error}]}
+ *        {driver_id, running: [task ids], capacity: {pool: free slots}, busy?: {pool: busy slots}, done: [{task_id, attempt, error}]}
  *   →    {run: [{task_id, attempt, token, pool, job, package?}], cancel: [{task_id, grace_ms}], stop?}
  *
  * A long poll: the executor answers at once when it has work, else after its wait. The token
@@ -29,6 +29,7 @@ const pollBody = z
     driver_id: z.string().min(1).max(300).describe("the driver's Ray submission id"),
     running: z.array(taskId).max(100_000).describe('task ids its actors run now'),
     capacity: z.record(z.string().min(1).max(200), z.number().int().min(0)).describe('free actor slots per pool'),
+    busy: z.record(z.string().min(1).max(200), z.number().int().min(0)).optional().describe('busy actor slots per pool (tasks running on them)'),
     done: z
       .array(
         z

@@ -100,11 +100,18 @@ export class RayActorsExecutor implements Executor, PolledExecutor {
       apiUrl: () => (typeof opts.apiUrl === 'function' ? opts.apiUrl() : opts.apiUrl),
       runtime: () => this.packages.runtime(),
     });
-    this.currentCapacity = this.slotsCapacity(Object.fromEntries(Object.entries(opts.pools).map(([p, c]) => [p, c.max_actors])));
+    this.maxCapacity = this.slotsCapacity(Object.fromEntries(Object.entries(opts.pools).map(([p, c]) => [p, c.max_actors])));
+    this.currentCapacity = this.maxCapacity;
     this.watcher = setInterval(() => void this.watch(), this.o.watchMs);
     this.watcher.unref();
     void this.watch();
   }
+
+  /**
+   * The most the configured pools can place (every pool at `max_actors`): submit refuses only a
+   * task beyond it; one that fits but finds the actors busy (or the driver not polling) waits.
+   */
+  readonly maxCapacity: Resources;
 
   /** The actors' resources, per pool: its slots (free + busy, as the driver reports them) × an actor's (a gang's) resources. */
   get capacity(): Resources {
@@ -286,12 +293,17 @@ export class RayActorsExecutor implements Executor, PolledExecutor {
     return total;
   }
 
+  /**
+   * The pools' slots as the driver counts them: free + busy. Busy includes tasks this instance
+   * does not follow (yet): after a restart the adopted driver's first poll lists tasks not
+   * re-attached; counting only the followed ones left a full pool at capacity 0. A driver older
+   * than `busy` runs `max_actors` slots per pool (its free = max_actors - busy).
+   */
   private updateCapacity(body: DriverPoll): void {
     const slots: Record<string, number> = {};
-    for (const [pool, free] of Object.entries(body.capacity)) slots[pool] = free;
-    for (const id of body.running) {
-      const pool = this.tasks.get(id)?.pool ?? this.released.get(id);
-      if (pool !== undefined) slots[pool] = (slots[pool] ?? 0) + 1;
+    for (const [pool, free] of Object.entries(body.capacity)) {
+      const max = this.opts.pools[pool]?.max_actors ?? free;
+      slots[pool] = free + (body.busy?.[pool] ?? Math.max(0, max - free));
     }
     const next = this.slotsCapacity(slots);
     if (JSON.stringify(next) === JSON.stringify(this.currentCapacity)) return;
