@@ -66,8 +66,14 @@ export class RayActorsExecutor implements Executor, PolledExecutor {
   private readonly mailbox: DriverMailbox;
   private readonly tasks = new Map<string, ActorTask>();
   private readonly reserved = new Map<string, string>();
-  /** tasks that ended here while the last poll listed them running: their slots are free */
-  private readonly released = new Map<string, string>();
+  /**
+   * Tasks that ended here, by id: their pool, and how many polls since did not list them. A
+   * poll may still list one running (its actor's call has not returned yet): its slot is free
+   * then, and the task is not an orphan. Forgotten once two polls in a row did not list it (the
+   * driver's poller sends its next poll before the answer's run items start, so one poll's
+   * snapshot can be older than the task).
+   */
+  private readonly released = new Map<string, { pool: string; unlisted: number }>();
   private readonly o: Required<Pick<RayActorsExecutorOptions, 'pollWaitMs' | 'silentMs' | 'startDeadlineMs' | 'watchMs' | 'lostAfterMs'>>;
   private lastPoll: DriverPoll | undefined;
   private lastPollAt = 0;
@@ -208,7 +214,10 @@ export class RayActorsExecutor implements Executor, PolledExecutor {
       const t = this.tasks.get(d.task_id);
       if (t !== undefined && t.task.attempt === d.attempt) t.driverDone(d.error);
     }
-    for (const id of this.released.keys()) if (!body.running.includes(id)) this.released.delete(id);
+    for (const [id, r] of this.released) {
+      if (body.running.includes(id)) r.unlisted = 0;
+      else if (++r.unlisted >= 2) this.released.delete(id);
+    }
     const orphans: string[] = [];
     for (const id of body.running) if (!this.tasks.has(id) && !this.released.has(id) && this.reattached) orphans.push(id);
     for (const t of this.tasks.values()) {
@@ -244,7 +253,7 @@ export class RayActorsExecutor implements Executor, PolledExecutor {
     const t = new ActorTask(task, pool, placement, callbacks, this.opts.reports, { ...LIMITS, ...this.opts.limits }, (done) => {
       if (this.tasks.get(done.id) !== done) return;
       this.tasks.delete(done.id);
-      if (this.lastPoll?.running.includes(done.id)) this.released.set(done.id, done.pool);
+      this.released.set(done.id, { pool: done.pool, unlisted: 0 });
       queueMicrotask(() => this.roomListener());
     }, attached);
     this.tasks.set(task.id, t);
@@ -271,7 +280,8 @@ export class RayActorsExecutor implements Executor, PolledExecutor {
   private room(pool: string): number {
     let room = (this.lastPoll?.capacity[pool] ?? 0) - [...this.reserved.values()].filter((p) => p === pool).length;
     for (const t of this.tasks.values()) if (t.pool === pool && t.phase !== 'seen') room--;
-    for (const p of this.released.values()) if (p === pool) room++;
+    // A released task the last poll counted busy is a free slot; one it did not list was free in it already.
+    for (const [id, r] of this.released) if (r.pool === pool && this.lastPoll?.running.includes(id)) room++;
     return room;
   }
 
