@@ -22,7 +22,6 @@ machine (a Ray job). With LAKERAY_REPORT_URL set, events go over HTTP (http_chan
 of fd 3, and the harness exits only once the platform acked them all (exit code 1 if it never
 did, within LAKERAY_REPORT_RETRY_S).
 """
-import argparse
 import importlib
 import json
 import os
@@ -45,6 +44,8 @@ _RUN_PREFIX = re.compile(rb'\s*\{"op":"run","task_id":("(?:[^"\\]|\\.)*")')
 
 
 def _parse_args(argv):
+    import argparse  # not at the top: ray_job imports this module and parses no arguments
+
     parser = argparse.ArgumentParser(prog="python -m lakeray", description="Lakeray task harness")
     parser.add_argument("--preload", default="", help="comma-separated modules imported before the first job")
     parser.add_argument("--once", action="store_true", help="run exactly one job, then exit")

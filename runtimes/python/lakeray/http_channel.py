@@ -21,7 +21,6 @@ An ``artifact`` message (ctx.artifact) uploads the file first, ``PUT
 /api/v1/tasks/{id}/artifacts/{name}``, in the calling thread (the script may delete the file
 once ctx.artifact returns), and reports it as uploaded.
 """
-import http.client
 import json
 import os
 import re
@@ -162,6 +161,14 @@ class HttpChannel:
         return out
 
 
+def _http():
+    """http.client, imported by the sender thread on its first request rather than at import:
+    its ~35 ms of imports (email, ssl) are then off the path to run() (a Ray job's start)."""
+    import http.client
+
+    return http.client
+
+
 class _Client:
     """Requests to the platform on one keep-alive connection, sent again while they may succeed later."""
 
@@ -184,7 +191,7 @@ class _Client:
                 if status not in _RETRYABLE_STATUS:
                     raise ReportsRefused("%s %s answered %d: %s" % (method, path, status, payload[:300].decode("utf-8", "replace")))
                 wait = _retry_after(headers, delay)
-            except (OSError, http.client.HTTPException):
+            except (OSError, _http().HTTPException):
                 self.drop()
                 wait = delay
             now = time.monotonic()
@@ -196,7 +203,8 @@ class _Client:
 
     def _once(self, method, path, body, content_type):
         if self._conn is None:
-            cls = http.client.HTTPSConnection if self._url.scheme == "https" else http.client.HTTPConnection
+            client = _http()
+            cls = client.HTTPSConnection if self._url.scheme == "https" else client.HTTPConnection
             self._conn = cls(self._url.hostname, self._url.port, timeout=self._timeout)
         headers = {"Content-Type": content_type, "Authorization": "Bearer %s" % self._token}
         try:
