@@ -17,11 +17,11 @@ import { Engine } from '../../src/engine/engine.ts';
 import { RemoteReports } from '../../src/engine/remote-reports.ts';
 import { TaskTokens } from '../../src/engine/task-tokens.ts';
 import { MemoryEventBus } from '../../src/events/memory.ts';
-import { RayActorsExecutor } from '../../src/executors/ray/actors/ray-actors-executor.ts';
 import { SqliteTaskStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { rayHead } from '../helpers/ray-head.ts';
 import { freePort, ROOT, tempDir } from '../helpers/server-process.ts';
 import { until } from '../helpers/until.ts';
+import { unpolledActorsExecutor } from '../integration/ray/actors/actors-platform.ts';
 
 const SCRIPTS = join(ROOT, 'test/fault/scripts');
 const NAME = `k9c-${Math.random().toString(36).slice(2, 8)}`;
@@ -30,20 +30,8 @@ const dir = tempDir('lakeray-actors-capacity-');
 const config = parseConfig({ state_dir: join(dir, 'state'), script_roots: [SCRIPTS], data_roots: [dir] }, dir, {});
 const store = SqliteTaskStore.open(join(dir, 'lakeray.db'));
 const tokens = TaskTokens.fromStateDir(join(dir, 'state'));
-const executor = new RayActorsExecutor({
-  name: NAME,
-  address,
-  pools: { py: { num_cpus: 0.1, num_gpus: 0, resources: {}, min_actors: 1, max_actors: 2, idle_timeout_s: 60, preload: [], gang: 1 } },
-  scriptRoots: [SCRIPTS],
-  dataRoots: [dir],
-  runtimesDir: join(ROOT, 'runtimes'),
-  apiUrl: `http://127.0.0.1:${await freePort()}`,
-  settings: { graceMs: 1000 },
-  executorToken: tokens.mintExecutor(NAME),
-  taskToken: (id, attempt) => tokens.mint(id, attempt),
-  reports: new RemoteReports({ tokens, task: (id) => store.get(id) }),
-  pollWaitMs: 50,
-});
+const reports = new RemoteReports({ tokens, task: (id) => store.get(id) });
+const executor = await unpolledActorsExecutor({ name: NAME, address, scriptRoot: SCRIPTS, dataRoot: dir, tokens, reports, maxActors: 2, freePort });
 // not started: nothing is dispatched, a task accepted stays queued
 const engine = new Engine({ config, store, bus: new MemoryEventBus(), executors: new Map([[NAME, executor]]), onError: () => {} });
 

@@ -90,3 +90,33 @@ export class ActorsPlatform {
     await this.app?.close();
   }
 }
+
+/**
+ * An actors-mode executor whose driver (a real Ray job) is given a URL where nothing listens:
+ * it never polls, so a test's own `poll()` calls are the only ones (made as the route makes
+ * them). One pool, `py`, of 0.1-CPU actors.
+ */
+export const unpolledActorsExecutor = async (o: {
+  name: string;
+  address: string;
+  scriptRoot: string;
+  dataRoot: string;
+  tokens: TaskTokens;
+  reports: RemoteReports;
+  maxActors: number;
+  freePort: () => Promise<number>;
+}): Promise<RayActorsExecutor> =>
+  new RayActorsExecutor({
+    name: o.name,
+    address: o.address,
+    pools: { py: pool({ min_actors: 1, max_actors: o.maxActors }) },
+    scriptRoots: [o.scriptRoot],
+    dataRoots: [o.dataRoot],
+    runtimesDir: RUNTIMES,
+    apiUrl: `http://127.0.0.1:${await o.freePort()}`,
+    settings: { graceMs: 1000 },
+    executorToken: o.tokens.mintExecutor(o.name),
+    taskToken: (id, attempt) => o.tokens.mint(id, attempt),
+    reports: o.reports,
+    pollWaitMs: 50,
+  });

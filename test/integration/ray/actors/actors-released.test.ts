@@ -17,8 +17,8 @@ import type { DriverPoll, DriverPollAnswer } from '../../../../src/domain/driver
 import { RemoteReports } from '../../../../src/engine/remote-reports.ts';
 import { TaskTokens } from '../../../../src/engine/task-tokens.ts';
 import type { RunOutcome } from '../../../../src/executors/executor.ts';
-import { RayActorsExecutor } from '../../../../src/executors/ray/actors/ray-actors-executor.ts';
 import { freePort, ROOT, tempDir } from '../../../helpers/server-process.ts';
+import { unpolledActorsExecutor } from './actors-platform.ts';
 import { until } from '../../../helpers/until.ts';
 import { makeTask } from '../../executor/helpers.ts';
 import { rayUrl } from '../ray-job-fixture.ts';
@@ -28,20 +28,7 @@ const NAME = `rel-${Math.random().toString(36).slice(2, 8)}`;
 const dir = tempDir();
 const tokens = TaskTokens.fromStateDir(join(dir, 'state'));
 const reports = new RemoteReports({ tokens, task: () => Promise.resolve({ status: 'running', attempt: 1 }) });
-const executor = new RayActorsExecutor({
-  name: NAME,
-  address: await rayUrl(),
-  pools: { py: { num_cpus: 0.1, num_gpus: 0, resources: {}, min_actors: 1, max_actors: 1, idle_timeout_s: 60, preload: [], gang: 1 } },
-  scriptRoots: [SCRIPTS],
-  dataRoots: [dir],
-  runtimesDir: join(ROOT, 'runtimes'),
-  apiUrl: `http://127.0.0.1:${await freePort()}`,
-  settings: { graceMs: 1000 },
-  executorToken: tokens.mintExecutor(NAME),
-  taskToken: (id, attempt) => tokens.mint(id, attempt),
-  reports,
-  pollWaitMs: 50,
-});
+const executor = await unpolledActorsExecutor({ name: NAME, address: await rayUrl(), scriptRoot: SCRIPTS, dataRoot: dir, tokens, reports, maxActors: 1, freePort });
 
 afterAll(async () => {
   await executor.stopDriver();
