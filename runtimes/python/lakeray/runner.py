@@ -105,6 +105,14 @@ def _compiled_script(script, loader, module_name):
     hit = _compiled.get(script)
     if hit is not None and hit[0] == stamp:
         return hit[1], hit[2]
+    if hit is not None:
+        # Changed since this worker compiled it. Python validates a .pyc by the source's mtime in
+        # whole seconds and its size, so an edit within the second the .pyc was written, keeping
+        # the size (VERSION = 1 → 2), would load the old code from it: drop it, compile afresh.
+        try:
+            os.remove(hit[2])
+        except (OSError, TypeError):  # none written (read-only, PYTHONDONTWRITEBYTECODE), or no cache path
+            pass
     code = loader.get_code(module_name)  # as exec_module does: uses and writes __pycache__ like an import
     _compiled[script] = (stamp, code, _cache_path(script))
     return code, _compiled[script][2]
