@@ -5,17 +5,16 @@
  * result; kill -9 of one rank's actor fails its task GANG_RANK_FAILED and the gang is rebuilt
  * (setup() runs again) for the next task. Issue 12's Must hold, through the server.
  */
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { parseConfig } from '../../../../src/config/load.ts';
 import { RayJobsClient } from '../../../../src/executors/ray/jobs-client.ts';
-import { startServer, type RunningServer } from '../../../../src/main.ts';
-import { api, tempDir } from '../../../helpers/server-process.ts';
+import type { RunningServer } from '../../../../src/main.ts';
+import { api } from '../../../helpers/server-process.ts';
 import { until } from '../../../helpers/until.ts';
 import { rayUrl } from '../ray-job-fixture.ts';
-import { FIXTURES } from './start-driver.ts';
+import { startActorsServer } from './actors-server-from-config.ts';
 
 const NAME = `gs${Math.random().toString(36).slice(2, 8)}`;
 const address = await rayUrl();
@@ -62,19 +61,7 @@ const resultEvents = async (id: string) => {
 };
 
 it('a gang task on 2 CPU ranks (gloo) succeeds with one result; kill -9 of a rank fails its task GANG_RANK_FAILED and the gang is rebuilt', { timeout: 900_000 }, async () => {
-  const dir = tempDir();
-  mkdirSync(join(dir, 'data'), { recursive: true });
-  const config = parseConfig(
-    {
-      state_dir: join(dir, 'state'),
-      script_roots: [FIXTURES],
-      data_roots: [join(dir, 'data')],
-      executors: { [NAME]: { kind: 'ray', mode: 'actors', address, grace_ms: 1000, pools: [{ name: 'dist', cpu: 0.25, gang_size: 2, min: 1, max: 1, preload: ['torch'] }] } },
-    },
-    dir,
-    {},
-  );
-  server = await startServer({ config, port: 0, logLevel: 'silent' });
+  server = await startActorsServer(NAME, address, [{ name: 'dist', cpu: 0.25, gang_size: 2, min: 1, max: 1, preload: ['torch'] }]);
 
   const first = await settled(await submit({}));
   expect(first.status, JSON.stringify(first.error)).toBe('succeeded');

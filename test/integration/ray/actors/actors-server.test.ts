@@ -3,17 +3,14 @@
  * mode: actors, pools: […]}): the registry builds it, its driver polls the server's own route,
  * and a task submitted to it runs on a warm actor.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, expect, it } from 'vitest';
-import { parseConfig } from '../../../../src/config/load.ts';
 import { RayJobsClient } from '../../../../src/executors/ray/jobs-client.ts';
-import { startServer, type RunningServer } from '../../../../src/main.ts';
-import { api, tempDir } from '../../../helpers/server-process.ts';
+import type { RunningServer } from '../../../../src/main.ts';
+import { api } from '../../../helpers/server-process.ts';
 import { until } from '../../../helpers/until.ts';
 import { rayUrl } from '../ray-job-fixture.ts';
-import { FIXTURES } from './start-driver.ts';
+import { startActorsServer } from './actors-server-from-config.ts';
 
 const NAME = `as${Math.random().toString(36).slice(2, 8)}`;
 const address = await rayUrl();
@@ -27,19 +24,7 @@ afterAll(async () => {
 });
 
 it('a task on an actors-mode executor from the config runs on a warm actor', { timeout: 600_000 }, async () => {
-  const dir = tempDir();
-  mkdirSync(join(dir, 'data'), { recursive: true });
-  const config = parseConfig(
-    {
-      state_dir: join(dir, 'state'),
-      script_roots: [FIXTURES],
-      data_roots: [join(dir, 'data')],
-      executors: { [NAME]: { kind: 'ray', mode: 'actors', address, grace_ms: 1000, pools: [{ name: 'py', cpu: 0.1, min: 1, max: 1 }] } },
-    },
-    dir,
-    {},
-  );
-  server = await startServer({ config, port: 0, logLevel: 'silent' });
+  server = await startActorsServer(NAME, address, [{ name: 'py', cpu: 0.1, min: 1, max: 1 }]);
   const r = await api(server.url, 'POST', '/api/v1/tasks', { script: 'task.py', executor: NAME, pool: 'py', params: { value: 'hi' }, resources: { cpu: 0.1 } });
   expect(r.status, JSON.stringify(r.body)).toBe(201);
   const id = (r.body as { id: string }).id;
