@@ -35,6 +35,7 @@ import { LanceLineageLog } from './lake/lance/lineage-log.ts';
 import { SnapshotCache } from './lake/snapshot-cache.ts';
 import { findFfmpeg } from './runtime/ffmpeg.ts';
 import { resolveScriptCached } from './runtime/paths.ts';
+import { DeploymentManager } from './serving/deployments.ts';
 import { acquireLock } from './store/sqlite/lock.ts';
 import { SqliteTaskStore } from './store/sqlite/sqlite-store.ts';
 
@@ -197,8 +198,20 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     },
   });
 
+  const deployments = new DeploymentManager({
+    tasks: engine,
+    store: store.deployments,
+    lake: lakeService,
+    defaults: config.serving.defaults,
+    declared: config.serving.deployments,
+    localExecutor: config.serving.executor,
+    startupTimeoutS: config.serving.replica_startup_timeout_s,
+    onError: (err, context) => logger.warn({ err }, `serving: ${context}`),
+  });
+
   const app = await buildApp({
     tasks: engine,
+    deployments: { manager: deployments, maxPredictBytes: config.serving.max_predict_bytes },
     logger: logLevel === 'silent' ? false : { level: logLevel, stream: logs },
     requestLog: config.server.request_log,
     bodyLimit: config.server.body_limit_bytes,
@@ -228,6 +241,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   try {
     const { recovered } = await engine.start();
     if (recovered) logger.warn({ recovered }, 'recovered tasks left running by a previous server');
+    await deployments.start();
   } catch (err) {
     await app.close();
     throw err;
@@ -259,6 +273,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       await app.close();
       await Promise.all(progressStreams.map((s) => s.stop()));
       await generation.close();
+      await deployments.close();
       await engine.stop();
       for (const executor of executors.values()) await executor.close();
       lakeService.close();

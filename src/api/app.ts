@@ -4,6 +4,7 @@
  * The app never listens by itself: main.ts does, tests use inject() or listen on port 0.
  * It talks to the engine only through TaskService.
  */
+import type { DeploymentManager } from '../serving/deployments.ts';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
@@ -21,6 +22,7 @@ import { DEFAULT_MAX_JSON_DEPTH, installJsonBodyParser } from './plugins/json-bo
 import { QueueWatch } from './queue-watch.ts';
 import { artifactRoutes } from './routes/artifacts.ts';
 import { demoRoutes } from './routes/demo.ts';
+import { deploymentRoutes } from './routes/deployments.ts';
 import { eventRoutes } from './routes/events.ts';
 import { executorRoutes } from './routes/executors.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -40,6 +42,8 @@ export interface AppOptions {
   tasks: TaskService;
   /** The lake's routes (/api/v1/datasets, /api/v1/models) when a lake is configured. */
   lake?: LakeService;
+  /** Model serving (src/serving): the deployments routes. */
+  deployments?: { manager: DeploymentManager; maxPredictBytes: number };
   /** Largest Arrow upload in bytes (default 4 GiB). */
   maxUploadBytes?: number;
   /** How long the service proxy waits for a service's response headers (default 300 s). */
@@ -162,6 +166,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   if (opts.generation) await app.register(videoRoutes, { generation: opts.generation });
   await app.register(serviceRoutes, { tasks: opts.tasks, upstreamTimeoutMs: opts.serviceTimeoutMs });
   if (opts.lake) await app.register(lakeRoutes, { lake: opts.lake, maxUploadBytes: opts.maxUploadBytes ?? 4 * 1024 ** 3 });
+  if (opts.deployments) await app.register(deploymentRoutes, { deployments: opts.deployments.manager, maxPredictBytes: opts.deployments.maxPredictBytes });
   await app.register(demoRoutes, { tasks: opts.tasks });
   await app.register(metricsRoutes, { metrics });
   await app.register(webRoutes, {}); // the web UI at / (web/dist), and its client-side routes

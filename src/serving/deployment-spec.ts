@@ -159,3 +159,27 @@ export const batchSettingsOf = (spec: DeploymentSpec): BatchSettings => ({
   request_timeout_ms: spec.request_timeout_ms,
   load_balance_strategy: spec.load_balance_strategy,
 });
+
+/** config `serving` (lakeray.yaml). */
+export const servingConfigSchema = z
+  .object({
+    /** Defaults for deployments that leave a setting out (env: MAX_BATCH_SIZE, BATCH_TIMEOUT_MS, … override these). */
+    defaults: z
+      .object({
+        ...settingsSchema.partial().shape,
+        replicas: z.object(replicasShape).strict().partial().optional(),
+        resources: z.object(resourcesShape).strict().partial().optional(),
+      })
+      .strict()
+      .default({}),
+    /** Deployments created at start when missing (tenant `default`); afterwards the stored deployment wins. */
+    deployments: z.array(deploymentCreateSchema).default([]),
+    /** The executor that runs local replicas. */
+    executor: z.string().min(1).default('local'),
+    /** Seconds a replica may take to load its model and pass its health check. */
+    replica_startup_timeout_s: z.number().positive().max(3600).default(120),
+    /** Largest binary predict body (raw float32 or Arrow IPC). */
+    max_predict_bytes: z.number().int().positive().default(64 * 1024 * 1024),
+  })
+  .strict();
+export type ServingConfig = z.infer<typeof servingConfigSchema>;
