@@ -171,7 +171,7 @@ export class DeploymentManager {
   private open(tenant: string, spec: StoredSpec, createdAt: number, updatedAt: number): Deployment {
     const caller = { tenant };
     const { model_version, signature, classes, ...plain } = spec;
-    let d: Deployment | undefined;
+    const ref: { d?: Deployment } = {};
     const backend = new LocalBackend(
       this.opts.tasks,
       caller,
@@ -184,13 +184,14 @@ export class DeploymentManager {
         executor: this.opts.localExecutor,
         startupTimeoutS: this.opts.startupTimeoutS,
       },
-      { ready: (r) => d?.replicaReady(r), gone: (id, error) => d?.replicaGone(id, error) },
+      { ready: (r) => ref.d?.replicaReady(r), gone: (id, error) => ref.d?.replicaGone(id, error) },
       this.opts.onError,
     );
-    d = new Deployment(plain, tenant, model_version, signature, classes ?? null, createdAt, updatedAt, backend, {
+    const d = new Deployment(plain, tenant, model_version, signature, classes ?? null, createdAt, updatedAt, backend, {
       signatureLearned: (s) => void this.remember(tenant, spec.name, s),
       onError: this.opts.onError,
     });
+    ref.d = d;
     this.live.set(key(tenant, spec.name), d);
     return d;
   }

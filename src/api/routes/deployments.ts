@@ -143,7 +143,7 @@ export const deploymentRoutes: FastifyPluginAsyncZod<DeploymentRoutesOptions> = 
         const inputs = decodeRaw(signature, request.body as Buffer, header(request, 'x-lakeray-shape'), header(request, 'x-lakeray-input'));
         const outputs = await run(inputs, signature);
         const out = encodeRaw(signature, outputs, header(request, 'x-lakeray-output'));
-        return reply.type(RAW_CONTENT_TYPE).header('x-lakeray-shape', out.shape.join(',')).header('x-lakeray-dtype', out.dtype).header('x-lakeray-output', out.name).send(out.body as never);
+        return reply.headers(out.headers).send(out.body as never);
       }
       if (type === ARROW_CONTENT_TYPE) {
         const outputs = await run(decodeArrow(signature, request.body as Buffer), signature);
