@@ -139,7 +139,7 @@ export const decodeImage = (signature: ModelSignature, body: unknown): TensorMap
   if (spec === null || rowSize(spec) !== 784) {
     throw new LakerayError('INVALID_TENSOR', `{"image": …} needs a model with one input of 784 values per row; this one has ${describeModel(signature)} (send {"inputs": …})`);
   }
-  const image = fromNested({ ...spec, dtype: 'float32', shape: [] }, (body as { image: unknown }).image);
+  const image = fromNested({ ...spec, dtype: 'float32' }, (body as { image: unknown }).image);
   if (!IMAGE_SHAPES.includes(image.shape.join(','))) throw invalid(spec, `got an image of shape ${formatDims(image.shape)} (send 784 numbers, or 28 rows of 28)`);
   const data = toArray(spec.dtype, Array.from(image.data as Float32Array, (v) => Math.min(1, Math.max(0, v))));
   if (data === null) throw invalid(spec, 'the image does not fit the input dtype');
@@ -230,6 +230,7 @@ export const decodeArrow = (signature: ModelSignature, bytes: Uint8Array): Tenso
   } catch (err) {
     throw new LakerayError('INVALID_TENSOR', `the body is not an Arrow IPC stream: ${(err as Error).message}`);
   }
+  if (table.schema.fields.length === 0) throw new LakerayError('INVALID_TENSOR', `the body is not an Arrow IPC stream with a column per input (the model's inputs: ${describeModel(signature)})`);
   const tensors: TensorMap = {};
   for (const field of table.schema.fields) {
     const spec = signature.inputs.find((s) => s.name === field.name);
