@@ -17,8 +17,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { LakerayError } from '../domain/errors.ts';
-import { chunkRows, initialState, splitOutputs } from './sessions/state.ts';
-import type { ModelSignature, StateBinding, TensorMap } from './types.ts';
+import { chunkInputSpecs, chunkRows, initialState, splitOutputs } from './sessions/state.ts';
+import type { ModelSignature, StateBinding, TensorMap, TensorSpec } from './types.ts';
 
 /** The part of a deployment's Gateway a session needs (gateway.ts satisfies it). */
 export interface SessionGateway {
@@ -177,13 +177,22 @@ export class SessionManager {
     };
   }
 
-  /** Whether the session exists, without counting as activity. */
-  has(id: string): boolean {
-    return this.sessions.has(id);
+  /** Whether the session exists (on that deployment, if given), without counting as activity. */
+  has(id: string, deployment?: string): boolean {
+    const s = this.sessions.get(id);
+    return s !== undefined && (deployment === undefined || s.deployment === deployment);
   }
 
   list(deployment?: string): SessionView[] {
     return [...this.sessions.values()].filter((s) => deployment === undefined || s.deployment === deployment).map(view);
+  }
+
+  /** The inputs each chunk of the session carries (to decode its frames): the model's inputs but the state. */
+  chunkInputs(id: string): TensorSpec[] {
+    const s = this.must(id);
+    const signature = this.host.signature(s.deployment);
+    if (!signature) throw new LakerayError('REPLICA_UNAVAILABLE', `deployment "${s.deployment}" has not reported its model's signature yet`);
+    return chunkInputSpecs(signature, this.host.stateBindings(s.deployment));
   }
 
   /** Ends the session and frees its state; returns how many chunks it answered. */
