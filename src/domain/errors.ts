@@ -79,13 +79,16 @@ export class LakerayError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly details?: unknown;
+  /** When the caller may try again (ms); routes turn it into `Retry-After` (seconds, rounded up, at least 1). */
+  readonly retryAfterMs?: number;
 
-  constructor(code: ErrorCode, message?: string, details?: unknown) {
+  constructor(code: ErrorCode, message?: string, details?: unknown, retryAfterMs?: number) {
     super(message ?? ERRORS[code].message);
     this.name = 'LakerayError';
     this.code = code;
     this.status = ERRORS[code].status;
     this.details = details;
+    if (retryAfterMs !== undefined) this.retryAfterMs = retryAfterMs;
   }
 }
 
