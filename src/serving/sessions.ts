@@ -215,7 +215,8 @@ export class SessionManager {
    * fails (bad tensor, model error, timeout) leaves the state as it was: the session goes on.
    */
   chunk(id: string, inputs: TensorMap): Promise<ChunkResult> {
-    const s = this.must(id);
+    const s = this.sessions.get(id);
+    if (!s) return Promise.reject(notFound(id));
     if (s.pending >= this.maxPending)
       return Promise.reject(new LakerayError('QUEUE_FULL', `session ${id} already has ${s.pending} chunks waiting; wait for their answers`));
     const seq = ++s.received;
@@ -284,7 +285,7 @@ export class SessionManager {
 
   private must(id: string): Session {
     const s = this.sessions.get(id);
-    if (!s) throw new LakerayError('SESSION_NOT_FOUND', `no session "${id}" (it ended, was deleted or was reaped when idle)`);
+    if (!s) throw notFound(id);
     return s;
   }
 
@@ -297,6 +298,8 @@ export class SessionManager {
     s.listeners.clear();
   }
 }
+
+const notFound = (id: string) => new LakerayError('SESSION_NOT_FOUND', `no session "${id}" (it ended, was deleted or was reaped when idle)`);
 
 const view = (s: Session): SessionView => ({
   session_id: s.session_id,
