@@ -24,6 +24,9 @@ import { demoRoutes } from './routes/demo.ts';
 import { eventRoutes } from './routes/events.ts';
 import { executorRoutes } from './routes/executors.ts';
 import { healthRoutes } from './routes/health.ts';
+import { type Seed003Host, seed003Routes } from './routes/seed003.ts';
+import { sessionRoutes } from './routes/sessions.ts';
+import type { SessionManager } from '../serving/sessions.ts';
 import { serviceRoutes } from './routes/services.ts';
 import { lakeRoutes } from './routes/lake.ts';
 import { reportRoutes } from './routes/reports.ts';
@@ -75,6 +78,10 @@ export interface AppOptions {
   tokens?: TaskTokens;
   /** The configured executors (describeExecutors): kinds, modes, dashboard links. */
   executors?: readonly ExecutorDescription[];
+  /** Streaming sessions of deployments (/api/v1/deployments/{name}/sessions…) when serving is on. */
+  sessions?: SessionManager;
+  /** Seed 003's routes (/init, /queue_status, /delete_session, /wss, /ray/*) over `sessions`. */
+  seed003?: { host: Seed003Host; deployment?: string };
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -148,7 +155,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const metrics = opts.metrics ?? new MetricsRegistry();
   metrics.setStatsSource(() => opts.tasks.stats());
 
-  await app.register(healthRoutes, { tasks: opts.tasks, version: opts.version ?? 'dev' });
+  await app.register(healthRoutes, { tasks: opts.tasks, version: opts.version ?? 'dev', sessions: opts.sessions });
   const executors = new Map((opts.executors ?? []).map((e) => [e.name, e]));
   await app.register(taskRoutes, { tasks: opts.tasks, maxBatch: opts.maxBatch ?? DEFAULT_MAX_BATCH, executors });
   await app.register(executorRoutes, { tasks: opts.tasks, executors });
@@ -162,6 +169,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   if (opts.generation) await app.register(videoRoutes, { generation: opts.generation });
   await app.register(serviceRoutes, { tasks: opts.tasks, upstreamTimeoutMs: opts.serviceTimeoutMs });
   if (opts.lake) await app.register(lakeRoutes, { lake: opts.lake, maxUploadBytes: opts.maxUploadBytes ?? 4 * 1024 ** 3 });
+  if (opts.sessions) {
+    await app.register(sessionRoutes, { sessions: opts.sessions });
+    if (opts.seed003) await app.register(seed003Routes, { sessions: opts.sessions, ...opts.seed003 });
+  }
   await app.register(demoRoutes, { tasks: opts.tasks });
   await app.register(metricsRoutes, { metrics });
   await app.register(webRoutes, {}); // the web UI at / (web/dist), and its client-side routes

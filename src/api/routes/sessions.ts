@@ -70,8 +70,14 @@ export function streamSession(socket: WebSocket, sessions: SessionManager, id: s
       paused = true;
       socket.pause();
     }
+    // Settled now (a failed chunk is not an unhandled rejection while it waits its turn), delivered in turn.
+    const settled = work.then(
+      (value) => () => deliver(value),
+      (err: unknown) => () => sendError(err),
+    );
     tail = tail
-      .then(() => work.then(deliver, sendError))
+      .then(() => settled)
+      .then((sendIt) => sendIt())
       .finally(() => {
         unanswered--;
         if (paused && unanswered < MAX_UNANSWERED / 2) {
