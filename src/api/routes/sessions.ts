@@ -1,5 +1,5 @@
 /**
- * Streaming sessions of a deployment (issue 13 §6; docs/serving.md "Sessions"):
+ * Streaming sessions of a deployment (issue 13 §6; docs/serving-sessions.md):
  *   POST   /api/v1/deployments/{name}/sessions {client_id, routing_key?} → 201 the session
  *   GET    /api/v1/deployments/{name}/sessions/{id}   queue status (position, pending, done)
  *   DELETE /api/v1/deployments/{name}/sessions/{id}   ends it, frees its state
