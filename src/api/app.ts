@@ -26,6 +26,9 @@ import { deploymentRoutes } from './routes/deployments.ts';
 import { eventRoutes } from './routes/events.ts';
 import { executorRoutes } from './routes/executors.ts';
 import { healthRoutes } from './routes/health.ts';
+import { type Seed003Host, seed003Routes } from './routes/seed003.ts';
+import { sessionRoutes } from './routes/sessions.ts';
+import type { SessionManager } from '../serving/sessions.ts';
 import { serviceRoutes } from './routes/services.ts';
 import { lakeRoutes } from './routes/lake.ts';
 import { reportRoutes } from './routes/reports.ts';
@@ -79,6 +82,10 @@ export interface AppOptions {
   tokens?: TaskTokens;
   /** The configured executors (describeExecutors): kinds, modes, dashboard links. */
   executors?: readonly ExecutorDescription[];
+  /** Streaming sessions of deployments (/api/v1/deployments/{name}/sessions…) when serving is on. */
+  sessions?: SessionManager;
+  /** Seed 003's routes (/init, /queue_status, /delete_session, /wss, /ray/*) over `sessions`. */
+  seed003?: { host: Seed003Host; deployment?: string };
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -152,7 +159,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const metrics = opts.metrics ?? new MetricsRegistry();
   metrics.setStatsSource(() => opts.tasks.stats());
 
-  await app.register(healthRoutes, { tasks: opts.tasks, version: opts.version ?? 'dev' });
+  await app.register(healthRoutes, { tasks: opts.tasks, version: opts.version ?? 'dev', sessions: opts.sessions });
   const executors = new Map((opts.executors ?? []).map((e) => [e.name, e]));
   await app.register(taskRoutes, { tasks: opts.tasks, maxBatch: opts.maxBatch ?? DEFAULT_MAX_BATCH, executors });
   await app.register(executorRoutes, { tasks: opts.tasks, executors });
@@ -167,6 +174,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(serviceRoutes, { tasks: opts.tasks, upstreamTimeoutMs: opts.serviceTimeoutMs });
   if (opts.lake) await app.register(lakeRoutes, { lake: opts.lake, maxUploadBytes: opts.maxUploadBytes ?? 4 * 1024 ** 3 });
   if (opts.deployments) await app.register(deploymentRoutes, { deployments: opts.deployments.manager, maxPredictBytes: opts.deployments.maxPredictBytes });
+  if (opts.sessions) {
+    await app.register(sessionRoutes, { sessions: opts.sessions });
+    if (opts.seed003) await app.register(seed003Routes, { sessions: opts.sessions, ...opts.seed003 });
+  }
   await app.register(demoRoutes, { tasks: opts.tasks });
   await app.register(metricsRoutes, { metrics });
   await app.register(webRoutes, {}); // the web UI at / (web/dist), and its client-side routes
