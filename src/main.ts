@@ -36,6 +36,7 @@ import { SnapshotCache } from './lake/snapshot-cache.ts';
 import { findFfmpeg } from './runtime/ffmpeg.ts';
 import { resolveScriptCached } from './runtime/paths.ts';
 import { DeploymentManager } from './serving/deployments.ts';
+import { SessionManager } from './serving/sessions.ts';
 import { acquireLock } from './store/sqlite/lock.ts';
 import { SqliteTaskStore } from './store/sqlite/sqlite-store.ts';
 
@@ -209,8 +210,18 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     onError: (err, context) => logger.warn({ err }, `serving: ${context}`),
   });
 
+  const sessions = new SessionManager({
+    host: deployments.sessionHost(),
+    maxSessions: config.serving.sessions.max_sessions,
+    maxPendingChunks: config.serving.sessions.max_pending_chunks,
+    idleTimeoutMs: config.serving.sessions.idle_timeout_s * 1000,
+  });
+  deployments.onDelete((name) => sessions.endDeployment(name));
+
   const app = await buildApp({
     tasks: engine,
+    sessions,
+    seed003: { host: deployments.seed003Host(), deployment: config.serving.seed003.deployment },
     deployments: { manager: deployments, maxPredictBytes: config.serving.max_predict_bytes },
     logger: logLevel === 'silent' ? false : { level: logLevel, stream: logs },
     requestLog: config.server.request_log,
@@ -273,6 +284,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       await app.close();
       await Promise.all(progressStreams.map((s) => s.stop()));
       await generation.close();
+      sessions.close();
       await deployments.close();
       await engine.stop();
       for (const executor of executors.values()) await executor.close();

@@ -180,6 +180,19 @@ export const servingConfigSchema = z
     replica_startup_timeout_s: z.number().positive().max(3600).default(120),
     /** Largest binary predict body (raw float32 or Arrow IPC). */
     max_predict_bytes: z.number().int().positive().default(64 * 1024 * 1024),
+    /** Streaming sessions (/api/v1/deployments/{name}/sessions, seed 003's /init). */
+    sessions: z
+      .object({
+        /** A session with no chunk or status read for this long is reaped and its state freed. */
+        idle_timeout_s: z.number().positive().max(7 * 24 * 3600).default(300),
+        max_sessions: z.number().int().positive().max(1_000_000).default(4096),
+        /** Chunks of one session waiting or running; beyond it 429 QUEUE_FULL. */
+        max_pending_chunks: z.number().int().positive().max(100_000).default(1024),
+      })
+      .strict()
+      .default({ idle_timeout_s: 300, max_sessions: 4096, max_pending_chunks: 1024 }),
+    /** Seed 003's routes (/init, /queue_status, /wss, /ray/stats, /ray/configure) serve this deployment (default: the only one). */
+    seed003: z.object({ deployment: z.string().min(1).optional() }).strict().default({}),
   })
   .strict();
 export type ServingConfig = z.infer<typeof servingConfigSchema>;

@@ -55,6 +55,9 @@ export class Deployment {
     this.gateway.onDemand(() => this.tick());
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
+    // A model never served here: start a replica once to learn its inputs, so the first
+    // request or session chunk can be validated (with min 0 it retires when idle).
+    if (!signature) void this.waitSignature(spec.request_timeout_ms * 6).catch(() => undefined);
   }
 
   /** The lake model's name (spec.model without @version). */
@@ -83,11 +86,15 @@ export class Deployment {
   async waitSignature(deadlineMs: number): Promise<ModelSignature> {
     if (this.signature) return this.signature;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new LakerayError('REPLICA_UNAVAILABLE', `deployment "${this.spec.name}": no replica became ready within ${deadlineMs} ms${this.lastFailure ? ` (${this.lastFailure})` : ''}`)), deadlineMs);
-      this.signatureWaiters.push((s) => {
+      const waiter = (s: ModelSignature) => {
         clearTimeout(timer);
         resolve(s);
-      });
+      };
+      const timer = setTimeout(() => {
+        this.signatureWaiters = this.signatureWaiters.filter((w) => w !== waiter);
+        reject(new LakerayError('REPLICA_UNAVAILABLE', `deployment "${this.spec.name}": no replica became ready within ${deadlineMs} ms${this.lastFailure ? ` (${this.lastFailure})` : ''}`, undefined, 1000));
+      }, deadlineMs);
+      this.signatureWaiters.push(waiter);
       this.coldSince ??= Date.now();
       this.tick();
     });
@@ -184,7 +191,7 @@ export class Deployment {
     const active = this.backend.active;
     const waiting = stats.queue_rows + this.signatureWaiters.length;
     const { replicas: want, memory } = desiredReplicas(
-      { now, replicas: active, queueRows: waiting, inFlightRows: stats.in_flight_rows, maxBatchSize: this.spec.max_batch_size, idleForMs: this.gateway.idleForMs() },
+      { now, replicas: active, queueRows: waiting, inFlightRows: stats.in_flight_rows, maxBatchSize: this.spec.max_batch_size, idleForMs: this.signatureWaiters.length > 0 ? null : this.gateway.idleForMs() },
       this.spec.replicas,
       this.scale,
     );

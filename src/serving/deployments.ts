@@ -10,7 +10,9 @@ import type { Caller, TaskService } from '../engine/task-service.ts';
 import type { DeploymentStore } from '../store/deployment-store.ts';
 import { LocalBackend, replicaTaskName } from './backends/local-backend.ts';
 import { Deployment, type DeploymentStatus, type ReplicaStatus } from './deployment.ts';
+import type { SessionHost } from './sessions.ts';
 import {
+  batchSettingsOf,
   completeSpec,
   deploymentCreateSchema,
   parseModelRef,
@@ -21,7 +23,7 @@ import {
   type SettingDefaults,
 } from './deployment-spec.ts';
 import type { DeploymentStats } from './gateway.ts';
-import type { ModelSignature, StateBinding, TensorMap } from './types.ts';
+import type { BatchSettings, ModelSignature, StateBinding, TensorMap } from './types.ts';
 
 /** What the manager needs of the lake (LakeService has it). */
 export interface ServingLake {
@@ -65,6 +67,7 @@ const key = (tenant: string, name: string): string => `${tenant}\u0000${name}`;
 
 export class DeploymentManager {
   private readonly live = new Map<string, Deployment>();
+  private readonly deleteListeners: ((name: string) => void)[] = [];
 
   constructor(private readonly opts: ServingOptions) {}
 
@@ -128,6 +131,7 @@ export class DeploymentManager {
     const d = this.deployment(caller, name);
     this.live.delete(key(caller.tenant, name));
     await this.opts.store.deleteDeployment(caller.tenant, name);
+    for (const l of this.deleteListeners) l(name);
     await d.delete();
   }
 
@@ -156,6 +160,35 @@ export class DeploymentManager {
     const d = this.live.get(key(caller.tenant, name));
     if (!d) throw this.notFound(name);
     return d;
+  }
+
+  /** What the sessions need (tenant `default` until tenants come: issue 15). */
+  sessionHost(): SessionHost {
+    const find = (name: string) => this.live.get(key('default', name));
+    return {
+      gateway: (name) => find(name)?.gateway,
+      signature: (name) => find(name)?.signature ?? undefined,
+      stateBindings: (name) => find(name)?.spec.state ?? [],
+      routing: (name) => find(name)?.spec.routing ?? {},
+    };
+  }
+
+  /** What seed 003's routes need: the deployments, their stats, and a live reconfigure that is stored like a PATCH. */
+  seed003Host(): { deployments(): string[]; stats(name: string): object | undefined; reconfigure(name: string, settings: Partial<BatchSettings>): Promise<BatchSettings> } {
+    const caller = { tenant: 'default' };
+    return {
+      deployments: () => this.list(caller).map((d) => d.name),
+      stats: (name) => this.live.get(key('default', name))?.gateway.stats(),
+      reconfigure: async (name, settings) => {
+        const view = await this.patch(caller, name, settings);
+        return batchSettingsOf(view);
+      },
+    };
+  }
+
+  /** Called when a deployment goes (sessions end with it). */
+  onDelete(listener: (name: string) => void): void {
+    this.deleteListeners.push(listener);
   }
 
   async close(): Promise<void> {

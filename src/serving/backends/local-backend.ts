@@ -89,20 +89,28 @@ export class LocalBackend {
   async start(): Promise<string> {
     const id = `r${++this.seq}-${Date.now().toString(36)}`;
     const p = this.plan;
-    const [submitted] = await this.tasks.submit(this.caller, [
-      {
-        name: replicaTaskName(p.deployment),
-        script: REPLICA_SCRIPT,
-        executor: p.executor,
-        params: { model: p.model, version: p.version, threads: p.cpu, deployment: p.deployment, replica: id },
-        resources: { cpu: p.cpu, gpu: p.gpu },
-        max_attempts: 1,
-        labels: { 'lakeray.deployment': p.deployment, 'lakeray.replica': id },
-        service: { health_path: '/health', restart: 'never', max_restarts: 0, startup_timeout_s: p.startupTimeoutS },
-      },
-    ]);
-    const task = (submitted as { task: Task }).task;
-    this.replicas.set(id, { id, taskId: task.id, state: 'starting', gpus: [], startedAt: Date.now(), stopping: false });
+    // Counted at once (taskId comes with the submit), so a tick meanwhile does not start another.
+    const tracked: Tracked = { id, taskId: '', state: 'starting', gpus: [], startedAt: Date.now(), stopping: false };
+    this.replicas.set(id, tracked);
+    try {
+      const [submitted] = await this.tasks.submit(this.caller, [
+        {
+          name: replicaTaskName(p.deployment),
+          script: REPLICA_SCRIPT,
+          executor: p.executor,
+          params: { model: p.model, version: p.version, threads: p.cpu, deployment: p.deployment, replica: id },
+          resources: { cpu: p.cpu, gpu: p.gpu },
+          max_attempts: 1,
+          labels: { 'lakeray.deployment': p.deployment, 'lakeray.replica': id },
+          service: { health_path: '/health', restart: 'never', max_restarts: 0, startup_timeout_s: p.startupTimeoutS },
+        },
+      ]);
+      tracked.taskId = (submitted as { task: Task }).task.id;
+    } catch (err) {
+      this.replicas.delete(id);
+      throw err;
+    }
+    if (tracked.stopping) void this.stop(id);
     this.schedule(0);
     return id;
   }
@@ -118,6 +126,7 @@ export class LocalBackend {
     const r = this.replicas.get(id);
     if (!r) return;
     r.stopping = true;
+    if (r.taskId === '') return; // still submitting: start() stops it once it has its task
     try {
       await this.tasks.cancel(this.caller, r.taskId);
     } catch (err) {
@@ -160,6 +169,7 @@ export class LocalBackend {
   }
 
   private async follow(r: Tracked): Promise<void> {
+    if (r.taskId === '') return;
     let task: Task;
     try {
       task = await this.tasks.get(this.caller, r.taskId);
