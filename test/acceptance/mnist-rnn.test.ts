@@ -52,13 +52,13 @@ const succeeded = async (id: string, ms: number) => {
 
 /** Streams images [n, 784] through the one-row model, 28 calls carrying hn → h0; the logits after each row count. */
 async function stream(session: ort.InferenceSession, images: Float32Array, n: number, hidden: number): Promise<Float32Array[]> {
-  let h = new ort.Tensor('float32', new Float32Array(n * hidden), [n, hidden]);
+  let h: ort.Tensor = new ort.Tensor('float32', new Float32Array(n * hidden), [n, hidden]);
   const after: Float32Array[] = [];
   for (let row = 0; row < 28; row++) {
     const x = new Float32Array(n * 28);
     for (let i = 0; i < n; i++) x.set(images.subarray(i * 784 + row * 28, i * 784 + row * 28 + 28), i * 28);
     const out = await session.run({ x: new ort.Tensor('float32', x, [n, 28]), h0: h });
-    h = out.hn as ort.Tensor;
+    h = out.hn!;
     after.push(out.logits!.data as Float32Array);
   }
   return after;
