@@ -52,11 +52,30 @@ export interface RayHead {
 }
 
 let mine: Promise<RayHead> | undefined;
+let withServe: Promise<RayHead> | undefined;
 
-/** The run's head, started on first use. Give the calling hook a long timeout (a cold venv takes minutes). */
-export function rayHead(): Promise<RayHead> {
+/**
+ * The run's head, started on first use. Give the calling hook a long timeout (a cold venv takes minutes).
+ * `serve`: the head's venv also has Ray Serve's dependencies and onnxruntime (ray-up.sh
+ * --install with RAY_UP_SERVE=1, under the venv's install lock). Serve's actors start in fresh
+ * workers of that venv, so the same head serves whether or not it started with them.
+ */
+export function rayHead(opts: { serve?: boolean } = {}): Promise<RayHead> {
   mine ??= acquire();
-  return mine;
+  if (!opts.serve) return mine;
+  withServe ??= mine.then(async (head) => {
+    await installServe();
+    return head;
+  });
+  return withServe;
+}
+
+async function installServe(): Promise<void> {
+  const run = spawn('bash', [join(SCRIPTS, 'ray-up.sh'), '--install'], { env: { ...process.env, RAY_UP_SERVE: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  run.stderr.on('data', (d) => (err += d));
+  const code = await new Promise<number | null>((r) => run.once('exit', (c) => r(c)));
+  if (code !== 0) throw new Error(`ray-up.sh --install (RAY_UP_SERVE=1) failed (exit ${code}):\n${err.split('\n').slice(-30).join('\n')}`);
 }
 
 const headDir = (runRoot: string) => join(runRoot, 'ray');
