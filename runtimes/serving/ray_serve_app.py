@@ -16,14 +16,10 @@ HTTP (under the application's route prefix):
   when the inputs do not fit the model, 500 `INFERENCE_FAILED` when onnxruntime fails.
 - `GET /signature` — `{"inputs": [{name, dtype, shape}], "outputs": […]}`.
 
-Frame: a 4-byte little-endian header length, a JSON header
-`{"tensors": [{"name", "dtype", "shape", "offset", "bytes"}]}`, then the tensor data, each
-tensor starting at an 8-byte aligned `offset` counted from the start of the data, which
-itself starts at the first multiple of 8 after the header (src/serving/ray/frame.ts).
+The tensor frame is lakeray_frame.py's (beside this file, in the same working_dir package).
 """
 
 import asyncio
-import json
 import struct
 import urllib.parse
 import urllib.request
@@ -33,6 +29,8 @@ import onnxruntime as ort
 from ray import serve
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+
+from lakeray_frame import InvalidTensor, decode_frame, encode_frame
 
 DEPLOYMENT = "LakerayOnnx"
 # onnxruntime's element types → Lakeray's dtypes (src/serving/types.ts DTYPES)
@@ -44,49 +42,6 @@ _ORT_DTYPES = {
     "tensor(uint8)": "uint8",
     "tensor(bool)": "bool",
 }
-_NP = {"float32": np.float32, "float64": np.float64, "int32": np.int32, "int64": np.int64,
-       "uint8": np.uint8, "bool": np.bool_}
-
-
-class InvalidTensor(ValueError):
-    """The inputs of one request do not fit the model: that request alone is refused."""
-
-
-def _align8(n):
-    return (n + 7) & ~7
-
-
-def decode_frame(body):
-    (header_len,) = struct.unpack_from("<I", body, 0)
-    header = json.loads(bytes(body[4:4 + header_len]))
-    base = _align8(4 + header_len)
-    out = {}
-    for t in header["tensors"]:
-        dtype = t["dtype"]
-        if dtype not in _NP:
-            raise InvalidTensor(f'input "{t["name"]}": unknown dtype {dtype}')
-        start = base + t["offset"]
-        if start + t["bytes"] > len(body):
-            raise InvalidTensor(f'input "{t["name"]}": frame is shorter than its data')
-        arr = np.frombuffer(body, dtype=_NP[dtype], count=t["bytes"] // np.dtype(_NP[dtype]).itemsize, offset=start)
-        out[t["name"]] = arr.reshape(t["shape"])
-    return out
-
-
-def encode_frame(tensors):
-    entries, chunks, offset = [], [], 0
-    for name, arr in tensors.items():
-        arr = np.ascontiguousarray(arr)
-        data = arr.tobytes()
-        entries.append({"name": name, "dtype": str(arr.dtype) if arr.dtype != np.bool_ else "bool",
-                        "shape": list(arr.shape), "offset": offset, "bytes": len(data)})
-        chunks.append(data + b"\0" * (_align8(len(data)) - len(data)))
-        offset += _align8(len(data))
-    header = json.dumps({"tensors": entries}).encode()
-    pad = _align8(4 + len(header)) - 4 - len(header)
-    return struct.pack("<I", len(header)) + header + b"\0" * pad + b"".join(chunks)
-
-
 def _spec(node):
     return {"name": node.name, "dtype": _ORT_DTYPES.get(node.type, node.type),
             "shape": [d if isinstance(d, int) else (d or None) for d in node.shape]}
@@ -101,8 +56,11 @@ class LakerayOnnx:
     def __init__(self, lakeray_url, model, version, threads=1):
         query = urllib.parse.urlencode({"version": version}) if version is not None else ""
         url = f"{lakeray_url.rstrip('/')}/api/v1/models/{urllib.parse.quote(model, safe='')}/files/model.onnx"
-        with urllib.request.urlopen(f"{url}?{query}" if query else url, timeout=120) as res:
-            onnx_bytes = res.read()
+        try:
+            with urllib.request.urlopen(f"{url}?{query}" if query else url, timeout=120) as res:
+                onnx_bytes = res.read()
+        except OSError as err:  # HTTPError, URLError, timeouts: Serve shows this line as the reason
+            raise RuntimeError(f"cannot read model.onnx of {model}@{version} from {lakeray_url}: {err}") from None
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = max(1, int(threads))
         opts.inter_op_num_threads = 1

@@ -20,7 +20,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { request } from 'undici';
@@ -70,7 +70,14 @@ export function rayHead(opts: { serve?: boolean } = {}): Promise<RayHead> {
   return withServe;
 }
 
+/** Serve's modules and onnxruntime, as ray-up.sh checks them (RAY_UP_SERVE=1). */
+const SERVE_IMPORTS = 'import mmh3, watchfiles, starlette, fastapi, uvicorn, jinja2, onnxruntime';
+
 async function installServe(): Promise<void> {
+  // Already there: skip ray-up.sh, whose install step (under the venv's lock) would hold up other heads starting.
+  const home = process.env.RAY_UP_HOME ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'lakeray', 'ray');
+  const python = process.env.RAY_UP_VENV ? join(process.env.RAY_UP_VENV, 'bin/python') : join(home, 'venv/bin/python');
+  if (spawnSync(python, ['-c', SERVE_IMPORTS], { stdio: 'ignore', timeout: 120_000 }).status === 0) return;
   const run = spawn('bash', [join(SCRIPTS, 'ray-up.sh'), '--install'], { env: { ...process.env, RAY_UP_SERVE: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   run.stderr.on('data', (d) => (err += d));

@@ -139,7 +139,7 @@ export class RayServeClient {
     for (;;) {
       const last = await this.application(name);
       if (last && want.includes(last.status)) return last;
-      if (last?.status === 'DEPLOY_FAILED') throw new RayApiError('rejected', `Serve application "${name}" failed to deploy: ${rayTextSummary(last.message)}`, undefined, last.message.slice(0, 8_000));
+      if (last?.status === 'DEPLOY_FAILED') throw new RayApiError('rejected', `Serve application "${name}" failed to deploy: ${failureOf(last)}`, undefined, last.message.slice(0, 8_000));
       if (Date.now() > deadline) throw new RayApiError('timeout', `Serve application "${name}" is ${last?.status ?? 'absent'}, not ${want.join('/')}, after ${opts.timeoutMs ?? 120_000} ms${last?.message ? `: ${last.message.slice(0, 300)}` : ''}`);
       await new Promise((r) => setTimeout(r, opts.intervalMs ?? 500));
     }
@@ -200,6 +200,14 @@ export class RayServeClient {
       throw new RayApiError(timedOut ? 'timeout' : 'unreachable', `Ray ${method} ${path}: ${timedOut ? `no answer within ${this.timeoutMs} ms` : `cannot reach ${this.address} (${(err as Error).message})`}`, undefined, undefined, { cause: err });
     }
   }
+}
+
+/** The app's message names the failed deployments only; the reason is the last line of theirs (a traceback). */
+function failureOf(app: ServeAppDetails): string {
+  const reasons = Object.values(app.deployments)
+    .filter((d) => d.message && d.status !== 'HEALTHY')
+    .map((d) => `${d.name}: ${rayTextSummary(d.message)}`);
+  return [rayTextSummary(app.message), ...reasons].join('; ');
 }
 
 const REPLICA_STATE: Record<string, ReplicaState> = { RUNNING: 'ready', STOPPING: 'draining', PENDING_MIGRATION: 'draining' };
