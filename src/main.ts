@@ -35,6 +35,8 @@ import { LanceLineageLog } from './lake/lance/lineage-log.ts';
 import { SnapshotCache } from './lake/snapshot-cache.ts';
 import { findFfmpeg } from './runtime/ffmpeg.ts';
 import { resolveScriptCached } from './runtime/paths.ts';
+import { DeploymentManager } from './serving/deployments.ts';
+import { SessionManager } from './serving/sessions.ts';
 import { acquireLock } from './store/sqlite/lock.ts';
 import { SqliteTaskStore } from './store/sqlite/sqlite-store.ts';
 
@@ -197,8 +199,30 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     },
   });
 
+  const deployments = new DeploymentManager({
+    tasks: engine,
+    store: store.deployments,
+    lake: lakeService,
+    defaults: config.serving.defaults,
+    declared: config.serving.deployments,
+    localExecutor: config.serving.executor,
+    startupTimeoutS: config.serving.replica_startup_timeout_s,
+    onError: (err, context) => logger.warn({ err }, `serving: ${context}`),
+  });
+
+  const sessions = new SessionManager({
+    host: deployments.sessionHost(),
+    maxSessions: config.serving.sessions.max_sessions,
+    maxPendingChunks: config.serving.sessions.max_pending_chunks,
+    idleTimeoutMs: config.serving.sessions.idle_timeout_s * 1000,
+  });
+  deployments.onDelete((name) => sessions.endDeployment(name));
+
   const app = await buildApp({
     tasks: engine,
+    sessions,
+    seed003: { host: deployments.seed003Host(), deployment: config.serving.seed003.deployment },
+    deployments: { manager: deployments, maxPredictBytes: config.serving.max_predict_bytes },
     logger: logLevel === 'silent' ? false : { level: logLevel, stream: logs },
     requestLog: config.server.request_log,
     bodyLimit: config.server.body_limit_bytes,
@@ -228,6 +252,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   try {
     const { recovered } = await engine.start();
     if (recovered) logger.warn({ recovered }, 'recovered tasks left running by a previous server');
+    await deployments.start();
   } catch (err) {
     await app.close();
     throw err;
@@ -259,6 +284,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       await app.close();
       await Promise.all(progressStreams.map((s) => s.stop()));
       await generation.close();
+      sessions.close();
+      await deployments.close();
       await engine.stop();
       for (const executor of executors.values()) await executor.close();
       lakeService.close();

@@ -30,7 +30,7 @@ from torch import nn
 _HERE = os.path.dirname(os.path.abspath(__file__))
 if _HERE not in sys.path:  # the harness puts the script's directory first already; a plain import may not
     sys.path.insert(0, _HERE)
-from model import ARCHITECTURE, DIGIT_CLASSES, build_model, cpu_threads  # noqa: E402
+from model import ARCHITECTURE, DIGIT_CLASSES, build_model, cpu_threads, train_epoch  # noqa: E402
 
 
 def _pixels(chunk):
@@ -175,30 +175,20 @@ def run(input_path, output_path, params, ctx):
     accuracy = test_loss = float("nan")
     train_loss = float("nan")
     history = []
+
+    def train_batch(idx):
+        xb = x_train[idx].to(device, non_blocking=True)
+        yb = y_train[idx].to(device, non_blocking=True)
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(model(xb), yb)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
     train_started = time.perf_counter()
     for epoch in range(1, epochs + 1):
         model.train()
-        order = torch.randperm(len(y_train))
-        running, seen = 0.0, 0
-        for b in range(batches):
-            idx = order[b * batch_size:(b + 1) * batch_size]
-            xb = x_train[idx].to(device, non_blocking=True)
-            yb = y_train[idx].to(device, non_blocking=True)
-            optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            optimizer.step()
-            step += 1
-            value = loss.item()
-            running += value * len(idx)
-            seen += len(idx)
-            if step % log_every == 0:
-                ctx.metric("loss", value, step=step)
-            if step % 10 == 0 or b == batches - 1:
-                ctx.progress(0.02 + 0.93 * step / total_steps,
-                             "epoch %d/%d batch %d/%d loss %.4f" % (epoch, epochs, b + 1, batches, value),
-                             step=step, total=total_steps)
-        train_loss = running / max(1, seen)
+        train_loss, step = train_epoch(ctx, train_batch, len(y_train), batch_size, epoch, epochs, step, total_steps, log_every)
         accuracy, test_loss = evaluate(model, x_test, y_test, device)
         history.append({"epoch": epoch, "train_loss": train_loss, "test_loss": test_loss, "test_accuracy": accuracy})
         ctx.metric("train_loss", train_loss, step=epoch)

@@ -4,6 +4,7 @@
  * The app never listens by itself: main.ts does, tests use inject() or listen on port 0.
  * It talks to the engine only through TaskService.
  */
+import type { DeploymentManager } from '../serving/deployments.ts';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
@@ -21,9 +22,13 @@ import { DEFAULT_MAX_JSON_DEPTH, installJsonBodyParser } from './plugins/json-bo
 import { QueueWatch } from './queue-watch.ts';
 import { artifactRoutes } from './routes/artifacts.ts';
 import { demoRoutes } from './routes/demo.ts';
+import { deploymentRoutes } from './routes/deployments.ts';
 import { eventRoutes } from './routes/events.ts';
 import { executorRoutes } from './routes/executors.ts';
 import { healthRoutes } from './routes/health.ts';
+import { type Seed003Host, seed003Routes } from './routes/seed003.ts';
+import { sessionRoutes } from './routes/sessions.ts';
+import type { SessionManager } from '../serving/sessions.ts';
 import { serviceRoutes } from './routes/services.ts';
 import { lakeRoutes } from './routes/lake.ts';
 import { reportRoutes } from './routes/reports.ts';
@@ -40,6 +45,8 @@ export interface AppOptions {
   tasks: TaskService;
   /** The lake's routes (/api/v1/datasets, /api/v1/models) when a lake is configured. */
   lake?: LakeService;
+  /** Model serving (src/serving): the deployments routes. */
+  deployments?: { manager: DeploymentManager; maxPredictBytes: number };
   /** Largest Arrow upload in bytes (default 4 GiB). */
   maxUploadBytes?: number;
   /** How long the service proxy waits for a service's response headers (default 300 s). */
@@ -75,6 +82,10 @@ export interface AppOptions {
   tokens?: TaskTokens;
   /** The configured executors (describeExecutors): kinds, modes, dashboard links. */
   executors?: readonly ExecutorDescription[];
+  /** Streaming sessions of deployments (/api/v1/deployments/{name}/sessions…) when serving is on. */
+  sessions?: SessionManager;
+  /** Seed 003's routes (/init, /queue_status, /delete_session, /wss, /ray/*) over `sessions`. */
+  seed003?: { host: Seed003Host; deployment?: string };
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -148,7 +159,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const metrics = opts.metrics ?? new MetricsRegistry();
   metrics.setStatsSource(() => opts.tasks.stats());
 
-  await app.register(healthRoutes, { tasks: opts.tasks, version: opts.version ?? 'dev' });
+  await app.register(healthRoutes, { tasks: opts.tasks, version: opts.version ?? 'dev', sessions: opts.sessions });
   const executors = new Map((opts.executors ?? []).map((e) => [e.name, e]));
   await app.register(taskRoutes, { tasks: opts.tasks, maxBatch: opts.maxBatch ?? DEFAULT_MAX_BATCH, executors });
   await app.register(executorRoutes, { tasks: opts.tasks, executors });
@@ -162,6 +173,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   if (opts.generation) await app.register(videoRoutes, { generation: opts.generation });
   await app.register(serviceRoutes, { tasks: opts.tasks, upstreamTimeoutMs: opts.serviceTimeoutMs });
   if (opts.lake) await app.register(lakeRoutes, { lake: opts.lake, maxUploadBytes: opts.maxUploadBytes ?? 4 * 1024 ** 3 });
+  if (opts.deployments) await app.register(deploymentRoutes, { deployments: opts.deployments.manager, maxPredictBytes: opts.deployments.maxPredictBytes });
+  if (opts.sessions) {
+    await app.register(sessionRoutes, { sessions: opts.sessions });
+    if (opts.seed003) await app.register(seed003Routes, { sessions: opts.sessions, ...opts.seed003 });
+  }
   await app.register(demoRoutes, { tasks: opts.tasks });
   await app.register(metricsRoutes, { metrics });
   await app.register(webRoutes, {}); // the web UI at / (web/dist), and its client-side routes

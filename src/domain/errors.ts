@@ -45,6 +45,7 @@ export const ERRORS = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, scope: 'api', message: 'Unsupported content type' },
   INVALID_TENSOR: { status: 400, scope: 'api', message: 'An input is missing, unknown, or has the wrong shape or dtype for the model' },
   QUEUE_FULL: { status: 429, scope: 'api', message: "The deployment's queue is full; retry after Retry-After" },
+  TOO_MANY_SESSIONS: { status: 429, scope: 'api', message: 'The most streaming sessions the server keeps are open; delete one or retry once idle ones are reaped' },
   RANGE_NOT_SATISFIABLE: { status: 416, scope: 'api', message: 'The requested byte range lies outside the file' },
   SERVICE_UNREACHABLE: { status: 502, scope: 'api', message: 'The service did not answer the proxied request' },
   NOT_READY: { status: 503, scope: 'api', message: 'Server is starting or shutting down' },
@@ -78,13 +79,16 @@ export class LakerayError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly details?: unknown;
+  /** When the caller may try again (ms); routes turn it into `Retry-After` (seconds, rounded up, at least 1). */
+  readonly retryAfterMs?: number;
 
-  constructor(code: ErrorCode, message?: string, details?: unknown) {
+  constructor(code: ErrorCode, message?: string, details?: unknown, retryAfterMs?: number) {
     super(message ?? ERRORS[code].message);
     this.name = 'LakerayError';
     this.code = code;
     this.status = ERRORS[code].status;
     this.details = details;
+    if (retryAfterMs !== undefined) this.retryAfterMs = retryAfterMs;
   }
 }
 

@@ -14,7 +14,7 @@ import { DEFAULT_RETRY } from '../domain/retry.ts';
 import { DEFAULT_SERVICE } from '../domain/service.ts';
 import type { Task, WebhookOptions } from '../domain/task.ts';
 import type { Executor } from '../executors/executor.ts';
-import { isLakeName, resolveDataPath, resolveScript } from '../runtime/paths.ts';
+import { isLakeName, resolveDataPath, resolveScript, withBuiltinScriptRoots } from '../runtime/paths.ts';
 import { newTaskId } from './ids.ts';
 import type { TaskInput, WebhookInput } from './task-input.ts';
 import { checkOutboundUrl } from '../net/url-policy.ts';
@@ -100,7 +100,7 @@ export function compileTask(input: TaskInput, tenant: string, ctx: SubmissionCon
   if (!SCRIPT_EXTENSIONS.has(extname(input.script)))
     throw new LakerayError('INVALID_REQUEST', `script: "${input.script}" must be a .py, .js, .mjs, .ts or .mts file`);
   if (!checkedScripts.has(input.script)) {
-    resolveScript(input.script, [...ctx.config.script_roots]);
+    resolveScript(input.script, withBuiltinScriptRoots(ctx.config.script_roots));
     checkedScripts.add(input.script);
   }
 

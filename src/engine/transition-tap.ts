@@ -22,6 +22,10 @@ export class TransitionTap implements TaskStore {
     private readonly listener: (results: readonly (TransitionResult | null)[]) => void,
   ) {}
 
+  get deployments(): TaskStore['deployments'] {
+    return this.inner.deployments;
+  }
+
   async transition(requests: TransitionRequest[]): Promise<(TransitionResult | null)[]> {
     const results = await this.inner.transition(requests);
     this.listener(results);

@@ -9,6 +9,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { LakerayError } from '../domain/errors.ts';
 
 export type ScriptRuntime = 'python' | 'node';
@@ -93,6 +94,16 @@ export const resolveScript = (script: string, roots: readonly string[]): string 
   }
   throw new LakerayError('SCRIPT_NOT_FOUND', `script "${script}" not found in the script roots (${roots.join(', ')})`);
 };
+
+/**
+ * Scripts the platform itself ships (the serving replica, runtimes/serving): a task may name
+ * them like any script. They come after the configured roots, so an operator's own file of
+ * the same name wins.
+ */
+export const BUILTIN_SCRIPT_ROOTS: readonly string[] = [path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'runtimes', 'serving')];
+
+/** The configured script roots, then the built-in ones. */
+export const withBuiltinScriptRoots = (configured: readonly string[]): string[] => [...new Set([...configured, ...BUILTIN_SCRIPT_ROOTS])];
 
 /** How long a resolved script path is reused by resolveScriptCached. */
 export const SCRIPT_CACHE_TTL_MS = 1000;

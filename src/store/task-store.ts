@@ -13,6 +13,7 @@
  * - Every method is async so a networked database (PostgreSQL) implements the same
  *   interface; the embedded SQLite store resolves at once.
  */
+import type { DeploymentStore } from './deployment-store.ts';
 import type { EventType, NewEvent, TaskEvent } from '../domain/events.ts';
 import type { Assignment, Task, TaskStatus } from '../domain/task.ts';
 
@@ -97,6 +98,8 @@ export interface TransitionResult {
 }
 
 export interface TaskStore {
+  /** Serving deployments, in the same database. */
+  readonly deployments: DeploymentStore;
   /** Insert new tasks (one transaction) and append their first `state` event. */
   insert(tasks: NewTask[], now: number): Promise<{ results: InsertResult[]; events: TaskEvent[] }>;
   get(id: string): Promise<Task | null>;

@@ -20,7 +20,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { request } from 'undici';
@@ -52,11 +52,37 @@ export interface RayHead {
 }
 
 let mine: Promise<RayHead> | undefined;
+let withServe: Promise<RayHead> | undefined;
 
-/** The run's head, started on first use. Give the calling hook a long timeout (a cold venv takes minutes). */
-export function rayHead(): Promise<RayHead> {
+/**
+ * The run's head, started on first use. Give the calling hook a long timeout (a cold venv takes minutes).
+ * `serve`: the head's venv also has Ray Serve's dependencies and onnxruntime (ray-up.sh
+ * --install with RAY_UP_SERVE=1, under the venv's install lock). Serve's actors start in fresh
+ * workers of that venv, so the same head serves whether or not it started with them.
+ */
+export function rayHead(opts: { serve?: boolean } = {}): Promise<RayHead> {
   mine ??= acquire();
-  return mine;
+  if (!opts.serve) return mine;
+  withServe ??= mine.then(async (head) => {
+    await installServe();
+    return head;
+  });
+  return withServe;
+}
+
+/** Serve's modules and onnxruntime, as ray-up.sh checks them (RAY_UP_SERVE=1). */
+const SERVE_IMPORTS = 'import mmh3, watchfiles, starlette, fastapi, uvicorn, jinja2, onnxruntime';
+
+async function installServe(): Promise<void> {
+  // Already there: skip ray-up.sh, whose install step (under the venv's lock) would hold up other heads starting.
+  const home = process.env.RAY_UP_HOME ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'lakeray', 'ray');
+  const python = process.env.RAY_UP_VENV ? join(process.env.RAY_UP_VENV, 'bin/python') : join(home, 'venv/bin/python');
+  if (spawnSync(python, ['-c', SERVE_IMPORTS], { stdio: 'ignore', timeout: 120_000 }).status === 0) return;
+  const run = spawn('bash', [join(SCRIPTS, 'ray-up.sh'), '--install'], { env: { ...process.env, RAY_UP_SERVE: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  run.stderr.on('data', (d) => (err += d));
+  const code = await new Promise<number | null>((r) => run.once('exit', (c) => r(c)));
+  if (code !== 0) throw new Error(`ray-up.sh --install (RAY_UP_SERVE=1) failed (exit ${code}):\n${err.split('\n').slice(-30).join('\n')}`);
 }
 
 const headDir = (runRoot: string) => join(runRoot, 'ray');

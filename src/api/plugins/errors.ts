@@ -125,6 +125,7 @@ function handle(err: unknown, request: FastifyRequest, reply: FastifyReply): voi
   else request.log.info({ code: e.code, message: e.message }, 'request rejected');
   // A streaming response (SSE) may already have sent its headers: nothing left to say.
   if (reply.sent || reply.raw.headersSent) return;
+  if (err instanceof LakerayError && err.retryAfterMs !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))));
   send(reply, e);
 }
 

@@ -7,18 +7,27 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { LakerayError } from '../../domain/errors.ts';
 import type { TaskService } from '../../engine/task-service.ts';
+import type { SessionManager } from '../../serving/sessions.ts';
 import { errorResponses } from '../plugins/errors.ts';
 
 export interface HealthRoutesOptions {
   tasks: TaskService;
   version: string;
+  /** With serving on, /health also counts the streaming sessions (seed 003's /health did). */
+  sessions?: SessionManager;
 }
 
-export const healthRoutes: FastifyPluginAsyncZod<HealthRoutesOptions> = async (app, { tasks, version }) => {
+export const healthRoutes: FastifyPluginAsyncZod<HealthRoutesOptions> = async (app, { tasks, version, sessions }) => {
   app.get(
     '/health',
-    { schema: { tags: ['ops'], summary: 'Liveness', response: { 200: z.object({ status: z.literal('ok'), version: z.string() }) } } },
-    async () => ({ status: 'ok' as const, version }),
+    {
+      schema: {
+        tags: ['ops'],
+        summary: 'Liveness',
+        response: { 200: z.object({ status: z.literal('ok'), version: z.string(), sessions: z.object({ open: z.number().int(), max: z.number().int() }).optional() }) },
+      },
+    },
+    async () => (sessions ? { status: 'ok' as const, version, sessions: { open: sessions.size, max: sessions.limit } } : { status: 'ok' as const, version }),
   );
 
   app.get(

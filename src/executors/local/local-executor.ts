@@ -10,7 +10,7 @@ import type { LocalExecutorConfig } from '../../config/schema.ts';
 import { LakerayError, taskError, type TaskError } from '../../domain/errors.ts';
 import type { Resources } from '../../domain/resources.ts';
 import type { Task } from '../../domain/task.ts';
-import { resolveScriptCached, scriptRuntime, type ScriptRuntime } from '../../runtime/paths.ts';
+import { resolveScriptCached, scriptRuntime, withBuiltinScriptRoots, type ScriptRuntime } from '../../runtime/paths.ts';
 import { ENV, runLine, type Job } from '../../runtime/protocol.ts';
 import type { ServiceEndpoint, ServiceSpec } from '../../domain/service.ts';
 import type { Executor, ExecutorSettings, Reattached, RunCallbacks } from '../executor.ts';
@@ -84,9 +84,12 @@ export class LocalExecutor implements Executor {
   private closing = false;
 
   private readonly ownerEnv: Record<string, string>;
+  /** The configured roots, then the platform's own scripts (the serving replica). */
+  private readonly scriptRoots: string[];
 
   constructor(private readonly opts: LocalExecutorOptions) {
     const { config } = opts;
+    this.scriptRoots = withBuiltinScriptRoots(opts.scriptRoots);
     this.ownerEnv = opts.owner === undefined ? {} : { [OWNER_ENV]: opts.owner };
     this.name = opts.name ?? 'local';
     this.settings = { graceMs: config.kill_grace_ms };
@@ -163,7 +166,7 @@ export class LocalExecutor implements Executor {
     try {
       // Checked again at run time (the file system may have changed since submit), but at most
       // once a second per script: see resolveScriptCached.
-      const script = resolveScriptCached(task.script, this.opts.scriptRoots);
+      const script = resolveScriptCached(task.script, this.scriptRoots);
       runtime = this.runtimeOf(script);
       // A service's run() never returns: it never takes a warm worker.
       pool = task.service === null ? this.poolFor(task, runtime) : undefined;

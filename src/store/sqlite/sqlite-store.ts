@@ -26,6 +26,7 @@ import type {
   TransitionRequest,
   TransitionResult,
 } from '../task-store.ts';
+import { SqliteDeployments } from './deployments.ts';
 import { Checkpointer, SAFETY_AUTOCHECKPOINT_PAGES } from './checkpointer.ts';
 import { EventBatchInsert, type EventInserts, prepareEventInserts } from './event-batch.ts';
 import { buildListQuery, encodeCursor } from './list-query.ts';
@@ -62,6 +63,7 @@ export class SqliteTaskStore implements TaskStore {
   private readonly transitions: TransitionStatements;
   private readonly memory: RowMemory;
   private readonly taskInserts: ReturnType<typeof prepareTaskInserts>;
+  readonly deployments: SqliteDeployments;
 
   private constructor(
     private readonly db: Database.Database,
@@ -73,6 +75,7 @@ export class SqliteTaskStore implements TaskStore {
     this.transitions = new TransitionStatements(db);
     this.taskInserts = prepareTaskInserts(db);
     this.memory = new RowMemory(db);
+    this.deployments = new SqliteDeployments(db);
   }
 
   /** Opens (creating if needed) and migrates the database at `path`; ':memory:' is allowed. */

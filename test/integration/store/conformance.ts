@@ -8,6 +8,7 @@
  * `open` may return a fresh database or one shared with earlier tests.
  */
 import { describe } from 'vitest';
+import { deploymentConformance } from './conformance-deployments.ts';
 import { eventConformance } from './conformance-events.ts';
 import { queryConformance } from './conformance-queries.ts';
 import { taskConformance } from './conformance-tasks.ts';
@@ -24,5 +25,6 @@ export function taskStoreConformance(name: string, open: OpenStore): void {
     describe('transitions', () => transitionConformance(open));
     describe('events', () => eventConformance(open));
     describe('queries', () => queryConformance(open));
+    describe('deployments', () => deploymentConformance(open));
   });
 }

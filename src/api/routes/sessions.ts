@@ -1,0 +1,202 @@
+/**
+ * Streaming sessions of a deployment (issue 13 §6; docs/serving-sessions.md):
+ *   POST   /api/v1/deployments/{name}/sessions {client_id, routing_key?} → 201 the session
+ *   GET    /api/v1/deployments/{name}/sessions/{id}   queue status (position, pending, done)
+ *   DELETE /api/v1/deployments/{name}/sessions/{id}   ends it, frees its state
+ *   WebSocket /api/v1/deployments/{name}/sessions/{id}/stream
+ *
+ * The stream (shared with seed 003's /wss/{id}): in, a binary frame (float32 LE values of one
+ * chunk) or a text frame `{"inputs": …}`, or the text `EOF`; out, one JSON text per chunk in
+ * the order they came, `{"seq", "outputs", "prediction"?}`, or `{"error": {code, message}}`
+ * for a chunk that failed (the session and the socket go on). `EOF` waits for the chunks
+ * before it, ends the session, answers `{"event": "eof", "chunks": n}` and closes 1000. A
+ * session that ends otherwise (deleted, reaped) sends `{"event": "ended", "reason"}` and
+ * closes 1000; an unknown session sends SESSION_NOT_FOUND and closes 4404. Closing the
+ * socket without EOF keeps the session: a client may reconnect and go on.
+ */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { WebSocket } from 'ws';
+import { z } from 'zod';
+import { LakerayError } from '../../domain/errors.ts';
+import { decodeBinaryChunk, decodeJsonChunk, encodeChunkAnswer } from '../../serving/sessions/chunk-codec.ts';
+import type { SessionManager } from '../../serving/sessions.ts';
+import { errorResponses, toApiError } from '../plugins/errors.ts';
+
+// With this many chunks of one connection unanswered the socket stops reading; below half, it reads again.
+const MAX_UNANSWERED = 64;
+
+export const sessionView = z.object({
+  session_id: z.string(),
+  deployment: z.string(),
+  client_id: z.string(),
+  routing_key: z.string().nullable(),
+  gpu: z.string().nullable(),
+  created_at: z.string(),
+});
+
+export const sessionStatus = sessionView.extend({
+  status: z.literal('open'),
+  position: z.number().int().nullable(),
+  pending_chunks: z.number().int(),
+  chunks_done: z.number().int(),
+  last_activity: z.string(),
+});
+
+export const clientId = z.string().min(1).max(200);
+export const routingKey = z.string().min(1).max(200);
+
+/** Serves one WebSocket as the stream of session `id` (see the header); with `deployment`, only if the session is on it. */
+export function streamSession(socket: WebSocket, sessions: SessionManager, id: string, deployment?: string): void {
+  const send = (msg: unknown) => {
+    if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(msg));
+  };
+  const sendError = (err: unknown) => {
+    const e = toApiError(err);
+    send({ error: { code: e.code, message: e.message } });
+  };
+  if (!sessions.has(id, deployment)) {
+    sendError(new LakerayError('SESSION_NOT_FOUND', `no session "${id}" (it ended, was deleted or was reaped when idle)`));
+    socket.close(4404, 'no such session');
+    return;
+  }
+  // Answers leave in the order their frames came: each waits for the one before it.
+  let tail: Promise<void> = Promise.resolve();
+  let unanswered = 0;
+  let paused = false;
+  let eof = false;
+  const after = (work: Promise<unknown>, deliver: (v: unknown) => void) => {
+    unanswered++;
+    if (unanswered >= MAX_UNANSWERED && !paused) {
+      paused = true;
+      socket.pause();
+    }
+    // Settled now (a failed chunk is not an unhandled rejection while it waits its turn), delivered in turn.
+    const settled = work.then(
+      (value) => () => deliver(value),
+      (err: unknown) => () => sendError(err),
+    );
+    tail = tail
+      .then(() => settled)
+      .then((sendIt) => sendIt())
+      .finally(() => {
+        unanswered--;
+        if (paused && unanswered < MAX_UNANSWERED / 2) {
+          paused = false;
+          socket.resume();
+        }
+      });
+  };
+  const unsubscribe = sessions.onEnd(id, (reason) => {
+    if (eof) return;
+    tail = tail.then(() => {
+      send({ event: 'ended', reason });
+      socket.close(1000, `session ended (${reason})`);
+    });
+  });
+  socket.on('close', () => unsubscribe());
+  socket.on('message', (data, isBinary) => {
+    if (eof) return; // nothing after EOF counts
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    if (!isBinary && bytes.toString('utf8').trim() === 'EOF') {
+      eof = true;
+      unsubscribe();
+      // Ended after the chunks before it were answered (they are ahead of it on the tail).
+      after(Promise.resolve(), () => {
+        try {
+          send({ event: 'eof', chunks: sessions.delete(id) });
+        } catch (err) {
+          sendError(err);
+        }
+        socket.close(1000, 'EOF');
+      });
+      return;
+    }
+    const answer = (async () => {
+      const specs = sessions.chunkInputs(id);
+      let inputs;
+      if (isBinary) inputs = decodeBinaryChunk(specs, bytes);
+      else {
+        let body: unknown;
+        try {
+          body = JSON.parse(bytes.toString('utf8'));
+        } catch {
+          throw new LakerayError('INVALID_TENSOR', 'a text frame is JSON {"inputs": …} or EOF');
+        }
+        inputs = decodeJsonChunk(specs, body);
+      }
+      const { seq, outputs } = await sessions.chunk(id, inputs);
+      return encodeChunkAnswer(seq, outputs);
+    })();
+    after(answer, send);
+  });
+}
+
+export interface SessionRoutesOptions {
+  sessions: SessionManager;
+}
+
+const params = z.object({ name: z.string().min(1).max(200) });
+const sessionParams = params.extend({ id: z.string().min(1).max(200) });
+
+export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, { sessions }) => {
+  /** The session, if it belongs to that deployment (another deployment's session is unknown here). */
+  const ofDeployment = (name: string, id: string): void => {
+    if (!sessions.has(id, name))
+      throw new LakerayError('SESSION_NOT_FOUND', `deployment "${name}" has no session "${id}"`);
+  };
+
+  app.post(
+    '/api/v1/deployments/:name/sessions',
+    {
+      schema: {
+        tags: ['deployments'],
+        summary: 'Open a streaming session',
+        params,
+        body: z.object({ client_id: clientId, routing_key: routingKey.nullable().optional() }).strict(),
+        response: { 201: sessionView, ...errorResponses(400, 404, 429) },
+      },
+    },
+    async (request, reply) => {
+      const view = sessions.create(request.params.name, request.body.client_id, request.body.routing_key);
+      return reply.code(201).send(view);
+    },
+  );
+
+  app.get(
+    '/api/v1/deployments/:name/sessions/:id',
+    { schema: { tags: ['deployments'], summary: "A session's queue status", params: sessionParams, response: { 200: sessionStatus, ...errorResponses(404) } } },
+    async (request) => {
+      ofDeployment(request.params.name, request.params.id);
+      return sessions.status(request.params.id);
+    },
+  );
+
+  app.delete(
+    '/api/v1/deployments/:name/sessions/:id',
+    {
+      schema: {
+        tags: ['deployments'],
+        summary: 'End a session and free its state',
+        params: sessionParams,
+        response: { 200: z.object({ session_id: z.string(), chunks: z.number().int() }), ...errorResponses(404) },
+      },
+    },
+    async (request) => {
+      ofDeployment(request.params.name, request.params.id);
+      return { session_id: request.params.id, chunks: sessions.delete(request.params.id) };
+    },
+  );
+
+  app.route({
+    method: 'GET',
+    url: '/api/v1/deployments/:name/sessions/:id/stream',
+    schema: { hide: true },
+    handler: async () => {
+      throw new LakerayError('INVALID_REQUEST', 'this endpoint speaks WebSocket: send an Upgrade request');
+    },
+    wsHandler: (socket, request) => {
+      const { name, id } = request.params as { name: string; id: string };
+      streamSession(socket, sessions, id, name);
+    },
+  });
+};

@@ -1,0 +1,307 @@
+/**
+ * One deployment's gateway: the request queue, the dynamic batcher (batcher.ts), the router
+ * (router.ts) and the stats (stats.ts) over a set of `Replica`s. No HTTP, processes or engine.
+ *
+ * Promises it keeps:
+ * - Every request settles by its deadline: answered, or INFERENCE_TIMEOUT (a batch stuck on a
+ *   stalled replica is abandoned then, its signal aborted).
+ * - One bad request fails alone: a batch the model refuses ('rejected') or fails on ('internal')
+ *   is bisected and re-run until the culprit runs by itself (INVALID_TENSOR / INFERENCE_FAILED).
+ * - A batch whose replica is lost or removed runs once more on another ready replica, else
+ *   REPLICA_UNAVAILABLE.
+ * - With no ready replica, requests wait (onDemand fires) and are never refused for that alone.
+ * - Settings changed by `reconfigure` apply to the next batch.
+ */
+import { LakerayError } from '../domain/errors.js';
+import { admit, nextBatch, ServiceTimeEstimator, type QueuedRequest } from './batcher.js';
+import { commonRows } from './gateway/tensor-rows.js';
+import { Flights, type Entry, type Flight, type Slot } from './gateway/flights.js';
+import { pickReplica, type ReplicaLoad, type RoutePick } from './router.js';
+import { ServingStats, type DeploymentStats } from './stats.js';
+import type { BatchSettings, Replica, TensorMap } from './types.js';
+
+export type { DeploymentStats } from './stats.js';
+
+export interface GatewayRequest {
+  /** Every input has shape[0] === rows. */
+  inputs: TensorMap;
+  rows: number;
+  /** Requests with the same chain key run one at a time, in submit order (a session's chunks). */
+  chain?: string;
+  /** Absolute deadline (ms, the gateway's clock); default now + request_timeout_ms. */
+  deadline?: number;
+}
+
+export interface GatewayTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface GatewayOptions {
+  settings: BatchSettings;
+  /** The gateway's clock (ms); deadlines are on it. Default Date.now. */
+  clock?: () => number;
+  timers?: GatewayTimers;
+  /** Batches one replica runs at once (a replica process runs one session.run at a time). */
+  maxConcurrentBatches?: number;
+}
+
+const NODE_TIMERS: GatewayTimers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export class Gateway {
+  private settings: BatchSettings;
+  private readonly clock: () => number;
+  private readonly timers: GatewayTimers;
+  private readonly maxConcurrent: number;
+  private readonly stat: ServingStats;
+  private readonly serviceMs = new ServiceTimeEstimator();
+  /** Requests with rows not yet sent, in submit order. */
+  private queue: Entry[] = [];
+  /** Every request not yet settled (queued or in flight). */
+  private readonly outstanding = new Set<Entry>();
+  private readonly slots = new Map<string, Slot>();
+  private readonly flights: Flights;
+  private readonly demandListeners: (() => void)[] = [];
+  private nextId = 1;
+  private cursor = 0;
+  private batchTimer: unknown = null;
+  private pumpScheduled = false;
+  private idleSince: number;
+  private closedWith: LakerayError | null = null;
+
+  constructor(opts: GatewayOptions) {
+    this.settings = { ...opts.settings };
+    this.clock = opts.clock ?? Date.now;
+    this.timers = opts.timers ?? NODE_TIMERS;
+    this.maxConcurrent = Math.max(1, opts.maxConcurrentBatches ?? 1);
+    this.stat = new ServingStats(this.clock);
+    this.idleSince = this.clock();
+    this.flights = new Flights({
+      clock: this.clock,
+      stats: this.stat,
+      serviceMs: this.serviceMs,
+      answer: (e, out) => this.settle(e, null, out),
+      fail: (e, err) => this.settle(e, err, null),
+      released: (slot) => this.released(slot),
+      changed: () => this.schedulePump(),
+    });
+  }
+
+  submit(req: GatewayRequest): Promise<TensorMap> {
+    if (this.closedWith !== null) return Promise.reject(this.closedWith);
+    const now = this.clock();
+    if (!Number.isInteger(req.rows) || req.rows < 1 || commonRows(req.inputs) !== req.rows) {
+      return this.refuse(new LakerayError('INVALID_TENSOR', `every input must have ${req.rows} rows (its first dimension), and rows must be a positive integer`));
+    }
+    const deadline = req.deadline ?? now + this.settings.request_timeout_ms;
+    const ready = this.readySlots();
+    const verdict = admit({
+      rows: req.rows,
+      deadline,
+      now,
+      queueRows: this.queueRows(),
+      queueDepth: this.queue.length,
+      slots: ready.length * this.maxConcurrent,
+      inFlightBatches: ready.reduce((n, s) => n + s.batchesInFlight, 0),
+      settings: this.settings,
+      serviceMs: this.serviceMs,
+    });
+    if (!verdict.ok) return this.refuse(new LakerayError(verdict.code, undefined, undefined, verdict.retryAfterMs));
+    return new Promise<TensorMap>((resolve, reject) => {
+      const entry: Entry = {
+        id: this.nextId++, inputs: req.inputs, rows: req.rows, chain: req.chain, enqueuedAt: now, deadline,
+        sent: 0, parts: new Map(), answeredRows: 0, settled: false, flights: new Set(), resolve, reject, timer: null,
+      };
+      entry.timer = this.timers.setTimeout(() => this.settle(entry, new LakerayError('INFERENCE_TIMEOUT'), null), Math.max(0, deadline - now));
+      this.queue.push(entry);
+      this.outstanding.add(entry);
+      if (ready.length === 0) for (const l of this.demandListeners) l();
+      this.schedulePump();
+    });
+  }
+
+  addReplica(r: Replica): void {
+    this.slots.set(r.id, { replica: r, draining: false, batchesInFlight: 0, rowsInFlight: 0, batches: 0, rows: 0, inFlight: new Set(), drained: [] });
+    this.schedulePump();
+  }
+
+  drainReplica(id: string): Promise<void> {
+    const slot = this.slots.get(id);
+    if (slot === undefined) return Promise.resolve();
+    slot.draining = true;
+    const done = new Promise<void>((resolve) => slot.drained.push(resolve));
+    this.released(slot);
+    return done;
+  }
+
+  removeReplica(id: string): void {
+    const slot = this.slots.get(id);
+    if (slot === undefined) return;
+    this.slots.delete(id);
+    for (const resolve of slot.drained.splice(0)) resolve();
+    for (const f of [...slot.inFlight]) this.flights.lost(f, `replica ${id} was removed`);
+    this.schedulePump();
+  }
+
+  reconfigure(partial: Partial<BatchSettings>): void {
+    this.settings = { ...this.settings, ...partial };
+    this.schedulePump();
+  }
+
+  chainStatus(chain: string): { position: number | null; pending: number } {
+    const at = this.queue.findIndex((e) => e.chain === chain);
+    let pending = 0;
+    for (const e of this.outstanding) if (e.chain === chain) pending += 1;
+    return { position: at < 0 ? null : at, pending };
+  }
+
+  stats(): DeploymentStats {
+    const slots = [...this.slots.values()];
+    return {
+      queue_depth: this.queue.length,
+      queue_rows: this.queueRows(),
+      in_flight_rows: slots.reduce((n, s) => n + s.rowsInFlight, 0),
+      ...this.stat.snapshot(),
+      replicas: slots.map((s) => ({
+        id: s.replica.id, state: s.draining ? 'draining' : s.replica.state, rows_in_flight: s.rowsInFlight,
+        batches: s.batches, rows: s.rows, gpus: [...s.replica.gpus],
+      })),
+      settings: { ...this.settings },
+    };
+  }
+
+  recordColdStart(ms: number): void {
+    this.stat.recordColdStart(ms);
+  }
+
+  idleForMs(): number | null {
+    return this.outstanding.size > 0 ? null : this.clock() - this.idleSince;
+  }
+
+  onDemand(listener: () => void): void {
+    this.demandListeners.push(listener);
+  }
+
+  close(reason: LakerayError): void {
+    if (this.closedWith !== null) return;
+    this.closedWith = reason;
+    if (this.batchTimer !== null) this.timers.clearTimeout(this.batchTimer);
+    this.batchTimer = null;
+    for (const e of [...this.outstanding]) this.settle(e, reason, null);
+  }
+
+  private refuse(err: LakerayError): Promise<never> {
+    this.stat.recordRefusal(err.code);
+    return Promise.reject(err);
+  }
+
+  private queueRows(): number {
+    return this.queue.reduce((n, e) => n + e.rows - e.sent, 0);
+  }
+
+  private readySlots(): Slot[] {
+    return [...this.slots.values()].filter((s) => !s.draining && s.replica.state === 'ready');
+  }
+
+  private loads(exclude?: ReadonlySet<string>): ReplicaLoad[] {
+    return [...this.slots.values()]
+      .filter((s) => !s.draining && exclude?.has(s.replica.id) !== true)
+      .map((s) => ({
+        id: s.replica.id, state: s.replica.state, rowsInFlight: s.rowsInFlight, batchesInFlight: s.batchesInFlight,
+        maxConcurrentBatches: this.maxConcurrent, gpuFreeBytes: s.replica.gpuFreeBytes(),
+      }));
+  }
+
+  private settle(e: Entry, err: LakerayError | null, out: TensorMap | null): void {
+    if (e.settled) return;
+    e.settled = true;
+    this.timers.clearTimeout(e.timer);
+    this.outstanding.delete(e);
+    if (e.sent < e.rows) this.queue = this.queue.filter((q) => q !== e);
+    for (const f of e.flights) this.flights.abandonIfSettled(f);
+    if (err === null && out !== null) {
+      this.stat.recordAnswer(e.rows, this.clock() - e.enqueuedAt);
+      e.resolve(out);
+    } else {
+      const error = err ?? new LakerayError('INFERENCE_FAILED');
+      this.stat.recordRefusal(error.code);
+      e.reject(error);
+    }
+    if (this.outstanding.size === 0) this.idleSince = this.clock();
+    this.schedulePump();
+  }
+
+  private released(slot: Slot): void {
+    if (slot.draining && slot.batchesInFlight === 0 && this.slots.get(slot.replica.id) === slot) {
+      this.slots.delete(slot.replica.id);
+      for (const resolve of slot.drained.splice(0)) resolve();
+    }
+    this.schedulePump();
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled || this.closedWith !== null) return;
+    this.pumpScheduled = true;
+    // A microtask later, so that every answer of one batch is in before the next batch forms.
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  /** Send every batch that can go now; arm the batch timer for the rest. */
+  private pump(): void {
+    if (this.closedWith !== null) return;
+    if (this.batchTimer !== null) this.timers.clearTimeout(this.batchTimer);
+    this.batchTimer = null;
+    this.flights.sendRetries(
+      (exclude) => this.take(this.choose(exclude)),
+      (exclude) => this.readySlots().some((s) => !exclude.has(s.replica.id)),
+    );
+    for (;;) {
+      const choice = this.choose();
+      if (choice === null) return;
+      const now = this.clock();
+      const decision = nextBatch(this.queue as readonly QueuedRequest[], this.busyChains(), this.settings, now);
+      if (decision.kind === 'idle') return;
+      if (decision.kind === 'wait') {
+        this.batchTimer = this.timers.setTimeout(() => {
+          this.batchTimer = null;
+          this.pump();
+        }, decision.ms);
+        return;
+      }
+      const byId = new Map(this.queue.map((e) => [e.id, e]));
+      const flight: Flight = this.flights.create(
+        decision.slices.map((s) => {
+          const entry = byId.get(s.id) as Entry;
+          entry.sent = s.start + s.count;
+          return { entry, start: s.start, count: s.count };
+        }),
+      );
+      this.queue = this.queue.filter((e) => e.sent < e.rows);
+      this.flights.launch(flight, this.take(choice) as Slot);
+    }
+  }
+
+  private choose(exclude?: ReadonlySet<string>): RoutePick | null {
+    return pickReplica(this.settings.load_balance_strategy, this.loads(exclude), this.cursor);
+  }
+
+  /** Commit a pick (the round-robin cursor moves only when a batch goes). */
+  private take(choice: RoutePick | null): Slot | null {
+    if (choice === null) return null;
+    this.cursor = choice.cursor;
+    return this.slots.get(choice.id) ?? null;
+  }
+
+  /** Chains with a request sent in full and not yet answered: their next request waits. */
+  private busyChains(): Set<string> {
+    const busy = new Set<string>();
+    for (const e of this.outstanding) if (e.chain !== undefined && e.sent >= e.rows) busy.add(e.chain);
+    return busy;
+  }
+}

@@ -1,0 +1,311 @@
+/**
+ * Streaming sessions (issue 13 §6, seed 003): a client opens a session on a deployment, sends
+ * its input in chunks, and gets each chunk's outputs in order. The model declares state
+ * inputs fed from state outputs (StateBinding: a GRU's h0 ← hn); this manager keeps each
+ * session's state between chunks, in the gateway's process, so a session does not depend on
+ * any replica: a replica drained or killed between two chunks loses nothing, and the next
+ * chunk runs wherever the gateway sends it.
+ *
+ * Per session, chunk n+1 needs chunk n's state, so a session's chunks run one after another
+ * (a promise chain here; `chain = session id` at the gateway too, which also reports the
+ * session's queue position). Chunks of different sessions are independent requests: the
+ * gateway batches them together.
+ *
+ * A session ends on delete, on EOF (the stream route deletes it) or when reaped: no chunk, no
+ * status read and nothing pending for `idleTimeoutMs`. Ending frees its state; chunks still
+ * waiting fail SESSION_NOT_FOUND.
+ */
+import { randomUUID } from 'node:crypto';
+import { LakerayError } from '../domain/errors.ts';
+import { chunkInputSpecs, chunkRows, initialState, splitOutputs } from './sessions/state.ts';
+import type { ModelSignature, StateBinding, TensorMap, TensorSpec } from './types.ts';
+
+/** The part of a deployment's Gateway a session needs (gateway.ts satisfies it). */
+export interface SessionGateway {
+  submit(req: { inputs: TensorMap; rows: number; chain?: string; deadline?: number }): Promise<TensorMap>;
+  chainStatus(chain: string): { position: number | null; pending: number };
+}
+
+/** What the sessions need of the deployment manager (deployments.ts implements it). */
+export interface SessionHost {
+  /** The deployment's gateway; undefined when no deployment has that name. */
+  gateway(deployment: string): SessionGateway | undefined;
+  /** Its model's inputs and outputs; undefined while not known yet. */
+  signature(deployment: string): ModelSignature | undefined;
+  /** Its state bindings (the deployment's `state`, else the model's params.serving.state). */
+  stateBindings(deployment: string): readonly StateBinding[];
+  /**
+   * Its routing table (seed 003's gpu_language_map, key → target): a target that names a
+   * deployment sends the session there; any other target is a GPU id, recorded on the session.
+   */
+  routing(deployment: string): Readonly<Record<string, string>>;
+}
+
+export interface SessionManagerOptions {
+  host: SessionHost;
+  /** Most open sessions (default 4096); beyond it creation is 429 TOO_MANY_SESSIONS. */
+  maxSessions?: number;
+  /** Most chunks of one session waiting or running (default 1024); beyond it 429 QUEUE_FULL. */
+  maxPendingChunks?: number;
+  /** A session with no activity this long is reaped (default 300 s). */
+  idleTimeoutMs?: number;
+  /** How often idle sessions are looked for (default min(idle / 4, 5 s)); 0: never (call reapIdle()). */
+  reapEveryMs?: number;
+  now?: () => number;
+}
+
+export interface SessionView {
+  session_id: string;
+  deployment: string;
+  client_id: string;
+  routing_key: string | null;
+  /** The GPU its routing key maps to, when the routing table maps it to one. */
+  gpu: string | null;
+  created_at: string;
+}
+
+export interface SessionStatus extends SessionView {
+  status: 'open';
+  /** Its first waiting chunk's place in the deployment's queue (0 = next); null when none waits there. */
+  position: number | null;
+  pending_chunks: number;
+  chunks_done: number;
+  last_activity: string;
+}
+
+export interface ChunkResult {
+  /** 1-based number of the chunk in the session (every chunk received counts, failed ones too). */
+  seq: number;
+  /** The model's outputs without the state outputs. */
+  outputs: TensorMap;
+}
+
+export type EndReason = 'deleted' | 'idle' | 'deployment_gone';
+
+interface Session extends SessionView {
+  state: TensorMap | null;
+  received: number;
+  done: number;
+  pending: number;
+  lastActivity: number;
+  tail: Promise<unknown>;
+  ended: EndReason | null;
+  listeners: Set<(reason: EndReason) => void>;
+}
+
+export class SessionManager {
+  private readonly sessions = new Map<string, Session>();
+  private readonly host: SessionHost;
+  private readonly maxSessions: number;
+  private readonly maxPending: number;
+  private readonly idleMs: number;
+  private readonly now: () => number;
+  private readonly reaper: NodeJS.Timeout | undefined;
+
+  constructor(opts: SessionManagerOptions) {
+    this.host = opts.host;
+    this.maxSessions = opts.maxSessions ?? 4096;
+    this.maxPending = opts.maxPendingChunks ?? 1024;
+    this.idleMs = opts.idleTimeoutMs ?? 300_000;
+    this.now = opts.now ?? Date.now;
+    const every = opts.reapEveryMs ?? Math.min(this.idleMs / 4, 5000);
+    if (every > 0) {
+      this.reaper = setInterval(() => this.reapIdle(), every);
+      this.reaper.unref();
+    }
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  get limit(): number {
+    return this.maxSessions;
+  }
+
+  create(deployment: string, clientId: string, routingKey?: string | null): SessionView {
+    if (!this.host.gateway(deployment)) throw new LakerayError('DEPLOYMENT_NOT_FOUND', `no deployment named "${deployment}"`);
+    let target = deployment;
+    let gpu: string | null = null;
+    if (routingKey != null) {
+      const table = this.host.routing(deployment);
+      const known = Object.keys(table);
+      // No table: nothing to route by; the key is only recorded.
+      if (known.length > 0) {
+        const to = Object.hasOwn(table, routingKey) ? table[routingKey] : undefined;
+        if (to === undefined)
+          throw new LakerayError('INVALID_REQUEST', `routing_key "${routingKey}" is not in the routing table of "${deployment}" (known: ${known.map((k) => `"${k}"`).join(', ')})`);
+        if (this.host.gateway(to)) target = to;
+        else gpu = to;
+      }
+    }
+    if (this.sessions.size >= this.maxSessions)
+      throw new LakerayError('TOO_MANY_SESSIONS', `${this.maxSessions} sessions are open; delete one or wait for idle ones to be reaped`);
+    const now = this.now();
+    const s: Session = {
+      session_id: randomUUID(),
+      deployment: target,
+      client_id: clientId,
+      routing_key: routingKey ?? null,
+      gpu,
+      created_at: new Date(now).toISOString(),
+      state: null,
+      received: 0,
+      done: 0,
+      pending: 0,
+      lastActivity: now,
+      tail: Promise.resolve(),
+      ended: null,
+      listeners: new Set(),
+    };
+    this.sessions.set(s.session_id, s);
+    return view(s);
+  }
+
+  /** The session's queue status; reading it counts as activity. */
+  status(id: string): SessionStatus {
+    const s = this.must(id);
+    s.lastActivity = this.now();
+    const chain = this.host.gateway(s.deployment)?.chainStatus(id) ?? { position: null, pending: 0 };
+    return {
+      ...view(s),
+      status: 'open',
+      position: chain.position,
+      pending_chunks: s.pending,
+      chunks_done: s.done,
+      last_activity: new Date(s.lastActivity).toISOString(),
+    };
+  }
+
+  /** Whether the session exists (on that deployment, if given), without counting as activity. */
+  has(id: string, deployment?: string): boolean {
+    const s = this.sessions.get(id);
+    return s !== undefined && (deployment === undefined || s.deployment === deployment);
+  }
+
+  list(deployment?: string): SessionView[] {
+    return [...this.sessions.values()].filter((s) => deployment === undefined || s.deployment === deployment).map(view);
+  }
+
+  /** The inputs each chunk of the session carries (to decode its frames): the model's inputs but the state. */
+  chunkInputs(id: string): TensorSpec[] {
+    const s = this.must(id);
+    const signature = this.host.signature(s.deployment);
+    if (!signature) throw new LakerayError('REPLICA_UNAVAILABLE', `deployment "${s.deployment}" has not reported its model's signature yet`);
+    return chunkInputSpecs(signature, this.host.stateBindings(s.deployment));
+  }
+
+  /** Ends the session and frees its state; returns how many chunks it answered. */
+  delete(id: string, reason: EndReason = 'deleted'): number {
+    const s = this.must(id);
+    this.end(s, reason);
+    return s.done;
+  }
+
+  /** Called with the reason when the session ends (delete, EOF, reaped); returns the unsubscribe. */
+  onEnd(id: string, listener: (reason: EndReason) => void): () => void {
+    const s = this.must(id);
+    s.listeners.add(listener);
+    return () => s.listeners.delete(listener);
+  }
+
+  /**
+   * Runs one chunk after the session's earlier chunks: its inputs plus the carried state go to
+   * the gateway, the state outputs become the next state, the rest is returned. A chunk that
+   * fails (bad tensor, model error, timeout) leaves the state as it was: the session goes on.
+   */
+  chunk(id: string, inputs: TensorMap): Promise<ChunkResult> {
+    const s = this.sessions.get(id);
+    if (!s) return Promise.reject(notFound(id));
+    if (s.pending >= this.maxPending)
+      return Promise.reject(new LakerayError('QUEUE_FULL', `session ${id} already has ${s.pending} chunks waiting; wait for their answers`));
+    const seq = ++s.received;
+    s.pending++;
+    s.lastActivity = this.now();
+    const run = s.tail.then(() => this.run(s, inputs));
+    s.tail = run.catch(() => {});
+    return run
+      .then((outputs) => ({ seq, outputs }))
+      .finally(() => {
+        s.pending--;
+        s.lastActivity = this.now();
+      });
+  }
+
+  private async run(s: Session, inputs: TensorMap): Promise<TensorMap> {
+    if (s.ended) throw new LakerayError('SESSION_NOT_FOUND', `session ${s.session_id} ended (${s.ended}) before this chunk ran`);
+    const gateway = this.host.gateway(s.deployment);
+    if (!gateway) {
+      this.end(s, 'deployment_gone');
+      throw new LakerayError('DEPLOYMENT_NOT_FOUND', `deployment "${s.deployment}" of session ${s.session_id} is gone`);
+    }
+    const signature = this.host.signature(s.deployment);
+    if (!signature) throw new LakerayError('REPLICA_UNAVAILABLE', `deployment "${s.deployment}" has not reported its model's signature yet`);
+    const bindings = this.host.stateBindings(s.deployment);
+    const rows = chunkRows(signature, bindings, inputs);
+    const stateRows = s.state ? Object.values(s.state)[0]?.shape[0] : undefined;
+    if (stateRows !== undefined && stateRows !== rows)
+      throw new LakerayError('INVALID_TENSOR', `this session's state has ${stateRows} rows (set by its first chunk); the chunk has ${rows}`);
+    const state = s.state ?? initialState(signature, bindings, rows);
+    const outputs = await gateway.submit({ inputs: { ...inputs, ...state }, rows, chain: s.session_id });
+    const next = splitOutputs(bindings, outputs, rows);
+    // Deleted while the chunk ran: its state is freed, not revived.
+    if (s.ended) throw new LakerayError('SESSION_NOT_FOUND', `session ${s.session_id} ended (${s.ended}) while this chunk ran`);
+    s.state = next.state;
+    s.done++;
+    return next.visible;
+  }
+
+  /** Ends the sessions idle past the timeout (none with chunks pending); returns their ids. */
+  reapIdle(): string[] {
+    const cutoff = this.now() - this.idleMs;
+    const reaped: string[] = [];
+    for (const s of this.sessions.values())
+      if (s.pending === 0 && s.lastActivity <= cutoff) {
+        this.end(s, 'idle');
+        reaped.push(s.session_id);
+      }
+    return reaped;
+  }
+
+  /** A deployment was deleted: its sessions end. */
+  endDeployment(deployment: string): void {
+    for (const s of this.sessions.values()) if (s.deployment === deployment) this.end(s, 'deployment_gone');
+  }
+
+  /** The state a session carries (tests and diagnostics); undefined once it ended. */
+  stateOf(id: string): TensorMap | null | undefined {
+    return this.sessions.get(id)?.state;
+  }
+
+  close(): void {
+    clearInterval(this.reaper);
+    for (const s of [...this.sessions.values()]) this.end(s, 'deleted');
+  }
+
+  private must(id: string): Session {
+    const s = this.sessions.get(id);
+    if (!s) throw notFound(id);
+    return s;
+  }
+
+  private end(s: Session, reason: EndReason): void {
+    if (s.ended) return;
+    s.ended = reason;
+    s.state = null;
+    this.sessions.delete(s.session_id);
+    for (const l of s.listeners) l(reason);
+    s.listeners.clear();
+  }
+}
+
+const notFound = (id: string) => new LakerayError('SESSION_NOT_FOUND', `no session "${id}" (it ended, was deleted or was reaped when idle)`);
+
+const view = (s: Session): SessionView => ({
+  session_id: s.session_id,
+  deployment: s.deployment,
+  client_id: s.client_id,
+  routing_key: s.routing_key,
+  gpu: s.gpu,
+  created_at: s.created_at,
+});

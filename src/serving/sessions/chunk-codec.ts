@@ -1,0 +1,133 @@
+/**
+ * The stream's wire forms of one chunk (the WebSocket of a session, and seed 003's /wss):
+ * - binary frame: float32 little-endian values of the chunk's one input, row after row; the
+ *   rows are bytes / 4 / (values per row), the row's shape is the input's fixed dims;
+ * - JSON `{"inputs": nested arrays}` for a model with one chunk input, or
+ *   `{"inputs": {"<name>": nested arrays}}`; an array one dimension short is one row.
+ * And the answer: outputs as nested arrays, plus `prediction` (argmax per row) when the first
+ * output is 2-D, as seed 004's predict gives it: a number for a one-row chunk, else a list.
+ */
+import { LakerayError } from '../../domain/errors.ts';
+import type { DType, Tensor, TensorData, TensorMap, TensorSpec } from '../types.ts';
+
+const fixedDims = (spec: TensorSpec): number[] | null => {
+  const inner = spec.shape.slice(1);
+  return inner.every((d): d is number => typeof d === 'number') ? inner : null;
+};
+
+const shapeText = (spec: TensorSpec): string => `[${spec.shape.map((d) => (typeof d === 'number' ? String(d) : 'batch')).join(', ')}]`;
+
+export function decodeBinaryChunk(specs: readonly TensorSpec[], bytes: Uint8Array): TensorMap {
+  const [spec, ...others] = specs;
+  if (!spec || others.length > 0)
+    throw new LakerayError('INVALID_TENSOR', `binary frames carry one input; this model takes ${specs.map((s) => `"${s.name}"`).join(', ')}: send JSON {"inputs": {…}}`);
+  if (spec.dtype !== 'float32') throw new LakerayError('INVALID_TENSOR', `input "${spec.name}" is ${spec.dtype}; binary frames are float32: send JSON`);
+  const inner = fixedDims(spec);
+  if (!inner) throw new LakerayError('INVALID_TENSOR', `input "${spec.name}" is ${shapeText(spec)}: a binary frame needs fixed dims after the batch; send JSON`);
+  const perRow = inner.reduce((a, b) => a * b, 1);
+  if (bytes.byteLength === 0 || bytes.byteLength % (4 * perRow) !== 0)
+    throw new LakerayError('INVALID_TENSOR', `input "${spec.name}": a frame of ${bytes.byteLength} bytes is not whole rows of ${perRow} float32 values (${4 * perRow} bytes) for ${shapeText(spec)}`);
+  // Copy: the frame's buffer may be shared and unaligned for a Float32Array view.
+  const data = new Float32Array(bytes.byteLength / 4);
+  new Uint8Array(data.buffer).set(bytes);
+  return { [spec.name]: { dtype: 'float32', shape: [data.length / perRow, ...inner], data } };
+}
+
+/** Shape of a rectangular nested array of finite numbers, or an error naming where it breaks. */
+function shapeOf(value: unknown, name: string): number[] {
+  const shape: number[] = [];
+  let level: unknown = value;
+  while (Array.isArray(level)) {
+    if (level.length === 0) throw new LakerayError('INVALID_TENSOR', `input "${name}": an empty array`);
+    shape.push(level.length);
+    level = level[0];
+  }
+  if (shape.length === 0) throw new LakerayError('INVALID_TENSOR', `input "${name}": expected an array of numbers`);
+  return shape;
+}
+
+function fill(value: unknown, shape: number[], depth: number, out: number[], name: string): void {
+  if (depth === shape.length) {
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new LakerayError('INVALID_TENSOR', `input "${name}": ${JSON.stringify(value)} is not a finite number`);
+    out.push(value);
+    return;
+  }
+  if (!Array.isArray(value) || value.length !== shape[depth])
+    throw new LakerayError('INVALID_TENSOR', `input "${name}": ragged array (dimension ${depth} should have ${shape[depth]} items)`);
+  for (const v of value) fill(v, shape, depth + 1, out, name);
+}
+
+function typed(dtype: DType, values: number[]): TensorData {
+  switch (dtype) {
+    case 'float32':
+      return Float32Array.from(values);
+    case 'float64':
+      return Float64Array.from(values);
+    case 'int32':
+      return Int32Array.from(values);
+    case 'int64':
+      return BigInt64Array.from(values, (v) => BigInt(Math.trunc(v)));
+    default:
+      return Uint8Array.from(values);
+  }
+}
+
+function tensorFromJson(spec: TensorSpec, value: unknown): Tensor {
+  let shape = shapeOf(value, spec.name);
+  const values: number[] = [];
+  fill(value, shape, 0, values, spec.name);
+  if (shape.length === spec.shape.length - 1) shape = [1, ...shape]; // one row, without its batch dim
+  return { dtype: spec.dtype, shape, data: typed(spec.dtype, values) };
+}
+
+export function decodeJsonChunk(specs: readonly TensorSpec[], body: unknown): TensorMap {
+  const inputs = (body as { inputs?: unknown } | null)?.inputs;
+  if (inputs === undefined) throw new LakerayError('INVALID_TENSOR', 'expected {"inputs": …} (or the text EOF)');
+  if (Array.isArray(inputs)) {
+    const [spec, ...others] = specs;
+    if (!spec || others.length > 0)
+      throw new LakerayError('INVALID_TENSOR', `this model takes ${specs.map((s) => `"${s.name}"`).join(', ')}: send {"inputs": {"<name>": …}}`);
+    return { [spec.name]: tensorFromJson(spec, inputs) };
+  }
+  if (typeof inputs !== 'object' || inputs === null) throw new LakerayError('INVALID_TENSOR', '"inputs" must be an array or an object of arrays');
+  const map: TensorMap = {};
+  for (const [name, value] of Object.entries(inputs)) {
+    const spec = specs.find((s) => s.name === name);
+    // Unknown names (state inputs included) are refused by the session with a clear message.
+    map[name] = spec ? tensorFromJson(spec, value) : tensorFromJson({ name, dtype: 'float32', shape: [] }, value);
+  }
+  return map;
+}
+
+/** A tensor as nested arrays (int64 as numbers). */
+export function toNested(t: Tensor): unknown {
+  const flat = Array.from(t.data as ArrayLike<number | bigint>, (v) => (typeof v === 'bigint' ? Number(v) : v));
+  if (t.shape.length === 0) return flat[0];
+  const build = (dim: number, offset: number): unknown[] => {
+    const n = t.shape[dim] ?? 0;
+    if (dim === t.shape.length - 1) return flat.slice(offset, offset + n);
+    const stride = t.shape.slice(dim + 1).reduce((a, b) => a * b, 1);
+    return Array.from({ length: n }, (_, i) => build(dim + 1, offset + i * stride));
+  };
+  return build(0, 0);
+}
+
+/** Argmax per row of a 2-D output: a number for one row, else a list; undefined for other ranks. */
+export function prediction(t: Tensor | undefined): number | number[] | undefined {
+  if (!t || t.shape.length !== 2) return undefined;
+  const [rows = 0, cols = 0] = t.shape;
+  const out: number[] = [];
+  for (let r = 0; r < rows; r++) {
+    let best = 0;
+    for (let c = 1; c < cols; c++) if (Number(t.data[r * cols + c]) > Number(t.data[r * cols + best])) best = c;
+    out.push(best);
+  }
+  return rows === 1 ? out[0] : out;
+}
+
+export function encodeChunkAnswer(seq: number, outputs: TensorMap): Record<string, unknown> {
+  const nested = Object.fromEntries(Object.entries(outputs).map(([name, t]) => [name, toNested(t)]));
+  const first = Object.values(outputs)[0];
+  const pred = prediction(first);
+  return pred === undefined ? { seq, outputs: nested } : { seq, outputs: nested, prediction: pred };
+}

@@ -1,0 +1,185 @@
+/**
+ * Deployments end to end on a real server: the MNIST CNN fixture in the lake, a `local`
+ * deployment whose replicas are service tasks running onnxruntime-node, predict in every
+ * format compared with onnxruntime-node in this process, PATCH under load, scale to zero and
+ * the cold start that follows, stats, delete, and a restart that brings the deployment back.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import ort from 'onnxruntime-node';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../src/config/load.ts';
+import { startServer, type RunningServer } from '../../../src/main.ts';
+import { api, tempDir } from '../../helpers/server-process.ts';
+import { until } from '../../helpers/until.ts';
+
+const FIXTURES = join(import.meta.dirname, '../../fixtures/serving');
+
+let server: RunningServer;
+let dir: string;
+let session: ort.InferenceSession;
+
+const configFor = (d: string) =>
+  parseConfig(
+    { state_dir: join(d, 'state'), script_roots: [d], data_roots: [d], lake: { root: join(d, 'lake') }, executors: { local: { cpu: 4, kill_grace_ms: 1500 } } },
+    d,
+    {},
+  );
+
+const storeModel = async (name: string, file: string, params: Record<string, unknown> = {}): Promise<number> => {
+  const { createLakeClient } = await import(pathToFileURL(join(import.meta.dirname, '../../../runtimes/node/lake.mjs')).href);
+  const written = await createLakeClient({ apiUrl: server.url }).writeModel({ name, files: { 'model.onnx': readFileSync(join(FIXTURES, file)) }, params });
+  return Number(written.version);
+};
+
+const image = (seed: number): number[] => Array.from({ length: 784 }, (_, i) => ((i * 31 + seed * 17) % 97) / 96);
+
+const expected = async (images: number[][]): Promise<number[][]> => {
+  const data = Float32Array.from(images.flat());
+  const out = await session.run({ input: new ort.Tensor('float32', data, [images.length, 1, 28, 28]) });
+  const logits = Array.from(out.logits!.data as Float32Array);
+  return images.map((_, i) => logits.slice(i * 10, i * 10 + 10));
+};
+
+const predictJson = (name: string, images: number[][]) =>
+  api(server.url, 'POST', `/api/v1/deployments/${name}/predict`, { inputs: { input: images.map((im) => [chunk(im)]) } });
+const chunk = (im: number[]): number[][] => Array.from({ length: 28 }, (_, r) => im.slice(r * 28, r * 28 + 28));
+
+const waitStatus = (name: string, status: string, ms = 90_000) =>
+  until(`deployment ${name} ${status}`, async () => {
+    const r = await api(server.url, 'GET', `/api/v1/deployments/${name}`);
+    return r.body.status === status ? r.body : undefined;
+  }, ms, 100);
+
+beforeAll(async () => {
+  dir = tempDir('lakeray-deploy-');
+  server = await startServer({ config: configFor(dir), port: 0, logLevel: 'silent' });
+  session = await ort.InferenceSession.create(readFileSync(join(FIXTURES, 'mnist_cnn.onnx')));
+  await storeModel('cnn', 'mnist_cnn.onnx', { classes: ['T-shirt', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Boot'] });
+}, 90_000);
+
+afterAll(async () => {
+  await server?.close();
+}, 60_000);
+
+describe('deployments', () => {
+  it('creates a deployment, serves JSON, image, raw and Arrow predictions equal to onnxruntime in-process', async () => {
+    const created = await api(server.url, 'POST', '/api/v1/deployments', { name: 'cnn', model: 'cnn', max_batch_size: 8, batch_timeout_ms: 2 });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body).toMatchObject({ name: 'cnn', model: 'cnn', model_version: 1, backend: 'local', replicas: { min: 1, max: 1 } });
+    const ready = await waitStatus('cnn', 'ready');
+    expect(ready.signature.inputs[0]).toMatchObject({ name: 'input', dtype: 'float32' });
+    expect(ready.replica_status).toHaveLength(1);
+    expect(ready.replica_status[0]).toMatchObject({ state: 'ready' });
+
+    const images = [image(1), image(2), image(3)];
+    const want = await expected(images);
+    const json = await predictJson('cnn', images);
+    expect(json.status, JSON.stringify(json.body)).toBe(200);
+    const got = json.body.outputs.logits as number[][];
+    got.forEach((row, i) => row.forEach((v, j) => expect(v).toBeCloseTo(want[i]![j]!, 4)));
+    expect(json.body).toMatchObject({ model: 'cnn', model_version: 1 });
+
+    // Seed 004's {"image"} body, answered as mnist_serve answers.
+    const img = await api(server.url, 'POST', '/api/v1/deployments/cnn/predict', { image: images[0] });
+    expect(img.status).toBe(200);
+    const best = want[0]!.indexOf(Math.max(...want[0]!));
+    expect(img.body).toMatchObject({ prediction: best, label: ['T-shirt', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Boot'][best] });
+    expect(img.body.probabilities).toHaveLength(10);
+
+    // Raw float32 with a shape header, answered in kind.
+    const raw = await request(`${server.url}/api/v1/deployments/cnn/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', 'x-lakeray-shape': '3,1,28,28' },
+      body: Buffer.from(Float32Array.from(images.flat()).buffer),
+    });
+    expect(raw.statusCode).toBe(200);
+    expect(raw.headers['x-lakeray-shape']).toBe('3,10');
+    const bytes = Buffer.from(await raw.body.arrayBuffer());
+    const floats = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+    expect(floats[10 * 2 + 3]).toBeCloseTo(want[2]![3]!, 4);
+  }, 120_000);
+
+  it('refuses a malformed tensor with 400 naming the input and the expected shape, and serves the next request', async () => {
+    const bad = await api(server.url, 'POST', '/api/v1/deployments/cnn/predict', { inputs: { input: [[1, 2, 3]] } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('INVALID_TENSOR');
+    expect(bad.body.error.message).toMatch(/input "input".*28, 28/);
+    const unknown = await api(server.url, 'POST', '/api/v1/deployments/nope/predict', { inputs: [] });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe('DEPLOYMENT_NOT_FOUND');
+    expect((await predictJson('cnn', [image(9)])).status).toBe(200);
+  }, 60_000);
+
+  it('batches concurrent requests and reports it in stats; PATCH under steady load fails nothing', async () => {
+    let stop = false;
+    const failures: unknown[] = [];
+    let done = 0;
+    const client = async (seed: number) => {
+      while (!stop) {
+        const r = await predictJson('cnn', [image(seed)]);
+        if (r.status !== 200) failures.push(r.body);
+        done++;
+      }
+    };
+    const clients = Array.from({ length: 16 }, (_, i) => client(i));
+    await until('some load', async () => done > 50 || undefined, 60_000, 20);
+    for (const patch of [{ max_batch_size: 2 }, { load_balance_strategy: 'round_robin' }, { replicas: { max: 2, min: 2 } }, { max_batch_size: 16, batch_timeout_ms: 5 }, { replicas: { min: 1, max: 1 } }]) {
+      const r = await api(server.url, 'PATCH', '/api/v1/deployments/cnn', patch);
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      const before = done;
+      await until('requests after the patch', async () => done > before + 40 || undefined, 60_000, 20);
+    }
+    stop = true;
+    await Promise.all(clients);
+    expect(failures).toEqual([]);
+    const stats = (await api(server.url, 'GET', '/api/v1/deployments/cnn/stats')).body;
+    expect(stats.requests_total).toBeGreaterThan(200);
+    expect(stats.mean_batch_size).toBeGreaterThan(1);
+    expect(Object.keys(stats.batch_size_histogram).length).toBeGreaterThan(1);
+    expect(stats.latency_ms.p50).toBeGreaterThan(0);
+  }, 180_000);
+
+  it('scales to zero when idle and serves the next request after a cold start, never refusing it', async () => {
+    const r = await api(server.url, 'POST', '/api/v1/deployments', { name: 'cold', model: 'cnn@1', replicas: { min: 0, max: 1, idle_timeout_s: 1 } });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    // It starts one replica to learn the model's inputs, then retires it when idle.
+    await waitStatus('cold', 'scaled_to_zero', 120_000);
+    const res = await predictJson('cold', [image(4)]);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const stats = (await api(server.url, 'GET', '/api/v1/deployments/cold/stats')).body;
+    expect(stats.cold_starts.count).toBeGreaterThanOrEqual(1);
+    expect(stats.cold_starts.last_ms).toBeGreaterThan(0);
+    expect((await api(server.url, 'DELETE', '/api/v1/deployments/cold')).status).toBe(204);
+    expect((await api(server.url, 'GET', '/api/v1/deployments/cold')).status).toBe(404);
+  }, 240_000);
+
+  it('refuses bad specs with one clear 4xx and applies nothing', async () => {
+    const dup = await api(server.url, 'POST', '/api/v1/deployments', { name: 'cnn', model: 'cnn' });
+    expect(dup.status).toBe(409);
+    expect(dup.body.error.code).toBe('DEPLOYMENT_EXISTS');
+    const missing = await api(server.url, 'POST', '/api/v1/deployments', { name: 'm', model: 'no_such_model' });
+    expect(missing.status).toBe(404);
+    const version = await api(server.url, 'POST', '/api/v1/deployments', { name: 'v', model: 'cnn@7' });
+    expect(version.status).toBe(404);
+    expect(version.body.error.code).toBe('VERSION_NOT_FOUND');
+    const minmax = await api(server.url, 'POST', '/api/v1/deployments', { name: 'mm', model: 'cnn', replicas: { min: 3, max: 2 } });
+    expect(minmax.status).toBe(400);
+    expect(minmax.body.error.message).toMatch(/replicas.min/);
+    const field = await api(server.url, 'PATCH', '/api/v1/deployments/cnn', { max_batch_size: 0 });
+    expect(field.status).toBe(400);
+    expect(field.body.error.message).toMatch(/max_batch_size/);
+    const list = await api(server.url, 'GET', '/api/v1/deployments');
+    expect(list.body.items.map((d: { name: string }) => d.name)).toEqual(['cnn']);
+  }, 60_000);
+
+  it('comes back after a server restart, with fresh replicas', async () => {
+    await server.close();
+    server = await startServer({ config: configFor(dir), port: 0, logLevel: 'silent' });
+    const back = await waitStatus('cnn', 'ready', 120_000);
+    expect(back).toMatchObject({ name: 'cnn', max_batch_size: 16, batch_timeout_ms: 5, load_balance_strategy: 'round_robin' });
+    expect((await predictJson('cnn', [image(5)])).status).toBe(200);
+  }, 240_000);
+});
