@@ -21,6 +21,7 @@ import { DEFAULT_MAX_JSON_DEPTH, installJsonBodyParser } from './plugins/json-bo
 import { QueueWatch } from './queue-watch.ts';
 import { artifactRoutes } from './routes/artifacts.ts';
 import { demoRoutes } from './routes/demo.ts';
+import { evalReportRoutes } from './routes/eval-reports.ts';
 import { eventRoutes } from './routes/events.ts';
 import { executorRoutes } from './routes/executors.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -75,6 +76,8 @@ export interface AppOptions {
   tokens?: TaskTokens;
   /** The configured executors (describeExecutors): kinds, modes, dashboard links. */
   executors?: readonly ExecutorDescription[];
+  /** Where `lakeray eval serve` writes its reports (GET /api/v1/eval/reports); default <state_dir>/eval_results in main.ts. */
+  evalResultsDir?: string;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -162,6 +165,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   if (opts.generation) await app.register(videoRoutes, { generation: opts.generation });
   await app.register(serviceRoutes, { tasks: opts.tasks, upstreamTimeoutMs: opts.serviceTimeoutMs });
   if (opts.lake) await app.register(lakeRoutes, { lake: opts.lake, maxUploadBytes: opts.maxUploadBytes ?? 4 * 1024 ** 3 });
+  if (opts.evalResultsDir) await app.register(evalReportRoutes, { resultsDir: opts.evalResultsDir });
   await app.register(demoRoutes, { tasks: opts.tasks });
   await app.register(metricsRoutes, { metrics });
   await app.register(webRoutes, {}); // the web UI at / (web/dist), and its client-side routes
