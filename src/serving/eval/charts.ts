@@ -44,7 +44,8 @@ export function userTestSpec(phase: PhaseSummary): TopLevelSpec {
         width: 560,
         height: 160,
         title: 'Throughput over time',
-        data: { values: phase.series },
+        // Copies: Vega tags the objects it is given, and the series also goes to summary.json.
+        data: { values: phase.series.map((p) => ({ ...p })) },
         mark: { type: 'area', line: true, opacity: 0.4 },
         encoding: { x, y: { field: 'throughput_rps', type: 'quantitative', title: 'answered / s' } },
       },
@@ -67,7 +68,7 @@ export function batchHeatmapSpec(phases: readonly PhaseSummary[]): TopLevelSpec 
     layer: [
       {
         mark: 'rect' as const,
-        encoding: { color: { field, type: 'quantitative' as const, title: null, scale: { scheme } } },
+        encoding: { color: { field, type: 'quantitative' as const, title: null, scale: { scheme }, legend: { format: '.1f' } } },
       },
       {
         mark: { type: 'text' as const, fontSize: 12 },
@@ -75,7 +76,7 @@ export function batchHeatmapSpec(phases: readonly PhaseSummary[]): TopLevelSpec 
       },
     ],
     encoding: {
-      x: { field: 'batch_timeout_ms', type: 'ordinal' as const, title: 'batch_timeout_ms' },
+      x: { field: 'batch_timeout_ms', type: 'ordinal' as const, title: 'batch_timeout_ms', axis: { labelAngle: 0 } },
       y: { field: 'max_batch_size', type: 'ordinal' as const, title: 'max_batch_size', sort: 'descending' as const },
     },
   });
