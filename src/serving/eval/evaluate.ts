@@ -4,6 +4,8 @@
  * deployment's batching settings are restored at the end however the run ends (done,
  * failed, or aborted by Ctrl-C), and what was measured until then is still summarized.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ModelSignature } from '../types.ts';
 import { DeploymentApi, type DeploymentJson } from './deployment-api.ts';
 import { predictBodies, sessionChunks } from './inputs.ts';
 import { countPhase, phaseMeanBatchSize, type RequestRecord, type StatsSnapshot, timeSeries } from './metrics.ts';
@@ -56,12 +58,23 @@ const configOf = (d: Pick<DeploymentJson, 'max_batch_size' | 'batch_timeout_ms' 
   enable_dynamic_batching: d.enable_dynamic_batching ?? null,
 });
 
+/** The deployment once it has a signature: a starting deployment learns it from its first replica. */
+async function signed(api: DeploymentApi, signal: AbortSignal | undefined, waitMs = 120_000): Promise<DeploymentJson & { signature: ModelSignature }> {
+  const until = Date.now() + waitMs;
+  for (;;) {
+    const d = await api.get();
+    if (d.signature) return d as DeploymentJson & { signature: ModelSignature };
+    if (d.status !== 'starting' || Date.now() > until || signal?.aborted)
+      throw new Error(`deployment "${d.name}" has no signature yet (status ${d.status ?? 'unknown'}); wait until it is ready`);
+    await sleep(500);
+  }
+}
+
 export async function evaluate(o: EvaluateOptions): Promise<EvalSummary> {
   const now = o.now ?? (() => new Date());
   const api = new DeploymentApi(o.target);
   const startedAt = now();
-  const deployment = await api.get();
-  if (!deployment.signature) throw new Error(`deployment "${deployment.name}" has no signature yet (status ${deployment.status ?? 'unknown'}); wait until it is ready`);
+  const deployment = await signed(api, o.signal);
   const payloads =
     o.mode === 'request' ? predictBodies(deployment.signature, 16) : sessionChunks(deployment.signature, deployment.state ?? [], 16);
   const plan = planPhases(o);

@@ -78,18 +78,25 @@ export interface SeriesPoint {
   p99: number | null;
 }
 
-/** Per-second buckets by completion time, one for every second of the phase (empty seconds too). */
+/**
+ * Per-second buckets by completion time. The phase's measured duration is rarely whole (it
+ * ends with the last answer): a tail under half a second joins the last bucket, a longer one
+ * is a bucket of its own, and each bucket's rate is over its real width, so the chart does not
+ * show a drop that is only a short last bucket.
+ */
 export function timeSeries(records: readonly RequestRecord[], durationS: number): SeriesPoint[] {
-  const seconds = Math.max(1, Math.ceil(durationS));
-  const buckets = Array.from({ length: seconds }, () => ({ latencies: [] as number[], errors: 0 }));
+  const whole = Math.floor(durationS);
+  const count = Math.max(1, durationS - whole >= 0.5 ? whole + 1 : whole);
+  const width = (i: number) => (i < count - 1 ? 1 : Math.max(durationS - (count - 1), 1e-3));
+  const buckets = Array.from({ length: count }, () => ({ latencies: [] as number[], errors: 0 }));
   for (const r of records) {
-    const i = Math.min(seconds - 1, Math.max(0, Math.floor((r.start_ms + r.latency_ms) / 1000)));
+    const i = Math.min(count - 1, Math.max(0, Math.floor((r.start_ms + r.latency_ms) / 1000)));
     if (r.error === null) buckets[i]!.latencies.push(r.latency_ms);
     else buckets[i]!.errors += 1;
   }
   return buckets.map((b, t_s) => {
     const l = latencySummary(b.latencies);
-    return { t_s, throughput_rps: b.latencies.length, errors: b.errors, p50: l.p50, p95: l.p95, p99: l.p99 };
+    return { t_s, throughput_rps: round(b.latencies.length / width(t_s)) ?? 0, errors: b.errors, p50: l.p50, p95: l.p95, p99: l.p99 };
   });
 }
 

@@ -38,6 +38,13 @@ describe('eval metrics', () => {
     expect(s[2]).toMatchObject({ p50: null, errors: 1 });
   });
 
+  it('a short tail joins the last second; a longer one is a bucket whose rate is over its width', () => {
+    const records = [ok(0, 10), ok(1500, 10), ok(1990, 15)]; // the last one ends at 2.005 s
+    expect(timeSeries(records, 2.007).map((p) => p.throughput_rps)).toEqual([1, Number((2 / 1.007).toFixed(2))]);
+    const long = [ok(0, 10), ok(2100, 10), ok(2200, 10), ok(2300, 10)];
+    expect(timeSeries(long, 2.6).map((p) => p.throughput_rps)).toEqual([1, 0, 5]);
+  });
+
   it('mean batch size comes from the counters moved during the phase', () => {
     expect(phaseMeanBatchSize({ rows_total: 100, batches_total: 50, mean_batch_size: 2 }, { rows_total: 420, batches_total: 70, mean_batch_size: 6 })).toBe(16);
     // no batch during the phase, or counters reset (deployment recreated): the server's own mean
