@@ -169,8 +169,13 @@ async function streamSession(u: UserCtx, sessionId: string, n: number): Promise<
         u.record(started, 'WS_CLOSED');
         return n;
       }
-      const err = (msg as { error?: { code?: unknown } }).error;
-      u.record(started, err ? String(err.code ?? 'WS_ERROR') : null);
+      const { error, event } = msg as { error?: { code?: unknown }; event?: unknown };
+      if (event === 'ended') {
+        // The server ended the session (deleted, reaped): this chunk has no answer; open another.
+        u.record(started, 'SESSION_ENDED');
+        return n;
+      }
+      u.record(started, error ? String(error.code ?? 'WS_ERROR') : null);
     }
     ws.send('EOF');
     // The eof event confirms every chunk was answered; a close instead is fine at the end.

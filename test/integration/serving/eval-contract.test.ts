@@ -39,7 +39,9 @@ class ContractServer {
   batches_total = 0;
   /** Refuse every n-th predict with 429 QUEUE_FULL (0: never). */
   refuseEvery = 0;
-  sessions = new Map<string, { chunks: number; eof: boolean; deleted: boolean }>();
+  sessions = new Map<string, { chunks: number; eof: boolean; deleted: boolean; ended: boolean }>();
+  /** End each session (as a reaper would) after this many chunks (0: never). */
+  endSessionsAfter = 0;
   private queue: (() => void)[] = [];
   private timer: NodeJS.Timeout | null = null;
   private predicts = 0;
@@ -77,7 +79,7 @@ class ContractServer {
     });
     this.app.post(`${base}/sessions`, async (req, reply) => {
       const id = `s${this.sessions.size + 1}`;
-      this.sessions.set(id, { chunks: 0, eof: false, deleted: false });
+      this.sessions.set(id, { chunks: 0, eof: false, deleted: false, ended: false });
       reply.code(201);
       return { session_id: id, deployment: 'mnist', client_id: (req.body as { client_id: string }).client_id };
     });
@@ -96,6 +98,12 @@ class ContractServer {
         }
         if (!isBinary || data.byteLength !== 28 * 4) {
           socket.send(JSON.stringify({ error: { code: 'INVALID_TENSOR', message: 'chunk of 28 float32 expected' } }));
+          return;
+        }
+        if (this.endSessionsAfter && s.chunks === this.endSessionsAfter) {
+          s.ended = true;
+          socket.send(JSON.stringify({ event: 'ended', reason: 'reaped' }));
+          socket.close(1000);
           return;
         }
         const seq = ++s.chunks;
@@ -248,6 +256,20 @@ describe('lakeray eval serve against a contract server written in this test', ()
     expect(users!.ok).toBe(chunks);
     expect(users!.errors).toEqual({});
     expect([...server.sessions.values()].every((s) => s.eof && s.deleted)).toBe(true);
+  }, 120_000);
+
+  it('a session the server ends mid-stream is counted SESSION_ENDED and the user opens another', async () => {
+    server = new ContractServer();
+    server.endSessionsAfter = 5;
+    const url = await server.start();
+    const out = mkdtempSync(join(tmpdir(), 'eval-out-'));
+    const r = await cli(['--url', url, 'eval', 'serve', 'mnist', '--mode', 'session', '--users', '2', '--duration', '1.5', '--out', out]);
+    expect(r.code).toBe(0);
+    const [users] = onlyReport(out).summary.phases;
+    const sessions = [...server.sessions.values()];
+    expect(sessions.length).toBeGreaterThan(2);
+    expect(users!.errors).toEqual({ SESSION_ENDED: sessions.filter((s) => s.ended).length });
+    expect(users!.ok).toBe(sessions.reduce((n, s) => n + s.chunks, 0));
   }, 120_000);
 
   it('an unknown deployment is the API error, and nothing is written', async () => {
