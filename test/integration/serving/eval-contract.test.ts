@@ -142,8 +142,9 @@ class Sink {
   }
 }
 
-async function cli(args: string[], signals = new EventEmitter()) {
+async function cli(args: string[], signals = new EventEmitter(), tty = false) {
   const stdout = new Sink();
+  stdout.isTTY = tty;
   const stderr = new Sink();
   const code = await main(args, { stdout, stderr, env: {}, cwd: process.cwd(), signals });
   return { code, out: stdout.text, err: stderr.text };
@@ -205,8 +206,10 @@ describe('lakeray eval serve against a contract server written in this test', ()
     server.refuseEvery = 5;
     const url = await server.start();
     const out = mkdtempSync(join(tmpdir(), 'eval-out-'));
-    const r = await cli(['--url', url, 'eval', 'serve', 'mnist', '--users', '3', '--duration', '2', '--out', out]);
+    const r = await cli(['--url', url, 'eval', 'serve', 'mnist', '--users', '3', '--duration', '2', '--out', out], new EventEmitter(), true);
     expect(r.code).toBe(0);
+    // On a terminal: the progress bar, redrawn in place, with the phase and the counts so far.
+    expect(r.out).toMatch(/\r\[#*-*\] +\d+% .* 1\/1 users · \d+ requests · \d+ errors/);
     const { summary, files } = onlyReport(out);
     expect(files).toEqual(['README.md', 'summary.json', 'user_test_charts.png']);
     const [users] = summary.phases;
