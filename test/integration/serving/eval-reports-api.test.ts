@@ -97,4 +97,10 @@ describe('eval reports API', () => {
       expect(res.body).not.toContain(dir);
     }
   });
+
+  it('is described in the OpenAPI document', async () => {
+    const res = await get('/docs/json');
+    expect(res.statusCode).toBe(200);
+    expect(Object.keys(res.json().paths)).toEqual(expect.arrayContaining(['/api/v1/eval/reports', '/api/v1/eval/reports/{id}/{file}']));
+  });
 });
