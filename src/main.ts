@@ -237,6 +237,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     uploads: new RemoteUploads(reports, artifacts),
     tokens,
     executors: describeExecutors(config.executors),
+    evalResultsDir: join(config.state_dir, 'eval_results'),
     // Ray executors in mode actors: their drivers poll for work
     drivers: (name) => {
       const executor = executors.get(name) as (Executor & Partial<PolledExecutor>) | undefined;

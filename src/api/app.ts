@@ -23,6 +23,7 @@ import { QueueWatch } from './queue-watch.ts';
 import { artifactRoutes } from './routes/artifacts.ts';
 import { demoRoutes } from './routes/demo.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
+import { evalReportRoutes } from './routes/eval-reports.ts';
 import { eventRoutes } from './routes/events.ts';
 import { executorRoutes } from './routes/executors.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -86,6 +87,8 @@ export interface AppOptions {
   sessions?: SessionManager;
   /** Seed 003's routes (/init, /queue_status, /delete_session, /wss, /ray/*) over `sessions`. */
   seed003?: { host: Seed003Host; deployment?: string };
+  /** Where `lakeray eval serve` writes its reports (GET /api/v1/eval/reports); default <state_dir>/eval_results in main.ts. */
+  evalResultsDir?: string;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -178,6 +181,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     await app.register(sessionRoutes, { sessions: opts.sessions });
     if (opts.seed003) await app.register(seed003Routes, { sessions: opts.sessions, ...opts.seed003 });
   }
+  if (opts.evalResultsDir) await app.register(evalReportRoutes, { resultsDir: opts.evalResultsDir });
   await app.register(demoRoutes, { tasks: opts.tasks });
   await app.register(metricsRoutes, { metrics });
   await app.register(webRoutes, {}); // the web UI at / (web/dist), and its client-side routes

@@ -10,6 +10,7 @@ import { registerConfig } from './config.ts';
 import { registerDemo } from './demo.ts';
 import { type Action, type CliIO, Ctx, DEFAULT_URL, processIO } from './context.ts';
 import { CliError, EXIT } from './errors.ts';
+import { registerEval } from './eval.ts';
 import { registerLake } from './lake.ts';
 import { registerLogs } from './logs.ts';
 import { registerRm } from './rm.ts';
@@ -50,6 +51,7 @@ function buildProgram(io: CliIO, action: Action): Command {
   registerLake(program, action);
   registerDemo(program, action);
   registerConfig(program, action);
+  registerEval(program, action);
   return program;
 }
 

@@ -27,6 +27,7 @@ export const ERRORS = {
   MODEL_NOT_FOUND: { status: 404, scope: 'api', message: 'Model does not exist' },
   VERSION_NOT_FOUND: { status: 404, scope: 'api', message: 'No such version or tag of the dataset or model' },
   DEPLOYMENT_NOT_FOUND: { status: 404, scope: 'api', message: 'No deployment with that name' },
+  EVAL_REPORT_NOT_FOUND: { status: 404, scope: 'api', message: 'No evaluation report with that id, or the report has no such file' },
   SESSION_NOT_FOUND: { status: 404, scope: 'api', message: 'No session with that id (it ended, was deleted or was reaped when idle)' },
   ARTIFACT_NOT_FOUND: { status: 404, scope: 'api', message: 'The task has no artifact with that name' },
   ROUTE_NOT_FOUND: { status: 404, scope: 'api', message: 'No such route' },
