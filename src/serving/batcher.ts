@@ -68,7 +68,7 @@ export function nextBatch(queue: readonly QueuedRequest[], busyChains: ReadonlyS
   const max = settings.max_batch_size;
   if (!settings.enable_dynamic_batching) return fill([head], max);
   const rows = eligible.reduce((n, r) => n + r.rows - r.sent, 0);
-  const closeAt = Math.min(...eligible.map((r) => r.enqueuedAt)) + settings.batch_timeout_ms;
+  const closeAt = eligible.reduce((t, r) => Math.min(t, r.enqueuedAt), Infinity) + settings.batch_timeout_ms;
   if (rows >= max || now >= closeAt) return fill(eligible, max);
   return { kind: 'wait', ms: closeAt - now };
 }
