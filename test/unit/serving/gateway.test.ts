@@ -146,6 +146,19 @@ describe('Gateway failures', () => {
     expect(values(await g.submit({ inputs: rowsOf(1, 3), rows: 1 }))).toEqual(doubled(1, 3));
   });
 
+  it('settles requests by their deadline when a replica hangs and ignores the abort; the others keep serving', async () => {
+    const g = gateway({ request_timeout_ms: 150, enable_dynamic_batching: false });
+    const [hung, ok] = [new DoublingReplica('a-hung'), new DoublingReplica('b-ok')];
+    hung.mode = 'hang';
+    g.addReplica(hung);
+    g.addReplica(ok);
+    const codes = await Promise.all([0, 1, 2].map((i) => codeOf(g.submit({ inputs: rowsOf(1, i), rows: 1 }))));
+    // The first went to the hung replica (ties go by id) and timed out; its slot stays taken, so the rest ran on b-ok.
+    expect(codes).toEqual(['INFERENCE_TIMEOUT', 'ok', 'ok']);
+    expect([hung.batches.length, ok.batches.length]).toEqual([1, 2]);
+    expect(g.stats().replicas.find((r) => r.id === 'a-hung')?.rows_in_flight).toBe(1);
+  });
+
   it('retries the batches of a replica removed mid-batch on another replica', async () => {
     const g = gateway();
     const [r1, r2] = [new DoublingReplica('r1'), new DoublingReplica('r2')];
