@@ -269,6 +269,17 @@ describe('Gateway admission and replicas', () => {
     expect(await codeOf(g.submit({ inputs: rowsOf(1, 0), rows: 1 }))).toBe('DEPLOYMENT_NOT_FOUND');
   });
 
+  it('settles a large queue at once in linear time (close, or a burst of timeouts)', async () => {
+    const g = gateway({ max_queue: 100_000 });
+    const inputs = rowsOf(1, 0);
+    const all = Array.from({ length: 40_000 }, () => codeOf(g.submit({ inputs, rows: 1 })));
+    const started = performance.now();
+    g.close(new LakerayError('NOT_READY'));
+    const codes = await Promise.all(all);
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(new Set(codes)).toEqual(new Set(['NOT_READY']));
+  });
+
   it('reports idle time only when nothing is queued or in flight', async () => {
     const g = gateway();
     g.addReplica(new DoublingReplica('r1'));
