@@ -12,15 +12,15 @@
  * - With no ready replica, requests wait (onDemand fires) and are never refused for that alone.
  * - Settings changed by `reconfigure` apply to the next batch.
  */
-import { LakerayError } from '../domain/errors.js';
-import { admit, nextBatch, ServiceTimeEstimator, type QueuedRequest } from './batcher.js';
-import { commonRows } from './gateway/tensor-rows.js';
-import { Flights, type Entry, type Flight, type Slot } from './gateway/flights.js';
-import { pickReplica, type ReplicaLoad, type RoutePick } from './router.js';
-import { ServingStats, type DeploymentStats } from './stats.js';
-import type { BatchSettings, Replica, TensorMap } from './types.js';
+import { LakerayError } from '../domain/errors.ts';
+import { admit, nextBatch, ServiceTimeEstimator, type QueuedRequest } from './batcher.ts';
+import { commonRows } from './gateway/tensor-rows.ts';
+import { Flights, type Entry, type Flight, type Slot } from './gateway/flights.ts';
+import { pickReplica, type ReplicaLoad, type RoutePick } from './router.ts';
+import { ServingStats, type DeploymentStats } from './stats.ts';
+import type { BatchSettings, Replica, TensorMap } from './types.ts';
 
-export type { DeploymentStats } from './stats.js';
+export type { DeploymentStats } from './stats.ts';
 
 export interface GatewayRequest {
   /** Every input has shape[0] === rows. */
@@ -64,6 +64,8 @@ export class Gateway {
   /** Requests and rows waiting in `queue`, kept as counts so admission is O(1). */
   private queuedCount = 0;
   private queuedRows = 0;
+  /** Chains with a request sent in full and not yet answered: their next request waits. */
+  private readonly busyChains = new Map<string, number>();
   /** Every request not yet settled (queued or in flight). */
   private readonly outstanding = new Set<Entry>();
   private readonly slots = new Map<string, Slot>();
@@ -235,6 +237,7 @@ export class Gateway {
     e.settled = true;
     this.timers.clearTimeout(e.timer);
     this.outstanding.delete(e);
+    if (e.chain !== undefined && e.sent >= e.rows) this.countBusy(e.chain, -1);
     if (e.sent < e.rows) {
       this.queueDirty = true;
       this.queuedCount -= 1;
@@ -284,7 +287,7 @@ export class Gateway {
       const choice = this.choose();
       if (choice === null) return;
       const now = this.clock();
-      const decision = nextBatch(this.waiting() as readonly QueuedRequest[], this.busyChains(), this.settings, now);
+      const decision = nextBatch(this.waiting() as readonly QueuedRequest[], this.busyChains, this.settings, now);
       if (decision.kind === 'idle') return;
       if (decision.kind === 'wait') {
         this.batchTimer = this.timers.setTimeout(() => {
@@ -299,7 +302,10 @@ export class Gateway {
           const entry = byId.get(s.id) as Entry;
           entry.sent = s.start + s.count;
           this.queuedRows -= s.count;
-          if (entry.sent >= entry.rows) this.queuedCount -= 1;
+          if (entry.sent >= entry.rows) {
+            this.queuedCount -= 1;
+            if (entry.chain !== undefined) this.countBusy(entry.chain, 1);
+          }
           return { entry, start: s.start, count: s.count };
         }),
       );
@@ -319,10 +325,9 @@ export class Gateway {
     return this.slots.get(choice.id) ?? null;
   }
 
-  /** Chains with a request sent in full and not yet answered: their next request waits. */
-  private busyChains(): Set<string> {
-    const busy = new Set<string>();
-    for (const e of this.outstanding) if (e.chain !== undefined && e.sent >= e.rows) busy.add(e.chain);
-    return busy;
+  private countBusy(chain: string, delta: 1 | -1): void {
+    const n = (this.busyChains.get(chain) ?? 0) + delta;
+    if (n > 0) this.busyChains.set(chain, n);
+    else this.busyChains.delete(chain);
   }
 }

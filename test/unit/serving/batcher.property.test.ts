@@ -5,9 +5,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { admit, eligibleRequests, nextBatch, ServiceTimeEstimator, type BatchSlice, type QueuedRequest } from '../../../src/serving/batcher.js';
-import { concatRows, sliceRows } from '../../../src/serving/gateway/tensor-rows.js';
-import type { BatchSettings, TensorMap } from '../../../src/serving/types.js';
+import { admit, eligibleRequests, nextBatch, ServiceTimeEstimator, type BatchSlice, type QueuedRequest } from '../../../src/serving/batcher.ts';
+import { concatRows, sliceRows } from '../../../src/serving/gateway/tensor-rows.ts';
+import type { BatchSettings, TensorMap } from '../../../src/serving/types.ts';
 
 interface Arrival { at: number; rows: number; chain: number | null }
 interface Sim { settings: BatchSettings; slots: number; serviceMs: number; arrivals: Arrival[] }

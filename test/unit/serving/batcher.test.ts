@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { admit, eligibleRequests, nextBatch, ServiceTimeEstimator, type QueuedRequest } from '../../../src/serving/batcher.js';
-import type { BatchSettings } from '../../../src/serving/types.js';
+import { admit, eligibleRequests, nextBatch, ServiceTimeEstimator, type QueuedRequest } from '../../../src/serving/batcher.ts';
+import type { BatchSettings } from '../../../src/serving/types.ts';
 
 const S: BatchSettings = {
   max_batch_size: 4, batch_timeout_ms: 10, enable_dynamic_batching: true, max_queue: 20,

@@ -6,9 +6,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LakerayError } from '../../../src/domain/errors.js';
-import { Gateway } from '../../../src/serving/gateway.js';
-import { ReplicaError, type Replica, type TensorMap } from '../../../src/serving/types.js';
+import { LakerayError } from '../../../src/domain/errors.ts';
+import { Gateway } from '../../../src/serving/gateway.ts';
+import { ReplicaError, type Replica, type TensorMap } from '../../../src/serving/types.ts';
 
 type Kind = 'good' | 'negative' | 'nan';
 

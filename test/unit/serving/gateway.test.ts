@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { LakerayError } from '../../../src/domain/errors.js';
-import { Gateway } from '../../../src/serving/gateway.js';
-import type { BatchSettings, TensorMap } from '../../../src/serving/types.js';
-import { DoublingReplica, rowsOf } from './test-replica.js';
+import { LakerayError } from '../../../src/domain/errors.ts';
+import { Gateway } from '../../../src/serving/gateway.ts';
+import type { BatchSettings, TensorMap } from '../../../src/serving/types.ts';
+import { DoublingReplica, rowsOf } from './test-replica.ts';
 
 const SETTINGS: BatchSettings = {
   max_batch_size: 8, batch_timeout_ms: 5, enable_dynamic_batching: true, max_queue: 1000,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pickReplica, type ReplicaLoad } from '../../../src/serving/router.js';
+import { pickReplica, type ReplicaLoad } from '../../../src/serving/router.ts';
 
 const r = (id: string, rowsInFlight: number, extra: Partial<ReplicaLoad> = {}): ReplicaLoad => ({
   id, state: 'ready', rowsInFlight, batchesInFlight: rowsInFlight > 0 ? 1 : 0, maxConcurrentBatches: 2, gpuFreeBytes: null, ...extra,

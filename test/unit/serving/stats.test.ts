@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ServingStats } from '../../../src/serving/stats.js';
+import { ServingStats } from '../../../src/serving/stats.ts';
 
 describe('ServingStats', () => {
   it('counts batches in power-of-two buckets, refusals by code and cold starts', () => {

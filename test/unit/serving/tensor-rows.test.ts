@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { commonRows, concatRows, sliceRows } from '../../../src/serving/gateway/tensor-rows.js';
-import type { TensorMap } from '../../../src/serving/types.js';
+import { commonRows, concatRows, sliceRows } from '../../../src/serving/gateway/tensor-rows.ts';
+import type { TensorMap } from '../../../src/serving/types.ts';
 
 const map = (rows: number, base: number): TensorMap => ({
   a: { dtype: 'float32', shape: [rows, 2, 2], data: new Float32Array(rows * 4).map((_, i) => base + i) },

@@ -2,7 +2,7 @@
  * An in-test replica: out = in * 2 (per element of input "x", as output "y"), that can be told
  * to fail the next batch, stall, or die. The real replica process is tested elsewhere.
  */
-import { ReplicaError, type Replica, type ReplicaState, type TensorMap } from '../../../src/serving/types.js';
+import { ReplicaError, type Replica, type ReplicaState, type TensorMap } from '../../../src/serving/types.ts';
 
 /** stall: waits for release() or the abort signal; hang: never answers, ignores the signal. */
 export type Mode = 'ok' | 'reject-negative' | 'internal-on-nan' | 'stall' | 'hang' | 'lose';
