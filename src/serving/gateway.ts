@@ -257,8 +257,9 @@ export class Gateway {
   }
 
   private released(slot: Slot): void {
-    if (slot.draining && slot.batchesInFlight === 0 && this.slots.get(slot.replica.id) === slot) {
-      this.slots.delete(slot.replica.id);
+    if (slot.draining && slot.batchesInFlight === 0) {
+      // The id may name a new slot by now (the replica was added again while draining).
+      if (this.slots.get(slot.replica.id) === slot) this.slots.delete(slot.replica.id);
       for (const resolve of slot.drained.splice(0)) resolve();
     }
     this.schedulePump();

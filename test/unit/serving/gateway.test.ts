@@ -261,6 +261,22 @@ describe('Gateway admission and replicas', () => {
     expect(g.stats().replicas.map((s) => s.id)).toEqual(['r2']);
   });
 
+  it('finishes a drain even when the replica is added again before its batch is answered', async () => {
+    const g = gateway();
+    const r = new DoublingReplica('r1');
+    r.mode = 'stall';
+    g.addReplica(r);
+    const first = g.submit({ inputs: rowsOf(1, 0), rows: 1 });
+    await until(() => r.batches.length === 1);
+    const drain = g.drainReplica('r1');
+    g.addReplica(r);
+    r.mode = 'ok';
+    r.release();
+    await drain;
+    await first;
+    expect(g.stats().replicas.map((s) => [s.id, s.state])).toEqual([['r1', 'ready']]);
+  });
+
   it('close rejects everything queued and refuses what comes after', async () => {
     const g = gateway();
     const p = g.submit({ inputs: rowsOf(1, 0), rows: 1 });
