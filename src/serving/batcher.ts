@@ -14,7 +14,7 @@
  * The caller (the gateway) asks `nextBatch` only when a replica has room, so an eligible
  * request never waits past `batch_timeout_ms` while a replica is free.
  */
-import type { BatchSettings } from './types.js';
+import type { BatchSettings } from './types.ts';
 
 export interface QueuedRequest {
   readonly id: number;
@@ -40,6 +40,9 @@ export type BatchDecision =
   /** Nothing eligible. */
   | { readonly kind: 'idle' };
 
+/** Chains whose previous request is not answered yet (anything with `has`: a Set, a Map of counts). */
+export type BusyChains = Pick<ReadonlySet<string>, 'has'>;
+
 type BatchShape = Pick<BatchSettings, 'max_batch_size' | 'batch_timeout_ms' | 'enable_dynamic_batching'>;
 
 /**
@@ -47,28 +50,32 @@ type BatchShape = Pick<BatchSettings, 'max_batch_size' | 'batch_timeout_ms' | 'e
  * and the first queued request of each chain that has no earlier request still unanswered
  * (`busyChains`: chains with a request sent in full but not yet answered).
  */
-export function eligibleRequests(queue: readonly QueuedRequest[], busyChains: ReadonlySet<string>): QueuedRequest[] {
+export function eligibleRequests(queue: readonly QueuedRequest[], busyChains: BusyChains, enoughRows = Infinity): QueuedRequest[] {
   const seen = new Set<string>();
   const out: QueuedRequest[] = [];
+  let rows = 0;
   for (const r of queue) {
+    // The queue is in submit order, so the first `enoughRows` eligible rows hold the oldest request.
+    if (rows >= enoughRows) break;
     if (r.sent >= r.rows) continue;
     if (r.chain !== undefined) {
       if (seen.has(r.chain) || busyChains.has(r.chain)) continue;
       seen.add(r.chain);
     }
     out.push(r);
+    rows += r.rows - r.sent;
   }
   return out;
 }
 
-export function nextBatch(queue: readonly QueuedRequest[], busyChains: ReadonlySet<string>, settings: BatchShape, now: number): BatchDecision {
-  const eligible = eligibleRequests(queue, busyChains);
+export function nextBatch(queue: readonly QueuedRequest[], busyChains: BusyChains, settings: BatchShape, now: number): BatchDecision {
+  const max = settings.max_batch_size;
+  const eligible = eligibleRequests(queue, busyChains, max);
   const [head] = eligible;
   if (head === undefined) return { kind: 'idle' };
-  const max = settings.max_batch_size;
   if (!settings.enable_dynamic_batching) return fill([head], max);
   const rows = eligible.reduce((n, r) => n + r.rows - r.sent, 0);
-  const closeAt = Math.min(...eligible.map((r) => r.enqueuedAt)) + settings.batch_timeout_ms;
+  const closeAt = eligible.reduce((t, r) => Math.min(t, r.enqueuedAt), Infinity) + settings.batch_timeout_ms;
   if (rows >= max || now >= closeAt) return fill(eligible, max);
   return { kind: 'wait', ms: closeAt - now };
 }

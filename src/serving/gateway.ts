@@ -12,15 +12,15 @@
  * - With no ready replica, requests wait (onDemand fires) and are never refused for that alone.
  * - Settings changed by `reconfigure` apply to the next batch.
  */
-import { LakerayError } from '../domain/errors.js';
-import { admit, nextBatch, ServiceTimeEstimator, type QueuedRequest } from './batcher.js';
-import { commonRows } from './gateway/tensor-rows.js';
-import { Flights, type Entry, type Flight, type Slot } from './gateway/flights.js';
-import { pickReplica, type ReplicaLoad, type RoutePick } from './router.js';
-import { ServingStats, type DeploymentStats } from './stats.js';
-import type { BatchSettings, Replica, TensorMap } from './types.js';
+import { LakerayError } from '../domain/errors.ts';
+import { admit, nextBatch, ServiceTimeEstimator, type QueuedRequest } from './batcher.ts';
+import { commonRows } from './gateway/tensor-rows.ts';
+import { Flights, type Entry, type Flight, type Slot } from './gateway/flights.ts';
+import { pickReplica, type ReplicaLoad, type RoutePick } from './router.ts';
+import { ServingStats, type DeploymentStats } from './stats.ts';
+import type { BatchSettings, Replica, TensorMap } from './types.ts';
 
-export type { DeploymentStats } from './stats.js';
+export type { DeploymentStats } from './stats.ts';
 
 export interface GatewayRequest {
   /** Every input has shape[0] === rows. */
@@ -58,8 +58,14 @@ export class Gateway {
   private readonly maxConcurrent: number;
   private readonly stat: ServingStats;
   private readonly serviceMs = new ServiceTimeEstimator();
-  /** Requests with rows not yet sent, in submit order. */
+  /** Requests with rows not yet sent, in submit order (settled ones linger until `waiting()` compacts). */
   private queue: Entry[] = [];
+  private queueDirty = false;
+  /** Requests and rows waiting in `queue`, kept as counts so admission is O(1). */
+  private queuedCount = 0;
+  private queuedRows = 0;
+  /** Chains with a request sent in full and not yet answered: their next request waits. */
+  private readonly busyChains = new Map<string, number>();
   /** Every request not yet settled (queued or in flight). */
   private readonly outstanding = new Set<Entry>();
   private readonly slots = new Map<string, Slot>();
@@ -103,7 +109,7 @@ export class Gateway {
       deadline,
       now,
       queueRows: this.queueRows(),
-      queueDepth: this.queue.length,
+      queueDepth: this.queuedCount,
       slots: ready.length * this.maxConcurrent,
       inFlightBatches: ready.reduce((n, s) => n + s.batchesInFlight, 0),
       settings: this.settings,
@@ -117,6 +123,8 @@ export class Gateway {
       };
       entry.timer = this.timers.setTimeout(() => this.settle(entry, new LakerayError('INFERENCE_TIMEOUT'), null), Math.max(0, deadline - now));
       this.queue.push(entry);
+      this.queuedCount += 1;
+      this.queuedRows += entry.rows;
       this.outstanding.add(entry);
       if (ready.length === 0) for (const l of this.demandListeners) l();
       this.schedulePump();
@@ -152,7 +160,7 @@ export class Gateway {
   }
 
   chainStatus(chain: string): { position: number | null; pending: number } {
-    const at = this.queue.findIndex((e) => e.chain === chain);
+    const at = this.waiting().findIndex((e) => e.chain === chain);
     let pending = 0;
     for (const e of this.outstanding) if (e.chain === chain) pending += 1;
     return { position: at < 0 ? null : at, pending };
@@ -161,7 +169,7 @@ export class Gateway {
   stats(): DeploymentStats {
     const slots = [...this.slots.values()];
     return {
-      queue_depth: this.queue.length,
+      queue_depth: this.queuedCount,
       queue_rows: this.queueRows(),
       in_flight_rows: slots.reduce((n, s) => n + s.rowsInFlight, 0),
       ...this.stat.snapshot(),
@@ -198,8 +206,17 @@ export class Gateway {
     return Promise.reject(err);
   }
 
+  /** The queue without settled requests: compacted lazily, so a burst of timeouts costs O(n), not O(n²). */
+  private waiting(): Entry[] {
+    if (this.queueDirty) {
+      this.queue = this.queue.filter((e) => !e.settled);
+      this.queueDirty = false;
+    }
+    return this.queue;
+  }
+
   private queueRows(): number {
-    return this.queue.reduce((n, e) => n + e.rows - e.sent, 0);
+    return this.queuedRows;
   }
 
   private readySlots(): Slot[] {
@@ -220,7 +237,12 @@ export class Gateway {
     e.settled = true;
     this.timers.clearTimeout(e.timer);
     this.outstanding.delete(e);
-    if (e.sent < e.rows) this.queue = this.queue.filter((q) => q !== e);
+    if (e.chain !== undefined && e.sent >= e.rows) this.countBusy(e.chain, -1);
+    if (e.sent < e.rows) {
+      this.queueDirty = true;
+      this.queuedCount -= 1;
+      this.queuedRows -= e.rows - e.sent;
+    }
     for (const f of e.flights) this.flights.abandonIfSettled(f);
     if (err === null && out !== null) {
       this.stat.recordAnswer(e.rows, this.clock() - e.enqueuedAt);
@@ -235,8 +257,9 @@ export class Gateway {
   }
 
   private released(slot: Slot): void {
-    if (slot.draining && slot.batchesInFlight === 0 && this.slots.get(slot.replica.id) === slot) {
-      this.slots.delete(slot.replica.id);
+    if (slot.draining && slot.batchesInFlight === 0) {
+      // The id may name a new slot by now (the replica was added again while draining).
+      if (this.slots.get(slot.replica.id) === slot) this.slots.delete(slot.replica.id);
       for (const resolve of slot.drained.splice(0)) resolve();
     }
     this.schedulePump();
@@ -265,7 +288,7 @@ export class Gateway {
       const choice = this.choose();
       if (choice === null) return;
       const now = this.clock();
-      const decision = nextBatch(this.queue as readonly QueuedRequest[], this.busyChains(), this.settings, now);
+      const decision = nextBatch(this.waiting() as readonly QueuedRequest[], this.busyChains, this.settings, now);
       if (decision.kind === 'idle') return;
       if (decision.kind === 'wait') {
         this.batchTimer = this.timers.setTimeout(() => {
@@ -274,15 +297,20 @@ export class Gateway {
         }, decision.ms);
         return;
       }
-      const byId = new Map(this.queue.map((e) => [e.id, e]));
+      const byId = new Map(this.waiting().map((e) => [e.id, e]));
       const flight: Flight = this.flights.create(
         decision.slices.map((s) => {
           const entry = byId.get(s.id) as Entry;
           entry.sent = s.start + s.count;
+          this.queuedRows -= s.count;
+          if (entry.sent >= entry.rows) {
+            this.queuedCount -= 1;
+            if (entry.chain !== undefined) this.countBusy(entry.chain, 1);
+          }
           return { entry, start: s.start, count: s.count };
         }),
       );
-      this.queue = this.queue.filter((e) => e.sent < e.rows);
+      this.queue = this.queue.filter((e) => e.sent < e.rows && !e.settled);
       this.flights.launch(flight, this.take(choice) as Slot);
     }
   }
@@ -298,10 +326,9 @@ export class Gateway {
     return this.slots.get(choice.id) ?? null;
   }
 
-  /** Chains with a request sent in full and not yet answered: their next request waits. */
-  private busyChains(): Set<string> {
-    const busy = new Set<string>();
-    for (const e of this.outstanding) if (e.chain !== undefined && e.sent >= e.rows) busy.add(e.chain);
-    return busy;
+  private countBusy(chain: string, delta: 1 | -1): void {
+    const n = (this.busyChains.get(chain) ?? 0) + delta;
+    if (n > 0) this.busyChains.set(chain, n);
+    else this.busyChains.delete(chain);
   }
 }

@@ -5,7 +5,7 @@
  * - round_robin: the first candidate at or after the cursor, in id order.
  * - gpu_memory: most free GPU bytes when every candidate can tell, else least_loaded.
  */
-import type { LoadBalanceStrategy, ReplicaState } from './types.js';
+import type { LoadBalanceStrategy, ReplicaState } from './types.ts';
 
 export interface ReplicaLoad {
   readonly id: string;

@@ -4,8 +4,8 @@
  * (a ring buffer); throughput counts answers in the last 10 whole seconds (per-second buckets);
  * `requests_total`/`rows_total` count answered requests, `refused` counts the rest by code.
  */
-import type { ErrorCode } from '../domain/errors.js';
-import type { BatchSettings, ReplicaState } from './types.js';
+import type { ErrorCode } from '../domain/errors.ts';
+import type { BatchSettings, ReplicaState } from './types.ts';
 
 export const REFUSAL_CODES = ['QUEUE_FULL', 'DEADLINE_UNMEETABLE', 'INVALID_TENSOR', 'REPLICA_UNAVAILABLE', 'INFERENCE_TIMEOUT', 'INFERENCE_FAILED'] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];

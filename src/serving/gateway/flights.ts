@@ -8,11 +8,11 @@
  * A batch whose requests have all settled (timed out) is abandoned: its signal is aborted and
  * its answer, if one ever comes, ignored. Its replica's slot frees when `infer` settles.
  */
-import { LakerayError } from '../../domain/errors.js';
-import type { ServiceTimeEstimator } from '../batcher.js';
-import type { ServingStats } from '../stats.js';
-import { ReplicaError, type Replica, type TensorMap } from '../types.js';
-import { commonRows, concatRows, sliceRows } from './tensor-rows.js';
+import { LakerayError } from '../../domain/errors.ts';
+import type { ServiceTimeEstimator } from '../batcher.ts';
+import type { ServingStats } from '../stats.ts';
+import { ReplicaError, type Replica, type TensorMap } from '../types.ts';
+import { commonRows, concatRows, sliceRows } from './tensor-rows.ts';
 
 export interface Entry {
   readonly id: number;

@@ -3,7 +3,7 @@
  * requests of a batch together, then cuts the batch's outputs back per request (or per slice
  * of a request larger than a batch) and glues those slices back in order.
  */
-import type { Tensor, TensorData, TensorMap } from '../types.js';
+import type { Tensor, TensorData, TensorMap } from '../types.ts';
 
 /** Values per row: the product of every dim after the first. */
 const rowWidth = (t: Tensor): number => t.shape.slice(1).reduce((a, b) => a * b, 1);

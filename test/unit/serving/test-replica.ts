@@ -2,9 +2,10 @@
  * An in-test replica: out = in * 2 (per element of input "x", as output "y"), that can be told
  * to fail the next batch, stall, or die. The real replica process is tested elsewhere.
  */
-import { ReplicaError, type Replica, type ReplicaState, type TensorMap } from '../../../src/serving/types.js';
+import { ReplicaError, type Replica, type ReplicaState, type TensorMap } from '../../../src/serving/types.ts';
 
-export type Mode = 'ok' | 'reject-negative' | 'internal-on-nan' | 'stall' | 'lose';
+/** stall: waits for release() or the abort signal; hang: never answers, ignores the signal. */
+export type Mode = 'ok' | 'reject-negative' | 'internal-on-nan' | 'stall' | 'hang' | 'lose';
 
 export class DoublingReplica implements Replica {
   state: ReplicaState = 'ready';
@@ -27,6 +28,7 @@ export class DoublingReplica implements Replica {
     if (x === undefined) throw new ReplicaError('rejected', 'input "x" is missing');
     this.batches.push(x.shape[0] ?? 0);
     if (this.mode === 'lose') throw new ReplicaError('lost', `${this.id} died`);
+    if (this.mode === 'hang') await new Promise(() => {});
     if (this.mode === 'stall') {
       await new Promise<void>((resolve, reject) => {
         this.stalled.push(resolve);
