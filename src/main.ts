@@ -275,6 +275,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       }),
   );
   for (const s of progressStreams) s.start();
+  metrics.setServingSource(() => deployments.all());
   metrics.setProgressStreamSource(() => sumStats(progressStreams.map((s) => s.stats())));
 
   const examples = opts.examples ? { ingestion: await ingestExamples(engine, lakeService, logger) } : undefined;

@@ -9,6 +9,7 @@
  * rate(lakeray_events_total[1m]).
  */
 import type { FastifyPluginAsync } from 'fastify';
+import { registerServingMetrics, type ServingSource } from './serving-metrics.ts';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { EngineObserver } from '../engine/observer.ts';
 import type { EngineStats } from '../engine/task-service.ts';
@@ -28,6 +29,7 @@ export class MetricsRegistry {
 
   private statsSource: (() => Promise<EngineStats>) | null = null;
   private progressStreamSource: (() => Record<string, number>) | null = null;
+  private servingSource: ServingSource | null = null;
   private readonly taskDuration: Histogram<'executor' | 'status'>;
   private readonly dispatchLatency: Histogram<'executor'>;
   private readonly eventsTotal: Counter;
@@ -101,6 +103,7 @@ export class MetricsRegistry {
         for (const [outcome, n] of Object.entries(progressStreams())) this.inc({ outcome }, n);
       },
     });
+    registerServingMetrics(this.registry, () => this.servingSource);
     this.eventsTotal = new Counter({ name: 'lakeray_events_total', help: 'Task events stored and published', registers });
 
     this.observer = {
@@ -113,6 +116,11 @@ export class MetricsRegistry {
   /** Where the gauges read queue depth and running counts at scrape time. */
   setStatsSource(source: () => Promise<EngineStats>): void {
     this.statsSource = source;
+  }
+
+  /** Where the serving metrics read the deployments' stats at scrape time. */
+  setServingSource(source: ServingSource): void {
+    this.servingSource = source;
   }
 
   /** Where the progress-stream counter reads its counts at scrape time (summed over the streams). */

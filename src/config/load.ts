@@ -57,7 +57,28 @@ const ENV_OVERRIDES: Record<string, (raw: Record<string, any>, v: string) => voi
   LAKERAY_DATA_ROOTS: (c, v) => (c.data_roots = splitRoots(v)),
   LAKERAY_GPUS: (c, v) => (((c.executors ??= {}).local ??= {}).gpus = /^\d+$/.test(v) ? Number(v) : v.split(',').filter(Boolean)),
   LAKERAY_CPUS: (c, v) => (((c.executors ??= {}).local ??= {}).cpu = Number(v)),
+  // Serving defaults, under seed 003's own names (its `export MAX_BATCH_SIZE=16`) and ours.
+  ...servingEnv('MAX_BATCH_SIZE', 'max_batch_size', Number),
+  ...servingEnv('BATCH_TIMEOUT_MS', 'batch_timeout_ms', Number),
+  ...servingEnv('ENABLE_DYNAMIC_BATCHING', 'enable_dynamic_batching', envBoolean),
+  ...servingEnv('LOAD_BALANCE_STRATEGY', 'load_balance_strategy', String),
+  ...servingEnv('MAX_QUEUE', 'max_queue', Number),
+  ...servingEnv('REQUEST_TIMEOUT_MS', 'request_timeout_ms', Number),
 };
+
+/** `NAME` and `LAKERAY_NAME` both set `serving.defaults.<field>` (LAKERAY_NAME wins: it is applied last). */
+function servingEnv(name: string, field: string, parse: (v: string) => unknown): Record<string, (raw: Record<string, any>, v: string) => void> {
+  const apply = (c: Record<string, any>, v: string) => (((c.serving ??= {}).defaults ??= {})[field] = parse(v));
+  return { [name]: apply, [`LAKERAY_${name}`]: apply };
+}
+
+/** true/false/1/0/yes/no/on/off; anything else is left as the string so the schema names the field. */
+function envBoolean(v: string): unknown {
+  const t = v.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(t)) return true;
+  if (['0', 'false', 'no', 'off'].includes(t)) return false;
+  return v;
+}
 
 export function parseConfig(raw: unknown, baseDir: string, env: NodeJS.ProcessEnv = {}): Readonly<Config> {
   const doc: Record<string, any> = raw && typeof raw === 'object' ? structuredClone(raw as Record<string, any>) : {};
@@ -116,7 +137,9 @@ export function defaultConfigYaml(): string {
   return `# Lakeray configuration. Every field is optional; these are the defaults.
 # Environment overrides: LAKERAY_HOST, LAKERAY_PORT, LAKERAY_STATE_DIR, LAKERAY_DB,
 # LAKERAY_LAKE_ROOT, LAKERAY_DATA_ROOTS, LAKERAY_PYTHON, LAKERAY_LOG_LEVEL, LAKERAY_LOG_FORMAT,
-# LAKERAY_GPUS, LAKERAY_CPUS. See docs/configuration.md.
+# LAKERAY_GPUS, LAKERAY_CPUS; serving defaults: MAX_BATCH_SIZE, BATCH_TIMEOUT_MS,
+# ENABLE_DYNAMIC_BATCHING, LOAD_BALANCE_STRATEGY, MAX_QUEUE, REQUEST_TIMEOUT_MS (or with a
+# LAKERAY_ prefix). See docs/configuration.md and docs/serving.md.
 ${stringify(defaults)}
 # More video models (docs/video.md): Wan2.2 as Ray jobs on an existing RayCluster (seeds 000/001).
 # Add these items under generation.models; they are listed as unavailable until an executor

@@ -7,11 +7,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { tableFromIPC } from 'apache-arrow';
 import ort from 'onnxruntime-node';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.ts';
 import { startServer, type RunningServer } from '../../../src/main.ts';
+import { encodeArrow } from '../../../src/serving/tensor.ts';
 import { api, tempDir } from '../../helpers/server-process.ts';
 import { until } from '../../helpers/until.ts';
 
@@ -100,6 +102,15 @@ describe('deployments', () => {
     const bytes = Buffer.from(await raw.body.arrayBuffer());
     const floats = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
     expect(floats[10 * 2 + 3]).toBeCloseTo(want[2]![3]!, 4);
+
+    // Arrow IPC: one column per input, one row per image; the answer has one column per output.
+    const arrowBody = encodeArrow({ input: { dtype: 'float32', shape: [3, 1, 28, 28], data: Float32Array.from(images.flat()) } });
+    const arrow = await request(`${server.url}/api/v1/deployments/cnn/predict`, { method: 'POST', headers: { 'content-type': 'application/vnd.apache.arrow.stream' }, body: Buffer.from(arrowBody) });
+    expect(arrow.statusCode).toBe(200);
+    const table = tableFromIPC(Buffer.from(await arrow.body.arrayBuffer()));
+    expect(table.numRows).toBe(3);
+    const row1 = Array.from(table.getChild('logits')!.get(1) as Iterable<number>);
+    row1.forEach((v, j) => expect(v).toBeCloseTo(want[1]![j]!, 4));
   }, 120_000);
 
   it('refuses a malformed tensor with 400 naming the input and the expected shape, and serves the next request', async () => {
@@ -140,6 +151,13 @@ describe('deployments', () => {
     expect(stats.mean_batch_size).toBeGreaterThan(1);
     expect(Object.keys(stats.batch_size_histogram).length).toBeGreaterThan(1);
     expect(stats.latency_ms.p50).toBeGreaterThan(0);
+    // The same numbers in /metrics.
+    const metrics = await request(`${server.url}/metrics`);
+    const text = await metrics.body.text();
+    const answered = Number(/lakeray_serving_requests_total\{deployment="cnn"\} (\d+)/.exec(text)?.[1]);
+    expect(answered).toBeGreaterThanOrEqual(stats.requests_total);
+    expect(text).toMatch(/lakeray_serving_latency_ms\{deployment="cnn",quantile="0.95"\} [\d.]+/);
+    expect(text).toMatch(/lakeray_serving_replicas\{deployment="cnn",state="ready"\} 1/);
   }, 180_000);
 
   it('scales to zero when idle and serves the next request after a cold start, never refusing it', async () => {
