@@ -24,7 +24,12 @@ export interface QueuedRequest {
   readonly enqueuedAt: number;
   readonly deadline: number;
   readonly chain?: string | undefined;
+  /** Only a replica holding this GPU may run it (a session routed to a GPU, seed 003's gpu_language_map). */
+  readonly gpu?: string | undefined;
 }
+
+/** Whether the replica the next batch is for may run a request (its GPU affinity); default: any. */
+export type Accept = (r: QueuedRequest) => boolean;
 
 /** Rows `start .. start+count` of request `id`. */
 export interface BatchSlice {
@@ -50,7 +55,7 @@ type BatchShape = Pick<BatchSettings, 'max_batch_size' | 'batch_timeout_ms' | 'e
  * and the first queued request of each chain that has no earlier request still unanswered
  * (`busyChains`: chains with a request sent in full but not yet answered).
  */
-export function eligibleRequests(queue: readonly QueuedRequest[], busyChains: BusyChains, enoughRows = Infinity): QueuedRequest[] {
+export function eligibleRequests(queue: readonly QueuedRequest[], busyChains: BusyChains, enoughRows = Infinity, accept?: Accept): QueuedRequest[] {
   const seen = new Set<string>();
   const out: QueuedRequest[] = [];
   let rows = 0;
@@ -58,6 +63,7 @@ export function eligibleRequests(queue: readonly QueuedRequest[], busyChains: Bu
     // The queue is in submit order, so the first `enoughRows` eligible rows hold the oldest request.
     if (rows >= enoughRows) break;
     if (r.sent >= r.rows) continue;
+    if (accept !== undefined && !accept(r)) continue;
     if (r.chain !== undefined) {
       if (seen.has(r.chain) || busyChains.has(r.chain)) continue;
       seen.add(r.chain);
@@ -68,9 +74,9 @@ export function eligibleRequests(queue: readonly QueuedRequest[], busyChains: Bu
   return out;
 }
 
-export function nextBatch(queue: readonly QueuedRequest[], busyChains: BusyChains, settings: BatchShape, now: number): BatchDecision {
+export function nextBatch(queue: readonly QueuedRequest[], busyChains: BusyChains, settings: BatchShape, now: number, accept?: Accept): BatchDecision {
   const max = settings.max_batch_size;
-  const eligible = eligibleRequests(queue, busyChains, max);
+  const eligible = eligibleRequests(queue, busyChains, max, accept);
   const [head] = eligible;
   if (head === undefined) return { kind: 'idle' };
   if (!settings.enable_dynamic_batching) return fill([head], max);

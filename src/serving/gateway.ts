@@ -13,7 +13,7 @@
  * - Settings changed by `reconfigure` apply to the next batch.
  */
 import { LakerayError } from '../domain/errors.ts';
-import { admit, nextBatch, ServiceTimeEstimator, type QueuedRequest } from './batcher.ts';
+import { admit, nextBatch, ServiceTimeEstimator, type BatchSlice, type QueuedRequest } from './batcher.ts';
 import { commonRows } from './gateway/tensor-rows.ts';
 import { Flights, type Entry, type Flight, type Slot } from './gateway/flights.ts';
 import { pickReplica, type ReplicaLoad, type RoutePick } from './router.ts';
@@ -30,6 +30,11 @@ export interface GatewayRequest {
   chain?: string;
   /** Absolute deadline (ms, the gateway's clock); default now + request_timeout_ms. */
   deadline?: number;
+  /**
+   * Run it on a replica holding this GPU id (a session routed to a GPU). A preference, not a
+   * wait: while no ready replica holds that GPU, any replica runs it.
+   */
+  gpu?: string;
 }
 
 export interface GatewayTimers {
@@ -118,7 +123,7 @@ export class Gateway {
     if (!verdict.ok) return this.refuse(new LakerayError(verdict.code, undefined, undefined, verdict.retryAfterMs));
     return new Promise<TensorMap>((resolve, reject) => {
       const entry: Entry = {
-        id: this.nextId++, inputs: req.inputs, rows: req.rows, chain: req.chain, enqueuedAt: now, deadline,
+        id: this.nextId++, inputs: req.inputs, rows: req.rows, chain: req.chain, gpu: req.gpu, enqueuedAt: now, deadline,
         sent: 0, parts: new Map(), answeredRows: 0, settled: false, flights: new Set(), resolve, reject, timer: null,
       };
       entry.timer = this.timers.setTimeout(() => this.settle(entry, new LakerayError('INFERENCE_TIMEOUT'), null), Math.max(0, deadline - now));
@@ -285,34 +290,66 @@ export class Gateway {
       (exclude) => this.readySlots().some((s) => !exclude.has(s.replica.id)),
     );
     for (;;) {
-      const choice = this.choose();
-      if (choice === null) return;
-      const now = this.clock();
-      const decision = nextBatch(this.waiting() as readonly QueuedRequest[], this.busyChains, this.settings, now);
-      if (decision.kind === 'idle') return;
-      if (decision.kind === 'wait') {
+      const sent = this.sendOne();
+      if (sent === 'sent') continue;
+      if (sent !== 'none') {
         this.batchTimer = this.timers.setTimeout(() => {
           this.batchTimer = null;
           this.pump();
-        }, decision.ms);
-        return;
+        }, sent);
       }
-      const byId = new Map(this.waiting().map((e) => [e.id, e]));
-      const flight: Flight = this.flights.create(
-        decision.slices.map((s) => {
-          const entry = byId.get(s.id) as Entry;
-          entry.sent = s.start + s.count;
-          this.queuedRows -= s.count;
-          if (entry.sent >= entry.rows) {
-            this.queuedCount -= 1;
-            if (entry.chain !== undefined) this.countBusy(entry.chain, 1);
-          }
-          return { entry, start: s.start, count: s.count };
-        }),
-      );
-      this.queue = this.queue.filter((e) => e.sent < e.rows && !e.settled);
-      this.flights.launch(flight, this.take(choice) as Slot);
+      return;
     }
+  }
+
+  /**
+   * One batch to the best replica (by the strategy) that has requests it may run: a replica
+   * that holds no GPU some request is pinned to skips that request, and the next replica is
+   * tried. 'sent', or the ms to wait before a batch closes, or 'none'.
+   */
+  private sendOne(): 'sent' | 'none' | number {
+    const tried = new Set<string>();
+    const held = this.heldGpus();
+    let wait: number | null = null;
+    for (let choice = this.choose(); choice !== null; choice = this.choose(tried)) {
+      tried.add(choice.id);
+      const gpus = this.slots.get(choice.id)?.replica.gpus ?? [];
+      const accept = held.size === 0 ? undefined : (r: QueuedRequest) => r.gpu === undefined || !held.has(r.gpu) || gpus.includes(r.gpu);
+      const decision = nextBatch(this.waiting() as readonly QueuedRequest[], this.busyChains, this.settings, this.clock(), accept);
+      if (decision.kind === 'idle') continue;
+      if (decision.kind === 'wait') {
+        wait = Math.min(wait ?? Infinity, decision.ms);
+        continue;
+      }
+      this.launch(decision.slices, choice);
+      return 'sent';
+    }
+    return wait ?? 'none';
+  }
+
+  /** GPU ids held by ready replicas (pinned requests go there; others' pins are ignored). */
+  private heldGpus(): Set<string> {
+    const held = new Set<string>();
+    for (const s of this.readySlots()) for (const g of s.replica.gpus) held.add(g);
+    return held;
+  }
+
+  private launch(slices: readonly BatchSlice[], choice: RoutePick): void {
+    const byId = new Map(this.waiting().map((e) => [e.id, e]));
+    const flight: Flight = this.flights.create(
+      slices.map((s) => {
+        const entry = byId.get(s.id) as Entry;
+        entry.sent = s.start + s.count;
+        this.queuedRows -= s.count;
+        if (entry.sent >= entry.rows) {
+          this.queuedCount -= 1;
+          if (entry.chain !== undefined) this.countBusy(entry.chain, 1);
+        }
+        return { entry, start: s.start, count: s.count };
+      }),
+    );
+    this.queue = this.queue.filter((e) => e.sent < e.rows && !e.settled);
+    this.flights.launch(flight, this.take(choice) as Slot);
   }
 
   private choose(exclude?: ReadonlySet<string>): RoutePick | null {

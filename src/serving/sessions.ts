@@ -22,7 +22,7 @@ import type { ModelSignature, StateBinding, TensorMap, TensorSpec } from './type
 
 /** The part of a deployment's Gateway a session needs (gateway.ts satisfies it). */
 export interface SessionGateway {
-  submit(req: { inputs: TensorMap; rows: number; chain?: string; deadline?: number }): Promise<TensorMap>;
+  submit(req: { inputs: TensorMap; rows: number; chain?: string; deadline?: number; gpu?: string }): Promise<TensorMap>;
   chainStatus(chain: string): { position: number | null; pending: number };
 }
 
@@ -247,7 +247,7 @@ export class SessionManager {
     if (stateRows !== undefined && stateRows !== rows)
       throw new LakerayError('INVALID_TENSOR', `this session's state has ${stateRows} rows (set by its first chunk); the chunk has ${rows}`);
     const state = s.state ?? initialState(signature, bindings, rows);
-    const outputs = await gateway.submit({ inputs: { ...inputs, ...state }, rows, chain: s.session_id });
+    const outputs = await gateway.submit({ inputs: { ...inputs, ...state }, rows, chain: s.session_id, gpu: s.gpu ?? undefined });
     const next = splitOutputs(bindings, outputs, rows);
     // Deleted while the chunk ran: its state is freed, not revived.
     if (s.ended) throw new LakerayError('SESSION_NOT_FOUND', `session ${s.session_id} ended (${s.ended}) while this chunk ran`);

@@ -19,6 +19,7 @@ export interface Entry {
   readonly inputs: TensorMap;
   readonly rows: number;
   readonly chain: string | undefined;
+  readonly gpu: string | undefined;
   readonly enqueuedAt: number;
   readonly deadline: number;
   /** Rows handed to batches so far. */

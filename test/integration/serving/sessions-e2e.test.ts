@@ -42,7 +42,7 @@ const rowsOf = (seed: number): Float32Array[] => Array.from({ length: 28 }, (_, 
 
 /** What the model answers after each row, carrying hn → h0 (zeros first), in this process. */
 const reference = async (rows: Float32Array[]): Promise<number[][]> => {
-  let h = new Float32Array(64);
+  let h: Float32Array = new Float32Array(64);
   const out: number[][] = [];
   for (const x of rows) {
     const r = await session.run({ x: new ort.Tensor('float32', x, [1, 28]), h0: new ort.Tensor('float32', h, [1, 64]) });
