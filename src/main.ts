@@ -207,6 +207,10 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     declared: config.serving.deployments,
     localExecutor: config.serving.executor,
     startupTimeoutS: config.serving.replica_startup_timeout_s,
+    // `ray` deployments: Serve applications on the Ray executors' heads, reading the model from this server.
+    rayExecutors: Object.fromEntries(Object.entries(config.executors).flatMap(([name, e]) => ('kind' in e && e.kind === 'ray' ? [[name, e]] : []))),
+    apiUrl: () => apiUrl,
+    serveAppDir: join(PACKAGE_ROOT, 'runtimes', 'serving'),
     onError: (err, context) => logger.warn({ err }, `serving: ${context}`),
   });
 

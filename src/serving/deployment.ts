@@ -1,16 +1,16 @@
 /**
- * One live deployment: its gateway (queue, batcher, router, stats) and its replicas (a
- * backend that starts and stops them), kept at the size the autoscaler asks for. Replicas
- * that die are replaced; replicas beyond the wanted size are drained (their batches in flight
- * finish) before their task is stopped, so scaling never drops a request.
+ * One live deployment: its gateway (queue, batcher, router, stats) and its replicas, from a
+ * backend (backends/serving-backend.ts). A replica pool (local) is kept at the size the
+ * autoscaler asks for: replicas that die are replaced; replicas beyond the wanted size are
+ * drained (their batches in flight finish) before their task is stopped, so scaling never
+ * drops a request. A self-scaling backend (ray) sizes itself and says the status.
  */
 import { LakerayError } from '../domain/errors.ts';
 import { desiredReplicas, initialScaleMemory, type ScaleMemory } from './autoscale.ts';
-import type { LocalBackend, StartedReplica } from './backends/local-backend.ts';
+import type { ReplicaPoolBackend, ServedReplica, ServingBackend } from './backends/serving-backend.ts';
 import { batchSettingsOf, parseModelRef, type DeploymentSpec } from './deployment-spec.ts';
 import { Gateway } from './gateway.ts';
-import { ReplicaClient } from './local/replica-client.ts';
-import type { ModelSignature, Replica, ReplicaState } from './types.ts';
+import type { BatchSettings, ModelSignature, ReplicaState } from './types.ts';
 
 export type DeploymentStatus = 'starting' | 'ready' | 'scaled_to_zero' | 'failed' | 'deleting';
 
@@ -30,7 +30,7 @@ const FAILED_AFTER = 3;
 
 export class Deployment {
   readonly gateway: Gateway;
-  private readonly clients = new Map<string, ReplicaClient>();
+  private readonly clients = new Map<string, ServedReplica>();
   private scale: ScaleMemory = initialScaleMemory();
   private timer: NodeJS.Timeout | null = null;
   private failuresInRow = 0;
@@ -48,16 +48,24 @@ export class Deployment {
     readonly classes: string[] | null,
     readonly createdAt: number,
     public updatedAt: number,
-    private readonly backend: LocalBackend,
+    private readonly backend: ServingBackend,
     private readonly hooks: { signatureLearned(s: ModelSignature): void; onError(err: unknown, context: string): void },
   ) {
-    this.gateway = new Gateway({ settings: batchSettingsOf(spec) });
-    this.gateway.onDemand(() => this.tick());
-    this.timer = setInterval(() => this.tick(), TICK_MS);
-    this.timer.unref();
+    this.gateway = new Gateway({ settings: this.gatewaySettings(spec), maxConcurrentBatches: backend.gatewayMode.maxConcurrentBatches });
+    if (!backend.managesScale) {
+      this.gateway.onDemand(() => this.tick());
+      this.timer = setInterval(() => this.tick(), TICK_MS);
+      this.timer.unref();
+    }
     // A model never served here: start a replica once to learn its inputs, so the first
     // request or session chunk can be validated (with min 0 it retires when idle).
     if (!signature) void this.waitSignature(spec.request_timeout_ms * 6).catch(() => undefined);
+  }
+
+  /** A backend that batches itself (Serve) gets each request alone: batching twice only adds waiting. */
+  private gatewaySettings(spec: DeploymentSpec): BatchSettings {
+    const settings = batchSettingsOf(spec);
+    return this.backend.gatewayMode.batching ? settings : { ...settings, enable_dynamic_batching: false };
   }
 
   /** The lake model's name (spec.model without @version). */
@@ -67,6 +75,7 @@ export class Deployment {
 
   get status(): DeploymentStatus {
     if (this.deleting) return 'deleting';
+    if (this.backend.managesScale) return this.backend.health().status;
     if (this.clients.size > 0) return 'ready';
     if (this.failuresInRow >= FAILED_AFTER) return 'failed';
     if (this.backend.active === 0) return 'scaled_to_zero';
@@ -74,6 +83,7 @@ export class Deployment {
   }
 
   get error(): string | null {
+    if (this.backend.managesScale) return this.backend.health().error;
     return this.failuresInRow >= FAILED_AFTER ? this.lastFailure : null;
   }
 
@@ -100,11 +110,12 @@ export class Deployment {
     });
   }
 
-  /** Live settings: batch settings apply to the next batch; replica bounds on the next tick. */
+  /** Live settings: batch settings apply to the next batch; replica bounds on the next tick (or the backend's re-deploy). */
   reconfigure(spec: DeploymentSpec, updatedAt: number): void {
     this.spec = spec;
     this.updatedAt = updatedAt;
-    this.gateway.reconfigure(batchSettingsOf(spec));
+    this.gateway.reconfigure(this.gatewaySettings(spec));
+    this.backend.apply(spec);
     this.tick();
   }
 
@@ -116,7 +127,7 @@ export class Deployment {
     this.gateway.close(new LakerayError('DEPLOYMENT_NOT_FOUND', `deployment "${this.spec.name}" was deleted`));
     for (const c of this.clients.values()) void c.close();
     this.clients.clear();
-    await this.backend.close();
+    await this.backend.remove();
   }
 
   /** Server shutdown: stop replicas without draining (their requests fail as the server goes). */
@@ -131,30 +142,24 @@ export class Deployment {
 
   // — backend events —
 
-  replicaReady(r: StartedReplica): void {
-    if (this.deleting) return void this.backend.stop(r.id);
-    const client = new ReplicaClient({ id: r.id, url: r.url, gpus: r.gpus });
-    void (async () => {
-      try {
-        const signature = await client.signature();
-        if (!this.signature) {
-          this.signature = signature;
-          this.hooks.signatureLearned(signature);
-        }
-      } catch (err) {
-        this.hooks.onError(err, `reading the signature of replica ${r.id}`);
-        await client.close();
-        return void this.backend.stop(r.id);
-      }
-      this.failuresInRow = 0;
-      this.clients.set(r.id, client);
-      this.gateway.addReplica(client as Replica);
-      if (this.coldSince !== null) {
-        this.gateway.recordColdStart(Date.now() - this.coldSince);
-        this.coldSince = null;
-      }
-      for (const w of this.signatureWaiters.splice(0)) w(this.signature as ModelSignature);
-    })();
+  replicaReady(replica: ServedReplica, signature: ModelSignature): void {
+    if (this.deleting) {
+      void replica.close();
+      if (!this.backend.managesScale) void this.backend.stop(replica.id);
+      return;
+    }
+    if (!this.signature) {
+      this.signature = signature;
+      this.hooks.signatureLearned(signature);
+    }
+    this.failuresInRow = 0;
+    this.clients.set(replica.id, replica);
+    this.gateway.addReplica(replica);
+    if (this.coldSince !== null) {
+      this.gateway.recordColdStart(Date.now() - this.coldSince);
+      this.coldSince = null;
+    }
+    for (const w of this.signatureWaiters.splice(0)) w(signature);
   }
 
   replicaGone(id: string, error: { code: string; message: string } | null): void {
@@ -177,18 +182,18 @@ export class Deployment {
   // — sizing —
 
   private tick(): void {
-    if (this.deleting) return;
+    if (this.deleting || this.backend.managesScale) return;
     try {
-      this.resize();
+      this.resize(this.backend);
     } catch (err) {
       this.hooks.onError(err, `sizing deployment "${this.spec.name}"`);
     }
   }
 
-  private resize(): void {
+  private resize(backend: ReplicaPoolBackend): void {
     const stats = this.gateway.stats();
     const now = Date.now();
-    const active = this.backend.active;
+    const active = backend.active;
     const waiting = stats.queue_rows + this.signatureWaiters.length;
     const { replicas: want, memory } = desiredReplicas(
       { now, replicas: active, queueRows: waiting, inFlightRows: stats.in_flight_rows, maxBatchSize: this.spec.max_batch_size, idleForMs: this.signatureWaiters.length > 0 ? null : this.gateway.idleForMs() },
@@ -199,9 +204,9 @@ export class Deployment {
     if (want > active) {
       if (now < this.nextStartAt) return;
       if (active === 0 && waiting > 0) this.coldSince ??= now;
-      for (let i = active; i < want; i++) void this.backend.start().catch((err) => this.startFailed(err));
+      for (let i = active; i < want; i++) void backend.start().catch((err) => this.startFailed(err));
     } else if (want < active) {
-      this.retire(active - want);
+      this.retire(backend, active - want);
     }
   }
 
@@ -213,15 +218,15 @@ export class Deployment {
   }
 
   /** Retire `n` replicas: starting ones first (nothing to drain), then the least loaded ready ones. */
-  private retire(n: number): void {
+  private retire(backend: ReplicaPoolBackend, n: number): void {
     const load = new Map(this.gateway.stats().replicas.map((r) => [r.id, r.rows_in_flight]));
-    const order = this.backend
+    const order = backend
       .list()
       .filter((r) => r.state !== 'draining')
       .sort((a, b) => (a.state === 'starting' ? -1 : 0) - (b.state === 'starting' ? -1 : 0) || (load.get(a.id) ?? 0) - (load.get(b.id) ?? 0));
     for (const r of order.slice(0, n)) {
       if (!this.clients.has(r.id)) {
-        void this.backend.stop(r.id);
+        void backend.stop(r.id);
         continue;
       }
       void this.gateway
@@ -232,10 +237,10 @@ export class Deployment {
           this.clients.delete(r.id);
           this.gateway.removeReplica(r.id);
           void client?.close();
-          void this.backend.stop(r.id);
+          void backend.stop(r.id);
         });
       // Counted as going at once: the next tick must not retire another for the same reason.
-      void this.backend.markDraining(r.id);
+      backend.markDraining(r.id);
     }
   }
 }

@@ -9,6 +9,9 @@ import { LakerayError } from '../domain/errors.ts';
 import type { Caller, TaskService } from '../engine/task-service.ts';
 import type { DeploymentStore } from '../store/deployment-store.ts';
 import { LocalBackend, replicaTaskName } from './backends/local-backend.ts';
+import { RayBackend } from './backends/ray-backend.ts';
+import type { BackendEvents, ServingBackend } from './backends/serving-backend.ts';
+import { RayServeTargets, type RayServeExecutor } from './ray/targets.ts';
 import { Deployment, type DeploymentStatus, type ReplicaStatus } from './deployment.ts';
 import type { SessionHost } from './sessions.ts';
 import {
@@ -43,6 +46,12 @@ export interface ServingOptions {
   localExecutor: string;
   /** Seconds a replica may take to load its model and answer its health check. */
   startupTimeoutS: number;
+  /** The Ray executors (config executors.<name> of kind ray) whose heads may serve `ray` deployments. */
+  rayExecutors?: Record<string, RayServeExecutor>;
+  /** Lakeray's API URL (known once listening): a Serve app reads its model there unless the executor's api_url says otherwise. */
+  apiUrl?: () => string | undefined;
+  /** runtimes/serving: the Serve app's code. */
+  serveAppDir?: string;
   onError(err: unknown, context: string): void;
 }
 
@@ -68,15 +77,23 @@ const key = (tenant: string, name: string): string => `${tenant}\u0000${name}`;
 export class DeploymentManager {
   private readonly live = new Map<string, Deployment>();
   private readonly deleteListeners: ((name: string) => void)[] = [];
+  private readonly ray: RayServeTargets;
 
-  constructor(private readonly opts: ServingOptions) {}
+  constructor(private readonly opts: ServingOptions) {
+    this.ray = new RayServeTargets(opts.rayExecutors ?? {}, opts.serveAppDir, opts.apiUrl ?? (() => undefined));
+  }
 
   /** Bring stored deployments back (fresh replicas: the old ones died with the old server), then create declared ones. */
   async start(): Promise<void> {
     for (const record of await this.opts.store.listDeployments()) {
       const spec = record.spec as StoredSpec;
-      await this.cancelLeftovers({ tenant: record.tenant }, spec.name);
-      this.open(record.tenant, spec, record.created_at, record.updated_at);
+      if (spec.backend === 'local') await this.cancelLeftovers({ tenant: record.tenant }, spec.name);
+      try {
+        this.open(record.tenant, spec, record.created_at, record.updated_at);
+      } catch (err) {
+        // e.g. its Ray executor left the config: the others still come back.
+        this.opts.onError(err, `bringing back deployment "${spec.name}"`);
+      }
     }
     for (const raw of this.opts.declared) {
       const input = deploymentCreateSchema.parse(raw);
@@ -93,7 +110,7 @@ export class DeploymentManager {
     } catch (err) {
       throw new LakerayError('INVALID_REQUEST', (err as Error).message);
     }
-    if (spec.backend === 'ray') throw new LakerayError('INVALID_REQUEST', 'backend "ray" is not available on this server yet (no Ray Serve backend is configured)');
+    if (spec.backend === 'ray') spec = { ...spec, executor: this.ray.resolve(spec.executor) };
     if (this.live.has(key(caller.tenant, spec.name))) throw new LakerayError('DEPLOYMENT_EXISTS', `deployment "${spec.name}" already exists; PATCH it to change its settings`);
     const { version, params } = await this.resolveModel(spec.model);
     const stored: StoredSpec = { ...spec, state: spec.state ?? stateFromParams(params), model_version: version, signature: null, classes: classesFromParams(params) };
@@ -195,6 +212,7 @@ export class DeploymentManager {
     const all = [...this.live.values()];
     this.live.clear();
     await Promise.all(all.map((d) => d.close()));
+    await this.ray.close();
   }
 
   private notFound(name: string): LakerayError {
@@ -202,24 +220,10 @@ export class DeploymentManager {
   }
 
   private open(tenant: string, spec: StoredSpec, createdAt: number, updatedAt: number): Deployment {
-    const caller = { tenant };
     const { model_version, signature, classes, ...plain } = spec;
     const ref: { d?: Deployment } = {};
-    const backend = new LocalBackend(
-      this.opts.tasks,
-      caller,
-      {
-        deployment: spec.name,
-        model: parseModelRef(spec.model).name,
-        version: model_version,
-        cpu: spec.resources.cpu,
-        gpu: spec.resources.gpu,
-        executor: this.opts.localExecutor,
-        startupTimeoutS: this.opts.startupTimeoutS,
-      },
-      { ready: (r) => ref.d?.replicaReady(r), gone: (id, error) => ref.d?.replicaGone(id, error) },
-      this.opts.onError,
-    );
+    const events: BackendEvents = { ready: (r, s) => ref.d?.replicaReady(r, s), gone: (id, error) => ref.d?.replicaGone(id, error) };
+    const backend = this.backendOf(tenant, plain, model_version, events);
     const d = new Deployment(plain, tenant, model_version, signature, classes ?? null, createdAt, updatedAt, backend, {
       signatureLearned: (s) => void this.remember(tenant, spec.name, s),
       onError: this.opts.onError,
@@ -227,6 +231,24 @@ export class DeploymentManager {
     ref.d = d;
     this.live.set(key(tenant, spec.name), d);
     return d;
+  }
+
+  private backendOf(tenant: string, spec: DeploymentSpec, version: number, events: BackendEvents): ServingBackend {
+    const model = parseModelRef(spec.model).name;
+    if (spec.backend === 'ray') {
+      const target = this.ray.target(this.ray.resolve(spec.executor));
+      return new RayBackend(target, { deployment: spec.name, model, version }, spec, events, this.opts.onError);
+    }
+    const plan = {
+      deployment: spec.name,
+      model,
+      version,
+      cpu: spec.resources.cpu,
+      gpu: spec.resources.gpu,
+      executor: this.opts.localExecutor,
+      startupTimeoutS: this.opts.startupTimeoutS,
+    };
+    return new LocalBackend(this.opts.tasks, { tenant }, plan, events, this.opts.onError);
   }
 
   /** Store the signature learned from the first replica, so a restart validates before any replica runs. */
@@ -248,7 +270,7 @@ export class DeploymentManager {
     const { name, ref: at } = parseModelRef(ref);
     const detail = await this.opts.lake.describe('models', name);
     if (!detail.files?.some((f) => f.file === 'model.onnx')) {
-      throw new LakerayError('INVALID_REQUEST', `model "${name}" has no model.onnx file: a local deployment serves ONNX models`);
+      throw new LakerayError('INVALID_REQUEST', `model "${name}" has no model.onnx file: a deployment serves ONNX models`);
     }
     if (at === undefined) return { version: detail.version, params: detail.params ?? {} };
     const versions = await this.opts.lake.versions('models', name);

@@ -2,13 +2,17 @@
  * Replicas of a `local` deployment: each one is a service task on the local executor (so the
  * scheduler's ledger gives it its CPUs and GPUs like any task, and serving and batch work never
  * oversubscribe a device) running the platform's onnxruntime-node replica script. This class
- * starts them, follows them until their service answers its health check, hands ready ones to
- * the deployment (onReady), and reports the ones that end (onGone) so that it replaces them.
+ * starts them, follows them until their service answers its health check and gives the model's
+ * signature, hands ready ones to the deployment (events.ready), and reports the ones that end
+ * (events.gone) so that it replaces them. A replica pool: the deployment decides how many.
  */
 import type { LakerayError } from '../../domain/errors.ts';
 import type { Task } from '../../domain/task.ts';
 import type { Caller, TaskService } from '../../engine/task-service.ts';
+import type { DeploymentSpec } from '../deployment-spec.ts';
+import { ReplicaClient } from '../local/replica-client.ts';
 import type { ReplicaState } from '../types.ts';
+import type { BackendEvents, BackendReplicaView, GatewayMode, ReplicaPoolBackend } from './serving-backend.ts';
 
 /** The script of every local replica (runtimes/serving, a built-in script root). */
 export const REPLICA_SCRIPT = 'lakeray-onnx-replica.mjs';
@@ -27,20 +31,6 @@ export interface LocalReplicaPlan {
   startupTimeoutS: number;
 }
 
-export interface StartedReplica {
-  id: string;
-  taskId: string;
-  url: string;
-  gpus: string[];
-}
-
-export interface LocalBackendEvents {
-  /** The replica's service passed its health check at `url`. */
-  ready(replica: StartedReplica): void;
-  /** The replica's task ended (or could not start); `error` says why when it failed. */
-  gone(id: string, error: LakerayError | { code: string; message: string } | null): void;
-}
-
 interface Tracked {
   id: string;
   taskId: string;
@@ -54,7 +44,10 @@ interface Tracked {
 const POLL_STARTING_MS = 50;
 const POLL_RUNNING_MS = 500;
 
-export class LocalBackend {
+export class LocalBackend implements ReplicaPoolBackend {
+  readonly managesScale = false;
+  /** A replica process runs one session.run at a time: the gateway batches. */
+  readonly gatewayMode: GatewayMode = { batching: true, maxConcurrentBatches: 1 };
   private readonly replicas = new Map<string, Tracked>();
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -64,7 +57,7 @@ export class LocalBackend {
     private readonly tasks: TaskService,
     private readonly caller: Caller,
     private plan: LocalReplicaPlan,
-    private readonly events: LocalBackendEvents,
+    private readonly events: BackendEvents,
     private readonly onError: (err: unknown, context: string) => void,
   ) {}
 
@@ -81,7 +74,7 @@ export class LocalBackend {
     return n;
   }
 
-  list(): { id: string; task_id: string; state: ReplicaState; gpus: string[]; started_at: number }[] {
+  list(): BackendReplicaView[] {
     return [...this.replicas.values()].map((r) => ({ id: r.id, task_id: r.taskId, state: r.stopping ? 'draining' : r.state, gpus: r.gpus, started_at: r.startedAt }));
   }
 
@@ -136,9 +129,14 @@ export class LocalBackend {
     this.schedule(0);
   }
 
-  /** A new model version or size applies to replicas started from now on. */
-  replan(plan: LocalReplicaPlan): void {
-    this.plan = plan;
+  /** New sizes apply to replicas started from now on. */
+  apply(spec: DeploymentSpec): void {
+    this.plan = { ...this.plan, cpu: spec.resources.cpu, gpu: spec.resources.gpu };
+  }
+
+  /** Local replicas die with the deployment and with the server alike. */
+  remove(): Promise<void> {
+    return this.close();
   }
 
   async close(): Promise<void> {
@@ -184,7 +182,16 @@ export class LocalBackend {
     if (endpoint?.state !== 'ready' || r.stopping) return;
     r.state = 'ready';
     r.gpus = task.assignment?.gpus ?? [];
-    this.events.ready({ id: r.id, taskId: r.taskId, url: endpoint.url, gpus: r.gpus });
+    const client = new ReplicaClient({ id: r.id, url: endpoint.url, gpus: r.gpus });
+    try {
+      const signature = await client.signature(AbortSignal.timeout(30_000));
+      if (r.stopping || this.closed) throw new Error('stopped while starting');
+      this.events.ready(client, signature);
+    } catch (err) {
+      await client.close();
+      if (!r.stopping) this.onError(err, `reading the signature of replica ${r.id}`);
+      await this.stop(r.id);
+    }
   }
 
   private forget(r: Tracked, error: { code: string; message: string } | null): void {

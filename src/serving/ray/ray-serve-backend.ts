@@ -9,7 +9,7 @@ import { PackageUploader, packWorkingDir, type WorkingDirPackage } from '../../e
 import type { RayJobsClient } from '../../executors/ray/jobs-client.ts';
 import { RayServeReplica } from './ray-serve-replica.ts';
 import { serveApplication, serveAppName, serveRoutePrefix, type RayServeAppSpec } from './serve-config.ts';
-import { serveReplicaStatus, type RayServeClient, type ServeReplicaStatus } from './serve-client.ts';
+import { serveReplicaStatus, type RayServeClient, type ServeAppDetails, type ServeReplicaStatus } from './serve-client.ts';
 
 export type RayServeDeploySpec = Omit<RayServeAppSpec, 'workingDir'>;
 
@@ -28,15 +28,25 @@ export class RayServeBackend {
 
   /** Deploy or change the deployment's application; resolves once Serve reports it RUNNING. */
   async deploy(spec: RayServeDeploySpec, timeoutMs = 180_000): Promise<void> {
-    this.pkg ??= packWorkingDir(this.appDir, { exclude: ['__pycache__', 'node_modules', '.git'] });
-    const { uri } = await this.uploader.ensure(await this.pkg);
-    await this.serve.deploy(serveApplication({ ...spec, workingDir: uri }));
+    await this.put(spec);
     await this.serve.waitFor(serveAppName(spec.deployment), { timeoutMs });
   }
 
+  /** Deploy or change the deployment's application; resolves once Serve took the config (it deploys on its own). */
+  async put(spec: RayServeDeploySpec): Promise<void> {
+    this.pkg ??= packWorkingDir(this.appDir, { exclude: ['__pycache__', 'node_modules', '.git'] });
+    const { uri } = await this.uploader.ensure(await this.pkg);
+    await this.serve.deploy(serveApplication({ ...spec, workingDir: uri }));
+  }
+
+  /** The deployment's application as Serve reports it, null when there is none. */
+  application(deployment: string): Promise<ServeAppDetails | null> {
+    return this.serve.application(serveAppName(deployment));
+  }
+
   /** A Replica for the gateway: the application's route on Serve's proxy. */
-  async replica(deployment: string): Promise<RayServeReplica> {
-    return new RayServeReplica({ id: `ray-serve:${deployment}`, proxyUrl: await this.serve.proxyUrl(), routePrefix: serveRoutePrefix(deployment) });
+  async replica(deployment: string, connections?: number): Promise<RayServeReplica> {
+    return new RayServeReplica({ id: `ray-serve:${deployment}`, proxyUrl: await this.serve.proxyUrl(), routePrefix: serveRoutePrefix(deployment), connections });
   }
 
   /** Serve's replicas of the deployment (empty when the application is gone). */

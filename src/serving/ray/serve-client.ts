@@ -75,7 +75,8 @@ export interface ServeReplicaStatus {
   load: number | null;
   gpus: string[];
   task_id: null;
-  started_at: string;
+  /** ms since the epoch */
+  started_at: number;
 }
 
 export class RayServeClient {
@@ -114,6 +115,11 @@ export class RayServeClient {
     return `http://${host.includes(':') ? `[${host}]` : host}:${http?.port ?? this.http.port}`;
   }
 
+  /** Start Serve (its proxy on `http`) when it is not running yet; applications are kept as they are. */
+  start(): Promise<void> {
+    return this.write((apps) => apps);
+  }
+
   /** Add `app`, or replace the application of the same name; every other application stays. */
   deploy(app: ServeApplicationConfig): Promise<void> {
     return this.write((apps) => [...apps.filter((a) => a.name !== app.name), app]);
@@ -139,7 +145,7 @@ export class RayServeClient {
     for (;;) {
       const last = await this.application(name);
       if (last && want.includes(last.status)) return last;
-      if (last?.status === 'DEPLOY_FAILED') throw new RayApiError('rejected', `Serve application "${name}" failed to deploy: ${failureOf(last)}`, undefined, last.message.slice(0, 8_000));
+      if (last?.status === 'DEPLOY_FAILED') throw new RayApiError('rejected', `Serve application "${name}" failed to deploy: ${serveAppFailure(last)}`, undefined, last.message.slice(0, 8_000));
       if (Date.now() > deadline) throw new RayApiError('timeout', `Serve application "${name}" is ${last?.status ?? 'absent'}, not ${want.join('/')}, after ${opts.timeoutMs ?? 120_000} ms${last?.message ? `: ${last.message.slice(0, 300)}` : ''}`);
       await new Promise((r) => setTimeout(r, opts.intervalMs ?? 500));
     }
@@ -203,7 +209,7 @@ export class RayServeClient {
 }
 
 /** The app's message names the failed deployments only; the reason is the last line of theirs (a traceback). */
-function failureOf(app: ServeAppDetails): string {
+export function serveAppFailure(app: ServeAppDetails): string {
   const reasons = Object.values(app.deployments)
     .filter((d) => d.message && d.status !== 'HEALTHY')
     .map((d) => `${d.name}: ${rayTextSummary(d.message)}`);
@@ -217,6 +223,6 @@ export function serveReplicaStatus(app: ServeAppDetails): ServeReplicaStatus[] {
   return Object.values(app.deployments).flatMap((d) =>
     d.replicas
       .filter((r) => r.state !== 'STOPPED')
-      .map((r) => ({ id: r.replica_id, state: REPLICA_STATE[r.state] ?? 'starting', load: null, gpus: [], task_id: null, started_at: new Date(r.start_time_s * 1000).toISOString() })),
+      .map((r) => ({ id: r.replica_id, state: REPLICA_STATE[r.state] ?? 'starting', load: null, gpus: [], task_id: null, started_at: Math.round(r.start_time_s * 1000) })),
   );
 }
