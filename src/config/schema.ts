@@ -115,6 +115,12 @@ export const rayExecutorSchema = z
     max_resources: resourcesSchema.optional(),
     /** Warm actor pools (mode `actors`). */
     pools: z.array(rayActorPoolSchema).default([]),
+    /**
+     * Where Ray Serve's HTTP proxy listens when a `ray` deployment of ours is what starts Serve
+     * (a Serve already running keeps its own). Default: 127.0.0.1:8366 when the dashboard is on
+     * this machine (Serve's own default, 8000, is Lakeray's port), else Serve's default.
+     */
+    serve_http: z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) }).strict().optional(),
   })
   .strict()
   .refine((r) => r.mode === 'actors' || r.pools.length === 0, { message: 'pools are for mode: actors', path: ['pools'] })

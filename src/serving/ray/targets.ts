@@ -16,7 +16,7 @@ export interface RayServeExecutor {
   token?: string;
   /** Lakeray's API as the cluster reaches it; default the server's own URL */
   api_url?: string;
-  /** Where Serve's HTTP proxy listens when a deploy of ours is what starts Serve (default 127.0.0.1:8000). */
+  /** Where Serve's HTTP proxy listens when a deploy of ours is what starts Serve (default: see localServeHttp). */
   serve_http?: { host: string; port: number };
 }
 
@@ -47,7 +47,7 @@ export class RayServeTargets {
     if (known) return known.target;
     const config = this.executors[name];
     if (!config || this.appDir === undefined) throw new LakerayError('UNKNOWN_EXECUTOR', `no Ray executor "${name}" serves deployments on this server`);
-    const serve = new RayServeClient({ address: config.address, token: config.token, http: config.serve_http, timeoutMs: 60_000 });
+    const serve = new RayServeClient({ address: config.address, token: config.token, http: config.serve_http ?? localServeHttp(config.address), timeoutMs: 60_000 });
     const jobs = new RayJobsClient({ address: config.address, token: config.token });
     const target: RayTarget = { serve: new RayServeBackend(serve, jobs, this.appDir), lakerayUrl: () => config.api_url ?? this.apiUrl() };
     this.targets.set(name, { target, close: async () => void (await Promise.all([serve.close(), jobs.close()])) });
@@ -60,3 +60,9 @@ export class RayServeTargets {
     await Promise.all(all.map((t) => t.close()));
   }
 }
+
+/** A head on this machine: Serve's proxy on 8366, not Serve's default 8000 (Lakeray's own port). */
+const localServeHttp = (address: string): { host: string; port: number } | undefined => {
+  const host = new URL(address).hostname;
+  return host === '127.0.0.1' || host === 'localhost' || host === '[::1]' ? { host: '127.0.0.1', port: 8366 } : undefined;
+};
