@@ -70,6 +70,15 @@ export function rayHead(opts: { serve?: boolean } = {}): Promise<RayHead> {
   return withServe;
 }
 
+/**
+ * Held by a test file for as long as it deploys Serve applications on the run's head: Serve's
+ * REST API takes the whole config (read, modify, PUT), so two files doing that at once could
+ * drop each other's apps. Released by the kernel if the file's process dies.
+ */
+export function serveLock(): Promise<() => void> {
+  return lock(join(tmpdir(), 'ray-serve.lock'));
+}
+
 /** Serve's modules and onnxruntime, as ray-up.sh checks them (RAY_UP_SERVE=1). */
 const SERVE_IMPORTS = 'import mmh3, watchfiles, starlette, fastapi, uvicorn, jinja2, onnxruntime';
 

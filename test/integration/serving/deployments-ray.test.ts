@@ -15,7 +15,7 @@ import { parseConfig } from '../../../src/config/load.ts';
 import { startServer, type RunningServer } from '../../../src/main.ts';
 import { RayServeClient } from '../../../src/serving/ray/serve-client.ts';
 import { serveAppName } from '../../../src/serving/ray/serve-config.ts';
-import { rayHead, type RayHead } from '../../helpers/ray-head.ts';
+import { rayHead, serveLock, type RayHead } from '../../helpers/ray-head.ts';
 import { api, freePort, tempDir } from '../../helpers/server-process.ts';
 import { until } from '../../helpers/until.ts';
 
@@ -57,8 +57,11 @@ const waitStatus = (status: string, ms = 300_000) =>
     return r.body.status === status ? r.body : undefined;
   }, ms, 250);
 
+let releaseServe: (() => void) | undefined;
+
 beforeAll(async () => {
   head = await rayHead({ serve: true });
+  releaseServe = await serveLock();
   // Serve's proxy on a free port (never the fixed 8000) when this test is the one that starts Serve.
   serve = new RayServeClient({ address: head.url, http: { host: '127.0.0.1', port: await freePort() }, timeoutMs: 60_000 });
   await serve.start();
@@ -70,9 +73,13 @@ beforeAll(async () => {
 }, 900_000);
 
 afterAll(async () => {
-  await server?.close();
-  await serve?.remove(serveAppName(NAME)).catch(() => undefined);
-  await serve?.close();
+  try {
+    await server?.close();
+    await serve?.remove(serveAppName(NAME)).catch(() => undefined);
+    await serve?.close();
+  } finally {
+    releaseServe?.();
+  }
 }, 120_000);
 
 describe('ray deployments', () => {

@@ -21,7 +21,7 @@ import type { RayServeReplica } from '../../../src/serving/ray/ray-serve-replica
 import { RayServeClient } from '../../../src/serving/ray/serve-client.ts';
 import { serveAppName } from '../../../src/serving/ray/serve-config.ts';
 import { ReplicaError, type Tensor } from '../../../src/serving/types.ts';
-import { rayHead, type RayHead } from '../../helpers/ray-head.ts';
+import { rayHead, serveLock, type RayHead } from '../../helpers/ray-head.ts';
 import { freePort, tempDir } from '../../helpers/server-process.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -80,8 +80,11 @@ const spec = (over: Partial<RayServeDeploySpec> = {}): RayServeDeploySpec => ({
   ...over,
 });
 
+let releaseServe: (() => void) | undefined;
+
 beforeAll(async () => {
   head = await rayHead({ serve: true });
+  releaseServe = await serveLock();
   const dir = tempDir('lakeray-ray-serve-');
   const config = parseConfig({ state_dir: join(dir, 'state'), lake: { root: join(dir, 'lake') }, script_roots: [dir], data_roots: [join(dir, 'data')] }, dir, {});
   server = await startServer({ config, port: 0, logLevel: 'silent' });
@@ -95,12 +98,16 @@ beforeAll(async () => {
 }, 900_000);
 
 afterAll(async () => {
-  await backend?.remove(NAME).catch(() => undefined);
-  await serve?.remove('other').catch(() => undefined);
-  await Promise.all(replicas.map((r) => r.close()));
-  await serve?.close();
-  await jobs?.close();
-  await server?.close();
+  try {
+    await backend?.remove(NAME).catch(() => undefined);
+    await serve?.remove('other').catch(() => undefined);
+    await Promise.all(replicas.map((r) => r.close()));
+    await serve?.close();
+    await jobs?.close();
+    await server?.close();
+  } finally {
+    releaseServe?.();
+  }
 }, 120_000);
 
 async function expected(t: Tensor): Promise<Float32Array> {
