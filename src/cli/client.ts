@@ -133,6 +133,16 @@ export interface LakeRowsJson {
   rows: Record<string, unknown>[];
 }
 
+/** A serving deployment (docs/serving.md), as far as the CLI reads it. */
+export interface DeploymentJson {
+  name: string;
+  model: string;
+  model_version: number;
+  status: string;
+  last_error: string | null;
+  replicas: { min: number; max: number; idle_timeout_s: number };
+}
+
 type Query = Record<string, string | number | undefined>;
 
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'EHOSTUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET']);
@@ -196,6 +206,18 @@ export class ApiClient {
 
   async lakeDelete(kind: LakeKind, name: string): Promise<void> {
     await this.call('DELETE', `/api/v1/${kind}/${encodeURIComponent(name)}`);
+  }
+
+  async deployments(): Promise<DeploymentJson[]> {
+    return (await this.call<{ items: DeploymentJson[] }>('GET', '/api/v1/deployments')).items;
+  }
+
+  createDeployment(body: Record<string, unknown>): Promise<DeploymentJson> {
+    return this.call('POST', '/api/v1/deployments', { body });
+  }
+
+  async deleteDeployment(name: string): Promise<void> {
+    await this.call('DELETE', `/api/v1/deployments/${encodeURIComponent(name)}`);
   }
 
   /** The caller's running service tasks and their state (starting, ready, restarting). */

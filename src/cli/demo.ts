@@ -50,6 +50,11 @@ async function step(ctx: Ctx, title: string, body: SubmitBody): Promise<'ok' | '
  * version could not be written), and would go on serving the old version.
  */
 async function stopServing(ctx: Ctx, model: string): Promise<void> {
+  for (const d of await ctx.client.deployments()) {
+    if (d.name !== DEPLOYMENT || !d.model.startsWith(model)) continue;
+    ctx.out(`deleting deployment ${d.name} of the current ${model} to train a new one`);
+    await ctx.client.deleteDeployment(d.name);
+  }
   const running = await ctx.client.list({ status: ['queued', 'running'], name: 'mnist_serve', limit: 50 });
   for (const service of running.tasks.filter((t) => t.input === model)) {
     ctx.out(`stopping the service of the current ${model} (task ${service.id}) to train a new one`);
@@ -60,6 +65,21 @@ async function stopServing(ctx: Ctx, model: string): Promise<void> {
       await new Promise((r) => setTimeout(r, 300));
     }
   }
+}
+
+/** The deployment the demo creates (the Draw page's default): scale to zero, one replica at most. */
+const DEPLOYMENT = 'mnist';
+
+/**
+ * The model deployed for serving (docs/serving.md), at its latest version: a deployment of an
+ * older version is replaced. Its replica starts on the first request and retires when idle.
+ */
+async function deploy(ctx: Ctx, model: string, version: number): Promise<void> {
+  const current = (await ctx.client.deployments()).find((d) => d.name === DEPLOYMENT);
+  if (current && current.model === model && current.model_version === version) return void ctx.out(`✓ deployment ${DEPLOYMENT} serves ${model} v${version}`);
+  if (current) await ctx.client.deleteDeployment(DEPLOYMENT);
+  await ctx.client.createDeployment({ name: DEPLOYMENT, model, replicas: { min: 0, max: 1, idle_timeout_s: 300 }, max_batch_size: 32, batch_timeout_ms: 2 });
+  ctx.out(`✓ deployment ${DEPLOYMENT} serves ${model} v${version} (a replica starts on the first request)`);
 }
 
 const FASHION_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
@@ -102,6 +122,7 @@ export async function demoMnist(ctx: Ctx, o: DemoOptions): Promise<number> {
   if (o.serve === false) return EXIT.OK;
 
   ctx.out(`\n▶ serve ${model}`);
+  await deploy(ctx, model, card.version);
   const running = await ctx.client.list({ status: ['running'], name: 'mnist_serve', limit: 50 });
   let task = running.tasks.find((t) => t.input === model);
   if (!task) {
@@ -123,12 +144,12 @@ export async function demoMnist(ctx: Ctx, o: DemoOptions): Promise<number> {
     await new Promise((r) => setTimeout(r, 300));
   }
   const page = `${ctx.url.replace(/\/+$/, '')}/api/v1/services/${task.id}/`;
-  if (ctx.json) ctx.printJson({ dataset, model, service_task: task.id, url: page });
+  if (ctx.json) ctx.printJson({ dataset, model, service_task: task.id, url: page, deployment: DEPLOYMENT });
   else {
     ctx.out(`✓ ${model} is serving (task ${task.id})`);
     ctx.out(`\n${drawInvitation(card.params?.classes)}`);
-    ctx.out(`Drawing page: ${page}`);
-    ctx.out(`Predict:      curl -s ${page}predict -H 'content-type: application/json' -d '{"image": [0, …784 values]}'`);
+    ctx.out(`Drawing page: ${ctx.url.replace(/\/+$/, '')}/draw (through deployment ${DEPLOYMENT}); seed 004's own page: ${page}`);
+    ctx.out(`Predict:      curl -s ${ctx.url.replace(/\/+$/, '')}/api/v1/deployments/${DEPLOYMENT}/predict -H 'content-type: application/json' -d '{"image": [0, …784 values]}'`);
     ctx.out(`Stop it:      lakeray cancel ${task.id}`);
   }
   return EXIT.OK;

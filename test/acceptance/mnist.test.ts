@@ -182,7 +182,13 @@ describe.runIf(existsSync(FASHION) || process.env.CI)('MNIST pipeline on Fashion
     expect(demo.out).toContain('✓ model mnist_cnn_v1 is in the lake');
     expect(demo.out).toContain('Draw a piece of clothing; the model knows the 10 Fashion-MNIST classes: T-shirt/top, Trouser, Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag, Ankle boot\n');
     expect(demo.out).not.toContain('digit');
-    expect(demo.out).toContain(`Drawing page: ${server.url}/api/v1/services/${serve}/`);
+    expect(demo.out).toContain(`seed 004's own page: ${server.url}/api/v1/services/${serve}/`);
+    expect(demo.out).toMatch(/✓ deployment mnist serves mnist_cnn_v1 v\d+/);
+    // The deployment it made answers seed 004's {"image"} body like the FastAPI service (a cold start first).
+    const viaDeployment = await api(server.url, 'POST', '/api/v1/deployments/mnist/predict', { image: Array(784).fill(0.25) });
+    expect(viaDeployment.status, JSON.stringify(viaDeployment.body)).toBe(200);
+    expect(viaDeployment.body.label_names).toHaveLength(10);
+    expect((await api(server.url, 'DELETE', '/api/v1/deployments/mnist')).status).toBe(204);
     const redirect = await request(`${server.url}/demo/mnist`);
     expect(redirect.statusCode).toBe(302);
     expect(redirect.headers.location).toBe(`/api/v1/services/${serve}/`);
