@@ -64,7 +64,8 @@ export function DeploymentPage({ name }: { name: string }) {
           </Card>
         </div>
         <Card title="Try it">
-          <TryIt deployment={d} />
+          {/* The example body fits the signature, known once a replica loaded the model. */}
+          <TryIt key={d.signature ? 'signature' : 'none'} deployment={d} />
         </Card>
       </div>
     </Page>

@@ -21,7 +21,7 @@ export function Bars({ items, label, empty }: { items: [string, number][]; label
   if (items.length === 0) return <p className="muted small">{empty}</p>;
   const top = Math.max(...items.map(([, v]) => v), 1);
   return (
-    <ol className="prob-bars" aria-label={label}>
+    <ol className="prob-bars count-bars" aria-label={label}>
       {items.map(([name, v]) => (
         <li key={name}>
           <span className="name truncate" title={name}>

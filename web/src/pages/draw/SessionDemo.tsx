@@ -90,10 +90,8 @@ export function SessionDemo({ deployment, pixels, labels }: { deployment: Deploy
         <ol className="row-steps" aria-label="The top class after each row" data-testid="session-rows">
           {rows.map((g) => (
             <li key={g.row} title={`row ${g.row}: ${name(g.top)} ${(g.confidence * 100).toFixed(1)}%`} data-final={g.row === ROWS}>
-              <span className="bar" style={{ height: `${Math.round(g.confidence * 44)}px` }} />
-              <span className="truncate" style={{ maxWidth: '100%' }}>
-                {name(g.top)}
-              </span>
+              <span className="bar" style={{ height: `${Math.round(g.confidence * 60)}px` }} />
+              <span className="label">{name(g.top)}</span>
             </li>
           ))}
         </ol>
