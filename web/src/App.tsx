@@ -4,7 +4,10 @@ import { BrandMark, Icon, type IconName } from './components/Icon.tsx';
 import { useLiveStatus } from './hooks/useLiveStatus.ts';
 import { DatasetPage } from './pages/DatasetPage.tsx';
 import { DatasetsPage } from './pages/DatasetsPage.tsx';
+import { DeploymentPage } from './pages/DeploymentPage.tsx';
+import { DeploymentsPage } from './pages/DeploymentsPage.tsx';
 import { DrawPage } from './pages/DrawPage.tsx';
+import { EvalReportsPage } from './pages/EvalReportsPage.tsx';
 import { GeneratePage } from './pages/GeneratePage.tsx';
 import { ModelPage } from './pages/ModelPage.tsx';
 import { ModelsPage } from './pages/ModelsPage.tsx';
@@ -29,7 +32,14 @@ const NAV: { group: string; items: NavItem[] }[] = [
       { to: '/tasks', label: 'Tasks', icon: 'list', section: '/tasks' },
       { to: '/datasets', label: 'Datasets', icon: 'database', section: '/datasets' },
       { to: '/models', label: 'Models', icon: 'cube', section: '/models' },
+    ],
+  },
+  {
+    group: 'Serving',
+    items: [
+      { to: '/deployments', label: 'Deployments', icon: 'plug', section: '/deployments' },
       { to: '/draw', label: 'Draw', icon: 'pen', section: '/draw' },
+      { to: '/eval', label: 'Eval reports', icon: 'book', section: '/eval' },
     ],
   },
 ];
@@ -44,7 +54,11 @@ function route(pathname: string): ReactNode {
   if ((p = match('/datasets/:id', path))) return <DatasetPage key={p.id} id={p.id!} />;
   if (path === '/models') return <ModelsPage />;
   if ((p = match('/models/:id', path))) return <ModelPage key={p.id} id={p.id!} />;
+  if (path === '/deployments') return <DeploymentsPage />;
+  if ((p = match('/deployments/:name', path))) return <DeploymentPage key={p.name} name={p.name!} />;
   if (path === '/draw') return <DrawPage />;
+  if (path === '/eval') return <EvalReportsPage />;
+  if ((p = match('/eval/:id', path))) return <EvalReportsPage key={p.id} id={p.id} />;
   return <NotFoundPage />;
 }
 

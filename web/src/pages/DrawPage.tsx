@@ -1,75 +1,73 @@
 /**
- * Draw: the MNIST drawing page inside the UI. It finds a running `mnist_serve` service
- * (GET /api/v1/services), draws with pointer events on a 280×280 canvas, preprocesses the
- * drawing exactly like examples/mnist/index.html (lib/preprocess.ts) and asks the service,
- * through the platform's proxy, for a prediction on every pen-up.
+ * Draw: the MNIST drawing page. A drawing goes to a deployment serving an image model
+ * (`POST /api/v1/deployments/{name}/predict {"image": […]}`; several: pick one), or, when none
+ * is deployed, to a running `mnist_serve` service task through the platform's proxy. With a
+ * streaming deployment (a model with state bindings, the GRU of mnist_rnn.py) the drawing is
+ * also streamed row by row through a session and the running guess is shown per row.
  */
-import { type KeyboardEvent, type PointerEvent, useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, request } from '../api/client.ts';
+import { type Deployment, type ImagePrediction, serving, streamsRows, takesImage } from '../api/serving.ts';
 import type { ServiceInfo } from '../api/types.ts';
-import { Icon } from '../components/Icon.tsx';
 import { Card, Page } from '../components/Page.tsx';
 import { Callout, EmptyState, ErrorState, SkeletonBlock } from '../components/States.tsx';
 import { useResource } from '../hooks/useResource.ts';
 import { metric } from '../lib/format.ts';
-import { DIGITS, isFashion, preprocess } from '../lib/preprocess.ts';
-import { Link } from '../router.tsx';
+import { DIGITS, isFashion } from '../lib/preprocess.ts';
+import { Link, setQuery, useLocation } from '../router.tsx';
+import { DrawingPad } from './draw/DrawingPad.tsx';
 import { ModelKnows } from './draw/ModelKnows.tsx';
-
-interface Prediction {
-  prediction: number;
-  confidence: number;
-  probabilities: number[];
-  label_names?: string[];
-}
-
-interface ModelInfo {
-  model?: string;
-  version?: number;
-  metrics?: Record<string, unknown>;
-  label_names?: string[];
-}
-
-const pickService = (list: ServiceInfo[]): ServiceInfo | undefined => {
-  const mnist = list.filter((s) => s.name === 'mnist_serve' || s.name.startsWith('mnist_serve') || s.name.includes('mnist'));
-  return mnist.find((s) => s.state === 'ready') ?? mnist[0];
-};
+import { SessionDemo } from './draw/SessionDemo.tsx';
+import { type DrawTarget, deploymentTarget, modelInfo, pickService, type ServedModelInfo, serviceTarget, usable } from './draw/targets.ts';
 
 export function DrawPage() {
+  const deployments = useResource(async (signal) => (await serving.deployments(signal).catch(() => ({ items: [] as Deployment[] }))).items, 'deployments');
   const services = useResource((signal) => api.services(signal), 'services');
+  const { search } = useLocation();
+  const all = deployments.data ?? [];
+  const images = all.filter((d) => takesImage(d) && usable(d));
+  const streams = all.filter((d) => streamsRows(d) && usable(d));
+  const deployment = images.find((d) => d.name === search.get('deployment')) ?? images[0];
+  const stream = streams.find((d) => d.name === search.get('session')) ?? streams[0];
   const service = services.data ? pickService(services.data.services) : undefined;
-  const ready = service?.state === 'ready';
+  const serviceReady = service?.state === 'ready';
+  const found = deployment !== undefined || stream !== undefined || serviceReady;
 
-  // Until a service is ready, look again every few seconds (the demo may be starting it).
-  const { reload } = services;
+  // Until something can answer, look again every few seconds (the demo may be starting it).
+  const { reload: reloadDeployments } = deployments;
+  const { reload: reloadServices } = services;
   useEffect(() => {
-    if (ready) return;
-    const t = setInterval(reload, 3000);
+    if (found) return;
+    const t = setInterval(() => {
+      reloadDeployments();
+      reloadServices();
+    }, 3000);
     return () => clearInterval(t);
-  }, [ready, reload]);
+  }, [found, reloadDeployments, reloadServices]);
 
+  const loaded = deployments.data !== undefined && (services.data !== undefined || services.error !== undefined);
   return (
     <Page title="Draw" subtitle="Draw something, and the served model says which of the classes it was trained on your drawing looks like.">
-      {services.error !== undefined && !services.data ? (
-        <div className="card">
-          <ErrorState error={services.error} onRetry={services.reload} what="the services" />
-        </div>
-      ) : !services.data ? (
+      {!loaded ? (
         <div className="card card-body">
           <SkeletonBlock lines={3} />
         </div>
-      ) : !service ? (
+      ) : found ? (
+        <>
+          {images.length > 1 && <Picker label="Deployment" param="deployment" items={images} value={deployment!.name} />}
+          {streams.length > 1 && <Picker label="Session deployment" param="session" items={streams} value={stream!.name} />}
+          <DrawingBoard
+            key={`${deployment?.name}:${stream?.name}`}
+            target={deployment ? deploymentTarget(deployment) : serviceReady ? serviceTarget(service!) : null}
+            source={deployment ? { deployment } : serviceReady ? { service: service! } : stream ? { deployment: stream } : null}
+            stream={stream ?? null}
+          />
+        </>
+      ) : services.error !== undefined ? (
         <div className="card">
-          <EmptyState icon="pen" title="No MNIST model is serving yet">
-            <MissingData />
-            <p>Train the demo model (a Fashion-MNIST classifier: 10 kinds of clothing) on the lake's data and start its inference service with one command; this page finds it on its own.</p>
-            <code className="cmd">npx lakeray demo mnist</code>
-            <p className="muted small">
-              It runs as ordinary tasks: watch them on the <Link to="/tasks">Tasks</Link> page.
-            </p>
-          </EmptyState>
+          <ErrorState error={services.error} onRetry={reloadServices} what="the services" />
         </div>
-      ) : !ready ? (
+      ) : service ? (
         <div className="card">
           <EmptyState icon="refresh" title={`The model service is ${service.state}…`}>
             <p>
@@ -78,9 +76,32 @@ export function DrawPage() {
           </EmptyState>
         </div>
       ) : (
-        <DrawingBoard service={service} />
+        <div className="card">
+          <EmptyState icon="pen" title="No MNIST model is serving yet">
+            <MissingData />
+            <p>
+              Deploy an MNIST classifier of the lake on the <Link to="/deployments">Deployments</Link> page, or train the demo model (a Fashion-MNIST classifier: 10 kinds of clothing) and serve it with one command; this page finds it on its own.
+            </p>
+            <code className="cmd">npx lakeray demo mnist</code>
+          </EmptyState>
+        </div>
       )}
     </Page>
+  );
+}
+
+function Picker({ label, param, items, value }: { label: string; param: string; items: Deployment[]; value: string }) {
+  return (
+    <div className="field" style={{ maxWidth: 360, marginBottom: 'var(--s-4)' }}>
+      <label htmlFor={`pick-${param}`}>{label}</label>
+      <select id={`pick-${param}`} className="select" value={value} onChange={(e) => setQuery({ [param]: e.target.value })}>
+        {items.map((d) => (
+          <option key={d.name} value={d.name}>
+            {d.name} ({d.model}@{d.model_version})
+          </option>
+        ))}
+      </select>
+    </div>
   );
 }
 
@@ -92,88 +113,51 @@ function MissingData() {
   return <Callout tone="warning">{error.message}</Callout>;
 }
 
-function DrawingBoard({ service }: { service: ServiceInfo }) {
-  const base = service.url.endsWith('/') ? service.url : `${service.url}/`;
-  const info = useResource((signal) => request<ModelInfo>(`${base}model`, { signal }), base);
-  const labels = info.data?.label_names?.length ? info.data.label_names.map(String) : DIGITS;
+function DrawingBoard({ target, source, stream }: { target: DrawTarget | null; source: { deployment: Deployment } | { service: ServiceInfo } | null; stream: Deployment | null }) {
+  const info = useResource<ServedModelInfo>((signal) => (source ? modelInfo(source, signal) : Promise.resolve({})), target?.key ?? stream?.name ?? 'none');
+  const labels = info.data?.labels?.length ? info.data.labels : DIGITS;
   const fashion = isFashion(labels);
-
-  const pad = useRef<HTMLCanvasElement>(null);
   const preview = useRef<HTMLCanvasElement>(null);
-  const drawing = useRef(false);
-  const last = useRef<{ x: number; y: number } | null>(null);
   const inFlight = useRef<AbortController | null>(null);
-  const [result, setResult] = useState<Prediction | null>(null);
+  const [pixels, setPixels] = useState<Float32Array | null>(null);
+  const [result, setResult] = useState<ImagePrediction | null>(null);
   const [status, setStatus] = useState<{ text: string; error?: boolean }>({ text: '' });
 
-  const clear = useCallback(() => {
-    const ctx = pad.current?.getContext('2d');
-    const pctx = preview.current?.getContext('2d');
-    if (ctx) {
-      ctx.fillStyle = '#000';
-      ctx.fillRect(0, 0, 280, 280);
+  useEffect(() => {
+    const ctx = preview.current?.getContext('2d');
+    if (!ctx) return;
+    const img = ctx.createImageData(28, 28);
+    for (let i = 0; i < 784; i++) {
+      const v = Math.round((pixels?.[i] ?? 0) * 255);
+      img.data[i * 4] = img.data[i * 4 + 1] = img.data[i * 4 + 2] = v;
+      img.data[i * 4 + 3] = 255;
     }
-    if (pctx) {
-      pctx.fillStyle = '#000';
-      pctx.fillRect(0, 0, 28, 28);
-    }
+    ctx.putImageData(img, 0, 0);
+  }, [pixels]);
+
+  const onClear = useCallback(() => {
     inFlight.current?.abort();
+    setPixels(null);
     setResult(null);
     setStatus({ text: '' });
   }, []);
 
-  useEffect(() => clear(), [clear]);
-
-  const point = (e: { clientX: number; clientY: number }) => {
-    const c = pad.current!;
-    const r = c.getBoundingClientRect();
-    return { x: (e.clientX - r.left) * (c.width / r.width), y: (e.clientY - r.top) * (c.height / r.height) };
-  };
-
-  const stroke = (from: { x: number; y: number }, to: { x: number; y: number }, pressure: number) => {
-    const ctx = pad.current?.getContext('2d');
-    if (!ctx) return;
-    ctx.strokeStyle = '#fff';
-    ctx.lineCap = 'round';
-    ctx.lineJoin = 'round';
-    ctx.lineWidth = 20 * (pressure > 0 && pressure !== 0.5 ? 0.6 + pressure * 0.8 : 1);
-    ctx.beginPath();
-    ctx.moveTo(from.x, from.y);
-    ctx.lineTo(to.x, to.y);
-    ctx.stroke();
-  };
-
-  const predict = async () => {
-    const canvas = pad.current;
-    const ctx = canvas?.getContext('2d', { willReadFrequently: true });
-    if (!canvas || !ctx) return;
-    const src = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-    const gray = new Float32Array(canvas.width * canvas.height);
-    for (let i = 0; i < gray.length; i++) gray[i] = src[i * 4]! / 255;
-    const pixels = preprocess(gray, canvas.width, canvas.height, fashion);
-    if (!pixels) {
+  const onImage = async (image: Float32Array | null) => {
+    if (!image) {
       setStatus({ text: 'Draw something first.' });
       return;
     }
-    const pctx = preview.current?.getContext('2d');
-    if (pctx) {
-      const img = pctx.createImageData(28, 28);
-      for (let i = 0; i < 784; i++) {
-        const v = Math.round(pixels[i]! * 255);
-        img.data[i * 4] = img.data[i * 4 + 1] = img.data[i * 4 + 2] = v;
-        img.data[i * 4 + 3] = 255;
-      }
-      pctx.putImageData(img, 0, 0);
-    }
+    setPixels(image);
+    if (!target) return;
     inFlight.current?.abort();
     const controller = new AbortController();
     inFlight.current = controller;
     setStatus({ text: 'Predicting…' });
     try {
-      const body = await request<Prediction>(`${base}predict`, {
+      const body = await request<ImagePrediction>(target.predictUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ image: Array.from(pixels, (v) => Math.round(v * 1e4) / 1e4) }),
+        body: JSON.stringify({ image: Array.from(image, (v) => Math.round(v * 1e4) / 1e4) }),
         signal: controller.signal,
       });
       setResult(body);
@@ -184,114 +168,53 @@ function DrawingBoard({ service }: { service: ServiceInfo }) {
     }
   };
 
-  const onPointerDown = (e: PointerEvent<HTMLCanvasElement>) => {
-    if (e.button !== 0 && e.pointerType === 'mouse') return;
-    e.preventDefault();
-    e.currentTarget.setPointerCapture(e.pointerId);
-    drawing.current = true;
-    last.current = point(e);
-    stroke(last.current, last.current, e.pressure);
-  };
-  const onPointerMove = (e: PointerEvent<HTMLCanvasElement>) => {
-    if (!drawing.current || !last.current) return;
-    e.preventDefault();
-    const native = e.nativeEvent;
-    const events = typeof native.getCoalescedEvents === 'function' ? native.getCoalescedEvents() : [];
-    for (const ev of events.length ? events : [native]) {
-      const p = point(ev);
-      stroke(last.current, p, ev.pressure);
-      last.current = p;
-    }
-  };
-  const onPointerUp = (e: PointerEvent<HTMLCanvasElement>) => {
-    if (!drawing.current) return;
-    drawing.current = false;
-    last.current = null;
-    if (e.type === 'pointerup') void predict();
-  };
-  const onKeyDown = (e: KeyboardEvent) => {
-    if (e.key === 'Escape') {
-      e.preventDefault();
-      clear();
-    } else if (e.key === 'Enter') {
-      e.preventDefault();
-      void predict();
-    }
-  };
-
   const names = result?.label_names && result.label_names.length === result.probabilities.length ? result.label_names.map(String) : labels;
   const kind = fashion ? 'fashion' : labels.every((l, i) => l === DIGITS[i]) && labels.length === DIGITS.length ? 'digits' : 'other';
+  const servedBy = target?.servedBy ?? (stream ? { kind: 'deployment' as const, name: stream.name } : null);
   return (
-    <>
-      {info.data?.label_names?.length ? (
-        <ModelKnows labels={labels} kind={kind} model={{ name: info.data.model, version: info.data.version, accuracy: info.data.metrics?.accuracy, taskId: service.task_id }} />
+    <div className="stack">
+      {info.data?.labels?.length && servedBy ? (
+        <ModelKnows labels={labels} kind={kind} model={{ name: info.data.model, version: info.data.version, accuracy: info.data.accuracy, servedBy }} />
       ) : (
         info.loading && <SkeletonBlock lines={2} />
       )}
       <div className="draw-layout">
-        <Card title="Drawing">
-          <canvas
-            ref={pad}
-            className="pad"
-            width={280}
-            height={280}
-            tabIndex={0}
-            role="img"
-            aria-label="Drawing area, 280 by 280 pixels: draw with a mouse, a finger or a pen. Press Enter to predict, Escape to clear."
-            aria-keyshortcuts="Enter Escape"
-            data-testid="draw-pad"
-            onPointerDown={onPointerDown}
-            onPointerMove={onPointerMove}
-            onPointerUp={onPointerUp}
-            onPointerCancel={onPointerUp}
-            onKeyDown={onKeyDown}
-          />
-          <div className="row" style={{ marginTop: 'var(--s-3)' }}>
-            <button type="button" className="btn" onClick={() => { clear(); pad.current?.focus(); }} aria-keyshortcuts="Escape">
-              <Icon name="x" /> Clear
-            </button>
-            <button type="button" className="btn btn-primary" onClick={() => void predict()}>
-              <Icon name="sparkles" /> Predict
-            </button>
-          </div>
-          <p className="field-help" style={{ marginTop: 'var(--s-2)', maxWidth: 280 }}>
-            {fashion
-              ? 'Draw a filled silhouette (a shoe, a bag, a shirt…); it is scaled to fill 28×28.'
-              : 'Draw one digit, large and centered; it is scaled to 20×20 and centered by its mass, like MNIST.'}
-          </p>
-        </Card>
-        <Card title="Prediction">
+        <DrawingPad fashion={fashion} onImage={(p) => void onImage(p)} onClear={onClear} />
+        <Card title="Prediction" hint={target?.servedBy.kind === 'deployment' ? `through deployment ${target.servedBy.name}` : undefined}>
           <div className="row" style={{ gap: 'var(--s-5)', marginBottom: 'var(--s-4)', flexWrap: 'nowrap' }}>
             <canvas ref={preview} className="pad-preview" width={28} height={28} role="img" aria-label="The 28 by 28 image sent to the model" />
             <div>
               <div className="prediction" aria-live="polite" data-testid="prediction">
                 {result ? (names[result.prediction] ?? String(result.prediction)) : '—'}
               </div>
-              <div className="muted">{result ? `${(result.confidence * 100).toFixed(1)}% confident` : 'Draw to see a guess'}</div>
+              <div className="muted">{result ? `${(result.confidence * 100).toFixed(1)}% confident` : target ? 'Draw to see a guess' : 'Only the streaming model below is deployed'}</div>
             </div>
           </div>
-          <ol className="prob-bars" aria-label="Probability of each class">
-            {labels.map((name, i) => {
-              const p = result?.probabilities[i];
-              return (
-                <li key={i} data-top={result?.prediction === i}>
-                  <span className="name truncate" title={names[i] ?? name}>
-                    {names[i] ?? name}
-                  </span>
-                  <span className="track">
-                    <span className="fill" style={{ width: `${((p ?? 0) * 100).toFixed(1)}%`, display: 'block' }} />
-                  </span>
-                  <span className="pct">{p === undefined ? '–' : `${metric(Math.round(p * 1000) / 10)}%`}</span>
-                </li>
-              );
-            })}
-          </ol>
+          {target && (
+            <ol className="prob-bars" aria-label="Probability of each class">
+              {labels.map((name, i) => {
+                const p = result?.probabilities[i];
+                return (
+                  <li key={i} data-top={result?.prediction === i}>
+                    <span className="name truncate" title={names[i] ?? name}>
+                      {names[i] ?? name}
+                    </span>
+                    <span className="track">
+                      <span className="fill" style={{ width: `${((p ?? 0) * 100).toFixed(1)}%`, display: 'block' }} />
+                    </span>
+                    <span className="pct">{p === undefined ? '–' : `${metric(Math.round(p * 1000) / 10)}%`}</span>
+                  </li>
+                );
+              })}
+            </ol>
+          )}
           <div role="status" style={{ minHeight: '1.5em', marginTop: 'var(--s-3)' }} className={status.error ? 'field-error' : 'muted small'}>
             {status.text}
           </div>
           {info.error !== undefined && <Callout tone="warning" title="Model info unavailable">{info.error instanceof Error ? info.error.message : String(info.error)}</Callout>}
         </Card>
       </div>
-    </>
+      {stream && <SessionDemo deployment={stream} pixels={pixels} labels={labels} />}
+    </div>
   );
 }

@@ -11,7 +11,7 @@ export interface ServedModel {
   name?: string;
   version?: number;
   accuracy?: unknown;
-  taskId: string;
+  servedBy: { kind: 'deployment'; name: string } | { kind: 'task'; id: string };
 }
 
 function about(kind: 'fashion' | 'digits' | 'other', n: number): { title: string; text: ReactNode } {
@@ -51,8 +51,16 @@ export function ModelKnows({ labels, kind, model }: { labels: string[]; kind: 'f
         <p className="muted small">
           Model <strong>{model.name ?? '…'}</strong>
           {model.version !== undefined && ` v${model.version}`}
-          {typeof model.accuracy === 'number' && ` · test accuracy ${(model.accuracy * 100).toFixed(1)}%`} · served by task{' '}
-          <Link to={`/tasks/${encodeURIComponent(model.taskId)}`}>{model.taskId}</Link>
+          {typeof model.accuracy === 'number' && ` · test accuracy ${(model.accuracy * 100).toFixed(1)}%`} · served by{' '}
+          {model.servedBy.kind === 'task' ? (
+            <>
+              task <Link to={`/tasks/${encodeURIComponent(model.servedBy.id)}`}>{model.servedBy.id}</Link>
+            </>
+          ) : (
+            <>
+              deployment <Link to={`/deployments/${encodeURIComponent(model.servedBy.name)}`}>{model.servedBy.name}</Link>
+            </>
+          )}
         </p>
       </div>
     </section>
