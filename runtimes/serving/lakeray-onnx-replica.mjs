@@ -7,6 +7,8 @@
  *   GET  /signature  the model's inputs and outputs {inputs: [{name, dtype, shape}], outputs}
  *   POST /infer      one frame of inputs (protocol.mjs) → one frame of outputs;
  *                    400 INVALID_TENSOR when the inputs do not fit the model, 500 otherwise
+ *   GET  /frames     with `Upgrade: lakeray-frames`: the frame channel (protocol.mjs), the same
+ *                    /infer over one socket without HTTP per batch (what the gateway uses)
  *
  * session.run blocks this process's thread while it computes: that is the point, the process
  * is the replica and the scheduler gave its task `threads` CPUs. It stops when the task is
@@ -16,7 +18,7 @@
  */
 import http from 'node:http';
 import ort from 'onnxruntime-node';
-import { decodeFrame, encodeFrame, FrameError, inputProblem } from './protocol.mjs';
+import { CHANNEL_PATH, CHANNEL_UPGRADE, decodeFrame, encodeFrame, FrameError, inputProblem, KIND, MessageReader, writeMessage } from './protocol.mjs';
 
 const KEEP_ALIVE_MS = 65_000; // longer than the client's 30 s: the client closes idle sockets first
 
@@ -82,6 +84,42 @@ const handler = (session, signature) => async (req, res) => {
   }
 };
 
+/** Answers frame-channel requests as they come; a socket that breaks the protocol is dropped. */
+const channel = (session, signature, sockets) => (req, socket, head) => {
+  if (req.url !== CHANNEL_PATH || req.headers.upgrade !== CHANNEL_UPGRADE) {
+    socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    return;
+  }
+  sockets.add(socket);
+  socket.on('close', () => sockets.delete(socket));
+  socket.on('error', () => socket.destroy());
+  socket.setNoDelay(true);
+  socket.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: ${CHANNEL_UPGRADE}\r\nconnection: Upgrade\r\n\r\n`);
+  const answer = async ({ id, kind, body }) => {
+    let reply;
+    try {
+      reply = kind !== KIND.REQUEST
+        ? { status: 400, error: `channel: message kind ${kind} is not a request` }
+        : await infer(session, signature, body);
+    } catch (err) {
+      reply = { status: 500, error: `onnxruntime failed: ${err?.message ?? err}` };
+    }
+    if (socket.destroyed) return;
+    if (reply.status === 200) writeMessage(socket, id, KIND.OK, reply.frame);
+    else writeMessage(socket, id, reply.status === 400 ? KIND.REJECTED : KIND.FAILED, Buffer.from(reply.error));
+  };
+  const reader = new MessageReader((m) => void answer(m));
+  const onData = (chunk) => {
+    try {
+      reader.push(chunk);
+    } catch {
+      socket.destroy();
+    }
+  };
+  socket.on('data', onData);
+  onData(head);
+};
+
 export async function run(_input, _output, params, ctx) {
   const threads = Math.max(1, Number.parseInt(params.threads ?? 1, 10) || 1);
   const stored = await ctx.readModel(params.model, params.version == null ? {} : { version: params.version });
@@ -95,6 +133,8 @@ export async function run(_input, _output, params, ctx) {
     outputs: specsOf(session.outputNames, session.outputMetadata),
   };
   const server = http.createServer(handler(session, signature));
+  const channelSockets = new Set();
+  server.on('upgrade', channel(session, signature, channelSockets));
   server.keepAliveTimeout = KEEP_ALIVE_MS;
   server.headersTimeout = KEEP_ALIVE_MS + 1000;
   await new Promise((resolve, reject) => {
@@ -109,6 +149,7 @@ export async function run(_input, _output, params, ctx) {
   });
   server.close();
   server.closeAllConnections();
+  for (const socket of channelSockets) socket.destroy();
   await session.release();
   return null;
 }

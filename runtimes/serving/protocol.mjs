@@ -125,3 +125,63 @@ export const inputProblem = (signature, inputs) => {
 
 /** The rows of inputs that fit (inputProblem is null). */
 export const rowsOf = (signature, inputs) => inputs[signature.inputs[0].name].shape[0];
+
+/**
+ * The frame channel: after `GET /frames` with `Upgrade: lakeray-frames` the replica's socket
+ * carries messages both ways, so a batch costs one write and one read instead of an HTTP
+ * request and response (their parsing and headers were most of a single row's round trip):
+ *
+ *   [u32 LE body length][u32 LE id][u32 LE kind][u32 zero][body]
+ *
+ * A request (kind REQUEST, body an inputs frame) is answered by one message with its id: OK
+ * (an outputs frame), REJECTED (the inputs do not fit the model; utf8 reason) or FAILED
+ * (onnxruntime failed; utf8 reason). Answers may come in any order.
+ */
+export const CHANNEL_UPGRADE = 'lakeray-frames';
+export const CHANNEL_PATH = '/frames';
+export const KIND = { REQUEST: 0, OK: 1, REJECTED: 2, FAILED: 3 };
+const MESSAGE_HEADER = 16;
+/** Far above any batch; a larger length means the stream is not this protocol. */
+const MAX_MESSAGE_BYTES = 1 << 30;
+
+/** Write one message; cork so header and body leave in one write without copying the body. */
+export const writeMessage = (socket, id, kind, body) => {
+  const header = Buffer.alloc(MESSAGE_HEADER);
+  header.writeUInt32LE(body.length, 0);
+  header.writeUInt32LE(id, 4);
+  header.writeUInt32LE(kind, 8);
+  socket.cork();
+  socket.write(header);
+  socket.write(body);
+  socket.uncork();
+};
+
+/** Splits a byte stream into messages; `onMessage({id, kind, body})` for each whole one. */
+export class MessageReader {
+  constructor(onMessage) {
+    this.onMessage = onMessage;
+    this.pending = [];
+    this.size = 0;
+  }
+
+  /** Throws FrameError when the stream cannot be this protocol (the caller drops the socket). */
+  push(chunk) {
+    if (chunk.length === 0) return;
+    this.pending.push(chunk);
+    this.size += chunk.length;
+    while (this.size >= MESSAGE_HEADER) {
+      const buf = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.size);
+      const length = buf.readUInt32LE(0);
+      if (length > MAX_MESSAGE_BYTES || buf.readUInt32LE(12) !== 0) throw new FrameError('channel: not a lakeray-frames message');
+      const end = MESSAGE_HEADER + length;
+      if (buf.length < end) {
+        this.pending = [buf];
+        return;
+      }
+      const message = { id: buf.readUInt32LE(4), kind: buf.readUInt32LE(8), body: buf.subarray(MESSAGE_HEADER, end) };
+      this.pending = end < buf.length ? [buf.subarray(end)] : [];
+      this.size = buf.length - end;
+      this.onMessage(message);
+    }
+  }
+}

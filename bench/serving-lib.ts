@@ -1,0 +1,115 @@
+/**
+ * What the serving benchmarks share: the load generator (serving-load-worker.mjs, a worker
+ * thread), a Lakeray platform with the MNIST CNN and the GRU in its lake, deployments on it,
+ * one image as seed 004's request body, and the summary every side reports.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { startPlatform, type BenchPlatform } from './lib/platform.ts';
+import { summarize, type Summary } from './lib/stats.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+export const FIXTURES = join(ROOT, 'test/fixtures/serving');
+/** The CNN served: BENCH_SERVE_ONNX (e.g. the trained examples/mnist model) else the fixture, the same architecture. */
+export const CNN_ONNX = process.env.BENCH_SERVE_ONNX ?? join(FIXTURES, 'mnist_cnn.onnx');
+export const GRU_ONNX = join(FIXTURES, 'gru_rows.onnx');
+/** What onnxruntime runs with on every side: one intra-op thread per process. */
+export const SESSION_OPTIONS = { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' } as const;
+
+export const IMAGE = Array.from({ length: 784 }, (_, i) => ((i * 31) % 97) / 96);
+/** Seed 004's request, the same bytes for the gateway, FastAPI and the in-process limit. */
+export const IMAGE_BODY = JSON.stringify({ image: IMAGE });
+export const JSON_HEADERS = { 'content-type': 'application/json' };
+
+export interface HttpLoad {
+  url: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string | Buffer;
+  concurrency: number;
+  warmupMs: number;
+  durationMs: number;
+}
+
+export interface LoadResult extends Summary {
+  rps: number;
+  failed: number;
+  errors: string[];
+}
+
+interface WorkerAnswer {
+  count: number;
+  failed: number;
+  seconds: number;
+  latencies: Float64Array;
+  errors: string[];
+}
+
+const inWorker = (data: Record<string, unknown>): Promise<WorkerAnswer> =>
+  new Promise((resolve, reject) => {
+    const w = new Worker(new URL('./serving-load-worker.mjs', import.meta.url), { workerData: data });
+    w.once('message', resolve);
+    w.once('error', reject);
+    w.once('exit', (code) => reject(new Error(`the load generator exited (${code}) without an answer`)));
+  });
+
+const resultOf = (a: WorkerAnswer): LoadResult => ({ ...summarize(Array.from(a.latencies)), rps: a.count / a.seconds, failed: a.failed, errors: a.errors });
+
+export const httpLoad = async (load: HttpLoad): Promise<LoadResult> => resultOf(await inWorker({ mode: 'http', ...load }));
+
+export const sessionLoad = async (load: { url: string; deployment: string; sessions: number; chunks: number; chunkFloats: number }): Promise<LoadResult> =>
+  resultOf(await inWorker({ mode: 'sessions', ...load }));
+
+/** "1234 req/s, p50 3.1 ms, p99 9.0 ms". */
+export const describeLoad = (r: LoadResult): string =>
+  `${r.rps.toFixed(0)} req/s, p50 ${r.p50_ms.toFixed(2)} ms, p95 ${r.p95_ms.toFixed(2)} ms, p99 ${r.p99_ms.toFixed(2)} ms${r.failed ? `, ${r.failed} failed (${r.errors[0]})` : ''}`;
+
+export interface ServingPlatform extends BenchPlatform {
+  deploy(spec: Record<string, unknown>): Promise<void>;
+  patch(name: string, body: Record<string, unknown>): Promise<void>;
+  remove(name: string): Promise<void>;
+  predictPath(name: string): string;
+}
+
+/** A Lakeray server on the local executor (2 CPUs: the replicas' cores) with `models` ({name: onnx path}) in its lake. */
+export async function startServingPlatform(models: Record<string, string>): Promise<ServingPlatform> {
+  const p = await startPlatform({ executors: { local: { cpu: 2, kill_grace_ms: 1500 } } });
+  const { createLakeClient } = await import(pathToFileURL(join(ROOT, 'runtimes/node/lake.mjs')).href);
+  const lake = createLakeClient({ apiUrl: p.server.url });
+  for (const [name, file] of Object.entries(models)) await lake.writeModel({ name, files: { 'model.onnx': readFileSync(file) } });
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${p.server.url}${path}`, { method, headers: JSON_HEADERS, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path} → ${res.status}: ${text}`);
+    return text === '' ? null : JSON.parse(text);
+  };
+  /** Ready with as many ready replicas as its spec's min. */
+  const settled = async (name: string) => {
+    const until = Date.now() + 180_000;
+    for (;;) {
+      const d = await call('GET', `/api/v1/deployments/${name}`);
+      const ready = (d.replica_status as { state: string }[]).filter((r) => r.state === 'ready').length;
+      if (d.status === 'ready' && ready === d.replicas.min) return;
+      if (d.status === 'failed') throw new Error(`deployment ${name} failed: ${JSON.stringify(d)}`);
+      if (Date.now() > until) throw new Error(`deployment ${name} not ready in 180 s: ${JSON.stringify(d)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+  return {
+    ...p,
+    async deploy(spec) {
+      await call('POST', '/api/v1/deployments', spec);
+      await settled(String(spec.name));
+    },
+    async patch(name, body) {
+      await call('PATCH', `/api/v1/deployments/${name}`, body);
+      await settled(name);
+    },
+    async remove(name) {
+      await call('DELETE', `/api/v1/deployments/${name}`);
+    },
+    predictPath: (name) => `/api/v1/deployments/${name}/predict`,
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * The serve benchmark's limit: raw onnxruntime-node batched in one process, behind the thinnest
+ * HTTP server, answering the same clients with the same request. A node:http server on this
+ * thread parses seed 004's `{"image": [784]}` (JSON.parse, clip to [0, 1]), queues the image,
+ * and whenever the session is idle runs everything queued (up to `maxBatch` images) as one
+ * [n, 1, 28, 28] session.run; each client gets `{"prediction", "probabilities"}` (softmax of
+ * its logits). No timers, no validation beyond the image's length: what is left when serving
+ * costs nothing but the HTTP round trip and the model.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import ort from 'onnxruntime-node';
+
+interface Waiting {
+  image: Float32Array;
+  answer(logits: Float32Array): void;
+}
+
+const softmaxAnswer = (logits: Float32Array) => {
+  const max = Math.max(...logits);
+  const exp = Array.from(logits, (v) => Math.exp(v - max));
+  const sum = exp.reduce((a, b) => a + b, 0);
+  const probabilities = exp.map((v) => v / sum);
+  return JSON.stringify({ prediction: probabilities.indexOf(Math.max(...probabilities)), probabilities });
+};
+
+export async function startLimitServer(session: ort.InferenceSession, maxBatch: number): Promise<{ url: string; batches(): number; close(): Promise<void> }> {
+  const queue: Waiting[] = [];
+  let running = false;
+  let batches = 0;
+  const runBatch = async () => {
+    if (running || queue.length === 0) return;
+    running = true;
+    const batch = queue.splice(0, maxBatch);
+    const data = new Float32Array(batch.length * 784);
+    batch.forEach((w, i) => data.set(w.image, i * 784));
+    try {
+      const out = await session.run({ input: new ort.Tensor('float32', data, [batch.length, 1, 28, 28]) });
+      const logits = out.logits!.data as Float32Array;
+      batch.forEach((w, i) => w.answer(logits.subarray(i * 10, i * 10 + 10)));
+      batches += 1;
+    } finally {
+      running = false;
+      void runBatch();
+    }
+  };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const image = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { image?: number[] }).image;
+      if (!Array.isArray(image) || image.length !== 784) {
+        res.writeHead(400).end('{"error":"image must be 784 numbers"}');
+        return;
+      }
+      queue.push({
+        image: Float32Array.from(image, (v) => Math.min(1, Math.max(0, v))),
+        answer: (logits) => {
+          const body = softmaxAnswer(logits);
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+        },
+      });
+      void runBatch();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    batches: () => batches,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
