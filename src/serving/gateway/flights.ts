@@ -196,7 +196,14 @@ export class Flights {
     const [only] = slices;
     if (only === undefined) return;
     if (slices.length === 1) {
-      this.deps.fail(only.entry, new LakerayError(err.failure === 'rejected' ? 'INVALID_TENSOR' : 'INFERENCE_FAILED', err.message));
+      if (f.slices.length === 1) {
+        this.deps.fail(only.entry, new LakerayError(err.failure === 'rejected' ? 'INVALID_TENSOR' : 'INFERENCE_FAILED', err.message));
+        return;
+      }
+      // The batch also carried rows of requests that settled meanwhile (one of them may be the
+      // culprit): the one left runs alone before it is blamed.
+      this.retries.push(this.create([only], f.lostRetries));
+      this.deps.changed();
       return;
     }
     const mid = Math.ceil(slices.length / 2);

@@ -83,7 +83,12 @@ describe('gateway properties', () => {
           expect(settledOrder.filter((i) => ids.includes(i))).toEqual(ids);
         }
       }),
-      { numRuns: 150 },
+      {
+        numRuns: 150,
+        // Found by this property: a good request batched with the last slice of a bad one that had
+        // already failed (its first slice's batch lost) was blamed for the bad rows.
+        examples: [[{ maxBatch: 3, timeout: 0, dynamic: true, concurrency: 2, losses: [[0]], requests: [{ rows: 4, kind: 'negative', chain: null }, { rows: 1, kind: 'good', chain: null }] }]],
+      },
     );
   }, 60_000);
 });
