@@ -65,18 +65,27 @@ const fromNested = (spec: TensorSpec, value: unknown): Tensor => {
   const shape: number[] = [];
   for (let cur = value; Array.isArray(cur); cur = cur[0]) shape.push(cur.length);
   const flat: unknown[] = [];
-  const walk = (v: unknown, depth: number, at: string): void => {
+  // The path ([0][3]…) is spelled out only for an error: building it per value would cost more than the walk.
+  const path: number[] = [];
+  const at = (): string => path.map((i) => `[${i}]`).join('') || 'the value';
+  const walk = (v: unknown, depth: number): void => {
     if (depth === shape.length) {
-      if (Array.isArray(v)) throw invalid(spec, `got a ragged array (${at || 'the value'} is nested deeper than the first element)`);
-      return void flat.push(v);
+      if (Array.isArray(v)) throw invalid(spec, `got a ragged array (${at()} is nested deeper than the first element)`);
+      flat.push(v);
+      return;
     }
     if (!Array.isArray(v) || v.length !== shape[depth]) {
       const has = Array.isArray(v) ? `${v.length} values` : 'a scalar';
-      throw invalid(spec, `got a ragged array (${at || 'the value'} has ${has} where its first sibling has ${shape[depth]})`);
+      throw invalid(spec, `got a ragged array (${at()} has ${has} where its first sibling has ${shape[depth]})`);
     }
-    v.forEach((x, i) => walk(x, depth + 1, `${at}[${i}]`));
+    path.push(0);
+    for (let i = 0; i < v.length; i++) {
+      path[depth] = i;
+      walk(v[i], depth + 1);
+    }
+    path.pop();
   };
-  walk(value, 0, '');
+  walk(value, 0);
   const data = toArray(spec.dtype, flat);
   if (data === null) {
     const bad = flat.find((v) => toArray(spec.dtype, [v]) === null);

@@ -113,10 +113,13 @@ export class Flights {
     run.then(
       (out) => {
         release();
+        // Over: nothing left to abort (aborting a finished batch costs a DOMException per batch).
+        if (f.abort === abort) f.abort = null;
         if (f.attempt === attempt) this.answered(f, slot, out, this.deps.clock() - started);
       },
       (err: unknown) => {
         release();
+        if (f.abort === abort) f.abort = null;
         if (f.attempt === attempt) this.failed(f, err instanceof ReplicaError ? err : new ReplicaError('internal', String((err as Error)?.message ?? err)));
       },
     );
