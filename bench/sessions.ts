@@ -20,7 +20,7 @@ import { describeLoad, GRU_ONNX, sessionLoad, startServingPlatform, type LoadRes
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 64);
 const CHUNKS = Number(process.env.BENCH_CHUNKS ?? 28);
-const BATCH_TIMEOUT_MS = Number(process.env.BENCH_BATCH_TIMEOUT_MS ?? 2);
+const BATCH_TIMEOUT_MS = Number(process.env.BENCH_BATCH_TIMEOUT_MS ?? 1);
 const TARGET = 3;
 
 const MODES = {
