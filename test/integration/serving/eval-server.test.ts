@@ -4,7 +4,7 @@
  * batch sweep through the real PATCH, and the report read back through GET /api/v1/eval/reports.
  */
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,10 +41,15 @@ beforeAll(async () => {
   const created = await api(server.url, 'POST', '/api/v1/deployments', { name: 'mnist', model: 'mnist_cnn', max_batch_size: 16, batch_timeout_ms: 3 });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   await until('deployment ready', async () => ((await api(server.url, 'GET', '/api/v1/deployments/mnist')).body.status === 'ready' ? true : null), 120_000, 200);
-}, 180_000);
+  // The GRU for session mode: its state binding comes from the model's params, as mnist_rnn.py writes them.
+  await createLakeClient({ apiUrl: server.url }).writeModel({ name: 'gru', files: { 'model.onnx': readFileSync(join(FIXTURES, 'gru_rows.onnx')) }, params: { serving: { state: [{ input: 'h0', output: 'hn' }], chunk_input: 'x', chunks: 28 } } });
+  expect((await api(server.url, 'POST', '/api/v1/deployments', { name: 'gru', model: 'gru', max_batch_size: 16, batch_timeout_ms: 2 })).status).toBe(201);
+  await until('gru ready', async () => ((await api(server.url, 'GET', '/api/v1/deployments/gru')).body.status === 'ready' ? true : null), 120_000, 200);
+}, 240_000);
 
 afterAll(async () => {
   await api(server.url, 'DELETE', '/api/v1/deployments/mnist').catch(() => undefined);
+  await api(server.url, 'DELETE', '/api/v1/deployments/gru').catch(() => undefined);
   await server?.close();
 }, 60_000);
 
@@ -77,5 +82,23 @@ describe('lakeray eval serve against a real server', () => {
     expect(statsAfter.requests_total - statsBefore.requests_total).toBe(summary.phases.reduce((s, p) => s + p.ok, 0));
     expect(summary.phases[1]!.mean_batch_size).toBe(1);
     expect(summary.phases[1]!.config).toEqual({ max_batch_size: 1, batch_timeout_ms: 0, enable_dynamic_batching: true });
+  }, 180_000);
+
+  it('session mode streams chunks over real session WebSockets, every chunk counted by the deployment', async () => {
+    const stdout = new Sink();
+    const stderr = new Sink();
+    const before = (await api(server.url, 'GET', '/api/v1/deployments/gru/stats')).body as { rows_total: number };
+    const out = join(dir, 'session-out');
+    const code = await main(['--url', server.url, 'eval', 'serve', 'gru', '--mode', 'session', '--users', '4', '--duration', '2', '--out', out], { stdout, stderr, env: {}, cwd: dir, signals: new EventEmitter() });
+    expect(code, stderr.text + stdout.text).toBe(0);
+    const reports = readdirSync(join(out, 'eval_results'));
+    expect(reports).toHaveLength(1);
+    const summary = JSON.parse(readFileSync(join(out, 'eval_results', reports[0]!, 'summary.json'), 'utf8')) as EvalSummary;
+    expect(summary.mode).toBe('session');
+    const users = summary.phases[0]!;
+    expect(users.errors).toEqual({});
+    expect(users.ok).toBeGreaterThan(20);
+    const after = (await api(server.url, 'GET', '/api/v1/deployments/gru/stats')).body as { rows_total: number; mean_batch_size: number };
+    expect(after.rows_total - before.rows_total).toBe(users.ok);
   }, 180_000);
 });
