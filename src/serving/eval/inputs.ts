@@ -18,7 +18,8 @@ function nested(shape: readonly number[], value: () => number | boolean): Nested
 }
 
 function valueOf(spec: TensorSpec, random: () => number): () => number | boolean {
-  if (spec.dtype === 'float32' || spec.dtype === 'float64') return () => Number(random().toFixed(4));
+  // Four decimals keep the bodies short; floor, not round, keeps them in [0, 1) (0.99996 must not become 1).
+  if (spec.dtype === 'float32' || spec.dtype === 'float64') return () => Math.floor(random() * 10_000) / 10_000;
   return spec.dtype === 'bool' ? () => false : () => 0;
 }
 
