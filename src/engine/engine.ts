@@ -53,6 +53,8 @@ export class Engine implements TaskService {
   private state: 'new' | 'ready' | 'stopping' = 'new';
   private readonly webhooks: WebhookNotifier;
   private readonly seedProgress: SeedProgress;
+  /** Stops the store's cross-process wake-ups (shared stores only). */
+  private unwatchQueued: (() => void) | undefined;
   /** The tasks' artifacts, for the API; null without an artifact store. */
   readonly artifacts: ArtifactService | null;
 
@@ -133,6 +135,8 @@ export class Engine implements TaskService {
     for (const ex of this.deps.executors.values()) await ex.prewarm?.();
     this.reconciler.startLeaseLoop();
     this.state = 'ready';
+    // Tasks another process queued in a shared store: its commit wakes this dispatcher too.
+    this.unwatchQueued = this.deps.store.watchQueued?.(() => this.dispatcher.queueChanged());
     this.dispatcher.wake();
     return { recovered };
   }
@@ -140,6 +144,7 @@ export class Engine implements TaskService {
   /** Stop dispatching; running tasks are stopped and re-queued for the next start. */
   async stop(): Promise<void> {
     this.state = 'stopping';
+    this.unwatchQueued?.();
     this.reconciler.stop();
     await this.dispatcher.stop();
     await this.webhooks.close();
@@ -162,6 +167,10 @@ export class Engine implements TaskService {
 
   ready(): boolean {
     return this.state === 'ready';
+  }
+
+  async storeHealth(): Promise<{ ok: boolean; reason?: string }> {
+    return (await this.deps.store.health?.()) ?? { ok: true };
   }
 
   /**

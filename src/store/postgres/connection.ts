@@ -25,6 +25,8 @@ const types = {
 
 /** SQLSTATEs after which PostgreSQL rolled the transaction back and it may simply run again. */
 const RETRY_WRITE = new Set(['40P01', '40001']);
+/** How long /ready waits for the database's answer. */
+const PROBE_MS = 2_000;
 /** Read retries: backoff 100, 200, 400… ms, about 6 s in all (a restart is quicker). */
 const READ_ATTEMPTS = 7;
 
@@ -64,7 +66,23 @@ export class Connection {
     this.pool.on('error', (err) => this.failed(err));
   }
 
-  health(): StoreHealth {
+  /**
+   * Asks the database (`SELECT 1`, not retried, at most PROBE_MS): /ready must say what is true
+   * now, also when nothing else has queried since the database went away or came back.
+   */
+  async health(): Promise<StoreHealth> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${PROBE_MS} ms`)), PROBE_MS);
+    });
+    try {
+      await Promise.race([this.pool.query('SELECT 1'), late]);
+      this.up();
+    } catch (err) {
+      this.failed(err);
+    } finally {
+      clearTimeout(timer);
+    }
     return this.down === null ? { ok: true } : { ok: false, reason: this.down };
   }
 

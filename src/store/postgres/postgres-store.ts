@@ -82,8 +82,8 @@ export class PostgresTaskStore implements TaskStore {
     return new PostgresTaskStore(db, opts.url);
   }
 
-  /** Whether the database answers (for /ready). */
-  health(): StoreHealth {
+  /** Whether the database answers now (for /ready). */
+  health(): Promise<StoreHealth> {
     return this.db.health();
   }
 

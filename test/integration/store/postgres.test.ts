@@ -14,7 +14,8 @@ import { migratePostgres, PG_MIGRATIONS_DIR } from '../../../src/store/postgres/
 import { PostgresTaskStore } from '../../../src/store/postgres/postgres-store.ts';
 import { usePostgres } from '../../helpers/postgres-server.ts';
 import { taskStoreConformance } from './conformance.ts';
-import { makeTask, seed, start, uniq } from './fixtures.ts';
+import { until } from '../../helpers/until.ts';
+import { makeTask, seed, start, T0, uniq } from './fixtures.ts';
 
 const server = usePostgres();
 let shared: Promise<string> | undefined;
@@ -50,6 +51,34 @@ describe('PostgresTaskStore specifics', () => {
     await (await PostgresTaskStore.open({ url })).close();
     await sql(url, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 0)");
     await expect(PostgresTaskStore.open({ url })).rejects.toThrow(/999_future/);
+  });
+
+  it('wakes watchers of other connections when a task is queued on an executor (insert, requeue)', async () => {
+    const url = await (await server()).createDatabase();
+    const [a, b] = await Promise.all([PostgresTaskStore.open({ url }), PostgresTaskStore.open({ url })]);
+    const heard: string[] = [];
+    const unwatch = b.watchQueued((executor) => heard.push(executor));
+    // The first call says "listening (anything may have been missed)".
+    await until('the listener', async () => heard.includes('*'), 10_000);
+    const executor = uniq('exec');
+    const [t] = await seed(a, [makeTask({ executor, tenant: uniq('tenant') })]);
+    await until(`a wake-up for ${executor}`, async () => heard.includes(executor), 10_000);
+    // Back to queued (a retry): another wake-up; a transition to anything else is none.
+    await start(a, t!.id);
+    heard.length = 0;
+    await a.transition([{ id: t!.id, from: ['running'], to: 'queued', patch: { lease_owner: null }, now: T0 + 5 }]);
+    await until(`a wake-up for ${executor}`, async () => heard.includes(executor), 10_000);
+    await start(a, t!.id, 'node-a', T0 + 6);
+    await a.transition([{ id: t!.id, from: ['running'], to: 'succeeded', patch: {}, now: T0 + 7 }]);
+    // A rolled-back insert notifies nobody (NOTIFY is delivered at commit).
+    const other = uniq('exec');
+    await expect(a.insert([{ task: makeTask({ executor: other, id: t!.id }), body_hash: null }], T0)).rejects.toThrow();
+    const marker = uniq('exec');
+    await seed(a, [makeTask({ executor: marker })]);
+    await until(`a wake-up for ${marker}`, async () => heard.includes(marker), 10_000);
+    expect(heard).not.toContain(other);
+    unwatch();
+    await Promise.all([a.close(), b.close()]);
   });
 
   it('lets exactly one of several processes complete each task', { timeout: 120_000 }, async () => {
