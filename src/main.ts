@@ -92,8 +92,19 @@ async function openTaskStore(config: Config, logger: pino.Logger): Promise<{ sto
 
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
+/**
+ * What this process does (`lakeray up --role`): `all` is the API and a scheduler in one
+ * process (the embedded default); `api` serves HTTP and owns no executor (it never
+ * dispatches; the schedulers find its submits and cancels in the store); `scheduler` claims
+ * the executors' ownership and dispatches (its HTTP serves probes, metrics and the reports of
+ * tasks it runs).
+ */
+export type Role = 'all' | 'api' | 'scheduler';
+
 export interface StartOptions {
   configPath?: string;
+  /** Default `all`. */
+  role?: Role;
   port?: number;
   host?: string;
   /** Use the repository's examples/ as script root and examples/data as a data root. */
@@ -210,7 +221,9 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     pools,
     observer: metrics.observer,
     artifacts,
-    // Other processes may hold live leases in a shared (PostgreSQL) store.
+    schedule: (opts.role ?? 'all') !== 'api',
+    // A SQLite file is this process's alone (its lock): a restart takes the executors at once.
+    // A shared (PostgreSQL) store: other processes may own them; wait for their ownership to lapse.
     exclusiveStore: config.store.kind === 'sqlite',
     onError: (err, context) => logger.error({ err }, `engine: ${context}`),
   });
