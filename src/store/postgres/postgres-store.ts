@@ -18,11 +18,23 @@ import type { NewEvent, TaskEvent } from '../../domain/events.ts';
 import { canTransition } from '../../domain/lifecycle.ts';
 import type { Assignment, Task, TaskStatus } from '../../domain/task.ts';
 import { type EventRow, rowToEvent, rowToTask, type TaskRow, taskToParams } from '../sqlite/rows.ts';
-import type { InsertResult, NewTask, QueuedQuery, TaskFilter, TaskPage, TaskStore, TransitionRequest, TransitionResult } from '../task-store.ts';
+import type {
+  ExecutorOwnership,
+  Fence,
+  InsertResult,
+  NewTask,
+  QueuedQuery,
+  TaskFilter,
+  TaskPage,
+  TaskStore,
+  TransitionRequest,
+  TransitionResult,
+} from '../task-store.ts';
 import { Connection, type StoreHealth } from './connection.ts';
 import { PostgresDeployments } from './deployments.ts';
 import { buildListQuery, encodeCursor } from './list-query.ts';
 import { migratePostgres } from './migrate.ts';
+import { PostgresOwners } from './owners.ts';
 import { QueuedListener } from './queued-listener.ts';
 import { SQL, TASK_COLUMNS } from './queries.ts';
 import { transitionQuery } from './transition-query.ts';
@@ -56,6 +68,7 @@ const bound = (n: number): number => (Number.isNaN(n) ? 0 : Math.max(0, Math.min
 
 export class PostgresTaskStore implements TaskStore {
   readonly deployments: PostgresDeployments;
+  private readonly owners: PostgresOwners;
   private listener: QueuedListener | undefined;
 
   private constructor(
@@ -63,6 +76,7 @@ export class PostgresTaskStore implements TaskStore {
     private readonly url: string,
   ) {
     this.deployments = new PostgresDeployments(db);
+    this.owners = new PostgresOwners(db);
   }
 
   /** Connects and migrates. */
@@ -199,10 +213,11 @@ export class PostgresTaskStore implements TaskStore {
       const results: (TransitionResult | null)[] = [];
       const rows = new EventRows();
       const requeued: string[] = [];
+      const fenced = this.owners.checker(client);
       // One at a time, in order: each request sees what the earlier ones of the batch did.
       for (const r of requests) {
         // Only sources the state machine allows: an illegal request can never apply.
-        const from = r.from.filter((f) => canTransition(f, r.to));
+        const from = (await fenced(r.fence)) ? r.from.filter((f) => canTransition(f, r.to)) : [];
         const extra = r.before ?? [];
         const row = from.length === 0 ? undefined : (await client.query<TaskRow>(transitionQuery(r, from, extra.length + 1))).rows[0];
         if (!row) {
@@ -272,23 +287,45 @@ export class PostgresTaskStore implements TaskStore {
     return (await this.db.query<TaskRow>({ name: 'lakeray_stale_leases', text: SQL.staleLeases, values: [owner, now, exclusive] })).map(rowToTask);
   }
 
-  async renewLeases(owner: string, ids: readonly string[], expiresAt: number): Promise<void> {
+  async renewLeases(owner: string, ids: readonly string[], expiresAt: number, fence?: Fence): Promise<void> {
     if (ids.length === 0) return;
-    await this.db.execute({ name: 'lakeray_renew_leases', text: SQL.renewLeases, values: [owner, ids, expiresAt] });
+    await this.fencedWrite(fence, { name: 'lakeray_renew_leases', text: SQL.renewLeases, values: [owner, ids, expiresAt, fence?.executor ?? null] });
   }
 
-  async takeLeases(owner: string, tasks: readonly Task[], expiresAt: number): Promise<string[]> {
+  async takeLeases(owner: string, tasks: readonly Task[], expiresAt: number, fence?: Fence): Promise<string[]> {
     if (tasks.length === 0) return [];
-    const values = [owner, expiresAt, tasks.map((t) => t.id), tasks.map((t) => t.lease_owner), tasks.map((t) => t.lease_expires_at)];
-    const { rows } = await this.db.execute<{ id: string }>({ name: 'lakeray_take_leases', text: SQL.takeLeases, values });
-    return rows.map((r) => r.id);
+    const values = [owner, expiresAt, tasks.map((t) => t.id), tasks.map((t) => t.lease_owner), tasks.map((t) => t.lease_expires_at), fence?.executor ?? null];
+    const result = await this.fencedWrite<{ id: string }>(fence, { name: 'lakeray_take_leases', text: SQL.takeLeases, values });
+    return (result?.rows ?? []).map((r) => r.id);
   }
 
-  async recordPlacements(owner: string, placements: readonly { id: string; assignment: Assignment }[]): Promise<number> {
+  async recordPlacements(owner: string, placements: readonly { id: string; assignment: Assignment }[], fence?: Fence): Promise<number> {
     if (placements.length === 0) return 0;
-    const values = [owner, placements.map((p) => p.id), placements.map((p) => JSON.stringify(p.assignment))];
-    const { rowCount } = await this.db.execute({ name: 'lakeray_record_placements', text: SQL.recordPlacements, values });
-    return rowCount ?? 0;
+    const values = [owner, placements.map((p) => p.id), placements.map((p) => JSON.stringify(p.assignment)), fence?.executor ?? null];
+    const result = await this.fencedWrite(fence, { name: 'lakeray_record_placements', text: SQL.recordPlacements, values });
+    return result?.rowCount ?? 0;
+  }
+
+  /** One write statement; with a fence, in a transaction that first checks (and share-locks) it. Undefined when refused. */
+  private async fencedWrite<R extends pg.QueryResultRow>(fence: Fence | undefined, query: pg.QueryConfig): Promise<pg.QueryResult<R> | undefined> {
+    if (fence === undefined) return this.db.execute<R>(query);
+    return this.db.transaction(async (client) => ((await this.owners.checker(client)(fence)) ? client.query<R>(query) : undefined));
+  }
+
+  claimExecutor(executor: string, owner: string, now: number, ttlMs: number, steal = false): Promise<ExecutorOwnership | null> {
+    return this.owners.claim(executor, owner, now, ttlMs, steal);
+  }
+
+  renewExecutor(fence: Fence, owner: string, now: number, ttlMs: number): Promise<boolean> {
+    return this.owners.renew(fence, owner, now, ttlMs);
+  }
+
+  releaseExecutor(fence: Fence, owner: string, now: number): Promise<boolean> {
+    return this.owners.release(fence, owner, now);
+  }
+
+  executorOwners(): Promise<ExecutorOwnership[]> {
+    return this.owners.all();
   }
 
   async delete(id: string): Promise<boolean> {

@@ -105,9 +105,10 @@ export const SQL = {
     SELECT * FROM tasks
     WHERE ${LEASED} AND (($3 AND lease_owner IS DISTINCT FROM $1) OR lease_expires_at IS NULL OR lease_expires_at < $2)`,
 
+  /** $4: the fence's executor (a fenced write touches only its tasks), or null. */
   renewLeases: `
     UPDATE tasks SET lease_expires_at = $3
-    WHERE id = ANY($2::text[]) AND lease_owner = $1 AND ${LEASED}`,
+    WHERE id = ANY($2::text[]) AND lease_owner = $1 AND ${LEASED} AND ($4::text IS NULL OR executor = $4)`,
 
   /** Compare-and-set on each lease as it was read (staleLeases): only one instance takes it over. */
   takeLeases: `
@@ -115,12 +116,13 @@ export const SQL = {
     FROM unnest($3::text[], $4::text[], $5::int8[]) w(id, owner, expires_at)
     WHERE t.id = w.id AND t.${LEASED}
       AND t.lease_owner IS NOT DISTINCT FROM w.owner AND t.lease_expires_at IS NOT DISTINCT FROM w.expires_at
+      AND ($6::text IS NULL OR t.executor = $6)
     RETURNING t.id`,
 
   recordPlacements: `
     UPDATE tasks t SET assignment = p.assignment
     FROM unnest($2::text[], $3::text[]) p(id, assignment)
-    WHERE t.id = p.id AND t.lease_owner = $1 AND t.${LEASED}`,
+    WHERE t.id = p.id AND t.lease_owner = $1 AND t.${LEASED} AND ($4::text IS NULL OR t.executor = $4)`,
 
   /** Its events go with it (ON DELETE CASCADE). */
   deleteTerminalTask: `DELETE FROM tasks WHERE id = $1 AND status IN ('succeeded', 'failed', 'cancelled')`,

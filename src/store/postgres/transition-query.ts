@@ -28,14 +28,18 @@ export function transitionQuery(r: TransitionRequest, from: readonly string[], e
   let mask = 0;
   const keys = PATCH_KEYS.filter((k, bit) => r.patch[k] !== undefined && (mask |= 1 << bit) > 0);
   const lease = r.lease_owner !== undefined;
-  // $1 to, $2 now, $3 events, $4 id, $5 sources, [$6 lease owner], then the patch values.
+  const fenced = r.fence !== undefined;
+  // $1 to, $2 now, $3 events, $4 id, $5 sources, [lease owner], [fence executor], then the patch values.
   const values: unknown[] = [r.to, r.now, events, r.id, from];
-  if (lease) values.push(r.lease_owner);
+  const where = [`id = $4`, `status = ANY($5::text[])`];
+  if (lease) where.push(`lease_owner = $${values.push(r.lease_owner)}`);
+  // A fenced write (its epoch was checked in this transaction) touches only its executor's tasks.
+  if (fenced) where.push(`executor = $${values.push(r.fence!.executor)}`);
   const sets = ['status = $1', 'updated_at = $2', 'last_seq = last_seq + $3'];
   for (const k of keys) {
     values.push(JSON_COLUMNS.has(k) ? toJson(r.patch[k]) : r.patch[k]);
     sets.push(`${k} = $${values.length}`);
   }
-  const text = `UPDATE tasks SET ${sets.join(', ')} WHERE id = $4 AND status = ANY($5::text[])${lease ? ' AND lease_owner = $6' : ''} RETURNING *`;
-  return { name: `lakeray_transition_${lease ? 'l' : 'a'}${mask}`, text, values };
+  const text = `UPDATE tasks SET ${sets.join(', ')} WHERE ${where.join(' AND ')} RETURNING *`;
+  return { name: `lakeray_transition_${lease ? 'l' : 'a'}${fenced ? 'f' : 'u'}${mask}`, text, values };
 }

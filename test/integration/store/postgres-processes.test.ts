@@ -1,9 +1,9 @@
 /**
- * Two `lakeray up` processes sharing one PostgreSQL store (store.kind: postgres), each with one
- * CPU: a task queued through one process is run by the other when the first is full (the
- * store's NOTIFY wakes it: it gets no submissions of its own), and a PostgreSQL restart under
- * both live servers crashes neither: /ready says STORE_UNAVAILABLE while the database is gone,
- * then both recover, and wake-ups flow again (the LISTEN connection came back).
+ * Two `lakeray up` processes sharing one PostgreSQL store (store.kind: postgres): `--role api`
+ * takes the submissions, `--role scheduler` owns the executor and runs them, woken by the
+ * store's NOTIFY (it gets no submissions of its own). A PostgreSQL restart under both live
+ * servers crashes neither: /ready says STORE_UNAVAILABLE while the database is gone, then both
+ * recover, and wake-ups flow again (the scheduler's LISTEN connection came back).
  */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,18 +17,20 @@ afterAll(async () => {
   await Promise.all(servers.map((s) => s.kill('SIGTERM')));
 });
 
-async function startLakeray(url: string): Promise<ServerProcess> {
+async function startLakeray(url: string, role: 'api' | 'scheduler'): Promise<ServerProcess> {
   const dir = tempDir();
   const config = writeConfig(dir, {
     store: { kind: 'postgres', url, pool_size: 4 },
     script_roots: [join(ROOT, 'test/fixtures/scripts')],
     data_roots: [join(dir, 'data')],
-    executors: { local: { cpu: 1 } },
-    // The engine's safety net re-reads the queue every lease_ms / 3: make that 40 s, so that
-    // only a NOTIFY can wake the idle process within the tests' deadlines.
-    tasks: { lease_ms: 120_000 },
+    executors: { local: { cpu: 2 } },
+    // The engine's safety net re-reads the queue every lease_ms / 3: make that 100 s, so that
+    // only a NOTIFY can wake the scheduler within the tests' deadlines; and an ownership that
+    // outlives the outage, so that no re-claim after it wakes the scheduler either.
+    tasks: { lease_ms: 300_000 },
+    scheduler: { ownership_ttl_ms: 90_000, ownership_renew_ms: 1_000 },
   });
-  const s = await startServerProcess(dir, config);
+  const s = await startServerProcess(dir, config, undefined, ['--role', role]);
   servers.push(s);
   return s;
 }
@@ -48,12 +50,11 @@ describe('Lakeray processes sharing one PostgreSQL store', () => {
   let a: ServerProcess;
   let b: ServerProcess;
 
-  it('runs a task queued through one process on the other, idle one (woken by NOTIFY)', { timeout: 120_000 }, async () => {
+  it('runs the tasks queued through the api process on the scheduler at once (woken by NOTIFY)', { timeout: 120_000 }, async () => {
     const url = await (await server()).createDatabase();
-    [a, b] = await Promise.all([startLakeray(url), startLakeray(url)]);
-    // One CPU each: the two tasks run at once only if the process that got no submission ran one.
+    [a, b] = await Promise.all([startLakeray(url, 'api'), startLakeray(url, 'scheduler')]);
     const ids = await submitWaits(a, 4_000);
-    await until('both tasks running at once', async () => (await statuses(a, ids)).every((s) => s === 'running'), 20_000);
+    await until('both tasks running', async () => (await statuses(a, ids)).every((s) => s === 'running'), 20_000);
     await until('both tasks succeeded', async () => (await statuses(b, ids)).every((s) => s === 'succeeded'), 30_000);
   });
 
@@ -81,7 +82,7 @@ describe('Lakeray processes sharing one PostgreSQL store', () => {
     expect([a.child.exitCode, b.child.exitCode]).toEqual([null, null]);
     // Wake-ups flow again: the idle process's LISTEN connection came back.
     const ids = await submitWaits(a, 4_000);
-    await until('both tasks running at once after the restart', async () => (await statuses(a, ids)).every((s) => s === 'running'), 30_000);
+    await until('both tasks running after the restart', async () => (await statuses(a, ids)).every((s) => s === 'running'), 20_000);
     await until('both tasks succeeded after the restart', async () => (await statuses(b, ids)).every((s) => s === 'succeeded'), 30_000);
   });
 });

@@ -14,6 +14,7 @@ import { migratePostgres, PG_MIGRATIONS_DIR } from '../../../src/store/postgres/
 import { PostgresTaskStore } from '../../../src/store/postgres/postgres-store.ts';
 import { usePostgres } from '../../helpers/postgres-server.ts';
 import { taskStoreConformance } from './conformance.ts';
+import { ownershipConformance } from './conformance-ownership.ts';
 import { until } from '../../helpers/until.ts';
 import { makeTask, seed, start, T0, uniq } from './fixtures.ts';
 
@@ -23,6 +24,7 @@ let shared: Promise<string> | undefined;
 const sharedDatabase = () => (shared ??= server().then((s) => s.createDatabase()));
 
 taskStoreConformance('postgres', async () => PostgresTaskStore.open({ url: await sharedDatabase() }));
+ownershipConformance('postgres', async () => PostgresTaskStore.open({ url: await sharedDatabase() }));
 
 describe('PostgresTaskStore specifics', () => {
   it('applies migrations once, even when several processes open a fresh database at once', async () => {
