@@ -280,13 +280,11 @@ export class Dispatcher {
     const { executor, held, now } = claim;
     const events = [];
     const runs = [];
-    let lost = false;
     for (let i = 0; i < held.length; i++) {
       const t = held[i] as Task;
       const r = results[i];
       if (!r) {
         release(claim, t.id); // cancelled or claimed meanwhile
-        lost = true;
         continue;
       }
       events.push(r.event);
@@ -298,9 +296,6 @@ export class Dispatcher {
       launch(run, this.launchDeps);
       this.running.launched(run);
     }
-    // Another process (a shared store) may have claimed them: the view is out of date, and the
-    // room they were admitted into is free again for the tasks behind them.
-    if (lost) this.queueChanged();
   }
 
   /**

@@ -164,8 +164,8 @@ export class Engine implements TaskService {
       this.reconciler.startLeaseLoop();
     }
     this.state = 'ready';
-    // Tasks another process queued in a shared store: its commit wakes this dispatcher too.
-    this.unwatchQueued = this.deps.store.watchQueued?.(() => this.dispatcher.queueChanged());
+    // Tasks another process (an API replica) queued in a shared store: its commit wakes this dispatcher too.
+    if (this.deps.schedule !== false) this.unwatchQueued = this.deps.store.watchQueued?.(() => this.dispatcher.queueChanged());
     this.dispatcher.wake();
     const recovered = this.recovered;
     this.recovered = 0;
