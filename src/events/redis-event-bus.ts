@@ -73,6 +73,8 @@ export class RedisEventBus implements EventBus {
   private readerInterrupted = false;
   private noticeTimer: NodeJS.Timeout | null = null;
   private localGapQueued = false;
+  /** Publishes are failing (reported once, until one succeeds). */
+  private failing = false;
   private closed = false;
   private readonly loop: Promise<void>;
 
@@ -117,9 +119,10 @@ export class RedisEventBus implements EventBus {
     } catch (err) {
       return this.lost(err);
     }
-    this.writer
-      .xadd(this.stream, 'MAXLEN', '~', String(this.o.maxLen), '*', 'n', this.node, 's', String(s), 'e', body)
-      .catch((err: unknown) => this.lost(err));
+    this.writer.xadd(this.stream, 'MAXLEN', '~', String(this.o.maxLen), '*', 'n', this.node, 's', String(s), 'e', body).then(
+      () => void (this.failing = false),
+      (err: unknown) => this.lost(err),
+    );
   }
 
   subscribe(sub: Subscription, handler: EventHandler): () => void {
@@ -149,7 +152,9 @@ export class RedisEventBus implements EventBus {
   private lost(err: unknown): void {
     if (this.closed) return;
     this.stats_.lost++;
-    this.o.onError?.(err, 'event bus publish (subscribers re-read the store)');
+    // Once per outage, not once per publish (every flush fails while Redis is away).
+    if (!this.failing) this.o.onError?.(err, 'event bus: a publish did not reach Redis (subscribers re-read the store)');
+    this.failing = true;
     if (!this.localGapQueued) {
       // One signal for a burst of failures (every flush fails while Redis is away).
       this.localGapQueued = true;
