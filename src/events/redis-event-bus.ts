@@ -145,7 +145,8 @@ export class RedisEventBus implements EventBus {
     this.reader.disconnect(); // ends a blocking read at once
     this.writer.disconnect();
     this.markReady();
-    await this.loop;
+    // A read queued while ioredis waits to reconnect is not always rejected by disconnect().
+    await Promise.race([this.loop, new Promise((r) => setTimeout(r, 1_000).unref())]);
   }
 
   /** A publish that did not reach Redis: this node's subscribers now, the others by a notice. */
