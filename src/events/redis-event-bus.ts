@@ -51,6 +51,8 @@ export interface RedisEventBusStats {
 }
 
 const READ_COUNT = 1000;
+/** Failed publishes within this long make one gap signal on this node. */
+const LOCAL_GAP_MS = 100;
 /** How often an owed notice is retried while the XADD keeps failing. */
 const NOTICE_RETRY_MS = 500;
 
@@ -72,7 +74,7 @@ export class RedisEventBus implements EventBus {
   private lastId: string | null = null;
   private readerInterrupted = false;
   private noticeTimer: NodeJS.Timeout | null = null;
-  private localGapQueued = false;
+  private localGapTimer: NodeJS.Timeout | null = null;
   /** Publishes are failing (reported once, until one succeeds). */
   private failing = false;
   private closed = false;
@@ -140,6 +142,7 @@ export class RedisEventBus implements EventBus {
     if (this.closed) return;
     this.closed = true;
     if (this.noticeTimer) clearTimeout(this.noticeTimer);
+    if (this.localGapTimer) clearTimeout(this.localGapTimer);
     this.gapListeners.clear();
     await this.local.close();
     this.reader.disconnect(); // ends a blocking read at once
@@ -156,14 +159,12 @@ export class RedisEventBus implements EventBus {
     // Once per outage, not once per publish (every flush fails while Redis is away).
     if (!this.failing) this.o.onError?.(err, 'event bus: a publish did not reach Redis (subscribers re-read the store)');
     this.failing = true;
-    if (!this.localGapQueued) {
-      // One signal for a burst of failures (every flush fails while Redis is away).
-      this.localGapQueued = true;
-      setImmediate(() => {
-        this.localGapQueued = false;
-        if (!this.closed) this.gap();
-      });
-    }
+    // One signal per LOCAL_GAP_MS while publishes keep failing (every flush fails while Redis
+    // is away): each signal makes every follower on this node read the store.
+    this.localGapTimer ??= setTimeout(() => {
+      this.localGapTimer = null;
+      if (!this.closed) this.gap();
+    }, LOCAL_GAP_MS);
     this.noticeTimer ??= setTimeout(() => void this.sendNotice(), NOTICE_RETRY_MS);
   }
 
