@@ -17,7 +17,8 @@
  *   - a reader that sees a counter skip (a failed publish, an entry trimmed before it read
  *     it) or a notice tells its subscribers; a counter going back is a resent duplicate;
  *   - a reader whose connection dropped (Redis restarted, maybe empty) tells its subscribers
- *     when it is back, before reading on from its last id.
+ *     when it is back, before reading on from its last id; one that could not even find the
+ *     stream's end at start (Redis away) tells the subscriptions made meanwhile.
  * Redis Streams ids grow with Redis's clock, so entries written after a restart that lost the
  * stream still sort after the last id a reader had.
  */
@@ -197,6 +198,9 @@ export class RedisEventBus implements EventBus {
           this.lastId = last[0]?.[0] ?? '0-0';
           this.readerInterrupted = false;
           this.markReady();
+          // Subscribed before the reader knew where to start (Redis was away at startup):
+          // what other nodes published meanwhile is behind the start.
+          if (this.gapListeners.size > 0) this.gap();
           continue;
         }
         const reply = (await this.reader.xread('COUNT', READ_COUNT, 'BLOCK', this.o.blockMs, 'STREAMS', this.stream, this.lastId)) as

@@ -87,6 +87,26 @@ describe('RedisEventBus when events are lost', () => {
     }
   });
 
+  it('a node started while Redis is away: its subscribers are told once it can read (others may have published meanwhile), and events flow', async () => {
+    const stream = `events-${randomUUID()}`;
+    let late: RedisEventBus | null = null;
+    let w: ReturnType<typeof watch> | null = null;
+    await redis.restart(async () => {
+      late = new RedisEventBus({ url: redis.url, stream, blockMs: 1_000, retryDelayMs: 50 });
+      open.push(late);
+      w = watch(late);
+      await new Promise((r) => setTimeout(r, 200));
+    });
+    const [bus, got] = [late as unknown as RedisEventBus, w as unknown as ReturnType<typeof watch>];
+    await bus.ready;
+    await until('the gap', async () => got.gaps() >= 1, 5_000);
+    const other = await node(stream);
+    const next = ev('z');
+    other.publish([next]);
+    await until('events flow', async () => got.events().includes(`z:${next.seq}`), 10_000);
+    expect(got.gaps()).toBe(1);
+  });
+
   it('a publish that fails tells this node at once, and the other nodes by a notice once Redis answers', async () => {
     const stream = `events-${randomUUID()}`;
     const [a, b] = [await node(stream), await node(stream)];
