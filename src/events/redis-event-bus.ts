@@ -146,11 +146,14 @@ export class RedisEventBus implements EventBus {
     if (this.localGapTimer) clearTimeout(this.localGapTimer);
     this.gapListeners.clear();
     await this.local.close();
+    // A read queued while ioredis waits to reconnect is never rejected by disconnect(): wait
+    // for the loop only when its read is on a live connection (nothing is delivered after
+    // close either way: `closed` is checked before every delivery).
+    const reading = this.reader.status === 'ready';
     this.reader.disconnect(); // ends a blocking read at once
     this.writer.disconnect();
     this.markReady();
-    // A read queued while ioredis waits to reconnect is not always rejected by disconnect().
-    await Promise.race([this.loop, new Promise((r) => setTimeout(r, 1_000).unref())]);
+    if (reading) await this.loop;
   }
 
   /** A publish that did not reach Redis: this node's subscribers now, the others by a notice. */

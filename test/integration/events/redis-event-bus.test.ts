@@ -107,6 +107,18 @@ describe('RedisEventBus when events are lost', () => {
     expect(got.gaps()).toBe(1);
   });
 
+  it('close() returns promptly while Redis is away (a server stops during an outage)', async () => {
+    const bus = await node(`events-${randomUUID()}`);
+    let took = Infinity;
+    await redis.restart(async () => {
+      await new Promise((r) => setTimeout(r, 300)); // the reader's blocking read waits for a reconnect
+      const t = Date.now();
+      await bus.close();
+      took = Date.now() - t;
+    });
+    expect(took).toBeLessThan(500);
+  });
+
   it('a publish that fails tells this node at once, and the other nodes by a notice once Redis answers', async () => {
     const stream = `events-${randomUUID()}`;
     const [a, b] = [await node(stream), await node(stream)];

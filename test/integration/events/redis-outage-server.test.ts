@@ -40,7 +40,10 @@ const clients: { close(): unknown }[] = [];
 afterAll(async () => {
   for (const c of clients.splice(0)) await c.close();
   await observer?.close();
+  // A shutdown that hangs must not leave the server behind.
+  const stuck = setTimeout(() => void server?.kill('SIGKILL'), 15_000);
   await server?.kill('SIGTERM');
+  clearTimeout(stuck);
   await redis?.stop();
 });
 
