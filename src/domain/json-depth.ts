@@ -25,8 +25,6 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const OPEN_ARRAY = 0x5b;
 const OPEN_OBJECT = 0x7b;
-const CLOSE_ARRAY = 0x5d;
-const CLOSE_OBJECT = 0x7d;
 
 /** Quotes and brackets: the only characters the depth scan needs to stop at. */
 const STRUCTURE = /["[\]{}]/g;
