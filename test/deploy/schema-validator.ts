@@ -10,7 +10,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
+import ajvFormats from 'ajv-formats';
 import { REPO, type K8sObject } from './render.ts';
 
 export const K8S_SCHEMAS = join(import.meta.dirname, 'schemas', 'kubernetes-1.32.json');
@@ -56,7 +56,7 @@ export class ManifestValidator {
     const crds = JSON.parse(readFileSync(CRD_SCHEMAS, 'utf8')) as Record<string, Schema>;
     const keywords = xKeywords([k8s, crds], new Set());
     const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, strictRequired: false, keywords: [...keywords] });
-    addFormats(ajv);
+    ajvFormats.default(ajv); // a CommonJS module: its function is on .default under ESM
     // Kubernetes' own formats with no check of their own beyond the type (int-or-string is
     // checked by its oneOf; the CRDs' generic formats are not validated by the API server).
     for (const f of ['int-or-string', 'quantity']) ajv.addFormat(f, true);
