@@ -61,8 +61,19 @@ async function openArtifactStore(config: Config): Promise<ArtifactStore> {
 
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
+/**
+ * What this process does (`lakeray up --role`): `all` is the API and a scheduler in one
+ * process (the embedded default); `api` serves HTTP and owns no executor (it never
+ * dispatches; the schedulers find its submits and cancels in the store); `scheduler` claims
+ * the executors' ownership and dispatches (its HTTP serves probes, metrics and the reports of
+ * tasks it runs).
+ */
+export type Role = 'all' | 'api' | 'scheduler';
+
 export interface StartOptions {
   configPath?: string;
+  /** Default `all`. */
+  role?: Role;
   port?: number;
   host?: string;
   /** Use the repository's examples/ as script root and examples/data as a data root. */
@@ -181,6 +192,9 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     pools,
     observer: metrics.observer,
     artifacts,
+    schedule: (opts.role ?? 'all') !== 'api',
+    // The SQLite file is this process's alone (its lock): a restart takes the executors at once.
+    exclusiveStore: true,
     onError: (err, context) => logger.error({ err }, `engine: ${context}`),
   });
   const generation = new GenerationService({

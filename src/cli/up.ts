@@ -6,7 +6,7 @@
  */
 import { Option, type Command } from 'commander';
 import type { ExampleIngestion, IngestionOutcome } from '../examples.ts';
-import type { LogFormat, StartOptions } from '../main.ts';
+import type { LogFormat, Role, StartOptions } from '../main.ts';
 import type { Action, Ctx } from './context.ts';
 import { EXIT } from './errors.ts';
 import { number } from './options.ts';
@@ -16,6 +16,7 @@ export interface UpOptions {
   host?: string;
   examples?: boolean;
   logFormat?: LogFormat;
+  role?: Role;
 }
 
 /** startServer's shape as this verb uses it (injectable for tests). */
@@ -54,6 +55,7 @@ export async function up(ctx: Ctx, o: UpOptions, start?: StartServer, forceExit:
   if (o.host !== undefined) opts.host = o.host;
   if (o.examples) opts.examples = true;
   if (o.logFormat !== undefined) opts.logFormat = o.logFormat;
+  if (o.role !== undefined) opts.role = o.role;
   const server = await startServer(opts);
   const ingestion = server.examples?.ingestion;
   if (ctx.json) ctx.printJson({ url: server.url }, true);
@@ -112,6 +114,11 @@ export function registerUp(program: Command, action: Action): void {
     .option('--port <n>', 'port (default: config server.port, 8000)', number({ int: true, min: 0, max: 65535 }))
     .option('--host <host>', 'interface to bind (default: config server.host, 127.0.0.1)')
     .option('--examples', 'register the bundled examples (mnist, video demo)')
+    .addOption(
+      new Option('--role <role>', 'all: API and scheduler in one process; api: HTTP only, owns no executor; scheduler: owns executors and dispatches (docs/architecture.md)')
+        .choices(['all', 'api', 'scheduler'])
+        .default('all'),
+    )
     .addOption(
       new Option('--log-format <format>', 'server log lines: pretty (for people), json, or auto: pretty on a terminal, else JSON (default: config log_format, LAKERAY_LOG_FORMAT)').choices(['auto', 'pretty', 'json']),
     )

@@ -420,6 +420,18 @@ export const configSchema = z
         max_log_line_bytes: 16 * 1024,
         max_params_bytes: 256 * 1024,
       }),
+    /**
+     * Executor ownership among scheduler processes (docs/architecture.md, "Executor ownership"):
+     * an owner renews every renew_ms; a standby takes over once ttl_ms passed without a renewal.
+     */
+    scheduler: z
+      .object({
+        ownership_ttl_ms: z.number().int().positive().default(6000),
+        ownership_renew_ms: z.number().int().positive().default(2000),
+      })
+      .strict()
+      .refine((s) => s.ownership_renew_ms < s.ownership_ttl_ms, { message: 'ownership_renew_ms must be less than ownership_ttl_ms' })
+      .default({ ownership_ttl_ms: 6000, ownership_renew_ms: 2000 }),
     /** Files tasks produce (ctx.artifact), served at /api/v1/tasks/{id}/artifacts. */
     artifacts: artifactsSchema.default({ kind: 'local' }),
     /**

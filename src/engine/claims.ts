@@ -13,7 +13,7 @@
 import { schedule } from '../domain/scheduling.ts';
 import type { Task } from '../domain/task.ts';
 import type { Executor } from '../executors/executor.ts';
-import type { TransitionRequest } from '../store/task-store.ts';
+import type { Fence, TransitionRequest } from '../store/task-store.ts';
 import type { CandidateView } from './candidates.ts';
 import type { Ledger } from './ledger.ts';
 
@@ -25,6 +25,8 @@ export interface Claim {
   requests: TransitionRequest[];
   /** Admitted by the policy, but the executor had no room for them now: still queued. */
   refused: Task[];
+  /** The executor's ownership the claim is made under (ownership.ts). */
+  fence: Fence;
   now: number;
 }
 
@@ -33,7 +35,7 @@ export const admit = (view: CandidateView, ledger: Ledger): Task[] =>
   view.take(schedule({ candidates: view.candidates, capacity: ledger.capacity, free: ledger.free, usage: ledger.byTenant }).admit);
 
 /** Holds resources for `tasks` in the ledger and builds their queued → running CASes. */
-export function prepareClaim(executor: Executor, ledger: Ledger, tasks: readonly Task[], now: number, owner: string, leaseMs: number): Claim {
+export function prepareClaim(executor: Executor, ledger: Ledger, tasks: readonly Task[], now: number, owner: string, leaseMs: number, fence: Fence): Claim {
   const requests: TransitionRequest[] = [];
   const held: Task[] = [];
   const refused: Task[] = [];
@@ -48,6 +50,7 @@ export function prepareClaim(executor: Executor, ledger: Ledger, tasks: readonly
     held.push(t);
     requests.push({
       id: t.id,
+      fence,
       from: ['queued'],
       to: 'running',
       patch: {
@@ -62,7 +65,7 @@ export function prepareClaim(executor: Executor, ledger: Ledger, tasks: readonly
       now,
     });
   }
-  return { executor, ledger, held, requests, refused, now };
+  return { executor, ledger, held, requests, refused, fence, now };
 }
 
 /** A task of the claim was not claimed after all: give back its resources and its room. */

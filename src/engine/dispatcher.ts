@@ -19,7 +19,7 @@ import type { ArtifactStore } from '../artifacts/artifact-store.ts';
 import type { Config } from '../config/schema.ts';
 import type { Task } from '../domain/task.ts';
 import type { Executor, RunCallbacks } from '../executors/executor.ts';
-import type { TaskStore, TransitionResult } from '../store/task-store.ts';
+import type { Fence, TaskStore, TransitionResult } from '../store/task-store.ts';
 import { CandidateView, readCandidates } from './candidates.ts';
 import { admit, prepareClaim, release, unhold, type Claim } from './claims.ts';
 import type { EventWriter } from './event-writer.ts';
@@ -42,6 +42,8 @@ export interface DispatcherDeps {
   observer: EngineObserver;
   config: Readonly<Config>;
   instanceId: string;
+  /** The fence of an executor this instance owns (ownership.ts); undefined: not dispatched to. */
+  fenceOf: (executor: string) => Fence | undefined;
   /** Where reported files go (artifact-ingest.ts); without it, artifact events pass as they are. */
   artifacts?: ArtifactStore;
   now?: () => number;
@@ -103,6 +105,11 @@ export class Dispatcher {
     return this.running.ids();
   }
 
+  /** The tasks running here, grouped by the executor ownership (fence) they run under. */
+  runningByFence(): Map<Fence, string[]> {
+    return this.running.byFence();
+  }
+
   isRunningHere(id: string): boolean {
     return this.running.has(id);
   }
@@ -156,9 +163,9 @@ export class Dispatcher {
    * its lease already taken over: it holds its stored devices in the ledger and is known here
    * from now on; a task that was `cancelling` stays so. Returns the callbacks it reports through.
    */
-  adopt(task: Task, executor: Executor): RunCallbacks {
+  adopt(task: Task, executor: Executor, fence: Fence): RunCallbacks {
     this.ledgers.get(executor.name)?.adopt(task.id, task.tenant, task.resources, task.assignment?.gpus ?? []);
-    const run = this.running.add(task, executor, this.now());
+    const run = this.running.add(task, executor, fence, this.now());
     run.cancelRequested = task.status === 'cancelling';
     return follow(run, this.launchDeps);
   }
@@ -175,6 +182,24 @@ export class Dispatcher {
   disown(id: string): void {
     const run = this.running.take(id);
     if (run) this.ledgers.get(run.task.executor)?.release(id);
+  }
+
+  /**
+   * This instance lost the executor's ownership: nothing more is started there, and its runs
+   * are forgotten (not stopped: the new owner follows them; writes for them would be refused).
+   */
+  deposed(executor: string): void {
+    this.pause(executor, true);
+    for (const run of this.running.forget(executor)) {
+      this.ledgers.get(executor)?.release(run.task.id);
+      run.executor.unreserve?.(run.task.id);
+    }
+    this.views.get(executor)?.invalidate();
+  }
+
+  /** Whether a task that runs here has been asked to stop by a user cancel. */
+  cancelRequested(id: string): boolean {
+    return this.running.get(id)?.cancelRequested === true;
   }
 
   /** A user cancel of a task that runs here: the CAS to cancelling already happened. */
@@ -232,7 +257,8 @@ export class Dispatcher {
 
   /** The claim of what the policy admitted; what the executor had no room for goes back into the view. */
   private claim(view: CandidateView, executor: Executor, ledger: Ledger, tasks: Task[], now: number): Claim {
-    const claim = prepareClaim(executor, ledger, tasks, now, this.deps.instanceId, this.deps.config.tasks.lease_ms);
+    const fence = this.deps.fenceOf(executor.name) as Fence; // dispatchable() checked it
+    const claim = prepareClaim(executor, ledger, tasks, now, this.deps.instanceId, this.deps.config.tasks.lease_ms, fence);
     if (claim.refused.length > 0) view.restore(claim.refused);
     return claim;
   }
@@ -262,7 +288,7 @@ export class Dispatcher {
         continue;
       }
       events.push(r.event);
-      runs.push(this.running.add(r.task, executor, now));
+      runs.push(this.running.add(r.task, executor, claim.fence, now));
       this.deps.observer.dispatched(executor.name, Math.max(0, now - (t.not_before ?? t.created_at)) / 1000);
     }
     this.deps.writer.published(events);
@@ -290,9 +316,9 @@ export class Dispatcher {
     return claims;
   }
 
-  /** Its tasks stay queued while its re-attach is pending, or while it says it is down. */
+  /** Its tasks stay queued unless this instance owns it, while its re-attach is pending, or while it says it is down. */
   private dispatchable(name: string, executor: Executor): boolean {
-    return !this.paused.has(name) && executor.health?.().ok !== false;
+    return !this.paused.has(name) && this.deps.fenceOf(name) !== undefined && executor.health?.().ok !== false;
   }
 
   private requeued(task: Task): void {

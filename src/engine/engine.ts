@@ -17,6 +17,7 @@ import type { ArtifactService } from './artifact-service.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { EventWriter } from './event-writer.ts';
 import { NO_OBSERVER, type EngineObserver } from './observer.ts';
+import { Ownership } from './ownership.ts';
 import { Reconciler } from './reconciler.ts';
 import { bodyHash, compileTask, type SubmissionContext } from './submission.ts';
 import type { TaskInput } from './task-input.ts';
@@ -37,8 +38,17 @@ export interface EngineDeps {
   observer?: EngineObserver;
   /** Where the files tasks report go (ctx.artifact); without it artifact events pass as reported. */
   artifacts?: ArtifactStore;
-  /** True when this instance is the store's only user (embedded SQLite). */
+  /**
+   * True when this instance is the store's only user (embedded SQLite): it takes its
+   * executors' ownership at once on start (its predecessor is dead) instead of waiting out
+   * the ownership's ttl, and recovers tasks of executors no longer configured.
+   */
   exclusiveStore?: boolean;
+  /**
+   * False for an API-only process (`lakeray up --role api`): it owns no executor and never
+   * dispatches; its cancels reach the owners through the store (they scan for `cancelling`).
+   */
+  schedule?: boolean;
   now?: () => number;
   onError?: (err: unknown, context: string) => void;
 }
@@ -48,6 +58,8 @@ export class Engine implements TaskService {
   private readonly writer: EventWriter;
   private readonly dispatcher: Dispatcher;
   private readonly reconciler: Reconciler;
+  private readonly ownership: Ownership;
+  private recovered = 0;
   private readonly submission: SubmissionContext;
   private readonly now: () => number;
   private state: 'new' | 'ready' | 'stopping' = 'new';
@@ -92,6 +104,7 @@ export class Engine implements TaskService {
       observer,
       config: deps.config,
       instanceId: this.instanceId,
+      fenceOf: (executor) => this.ownership.fenceOf(executor),
       artifacts: deps.artifacts,
       now: this.now,
       onError: deps.onError,
@@ -105,7 +118,20 @@ export class Engine implements TaskService {
       writer: this.writer,
       instanceId: this.instanceId,
       leaseMs: deps.config.tasks.lease_ms,
-      exclusive: deps.exclusiveStore ?? true,
+      fenceOf: (executor) => this.ownership.fenceOf(executor),
+      now: this.now,
+      onError: deps.onError,
+    });
+    this.ownership = new Ownership({
+      store: deps.store,
+      executors: deps.schedule === false ? [] : [...deps.executors.keys()],
+      owner: this.instanceId,
+      ttlMs: deps.config.scheduler.ownership_ttl_ms,
+      renewMs: deps.config.scheduler.ownership_renew_ms,
+      steal: deps.exclusiveStore ?? true,
+      gained: (executor) => this.gained(executor),
+      lost: (executor) => this.dispatcher.deposed(executor),
+      round: (owned) => this.scanCancels(owned),
       now: this.now,
       onError: deps.onError,
     });
@@ -125,23 +151,51 @@ export class Engine implements TaskService {
     };
   }
 
-  /** Recover what a previous instance left, then start dispatching. */
+  /**
+   * Claim the executors' ownership (recovering what a previous owner left on each one won),
+   * then start dispatching. A standby owns nothing yet: it keeps claiming (ownership.ts).
+   */
   async start(): Promise<{ recovered: number }> {
-    const recovered = await this.reconciler.recover();
-    // Executors whose re-attach failed stay held: the lease loop asks them again (reconciler.ts).
-    for (const name of this.deps.executors.keys()) if (!this.reconciler.unreachable.includes(name)) this.dispatcher.pause(name, false);
-    for (const ex of this.deps.executors.values()) await ex.prewarm?.();
-    this.reconciler.startLeaseLoop();
+    if (this.deps.schedule !== false) {
+      await this.ownership.start();
+      if (this.deps.exclusiveStore ?? true) this.recovered += await this.reconciler.recoverUnconfigured();
+      this.reconciler.startLeaseLoop();
+    }
     this.state = 'ready';
     this.dispatcher.wake();
+    const recovered = this.recovered;
+    this.recovered = 0;
     return { recovered };
   }
 
-  /** Stop dispatching; running tasks are stopped and re-queued for the next start. */
+  /** Won an executor's ownership: its tasks are recovered before anything new starts there. */
+  private async gained(executor: string): Promise<void> {
+    this.dispatcher.pause(executor, true);
+    this.recovered += await this.reconciler.recoverExecutor(executor);
+    // An executor whose re-attach failed stays held: the lease loop asks it again (reconciler.ts).
+    if (!this.reconciler.unreachable.includes(executor)) this.dispatcher.pause(executor, false);
+    await this.deps.executors.get(executor)?.prewarm?.();
+  }
+
+  /** Cancels made by other processes: `cancelling` tasks of the executors owned here that still run. */
+  private async scanCancels(owned: readonly string[]): Promise<void> {
+    for (const executor of owned) {
+      let cursor: string | undefined;
+      do {
+        const page = await this.deps.store.list({ executor, status: ['cancelling'], limit: 500, cursor });
+        for (const t of page.tasks) if (this.dispatcher.isRunningHere(t.id) && !this.dispatcher.cancelRequested(t.id)) this.dispatcher.cancelRunning(t.id);
+        cursor = page.next_cursor ?? undefined;
+      } while (cursor !== undefined);
+    }
+  }
+
+  /** Stop dispatching; running tasks are stopped and re-queued for the next start; the executors' ownership is given up. */
   async stop(): Promise<void> {
     this.state = 'stopping';
     this.reconciler.stop();
+    this.ownership.stopClaiming();
     await this.dispatcher.stop();
+    await this.ownership.stop();
     await this.webhooks.close();
     await this.writer.flush();
   }
@@ -224,7 +278,10 @@ export class Engine implements TaskService {
           : await this.deps.store.transition([{ id, from: ['running'], to: 'cancelling', patch: { cancel_reason: 'user' }, event: { reason: 'user' }, now }]);
       if (!r) continue;
       this.writer.published([r.event]);
-      if (r.task.status === 'cancelling') this.dispatcher.cancelRunning(id);
+      // Running elsewhere: its owner finds it `cancelling` in the store (scanCancels).
+      if (r.task.status === 'cancelling') {
+        if (this.dispatcher.isRunningHere(id) || this.ownership.fenceOf(r.task.executor) !== undefined) this.dispatcher.cancelRunning(id);
+      }
       else this.dispatcher.wake();
       return r.task;
     }

@@ -58,7 +58,7 @@ export function follow(run: Running, deps: LaunchDeps): RunCallbacks & { failed(
       if (info.placement === undefined) return;
       const assignment = { gpus: [...gpus], placement: info.placement };
       task.assignment = assignment;
-      deps.placements.placed({ id: task.id, assignment });
+      deps.placements.placed({ id: task.id, assignment }, run.fence);
     },
     event(type, data) {
       if (artifacts === null) on.push(type, data);

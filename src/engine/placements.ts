@@ -9,7 +9,7 @@
  * records nothing.
  */
 import type { Assignment } from '../domain/task.ts';
-import type { TaskStore } from '../store/task-store.ts';
+import type { Fence, TaskStore } from '../store/task-store.ts';
 
 export interface Placement {
   id: string;
@@ -17,7 +17,8 @@ export interface Placement {
 }
 
 export class PlacementRecorder {
-  private batch: Placement[] = [];
+  /** Per fence (one per owned executor, in practice): the store refuses a stale one as a whole. */
+  private batches = new Map<Fence, Placement[]>();
 
   constructor(
     private readonly store: TaskStore,
@@ -25,13 +26,16 @@ export class PlacementRecorder {
     private readonly onError?: (err: unknown, context: string) => void,
   ) {}
 
-  placed(p: Placement): void {
-    this.batch.push(p);
-    if (this.batch.length > 1) return;
+  placed(p: Placement, fence: Fence): void {
+    const first = this.batches.size === 0;
+    const batch = this.batches.get(fence);
+    if (batch) batch.push(p);
+    else this.batches.set(fence, [p]);
+    if (!first) return;
     setImmediate(() => {
-      const batch = this.batch;
-      this.batch = [];
-      this.store.recordPlacements(this.instanceId, batch).catch((err) => this.onError?.(err, 'record placements'));
+      const batches = this.batches;
+      this.batches = new Map();
+      for (const [f, b] of batches) this.store.recordPlacements(this.instanceId, b, f).catch((err) => this.onError?.(err, 'record placements'));
     });
   }
 }

@@ -1,8 +1,10 @@
 /**
- * Crash recovery and leases. On start, and from then on for every lease that expires, the
- * tasks a previous server instance left in running/cancelling are taken over (a
- * compare-and-set on their lease: of several instances one wins each task) and handed to
- * their executor to re-attach (Executor.reattach). Per task it answers:
+ * Crash recovery and leases. When this instance wins an executor's ownership (ownership.ts),
+ * every task of that executor left in running/cancelling under another lease is taken over:
+ * its previous owner is deposed, so whatever it still writes carries an old epoch and is
+ * refused (store/task-store.ts, Fence); there is no guessing whether that owner is alive. The
+ * leases are taken by compare-and-set, fenced, and the tasks handed to their executor to
+ * re-attach (Executor.reattach). Per task it answers:
  *   running  → the task becomes this instance's: its devices are held again, its events and
  *              its one exit flow as for a task this instance started; a task that was
  *              `cancelling` is cancelled right after;
@@ -11,11 +13,12 @@
  *              task becomes cancelled).
  * An executor whose reattach throws (its cluster is unreachable) leaves its tasks as they are
  * (their leases lapse and the next sweep asks again) and gets no new tasks meanwhile.
- * While running, the leases of this instance's tasks are renewed every third of a lease.
+ * While running, the leases of this instance's tasks are renewed every third of a lease, and
+ * expired leases on the executors it owns are swept the same way.
  */
 import type { Task } from '../domain/task.ts';
 import type { Executor, Reattached, RunCallbacks } from '../executors/executor.ts';
-import type { TaskStore, TransitionRequest } from '../store/task-store.ts';
+import type { Fence, TaskStore, TransitionRequest } from '../store/task-store.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import type { EventWriter } from './event-writer.ts';
 import { recoveryTransition } from './settlement.ts';
@@ -27,8 +30,8 @@ export interface ReconcilerDeps {
   writer: EventWriter;
   instanceId: string;
   leaseMs: number;
-  /** The store is used by this instance alone (embedded SQLite): every foreign lease is stale. */
-  exclusive: boolean;
+  /** The fence of an executor this instance owns; its tasks only are recovered here. */
+  fenceOf: (executor: string) => Fence | undefined;
   now?: () => number;
   onError?: (err: unknown, context: string) => void;
 }
@@ -50,36 +53,66 @@ export class Reconciler {
     return [...this.unreached];
   }
 
-  /** Take over and re-attach what a previous instance left. Returns how many tasks were taken over. */
-  async recover(exclusive = this.deps.exclusive): Promise<number> {
-    const { store, instanceId, leaseMs, dispatcher } = this.deps;
+  /**
+   * Just won `executor`'s ownership: take over and re-attach every task of it that runs under
+   * another lease. Returns how many tasks were taken over.
+   */
+  recoverExecutor(executor: string): Promise<number> {
+    return this.recover([executor], true);
+  }
+
+  /**
+   * Tasks of executors no longer configured: nothing can follow them, they are recovered as
+   * lost. Only for the store's one user (embedded): with several processes, another may serve them.
+   */
+  async recoverUnconfigured(): Promise<number> {
+    const { store, instanceId, leaseMs } = this.deps;
     const now = this.now();
-    const stale = (await store.staleLeases(instanceId, now, exclusive)).filter((t) => !dispatcher.isRunningHere(t.id));
-    const takenIds = new Set(stale.length ? await store.takeLeases(instanceId, stale, now + leaseMs) : []);
-    const taken = stale.filter((t) => takenIds.has(t.id)).map((t) => ({ ...t, lease_owner: instanceId, lease_expires_at: now + leaseMs }));
-    const recoveries: TransitionRequest[] = [];
-    for (const [name, executor] of this.deps.executors) {
-      const mine = taken.filter((t) => t.executor === name);
-      if (mine.length === 0 && !this.unreached.has(name)) continue;
-      recoveries.push(...(await this.reattach(executor, mine, now)));
-    }
-    // An executor no longer configured: nothing can follow its tasks.
-    for (const t of taken) if (!this.deps.executors.has(t.executor)) recoveries.push(recoveryTransition(t, now));
-    if (recoveries.length) {
-      const results = await store.transition(recoveries);
-      this.deps.writer.published(results.flatMap((r) => (r ? [r.event] : [])));
-      dispatcher.queueChanged();
-    }
+    const stale = (await store.staleLeases(instanceId, now, true)).filter((t) => !this.deps.executors.has(t.executor));
+    if (stale.length === 0) return 0;
+    const takenIds = new Set(await store.takeLeases(instanceId, stale, now + leaseMs));
+    const taken = stale.filter((t) => takenIds.has(t.id));
+    await this.apply(taken.map((t) => recoveryTransition(t, now)));
     return taken.length;
   }
 
+  /** Take over (fenced) and re-attach the stale tasks of `executors` this instance owns. */
+  private async recover(executors: readonly string[], exclusive: boolean): Promise<number> {
+    const { store, instanceId, leaseMs, dispatcher } = this.deps;
+    const now = this.now();
+    const names = new Set(executors);
+    const stale = (await store.staleLeases(instanceId, now, exclusive)).filter((t) => names.has(t.executor) && !dispatcher.isRunningHere(t.id));
+    const recoveries: TransitionRequest[] = [];
+    let count = 0;
+    for (const name of executors) {
+      const executor = this.deps.executors.get(name);
+      const fence = this.deps.fenceOf(name);
+      if (executor === undefined || fence === undefined) continue;
+      const mine = stale.filter((t) => t.executor === name);
+      if (mine.length === 0 && !this.unreached.has(name)) continue;
+      const takenIds = new Set(mine.length ? await store.takeLeases(instanceId, mine, now + leaseMs, fence) : []);
+      const taken = mine.filter((t) => takenIds.has(t.id)).map((t) => ({ ...t, lease_owner: instanceId, lease_expires_at: now + leaseMs }));
+      count += taken.length;
+      recoveries.push(...(await this.reattach(executor, taken, now, fence)));
+    }
+    await this.apply(recoveries);
+    return count;
+  }
+
+  private async apply(recoveries: TransitionRequest[]): Promise<void> {
+    if (recoveries.length === 0) return;
+    const results = await this.deps.store.transition(recoveries);
+    this.deps.writer.published(results.flatMap((r) => (r ? [r.event] : [])));
+    this.deps.dispatcher.queueChanged();
+  }
+
   /** One executor's re-attach; returns the recoveries of its tasks that are gone. */
-  private async reattach(executor: Executor, tasks: Task[], now: number): Promise<TransitionRequest[]> {
+  private async reattach(executor: Executor, tasks: Task[], now: number, fence: Fence): Promise<TransitionRequest[]> {
     const { dispatcher } = this.deps;
     const followed = new Map<string, RunCallbacks>();
     const callbacks = (task: Task): RunCallbacks => {
       let cb = followed.get(task.id);
-      if (cb === undefined) followed.set(task.id, (cb = dispatcher.adopt(task, executor)));
+      if (cb === undefined) followed.set(task.id, (cb = dispatcher.adopt(task, executor, fence)));
       return cb;
     };
     dispatcher.pause(executor.name, true);
@@ -104,7 +137,7 @@ export class Reconciler {
         // Gone; or said to run without taking its callbacks: nothing would ever report its end.
         if (answer.state === 'running') this.deps.onError?.(new Error(`executor ${executor.name} re-attached ${task.id} without its callbacks`), 're-attach');
         if (cb !== undefined) dispatcher.disown(task.id);
-        recoveries.push(recoveryTransition(task, now));
+        recoveries.push(recoveryTransition(task, now, fence));
       }
     }
     return recoveries;
@@ -119,9 +152,10 @@ export class Reconciler {
       busy = true;
       void (async () => {
         try {
-          const ids = this.deps.dispatcher.runningIds;
-          if (ids.length) await this.deps.store.renewLeases(this.deps.instanceId, ids, this.now() + this.deps.leaseMs);
-          await this.recover(false);
+          const owned = [...this.deps.executors.keys()].filter((name) => this.deps.fenceOf(name) !== undefined);
+          const expiresAt = this.now() + this.deps.leaseMs;
+          for (const [fence, ids] of this.deps.dispatcher.runningByFence()) await this.deps.store.renewLeases(this.deps.instanceId, ids, expiresAt, fence);
+          await this.recover(owned, false);
           // Safety net for retry timers lost across a restart, and for queue changes made by
           // another server: a fresh look at the queue head.
           this.deps.dispatcher.queueChanged();

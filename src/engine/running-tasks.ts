@@ -7,11 +7,14 @@
  */
 import type { Task } from '../domain/task.ts';
 import type { Executor, RunOutcome } from '../executors/executor.ts';
+import type { Fence } from '../store/task-store.ts';
 import type { RunFlags } from './settlement.ts';
 
 export interface Running extends RunFlags {
   task: Task;
   executor: Executor;
+  /** The ownership it was claimed (or adopted) under: every write for it carries this fence. */
+  fence: Fence;
   startedAt: number;
   timer: NodeJS.Timeout | null;
   /**
@@ -34,6 +37,17 @@ export class RunningTasks {
     return [...this.runs.keys()];
   }
 
+  /** The ids of the runs, grouped by the fence they run under (lease renewals, one per group). */
+  byFence(): Map<Fence, string[]> {
+    const out = new Map<Fence, string[]>();
+    for (const [id, run] of this.runs) {
+      const ids = out.get(run.fence);
+      if (ids) ids.push(id);
+      else out.set(run.fence, [id]);
+    }
+    return out;
+  }
+
   has(id: string): boolean {
     return this.runs.has(id);
   }
@@ -43,8 +57,8 @@ export class RunningTasks {
   }
 
   /** A claimed task: known here from now on (its launch follows in the same turn). */
-  add(task: Task, executor: Executor, now: number): Running {
-    const run: Running = { task, executor, startedAt: now, cancelRequested: false, timedOut: false, shutdown: false, timer: null };
+  add(task: Task, executor: Executor, fence: Fence, now: number): Running {
+    const run: Running = { task, executor, fence, startedAt: now, cancelRequested: false, timedOut: false, shutdown: false, timer: null };
     this.runs.set(task.id, run);
     return run;
   }
@@ -83,6 +97,19 @@ export class RunningTasks {
     run.cancelRequested = true;
     run.executor.cancel(id);
     return true;
+  }
+
+  /**
+   * This instance lost the executor's ownership: forget its runs without stopping them (the new
+   * owner follows them through re-attach). Their later exits find nothing here to settle.
+   */
+  forget(executor: string): Running[] {
+    const gone = [...this.runs.values()].filter((r) => r.executor.name === executor);
+    for (const run of gone) {
+      this.take(run.task.id);
+      this.pendingCancels.delete(run.task.id);
+    }
+    return gone;
   }
 
   /** Graceful shutdown: stop every run; the ones not cancelled by a user go back to the queue. */

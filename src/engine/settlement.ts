@@ -19,7 +19,7 @@ import { taskError, type TaskError } from '../domain/errors.ts';
 import { decideRetry } from '../domain/retry.ts';
 import type { Task } from '../domain/task.ts';
 import type { RunOutcome } from '../executors/executor.ts';
-import type { TransitionRequest } from '../store/task-store.ts';
+import type { Fence, TransitionRequest } from '../store/task-store.ts';
 
 /** What the dispatcher knows about a run besides its outcome. */
 export interface RunFlags {
@@ -30,8 +30,9 @@ export interface RunFlags {
 
 const SUCCEEDED_FROM = ['running'] as const;
 
-export function finalTransition(task: Task, run: RunFlags, outcome: RunOutcome, now: number, instanceId: string): TransitionRequest {
-  const base = { id: task.id, lease_owner: instanceId, now };
+/** `fence`: the executor's ownership the run was claimed under (ownership.ts); a deposed owner's settle is refused. */
+export function finalTransition(task: Task, run: RunFlags, outcome: RunOutcome, now: number, instanceId: string, fence?: Fence): TransitionRequest {
+  const base = { id: task.id, lease_owner: instanceId, fence, now };
   const end = { finished_at: now, lease_owner: null, lease_expires_at: null };
   if (run.cancelRequested)
     return { ...base, from: ['cancelling'], to: 'cancelled', patch: end, event: { reason: task.cancel_reason ?? 'user' } };
@@ -49,6 +50,7 @@ export function finalTransition(task: Task, run: RunFlags, outcome: RunOutcome, 
     return {
       id: task.id,
       lease_owner: instanceId,
+      fence,
       now,
       from: SUCCEEDED_FROM,
       to: 'succeeded',
@@ -75,13 +77,14 @@ export function finalTransition(task: Task, run: RunFlags, outcome: RunOutcome, 
 }
 
 /** A task whose lease was lost (its server or worker died): see reconciler.ts. */
-export const recoveryTransition = (task: Task, now: number): TransitionRequest => {
+export const recoveryTransition = (task: Task, now: number, fence?: Fence): TransitionRequest => {
   const cleared = { lease_owner: null, lease_expires_at: null, assignment: null };
   if (task.status === 'cancelling')
-    return { id: task.id, from: ['cancelling'], to: 'cancelled', patch: { ...cleared, finished_at: now }, event: { reason: 'recovered' }, now };
+    return { id: task.id, fence, from: ['cancelling'], to: 'cancelled', patch: { ...cleared, finished_at: now }, event: { reason: 'recovered' }, now };
   if (task.attempt < task.retry.max_attempts)
     return {
       id: task.id,
+      fence,
       from: ['running'],
       to: 'queued',
       patch: { ...cleared, not_before: null, error: null },
@@ -89,5 +92,5 @@ export const recoveryTransition = (task: Task, now: number): TransitionRequest =
       now,
     };
   const error = taskError('TASK_LOST');
-  return { id: task.id, from: ['running'], to: 'failed', patch: { ...cleared, finished_at: now, error }, event: { reason: 'lease_lost', error }, now };
+  return { id: task.id, fence, from: ['running'], to: 'failed', patch: { ...cleared, finished_at: now, error }, event: { reason: 'lease_lost', error }, now };
 };

@@ -134,7 +134,7 @@ export class Settler {
       const run = deps.running.take(id);
       if (!run) continue;
       deps.ledgers.get(run.task.executor)?.release(id);
-      requests.push(finalTransition(run.task, run, outcome, now, deps.instanceId));
+      requests.push(finalTransition(run.task, run, outcome, now, deps.instanceId, run.fence));
       runs.push(run);
     }
     // Progress and logs are stored before the state that ends the task (the result goes
@@ -180,6 +180,7 @@ export class Settler {
         from: ['cancelling'] as const,
         to: 'cancelled' as const,
         lease_owner: this.deps.instanceId,
+        fence: run.fence,
         patch: { finished_at: now, lease_owner: null, lease_expires_at: null },
         event: { reason: 'user' },
         now,

@@ -6,6 +6,8 @@
 import type { NewEvent, TaskEvent } from '../domain/events.ts';
 import type { Assignment, Task } from '../domain/task.ts';
 import type {
+  ExecutorOwnership,
+  Fence,
   InsertResult,
   NewTask,
   QueuedQuery,
@@ -56,14 +58,26 @@ export class TransitionTap implements TaskStore {
   staleLeases(owner: string, now: number, exclusive: boolean): Promise<Task[]> {
     return this.inner.staleLeases(owner, now, exclusive);
   }
-  renewLeases(owner: string, ids: readonly string[], expiresAt: number): Promise<void> {
-    return this.inner.renewLeases(owner, ids, expiresAt);
+  renewLeases(owner: string, ids: readonly string[], expiresAt: number, fence?: Fence): Promise<void> {
+    return this.inner.renewLeases(owner, ids, expiresAt, fence);
   }
-  takeLeases(owner: string, tasks: readonly Task[], expiresAt: number): Promise<string[]> {
-    return this.inner.takeLeases(owner, tasks, expiresAt);
+  takeLeases(owner: string, tasks: readonly Task[], expiresAt: number, fence?: Fence): Promise<string[]> {
+    return this.inner.takeLeases(owner, tasks, expiresAt, fence);
   }
-  recordPlacements(owner: string, placements: readonly { id: string; assignment: Assignment }[]): Promise<number> {
-    return this.inner.recordPlacements(owner, placements);
+  recordPlacements(owner: string, placements: readonly { id: string; assignment: Assignment }[], fence?: Fence): Promise<number> {
+    return this.inner.recordPlacements(owner, placements, fence);
+  }
+  claimExecutor(executor: string, owner: string, now: number, ttlMs: number, steal?: boolean): Promise<ExecutorOwnership | null> {
+    return this.inner.claimExecutor(executor, owner, now, ttlMs, steal);
+  }
+  renewExecutor(fence: Fence, owner: string, now: number, ttlMs: number): Promise<boolean> {
+    return this.inner.renewExecutor(fence, owner, now, ttlMs);
+  }
+  releaseExecutor(fence: Fence, owner: string, now: number): Promise<boolean> {
+    return this.inner.releaseExecutor(fence, owner, now);
+  }
+  executorOwners(): Promise<ExecutorOwnership[]> {
+    return this.inner.executorOwners();
   }
   delete(id: string): Promise<boolean> {
     return this.inner.delete(id);

@@ -12,6 +12,10 @@
  *   when the key exists with the same body hash and throws IDEMPOTENCY_CONFLICT otherwise.
  * - Every method is async so a networked database (PostgreSQL) implements the same
  *   interface; the embedded SQLite store resolves at once.
+ * - Executor ownership (see `ExecutorOwnership` below): one scheduler process owns an
+ *   executor at a time, under an epoch that grows on every takeover. The writes an owner
+ *   makes for its executor's tasks carry a `Fence`; the store refuses them, in their own
+ *   transaction, once the epoch is not current. Conformance: conformance-ownership.ts.
  */
 import type { DeploymentStore } from './deployment-store.ts';
 import type { EventType, NewEvent, TaskEvent } from '../domain/events.ts';
@@ -72,8 +76,35 @@ export type TaskPatch = Partial<
   >
 >;
 
+/**
+ * A fencing token: the executor an owner writes for and the epoch it holds
+ * (`claimExecutor`). A write that carries one applies only while `epoch` is the executor's
+ * current epoch in the owners table — checked inside the write's own transaction, so a
+ * takeover commits either wholly before or wholly after it — and only to tasks whose
+ * `executor` is `fence.executor`. A refused write looks like a lost compare-and-set (null
+ * slot, nothing renewed, nothing taken, 0 rows); it throws nothing. Expiry is not checked: an
+ * owner whose lease lapsed but whom nobody replaced still writes safely (nobody else acts).
+ */
+export interface Fence {
+  executor: string;
+  epoch: number;
+}
+
+/** One row of the executor owners table. */
+export interface ExecutorOwnership {
+  executor: string;
+  /** null after `releaseExecutor`. */
+  owner: string | null;
+  /** 1 on the first claim, +1 on every claim after (a takeover, a release then claim, a steal). */
+  epoch: number;
+  /** Epoch ms; the ownership is free to claim from this instant on (expires_at <= now). */
+  expires_at: number;
+}
+
 export interface TransitionRequest {
   id: string;
+  /** When set, the write is fenced (see Fence): refused (null) unless the epoch is current. */
+  fence?: Fence;
   from: readonly TaskStatus[];
   to: TaskStatus;
   /** When set, the CAS also requires this lease owner. */
@@ -121,19 +152,44 @@ export interface TaskStore {
    * or (when `exclusive`) is held by anyone but `owner`.
    */
   staleLeases(owner: string, now: number, exclusive: boolean): Promise<Task[]>;
-  renewLeases(owner: string, ids: readonly string[], expiresAt: number): Promise<void>;
+  /** Extends the leases `owner` holds among `ids`. With `fence`: nothing at all unless it is current (see Fence). */
+  renewLeases(owner: string, ids: readonly string[], expiresAt: number, fence?: Fence): Promise<void>;
   /**
    * Take over the leases of stale tasks (as `staleLeases` read them: a compare-and-set on
    * their lease owner and expiry, so that of several instances only one wins a task). Returns
-   * the ids taken.
+   * the ids taken. With `fence`: [] unless it is current, and only tasks of fence.executor.
    */
-  takeLeases(owner: string, tasks: readonly Task[], expiresAt: number): Promise<string[]>;
+  takeLeases(owner: string, tasks: readonly Task[], expiresAt: number, fence?: Fence): Promise<string[]>;
   /**
    * Record where running tasks' processes are (pid, worker, GPUs), so a later instance can
    * kill them if this one dies. Applies only to running/cancelling tasks whose lease `owner`
-   * holds; returns how many rows it updated.
+   * holds; returns how many rows it updated. With `fence`: 0 unless it is current, and only
+   * tasks of fence.executor.
    */
-  recordPlacements(owner: string, placements: readonly { id: string; assignment: Assignment }[]): Promise<number>;
+  recordPlacements(owner: string, placements: readonly { id: string; assignment: Assignment }[], fence?: Fence): Promise<number>;
+  /**
+   * Claim an executor for `owner` (one atomic upsert). It succeeds when the executor has no
+   * row yet (epoch 1), when its ownership expired (expires_at <= now) or was released, or
+   * with `steal` (the caller knows the holder is dead: the embedded single process after a
+   * restart); the epoch then becomes the previous one + 1 and expires_at now + ttlMs. It
+   * returns null, changing nothing, while anyone — `owner` itself included — holds it
+   * unexpired (an owner keeps it with renewExecutor, not by claiming again).
+   */
+  claimExecutor(executor: string, owner: string, now: number, ttlMs: number, steal?: boolean): Promise<ExecutorOwnership | null>;
+  /**
+   * Extend an ownership to now + ttlMs. Only while fence.epoch is the executor's current
+   * epoch and `owner` holds it (even if it expired meanwhile: nobody replaced it). false
+   * means deposed (or released): the caller stops acting for that executor.
+   */
+  renewExecutor(fence: Fence, owner: string, now: number, ttlMs: number): Promise<boolean>;
+  /**
+   * Give an ownership up (graceful stop): owner becomes null and expires_at `now`, so another
+   * process claims it at once; the epoch stays and the next claim moves it on. false, and
+   * nothing changed, when fence is not current or `owner` does not hold it.
+   */
+  releaseExecutor(fence: Fence, owner: string, now: number): Promise<boolean>;
+  /** Every executor's ownership row, by executor name. */
+  executorOwners(): Promise<ExecutorOwnership[]>;
   /** Delete a finished task and its events. Returns false when it was not terminal or absent. */
   delete(id: string): Promise<boolean>;
   /** Counts of active tasks (queued, running, cancelling) per executor and status, for metrics and /ready. */

@@ -61,17 +61,20 @@ export const SQL = {
   renewLeases: `
     UPDATE tasks SET lease_expires_at = @expires_at
     WHERE id IN (SELECT value FROM json_each(@ids))
-      AND lease_owner = @owner AND status IN ('running', 'cancelling')`,
+      AND lease_owner = @owner AND status IN ('running', 'cancelling')
+      AND (@executor IS NULL OR executor = @executor)`,
 
   /** Compare-and-set on the lease as it was read (staleLeases): only one instance takes it over. */
   takeLease: `
     UPDATE tasks SET lease_owner = @owner, lease_expires_at = @expires_at
     WHERE id = @id AND status IN ('running', 'cancelling')
-      AND lease_owner IS @was_owner AND lease_expires_at IS @was_expires_at`,
+      AND lease_owner IS @was_owner AND lease_expires_at IS @was_expires_at
+      AND (@executor IS NULL OR executor = @executor)`,
 
   recordPlacement: `
     UPDATE tasks SET assignment = @assignment
-    WHERE id = @id AND lease_owner = @owner AND status IN ('running', 'cancelling')`,
+    WHERE id = @id AND lease_owner = @owner AND status IN ('running', 'cancelling')
+      AND (@executor IS NULL OR executor = @executor)`,
 
   deleteEvents: `DELETE FROM events WHERE task_id = @id`,
 

@@ -17,6 +17,8 @@ import type { NewEvent, TaskEvent } from '../../domain/events.ts';
 import { canTransition } from '../../domain/lifecycle.ts';
 import { type Assignment, isTerminal, type Task, type TaskStatus } from '../../domain/task.ts';
 import type {
+  ExecutorOwnership,
+  Fence,
   InsertResult,
   NewTask,
   QueuedQuery,
@@ -32,6 +34,7 @@ import { EventBatchInsert, type EventInserts, prepareEventInserts } from './even
 import { buildListQuery, encodeCursor } from './list-query.ts';
 import { migrate } from './migrate.ts';
 import { QueuedCandidates } from './queued-query.ts';
+import { SqliteOwners } from './owners.ts';
 import { RowMemory } from './row-memory.ts';
 import { prepareTaskInserts, TaskBatchInsert } from './task-batch.ts';
 import { TransitionStatements } from './transition-query.ts';
@@ -63,6 +66,7 @@ export class SqliteTaskStore implements TaskStore {
   private readonly transitions: TransitionStatements;
   private readonly memory: RowMemory;
   private readonly taskInserts: ReturnType<typeof prepareTaskInserts>;
+  private readonly owners: SqliteOwners;
   readonly deployments: SqliteDeployments;
 
   private constructor(
@@ -76,6 +80,7 @@ export class SqliteTaskStore implements TaskStore {
     this.taskInserts = prepareTaskInserts(db);
     this.memory = new RowMemory(db);
     this.deployments = new SqliteDeployments(db);
+    this.owners = new SqliteOwners(db);
   }
 
   /** Opens (creating if needed) and migrates the database at `path`; ':memory:' is allowed. */
@@ -228,7 +233,8 @@ export class SqliteTaskStore implements TaskStore {
       this.memory.checkVersion();
       // The state events of a batch go in multi-row INSERTs, like appendEvents' rows.
       const rows = new EventBatchInsert(this.eventInserts);
-      const results = requests.map((r) => this.transitionOne(r, rows));
+      const fenced = this.owners.checker();
+      const results = requests.map((r) => (fenced(r.fence) ? this.transitionOne(r, rows) : null));
       rows.flush();
       return results;
     });
@@ -241,7 +247,7 @@ export class SqliteTaskStore implements TaskStore {
     const from = r.from.every((f) => canTransition(f, r.to)) ? r.from : r.from.filter((f) => canTransition(f, r.to));
     if (from.length === 0) return null;
     const extra = r.before ?? [];
-    const row = this.transitions.run(r.id, from, r.to, r.now, r.patch, r.lease_owner, extra.length + 1, this.memory.rowOf(r.id));
+    const row = this.transitions.run(r.id, from, r.to, r.now, r.patch, r.lease_owner, r.fence?.executor, extra.length + 1, this.memory.rowOf(r.id));
     if (!row) return null;
     const fixed = this.memory.rememberRow(r.id, row) ?? this.fixedAfterWrite(r.id, row);
     const task = taskFromParts(fixed, row);
@@ -324,18 +330,24 @@ export class SqliteTaskStore implements TaskStore {
     return (this.q.staleLeases.all({ owner, now, exclusive: exclusive ? 1 : 0 }) as TaskRow[]).map(rowToTask);
   }
 
-  async renewLeases(owner: string, ids: readonly string[], expiresAt: number): Promise<void> {
+  async renewLeases(owner: string, ids: readonly string[], expiresAt: number, fence?: Fence): Promise<void> {
     if (ids.length === 0) return;
-    this.q.renewLeases.run({ owner, ids: JSON.stringify(ids), expires_at: expiresAt });
-    for (const id of ids) this.memory.forgetRow(id); // which of them matched is not known here
+    const run = this.db.transaction(() => {
+      if (fence !== undefined && !this.owners.holds(fence)) return;
+      this.q.renewLeases.run({ owner, ids: JSON.stringify(ids), expires_at: expiresAt, executor: fence?.executor ?? null });
+      for (const id of ids) this.memory.forgetRow(id); // which of them matched is not known here
+    });
+    this.write(run);
   }
 
-  async takeLeases(owner: string, tasks: readonly Task[], expiresAt: number): Promise<string[]> {
+  async takeLeases(owner: string, tasks: readonly Task[], expiresAt: number, fence?: Fence): Promise<string[]> {
     if (tasks.length === 0) return [];
+    const executor = fence?.executor ?? null;
     const run = this.db.transaction(() => {
       const taken: string[] = [];
+      if (fence !== undefined && !this.owners.holds(fence)) return taken;
       for (const t of tasks) {
-        const changed = this.q.takeLease.run({ id: t.id, owner, expires_at: expiresAt, was_owner: t.lease_owner, was_expires_at: t.lease_expires_at }).changes;
+        const changed = this.q.takeLease.run({ id: t.id, owner, expires_at: expiresAt, was_owner: t.lease_owner, was_expires_at: t.lease_expires_at, executor }).changes;
         if (changed > 0) taken.push(t.id);
         this.memory.forgetRow(t.id);
       }
@@ -344,19 +356,37 @@ export class SqliteTaskStore implements TaskStore {
     return this.write(run);
   }
 
-  async recordPlacements(owner: string, placements: readonly { id: string; assignment: Assignment }[]): Promise<number> {
+  async recordPlacements(owner: string, placements: readonly { id: string; assignment: Assignment }[], fence?: Fence): Promise<number> {
     if (placements.length === 0) return 0;
+    const executor = fence?.executor ?? null;
     const run = this.db.transaction(() => {
       let n = 0;
+      if (fence !== undefined && !this.owners.holds(fence)) return n;
       for (const p of placements) {
         const assignment = JSON.stringify(p.assignment);
-        const changed = this.q.recordPlacement.run({ id: p.id, owner, assignment }).changes;
+        const changed = this.q.recordPlacement.run({ id: p.id, owner, assignment, executor }).changes;
         if (changed > 0) this.memory.placed(p.id, assignment);
         n += changed;
       }
       return n;
     });
     return this.write(run);
+  }
+
+  async claimExecutor(executor: string, owner: string, now: number, ttlMs: number, steal = false): Promise<ExecutorOwnership | null> {
+    return this.owners.claim(executor, owner, now, ttlMs, steal);
+  }
+
+  async renewExecutor(fence: Fence, owner: string, now: number, ttlMs: number): Promise<boolean> {
+    return this.owners.renew(fence, owner, now, ttlMs);
+  }
+
+  async releaseExecutor(fence: Fence, owner: string, now: number): Promise<boolean> {
+    return this.owners.release(fence, owner, now);
+  }
+
+  async executorOwners(): Promise<ExecutorOwnership[]> {
+    return this.owners.all();
   }
 
   async delete(id: string): Promise<boolean> {

@@ -61,20 +61,23 @@ export class TransitionStatements {
     now: number,
     patch: TaskPatch,
     leaseOwner: string | undefined,
+    /** When set (a fenced write), the CAS also requires the task to be of this executor. */
+    executor: string | undefined,
     events: number,
     known: MutableRow | undefined,
   ): MutableRow | undefined {
     // The shape key in the patch's own key order: callers build patches the same way each
     // time, so this finds the statements without sorting (hot path: two calls per task).
-    let key = `${from.length}|${leaseOwner !== undefined}|`;
+    let key = `${from.length}|${leaseOwner !== undefined}|${executor !== undefined}|`;
     for (const k in patch) if (patch[k as keyof TaskPatch] !== undefined && k in PATCH_COLUMNS) key += `${k},`;
     let shape = this.cache.get(key);
     if (!shape) {
       const keys = (Object.keys(patch) as (keyof TaskPatch)[]).filter((k) => patch[k] !== undefined && k in PATCH_COLUMNS);
-      // Placeholders are positional, in this order: to, now, events, patch values, id, sources, lease.
+      // Placeholders are positional, in this order: to, now, events, patch values, id, sources, lease, executor.
       const sets = ['status = ?', 'updated_at = ?', 'last_seq = last_seq + ?', ...keys.map((k) => `${k} = ?`)];
       const lease = leaseOwner !== undefined ? ' AND lease_owner = ?' : '';
-      const sql = `UPDATE tasks SET ${sets.join(', ')} WHERE id = ? AND status IN (${from.map(() => '?').join(', ')})${lease}`;
+      const ofExecutor = executor !== undefined ? ' AND executor = ?' : '';
+      const sql = `UPDATE tasks SET ${sets.join(', ')} WHERE id = ? AND status IN (${from.map(() => '?').join(', ')})${lease}${ofExecutor}`;
       shape = { full: this.db.prepare(`${sql} RETURNING ${MUTABLE_COLUMNS.join(', ')}`), plain: this.db.prepare(sql), keys };
       this.cache.set(key, shape);
     }
@@ -82,6 +85,7 @@ export class TransitionStatements {
     for (const k of shape.keys) args.push(PATCH_COLUMNS[k] ? toJson(patch[k]) : patch[k]);
     args.push(id, ...from);
     if (leaseOwner !== undefined) args.push(leaseOwner);
+    if (executor !== undefined) args.push(executor);
     if (known === undefined) return shape.full.get(args) as MutableRow | undefined;
 
     if (shape.plain.run(args).changes === 0) return undefined;

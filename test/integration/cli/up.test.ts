@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { Ctx } from '../../../src/cli/context.ts';
+import { EXIT } from '../../../src/cli/errors.ts';
+import { main } from '../../../src/cli/index.ts';
 import { ingestionLine, up, type StartServer } from '../../../src/cli/up.ts';
 import type { IngestionOutcome } from '../../../src/examples.ts';
 import { Sink } from './fake-api.ts';
@@ -91,5 +93,26 @@ describe('lakeray up', () => {
     signals.emit('SIGINT');
     await running;
     expect(exits).toEqual([130]);
+  });
+});
+
+describe('lakeray up --role', () => {
+  it('passes the role to the server, and refuses one it does not know with usage', async () => {
+    const { ctx, stdout, signals } = setup();
+    const calls: unknown[] = [];
+    const start: StartServer = async (opts) => {
+      calls.push(opts);
+      return { url: 'http://h:1', close: async () => {} };
+    };
+    const running = up(ctx, { role: 'api' }, start);
+    while (!stdout.text) await new Promise((r) => setTimeout(r, 1));
+    expect(calls).toEqual([{ configPath: 'my.yaml', role: 'api' }]);
+    signals.emit('SIGTERM');
+    expect(await running).toBe(0);
+
+    const stderr = new Sink();
+    const io = { stdout: new Sink(), stderr, env: {}, cwd: '/tmp', signals: new EventEmitter() };
+    expect(await main(['up', '--role', 'leader'], io)).toBe(EXIT.USAGE);
+    expect(stderr.text).toContain("argument 'leader' is invalid. Allowed choices are all, api, scheduler");
   });
 });

@@ -42,11 +42,22 @@ export function newCluster(cpu = 4): Cluster {
 }
 
 /** A server over the database in `dir`, with the cluster as executor "cluster" (and local beside it). */
-export async function startServer(dir: string, cluster: Cluster, extra: Map<string, Executor> = new Map()): Promise<Server> {
-  const config = parseConfig({ state_dir: join(dir, 'state'), script_roots: [SCRIPTS], data_roots: [dir], tasks: { lease_ms: LEASE_MS } }, dir, {});
+export interface ServerOptions {
+  /** false: one of several schedulers on the database (a standby waits for the ownership). */
+  exclusive?: boolean;
+  scheduler?: { ownership_ttl_ms?: number; ownership_renew_ms?: number };
+}
+
+export async function startServer(dir: string, cluster: Cluster, extra: Map<string, Executor> = new Map(), opts: ServerOptions = {}): Promise<Server> {
+  const config = parseConfig(
+    { state_dir: join(dir, 'state'), script_roots: [SCRIPTS], data_roots: [dir], tasks: { lease_ms: LEASE_MS }, scheduler: opts.scheduler ?? {} },
+    dir,
+    {},
+  );
   const store = SqliteTaskStore.open(join(dir, 'tasks.db'));
   const executor = new SurvivingExecutor(cluster);
-  const engine = new Engine({ config, store, bus: new MemoryEventBus(), executors: new Map<string, Executor>([[executor.name, executor], ...extra]), onError: () => {} });
+  const executors = new Map<string, Executor>([[executor.name, executor], ...extra]);
+  const engine = new Engine({ config, store, bus: new MemoryEventBus(), executors, exclusiveStore: opts.exclusive ?? true, onError: () => {} });
   await engine.start();
   return {
     engine,

@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadMigrations, migrate } from '../../../src/store/sqlite/migrate.ts';
 import { SqliteTaskStore } from '../../../src/store/sqlite/sqlite-store.ts';
 import { taskStoreConformance } from './conformance.ts';
+import { ownershipConformance } from './conformance-ownership.ts';
 import { makeTask, seed, start, T0, uniq } from './fixtures.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lakeray-store-'));
@@ -21,6 +22,8 @@ const freshPath = () => join(dir, `store-${++files}.db`);
 
 taskStoreConformance('sqlite file', () => SqliteTaskStore.open(freshPath()));
 taskStoreConformance('sqlite :memory:', () => SqliteTaskStore.open(':memory:'));
+ownershipConformance('sqlite file', () => SqliteTaskStore.open(freshPath()));
+ownershipConformance('sqlite :memory:', () => SqliteTaskStore.open(':memory:'));
 
 describe('SqliteTaskStore specifics', () => {
   it('runs in WAL mode', async () => {
