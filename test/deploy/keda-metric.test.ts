@@ -8,28 +8,12 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { api, ROOT, startServerProcess, tempDir, writeConfig, type ServerProcess } from '../helpers/server-process.ts';
+import { kedaPrometheusValue } from './keda-reader.ts';
 import { find, renderOverlay } from './render.ts';
 
 interface Trigger {
   type: string;
   metadata: { url: string; format: string; valueLocation: string; targetValue: string };
-}
-
-/** KEDA's reading of a Prometheus text body: the value of the first sample that matches every `label="value"` of the selector. */
-function kedaPrometheusValue(body: string, valueLocation: string): number {
-  const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?$/.exec(valueLocation);
-  if (!m) throw new Error(`not a metric selector: ${valueLocation}`);
-  const matchers = [...(m[2] ?? '').matchAll(/(\w+)\s*(=~|!=|!~|=)\s*"((?:[^"\\]|\\.)*)"/g)];
-  // Only equality here; KEDA also takes !=, =~ and !~, which this reader would need to learn first.
-  for (const x of matchers) if (x[2] !== '=') throw new Error(`matcher ${x[0]}: only = is evaluated here`);
-  for (const line of body.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const sample = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
-    if (!sample || sample[1] !== m[1]) continue;
-    const labels = Object.fromEntries([...(sample[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]));
-    if (matchers.every((x) => labels[x[1]!] === x[3])) return Number(sample[3]);
-  }
-  throw new Error(`value ${valueLocation} not found`);
 }
 
 describe('the KEDA trigger on a real Lakeray', () => {
