@@ -99,6 +99,22 @@ for (const overlay of overlays()) {
       expect(missing.sort()).toEqual(OPERATOR_SECRETS[overlay]!.map((s) => `Secret/${s}`));
     });
 
+    it('lets no scheduler-role pod own a local executor bigger than its container', () => {
+      const quantity = (q: string) => (q.endsWith('m') ? Number(q.slice(0, -1)) / 1000 : Number(q));
+      const mib = (q: string) => Number(/^(\d+)Gi$/.exec(q)![1]) * 1024;
+      for (const d of lakerayDeployments(objects)) {
+        const c = containers(d)[0]!;
+        if (!c.args!.includes('scheduler')) continue;
+        const file = c.args!.includes('--config') ? c.args![c.args!.indexOf('--config') + 1]!.split('/').at(-1)! : 'lakeray.yaml';
+        const local = files[file].executors.local;
+        // The local executor's default is the node's CPUs and 80% of its memory: far more than a pod has.
+        expect(local, `${d.metadata.name}: ${file} bounds executors.local`).toBeDefined();
+        expect(local.cpu, d.metadata.name).toBeLessThanOrEqual(quantity(c.resources.requests.cpu));
+        // The process itself needs room beside its tasks.
+        expect(local.memory_mb + 512, d.metadata.name).toBeLessThanOrEqual(mib(c.resources.limits.memory));
+      }
+    });
+
     it('has a RayCluster that autoscales in-tree, with a GPU group from 0 pods and a 10-minute idle timeout', () => {
       const cluster = spec(find(objects, 'RayCluster', 'lakeray-ray'));
       expect(cluster.enableInTreeAutoscaling).toBe(true);
