@@ -27,6 +27,7 @@ import { GenerationService } from './generation/service.ts';
 import { catalogExecutors } from './generation/executor-choice.ts';
 import { LakeService } from './lake/service/lake-service.ts';
 import { MemoryEventBus } from './events/memory.ts';
+import { RedisEventBus } from './events/redis-event-bus.ts';
 import type { PolledExecutor } from './domain/driver-poll.ts';
 import type { Executor } from './executors/executor.ts';
 import { buildExecutors } from './executors/registry.ts';
@@ -147,7 +148,15 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const lock = dbPath === ':memory:' ? null : acquireLock(`${dbPath}.lock`);
 
   const store = SqliteTaskStore.open(dbPath);
-  const bus = new MemoryEventBus();
+  const bus =
+    config.events.kind === 'redis'
+      ? new RedisEventBus({
+          url: config.events.url,
+          stream: config.events.stream,
+          maxLen: config.events.max_len,
+          onError: (err, context) => logger.warn({ err }, context),
+        })
+      : new MemoryEventBus();
   const host = opts.host ?? config.server.host;
   const port = opts.port ?? config.server.port;
 
