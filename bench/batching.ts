@@ -4,7 +4,8 @@
  *
  * One `local` deployment of the MNIST CNN (one replica: 1 CPU, 1 onnxruntime thread), seed
  * 004's `{"image": [784]}` from the load generator (serving-load-worker.mjs, closed-loop clients).
- * - on: max_batch_size BENCH_BATCH (32), batch_timeout_ms BENCH_BATCH_TIMEOUT_MS (2).
+ * - on: max_batch_size BENCH_BATCH (32), batch_timeout_ms the best of BENCH_BATCH_TIMEOUTS_MS
+ *   (0, 1, 2: the one with the most req/s at its saturation, on the sweep).
  * - off: enable_dynamic_batching false (every request its own session.run), PATCHed on the same deployment.
  * Saturation: for each mode, concurrency is swept (BENCH_SWEEP, doubling, BENCH_SWEEP_SECONDS
  * each); its saturation is the knee: the first concurrency where the next step (twice the
@@ -20,7 +21,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const SWEEP_SECONDS = Number(process.env.BENCH_SWEEP_SECONDS ?? 3);
 const SWEEP = (process.env.BENCH_SWEEP ?? '1,2,4,8,16,32,64,128').split(',').map(Number);
 const BATCH = Number(process.env.BENCH_BATCH ?? 32);
-const BATCH_TIMEOUT_MS = Number(process.env.BENCH_BATCH_TIMEOUT_MS ?? 2);
+const BATCH_TIMEOUTS_MS = (process.env.BENCH_BATCH_TIMEOUTS_MS ?? '0,1,2').split(',').map(Number);
 const KNEE = Number(process.env.BENCH_KNEE ?? 0.1);
 const TARGETS = { gain: 2, p95_ratio: 1.3 };
 
@@ -28,31 +29,36 @@ const TARGETS = { gain: 2, p95_ratio: 1.3 };
 const knee = (curve: { concurrency: number; rps: number }[]): number =>
   (curve.find((x, i) => i === curve.length - 1 || curve[i + 1]!.rps < x.rps * (1 + KNEE)) ?? curve[curve.length - 1]!).concurrency;
 
-const MODES = {
-  on: { enable_dynamic_batching: true, max_batch_size: BATCH, batch_timeout_ms: BATCH_TIMEOUT_MS },
-  off: { enable_dynamic_batching: false, max_batch_size: BATCH, batch_timeout_ms: BATCH_TIMEOUT_MS },
-} as const;
-type Mode = keyof typeof MODES;
+const OFF = { enable_dynamic_batching: false, max_batch_size: BATCH } as const;
+const on = (timeout: number) => ({ enable_dynamic_batching: true, max_batch_size: BATCH, batch_timeout_ms: timeout });
+type Mode = 'on' | 'off';
+type Curve = { concurrency: number; rps: number; p95_ms: number }[];
 
 export async function run(): Promise<Record<string, unknown>> {
   const p = await startServingPlatform({ mnist: CNN_ONNX });
   try {
-    await p.deploy({ name: 'mnist', model: 'mnist', resources: { cpu: 1 }, ...MODES.on });
+    await p.deploy({ name: 'mnist', model: 'mnist', resources: { cpu: 1 }, ...on(BATCH_TIMEOUTS_MS[0]!) });
     const measure = (concurrency: number, seconds: number) =>
       httpLoad({ url: p.server.url, path: p.predictPath('mnist'), headers: JSON_HEADERS, body: IMAGE_BODY, concurrency, warmupMs: 1000, durationMs: seconds * 1000 });
-    const saturation = {} as Record<Mode, number>;
-    const curves = {} as Record<Mode, { concurrency: number; rps: number; p95_ms: number }[]>;
-    for (const mode of Object.keys(MODES) as Mode[]) {
-      await p.patch('mnist', MODES[mode]);
-      curves[mode] = [];
+    const sweep = async (label: string, settings: Record<string, unknown>): Promise<Curve> => {
+      await p.patch('mnist', settings);
+      const curve: Curve = [];
       for (const c of SWEEP) {
         const r = await measure(c, SWEEP_SECONDS);
-        console.log(`sweep ${mode} concurrency ${c}: ${describeLoad(r)}`);
-        curves[mode].push({ concurrency: c, rps: r.rps, p95_ms: r.p95_ms });
+        console.log(`sweep ${label} concurrency ${c}: ${describeLoad(r)}`);
+        curve.push({ concurrency: c, rps: r.rps, p95_ms: r.p95_ms });
       }
-      saturation[mode] = knee(curves[mode]);
-    }
-    console.log(`saturation: on at ${saturation.on} clients, off at ${saturation.off}`);
+      return curve;
+    };
+    // Batching on gets its best batch timeout: the one with the most req/s at its own knee.
+    const onCurves: Record<string, Curve> = {};
+    for (const t of BATCH_TIMEOUTS_MS) onCurves[t] = await sweep(`on (timeout ${t} ms)`, on(t));
+    const atKnee = (c: Curve) => c.find((x) => x.concurrency === knee(c))!;
+    const best = BATCH_TIMEOUTS_MS.reduce((a, b) => (atKnee(onCurves[b]!).rps > atKnee(onCurves[a]!).rps ? b : a));
+    const MODES: Record<Mode, Record<string, unknown>> = { on: on(best), off: OFF };
+    const curves: Record<Mode, Curve> = { on: onCurves[best]!, off: await sweep('off', OFF) };
+    const saturation: Record<Mode, number> = { on: knee(curves.on), off: knee(curves.off) };
+    console.log(`best batch timeout ${best} ms; saturation: on at ${saturation.on} clients, off at ${saturation.off}`);
     const results: Record<Mode, LoadResult[]> = { on: [], off: [] };
     for (let round = 1; round <= ROUNDS; round++) {
       for (const mode of Object.keys(MODES) as Mode[]) {
@@ -75,7 +81,7 @@ export async function run(): Promise<Record<string, unknown>> {
       on: { concurrency: saturation.on, rps: rps('on'), p95_ms: p95('on'), settings: MODES.on },
       off: { concurrency: saturation.off, rps: rps('off'), p95_ms: p95('off'), settings: MODES.off },
       failed: results.on.concat(results.off).reduce((a, r) => a + r.failed, 0),
-      sweep: curves,
+      sweep: { on: curves.on, off: curves.off, on_by_timeout_ms: onCurves },
       knee: KNEE,
       rounds: ROUNDS,
       seconds_per_side: SECONDS,

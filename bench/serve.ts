@@ -38,7 +38,7 @@ const SWEEP_SECONDS = Number(process.env.BENCH_SWEEP_SECONDS ?? 4);
 const WITH_RAY = process.env.BENCH_SERVE_RAY !== '0';
 const TARGETS = { fastapi: 10, ray_serve: 5 };
 /** replicas:max_batch_size:batch_timeout_ms, comma-separated. */
-const GATEWAY_SWEEP = (process.env.BENCH_SERVE_SWEEP ?? '1:32:1,1:64:2,2:32:1,2:64:2').split(',').map((s) => {
+const GATEWAY_SWEEP = (process.env.BENCH_SERVE_SWEEP ?? '1:32:0,1:32:1,1:64:2,2:32:0,2:32:1').split(',').map((s) => {
   const [replicas, batch, timeout] = s.split(':').map(Number) as [number, number, number];
   return { replicas, max_batch_size: batch, batch_timeout_ms: timeout };
 });

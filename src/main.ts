@@ -27,6 +27,7 @@ import { GenerationService } from './generation/service.ts';
 import { catalogExecutors } from './generation/executor-choice.ts';
 import { LakeService } from './lake/service/lake-service.ts';
 import { MemoryEventBus } from './events/memory.ts';
+import { RedisEventBus } from './events/redis-event-bus.ts';
 import type { PolledExecutor } from './domain/driver-poll.ts';
 import type { Executor } from './executors/executor.ts';
 import { buildExecutors } from './executors/registry.ts';
@@ -176,7 +177,15 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   for (const root of config.data_roots) if (!root.includes('://') && root !== dataset) mkdirSync(root, { recursive: true });
   const { store, identity: storeIdentity, release: releaseStore } = await openTaskStore(config, logger);
   const storeHash = storeIdentity === undefined ? undefined : createHash('sha256').update(storeIdentity).digest('hex').slice(0, 16);
-  const bus = new MemoryEventBus();
+  const bus =
+    config.events.kind === 'redis'
+      ? new RedisEventBus({
+          url: config.events.url,
+          stream: config.events.stream,
+          maxLen: config.events.max_len,
+          onError: (err, context) => logger.warn({ err }, context),
+        })
+      : new MemoryEventBus();
   const host = opts.host ?? config.server.host;
   const port = opts.port ?? config.server.port;
 

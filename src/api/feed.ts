@@ -18,7 +18,10 @@
  * follower is "busy" again and buffers everything, so order holds and the stream stays
  * gap-free either way. If the buffer grows too large while the store is read, it is
  * discarded and the store is read to its end once more instead — the store is the source
- * of truth, the buffer only an optimisation.
+ * of truth, the buffer only an optimisation. A bus that may have lost events says so
+ * (Subscription.onGap: Redis was away, a publish failed): the follower then reads the store
+ * to its end as well — at once when live, after the read in flight when busy — since the
+ * lost event may be the last one (the task's end), with no later event to reveal the gap.
  *
  * The follower stops itself after the task's terminal `state` event (or at once when the
  * task was already finished and the client has seen everything) and then calls `onEnd`.
@@ -60,6 +63,8 @@ export class TaskFollower {
   private stopped = false;
   private buffer: TaskEvent[] = [];
   private overflowed = false;
+  /** The bus said it may have lost events during a store read: read to the end once more. */
+  private reread = false;
   private unsubscribe: (() => void) | null = null;
 
   constructor(private readonly o: FollowOptions) {
@@ -78,7 +83,8 @@ export class TaskFollower {
 
   start(): void {
     const { tasks, caller, taskId } = this.o;
-    this.unsubscribe = tasks.subscribe(caller, { taskIds: new Set([taskId]), tenant: caller.tenant }, (batch) => this.onLive(batch));
+    const sub = { taskIds: new Set([taskId]), tenant: caller.tenant, onGap: () => this.onGap() };
+    this.unsubscribe = tasks.subscribe(caller, sub, (batch) => this.onLive(batch));
     this.fetch(Infinity, true);
   }
 
@@ -104,6 +110,16 @@ export class TaskFollower {
       return;
     }
     this.drain(batch, 0);
+  }
+
+  private onGap(): void {
+    if (this.stopped) return;
+    if (this.busy) {
+      this.reread = true;
+      return;
+    }
+    this.busy = true;
+    this.fetch(Infinity, false);
   }
 
   /**
@@ -177,8 +193,10 @@ export class TaskFollower {
           if (TERMINAL.has(task.status) && this.last >= task.last_seq) return this.end();
         }
         // Nothing may be awaited between this check and drain() below.
-        if (!this.overflowed) break;
-        this.overflowed = false; // the buffer was discarded: read what it held from the store
+        if (!this.overflowed && !this.reread) break;
+        // The buffer was discarded, or the bus lost events: read what they held from the store.
+        this.overflowed = false;
+        this.reread = false;
         target = Infinity;
       }
     } catch {

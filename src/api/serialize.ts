@@ -13,6 +13,7 @@ import { SERVICE_RESTART_POLICIES, SERVICE_STATES } from '../domain/service.ts';
 import { type Task, TASK_STATUSES } from '../domain/task.ts';
 import type { TaskService } from '../engine/task-service.ts';
 import { type ExecutorDescription, placementJson, placementView } from './executor-view.ts';
+import { redactUrl } from '../net/url-policy.ts';
 
 /** The configured executors by name (for the placement's dashboard link). */
 export type ExecutorDescriptions = ReadonlyMap<string, ExecutorDescription>;
@@ -65,7 +66,7 @@ export const taskJson = z
     priority: z.number(),
     timeout_s: z.number().nullable(),
     retry: z.object({ max_attempts: z.number(), backoff_ms: z.number(), backoff_factor: z.number(), max_backoff_ms: z.number() }),
-    webhook: z.string().nullable(),
+    webhook: z.string().nullable().describe('Scheme and host of the webhook URL (its path and query, where tokens live, are never shown)'),
     labels: z.record(z.string(), z.string()),
     service: serviceSpecJson.nullable().describe('Set for a service task (see docs/api.md, Service tasks)'),
     idempotency_key: z.string().nullable(),
@@ -143,7 +144,7 @@ export function serializeTask(task: Task, queuePosition: number | null, executor
     priority: task.priority,
     timeout_s: task.timeout_s,
     retry: task.retry,
-    webhook: task.webhook,
+    webhook: task.webhook === null ? null : redactUrl(task.webhook),
     labels: task.labels,
     service: task.service ?? null,
     idempotency_key: task.idempotency_key,

@@ -11,6 +11,9 @@
  *       when it changed (queue-watch.ts); not part of the stored log (no seq), so it never
  *       moves a client's resume point
  *   {"type":"unsubscribed",…} · {"type":"pong"} · {"type":"error","error":{"code","message"}}
+ *   {"type":"gap","ts"}   the tenant-wide feed (`all`) may have missed events (the event bus
+ *       lost some: Redis was away); task subscriptions catch up from the store by themselves,
+ *       a client of `all` re-reads what it needs (GET /api/v1/tasks)
  *
  * A bad message gets an error message and the connection stays open; only protocol abuse
  * closes it (frames over 1 MiB: 1009; a client too slow even for coalesced events: 1013 —
@@ -229,7 +232,11 @@ class Connection {
     // Acknowledge first, so the replayed events follow the acknowledgement.
     this.control({ type: 'subscribed', tasks: ids, all });
     if (all && !this.unsubscribeAll)
-      this.unsubscribeAll = this.tasks.subscribe(this.caller, { tenant: this.caller.tenant }, (batch) => this.onTenantEvents(batch));
+      this.unsubscribeAll = this.tasks.subscribe(
+        this.caller,
+        { tenant: this.caller.tenant, onGap: () => this.control({ type: 'gap', ts: Date.now() }) },
+        (batch) => this.onTenantEvents(batch),
+      );
     for (const id of ids) {
       const current = this.follows.get(id);
       // Re-subscribing without `after` keeps the live subscription (and its position).

@@ -297,6 +297,25 @@ const progressStreamSchema = z
   })
   .strict();
 
+/**
+ * The event bus (events/event-bus.ts): `memory` carries events inside one process; `redis`
+ * carries them between every process on one Redis Stream (events/redis-event-bus.ts).
+ */
+const eventsSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('memory') }).strict(),
+  z
+    .object({
+      kind: z.literal('redis'),
+      /** redis://[[user]:password@]host[:port][/db] */
+      url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL'),
+      /** Every process of one deployment uses the same stream. */
+      stream: z.string().min(1).default('lakeray:events'),
+      /** Approximate bound of the stream (XADD MAXLEN ~): a node further behind than this misses events, then re-reads the store. */
+      max_len: z.number().int().positive().default(100_000),
+    })
+    .strict(),
+]);
+
 const webhooksSchema = z
   .object({
     /** HMAC-SHA256 key of X-Lakeray-Signature (a task's own secret wins). Unsigned when neither is set. */
@@ -455,6 +474,8 @@ export const configSchema = z
       .default({ ownership_ttl_ms: 6000, ownership_renew_ms: 2000 }),
     /** Files tasks produce (ctx.artifact), served at /api/v1/tasks/{id}/artifacts. */
     artifacts: artifactsSchema.default({ kind: 'local' }),
+    /** How task events reach subscribers (SSE, WebSocket, webhooks) in this process, or on every node (env: LAKERAY_EVENTS_URL). */
+    events: eventsSchema.default({ kind: 'memory' }),
     /**
      * The seed's Redis progress streams (seed 001 §2): generators that only know Redis XADD
      * task_id/status/progress/url/error there, and Lakeray applies the entries to its tasks
@@ -484,3 +505,4 @@ export type VideoTemplateConfig = z.infer<typeof videoTemplateSchema>;
 export type GenerationConfig = Config['generation'];
 export type WebhooksConfig = Config['webhooks'];
 export type ProgressStreamConfig = z.infer<typeof progressStreamSchema>;
+export type EventsConfig = Config['events'];

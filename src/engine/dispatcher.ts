@@ -190,10 +190,8 @@ export class Dispatcher {
    */
   deposed(executor: string): void {
     this.pause(executor, true);
-    for (const run of this.running.forget(executor)) {
-      this.ledgers.get(executor)?.release(run.task.id);
-      run.executor.unreserve?.(run.task.id);
-    }
+    // Launched runs only (a claim launches in the turn its CAS returns): no reservation is left to give back.
+    for (const run of this.running.forget(executor)) this.ledgers.get(executor)?.release(run.task.id);
     this.views.get(executor)?.invalidate();
   }
 

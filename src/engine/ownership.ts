@@ -6,7 +6,9 @@
  *               what still runs carry the old epoch and the store refuses them);
  *               unanswered (store outage) for longer than the ttl → treated as lost too, since
  *               another process may have taken it meanwhile;
- *   not owned → claim; won → `gained` (recover that executor's tasks, then dispatch).
+ *   not owned → claim; won → `gained` (recover that executor's tasks, then dispatch). The
+ *               recovery runs beside the loop: a re-attach that takes longer than the ttl
+ *               (a Ray cluster's) must not stop the renewals of this or other executors.
  * A standby therefore takes over at most ttl + renewMs after the owner's last renewal.
  *
  * `steal` on the first round: the embedded single process (the store is this process's alone)
@@ -43,6 +45,8 @@ export class Ownership {
   private running: Promise<void> | null = null;
   private stopped = false;
   private claiming = true;
+  /** Recoveries of executors just won, by executor. */
+  private readonly recovering = new Map<string, Promise<void>>();
   private readonly now: () => number;
 
   constructor(private readonly deps: OwnershipDeps) {
@@ -58,7 +62,7 @@ export class Ownership {
     return [...this.held.keys()];
   }
 
-  /** The first round (claims, and the recoveries of what was won), then one every renewMs. */
+  /** The first round, then one every renewMs; resolves once the first round's recoveries are done. */
   async start(): Promise<void> {
     await this.tick(this.deps.steal);
     if (this.stopped) return;
@@ -66,6 +70,7 @@ export class Ownership {
       if (this.running === null) this.running = this.tick(false).finally(() => (this.running = null));
     }, this.deps.renewMs);
     this.timer.unref();
+    await Promise.all(this.recovering.values());
   }
 
   /** Claim nothing more (a stop has begun); what is owned is still renewed. */
@@ -79,6 +84,7 @@ export class Ownership {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.running;
+    await Promise.all(this.recovering.values());
     const now = this.now();
     for (const [executor, { fence }] of this.held) {
       this.held.delete(executor);
@@ -99,20 +105,13 @@ export class Ownership {
           else this.drop(executor, 'deposed');
           continue;
         }
-        if (!this.claiming) continue;
+        // Lost while its recovery still runs: claimed again once that is over.
+        if (!this.claiming || this.recovering.has(executor)) continue;
         const won = await store.claimExecutor(executor, owner, now, ttlMs, steal);
         if (won === null) continue;
         const fence = { executor, epoch: won.epoch };
         this.held.set(executor, { fence, confirmedAt: now });
-        try {
-          await this.deps.gained(executor, fence);
-        } catch (err) {
-          // Not recovered: give it up, so that this or another process claims and recovers it again.
-          this.held.delete(executor);
-          this.deps.lost(executor);
-          await store.releaseExecutor(fence, owner, this.now());
-          throw err;
-        }
+        this.recover(executor, fence);
       } catch (err) {
         this.deps.onError?.(err, `ownership of executor ${executor}`);
         if (held !== undefined && this.now() - held.confirmedAt >= ttlMs) this.drop(executor, 'unconfirmed');
@@ -121,6 +120,21 @@ export class Ownership {
     if (this.deps.round && this.held.size > 0 && !this.stopped) {
       await this.deps.round(this.owned).catch((err) => this.deps.onError?.(err, 'ownership round'));
     }
+  }
+
+  private recover(executor: string, fence: Fence): void {
+    const recovery = this.deps
+      .gained(executor, fence)
+      .catch(async (err) => {
+        this.deps.onError?.(err, `recover executor ${executor}`);
+        // Not recovered: give it up, so that this or another process claims and recovers it again.
+        if (this.held.get(executor)?.fence !== fence) return;
+        this.held.delete(executor);
+        this.deps.lost(executor);
+        await this.deps.store.releaseExecutor(fence, this.deps.owner, this.now()).catch((e) => this.deps.onError?.(e, `release executor ${executor}`));
+      })
+      .finally(() => this.recovering.delete(executor));
+    this.recovering.set(executor, recovery);
   }
 
   private drop(executor: string, why: 'deposed' | 'unconfirmed'): void {

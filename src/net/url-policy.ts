@@ -97,3 +97,19 @@ export const publicOnlyLookup: LookupFunction = (hostname, options, callback) =>
 /** An HTTP agent for outbound calls under the policy (redirects are never followed by it). */
 export const outboundAgent = (allowPrivate: boolean, connectTimeoutMs: number): Agent =>
   new Agent({ connect: { timeout: connectTimeoutMs, ...(allowPrivate ? {} : { lookup: publicOnlyLookup }) } });
+
+/**
+ * A URL as Lakeray shows it back (task JSON, the webhook delivery log): scheme and host only,
+ * `/…` standing for any path, query or credentials. Webhook URLs often carry their token in
+ * the path (Slack's /services/T…/B…/X…) or the query; they are kept whole only where the
+ * notifier sends from.
+ */
+export function redactUrl(raw: string): string {
+  try {
+    const u = new URL(raw);
+    const hidden = u.username !== '' || u.password !== '' || u.pathname.length > 1 || u.search !== '' || u.hash !== '';
+    return `${u.protocol}//${u.host}${hidden ? '/…' : '/'}`;
+  } catch {
+    return '…';
+  }
+}

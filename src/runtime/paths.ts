@@ -90,9 +90,9 @@ export const resolveScript = (script: string, roots: readonly string[]): string 
     return real;
   }
   if (escaped) {
-    throw new LakerayError('INVALID_REQUEST', `script "${script}" is outside the script roots (${roots.join(', ')})`);
+    throw new LakerayError('INVALID_REQUEST', `script "${script}" is outside the script roots: name a script by its path inside one (e.g. "train.py")`);
   }
-  throw new LakerayError('SCRIPT_NOT_FOUND', `script "${script}" not found in the script roots (${roots.join(', ')})`);
+  throw new LakerayError('SCRIPT_NOT_FOUND', `script "${script}" not found in the script roots`);
 };
 
 /**

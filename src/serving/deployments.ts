@@ -31,7 +31,8 @@ import type { BatchSettings, ModelSignature, StateBinding, TensorMap } from './t
 /** What the manager needs of the lake (LakeService has it). */
 export interface ServingLake {
   versions(kind: 'models', name: string): Promise<{ version: number; tags: string[] }[]>;
-  describe(kind: 'models', name: string): Promise<{ version: number; files?: { file: string }[]; params?: Record<string, unknown> }>;
+  /** The model's card (files, params) at `version` (default: the latest). */
+  describe(kind: 'models', name: string, version?: number): Promise<{ version: number; files?: { file: string }[]; params?: Record<string, unknown> }>;
 }
 
 export interface ServingOptions {
@@ -265,18 +266,21 @@ export class DeploymentManager {
     for (const task of page.tasks) await this.opts.tasks.cancel(caller, task.id).catch(() => undefined);
   }
 
-  /** The version number the model reference names now (a tag resolves once, at create). */
+  /** The version number the model reference names now (a tag resolves once, at create), and that version's params. */
   private async resolveModel(ref: string): Promise<{ version: number; params: Record<string, unknown> }> {
     const { name, ref: at } = parseModelRef(ref);
-    const detail = await this.opts.lake.describe('models', name);
-    if (!detail.files?.some((f) => f.file === 'model.onnx')) {
-      throw new LakerayError('INVALID_REQUEST', `model "${name}" has no model.onnx file: a deployment serves ONNX models`);
+    let version: number | undefined;
+    if (at !== undefined) {
+      const versions = await this.opts.lake.versions('models', name);
+      const found = /^\d+$/.test(at) ? versions.find((v) => v.version === Number(at)) : versions.find((v) => v.tags.includes(at));
+      if (!found) throw new LakerayError('VERSION_NOT_FOUND', `model "${name}" has no version or tag "${at}"`);
+      version = found.version;
     }
-    if (at === undefined) return { version: detail.version, params: detail.params ?? {} };
-    const versions = await this.opts.lake.versions('models', name);
-    const found = /^\d+$/.test(at) ? versions.find((v) => v.version === Number(at)) : versions.find((v) => v.tags.includes(at));
-    if (!found) throw new LakerayError('VERSION_NOT_FOUND', `model "${name}" has no version or tag "${at}"`);
-    return { version: found.version, params: found.version === detail.version ? (detail.params ?? {}) : {} };
+    const card = await this.opts.lake.describe('models', name, version);
+    if (!card.files?.some((f) => f.file === 'model.onnx')) {
+      throw new LakerayError('INVALID_REQUEST', `model "${name}"${at === undefined ? '' : ` version ${card.version}`} has no model.onnx file: a deployment serves ONNX models`);
+    }
+    return { version: card.version, params: card.params ?? {} };
   }
 
   private view(d: Deployment): DeploymentView {

@@ -61,7 +61,7 @@ const toArray = (dtype: DType, values: ArrayLike<unknown>): TensorData | null =>
 };
 
 /** A tensor from nested JSON arrays, refused (naming the input) when ragged or not numbers. */
-const fromNested = (spec: TensorSpec, value: unknown): Tensor => {
+export const fromNested = (spec: TensorSpec, value: unknown): Tensor => {
   const shape: number[] = [];
   for (let cur = value; Array.isArray(cur); cur = cur[0]) shape.push(cur.length);
   const flat: unknown[] = [];
@@ -150,7 +150,9 @@ export const decodeImage = (signature: ModelSignature, body: unknown): TensorMap
   }
   const image = fromNested({ ...spec, dtype: 'float32' }, (body as { image: unknown }).image);
   if (!IMAGE_SHAPES.includes(image.shape.join(','))) throw invalid(spec, `got an image of shape ${formatDims(image.shape)} (send 784 numbers, or 28 rows of 28)`);
-  const data = toArray(spec.dtype, Array.from(image.data as Float32Array, (v) => Math.min(1, Math.max(0, v))));
+  const pixels = image.data as Float32Array;
+  for (let i = 0; i < pixels.length; i++) pixels[i] = Math.min(1, Math.max(0, pixels[i]!));
+  const data = spec.dtype === 'float32' ? pixels : toArray(spec.dtype, pixels);
   if (data === null) throw invalid(spec, 'the image does not fit the input dtype');
   return { [spec.name]: { dtype: spec.dtype, shape: spec.shape.map((d, i) => (i === 0 ? 1 : (d as number))), data } };
 };

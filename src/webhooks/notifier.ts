@@ -31,7 +31,7 @@ import type { ArtifactStore } from '../artifacts/artifact-store.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import { artifactUrl } from '../engine/artifact-ingest.ts';
 import type { EventWriter } from '../engine/event-writer.ts';
-import { outboundAgent } from '../net/url-policy.ts';
+import { outboundAgent, redactUrl } from '../net/url-policy.ts';
 
 interface Delivery {
   id: string;
@@ -260,7 +260,7 @@ export class WebhookNotifier {
     this.log(q.task, {
       delivery: d.id,
       event: d.event,
-      url,
+      url: redactUrl(url),
       attempt: d.attempt,
       outcome: ok ? 'delivered' : retry ? 'retrying' : 'failed',
       ...(status === null ? {} : { status }),

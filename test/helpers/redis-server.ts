@@ -15,8 +15,11 @@ export interface RedisServer {
   port: number;
   url: string;
   dir: string;
-  /** stop (SIGTERM: Redis writes its AOF on the way out) and start again on the same port */
-  restart(): Promise<void>;
+  /**
+   * stop (SIGTERM: Redis writes its AOF on the way out) and start again on the same port;
+   * `whileDown` runs (and is awaited) between the two, for tests of what happens meanwhile
+   */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -41,8 +44,9 @@ export async function startRedisServer(opts: { appendonly?: boolean } = {}): Pro
     port,
     url: `redis://127.0.0.1:${port}`,
     dir,
-    async restart() {
+    async restart(whileDown) {
       await stopChild(child);
+      await whileDown?.();
       // Its own port again, which something else could grab meanwhile: retry for a while.
       for (let attempt = 0; attempt < 50; attempt++) {
         child = await launch(args(port), port);

@@ -182,11 +182,12 @@ export class LakeService {
     return (await this.deps.lake.list(kind, page)).map(view);
   }
 
-  async describe(kind: LakeKind, name: string): Promise<TableDetail> {
+  /** The table now; for a model, its card (files, params, metrics) is read at `version` when given (default: the latest). */
+  async describe(kind: LakeKind, name: string, version?: number): Promise<TableDetail> {
     this.checkName(kind, name);
     const info = await this.call(kind, () => this.deps.lake.describe(kind, name));
     const detail: TableDetail = { ...view(info), lineage: (await this.deps.lineage.of(kind, name)).slice(0, 20) };
-    if (kind === 'models') Object.assign(detail, await this.modelCard(info));
+    if (kind === 'models') Object.assign(detail, await this.call(kind, () => this.modelCard(info, version)), version === undefined ? {} : { version });
     return detail;
   }
 
@@ -307,11 +308,11 @@ export class LakeService {
     });
   }
 
-  private async modelCard(info: TableInfo): Promise<Partial<TableDetail>> {
+  private async modelCard(info: TableInfo, version?: number): Promise<Partial<TableDetail>> {
     const have = new Set(info.columns.map((c) => c.name));
     if (!have.has('file')) return {};
     const columns = MODEL_META_COLUMNS.filter((c) => have.has(c));
-    const page = await this.deps.lake.rows('models', info.name, { offset: 0, limit: 1000, columns });
+    const page = await this.deps.lake.rows('models', info.name, { offset: 0, limit: 1000, columns, version });
     const rows = page.table.toArray() as Record<string, unknown>[];
     const first = rows[0] ?? {};
     return {

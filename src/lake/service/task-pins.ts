@@ -36,9 +36,13 @@ export class TaskPins {
     bus: EventBus,
     private readonly store: TaskStore,
   ) {
-    this.unsubscribe = bus.subscribe({}, (batch) => {
-      for (const e of batch) if (endsTask(e)) this.forget(e.task_id);
-    });
+    this.unsubscribe = bus.subscribe(
+      // A networked bus may drop events (the end of a task among them): ask the store about every task held.
+      { onGap: () => void Promise.all([...this.heldTasks()].map((id) => this.forgetIfEnded(id))).catch(() => undefined) },
+      (batch) => {
+        for (const e of batch) if (endsTask(e)) this.forget(e.task_id);
+      },
+    );
   }
 
   /** The version of this table the task read first, if it did. */
@@ -66,7 +70,7 @@ export class TaskPins {
   /** Tasks that read or write this table (running ones, unless their end is still on its way). */
   usersOf(kind: LakeKind, name: string): string[] {
     const k = key(kind, name);
-    return [...new Set([...this.reads.keys(), ...this.writes.keys()])].filter((id) => this.reads.get(id)?.has(k) || this.writes.get(id)?.has(k));
+    return [...this.heldTasks()].filter((id) => this.reads.get(id)?.has(k) || this.writes.get(id)?.has(k));
   }
 
   forget(taskId: string): void {
@@ -85,6 +89,10 @@ export class TaskPins {
     const writes = this.writes.get(taskId);
     if (!this.reads.has(taskId) && !writes) return null;
     return { reads: this.readsOf(taskId), writes: [...(writes ?? [])] };
+  }
+
+  private heldTasks(): Set<string> {
+    return new Set([...this.reads.keys(), ...this.writes.keys()]);
   }
 
   /** Stop following task ends. */

@@ -8,7 +8,8 @@
  * output is 2-D, as seed 004's predict gives it: a number for a one-row chunk, else a list.
  */
 import { LakerayError } from '../../domain/errors.ts';
-import type { DType, Tensor, TensorData, TensorMap, TensorSpec } from '../types.ts';
+import { fromNested, toNested } from '../tensor.ts';
+import type { Tensor, TensorMap, TensorSpec } from '../types.ts';
 
 const fixedDims = (spec: TensorSpec): number[] | null => {
   const inner = spec.shape.slice(1);
@@ -33,51 +34,14 @@ export function decodeBinaryChunk(specs: readonly TensorSpec[], bytes: Uint8Arra
   return { [spec.name]: { dtype: 'float32', shape: [data.length / perRow, ...inner], data } };
 }
 
-/** Shape of a rectangular nested array of finite numbers, or an error naming where it breaks. */
-function shapeOf(value: unknown, name: string): number[] {
-  const shape: number[] = [];
-  let level: unknown = value;
-  while (Array.isArray(level)) {
-    if (level.length === 0) throw new LakerayError('INVALID_TENSOR', `input "${name}": an empty array`);
-    shape.push(level.length);
-    level = level[0];
-  }
-  if (shape.length === 0) throw new LakerayError('INVALID_TENSOR', `input "${name}": expected an array of numbers`);
-  return shape;
-}
-
-function fill(value: unknown, shape: number[], depth: number, out: number[], name: string): void {
-  if (depth === shape.length) {
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new LakerayError('INVALID_TENSOR', `input "${name}": ${JSON.stringify(value)} is not a finite number`);
-    out.push(value);
-    return;
-  }
-  if (!Array.isArray(value) || value.length !== shape[depth])
-    throw new LakerayError('INVALID_TENSOR', `input "${name}": ragged array (dimension ${depth} should have ${shape[depth]} items)`);
-  for (const v of value) fill(v, shape, depth + 1, out, name);
-}
-
-function typed(dtype: DType, values: number[]): TensorData {
-  switch (dtype) {
-    case 'float32':
-      return Float32Array.from(values);
-    case 'float64':
-      return Float64Array.from(values);
-    case 'int32':
-      return Int32Array.from(values);
-    case 'int64':
-      return BigInt64Array.from(values, (v) => BigInt(Math.trunc(v)));
-    default:
-      return Uint8Array.from(values);
-  }
-}
-
+/**
+ * One input of a chunk: the predict API's nested-array decoding (tensor.ts), plus the chunk's
+ * own allowance: an array one dimension short of the input is a single row.
+ */
 function tensorFromJson(spec: TensorSpec, value: unknown): Tensor {
-  let shape = shapeOf(value, spec.name);
-  const values: number[] = [];
-  fill(value, shape, 0, values, spec.name);
-  if (shape.length === spec.shape.length - 1) shape = [1, ...shape]; // one row, without its batch dim
-  return { dtype: spec.dtype, shape, data: typed(spec.dtype, values) };
+  if (!Array.isArray(value) || value.length === 0) throw new LakerayError('INVALID_TENSOR', `input "${spec.name}": expected a non-empty array of numbers`);
+  const t = fromNested(spec, value);
+  return t.shape.length === spec.shape.length - 1 ? { ...t, shape: [1, ...t.shape] } : t;
 }
 
 export function decodeJsonChunk(specs: readonly TensorSpec[], body: unknown): TensorMap {
@@ -97,19 +61,6 @@ export function decodeJsonChunk(specs: readonly TensorSpec[], body: unknown): Te
     map[name] = spec ? tensorFromJson(spec, value) : tensorFromJson({ name, dtype: 'float32', shape: [] }, value);
   }
   return map;
-}
-
-/** A tensor as nested arrays (int64 as numbers). */
-export function toNested(t: Tensor): unknown {
-  const flat = Array.from(t.data as ArrayLike<number | bigint>, (v) => (typeof v === 'bigint' ? Number(v) : v));
-  if (t.shape.length === 0) return flat[0];
-  const build = (dim: number, offset: number): unknown[] => {
-    const n = t.shape[dim] ?? 0;
-    if (dim === t.shape.length - 1) return flat.slice(offset, offset + n);
-    const stride = t.shape.slice(dim + 1).reduce((a, b) => a * b, 1);
-    return Array.from({ length: n }, (_, i) => build(dim + 1, offset + i * stride));
-  };
-  return build(0, 0);
 }
 
 /** Argmax per row of a 2-D output: a number for one row, else a list; undefined for other ranks. */

@@ -7,6 +7,9 @@
  * cluster.
  */
 import { describe, expect, it } from 'vitest';
+import type { Task } from '../../../src/domain/task.ts';
+import type { Reattached, RunCallbacks } from '../../../src/executors/executor.ts';
+import { SurvivingExecutor } from '../executor/surviving-executor.ts';
 import { tempDir } from '../../helpers/server-process.ts';
 import { until } from '../../helpers/until.ts';
 import { CALLER, newCluster, startServer, submit, taskUntil, type Server } from './server.ts';
@@ -17,6 +20,15 @@ const stateEvents = async (server: Server, id: string) =>
 const ownerOf = async (server: Server, executor = 'cluster') => (await server.store.executorOwners()).find((o) => o.executor === executor);
 
 const SHARED = { exclusive: false } as const;
+
+/** A cluster that takes `delayMs` to answer a re-attach (a Ray head under load). */
+class SlowReattach extends SurvivingExecutor {
+  delayMs = 0;
+  override async reattach(tasks: readonly Task[], callbacks: (task: Task) => RunCallbacks): Promise<Map<string, Reattached>> {
+    await new Promise((r) => setTimeout(r, this.delayMs));
+    return super.reattach(tasks, callbacks);
+  }
+}
 
 /** Two schedulers over one database and cluster; the first one started owns the executor. */
 const pair = async (scheduler: { ownership_ttl_ms: number; ownership_renew_ms: number }): Promise<[Server, Server]> => {
@@ -117,6 +129,36 @@ describe('engine: executor ownership', () => {
       expect(await taskUntil(standby, id, (t) => t.status === 'succeeded', 'run by the new owner')).toMatchObject({ lease_owner: null });
     } finally {
       await standby.stop();
+    }
+  }, 60_000);
+
+  it("a re-attach slower than the ttl does not cost the owner its other executors' ownership", async () => {
+    const dir = tempDir('lakeray-owner-');
+    const cluster = newCluster();
+    const slowCluster = newCluster();
+    const scheduler = { ownership_ttl_ms: 1000, ownership_renew_ms: 200 };
+    const slow = (delayMs: number) => Object.assign(new SlowReattach(slowCluster, 'slow'), { delayMs });
+    const first = await startServer(dir, cluster, new Map([['slow', slow(0)]]), { ...SHARED, scheduler });
+    const [r] = await first.engine.submit(CALLER, [{ script: 'waits.py', executor: 'slow', params: { ms: 8000 } }]);
+    const id = r!.task.id;
+    await taskUntil(first, id, (t) => t.assignment?.placement !== undefined, 'its placement stored');
+    await first.crash();
+
+    await new Promise((r) => setTimeout(r, scheduler.ownership_ttl_ms + 100)); // the dead owner's ownership lapses
+    // The next owner's re-attach of `slow` takes 3 ttls; a standby, started meanwhile, polls all along.
+    const starting = startServer(dir, cluster, new Map([['slow', slow(3000)]]), { ...SHARED, scheduler });
+    await new Promise((r) => setTimeout(r, 300));
+    const standby = await startServer(dir, cluster, new Map([['slow', slow(0)]]), { ...SHARED, scheduler });
+    const owner = await starting;
+    try {
+      const owners = async () => Object.fromEntries((await owner.store.executorOwners()).map((o) => [o.executor, [o.owner, o.epoch]]));
+      const mine = owner.engine.instanceId;
+      expect(await owners()).toEqual({ cluster: [mine, 2], slow: [mine, 2] });
+      expect(await taskUntil(owner, id, (t) => t.status === 'succeeded', 'the re-attached task')).toMatchObject({ attempt: 1, lease_owner: null });
+      expect(await owners()).toEqual({ cluster: [mine, 2], slow: [mine, 2] });
+    } finally {
+      await standby.stop();
+      await owner.stop();
     }
   }, 60_000);
 });

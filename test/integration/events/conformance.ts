@@ -1,6 +1,6 @@
 /**
  * The EventBus contract (src/events/event-bus.ts) as the platform relies on it, run against
- * every implementation: memory.test.ts now, a Redis Streams bus later.
+ * every implementation: memory.test.ts and redis-event-bus.test.ts (two instances = two nodes).
  *
  * What a subscriber may count on:
  *   - it gets every published event that matches its filter, once, and nothing else: no
@@ -320,6 +320,45 @@ export function eventBusConformance(name: string, make: () => Promise<BusUnderTe
       await arrived(remote, 2);
       await barrier();
       expect(remote.keys()).toEqual(['a:1', 'a:2']);
+    });
+
+    it('gives subscribers on every instance the events published on every instance, each task in order, in one order everywhere', async (ctx) => {
+      const peer = sut.peer;
+      if (!peer) return ctx.skip();
+      const here = record({});
+      const there = record({}, peer);
+      const thereByTask = record({ taskIds: new Set([tid('a'), tid('c')]) }, peer);
+      const hereByTenant = record({ tenant: 'acme' });
+      // Each node publishes its own tasks (as the process that stored them would), interleaved.
+      let published = 0;
+      for (let round = 0; round < 40; round++) {
+        const mine = round % 2 === 0 ? ['a', 'b'] : ['a'];
+        bus.publish(mine.map((t) => ev(t)));
+        peer.publish([ev('c'), ev('d', round % 3 === 0 ? 'other' : 'acme')]);
+        published += mine.length + 2;
+      }
+      await arrived(here, published);
+      await arrived(there, published);
+      await barrier();
+      for (const r of [here, there, thereByTask]) {
+        for (const t of ['a', 'b', 'c', 'd']) {
+          const got = r.events().filter((e) => e.task_id === tid(t)).map((e) => e.seq);
+          expect(got).toEqual(Array.from({ length: got.length }, (_, i) => i + 1));
+        }
+      }
+      expect(there.keys()).toEqual(here.keys());
+      expect(thereByTask.keys()).toEqual(here.keys().filter((k) => k.startsWith('a:') || k.startsWith('c:')));
+      expect(hereByTenant.events()).toEqual(here.events().filter((e) => e.tenant === 'acme'));
+    });
+
+    it('lets an instance that closes leave the other running', async (ctx) => {
+      const peer = sut.peer;
+      if (!peer) return ctx.skip();
+      const there = record({}, peer);
+      await bus.close();
+      peer.publish([ev('a')]);
+      await arrived(there, 1);
+      expect(there.keys()).toEqual(['a:1']);
     });
   });
 }

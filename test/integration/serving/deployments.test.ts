@@ -161,12 +161,19 @@ describe('deployments', () => {
   }, 180_000);
 
   it('scales to zero when idle and serves the next request after a cold start, never refusing it', async () => {
-    const r = await api(server.url, 'POST', '/api/v1/deployments', { name: 'cold', model: 'cnn@1', replicas: { min: 0, max: 1, idle_timeout_s: 1 } });
+    // An older version is served with its own params (here its class names), not the latest's.
+    const old = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
+    expect(await storeModel('labelled', 'mnist_cnn.onnx', { classes: old })).toBe(1);
+    expect(await storeModel('labelled', 'mnist_cnn.onnx', { classes: old.map((c) => c.toUpperCase()) })).toBe(2);
+    const r = await api(server.url, 'POST', '/api/v1/deployments', { name: 'cold', model: 'labelled@1', replicas: { min: 0, max: 1, idle_timeout_s: 1 } });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
+    expect(r.body.model_version).toBe(1);
     // It starts one replica to learn the model's inputs, then retires it when idle.
     await waitStatus('cold', 'scaled_to_zero', 120_000);
     const res = await predictJson('cold', [image(4)]);
     expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const img = await api(server.url, 'POST', '/api/v1/deployments/cold/predict', { image: image(4) });
+    expect(img.body.label_names).toEqual(old);
     const stats = (await api(server.url, 'GET', '/api/v1/deployments/cold/stats')).body;
     expect(stats.cold_starts.count).toBeGreaterThanOrEqual(1);
     expect(stats.cold_starts.last_ms).toBeGreaterThan(0);

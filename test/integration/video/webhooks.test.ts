@@ -105,6 +105,17 @@ describe('webhooks', () => {
     await new Promise((res) => setTimeout(res, 300));
     expect(to('/picky').map((x) => x.body.event)).toEqual(['completed']);
     expect(got[0]!.headers['x-lakeray-signature']).toBe(sign('task-secret', got[0]!.raw));
+    // The URL's path (where tokens live) and the secret are never shown back: not in the task,
+    // its events or its delivery log.
+    const shown = JSON.stringify([
+      (await api(s.url, 'GET', `/api/v1/tasks/${r.body.task_id}`)).body,
+      (await api(s.url, 'GET', `/api/v1/tasks/${r.body.task_id}/events`)).body,
+      (await api(s.url, 'GET', `/api/v1/tasks/${r.body.task_id}/webhooks`)).body,
+    ]);
+    expect(shown).toContain(`"webhook":"${new URL(hookUrl).origin}/…"`);
+    expect(shown).toContain('"url":"http://127.0.0.1');
+    expect(shown).not.toContain('/picky');
+    expect(shown).not.toContain('task-secret');
   });
 
   it('retries a failing receiver with exponential backoff and logs every attempt', async () => {
@@ -134,7 +145,7 @@ describe('webhooks', () => {
       [2, 'retrying', 500],
       [3, 'delivered', 204],
     ]);
-    expect(log[0]).toMatchObject({ event: 'completed', url: `${hookUrl}/flaky`, next_attempt_in_ms: 100 });
+    expect(log[0]).toMatchObject({ event: 'completed', url: `${new URL(hookUrl).origin}/…`, next_attempt_in_ms: 100 });
     expect(log[1]).toMatchObject({ next_attempt_in_ms: 200 });
   });
 
