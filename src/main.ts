@@ -40,6 +40,7 @@ import { DeploymentManager } from './serving/deployments.ts';
 import { SessionManager } from './serving/sessions.ts';
 import { acquireLock } from './store/sqlite/lock.ts';
 import { SqliteTaskStore } from './store/sqlite/sqlite-store.ts';
+import type { TaskStore } from './store/task-store.ts';
 
 /** The configured artifact store (the S3 SDK is loaded only when `artifacts.kind` is s3). */
 async function openArtifactStore(config: Config): Promise<ArtifactStore> {
@@ -58,6 +59,36 @@ async function openArtifactStore(config: Config): Promise<ArtifactStore> {
       credentials: a.access_key_id !== undefined && a.secret_access_key !== undefined ? { accessKeyId: a.access_key_id, secretAccessKey: a.secret_access_key } : undefined,
     },
   }).init();
+}
+
+/**
+ * The configured task store, and what names this server's use of it across restarts (local
+ * orphans, progress-stream consumers): the SQLite file, or the PostgreSQL database (its URL
+ * without the password) as used from this machine and state directory. pg is loaded only
+ * for `store.kind: postgres`. SQLite is held by one process (a lock file); PostgreSQL is shared.
+ */
+async function openTaskStore(config: Config, logger: pino.Logger): Promise<{ store: TaskStore; identity: string | undefined; release?: () => void }> {
+  const s = config.store;
+  if (s.kind === 'sqlite') {
+    const path = s.path ?? join(config.state_dir, 'lakeray.db');
+    if (path === ':memory:') return { store: SqliteTaskStore.open(path), identity: undefined };
+    const lock = acquireLock(`${path}.lock`);
+    try {
+      return { store: SqliteTaskStore.open(path), identity: resolve(path), release: () => lock.release() };
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+  const { PostgresTaskStore } = await import('./store/postgres/postgres-store.ts');
+  const store = await PostgresTaskStore.open({
+    url: s.url,
+    poolSize: s.pool_size,
+    onHealth: (h) => (h.ok ? logger.info('store: PostgreSQL reachable again') : logger.warn({ reason: h.reason }, 'store: PostgreSQL unreachable')),
+  });
+  const url = new URL(s.url);
+  url.password = '';
+  return { store, identity: `${url.href}|${hostname()}|${resolve(config.state_dir)}` };
 }
 
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -144,10 +175,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   // package installs (an empty one made here would only hide that it is not installed).
   const dataset = opts.examples ? mnistDataDir() : undefined;
   for (const root of config.data_roots) if (!root.includes('://') && root !== dataset) mkdirSync(root, { recursive: true });
-  const dbPath = config.store.path ?? join(config.state_dir, 'lakeray.db');
-  const lock = dbPath === ':memory:' ? null : acquireLock(`${dbPath}.lock`);
-
-  const store = SqliteTaskStore.open(dbPath);
+  const { store, identity: storeIdentity, release: releaseStore } = await openTaskStore(config, logger);
+  const storeHash = storeIdentity === undefined ? undefined : createHash('sha256').update(storeIdentity).digest('hex').slice(0, 16);
   const bus =
     config.events.kind === 'redis'
       ? new RedisEventBus({
@@ -183,7 +212,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       apiUrl: () => apiUrl,
       logger,
       // Stable across restarts of this database: the next start finds this one's orphans by it.
-      owner: dbPath === ':memory:' ? undefined : createHash('sha256').update(resolve(dbPath)).digest('hex').slice(0, 16),
+      owner: storeHash,
       workDir: config.executors.local.work_dirs ? (taskId) => artifacts.stagingDir(taskId) : undefined,
       taskToken: (taskId, attempt) => tokens.mint(taskId, attempt),
     },
@@ -202,8 +231,9 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     observer: metrics.observer,
     artifacts,
     schedule: (opts.role ?? 'all') !== 'api',
-    // The SQLite file is this process's alone (its lock): a restart takes the executors at once.
-    exclusiveStore: true,
+    // A SQLite file is this process's alone (its lock): a restart takes the executors at once.
+    // A shared (PostgreSQL) store: other processes may own them; wait for their ownership to lapse.
+    exclusiveStore: config.store.kind === 'sqlite',
     onError: (err, context) => logger.error({ err }, `engine: ${context}`),
   });
   const generation = new GenerationService({
@@ -288,7 +318,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 
   // The seed's Redis progress streams, read once the engine follows its tasks again. A consumer
   // name stable for this database: a restarted server re-reads at once what it had read and not acked.
-  const consumer = dbPath === ':memory:' ? undefined : `${hostname()}-${createHash('sha256').update(resolve(dbPath)).digest('hex').slice(0, 16)}`;
+  const consumer = storeHash === undefined ? undefined : `${hostname()}-${storeHash}`;
   const progressStreams = config.progress_streams.map(
     (p) =>
       new RedisProgressStream({
@@ -322,7 +352,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       await store.close();
       await lineage.close();
       await lake.close();
-      lock?.release();
+      releaseStore?.();
     })());
   return { url, engine, reports, tokens, lake: lakeService, close, examples };
 }

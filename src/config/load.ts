@@ -50,6 +50,8 @@ const ENV_OVERRIDES: Record<string, (raw: Record<string, any>, v: string) => voi
   LAKERAY_PORT: (c, v) => ((c.server ??= {}).port = Number(v)),
   LAKERAY_STATE_DIR: (c, v) => (c.state_dir = v),
   LAKERAY_DB: (c, v) => ((c.store ??= {}).path = v),
+  // A database URL picks the PostgreSQL store whatever the file says (one image, many roles).
+  LAKERAY_STORE_URL: (c, v) => (c.store = { kind: 'postgres', url: v, ...(c.store?.pool_size !== undefined ? { pool_size: c.store.pool_size } : {}) }),
   LAKERAY_LAKE_ROOT: (c, v) => ((c.lake ??= {}).root = v),
   LAKERAY_PYTHON: (c, v) => ((c.python ??= {}).interpreter = v),
   LAKERAY_LOG_LEVEL: (c, v) => (c.log_level = v),
@@ -92,7 +94,7 @@ export function parseConfig(raw: unknown, baseDir: string, env: NodeJS.ProcessEn
   const c = parsed.data;
   const abs = (p: string) => (isAbsolute(p) || p.includes('://') ? p : resolve(baseDir, p));
   c.state_dir = abs(c.state_dir);
-  if (c.store.path) c.store.path = c.store.path === ':memory:' ? c.store.path : abs(c.store.path);
+  if (c.store.kind === 'sqlite' && c.store.path) c.store.path = c.store.path === ':memory:' ? c.store.path : abs(c.store.path);
   c.script_roots = c.script_roots.map(abs);
   c.data_roots = c.data_roots.map(abs);
   c.lake.root = abs(c.lake.root);
@@ -136,7 +138,7 @@ export function loadConfig(path?: string, env: NodeJS.ProcessEnv = process.env, 
 export function defaultConfigYaml(): string {
   const defaults = configSchema.parse({});
   return `# Lakeray configuration. Every field is optional; these are the defaults.
-# Environment overrides: LAKERAY_HOST, LAKERAY_PORT, LAKERAY_STATE_DIR, LAKERAY_DB,
+# Environment overrides: LAKERAY_HOST, LAKERAY_PORT, LAKERAY_STATE_DIR, LAKERAY_DB, LAKERAY_STORE_URL,
 # LAKERAY_LAKE_ROOT, LAKERAY_DATA_ROOTS, LAKERAY_PYTHON, LAKERAY_LOG_LEVEL, LAKERAY_LOG_FORMAT,
 # LAKERAY_GPUS, LAKERAY_CPUS, LAKERAY_EVENTS_URL; serving defaults: MAX_BATCH_SIZE, BATCH_TIMEOUT_MS,
 # ENABLE_DYNAMIC_BATCHING, LOAD_BALANCE_STRATEGY, MAX_QUEUE, REQUEST_TIMEOUT_MS (or with a

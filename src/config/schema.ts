@@ -373,6 +373,30 @@ const artifactsSchema = z.preprocess(
   z.discriminatedUnion('kind', [localArtifactsSchema, s3ArtifactsSchema]),
 );
 
+const sqliteStoreSchema = z
+  .object({
+    kind: z.literal('sqlite'),
+    /** The database file (default: <state_dir>/lakeray.db); ':memory:' for a throwaway store. */
+    path: z.string().optional(),
+  })
+  .strict();
+
+const postgresStoreSchema = z
+  .object({
+    kind: z.literal('postgres'),
+    /** postgres://user:password@host:port/database (libpq's URL form; ?sslmode=… is honoured). */
+    url: z.string().regex(/^postgres(ql)?:\/\/./, 'must be a postgres:// URL'),
+    /** Connections this process keeps to the database. */
+    pool_size: z.number().int().min(1).max(1000).default(10),
+  })
+  .strict();
+
+/** `kind` defaults to sqlite (a `store: {path}` without it stays valid); several processes share one queue only on postgres. */
+const storeSchema = z.preprocess(
+  (v) => (v !== null && typeof v === 'object' && !('kind' in v) ? { ...v, kind: 'sqlite' } : v),
+  z.discriminatedUnion('kind', [sqliteStoreSchema, postgresStoreSchema]),
+);
+
 export const configSchema = z
   .object({
     server: z
@@ -391,10 +415,7 @@ export const configSchema = z
       .default({ host: '127.0.0.1', port: 8000, body_limit_bytes: 1024 * 1024, max_json_depth: 64, max_batch: 10_000, request_log: false }),
     /** Directory for the database and runtime state. */
     state_dir: z.string().default('.lakeray'),
-    store: z
-      .object({ kind: z.literal('sqlite').default('sqlite'), path: z.string().optional() })
-      .strict()
-      .default({ kind: 'sqlite' }),
+    store: storeSchema.default({ kind: 'sqlite' }),
     /** Scripts resolve only inside these directories. */
     script_roots: z.array(z.string()).default(['examples']),
     /** Task input/output paths resolve only inside these directories (env: LAKERAY_DATA_ROOTS, colon-separated). */

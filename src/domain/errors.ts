@@ -50,6 +50,7 @@ export const ERRORS = {
   RANGE_NOT_SATISFIABLE: { status: 416, scope: 'api', message: 'The requested byte range lies outside the file' },
   SERVICE_UNREACHABLE: { status: 502, scope: 'api', message: 'The service did not answer the proxied request' },
   NOT_READY: { status: 503, scope: 'api', message: 'Server is starting or shutting down' },
+  STORE_UNAVAILABLE: { status: 503, scope: 'api', message: 'The task store (PostgreSQL) cannot be reached; retry shortly' },
   REPORTS_NOT_OPEN: { status: 503, scope: 'api', message: "Nobody follows the task's reports yet (its executor has not re-attached after a restart); retry after Retry-After" },
   SERVICE_NOT_READY: { status: 503, scope: 'api', message: 'The service is starting or restarting; retry shortly' },
   DEADLINE_UNMEETABLE: { status: 503, scope: 'api', message: 'The request cannot be answered within its timeout at the current load; retry after Retry-After' },

@@ -65,6 +65,8 @@ export class Engine implements TaskService {
   private state: 'new' | 'ready' | 'stopping' = 'new';
   private readonly webhooks: WebhookNotifier;
   private readonly seedProgress: SeedProgress;
+  /** Stops the store's cross-process wake-ups (shared stores only). */
+  private unwatchQueued: (() => void) | undefined;
   /** The tasks' artifacts, for the API; null without an artifact store. */
   readonly artifacts: ArtifactService | null;
 
@@ -162,6 +164,8 @@ export class Engine implements TaskService {
       this.reconciler.startLeaseLoop();
     }
     this.state = 'ready';
+    // Tasks another process (an API replica) queued in a shared store: its commit wakes this dispatcher too.
+    if (this.deps.schedule !== false) this.unwatchQueued = this.deps.store.watchQueued?.(() => this.dispatcher.queueChanged());
     this.dispatcher.wake();
     const recovered = this.recovered;
     this.recovered = 0;
@@ -192,6 +196,7 @@ export class Engine implements TaskService {
   /** Stop dispatching; running tasks are stopped and re-queued for the next start; the executors' ownership is given up. */
   async stop(): Promise<void> {
     this.state = 'stopping';
+    this.unwatchQueued?.();
     this.reconciler.stop();
     this.ownership.stopClaiming();
     await this.dispatcher.stop();
@@ -216,6 +221,10 @@ export class Engine implements TaskService {
 
   ready(): boolean {
     return this.state === 'ready';
+  }
+
+  async storeHealth(): Promise<{ ok: boolean; reason?: string }> {
+    return (await this.deps.store.health?.()) ?? { ok: true };
   }
 
   /**

@@ -68,6 +68,8 @@ export interface TaskService {
   services(caller: Caller): Promise<{ task: Task; endpoint: ServiceEndpoint }[]>;
   /** True once recovery finished and until shutdown begins. */
   ready(): boolean;
+  /** Whether the task store can be reached now; a reason when not (a networked store's outage). */
+  storeHealth(): Promise<{ ok: boolean; reason?: string }>;
   /** Executors that cannot take work now (down, or not yet re-attached): their tasks wait queued. */
   unreachableExecutors(): { name: string; message: string }[];
 }

@@ -19,10 +19,17 @@ import type {
 } from '../store/task-store.ts';
 
 export class TransitionTap implements TaskStore {
+  /** The optional methods exist here exactly when the inner store has them. */
+  readonly watchQueued?: TaskStore['watchQueued'];
+  readonly health?: TaskStore['health'];
+
   constructor(
     private readonly inner: TaskStore,
     private readonly listener: (results: readonly (TransitionResult | null)[]) => void,
-  ) {}
+  ) {
+    if (inner.watchQueued) this.watchQueued = (onQueued) => inner.watchQueued!(onQueued);
+    if (inner.health) this.health = () => inner.health!();
+  }
 
   get deployments(): TaskStore['deployments'] {
     return this.inner.deployments;

@@ -194,5 +194,14 @@ export interface TaskStore {
   delete(id: string): Promise<boolean>;
   /** Counts of active tasks (queued, running, cancelling) per executor and status, for metrics and /ready. */
   counts(): Promise<{ executor: string; status: TaskStatus; count: number }[]>;
+  /**
+   * Only stores shared by several processes (PostgreSQL): calls `onQueued(executor)` after any
+   * process committed a task queued on that executor, and with '*' when such calls may have
+   * been missed (e.g. after a reconnect). Returns the unsubscribe. Hints only: the store
+   * stays the queue, a dispatcher woken this way reads it.
+   */
+  watchQueued?(onQueued: (executor: string) => void): () => void;
+  /** Only networked stores: whether the database can be reached now, and why not (for /ready). */
+  health?(): Promise<{ ok: boolean; reason?: string }>;
   close(): Promise<void>;
 }

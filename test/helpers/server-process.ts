@@ -41,9 +41,10 @@ export function writeConfig(dir: string, config: Record<string, unknown>): strin
   return path;
 }
 
-export async function startServerProcess(dir: string, configPath: string, port?: number): Promise<ServerProcess> {
+/** `args`: more options for `lakeray up` (e.g. `--role api`). */
+export async function startServerProcess(dir: string, configPath: string, port?: number, args: readonly string[] = []): Promise<ServerProcess> {
   const p = port ?? (await freePort());
-  const child = spawn(process.execPath, [join(ROOT, 'bin/lakeray.js'), 'up', '--config', configPath, '--port', String(p)], {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/lakeray.js'), 'up', '--config', configPath, '--port', String(p), ...args], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, LAKERAY_LOG_LEVEL: 'warn' },

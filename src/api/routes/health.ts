@@ -1,7 +1,8 @@
 /**
  * Liveness and readiness. /health says the process serves HTTP (restart it if not); /ready
- * says the engine finished crash recovery and is not shutting down (send it traffic only then),
- * and names the executors that are down without failing: local work goes on without them.
+ * says the engine finished crash recovery, is not shutting down and reaches its task store
+ * (send it traffic only then), and names the executors that are down without failing: local
+ * work goes on without them.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -35,7 +36,7 @@ export const healthRoutes: FastifyPluginAsyncZod<HealthRoutesOptions> = async (a
     {
       schema: {
         tags: ['ops'],
-        summary: 'Readiness: 503 NOT_READY while recovering or shutting down',
+        summary: 'Readiness: 503 NOT_READY while recovering or shutting down, STORE_UNAVAILABLE while the task store cannot be reached',
         description:
           'Ready also while an executor is down (e.g. its Ray cluster is unreachable): its tasks wait queued and `executors_down` names it; other executors work on.',
         response: {
@@ -46,6 +47,9 @@ export const healthRoutes: FastifyPluginAsyncZod<HealthRoutesOptions> = async (a
     },
     async () => {
       if (!tasks.ready()) throw new LakerayError('NOT_READY');
+      // A shared store that cannot be reached: this replica can serve nothing useful meanwhile.
+      const store = await tasks.storeHealth();
+      if (!store.ok) throw new LakerayError('STORE_UNAVAILABLE', `task store unreachable: ${store.reason ?? 'unknown'}`);
       return { status: 'ready' as const, executors_down: tasks.unreachableExecutors() };
     },
   );

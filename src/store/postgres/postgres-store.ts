@@ -1,0 +1,353 @@
+/**
+ * PostgresTaskStore: the TaskStore on PostgreSQL, for several Lakeray processes (API replicas,
+ * schedulers) sharing one queue. Same contract and conformance suite as the SQLite store.
+ *
+ * Concurrency: every compare-and-set is one UPDATE with its condition in the WHERE clause
+ * (transition-query.ts); under READ COMMITTED a second writer of the same row waits, then
+ * re-checks that condition on the committed row, so a task leaves a status once whatever
+ * process asks. Appends lock their tasks' rows (in id order) before numbering events, so
+ * sequence numbers stay gap-free per task across processes. A transaction PostgreSQL aborts
+ * for a deadlock is run again (connection.ts).
+ *
+ * Wake-ups: an insert (or a transition back to queued) notifies `lakeray_queued` with the
+ * executor's name in the same transaction, delivered at commit; `watchQueued` listens.
+ */
+import type pg from 'pg';
+import { LakerayError } from '../../domain/errors.ts';
+import type { NewEvent, TaskEvent } from '../../domain/events.ts';
+import { canTransition } from '../../domain/lifecycle.ts';
+import type { Assignment, Task, TaskStatus } from '../../domain/task.ts';
+import { type EventRow, rowToEvent, rowToTask, type TaskRow, taskToParams } from '../sqlite/rows.ts';
+import type {
+  ExecutorOwnership,
+  Fence,
+  InsertResult,
+  NewTask,
+  QueuedQuery,
+  TaskFilter,
+  TaskPage,
+  TaskStore,
+  TransitionRequest,
+  TransitionResult,
+} from '../task-store.ts';
+import { Connection, type StoreHealth } from './connection.ts';
+import { PostgresDeployments } from './deployments.ts';
+import { buildListQuery, encodeCursor } from './list-query.ts';
+import { migratePostgres } from './migrate.ts';
+import { PostgresOwners } from './owners.ts';
+import { QueuedListener } from './queued-listener.ts';
+import { SQL, TASK_COLUMNS } from './queries.ts';
+import { transitionQuery } from './transition-query.ts';
+
+export interface PostgresStoreOptions {
+  url: string;
+  /** Connections in the pool (default 10). */
+  poolSize?: number;
+  /** Told when the database becomes unreachable and when it is back (logging). */
+  onHealth?: (health: StoreHealth) => void;
+}
+
+/** Events to write at the end of a transaction, as unnest() column arrays. */
+class EventRows {
+  readonly columns: [string[], number[], string[], number[], string[]] = [[], [], [], [], []];
+  add(e: TaskEvent): void {
+    const [ids, seqs, types, tss, datas] = this.columns;
+    ids.push(e.task_id);
+    seqs.push(e.seq);
+    types.push(e.type);
+    tss.push(e.ts);
+    datas.push(JSON.stringify(e.data));
+  }
+  async flush(client: pg.PoolClient): Promise<void> {
+    if (this.columns[0].length > 0) await client.query({ name: 'lakeray_insert_events', text: SQL.insertEvents, values: this.columns });
+  }
+}
+
+const keyOf = (tenant: string, key: string): string => `${tenant}\u0000${key}`;
+const bound = (n: number): number => (Number.isNaN(n) ? 0 : Math.max(0, Math.min(2 ** 31 - 1, Math.floor(n))));
+
+export class PostgresTaskStore implements TaskStore {
+  readonly deployments: PostgresDeployments;
+  private readonly owners: PostgresOwners;
+  private listener: QueuedListener | undefined;
+
+  private constructor(
+    private readonly db: Connection,
+    private readonly url: string,
+  ) {
+    this.deployments = new PostgresDeployments(db);
+    this.owners = new PostgresOwners(db);
+  }
+
+  /** Connects and migrates. */
+  static async open(opts: PostgresStoreOptions): Promise<PostgresTaskStore> {
+    const db = new Connection({ url: opts.url, poolSize: opts.poolSize ?? 10, onHealth: opts.onHealth });
+    try {
+      const client = await db.pool.connect();
+      try {
+        await migratePostgres(client);
+      } finally {
+        client.release();
+      }
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+    return new PostgresTaskStore(db, opts.url);
+  }
+
+  /** Whether the database answers now (for /ready). */
+  health(): Promise<StoreHealth> {
+    return this.db.health();
+  }
+
+  async insert(tasks: NewTask[], now: number): Promise<{ results: InsertResult[]; events: TaskEvent[] }> {
+    return this.db.transaction(async (client) => {
+      const holders = await this.holdersOf(client, tasks.map((t) => t.task));
+      const results: InsertResult[] = [];
+      const fresh: { task: Task; body_hash: string | null }[] = [];
+      for (const { task, body_hash } of tasks) {
+        const key = task.idempotency_key === null ? null : keyOf(task.tenant, task.idempotency_key);
+        const holder = key === null ? undefined : holders.get(key);
+        if (holder) {
+          // Throwing rolls back the whole batch: nothing of this call is written.
+          if (holder.body_hash !== body_hash) throw conflict(task.idempotency_key!);
+          results.push({ task: holder.task, created: false });
+          continue;
+        }
+        // The state machine has one entry state; anything else is a bug in the caller.
+        if (task.status !== 'queued') throw new LakerayError('INTERNAL_ERROR', `new task ${task.id} must be queued, not ${task.status}`);
+        const stored: Task = { ...task, last_seq: 1 };
+        fresh.push({ task: stored, body_hash });
+        results.push({ task: stored, created: true });
+        if (key !== null) holders.set(key, { task: stored, body_hash }); // a key repeated later in this batch
+      }
+      const inserted = await this.insertRows(client, fresh);
+      // A key another process committed after our lookup: that task is the answer (or a conflict).
+      const raced = fresh.filter((f) => !inserted.has(f.task.id)).map((f) => f.task);
+      if (raced.length > 0) {
+        const current = await this.holdersOf(client, raced);
+        for (const [i, r] of results.entries()) {
+          if (inserted.has(r.task.id) || (!r.created && !raced.includes(r.task))) continue;
+          const holder = current.get(keyOf(r.task.tenant, r.task.idempotency_key!));
+          if (!holder || holder.body_hash !== tasks[i]!.body_hash) throw conflict(r.task.idempotency_key!);
+          results[i] = { task: holder.task, created: false };
+        }
+      }
+      const events: TaskEvent[] = [];
+      const rows = new EventRows();
+      for (const { task } of fresh) {
+        if (!inserted.has(task.id)) continue;
+        const event: TaskEvent = { task_id: task.id, tenant: task.tenant, seq: 1, type: 'state', ts: now, data: { status: 'queued' } };
+        rows.add(event);
+        events.push(event);
+      }
+      await rows.flush(client);
+      await this.notifyQueued(client, fresh.filter((f) => inserted.has(f.task.id)).map((f) => f.task.executor));
+      return { results, events };
+    });
+  }
+
+  /** The stored tasks holding the idempotency keys of `tasks`, by tenant and key. */
+  private async holdersOf(client: pg.PoolClient, tasks: readonly Task[]): Promise<Map<string, { task: Task; body_hash: string | null }>> {
+    const keyed = tasks.filter((t) => t.idempotency_key !== null);
+    const out = new Map<string, { task: Task; body_hash: string | null }>();
+    if (keyed.length === 0) return out;
+    const { rows } = await client.query<TaskRow>({
+      name: 'lakeray_by_keys',
+      text: SQL.byIdempotencyKeys,
+      values: [keyed.map((t) => t.tenant), keyed.map((t) => t.idempotency_key)],
+    });
+    for (const row of rows) out.set(keyOf(row.tenant, row.idempotency_key!), { task: rowToTask(row), body_hash: row.body_hash });
+    return out;
+  }
+
+  /** Inserts the rows (one statement); returns the ids written (a raced idempotency key is skipped). */
+  private async insertRows(client: pg.PoolClient, fresh: { task: Task; body_hash: string | null }[]): Promise<Set<string>> {
+    if (fresh.length === 0) return new Set();
+    const params = fresh.map((f) => taskToParams(f.task, f.body_hash));
+    const values = TASK_COLUMNS.map(([column]) => params.map((p) => p[column]));
+    const { rows } = await client.query<{ id: string }>({ name: 'lakeray_insert_tasks', text: SQL.insertTasks, values });
+    return new Set(rows.map((r) => r.id));
+  }
+
+  private async notifyQueued(client: pg.PoolClient, executors: readonly string[]): Promise<void> {
+    if (executors.length > 0) await client.query({ name: 'lakeray_notify_queued', text: SQL.notifyQueued, values: [[...new Set(executors)]] });
+  }
+
+  async get(id: string): Promise<Task | null> {
+    const [row] = await this.db.query<TaskRow>({ name: 'lakeray_get_task', text: SQL.getTask, values: [id] });
+    return row ? rowToTask(row) : null;
+  }
+
+  async list(filter: TaskFilter): Promise<TaskPage> {
+    const { sql, params } = buildListQuery(filter);
+    const rows = await this.db.query<TaskRow>({ text: sql, values: params });
+    const limit = Math.max(0, Math.floor(filter.limit));
+    const page = rows.slice(0, limit).map(rowToTask);
+    const last = page[page.length - 1];
+    return { tasks: page, next_cursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : null };
+  }
+
+  async queued(query: QueuedQuery): Promise<Task[]> {
+    const perTenant = bound(query.per_tenant);
+    const limit = bound(query.limit);
+    if (perTenant === 0 || limit === 0) return [];
+    // No tenant can be capped: the answer is the queue's head, one ordered index read.
+    const rows =
+      perTenant >= limit
+        ? await this.db.query<TaskRow>({ name: 'lakeray_queued_head', text: SQL.queuedHead, values: [query.executor, query.now, limit] })
+        : await this.db.query<TaskRow>({ name: 'lakeray_queued_per_tenant', text: SQL.queuedPerTenant, values: [query.executor, query.now, limit, perTenant] });
+    return rows.map(rowToTask);
+  }
+
+  async queuePositions(ids: readonly string[]): Promise<Map<string, number>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db.query<{ id: string; ahead: number }>({ name: 'lakeray_queue_positions', text: SQL.queuePositions, values: [ids] });
+    return new Map(rows.map((r) => [r.id, r.ahead]));
+  }
+
+  async transition(requests: TransitionRequest[]): Promise<(TransitionResult | null)[]> {
+    if (requests.length === 0) return [];
+    return this.db.transaction(async (client) => {
+      const results: (TransitionResult | null)[] = [];
+      const rows = new EventRows();
+      const requeued: string[] = [];
+      const fenced = this.owners.checker(client);
+      // One at a time, in order: each request sees what the earlier ones of the batch did.
+      for (const r of requests) {
+        // Only sources the state machine allows: an illegal request can never apply.
+        const from = (await fenced(r.fence)) ? r.from.filter((f) => canTransition(f, r.to)) : [];
+        const extra = r.before ?? [];
+        const row = from.length === 0 ? undefined : (await client.query<TaskRow>(transitionQuery(r, from, extra.length + 1))).rows[0];
+        if (!row) {
+          results.push(null);
+          continue;
+        }
+        const task = rowToTask(row);
+        const seq = task.last_seq;
+        const before = extra.map((e, i): TaskEvent => ({ task_id: task.id, tenant: task.tenant, seq: seq - extra.length + i, type: e.type, ts: r.now, data: e.data }));
+        // status is set last so the event can never claim a state the task is not in.
+        const data: Record<string, unknown> = { status: r.to, ...r.event };
+        data.status = r.to;
+        const event: TaskEvent = { task_id: task.id, tenant: task.tenant, seq, type: 'state', ts: r.now, data };
+        for (const e of [...before, event]) rows.add(e);
+        if (r.to === 'queued') requeued.push(task.executor);
+        results.push({ task, event, before });
+      }
+      await rows.flush(client);
+      await this.notifyQueued(client, requeued);
+      return results;
+    });
+  }
+
+  async appendEvents(events: NewEvent[]): Promise<TaskEvent[]> {
+    if (events.length === 0) return [];
+    return this.db.transaction(async (client) => {
+      const ids = [...new Set(events.map((e) => e.task_id))];
+      const locked = await client.query<{ id: string; tenant: string; last_seq: number }>({ name: 'lakeray_lock_heads', text: SQL.lockHeads, values: [ids] });
+      // Per task: its tenant, the last seq handed out, and the newest progress of this batch.
+      const heads = new Map(locked.rows.map((r) => [r.id, { tenant: r.tenant, seq: r.last_seq, progress: null as string | null }]));
+      const out: TaskEvent[] = [];
+      const rows = new EventRows();
+      for (const e of events) {
+        const head = heads.get(e.task_id);
+        // Events of a deleted or unknown task are dropped: a late line from a finished script
+        // must not fail the whole batch of other tasks' events.
+        if (!head) continue;
+        head.seq += 1;
+        // The stored tenant wins over the caller's: the log belongs to the task.
+        const event: TaskEvent = { task_id: e.task_id, tenant: head.tenant, seq: head.seq, type: e.type, ts: e.ts, data: e.data };
+        rows.add(event);
+        if (e.type === 'progress') head.progress = rows.columns[4][rows.columns[4].length - 1]!;
+        out.push(event);
+      }
+      const touched = [...heads];
+      await client.query({
+        name: 'lakeray_set_heads',
+        text: SQL.setHeads,
+        values: [touched.map(([id]) => id), touched.map(([, h]) => h.seq), touched.map(([, h]) => h.progress)],
+      });
+      await rows.flush(client);
+      return out;
+    });
+  }
+
+  async readEvents(taskId: string, afterSeq: number, limit: number, types?: readonly string[]): Promise<TaskEvent[]> {
+    const values = [taskId, afterSeq, bound(limit)];
+    // An empty type list means "all types", as an absent one does.
+    const rows =
+      types !== undefined && types.length > 0
+        ? await this.db.query<EventRow>({ name: 'lakeray_read_events_of_types', text: SQL.readEventsOfTypes, values: [...values, types] })
+        : await this.db.query<EventRow>({ name: 'lakeray_read_events', text: SQL.readEvents, values });
+    return rows.map(rowToEvent);
+  }
+
+  async staleLeases(owner: string, now: number, exclusive: boolean): Promise<Task[]> {
+    return (await this.db.query<TaskRow>({ name: 'lakeray_stale_leases', text: SQL.staleLeases, values: [owner, now, exclusive] })).map(rowToTask);
+  }
+
+  async renewLeases(owner: string, ids: readonly string[], expiresAt: number, fence?: Fence): Promise<void> {
+    if (ids.length === 0) return;
+    await this.fencedWrite(fence, { name: 'lakeray_renew_leases', text: SQL.renewLeases, values: [owner, ids, expiresAt, fence?.executor ?? null] });
+  }
+
+  async takeLeases(owner: string, tasks: readonly Task[], expiresAt: number, fence?: Fence): Promise<string[]> {
+    if (tasks.length === 0) return [];
+    const values = [owner, expiresAt, tasks.map((t) => t.id), tasks.map((t) => t.lease_owner), tasks.map((t) => t.lease_expires_at), fence?.executor ?? null];
+    const result = await this.fencedWrite<{ id: string }>(fence, { name: 'lakeray_take_leases', text: SQL.takeLeases, values });
+    return (result?.rows ?? []).map((r) => r.id);
+  }
+
+  async recordPlacements(owner: string, placements: readonly { id: string; assignment: Assignment }[], fence?: Fence): Promise<number> {
+    if (placements.length === 0) return 0;
+    const values = [owner, placements.map((p) => p.id), placements.map((p) => JSON.stringify(p.assignment)), fence?.executor ?? null];
+    const result = await this.fencedWrite(fence, { name: 'lakeray_record_placements', text: SQL.recordPlacements, values });
+    return result?.rowCount ?? 0;
+  }
+
+  /** One write statement; with a fence, in a transaction that first checks (and share-locks) it. Undefined when refused. */
+  private async fencedWrite<R extends pg.QueryResultRow>(fence: Fence | undefined, query: pg.QueryConfig): Promise<pg.QueryResult<R> | undefined> {
+    if (fence === undefined) return this.db.execute<R>(query);
+    return this.db.transaction(async (client) => ((await this.owners.checker(client)(fence)) ? client.query<R>(query) : undefined));
+  }
+
+  claimExecutor(executor: string, owner: string, now: number, ttlMs: number, steal = false): Promise<ExecutorOwnership | null> {
+    return this.owners.claim(executor, owner, now, ttlMs, steal);
+  }
+
+  renewExecutor(fence: Fence, owner: string, now: number, ttlMs: number): Promise<boolean> {
+    return this.owners.renew(fence, owner, now, ttlMs);
+  }
+
+  releaseExecutor(fence: Fence, owner: string, now: number): Promise<boolean> {
+    return this.owners.release(fence, owner, now);
+  }
+
+  executorOwners(): Promise<ExecutorOwnership[]> {
+    return this.owners.all();
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const { rowCount } = await this.db.execute({ name: 'lakeray_delete_task', text: SQL.deleteTerminalTask, values: [id] });
+    return rowCount === 1;
+  }
+
+  async counts(): Promise<{ executor: string; status: TaskStatus; count: number }[]> {
+    return this.db.query<{ executor: string; status: TaskStatus; count: number }>({ name: 'lakeray_counts', text: SQL.counts });
+  }
+
+  /** Calls `onQueued(executor)` whenever any process queues a task (LISTEN lakeray_queued). Returns the unsubscribe. */
+  watchQueued(onQueued: (executor: string) => void): () => void {
+    this.listener ??= new QueuedListener(this.url);
+    return this.listener.add(onQueued);
+  }
+
+  async close(): Promise<void> {
+    await this.listener?.close();
+    await this.db.close();
+  }
+}
+
+const conflict = (key: string): LakerayError =>
+  new LakerayError('IDEMPOTENCY_CONFLICT', `idempotency key "${key}" was used with a different request body`);

@@ -1,0 +1,134 @@
+/**
+ * Named SQL for the PostgreSQL store. Every value is a bound parameter ($n); lists travel as
+ * one array parameter (`= ANY($1)`, `unnest(...)`), so no statement text depends on data.
+ * Batches are written with one statement per table through `unnest` of column arrays: one
+ * round trip for a whole batch of tasks or events, whatever its length.
+ */
+
+/** Every column of `tasks` in insert order, with the array type unnest() reads it as. */
+export const TASK_COLUMNS = [
+  ['id', 'text'], ['tenant', 'text'], ['name', 'text'], ['script', 'text'], ['input', 'text'], ['output', 'text'],
+  ['params', 'text'], ['executor', 'text'], ['pool', 'text'], ['resources', 'text'], ['priority', 'float8'],
+  ['timeout_s', 'float8'], ['retry', 'text'], ['webhook', 'text'], ['webhook_options', 'text'], ['labels', 'text'],
+  ['service', 'text'], ['status', 'text'], ['attempt', 'int4'], ['created_at', 'int8'], ['updated_at', 'int8'],
+  ['started_at', 'int8'], ['finished_at', 'int8'], ['not_before', 'int8'], ['progress', 'text'], ['result', 'text'],
+  ['error', 'text'], ['lease_owner', 'text'], ['lease_expires_at', 'int8'], ['assignment', 'text'],
+  ['idempotency_key', 'text'], ['body_hash', 'text'], ['last_seq', 'int4'], ['cancel_reason', 'text'],
+] as const;
+
+export type TaskColumn = (typeof TASK_COLUMNS)[number][0];
+
+/** Statuses that hold a lease. */
+const LEASED = `status IN ('running', 'cancelling')`;
+
+/** Dispatch order (the order of tasks_queue_order). */
+const DISPATCH_ORDER = 'priority DESC, created_at ASC, id ASC';
+
+const READY = '(not_before IS NULL OR not_before <= $2)';
+
+export const SQL = {
+  /**
+   * A batch of tasks; a key already taken (by a writer that committed after our lookup) is
+   * skipped, not an error: the caller reads that task back and compares body hashes.
+   */
+  insertTasks: `
+    INSERT INTO tasks (${TASK_COLUMNS.map(([c]) => c).join(', ')})
+    SELECT * FROM unnest(${TASK_COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')})
+    ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    RETURNING id`,
+
+  /** The tasks holding any of the (tenant, key) pairs. */
+  byIdempotencyKeys: `
+    SELECT t.* FROM tasks t JOIN unnest($1::text[], $2::text[]) k(tenant, key)
+      ON t.tenant = k.tenant AND t.idempotency_key = k.key`,
+
+  insertEvents: `
+    INSERT INTO events (task_id, seq, type, ts, data)
+    SELECT * FROM unnest($1::text[], $2::int4[], $3::text[], $4::int8[], $5::text[])`,
+
+  /** Wakes dispatchers in every process (delivered at commit): the channel is PostgresQueuedListener's. */
+  notifyQueued: `SELECT pg_notify('lakeray_queued', e) FROM unnest($1::text[]) e`,
+
+  getTask: `SELECT * FROM tasks WHERE id = $1`,
+
+  /** Heads of the logs to append to, locked in id order so concurrent batches queue instead of deadlocking. */
+  lockHeads: `SELECT id, tenant, last_seq FROM tasks WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+
+  /** New last_seq per task and, where the batch had one, its newest progress. */
+  setHeads: `
+    UPDATE tasks t SET last_seq = h.last_seq, progress = COALESCE(h.progress, t.progress)
+    FROM unnest($1::text[], $2::int4[], $3::text[]) h(id, last_seq, progress)
+    WHERE t.id = h.id`,
+
+  readEvents: `
+    SELECT e.task_id, t.tenant, e.seq, e.type, e.ts, e.data
+    FROM events e JOIN tasks t ON t.id = e.task_id
+    WHERE e.task_id = $1 AND e.seq > $2
+    ORDER BY e.seq LIMIT $3`,
+
+  readEventsOfTypes: `
+    SELECT e.task_id, t.tenant, e.seq, e.type, e.ts, e.data
+    FROM events e JOIN tasks t ON t.id = e.task_id
+    WHERE e.task_id = $1 AND e.seq > $2 AND e.type = ANY($4::text[])
+    ORDER BY e.seq LIMIT $3`,
+
+  /** The queue's head ($1 executor, $2 now, $3 limit), on tasks_queue_order. */
+  queuedHead: `
+    SELECT * FROM tasks
+    WHERE status = 'queued' AND executor = $1 AND ${READY}
+    ORDER BY ${DISPATCH_ORDER} LIMIT $3`,
+
+  /**
+   * Each tenant's top $4 ready tasks, then the overall top $3. The window walks tasks_dispatch
+   * in its own order (executor, tenant, dispatch order), so it needs no sort; only the
+   * survivors are sorted, with a top-N heap for the LIMIT.
+   */
+  queuedPerTenant: `
+    SELECT t.* FROM (
+      SELECT id, priority, created_at, row_number() OVER (PARTITION BY tenant ORDER BY ${DISPATCH_ORDER}) AS rank
+      FROM tasks WHERE status = 'queued' AND executor = $1 AND ${READY}
+    ) c JOIN tasks t ON t.id = c.id
+    WHERE c.rank <= $4
+    ORDER BY c.priority DESC, c.created_at ASC, c.id ASC LIMIT $3`,
+
+  /** For each queued id: how many queued tasks of its executor come first. */
+  queuePositions: `
+    SELECT w.id, (
+      SELECT COUNT(*) FROM tasks o
+      WHERE o.status = 'queued' AND o.executor = w.executor
+        AND (o.priority > w.priority OR (o.priority = w.priority AND (o.created_at, o.id) < (w.created_at, w.id)))
+    ) AS ahead
+    FROM tasks w WHERE w.id = ANY($1::text[]) AND w.status = 'queued'`,
+
+  /** A lease with no expiry is stale: nothing would ever renew or expire it. */
+  staleLeases: `
+    SELECT * FROM tasks
+    WHERE ${LEASED} AND (($3 AND lease_owner IS DISTINCT FROM $1) OR lease_expires_at IS NULL OR lease_expires_at < $2)`,
+
+  /** $4: the fence's executor (a fenced write touches only its tasks), or null. */
+  renewLeases: `
+    UPDATE tasks SET lease_expires_at = $3
+    WHERE id = ANY($2::text[]) AND lease_owner = $1 AND ${LEASED} AND ($4::text IS NULL OR executor = $4)`,
+
+  /** Compare-and-set on each lease as it was read (staleLeases): only one instance takes it over. */
+  takeLeases: `
+    UPDATE tasks t SET lease_owner = $1, lease_expires_at = $2
+    FROM unnest($3::text[], $4::text[], $5::int8[]) w(id, owner, expires_at)
+    WHERE t.id = w.id AND t.${LEASED}
+      AND t.lease_owner IS NOT DISTINCT FROM w.owner AND t.lease_expires_at IS NOT DISTINCT FROM w.expires_at
+      AND ($6::text IS NULL OR t.executor = $6)
+    RETURNING t.id`,
+
+  recordPlacements: `
+    UPDATE tasks t SET assignment = p.assignment
+    FROM unnest($2::text[], $3::text[]) p(id, assignment)
+    WHERE t.id = p.id AND t.lease_owner = $1 AND t.${LEASED} AND ($4::text IS NULL OR t.executor = $4)`,
+
+  /** Its events go with it (ON DELETE CASCADE). */
+  deleteTerminalTask: `DELETE FROM tasks WHERE id = $1 AND status IN ('succeeded', 'failed', 'cancelled')`,
+
+  counts: `
+    SELECT executor, status, COUNT(*)::int AS count FROM tasks
+    WHERE status IN ('queued', 'running', 'cancelling')
+    GROUP BY executor, status ORDER BY executor, status`,
+} as const;
