@@ -14,7 +14,7 @@ let target: FuzzTarget;
 
 beforeAll(async () => {
   target = await startFuzzTarget();
-}, 120_000);
+}, 240_000);
 
 afterAll(async () => {
   await target?.close();
@@ -25,6 +25,7 @@ describe('fuzzing campaign (bounded)', () => {
     const seed = Number(process.env.LAKERAY_FUZZ_SEED ?? Date.now() % 1_000_000);
     const r = await runCampaign({ url: target.server.url, requests: REQUESTS, seed, ids: target.ids });
     const failures = JSON.stringify(r.failures.slice(0, 5), null, 1);
+    if (r.status_5xx + r.hangs > 0) console.log(`fuzz seed ${seed}: first failures ${failures}`);
     console.log(`fuzz seed ${seed}: ${r.requests} requests in ${r.seconds.toFixed(1)} s, statuses ${JSON.stringify(r.by_status)}, ${r.connection_errors} connection errors`);
     expect(r.requests).toBe(REQUESTS);
     expect(r.status_5xx, `seed ${seed}: ${failures}`).toBe(0);

@@ -7,6 +7,7 @@ import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { api, ROOT, startServerProcess, tempDir, writeConfig, type ServerProcess } from '../helpers/server-process.ts';
+import { until } from '../helpers/until.ts';
 
 export interface FuzzTarget {
   server: ServerProcess;
@@ -31,6 +32,10 @@ export async function startFuzzTarget(): Promise<FuzzTarget> {
   await lake.writeModel({ name: 'fuzz_cnn', files: { 'model.onnx': readFileSync(join(ROOT, 'test/fixtures/serving/mnist_cnn.onnx')) } });
   for (let i = 0; i < 3; i++) await api(server.url, 'POST', '/api/v1/tasks', { name: `fuzz-${i}`, script: 'ok.py', params: { i } });
   await api(server.url, 'POST', '/api/v1/deployments', { name: 'fuzz_cnn', model: 'fuzz_cnn', replicas: { min: 0, max: 1, idle_timeout_s: 5 } });
+  // The campaign starts once the deployment knows its model's inputs (its first replica ran):
+  // before that, a session or a predict waits for a cold start, and on a loaded machine that
+  // wait may end in a 503 that says "not yet", which is not what the campaign looks for.
+  await until('the deployment learned its signature', async () => ((await api(server.url, 'GET', '/api/v1/deployments/fuzz_cnn')).body?.signature ? true : undefined), 120_000, 200);
   const names = async (path: string, key: string): Promise<string[]> => {
     const r = await api(server.url, 'GET', path);
     const items = (r.body?.items ?? r.body?.tasks ?? r.body?.data ?? []) as Record<string, unknown>[];
