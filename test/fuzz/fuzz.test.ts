@@ -23,7 +23,12 @@ afterAll(async () => {
 describe('fuzzing campaign (bounded)', () => {
   it(`${REQUESTS} generated requests: 0 × 5xx, 0 hangs, healthy after`, async () => {
     const seed = Number(process.env.LAKERAY_FUZZ_SEED ?? Date.now() % 1_000_000);
-    const r = await runCampaign({ url: target.server.url, requests: REQUESTS, seed, ids: target.ids });
+    console.log(`fuzz seed ${seed}`);
+    const r = await runCampaign({ url: target.server.url, requests: REQUESTS, seed, ids: target.ids }).catch((err: unknown) => {
+      // The server stopped answering: what it printed says why.
+      console.log(`fuzz seed ${seed}: the campaign failed (server exit ${target.server.child.exitCode ?? target.server.child.signalCode}); server output:\n${target.server.output().slice(-6000)}`);
+      throw err;
+    });
     const failures = JSON.stringify(r.failures.slice(0, 5), null, 1);
     if (r.status_5xx + r.hangs > 0) console.log(`fuzz seed ${seed}: first failures ${failures}`);
     console.log(`fuzz seed ${seed}: ${r.requests} requests in ${r.seconds.toFixed(1)} s, statuses ${JSON.stringify(r.by_status)}, ${r.connection_errors} connection errors`);

@@ -41,9 +41,23 @@ export function writeConfig(dir: string, config: Record<string, unknown>): strin
   return path;
 }
 
-/** `args`: more options for `lakeray up` (e.g. `--role api`). */
+/**
+ * `args`: more options for `lakeray up` (e.g. `--role api`). Ready means this child said it
+ * runs at the URL and /ready answers 200: a port from freePort() is free when picked, not
+ * when the child binds it, and another test's server that took it meanwhile would answer
+ * /ready too. A child that lost its port that way is started again on another.
+ */
 export async function startServerProcess(dir: string, configPath: string, port?: number, args: readonly string[] = []): Promise<ServerProcess> {
-  const p = port ?? (await freePort());
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(dir, configPath, port ?? (await freePort()), args);
+    } catch (err) {
+      if (port !== undefined || attempt >= 3 || !String((err as Error).message).includes('EADDRINUSE')) throw err;
+    }
+  }
+}
+
+async function startOnce(dir: string, configPath: string, p: number, args: readonly string[]): Promise<ServerProcess> {
   const child = spawn(process.execPath, [join(ROOT, 'bin/lakeray.js'), 'up', '--config', configPath, '--port', String(p), ...args], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -56,14 +70,19 @@ export async function startServerProcess(dir: string, configPath: string, port?:
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}:\n${out}`);
-    try {
-      const r = await request(`${url}/ready`);
-      await r.body.text();
-      if (r.statusCode === 200) break;
-    } catch {
-      // not listening yet
+    if (out.includes(`running at ${url}`)) {
+      try {
+        const r = await request(`${url}/ready`);
+        await r.body.text();
+        if (r.statusCode === 200) break;
+      } catch {
+        // not answering yet
+      }
     }
-    if (Date.now() > deadline) throw new Error(`server not ready in 30 s:\n${out}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`server not ready in 30 s:\n${out}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
