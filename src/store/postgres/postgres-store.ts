@@ -17,7 +17,7 @@ import { LakerayError } from '../../domain/errors.ts';
 import type { NewEvent, TaskEvent } from '../../domain/events.ts';
 import { canTransition } from '../../domain/lifecycle.ts';
 import type { Assignment, Task, TaskStatus } from '../../domain/task.ts';
-import { type EventRow, rowToEvent, rowToTask, type TaskRow, taskToParams } from '../sqlite/rows.ts';
+import { type EventRow, rowToEvent, rowToTask, type TaskRow, taskToParams } from '../rows.ts';
 import type {
   ExecutorOwnership,
   Fence,

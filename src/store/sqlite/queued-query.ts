@@ -28,7 +28,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { QueuedQuery } from '../task-store.ts';
-import { MUTABLE_COLUMNS, type MutableRow } from './rows.ts';
+import { MUTABLE_COLUMNS, type MutableRow } from '../rows.ts';
 
 /**
  * A candidate as read: its id and the columns a transition may have changed. The rest of a

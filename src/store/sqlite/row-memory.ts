@@ -16,7 +16,7 @@
  */
 import type Database from 'better-sqlite3';
 import { isTerminal, type Task } from '../../domain/task.ts';
-import { type FixedPart, fixedPart, type MutableRow } from './rows.ts';
+import { type FixedPart, fixedPart, type MutableRow } from '../rows.ts';
 
 const MAX_ENTRIES = 50_000;
 

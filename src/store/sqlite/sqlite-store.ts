@@ -50,7 +50,7 @@ import {
   type TaskRow,
   taskFromParts,
   taskToParams,
-} from './rows.ts';
+} from '../rows.ts';
 
 /** How long a writer waits for another connection's lock before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000;

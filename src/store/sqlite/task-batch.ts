@@ -4,7 +4,7 @@
  * constant (the fixed column list, 16 rows of placeholders); values are always bound.
  */
 import type Database from 'better-sqlite3';
-import type { TaskRow } from './rows.ts';
+import type { TaskRow } from '../rows.ts';
 
 const COLUMNS = [
   'id', 'tenant', 'name', 'script', 'input', 'output', 'params', 'executor', 'pool', 'resources',

@@ -16,7 +16,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { TaskPatch } from '../task-store.ts';
-import { MUTABLE_COLUMNS, type MutableRow } from './rows.ts';
+import { MUTABLE_COLUMNS, type MutableRow } from '../rows.ts';
 
 /** Patch fields and whether the column holds JSON text. */
 const PATCH_COLUMNS: Record<keyof TaskPatch, boolean> = {

@@ -1,9 +1,10 @@
 /**
- * Row ↔ domain mapping for the SQLite store. JSON-typed Task fields are stored as JSON text;
- * SQL NULL stands for a null (or absent) value, so `result: undefined` reads back as null.
+ * Row ↔ domain mapping shared by the SQLite and PostgreSQL stores (the same columns in both).
+ * JSON-typed Task fields are stored as JSON text; SQL NULL stands for a null (or absent) value,
+ * so `result: undefined` reads back as null.
  */
-import type { EventType, TaskEvent } from '../../domain/events.ts';
-import type { Task, TaskStatus } from '../../domain/task.ts';
+import type { EventType, TaskEvent } from '../domain/events.ts';
+import type { Task, TaskStatus } from '../domain/task.ts';
 
 /** A `tasks` row as better-sqlite3 returns it. */
 export interface TaskRow {
