@@ -237,6 +237,18 @@ describe('browsers: SSE and WebSocket with ?access_token', () => {
     ws.close();
     expect(reply.type).toBe('pong');
   });
+
+  it('refuses a viewer the session WebSockets, which write chunks', async () => {
+    for (const path of ['/wss/s1', '/api/v1/deployments/d/sessions/s1/stream']) {
+      const status = await new Promise<number>((resolve) => {
+        const ws = new WebSocket(`${server.url.replace('http', 'ws')}${path}?access_token=${encodeURIComponent(keys.viewer)}`);
+        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.on('open', () => resolve(101));
+        ws.on('error', () => {});
+      });
+      expect([path, status]).toEqual([path, 403]);
+    }
+  });
 });
 
 describe('rate limits', () => {
