@@ -104,6 +104,7 @@ export function installAuth(app: FastifyInstance, opts: AuthOptions & { tokens?:
   };
 
   app.decorateRequest('caller', null);
+  app.decorate('auditLog', opts.stores?.audit ?? null);
   app.addHook('onRequest', async (request, reply) => {
     const route = request.routeOptions.url;
     if (route !== undefined && SELF_AUTHENTICATED.has(`${request.method} ${route}`)) {

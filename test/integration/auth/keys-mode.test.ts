@@ -16,6 +16,7 @@ import { parseConfig } from '../../../src/config/load.ts';
 import { type RunningServer, startServer } from '../../../src/main.ts';
 import { createKey, createKeyWithId } from '../../helpers/keys.ts';
 import { ROOT, tempDir } from '../../helpers/server-process.ts';
+import { until } from '../../helpers/until.ts';
 
 let server: RunningServer;
 let dbPath: string;
@@ -203,6 +204,17 @@ describe('keys API and audit log', () => {
     const other = await call('GET', '/api/v1/audit', keys.otherAdmin);
     expect(other.body.entries.map((e: { target: string }) => e.target)).not.toContain(made.body.key.id);
   });
+});
+
+describe('audited deletes', () => {
+  it('records a member deleting a finished task in the tenant’s audit log', async () => {
+    const created = await call('POST', '/api/v1/tasks', keys.member, { script: 'ok.py' });
+    const id = created.body.id as string;
+    await until('the task finished', async () => (['succeeded', 'failed'].includes((await call('GET', `/api/v1/tasks/${id}`, keys.member)).body.status) ? true : undefined), 120_000, 100);
+    expect((await call('DELETE', `/api/v1/tasks/${id}`, keys.member)).status).toBe(204);
+    const entries = (await call('GET', '/api/v1/audit?limit=5', keys.admin)).body.entries as { action: string; target: string; key_id: string }[];
+    expect(entries[0]).toMatchObject({ action: 'task.delete', target: id, key_id: keys.member.split('.')[1] });
+  }, 150_000);
 });
 
 describe('browsers: SSE and WebSocket with ?access_token', () => {
