@@ -11,7 +11,6 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { LakerayError } from '../../domain/errors.ts';
 import type { LakeService } from '../../lake/service/lake-service.ts';
-import { auditRequest } from '../caller.ts';
 import { errorResponses } from '../plugins/errors.ts';
 
 export interface LakeRoutesOptions {
@@ -154,7 +153,6 @@ export const lakeRoutes: FastifyPluginAsyncZod<LakeRoutesOptions> = async (app, 
       { schema: { tags, summary: `Delete a ${what} and all its versions`, params: idParams, response: { 204: z.null(), ...errorResponses(400, 404, 409) } } },
       async (request, reply) => {
         await lake.delete(kind, request.params.id);
-        await auditRequest(request, `${kind}.delete`, request.params.id);
         return reply.code(204).send(null);
       },
     );
