@@ -111,6 +111,15 @@ describe('every route of the OpenAPI document', () => {
     expect(failures).toEqual([]);
   }, 120_000);
 
+  it('covers the routes the document hides too: the events WebSocket, the service proxy, the demo page', async () => {
+    for (const [method, path] of [['GET', '/api/v1/ws'], ['GET', '/api/v1/services/x1/'], ['POST', '/api/v1/services/x1/predict'], ['GET', '/demo/mnist'], ['GET', '/wss/x1']] as const) {
+      for (const key of [undefined, keys.wrong, keys.revoked]) {
+        const r = await call(method, path, key);
+        expect([method, path, r.status, r.body?.error?.code]).toEqual([method, path, 401, 'UNAUTHORIZED']);
+      }
+    }
+  });
+
   it('says why a key is refused', async () => {
     expect((await call('GET', '/api/v1/tasks')).body.error.message).toMatch(/API key is required/);
     expect((await call('GET', '/api/v1/tasks', keys.wrong)).body.error.message).toBe('Invalid API key');
