@@ -53,6 +53,8 @@ export const localExecutorSchema = z
      * no-op tasks can turn it off (reported files are then copied from wherever they are).
      */
     work_dirs: z.boolean().default(true),
+    /** Names of the server's environment tasks may see besides the allowlist (docs/security.md), e.g. ["HF_HOME"]. */
+    pass_env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
   })
   .strict();
 

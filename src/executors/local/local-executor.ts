@@ -112,6 +112,7 @@ export class LocalExecutor implements Executor {
         maxLogLineBytes: this.maxLogLineBytes,
         logger: opts.logger,
         env: this.ownerEnv,
+        passEnv: config.pass_env,
         room: () => this.roomListener(),
       }));
     }
@@ -253,6 +254,7 @@ export class LocalExecutor implements Executor {
       concurrency: 1,
       cwd: path.dirname(job.script),
       env: { ...job.env, ...this.ownerEnv }, // set from the first instruction on, not only once the job is read
+      passEnv: this.opts.config.pass_env,
     }, job, line, run, this.maxLogLineBytes);
     const exited = cold.exited.finally(() => this.coldExits.delete(exited));
     this.coldExits.add(exited);

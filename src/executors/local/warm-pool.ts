@@ -49,6 +49,8 @@ export interface PoolDeps {
   logger?: { warn(o: unknown, msg?: string): void; info(o: unknown, msg?: string): void };
   /** Extra environment of every worker (the owner marker). */
   env?: Record<string, string>;
+  /** Names of the server's environment workers may see besides the allowlist (task-env.ts). */
+  passEnv?: readonly string[];
   /** Called when a worker became ready, or could not start: room for refused reservations. */
   room?: () => void;
 }
@@ -240,6 +242,7 @@ export class WarmPool {
       cwd: path.resolve(deps.cwd),
       // No devices until a job brings its own: a preload that touches CUDA must not grab them all.
       env: { ...deps.env, CUDA_VISIBLE_DEVICES: '' },
+      passEnv: deps.passEnv,
     };
     const worker = new PoolWorker(id, spec, deps.maxLogLineBytes, {
       ready: (w) => {
