@@ -134,7 +134,7 @@ export class LocalExecutor implements Executor {
     const name = task.pool ?? (runtime === null ? undefined : this.opts.config.default_pools[runtime]);
     const pool = name === undefined ? undefined : this.pools.get(name);
     if (pool === undefined || pool.config.runtime !== runtime) return true;
-    return pool.reserve(task.id, gpus.join(','));
+    return pool.reserve(task.id, gpus.join(','), task.tenant);
   }
 
   /** Rare (a claim lost its CAS, or run() failed the task first): every pool forgets the task's slot. */
@@ -187,7 +187,7 @@ export class LocalExecutor implements Executor {
     const run = new TaskRun(task.id, callbacks, this.limits, this.release);
     if (pool !== undefined) {
       this.placements.set(task.id, pool);
-      pool.submit({ job, line, run, gpuKey: job.env[ENV.CUDA] ?? '' });
+      pool.submit({ job, line, run, gpuKey: job.env[ENV.CUDA] ?? '', tenant: task.tenant });
       return pool;
     }
     const cold = this.startCold(runtime, job, line, run);
