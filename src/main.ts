@@ -26,6 +26,8 @@ import { type ExampleIngestion, ingestExamples, mnistDataDir, withExamples } fro
 import { GenerationService } from './generation/service.ts';
 import { catalogExecutors } from './generation/executor-choice.ts';
 import { LakeService } from './lake/service/lake-service.ts';
+import { openTenantLake } from './lake/lance/tenant-namespace.ts';
+import { TenantLakes } from './lake/service/tenant-lakes.ts';
 import { MemoryEventBus } from './events/memory.ts';
 import { RedisEventBus } from './events/redis-event-bus.ts';
 import type { PolledExecutor } from './domain/driver-poll.ts';
@@ -194,6 +196,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const lineage = await LanceLineageLog.open(lakeRoot, config.lake.storage_options);
   const snapshots = config.lake.snapshot_cache_bytes > 0 ? new SnapshotCache(lake, join(config.state_dir, 'lake-snapshots'), config.lake.snapshot_cache_bytes) : undefined;
   const lakeService = new LakeService({ lake, lineage, store, snapshots, bus });
+  const lakes = new TenantLakes({ defaultLake: lakeService, store, bus, open: (tenant) => openTenantLake(config, tenant) });
   const artifacts = await openArtifactStore(config);
   const uploads = new LocalUploadStore(join(config.state_dir, 'uploads'));
   // Known up front unless the port is picked at listen time (tests); then set once listening.
@@ -286,7 +289,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     maxJsonDepth: config.server.max_json_depth,
     maxBatch: config.server.max_batch,
     metrics,
-    lake: lakeService,
+    lakes,
     maxUploadBytes: config.lake.max_upload_bytes,
     artifacts: engine.artifacts,
     generation,
@@ -348,6 +351,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       await engine.stop();
       for (const executor of executors.values()) await executor.close();
       lakeService.close();
+      await lakes.close();
       await bus.close();
       await store.close();
       await lineage.close();

@@ -123,7 +123,8 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 const view = (t: TableInfo): TableView => ({
   id: t.name,
   kind: t.kind,
-  path: t.uri,
+  // Relative to the tenant's namespace: a response never names a server path (docs/security.md).
+  path: `${t.kind}/${t.name}.lance`,
   schema: Object.fromEntries(t.columns.map((c) => [c.name, c.type])),
   columns: t.columns,
   num_rows: t.num_rows,
@@ -152,15 +153,19 @@ export interface LakeServiceDeps {
   bus: EventBus;
   /** Local Arrow IPC snapshots for readers on this machine (none: always stream). */
   snapshots?: SnapshotCache;
+  /** The tenant whose namespace this is (tenant-lakes.ts): tasks of other tenants are not found here. */
+  tenant?: string;
   now?: () => number;
 }
 
 export class LakeService {
   private readonly pins: TaskPins;
   private readonly now: () => number;
+  readonly tenant: string;
 
   constructor(private readonly deps: LakeServiceDeps) {
     this.now = deps.now ?? Date.now;
+    this.tenant = deps.tenant ?? 'default';
     this.pins = new TaskPins(deps.bus, deps.store);
   }
 
@@ -325,7 +330,7 @@ export class LakeService {
 
   private async activeTask(taskId: string): Promise<Task> {
     const task = await this.deps.store.get(taskId);
-    if (!task) throw new LakerayError('TASK_NOT_FOUND', `X-Lakeray-Task: task ${taskId} does not exist`);
+    if (!task || task.tenant !== this.tenant) throw new LakerayError('TASK_NOT_FOUND', `X-Lakeray-Task: task ${taskId} does not exist`);
     if (isTerminal(task.status) || task.status === 'queued') {
       this.pins.forget(taskId);
       throw new LakerayError('INVALID_REQUEST', `X-Lakeray-Task: task ${taskId} is ${task.status}, not running`);
@@ -337,12 +342,12 @@ export class LakeService {
   private async activeUser(kind: LakeKind, name: string): Promise<Task | null> {
     for (const id of this.pins.usersOf(kind, name)) {
       const task = await this.deps.store.get(id);
-      if (task && !isTerminal(task.status) && task.status !== 'queued') return task;
+      if (task && task.tenant === this.tenant && !isTerminal(task.status) && task.status !== 'queued') return task;
       this.pins.forget(id);
     }
     let cursor: string | undefined;
     do {
-      const page = await this.deps.store.list({ status: ['running', 'cancelling'], cursor, limit: 500 });
+      const page = await this.deps.store.list({ status: ['running', 'cancelling'], tenant: this.tenant, cursor, limit: 500 });
       const user = page.tasks.find((t) => t.input === name || t.output === name);
       if (user) return user;
       cursor = page.next_cursor ?? undefined;
