@@ -3,6 +3,7 @@
  * start by load.ts, then frozen. Every field has a default so an empty file is valid.
  */
 import { servingConfigSchema } from '../serving/deployment-spec.ts';
+import { authSchema } from './auth-schema.ts';
 import { z } from 'zod';
 
 const resourcesSchema = z
@@ -493,6 +494,8 @@ export const configSchema = z
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Server log lines: `pretty` for people, `json` for machines, `auto`: pretty on a terminal, else JSON. */
     log_format: z.enum(['auto', 'pretty', 'json']).default('auto'),
+    /** API keys, roles, rate limits (config/auth-schema.ts). */
+    auth: authSchema.default(() => authSchema.parse({})),
   })
   .strict();
 

@@ -17,7 +17,9 @@
  *   makes for its executor's tasks carry a `Fence`; the store refuses them, in their own
  *   transaction, once the epoch is not current. Conformance: conformance-ownership.ts.
  */
+import type { AuditStore } from './audit-store.ts';
 import type { DeploymentStore } from './deployment-store.ts';
+import type { KeyStore } from './key-store.ts';
 import type { EventType, NewEvent, TaskEvent } from '../domain/events.ts';
 import type { Assignment, Task, TaskStatus } from '../domain/task.ts';
 
@@ -131,6 +133,9 @@ export interface TransitionResult {
 export interface TaskStore {
   /** Serving deployments, in the same database. */
   readonly deployments: DeploymentStore;
+  /** API keys and the audit log of admin actions (src/auth), in the same database. */
+  readonly keys: KeyStore;
+  readonly audit: AuditStore;
   /** Insert new tasks (one transaction) and append their first `state` event. */
   insert(tasks: NewTask[], now: number): Promise<{ results: InsertResult[]; events: TaskEvent[] }>;
   get(id: string): Promise<Task | null>;

@@ -31,7 +31,9 @@ import type {
   TransitionResult,
 } from '../task-store.ts';
 import { Connection, type StoreHealth } from './connection.ts';
+import { PostgresAudit } from './audit.ts';
 import { PostgresDeployments } from './deployments.ts';
+import { PostgresKeys } from './keys.ts';
 import { buildListQuery, encodeCursor } from './list-query.ts';
 import { migratePostgres } from './migrate.ts';
 import { PostgresOwners } from './owners.ts';
@@ -68,6 +70,8 @@ const bound = (n: number): number => (Number.isNaN(n) ? 0 : Math.max(0, Math.min
 
 export class PostgresTaskStore implements TaskStore {
   readonly deployments: PostgresDeployments;
+  readonly keys: PostgresKeys;
+  readonly audit: PostgresAudit;
   private readonly owners: PostgresOwners;
   private listener: QueuedListener | undefined;
 
@@ -76,6 +80,8 @@ export class PostgresTaskStore implements TaskStore {
     private readonly url: string,
   ) {
     this.deployments = new PostgresDeployments(db);
+    this.keys = new PostgresKeys(db);
+    this.audit = new PostgresAudit(db);
     this.owners = new PostgresOwners(db);
   }
 

@@ -28,7 +28,9 @@ import type {
   TransitionRequest,
   TransitionResult,
 } from '../task-store.ts';
+import { SqliteAudit } from './audit.ts';
 import { SqliteDeployments } from './deployments.ts';
+import { SqliteKeys } from './keys.ts';
 import { Checkpointer, SAFETY_AUTOCHECKPOINT_PAGES } from './checkpointer.ts';
 import { EventBatchInsert, type EventInserts, prepareEventInserts } from './event-batch.ts';
 import { buildListQuery, encodeCursor } from './list-query.ts';
@@ -68,6 +70,8 @@ export class SqliteTaskStore implements TaskStore {
   private readonly taskInserts: ReturnType<typeof prepareTaskInserts>;
   private readonly owners: SqliteOwners;
   readonly deployments: SqliteDeployments;
+  readonly keys: SqliteKeys;
+  readonly audit: SqliteAudit;
 
   private constructor(
     private readonly db: Database.Database,
@@ -80,6 +84,8 @@ export class SqliteTaskStore implements TaskStore {
     this.taskInserts = prepareTaskInserts(db);
     this.memory = new RowMemory(db);
     this.deployments = new SqliteDeployments(db);
+    this.keys = new SqliteKeys(db);
+    this.audit = new SqliteAudit(db);
     this.owners = new SqliteOwners(db);
   }
 
