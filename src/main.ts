@@ -258,7 +258,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const deployments = new DeploymentManager({
     tasks: engine,
     store: store.deployments,
-    lake: lakeService,
+    lake: (tenant) => lakes.of(tenant),
     defaults: config.serving.defaults,
     declared: config.serving.deployments,
     localExecutor: config.serving.executor,
