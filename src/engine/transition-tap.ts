@@ -35,6 +35,10 @@ export class TransitionTap implements TaskStore {
     return this.inner.deployments;
   }
 
+  get tenants(): TaskStore['tenants'] {
+    return this.inner.tenants;
+  }
+
   async transition(requests: TransitionRequest[]): Promise<(TransitionResult | null)[]> {
     const results = await this.inner.transition(requests);
     this.listener(results);
