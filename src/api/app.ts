@@ -17,6 +17,7 @@ import type { LakeService } from '../lake/service/lake-service.ts';
 import type { TaskService } from '../engine/task-service.ts';
 import type { GenerationService } from '../generation/service.ts';
 import { MetricsRegistry, metricsRoutes } from './metrics.ts';
+import { installAuth } from './plugins/auth.ts';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling, upgradeErrorHandler } from './plugins/errors.ts';
 import { DEFAULT_MAX_JSON_DEPTH, installJsonBodyParser } from './plugins/json-body.ts';
 import { QueueWatch } from './queue-watch.ts';
@@ -112,6 +113,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // instead of being refused as the wrong media type (415).
   app.removeContentTypeParser('text/plain');
   installJsonBodyParser(app, opts.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH);
+  installAuth(app);
   // A request still awaiting the engine when close() begins gets its answer, but its
   // keep-alive connection must not then hold close() open until the client lets go.
   // Likewise a response still streaming when close() begins (a file, say): its socket turns

@@ -4,6 +4,7 @@
  */
 import { servingConfigSchema } from '../serving/deployment-spec.ts';
 import { tenantsSchema } from './tenants-schema.ts';
+import { authSchema } from './auth-schema.ts';
 import { z } from 'zod';
 
 const resourcesSchema = z
@@ -494,6 +495,8 @@ export const configSchema = z
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Server log lines: `pretty` for people, `json` for machines, `auto`: pretty on a terminal, else JSON. */
     log_format: z.enum(['auto', 'pretty', 'json']).default('auto'),
+    /** API keys, roles, rate limits (config/auth-schema.ts). */
+    auth: authSchema.default(() => authSchema.parse({})),
   })
   .strict();
 

@@ -34,6 +34,12 @@ export class TransitionTap implements TaskStore {
   get deployments(): TaskStore['deployments'] {
     return this.inner.deployments;
   }
+  get keys(): TaskStore['keys'] {
+    return this.inner.keys;
+  }
+  get audit(): TaskStore['audit'] {
+    return this.inner.audit;
+  }
 
   get tenants(): TaskStore['tenants'] {
     return this.inner.tenants;

@@ -17,8 +17,10 @@
  *   makes for its executor's tasks carry a `Fence`; the store refuses them, in their own
  *   transaction, once the epoch is not current. Conformance: conformance-ownership.ts.
  */
+import type { AuditStore } from './audit-store.ts';
 import type { DeploymentStore } from './deployment-store.ts';
 import type { TenantStore } from './tenant-store.ts';
+import type { KeyStore } from './key-store.ts';
 import type { EventType, NewEvent, TaskEvent } from '../domain/events.ts';
 import type { Assignment, Task, TaskStatus } from '../domain/task.ts';
 
@@ -134,6 +136,9 @@ export interface TaskStore {
   readonly deployments: DeploymentStore;
   /** Tenant settings overrides and usage, in the same database. */
   readonly tenants: TenantStore;
+  /** API keys and the audit log of admin actions (src/auth), in the same database. */
+  readonly keys: KeyStore;
+  readonly audit: AuditStore;
   /** Insert new tasks (one transaction) and append their first `state` event. */
   insert(tasks: NewTask[], now: number): Promise<{ results: InsertResult[]; events: TaskEvent[] }>;
   get(id: string): Promise<Task | null>;

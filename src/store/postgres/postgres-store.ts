@@ -31,8 +31,10 @@ import type {
   TransitionResult,
 } from '../task-store.ts';
 import { Connection, type StoreHealth } from './connection.ts';
+import { PostgresAudit } from './audit.ts';
 import { PostgresDeployments } from './deployments.ts';
 import { PostgresTenants } from './tenants.ts';
+import { PostgresKeys } from './keys.ts';
 import { buildListQuery, encodeCursor } from './list-query.ts';
 import { migratePostgres } from './migrate.ts';
 import { PostgresOwners } from './owners.ts';
@@ -70,6 +72,8 @@ const bound = (n: number): number => (Number.isNaN(n) ? 0 : Math.max(0, Math.min
 export class PostgresTaskStore implements TaskStore {
   readonly deployments: PostgresDeployments;
   readonly tenants: PostgresTenants;
+  readonly keys: PostgresKeys;
+  readonly audit: PostgresAudit;
   private readonly owners: PostgresOwners;
   private listener: QueuedListener | undefined;
 
@@ -79,6 +83,8 @@ export class PostgresTaskStore implements TaskStore {
   ) {
     this.deployments = new PostgresDeployments(db);
     this.tenants = new PostgresTenants(db);
+    this.keys = new PostgresKeys(db);
+    this.audit = new PostgresAudit(db);
     this.owners = new PostgresOwners(db);
   }
 

@@ -28,8 +28,10 @@ import type {
   TransitionRequest,
   TransitionResult,
 } from '../task-store.ts';
+import { SqliteAudit } from './audit.ts';
 import { SqliteDeployments } from './deployments.ts';
 import { SqliteTenants } from './tenants.ts';
+import { SqliteKeys } from './keys.ts';
 import { Checkpointer, SAFETY_AUTOCHECKPOINT_PAGES } from './checkpointer.ts';
 import { EventBatchInsert, type EventInserts, prepareEventInserts } from './event-batch.ts';
 import { buildListQuery, encodeCursor } from './list-query.ts';
@@ -70,6 +72,8 @@ export class SqliteTaskStore implements TaskStore {
   private readonly owners: SqliteOwners;
   readonly deployments: SqliteDeployments;
   readonly tenants: SqliteTenants;
+  readonly keys: SqliteKeys;
+  readonly audit: SqliteAudit;
 
   private constructor(
     private readonly db: Database.Database,
@@ -83,6 +87,8 @@ export class SqliteTaskStore implements TaskStore {
     this.memory = new RowMemory(db);
     this.deployments = new SqliteDeployments(db);
     this.tenants = new SqliteTenants(db);
+    this.keys = new SqliteKeys(db);
+    this.audit = new SqliteAudit(db);
     this.owners = new SqliteOwners(db);
   }
 

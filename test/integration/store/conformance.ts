@@ -10,6 +10,7 @@
 import { describe } from 'vitest';
 import { deploymentConformance } from './conformance-deployments.ts';
 import { eventConformance } from './conformance-events.ts';
+import { keyConformance } from './conformance-keys.ts';
 import { queryConformance } from './conformance-queries.ts';
 import { tenantConformance } from './conformance-tenants.ts';
 import { taskConformance } from './conformance-tasks.ts';
@@ -28,5 +29,6 @@ export function taskStoreConformance(name: string, open: OpenStore): void {
     describe('queries', () => queryConformance(open));
     describe('deployments', () => deploymentConformance(open));
     describe('tenants', () => tenantConformance(open));
+    describe('keys and audit', () => keyConformance(open));
   });
 }
