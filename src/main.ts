@@ -195,8 +195,10 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const lake = await LanceLake.open(lakeRoot, { storageOptions: config.lake.storage_options, dataStorageVersion: config.lake.data_storage_version });
   const lineage = await LanceLineageLog.open(lakeRoot, config.lake.storage_options);
   const snapshots = config.lake.snapshot_cache_bytes > 0 ? new SnapshotCache(lake, join(config.state_dir, 'lake-snapshots'), config.lake.snapshot_cache_bytes) : undefined;
-  const lakeService = new LakeService({ lake, lineage, store, snapshots, bus });
-  const lakes = new TenantLakes({ defaultLake: lakeService, store, bus, open: (tenant) => openTenantLake(config, tenant) });
+  // The tenant's lake_bytes quota (tenants: in the config, or an admin's override), read when a write comes.
+  const lakeBytes = async (tenant: string): Promise<number | null> => (await engine.tenants.directory.fresh(tenant)).lake_bytes;
+  const lakeService = new LakeService({ lake, lineage, store, snapshots, bus, lakeBytes: () => lakeBytes('default') });
+  const lakes = new TenantLakes({ defaultLake: lakeService, store, bus, lakeBytes, open: (tenant) => openTenantLake(config, tenant) });
   const artifacts = await openArtifactStore(config);
   const uploads = new LocalUploadStore(join(config.state_dir, 'uploads'));
   // Known up front unless the port is picked at listen time (tests); then set once listening.

@@ -253,7 +253,7 @@ export const lakeRoutes: FastifyPluginAsyncZod<LakeRoutesOptions> = async (app, 
           params: idParams,
           querystring: writeQuery,
           headers: taskHeader,
-          response: { 200: writeResult, ...errorResponses(400, 401, 404, 409, 413, 415) },
+          response: { 200: writeResult, ...errorResponses(400, 401, 404, 409, 413, 415, 429) },
         },
       },
       async (request) => {

@@ -116,6 +116,14 @@ const toApiError = (err: unknown, kind: LakeKind): unknown => {
   }
 };
 
+/** The upload, counting its bytes into `into.bytes` as they pass. */
+async function* counted(body: AsyncIterable<Uint8Array>, into: { bytes: number }): AsyncIterable<Uint8Array> {
+  for await (const chunk of body) {
+    into.bytes += chunk.byteLength;
+    yield chunk;
+  }
+}
+
 const versionRef = (v: string | undefined): VersionRef => (v === undefined || v === '' ? undefined : /^\d+$/.test(v) ? Number(v) : v);
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -155,6 +163,8 @@ export interface LakeServiceDeps {
   snapshots?: SnapshotCache;
   /** The tenant whose namespace this is (tenant-lakes.ts): tasks of other tenants are not found here. */
   tenant?: string;
+  /** The tenant's lake storage quota in bytes (config tenants.<T>.lake_bytes), null for none. */
+  lakeBytes?: () => Promise<number | null>;
   now?: () => number;
 }
 
@@ -284,7 +294,10 @@ export class LakeService {
   async writeArrow(kind: LakeKind, name: string, body: AsyncIterable<Uint8Array>, mode: WriteMode, taskId?: string): Promise<WriteSummary> {
     this.checkName(kind, name);
     const task = taskId === undefined ? null : await this.activeTask(taskId);
-    let table = await readIpc(body);
+    const limit = (await this.deps.lakeBytes?.()) ?? null;
+    const upload = { bytes: 0 };
+    let table = await readIpc(limit === null ? body : counted(body, upload));
+    if (limit !== null) await this.checkQuota(limit, upload.bytes);
     const inputs = task ? this.pins.readsOf(task.id) : [];
     const now = this.now();
     if (kind === 'models') table = modelTable(table, task, inputs, now);
@@ -353,6 +366,19 @@ export class LakeService {
       cursor = page.next_cursor ?? undefined;
     } while (cursor);
     return null;
+  }
+
+  /**
+   * The namespace's bytes on disk (every version of every table) plus this upload must fit the
+   * tenant's lake_bytes. Checked before each write: writes racing each other may overshoot by
+   * what they upload at once (docs/security.md).
+   */
+  private async checkQuota(limit: number, incoming: number): Promise<void> {
+    let used = 0;
+    for (const kind of ['datasets', 'models'] as const) for (const t of await this.deps.lake.list(kind)) used += t.size_bytes;
+    if (used + incoming > limit) {
+      throw new LakerayError('QUOTA_EXCEEDED', `lake storage: tenant "${this.tenant}" uses ${used} bytes; this upload of ${incoming} bytes would pass its lake_bytes quota of ${limit}`);
+    }
   }
 
   private checkName(kind: LakeKind, name: string): void {

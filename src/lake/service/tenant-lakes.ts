@@ -33,6 +33,8 @@ export interface TenantLakesDeps {
   open(tenant: string): Promise<Namespace>;
   store: TaskStore;
   bus: EventBus;
+  /** The tenant's lake storage quota in bytes (tenants.<T>.lake_bytes), null for none. */
+  lakeBytes?: (tenant: string) => Promise<number | null>;
 }
 
 export class TenantLakes {
@@ -47,8 +49,9 @@ export class TenantLakes {
     if (entry === undefined) {
       entry = (async () => {
         const ns = await this.deps.open(tenant);
-        const { store, bus } = this.deps;
-        return { ns, service: new LakeService({ lake: ns.lake, lineage: ns.lineage, snapshots: ns.snapshots, store, bus, tenant }) };
+        const { store, bus, lakeBytes } = this.deps;
+        const service = new LakeService({ lake: ns.lake, lineage: ns.lineage, snapshots: ns.snapshots, store, bus, tenant, lakeBytes: lakeBytes && (() => lakeBytes(tenant)) });
+        return { ns, service };
       })();
       // A namespace that failed to open is tried again on the next call, not cached broken.
       entry.catch(() => this.opened.delete(tenant));
