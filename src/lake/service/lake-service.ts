@@ -12,6 +12,7 @@
  *     the data from under it.
  * What it keeps per task (task-pins.ts) lives only while the task runs.
  */
+import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { LakerayError, type ErrorCode } from '../../domain/errors.ts';
 import { isTerminal, type Task } from '../../domain/task.ts';
@@ -389,7 +390,16 @@ export class LakeService {
     try {
       return await fn();
     } catch (err) {
-      throw toApiError(err, kind);
+      throw this.withoutRoot(toApiError(err, kind));
     }
+  }
+
+  /** An API error never names the lake's root (a LanceDB message may quote a table's URI): `<lake>` instead. */
+  private withoutRoot(err: unknown): unknown {
+    if (!(err instanceof LakerayError)) return err;
+    const given = this.deps.lake.root.replace(/^file:\/\//, '').replace(/\/+$/, '');
+    const roots = /^[a-z][a-z0-9+.-]*:\/\//i.test(given) ? [given] : [resolve(given), given];
+    const message = roots.reduce((m, root) => (root === '' ? m : m.replaceAll(root, '<lake>')), err.message);
+    return message === err.message ? err : new LakerayError(err.code, message);
   }
 }
