@@ -18,6 +18,7 @@ import type { TaskService } from '../engine/task-service.ts';
 import type { GenerationService } from '../generation/service.ts';
 import { MetricsRegistry, metricsRoutes } from './metrics.ts';
 import { type AuthOptions, installAuth } from './plugins/auth.ts';
+import { installTaskTokenScope } from './plugins/task-token-scope.ts';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling, upgradeErrorHandler } from './plugins/errors.ts';
 import { DEFAULT_MAX_JSON_DEPTH, installJsonBodyParser } from './plugins/json-body.ts';
 import { QueueWatch } from './queue-watch.ts';
@@ -166,6 +167,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // After the websocket plugin's own onRequest hook (it marks upgrades, so a refused upgrade's
   // socket is closed once answered) and before every route but the OpenAPI pages.
   installAuth(app, { ...opts.auth, tokens: opts.tokens });
+  installTaskTokenScope(app, opts.tokens);
 
   const metrics = opts.metrics ?? new MetricsRegistry();
   metrics.setStatsSource(() => opts.tasks.stats());

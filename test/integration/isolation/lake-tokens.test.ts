@@ -75,6 +75,22 @@ describe('task tokens on the lake', () => {
     expect(JSON.parse(task.text).rows).toBe(3);
   });
 
+  it("a task token reaches its own task's routes and its tenant's lake, nothing else", async () => {
+    const sibling = await iso.hold('acme');
+    try {
+      expect((await lakeCall(url, 'GET', `/api/v1/tasks/${acme.task.id}/events`, bearer(acme.token))).status).toBe(200);
+      expect((await lakeCall(url, 'GET', `/api/v1/tasks/${acme.task.id}`, bearer(acme.token))).status).toBe(200);
+      // Its own tenant's other task: not there for it; the task list, submits, services: refused.
+      expectError(await lakeCall(url, 'GET', `/api/v1/tasks/${sibling.task.id}/events`, bearer(acme.token)), 404, 'TASK_NOT_FOUND');
+      expectError(await lakeCall(url, 'POST', `/api/v1/tasks/${sibling.task.id}/cancel`, bearer(acme.token)), 404, 'TASK_NOT_FOUND');
+      expectError(await lakeCall(url, 'GET', '/api/v1/tasks', bearer(acme.token)), 403, 'FORBIDDEN');
+      expectError(await lakeCall(url, 'GET', '/api/v1/services', bearer(acme.token)), 403, 'FORBIDDEN');
+      expect((await iso.server.engine.get({ tenant: 'acme' }, sibling.task.id)).status).toBe('running');
+    } finally {
+      sibling.release();
+    }
+  });
+
   it('describing a table names no server path', async () => {
     const d = await lakeCall(url, 'GET', '/api/v1/datasets/digits');
     expect(JSON.parse(d.text).path).toBe('datasets/digits.lance');
