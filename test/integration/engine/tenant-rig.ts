@@ -38,7 +38,8 @@ export async function startTenantRig(opts: { gpus: number; tenants?: Record<stri
         gpus: opts.gpus,
         kill_grace_ms: 1000,
         work_dirs: false,
-        pools: [{ name: 'node', runtime: 'node', min: 1, max: 1, concurrency: 64 }],
+        // A warm worker serves one tenant only (warm-pool.ts): one ready worker per tenant of the rig, the late one's included.
+        pools: [{ name: 'node', runtime: 'node', min: 4, max: 4, concurrency: 64 }],
         default_pools: { node: 'node' },
       },
     },
