@@ -42,8 +42,8 @@ const OPEN_ROUTES = new Set(['/health', '/ready', '/metrics', '/', '/assets/*'])
 /** Routes that check a task's or an executor's own token (remote-reports.ts, driver-poll.ts). */
 const SELF_AUTHENTICATED = new Set(['POST /api/v1/tasks/:id/reports', 'PUT /api/v1/tasks/:id/artifacts/:name', 'POST /api/v1/executors/:name/driver/poll']);
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-/** GET routes that write: seed 003's session WebSocket streams chunks into a session. */
-const WRITES_BY_GET = new Set(['/wss/:session_id']);
+/** GET routes that write: the session WebSockets stream chunks into a session. */
+const WRITES_BY_GET = new Set(['/wss/:session_id', '/api/v1/deployments/:name/sessions/:id/stream']);
 
 const unauthorized = (message: string): LakerayError => new LakerayError('UNAUTHORIZED', message);
 
@@ -104,6 +104,7 @@ export function installAuth(app: FastifyInstance, opts: AuthOptions & { tokens?:
   };
 
   app.decorateRequest('caller', null);
+  app.decorate('auditLog', opts.stores?.audit ?? null);
   app.addHook('onRequest', async (request, reply) => {
     const route = request.routeOptions.url;
     if (route !== undefined && SELF_AUTHENTICATED.has(`${request.method} ${route}`)) {

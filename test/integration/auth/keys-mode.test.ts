@@ -16,6 +16,7 @@ import { parseConfig } from '../../../src/config/load.ts';
 import { type RunningServer, startServer } from '../../../src/main.ts';
 import { createKey, createKeyWithId } from '../../helpers/keys.ts';
 import { ROOT, tempDir } from '../../helpers/server-process.ts';
+import { until } from '../../helpers/until.ts';
 
 let server: RunningServer;
 let dbPath: string;
@@ -109,6 +110,15 @@ describe('every route of the OpenAPI document', () => {
     }
     expect(failures).toEqual([]);
   }, 120_000);
+
+  it('covers the routes the document hides too: the events WebSocket, the service proxy, the demo page', async () => {
+    for (const [method, path] of [['GET', '/api/v1/ws'], ['GET', '/api/v1/services/x1/'], ['POST', '/api/v1/services/x1/predict'], ['GET', '/demo/mnist'], ['GET', '/wss/x1']] as const) {
+      for (const key of [undefined, keys.wrong, keys.revoked]) {
+        const r = await call(method, path, key);
+        expect([method, path, r.status, r.body?.error?.code]).toEqual([method, path, 401, 'UNAUTHORIZED']);
+      }
+    }
+  });
 
   it('says why a key is refused', async () => {
     expect((await call('GET', '/api/v1/tasks')).body.error.message).toMatch(/API key is required/);
@@ -205,6 +215,17 @@ describe('keys API and audit log', () => {
   });
 });
 
+describe('audited deletes', () => {
+  it('records a member deleting a finished task in the tenant’s audit log', async () => {
+    const created = await call('POST', '/api/v1/tasks', keys.member, { script: 'ok.py' });
+    const id = created.body.id as string;
+    await until('the task finished', async () => (['succeeded', 'failed'].includes((await call('GET', `/api/v1/tasks/${id}`, keys.member)).body.status) ? true : undefined), 120_000, 100);
+    expect((await call('DELETE', `/api/v1/tasks/${id}`, keys.member)).status).toBe(204);
+    const entries = (await call('GET', '/api/v1/audit?limit=5', keys.admin)).body.entries as { action: string; target: string; key_id: string }[];
+    expect(entries[0]).toMatchObject({ action: 'task.delete', target: id, key_id: keys.member.split('.')[1] });
+  }, 150_000);
+});
+
 describe('browsers: SSE and WebSocket with ?access_token', () => {
   it('streams task events to a key in the query, and refuses without one', async () => {
     const created = await call('POST', '/api/v1/tasks', keys.member, { script: 'ok.py' });
@@ -236,6 +257,18 @@ describe('browsers: SSE and WebSocket with ?access_token', () => {
     });
     ws.close();
     expect(reply.type).toBe('pong');
+  });
+
+  it('refuses a viewer the session WebSockets, which write chunks', async () => {
+    for (const path of ['/wss/s1', '/api/v1/deployments/d/sessions/s1/stream']) {
+      const status = await new Promise<number>((resolve) => {
+        const ws = new WebSocket(`${server.url.replace('http', 'ws')}${path}?access_token=${encodeURIComponent(keys.viewer)}`);
+        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.on('open', () => resolve(101));
+        ws.on('error', () => {});
+      });
+      expect([path, status]).toEqual([path, 403]);
+    }
   });
 });
 
