@@ -13,6 +13,7 @@ import { LakerayError } from '../../domain/errors.ts';
 import type { TaskTokens } from '../../engine/task-tokens.ts';
 import type { LakeService } from '../../lake/service/lake-service.ts';
 import type { TenantLakes } from '../../lake/service/tenant-lakes.ts';
+import { auditRequest } from '../caller.ts';
 import { lakeCallerOf } from '../lake-caller.ts';
 import { errorResponses } from '../plugins/errors.ts';
 
@@ -166,6 +167,7 @@ export const lakeRoutes: FastifyPluginAsyncZod<LakeRoutesOptions> = async (app, 
       { schema: { tags, summary: `Delete a ${what} and all its versions`, params: idParams, response: { 204: z.null(), ...errorResponses(400, 401, 404, 409) } } },
       async (request, reply) => {
         await (await scope(request)).lake.delete(kind, request.params.id);
+        await auditRequest(request, `${kind}.delete`, request.params.id);
         return reply.code(204).send(null);
       },
     );

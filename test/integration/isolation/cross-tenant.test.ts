@@ -164,6 +164,14 @@ describe('tenant isolation', () => {
     expect(tried).toBeGreaterThan(100);
   }, 300_000);
 
+  it("deleting a table is in its tenant's audit log, not in another's", async () => {
+    ok(await call(keyA, 'PUT', '/api/v1/datasets/acme_scratch/arrow', ipc(2), ARROW), 'scratch');
+    expect((await call(keyA, 'DELETE', '/api/v1/datasets/acme_scratch')).status).toBe(204);
+    const auditOf = async (key: string) => JSON.parse((await call(key, 'GET', '/api/v1/audit?limit=100')).text).entries as { action: string; target: string }[];
+    expect((await auditOf(keyA)).some((e) => e.action === 'datasets.delete' && e.target === 'acme_scratch')).toBe(true);
+    expect((await auditOf(keyB)).some((e) => e.target === 'acme_scratch')).toBe(false);
+  });
+
   it("B's WebSocket `all` feed carries none of A's events, and A's task ids are unknown to it", async () => {
     const ws = new WebSocket(`${url.replace('http', 'ws')}/api/v1/ws?access_token=${encodeURIComponent(keyB)}`);
     const frames: string[] = [];
