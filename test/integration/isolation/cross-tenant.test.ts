@@ -164,6 +164,27 @@ describe('tenant isolation', () => {
     expect(tried).toBeGreaterThan(100);
   }, 300_000);
 
+  it('path errors name what the client sent, never the state dir, the lake or the script and data roots', async () => {
+    const bad = [
+      { script: '../../../etc/passwd.py' },
+      { script: 'no_such_script.py' },
+      { script: 'waits.py', input: '/etc/passwd' },
+      { script: 'waits.py', input: '../../outside.csv' },
+      { script: 'waits.py', output: '/var/tmp/out.csv' },
+      { script: 'waits.py', input: 'missing_dir/file.csv' },
+    ];
+    const answers: Answer[] = [];
+    for (const body of bad) answers.push(await call(keyA, 'POST', '/api/v1/tasks', JSON.stringify(body), 'application/json'));
+    answers.push(await call(keyA, 'GET', `/api/v1/datasets/acme_digits/rows?filter=${encodeURIComponent('nope = 1')}`));
+    answers.push(await call(keyA, 'GET', '/api/v1/datasets/acme_digits/rows?version=99'));
+    answers.push(await call(keyA, 'GET', '/api/v1/models/acme_model/files/nope.bin'));
+    answers.push(await call(keyA, 'PUT', '/api/v1/datasets/acme_digits/arrow?mode=append', ipc(2), ARROW)); // another schema
+    answers.push(await call(keyA, 'PUT', '/api/v1/datasets/acme_digits/arrow', Buffer.from('not arrow'), ARROW));
+    const errors = answers.filter((r) => r.status >= 400);
+    expect(errors.length).toBeGreaterThanOrEqual(answers.length - 1);
+    expect(errors.filter((r) => r.text.includes(iso.dir) || r.text.includes(ROOT) || r.text.includes(import.meta.dirname))).toEqual([]);
+  });
+
   it("deleting a table is in its tenant's audit log, not in another's", async () => {
     ok(await call(keyA, 'PUT', '/api/v1/datasets/acme_scratch/arrow', ipc(2), ARROW), 'scratch');
     expect((await call(keyA, 'DELETE', '/api/v1/datasets/acme_scratch')).status).toBe(204);
