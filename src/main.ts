@@ -26,6 +26,8 @@ import { type ExampleIngestion, ingestExamples, mnistDataDir, withExamples } fro
 import { GenerationService } from './generation/service.ts';
 import { catalogExecutors } from './generation/executor-choice.ts';
 import { LakeService } from './lake/service/lake-service.ts';
+import { openTenantLake } from './lake/lance/tenant-namespace.ts';
+import { TenantLakes } from './lake/service/tenant-lakes.ts';
 import { MemoryEventBus } from './events/memory.ts';
 import { RedisEventBus } from './events/redis-event-bus.ts';
 import type { PolledExecutor } from './domain/driver-poll.ts';
@@ -194,7 +196,10 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const lake = await LanceLake.open(lakeRoot, { storageOptions: config.lake.storage_options, dataStorageVersion: config.lake.data_storage_version });
   const lineage = await LanceLineageLog.open(lakeRoot, config.lake.storage_options);
   const snapshots = config.lake.snapshot_cache_bytes > 0 ? new SnapshotCache(lake, join(config.state_dir, 'lake-snapshots'), config.lake.snapshot_cache_bytes) : undefined;
-  const lakeService = new LakeService({ lake, lineage, store, snapshots, bus });
+  // The tenant's lake_bytes quota (tenants: in the config, or an admin's override), read when a write comes.
+  const lakeBytes = async (tenant: string): Promise<number | null> => (await engine.tenants.directory.fresh(tenant)).lake_bytes;
+  const lakeService = new LakeService({ lake, lineage, store, snapshots, bus, lakeBytes: () => lakeBytes('default') });
+  const lakes = new TenantLakes({ defaultLake: lakeService, store, bus, lakeBytes, open: (tenant) => openTenantLake(config, tenant) });
   const artifacts = await openArtifactStore(config);
   const uploads = new LocalUploadStore(join(config.state_dir, 'uploads'));
   // Known up front unless the port is picked at listen time (tests); then set once listening.
@@ -256,7 +261,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const deployments = new DeploymentManager({
     tasks: engine,
     store: store.deployments,
-    lake: lakeService,
+    lake: (tenant) => lakes.of(tenant),
     defaults: config.serving.defaults,
     declared: config.serving.deployments,
     localExecutor: config.serving.executor,
@@ -287,7 +292,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     maxJsonDepth: config.server.max_json_depth,
     maxBatch: config.server.max_batch,
     metrics,
-    lake: lakeService,
+    lakes,
     maxUploadBytes: config.lake.max_upload_bytes,
     artifacts: engine.artifacts,
     generation,
@@ -351,6 +356,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       await engine.stop();
       for (const executor of executors.values()) await executor.close();
       lakeService.close();
+      await lakes.close();
       await bus.close();
       await store.close();
       await lineage.close();

@@ -13,11 +13,12 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { ArtifactService } from '../engine/artifact-service.ts';
 import type { RemoteReports } from '../engine/remote-reports.ts';
 import type { RemoteUploads } from '../engine/remote-uploads.ts';
-import type { LakeService } from '../lake/service/lake-service.ts';
+import type { TenantLakes } from '../lake/service/tenant-lakes.ts';
 import type { TaskService } from '../engine/task-service.ts';
 import type { GenerationService } from '../generation/service.ts';
 import { MetricsRegistry, metricsRoutes } from './metrics.ts';
 import { type AuthOptions, installAuth } from './plugins/auth.ts';
+import { installTaskTokenScope } from './plugins/task-token-scope.ts';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling, upgradeErrorHandler } from './plugins/errors.ts';
 import { DEFAULT_MAX_JSON_DEPTH, installJsonBodyParser } from './plugins/json-body.ts';
 import { QueueWatch } from './queue-watch.ts';
@@ -46,8 +47,8 @@ import type { ExecutorDescription } from './executor-view.ts';
 
 export interface AppOptions {
   tasks: TaskService;
-  /** The lake's routes (/api/v1/datasets, /api/v1/models) when a lake is configured. */
-  lake?: LakeService;
+  /** The lake's routes (/api/v1/datasets, /api/v1/models), one namespace per tenant, when a lake is configured. */
+  lakes?: TenantLakes;
   /** Model serving (src/serving): the deployments routes. */
   deployments?: { manager: DeploymentManager; maxPredictBytes: number };
   /** Largest Arrow upload in bytes (default 4 GiB). */
@@ -166,6 +167,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // After the websocket plugin's own onRequest hook (it marks upgrades, so a refused upgrade's
   // socket is closed once answered) and before every route but the OpenAPI pages.
   installAuth(app, { ...opts.auth, tokens: opts.tokens });
+  installTaskTokenScope(app, opts.tokens);
 
   const metrics = opts.metrics ?? new MetricsRegistry();
   metrics.setStatsSource(() => opts.tasks.stats());
@@ -183,7 +185,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   if (opts.drivers && opts.tokens) await app.register(driverPollRoutes, { tokens: opts.tokens, drivers: opts.drivers });
   if (opts.generation) await app.register(videoRoutes, { generation: opts.generation });
   await app.register(serviceRoutes, { tasks: opts.tasks, upstreamTimeoutMs: opts.serviceTimeoutMs });
-  if (opts.lake) await app.register(lakeRoutes, { lake: opts.lake, maxUploadBytes: opts.maxUploadBytes ?? 4 * 1024 ** 3 });
+  if (opts.lakes) await app.register(lakeRoutes, { lakes: opts.lakes, tokens: opts.tokens, maxUploadBytes: opts.maxUploadBytes ?? 4 * 1024 ** 3 });
   if (opts.deployments) await app.register(deploymentRoutes, { deployments: opts.deployments.manager, maxPredictBytes: opts.deployments.maxPredictBytes });
   if (opts.sessions) {
     await app.register(sessionRoutes, { sessions: opts.sessions });

@@ -49,6 +49,7 @@ export const ERRORS = {
   INVALID_TENSOR: { status: 400, scope: 'api', message: 'An input is missing, unknown, or has the wrong shape or dtype for the model' },
   RATE_LIMITED: { status: 429, scope: 'api', message: "Too many requests for this API key; retry after Retry-After" },
   QUEUE_FULL: { status: 429, scope: 'api', message: "The deployment's queue is full; retry after Retry-After" },
+  QUOTA_EXCEEDED: { status: 429, scope: 'api', message: "The tenant's quota (max_queued, or GPU-seconds of the day for a GPU task) does not allow the submission; nothing was submitted" },
   TOO_MANY_SESSIONS: { status: 429, scope: 'api', message: 'The most streaming sessions the server keeps are open; delete one or retry once idle ones are reaped' },
   RANGE_NOT_SATISFIABLE: { status: 416, scope: 'api', message: 'The requested byte range lies outside the file' },
   SERVICE_UNREACHABLE: { status: 502, scope: 'api', message: 'The service did not answer the proxied request' },

@@ -27,6 +27,9 @@ import { SeedProgress } from './seed-progress.ts';
 import type { EntryVerdict } from '../events/sources/redis-progress-stream.ts';
 import type { SeedProgressEntry } from '../events/sources/seed-progress-entry.ts';
 import { WebhookNotifier } from '../webhooks/notifier.ts';
+import { TenantDirectory } from '../tenants/directory.ts';
+import { GpuMeter } from '../tenants/gpu-meter.ts';
+import { SubmitQuotas } from '../tenants/quotas.ts';
 
 export interface EngineDeps {
   config: Readonly<Config>;
@@ -50,6 +53,8 @@ export interface EngineDeps {
    */
   schedule?: boolean;
   now?: () => number;
+  /** How often running tasks' GPU-seconds are charged to their tenants (tenants/gpu-meter.ts); default 5000. */
+  gpuChargeMs?: number;
   onError?: (err: unknown, context: string) => void;
 }
 
@@ -69,6 +74,9 @@ export class Engine implements TaskService {
   private unwatchQueued: (() => void) | undefined;
   /** The tasks' artifacts, for the API; null without an artifact store. */
   readonly artifacts: ArtifactService | null;
+  /** Tenants' effective settings (config + stored overrides), and the meter of their GPU-seconds. */
+  readonly tenants: { directory: TenantDirectory; meter: GpuMeter };
+  private readonly quotas: SubmitQuotas;
 
   constructor(private readonly deps: EngineDeps) {
     this.now = deps.now ?? Date.now;
@@ -99,6 +107,10 @@ export class Engine implements TaskService {
     deps = { ...deps, store: new TransitionTap(inner, observe) };
     this.deps = deps;
     this.artifacts = deps.artifacts ? this.artifactService(deps.artifacts) : null;
+    const directory = new TenantDirectory(inner.tenants, deps.config.tenants, this.now);
+    const meter = new GpuMeter({ store: inner.tenants, now: this.now, tickMs: deps.gpuChargeMs, onError: deps.onError });
+    this.tenants = { directory, meter };
+    this.quotas = new SubmitQuotas({ directory, store: inner.tenants, meter, now: this.now });
     this.dispatcher = new Dispatcher({
       store: deps.store,
       executors: deps.executors,
@@ -108,6 +120,7 @@ export class Engine implements TaskService {
       instanceId: this.instanceId,
       fenceOf: (executor) => this.ownership.fenceOf(executor),
       artifacts: deps.artifacts,
+      tenants: this.tenants,
       now: this.now,
       onError: deps.onError,
     });
@@ -200,6 +213,7 @@ export class Engine implements TaskService {
     this.reconciler.stop();
     this.ownership.stopClaiming();
     await this.dispatcher.stop();
+    await this.tenants.meter.stop();
     await this.ownership.stop();
     await this.webhooks.close();
     await this.writer.flush();
@@ -256,7 +270,11 @@ export class Engine implements TaskService {
         throw e;
       }
     });
-    const { results, events } = await this.deps.store.insert(compiled, now);
+    const { results, events } = await this.quotas.admit(
+      caller.tenant,
+      compiled.map((c) => c.task),
+      () => this.deps.store.insert(compiled, now),
+    );
     this.writer.published(events);
     this.dispatcher.queueChanged();
     return results;

@@ -41,6 +41,10 @@ export class TransitionTap implements TaskStore {
     return this.inner.audit;
   }
 
+  get tenants(): TaskStore['tenants'] {
+    return this.inner.tenants;
+  }
+
   async transition(requests: TransitionRequest[]): Promise<(TransitionResult | null)[]> {
     const results = await this.inner.transition(requests);
     this.listener(results);

@@ -19,6 +19,7 @@
  */
 import type { AuditStore } from './audit-store.ts';
 import type { DeploymentStore } from './deployment-store.ts';
+import type { TenantStore } from './tenant-store.ts';
 import type { KeyStore } from './key-store.ts';
 import type { EventType, NewEvent, TaskEvent } from '../domain/events.ts';
 import type { Assignment, Task, TaskStatus } from '../domain/task.ts';
@@ -133,6 +134,8 @@ export interface TransitionResult {
 export interface TaskStore {
   /** Serving deployments, in the same database. */
   readonly deployments: DeploymentStore;
+  /** Tenant settings overrides and usage, in the same database. */
+  readonly tenants: TenantStore;
   /** API keys and the audit log of admin actions (src/auth), in the same database. */
   readonly keys: KeyStore;
   readonly audit: AuditStore;

@@ -33,6 +33,7 @@ import type {
 import { Connection, type StoreHealth } from './connection.ts';
 import { PostgresAudit } from './audit.ts';
 import { PostgresDeployments } from './deployments.ts';
+import { PostgresTenants } from './tenants.ts';
 import { PostgresKeys } from './keys.ts';
 import { buildListQuery, encodeCursor } from './list-query.ts';
 import { migratePostgres } from './migrate.ts';
@@ -70,6 +71,7 @@ const bound = (n: number): number => (Number.isNaN(n) ? 0 : Math.max(0, Math.min
 
 export class PostgresTaskStore implements TaskStore {
   readonly deployments: PostgresDeployments;
+  readonly tenants: PostgresTenants;
   readonly keys: PostgresKeys;
   readonly audit: PostgresAudit;
   private readonly owners: PostgresOwners;
@@ -80,6 +82,7 @@ export class PostgresTaskStore implements TaskStore {
     private readonly url: string,
   ) {
     this.deployments = new PostgresDeployments(db);
+    this.tenants = new PostgresTenants(db);
     this.keys = new PostgresKeys(db);
     this.audit = new PostgresAudit(db);
     this.owners = new PostgresOwners(db);

@@ -30,6 +30,7 @@ import type {
 } from '../task-store.ts';
 import { SqliteAudit } from './audit.ts';
 import { SqliteDeployments } from './deployments.ts';
+import { SqliteTenants } from './tenants.ts';
 import { SqliteKeys } from './keys.ts';
 import { Checkpointer, SAFETY_AUTOCHECKPOINT_PAGES } from './checkpointer.ts';
 import { EventBatchInsert, type EventInserts, prepareEventInserts } from './event-batch.ts';
@@ -70,6 +71,7 @@ export class SqliteTaskStore implements TaskStore {
   private readonly taskInserts: ReturnType<typeof prepareTaskInserts>;
   private readonly owners: SqliteOwners;
   readonly deployments: SqliteDeployments;
+  readonly tenants: SqliteTenants;
   readonly keys: SqliteKeys;
   readonly audit: SqliteAudit;
 
@@ -84,6 +86,7 @@ export class SqliteTaskStore implements TaskStore {
     this.taskInserts = prepareTaskInserts(db);
     this.memory = new RowMemory(db);
     this.deployments = new SqliteDeployments(db);
+    this.tenants = new SqliteTenants(db);
     this.keys = new SqliteKeys(db);
     this.audit = new SqliteAudit(db);
     this.owners = new SqliteOwners(db);

@@ -82,7 +82,7 @@ describe('per-task lake memory', () => {
     const put = request(`${server.url}/api/v1/datasets/late_write/arrow?mode=create`, {
       method: 'PUT',
       body,
-      headers: { 'content-type': ARROW, 'x-lakeray-task': task.id },
+      headers: { 'content-type': ARROW, 'x-lakeray-task': task.id, authorization: `Bearer ${server.tokens.mint(task.id, 1)}` },
     });
     await new Promise((r) => setTimeout(r, 100)); // the server has looked the task up by now
     task.release();

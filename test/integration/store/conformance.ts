@@ -12,6 +12,7 @@ import { deploymentConformance } from './conformance-deployments.ts';
 import { eventConformance } from './conformance-events.ts';
 import { keyConformance } from './conformance-keys.ts';
 import { queryConformance } from './conformance-queries.ts';
+import { tenantConformance } from './conformance-tenants.ts';
 import { taskConformance } from './conformance-tasks.ts';
 import { transitionConformance } from './conformance-transitions.ts';
 import type { OpenStore } from './fixtures.ts';
@@ -27,6 +28,7 @@ export function taskStoreConformance(name: string, open: OpenStore): void {
     describe('events', () => eventConformance(open));
     describe('queries', () => queryConformance(open));
     describe('deployments', () => deploymentConformance(open));
+    describe('tenants', () => tenantConformance(open));
     describe('keys and audit', () => keyConformance(open));
   });
 }
