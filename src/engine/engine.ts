@@ -82,6 +82,7 @@ export class Engine implements TaskService {
     );
     this.webhooks = new WebhookNotifier({
       config: deps.config.webhooks,
+      outbox: inner.webhooks,
       writer: this.writer,
       bus: deps.bus,
       artifacts: deps.artifacts,

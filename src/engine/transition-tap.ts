@@ -34,6 +34,9 @@ export class TransitionTap implements TaskStore {
   get deployments(): TaskStore['deployments'] {
     return this.inner.deployments;
   }
+  get webhooks(): TaskStore['webhooks'] {
+    return this.inner.webhooks;
+  }
 
   async transition(requests: TransitionRequest[]): Promise<(TransitionResult | null)[]> {
     const results = await this.inner.transition(requests);

@@ -32,6 +32,7 @@ import type {
 } from '../task-store.ts';
 import { Connection, type StoreHealth } from './connection.ts';
 import { PostgresDeployments } from './deployments.ts';
+import { PostgresWebhookOutbox } from './webhook-outbox.ts';
 import { buildListQuery, encodeCursor } from './list-query.ts';
 import { migratePostgres } from './migrate.ts';
 import { PostgresOwners } from './owners.ts';
@@ -68,6 +69,7 @@ const bound = (n: number): number => (Number.isNaN(n) ? 0 : Math.max(0, Math.min
 
 export class PostgresTaskStore implements TaskStore {
   readonly deployments: PostgresDeployments;
+  readonly webhooks: PostgresWebhookOutbox;
   private readonly owners: PostgresOwners;
   private listener: QueuedListener | undefined;
 
@@ -76,6 +78,7 @@ export class PostgresTaskStore implements TaskStore {
     private readonly url: string,
   ) {
     this.deployments = new PostgresDeployments(db);
+    this.webhooks = new PostgresWebhookOutbox(db);
     this.owners = new PostgresOwners(db);
   }
 

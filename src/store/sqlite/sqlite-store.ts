@@ -29,6 +29,7 @@ import type {
   TransitionResult,
 } from '../task-store.ts';
 import { SqliteDeployments } from './deployments.ts';
+import { SqliteWebhookOutbox } from './webhook-outbox.ts';
 import { Checkpointer, SAFETY_AUTOCHECKPOINT_PAGES } from './checkpointer.ts';
 import { EventBatchInsert, type EventInserts, prepareEventInserts } from './event-batch.ts';
 import { buildListQuery, encodeCursor } from './list-query.ts';
@@ -68,6 +69,7 @@ export class SqliteTaskStore implements TaskStore {
   private readonly taskInserts: ReturnType<typeof prepareTaskInserts>;
   private readonly owners: SqliteOwners;
   readonly deployments: SqliteDeployments;
+  readonly webhooks: SqliteWebhookOutbox;
 
   private constructor(
     private readonly db: Database.Database,
@@ -80,6 +82,7 @@ export class SqliteTaskStore implements TaskStore {
     this.taskInserts = prepareTaskInserts(db);
     this.memory = new RowMemory(db);
     this.deployments = new SqliteDeployments(db);
+    this.webhooks = new SqliteWebhookOutbox(db);
     this.owners = new SqliteOwners(db);
   }
 

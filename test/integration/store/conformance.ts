@@ -14,6 +14,7 @@ import { queryConformance } from './conformance-queries.ts';
 import { taskConformance } from './conformance-tasks.ts';
 import { transitionConformance } from './conformance-transitions.ts';
 import type { OpenStore } from './fixtures.ts';
+import { webhookOutboxConformance } from './conformance-webhooks.ts';
 
 export { makeTask, newTask, seed, start, T0, uniq } from './fixtures.ts';
 export type { OpenStore } from './fixtures.ts';
@@ -26,5 +27,6 @@ export function taskStoreConformance(name: string, open: OpenStore): void {
     describe('events', () => eventConformance(open));
     describe('queries', () => queryConformance(open));
     describe('deployments', () => deploymentConformance(open));
+    describe('webhook outbox', () => webhookOutboxConformance(open));
   });
 }
