@@ -58,4 +58,6 @@ export interface WebhookOutboxStore {
   claimWebhooks(owner: string, limit: number, now: number, leaseMs: number): Promise<WebhookDelivery[]>;
   /** Records an attempt's outcome and ends the lease; false (nothing written) unless `owner` holds it. */
   settleWebhook(id: string, owner: string, s: WebhookSettlement): Promise<boolean>;
+  /** Deletes done and failed deliveries settled before `before` (the task's event log keeps their attempts). */
+  pruneWebhooks(before: number): Promise<number>;
 }

@@ -21,6 +21,9 @@ import type { WebhookDelivery, WebhookOutboxStore } from '../store/webhook-outbo
 /** How often the store is asked for due deliveries nobody here woke the worker for. */
 export const WEBHOOK_POLL_MS = 1000;
 
+/** Settled deliveries are kept this long (to look at in the database), then deleted. */
+export const WEBHOOK_KEEP_MS = 60 * 60_000;
+
 /** A delivery is held this long: an attempt (timeout_ms) plus building the body and settling it. */
 export const webhookLeaseMs = (config: Readonly<WebhooksConfig>): number => 2 * config.timeout_ms + 5000;
 
@@ -46,7 +49,11 @@ export class WebhookOutboxWorker {
 
   constructor(private readonly deps: OutboxWorkerDeps) {
     this.agent = outboundAgent(deps.config.allow_private, deps.config.timeout_ms);
-    this.poll = setInterval(() => this.wake(), WEBHOOK_POLL_MS);
+    let polls = 0;
+    this.poll = setInterval(() => {
+      if (++polls % 60 === 0) this.prune();
+      this.wake();
+    }, WEBHOOK_POLL_MS);
     this.poll.unref();
     this.wake();
   }
@@ -67,6 +74,10 @@ export class WebhookOutboxWorker {
     // destroy, not close: a receiver that hangs must not hold the server's shutdown. Its
     // delivery stays claimed until the lease lapses, then is sent again.
     await this.agent.destroy().catch(() => {});
+  }
+
+  private prune(): void {
+    this.deps.outbox.pruneWebhooks(this.deps.now() - WEBHOOK_KEEP_MS).catch((err: unknown) => this.deps.onError?.(err, 'webhook outbox'));
   }
 
   private async pump(): Promise<void> {

@@ -27,6 +27,7 @@ const SQL = {
           RETURNING seq, ${COLUMNS}`,
   settle: `UPDATE webhook_deliveries SET state = $3, attempt = $4, body = $5, next_at = $6, lease_owner = NULL, lease_until = NULL, updated_at = $7
            WHERE id = $1 AND lease_owner = $2 AND state = 'pending'`,
+  prune: "DELETE FROM webhook_deliveries WHERE state IN ('done', 'failed') AND updated_at < $1",
 } as const;
 
 const deliveryOf = (r: Row): WebhookDelivery => ({ ...r, task: JSON.parse(r.task) as WebhookDelivery['task'], data: JSON.parse(r.data) as Record<string, unknown> });
@@ -59,4 +60,8 @@ export class PostgresWebhookOutbox implements WebhookOutboxStore {
     return (await this.db.execute({ name: 'lakeray_webhook_settle', text: SQL.settle, values })).rowCount === 1;
   }
 
+
+  async pruneWebhooks(before: number): Promise<number> {
+    return (await this.db.execute({ name: 'lakeray_webhook_prune', text: SQL.prune, values: [before] })).rowCount ?? 0;
+  }
 }

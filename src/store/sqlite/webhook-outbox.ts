@@ -30,6 +30,7 @@ export class SqliteWebhookOutbox implements WebhookOutboxStore {
            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.task_id = d.task_id AND e.state = 'pending' AND e.seq < d.seq)
          ORDER BY d.next_at, d.seq LIMIT @limit`,
       ),
+      prune: db.prepare("DELETE FROM webhook_deliveries WHERE state IN ('done', 'failed') AND updated_at < ?"),
       lease: db.prepare('UPDATE webhook_deliveries SET lease_owner = @owner, lease_until = @until WHERE id = @id'),
       settle: db.prepare(
         `UPDATE webhook_deliveries SET state = @state, attempt = @attempt, body = @body, next_at = @next_at,
@@ -63,5 +64,9 @@ export class SqliteWebhookOutbox implements WebhookOutboxStore {
 
   async settleWebhook(id: string, owner: string, s: WebhookSettlement): Promise<boolean> {
     return this.q.settle.run({ id, owner, ...s, now: Date.now() }).changes === 1;
+  }
+
+  async pruneWebhooks(before: number): Promise<number> {
+    return this.q.prune.run(before).changes;
   }
 }

@@ -46,6 +46,11 @@ export function webhookOutboxConformance(open: OpenStore): void {
     expect(retry).toMatchObject({ id: d.id, attempt: 1, body: '{"same":"bytes"}' });
     expect(await outbox().settleWebhook(d.id, 'c', { state: 'failed', attempt: 2, body: retry!.body, next_at: T0 })).toBe(true);
     expect(await claim('d', T0 + 10 * LEASE, [task])).toEqual([]);
+    // Settled rows are pruned once older than the cut-off (updated_at is the store's clock: now).
+    const pending = delivery(uniq('task'));
+    await outbox().enqueueWebhook(pending);
+    expect(await outbox().pruneWebhooks(Date.now() + 60_000)).toBeGreaterThanOrEqual(1);
+    expect((await claim('e', T0 + 10 * LEASE, [pending.task_id])).map((x) => x.id)).toEqual([pending.id]);
   });
 
   it("sends a task's deliveries one at a time in order; other tasks are not held up", async () => {
