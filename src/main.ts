@@ -209,6 +209,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       dataRoots: [...config.data_roots],
       runtimesDir: join(PACKAGE_ROOT, 'runtimes'),
       maxLogLineBytes: config.tasks.max_log_line_bytes,
+      advertiseHost: config.node.advertise_host,
       apiUrl: () => apiUrl,
       logger,
       // Stable across restarts of this database: the next start finds this one's orphans by it.

@@ -2,6 +2,7 @@
  * The one configuration schema (lakeray.yaml + LAKERAY_* env overrides). Parsed once at
  * start by load.ts, then frozen. Every field has a default so an empty file is valid.
  */
+import { nodeSchema } from './node-schema.ts';
 import { servingConfigSchema } from '../serving/deployment-spec.ts';
 import { z } from 'zod';
 
@@ -488,6 +489,7 @@ export const configSchema = z
     generation: generationSchema.default(() => generationSchema.parse({})),
     /** Model serving (src/serving): deployment defaults and deployments declared up front. */
     serving: servingConfigSchema.default(() => servingConfigSchema.parse({})),
+    node: nodeSchema.default(() => nodeSchema.parse({})),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Server log lines: `pretty` for people, `json` for machines, `auto`: pretty on a terminal, else JSON. */
     log_format: z.enum(['auto', 'pretty', 'json']).default('auto'),
