@@ -37,6 +37,9 @@ export class TransitionTap implements TaskStore {
   get webhooks(): TaskStore['webhooks'] {
     return this.inner.webhooks;
   }
+  get lakePins(): TaskStore['lakePins'] {
+    return this.inner.lakePins;
+  }
 
   async transition(requests: TransitionRequest[]): Promise<(TransitionResult | null)[]> {
     const results = await this.inner.transition(requests);

@@ -161,7 +161,7 @@ export class LakeService {
 
   constructor(private readonly deps: LakeServiceDeps) {
     this.now = deps.now ?? Date.now;
-    this.pins = new TaskPins(deps.bus, deps.store);
+    this.pins = new TaskPins(deps.bus, deps.store, this.now);
   }
 
   /** Stop following task ends. */
@@ -170,7 +170,7 @@ export class LakeService {
   }
 
   /** What the service keeps for a running task: its pins and the tables it writes (null: nothing). */
-  heldFor(taskId: string): { reads: PinnedRead[]; writes: string[] } | null {
+  heldFor(taskId: string): Promise<{ reads: PinnedRead[]; writes: string[] } | null> {
     return this.pins.heldFor(taskId);
   }
 
@@ -262,11 +262,11 @@ export class LakeService {
   private async pinnedRead<R extends { version: number }>(kind: LakeKind, name: string, q: LakeQuery, taskId: string | undefined, read: (opts: ScanOptions) => Promise<R>): Promise<R> {
     this.checkName(kind, name);
     const task = taskId === undefined ? null : await this.activeTask(taskId);
-    const pinned = task ? this.pins.pinOf(task.id, kind, name) : undefined;
+    const pinned = task ? await this.pins.pinOf(task.id, kind, name) : undefined;
     const version = versionRef(q.version) ?? pinned?.version;
     const result = await this.call(kind, () => read({ columns: q.columns, filter: q.filter, version }));
     if (task && !pinned) {
-      this.pins.noteRead(task.id, kind, name, result.version);
+      await this.pins.noteRead(task, kind, name, result.version);
       await this.pins.forgetIfEnded(task.id);
     }
     return result;
@@ -280,10 +280,10 @@ export class LakeService {
     this.checkName(kind, name);
     const task = taskId === undefined ? null : await this.activeTask(taskId);
     let table = await readIpc(body);
-    const inputs = task ? this.pins.readsOf(task.id) : [];
+    const inputs = task ? await this.pins.readsOf(task.id) : [];
     const now = this.now();
     if (kind === 'models') table = modelTable(table, task, inputs, now);
-    if (task) this.pins.noteWrite(task.id, kind, name);
+    if (task) await this.pins.noteWrite(task, kind, name);
     let result: Awaited<ReturnType<Lake['write']>>;
     try {
       result = await this.call(kind, () => this.deps.lake.write(kind, name, table, mode));
@@ -327,7 +327,7 @@ export class LakeService {
     const task = await this.deps.store.get(taskId);
     if (!task) throw new LakerayError('TASK_NOT_FOUND', `X-Lakeray-Task: task ${taskId} does not exist`);
     if (isTerminal(task.status) || task.status === 'queued') {
-      this.pins.forget(taskId);
+      await this.pins.forget(taskId);
       throw new LakerayError('INVALID_REQUEST', `X-Lakeray-Task: task ${taskId} is ${task.status}, not running`);
     }
     return task;
@@ -335,10 +335,10 @@ export class LakeService {
 
   /** A running task that has this table as input/output, or read or wrote it. */
   private async activeUser(kind: LakeKind, name: string): Promise<Task | null> {
-    for (const id of this.pins.usersOf(kind, name)) {
+    for (const id of await this.pins.usersOf(kind, name)) {
       const task = await this.deps.store.get(id);
       if (task && !isTerminal(task.status) && task.status !== 'queued') return task;
-      this.pins.forget(id);
+      await this.pins.forget(id);
     }
     let cursor: string | undefined;
     do {

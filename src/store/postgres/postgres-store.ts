@@ -33,6 +33,7 @@ import type {
 import { Connection, type StoreHealth } from './connection.ts';
 import { PostgresDeployments } from './deployments.ts';
 import { PostgresWebhookOutbox } from './webhook-outbox.ts';
+import { PostgresLakePins } from './lake-pins.ts';
 import { buildListQuery, encodeCursor } from './list-query.ts';
 import { migratePostgres } from './migrate.ts';
 import { PostgresOwners } from './owners.ts';
@@ -70,6 +71,7 @@ const bound = (n: number): number => (Number.isNaN(n) ? 0 : Math.max(0, Math.min
 export class PostgresTaskStore implements TaskStore {
   readonly deployments: PostgresDeployments;
   readonly webhooks: PostgresWebhookOutbox;
+  readonly lakePins: PostgresLakePins;
   private readonly owners: PostgresOwners;
   private listener: QueuedListener | undefined;
 
@@ -79,6 +81,7 @@ export class PostgresTaskStore implements TaskStore {
   ) {
     this.deployments = new PostgresDeployments(db);
     this.webhooks = new PostgresWebhookOutbox(db);
+    this.lakePins = new PostgresLakePins(db);
     this.owners = new PostgresOwners(db);
   }
 

@@ -30,6 +30,7 @@ import type {
 } from '../task-store.ts';
 import { SqliteDeployments } from './deployments.ts';
 import { SqliteWebhookOutbox } from './webhook-outbox.ts';
+import { SqliteLakePins } from './lake-pins.ts';
 import { Checkpointer, SAFETY_AUTOCHECKPOINT_PAGES } from './checkpointer.ts';
 import { EventBatchInsert, type EventInserts, prepareEventInserts } from './event-batch.ts';
 import { buildListQuery, encodeCursor } from './list-query.ts';
@@ -70,6 +71,7 @@ export class SqliteTaskStore implements TaskStore {
   private readonly owners: SqliteOwners;
   readonly deployments: SqliteDeployments;
   readonly webhooks: SqliteWebhookOutbox;
+  readonly lakePins: SqliteLakePins;
 
   private constructor(
     private readonly db: Database.Database,
@@ -83,6 +85,7 @@ export class SqliteTaskStore implements TaskStore {
     this.memory = new RowMemory(db);
     this.deployments = new SqliteDeployments(db);
     this.webhooks = new SqliteWebhookOutbox(db);
+    this.lakePins = new SqliteLakePins(db);
     this.owners = new SqliteOwners(db);
   }
 

@@ -15,6 +15,7 @@ import { taskConformance } from './conformance-tasks.ts';
 import { transitionConformance } from './conformance-transitions.ts';
 import type { OpenStore } from './fixtures.ts';
 import { webhookOutboxConformance } from './conformance-webhooks.ts';
+import { lakePinConformance } from './conformance-lake-pins.ts';
 
 export { makeTask, newTask, seed, start, T0, uniq } from './fixtures.ts';
 export type { OpenStore } from './fixtures.ts';
@@ -28,5 +29,6 @@ export function taskStoreConformance(name: string, open: OpenStore): void {
     describe('queries', () => queryConformance(open));
     describe('deployments', () => deploymentConformance(open));
     describe('webhook outbox', () => webhookOutboxConformance(open));
+    describe('lake pins', () => lakePinConformance(open));
   });
 }
