@@ -28,10 +28,12 @@ import { catalogExecutors } from './generation/executor-choice.ts';
 import { LakeService } from './lake/service/lake-service.ts';
 import { MemoryEventBus } from './events/memory.ts';
 import { RedisEventBus } from './events/redis-event-bus.ts';
+import { RedisLakeInvalidations } from './events/lake-invalidations.ts';
 import type { PolledExecutor } from './domain/driver-poll.ts';
 import type { Executor } from './executors/executor.ts';
 import { buildExecutors } from './executors/registry.ts';
 import { LanceLake } from './lake/lance/lance-lake.ts';
+import type { LakeKind } from './lake/lake.ts';
 import { LanceLineageLog } from './lake/lance/lineage-log.ts';
 import { SnapshotCache } from './lake/snapshot-cache.ts';
 import { findFfmpeg } from './runtime/ffmpeg.ts';
@@ -193,7 +195,9 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const lake = await LanceLake.open(lakeRoot, { storageOptions: config.lake.storage_options, dataStorageVersion: config.lake.data_storage_version });
   const lineage = await LanceLineageLog.open(lakeRoot, config.lake.storage_options);
   const snapshots = config.lake.snapshot_cache_bytes > 0 ? new SnapshotCache(lake, join(config.state_dir, 'lake-snapshots'), config.lake.snapshot_cache_bytes) : undefined;
-  const lakeService = new LakeService({ lake, lineage, store, snapshots, bus });
+  const invalidations = config.events.kind === 'redis' ? new RedisLakeInvalidations({ url: config.events.url, stream: config.events.stream, onError: (err, context) => logger.warn({ err }, context) }) : undefined;
+  const lakeService = new LakeService({ lake, lineage, store, snapshots, bus, invalidations });
+  invalidations?.subscribe({ table: (t) => lakeService.dropCached(t.kind as LakeKind, t.name), all: () => lakeService.dropCached() });
   const artifacts = await openArtifactStore(config);
   const uploads = new LocalUploadStore(join(config.state_dir, 'uploads'));
   // Known up front unless the port is picked at listen time (tests); then set once listening.
@@ -349,6 +353,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       await engine.stop();
       for (const executor of executors.values()) await executor.close();
       lakeService.close();
+      await invalidations?.close();
       await bus.close();
       await store.close();
       await lineage.close();

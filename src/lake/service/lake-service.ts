@@ -152,6 +152,8 @@ export interface LakeServiceDeps {
   bus: EventBus;
   /** Local Arrow IPC snapshots for readers on this machine (none: always stream). */
   snapshots?: SnapshotCache;
+  /** Tells the other nodes of a deleted table (none: one process). */
+  invalidations?: { publish(table: { tenant: string; kind: LakeKind; name: string }): void };
   now?: () => number;
 }
 
@@ -236,7 +238,15 @@ export class LakeService {
       );
     await this.call(kind, () => this.deps.lake.delete(kind, name));
     this.deps.snapshots?.forget(kind, name);
+    // Every other node drops its caches of it too (a table made again under this name restarts at version 1).
+    this.deps.invalidations?.publish({ tenant: 'default', kind, name });
     await this.deps.lineage.forget(kind, name);
+  }
+
+  /** Another node deleted a table (kind and name), or deletes may have been missed (neither): drop what is cached. */
+  dropCached(kind?: LakeKind, name?: string): void {
+    this.deps.snapshots?.forget(kind, name);
+    this.deps.lake.forgetCached(kind, name);
   }
 
   /** A scan as an Arrow IPC stream. `taskId` names the running task that reads (pins and lineage). */
