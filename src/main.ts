@@ -199,7 +199,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const lakeService = new LakeService({ lake, lineage, store, snapshots, bus, invalidations });
   invalidations?.subscribe({ table: (t) => lakeService.dropCached(t.kind as LakeKind, t.name), all: () => lakeService.dropCached() });
   const artifacts = await openArtifactStore(config);
-  const uploads = new LocalUploadStore(join(config.state_dir, 'uploads'));
+  const uploads = new LocalUploadStore(join(config.node.shared_dir ?? config.state_dir, 'uploads'));
   // Known up front unless the port is picked at listen time (tests); then set once listening.
   const tokens = TaskTokens.fromStateDir(config.state_dir);
   // Built before the engine (executors take it); it acks a batch once the engine stored its events.
