@@ -18,10 +18,10 @@
  *   transaction, once the epoch is not current. Conformance: conformance-ownership.ts.
  */
 import type { DeploymentStore } from './deployment-store.ts';
-import type { WebhookOutboxStore } from './webhook-outbox-store.ts';
-import type { LakePinStore } from './lake-pin-store.ts';
 import type { EventType, NewEvent, TaskEvent } from '../domain/events.ts';
 import type { Assignment, Task, TaskStatus } from '../domain/task.ts';
+import type { LakePinStore } from './lake-pin-store.ts';
+import type { WebhookOutboxStore } from './webhook-outbox-store.ts';
 
 export interface NewTask {
   task: Task;
@@ -131,12 +131,12 @@ export interface TransitionResult {
 }
 
 export interface TaskStore {
-  /** Serving deployments, in the same database. */
-  readonly deployments: DeploymentStore;
   /** Webhook deliveries waiting to be sent or retried, in the same database. */
   readonly webhooks: WebhookOutboxStore;
   /** What running tasks hold in the lake (pins, tables written), in the same database. */
   readonly lakePins: LakePinStore;
+  /** Serving deployments, in the same database. */
+  readonly deployments: DeploymentStore;
   /** Insert new tasks (one transaction) and append their first `state` event. */
   insert(tasks: NewTask[], now: number): Promise<{ results: InsertResult[]; events: TaskEvent[] }>;
   get(id: string): Promise<Task | null>;

@@ -32,14 +32,14 @@ import type {
 } from '../task-store.ts';
 import { Connection, type StoreHealth } from './connection.ts';
 import { PostgresDeployments } from './deployments.ts';
-import { PostgresWebhookOutbox } from './webhook-outbox.ts';
-import { PostgresLakePins } from './lake-pins.ts';
 import { buildListQuery, encodeCursor } from './list-query.ts';
 import { migratePostgres } from './migrate.ts';
 import { PostgresOwners } from './owners.ts';
 import { QueuedListener } from './queued-listener.ts';
 import { SQL, TASK_COLUMNS } from './queries.ts';
 import { transitionQuery } from './transition-query.ts';
+import { PostgresLakePins } from './lake-pins.ts';
+import { PostgresWebhookOutbox } from './webhook-outbox.ts';
 
 export interface PostgresStoreOptions {
   url: string;
@@ -70,19 +70,19 @@ const bound = (n: number): number => (Number.isNaN(n) ? 0 : Math.max(0, Math.min
 
 export class PostgresTaskStore implements TaskStore {
   readonly deployments: PostgresDeployments;
-  readonly webhooks: PostgresWebhookOutbox;
-  readonly lakePins: PostgresLakePins;
   private readonly owners: PostgresOwners;
   private listener: QueuedListener | undefined;
+  readonly webhooks: PostgresWebhookOutbox;
+  readonly lakePins: PostgresLakePins;
 
   private constructor(
     private readonly db: Connection,
     private readonly url: string,
   ) {
     this.deployments = new PostgresDeployments(db);
+    this.owners = new PostgresOwners(db);
     this.webhooks = new PostgresWebhookOutbox(db);
     this.lakePins = new PostgresLakePins(db);
-    this.owners = new PostgresOwners(db);
   }
 
   /** Connects and migrates. */

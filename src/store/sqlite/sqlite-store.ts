@@ -29,8 +29,6 @@ import type {
   TransitionResult,
 } from '../task-store.ts';
 import { SqliteDeployments } from './deployments.ts';
-import { SqliteWebhookOutbox } from './webhook-outbox.ts';
-import { SqliteLakePins } from './lake-pins.ts';
 import { Checkpointer, SAFETY_AUTOCHECKPOINT_PAGES } from './checkpointer.ts';
 import { EventBatchInsert, type EventInserts, prepareEventInserts } from './event-batch.ts';
 import { buildListQuery, encodeCursor } from './list-query.ts';
@@ -41,6 +39,8 @@ import { RowMemory } from './row-memory.ts';
 import { prepareTaskInserts, TaskBatchInsert } from './task-batch.ts';
 import { TransitionStatements } from './transition-query.ts';
 import { SQL, type QueryName } from './queries.ts';
+import { SqliteLakePins } from './lake-pins.ts';
+import { SqliteWebhookOutbox } from './webhook-outbox.ts';
 import {
   type EventRow,
   type FixedPart,
@@ -61,6 +61,8 @@ type Statements = { [K in QueryName]: Database.Statement };
 
 export class SqliteTaskStore implements TaskStore {
   private readonly q: Statements;
+  readonly webhooks: SqliteWebhookOutbox;
+  readonly lakePins: SqliteLakePins;
   private readonly eventInserts: EventInserts;
   /** list() statements, one per filter shape (a few dozen at most). */
   private readonly listStatements = new Map<string, Database.Statement>();
@@ -70,22 +72,20 @@ export class SqliteTaskStore implements TaskStore {
   private readonly taskInserts: ReturnType<typeof prepareTaskInserts>;
   private readonly owners: SqliteOwners;
   readonly deployments: SqliteDeployments;
-  readonly webhooks: SqliteWebhookOutbox;
-  readonly lakePins: SqliteLakePins;
 
   private constructor(
     private readonly db: Database.Database,
     private readonly checkpointer: Checkpointer | null,
   ) {
     this.q = Object.fromEntries(Object.entries(SQL).map(([name, sql]) => [name, db.prepare(sql)])) as Statements;
+    this.webhooks = new SqliteWebhookOutbox(db);
+    this.lakePins = new SqliteLakePins(db);
     this.eventInserts = prepareEventInserts(db);
     this.queuedCandidates = new QueuedCandidates(db);
     this.transitions = new TransitionStatements(db);
     this.taskInserts = prepareTaskInserts(db);
     this.memory = new RowMemory(db);
     this.deployments = new SqliteDeployments(db);
-    this.webhooks = new SqliteWebhookOutbox(db);
-    this.lakePins = new SqliteLakePins(db);
     this.owners = new SqliteOwners(db);
   }
 
