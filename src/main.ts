@@ -195,8 +195,10 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const lake = await LanceLake.open(lakeRoot, { storageOptions: config.lake.storage_options, dataStorageVersion: config.lake.data_storage_version });
   const lineage = await LanceLineageLog.open(lakeRoot, config.lake.storage_options);
   const snapshots = config.lake.snapshot_cache_bytes > 0 ? new SnapshotCache(lake, join(config.state_dir, 'lake-snapshots'), config.lake.snapshot_cache_bytes) : undefined;
+  const lakeService = new LakeService({ lake, lineage, store, snapshots, bus });
+  // A table deleted here is dropped from every other node's caches, and theirs from ours.
   const invalidations = config.events.kind === 'redis' ? new RedisLakeInvalidations({ url: config.events.url, stream: config.events.stream, onError: (err, context) => logger.warn({ err }, context) }) : undefined;
-  const lakeService = new LakeService({ lake, lineage, store, snapshots, bus, invalidations });
+  if (invalidations) lakeService.publishDeletesTo(invalidations);
   invalidations?.subscribe({ table: (t) => lakeService.dropCached(t.kind as LakeKind, t.name), all: () => lakeService.dropCached() });
   const artifacts = await openArtifactStore(config);
   const uploads = new LocalUploadStore(join(config.node.shared_dir ?? config.state_dir, 'uploads'));

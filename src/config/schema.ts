@@ -2,9 +2,9 @@
  * The one configuration schema (lakeray.yaml + LAKERAY_* env overrides). Parsed once at
  * start by load.ts, then frozen. Every field has a default so an empty file is valid.
  */
-import { nodeSchema } from './node-schema.ts';
 import { servingConfigSchema } from '../serving/deployment-spec.ts';
 import { z } from 'zod';
+import { nodeSchema } from './node-schema.ts';
 
 const resourcesSchema = z
   .object({
@@ -477,6 +477,8 @@ export const configSchema = z
     artifacts: artifactsSchema.default({ kind: 'local' }),
     /** How task events reach subscribers (SSE, WebSocket, webhooks) in this process, or on every node (env: LAKERAY_EVENTS_URL). */
     events: eventsSchema.default({ kind: 'memory' }),
+    /** Who this process is among several nodes, how others reach it, what they share (config/node-schema.ts). */
+    node: nodeSchema.default(() => nodeSchema.parse({})),
     /**
      * The seed's Redis progress streams (seed 001 §2): generators that only know Redis XADD
      * task_id/status/progress/url/error there, and Lakeray applies the entries to its tasks
@@ -489,7 +491,6 @@ export const configSchema = z
     generation: generationSchema.default(() => generationSchema.parse({})),
     /** Model serving (src/serving): deployment defaults and deployments declared up front. */
     serving: servingConfigSchema.default(() => servingConfigSchema.parse({})),
-    node: nodeSchema.default(() => nodeSchema.parse({})),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Server log lines: `pretty` for people, `json` for machines, `auto`: pretty on a terminal, else JSON. */
     log_format: z.enum(['auto', 'pretty', 'json']).default('auto'),

@@ -152,12 +152,16 @@ export interface LakeServiceDeps {
   bus: EventBus;
   /** Local Arrow IPC snapshots for readers on this machine (none: always stream). */
   snapshots?: SnapshotCache;
-  /** Tells the other nodes of a deleted table (none: one process). */
-  invalidations?: { publish(table: { tenant: string; kind: LakeKind; name: string }): void };
   now?: () => number;
 }
 
+/** Where deletes are told to the other nodes (events/lake-invalidations.ts). */
+interface TableDeletes {
+  publish(table: { tenant: string; kind: LakeKind; name: string }): void;
+}
+
 export class LakeService {
+  private invalidations: TableDeletes | undefined;
   private readonly pins: TaskPins;
   private readonly now: () => number;
 
@@ -239,8 +243,13 @@ export class LakeService {
     await this.call(kind, () => this.deps.lake.delete(kind, name));
     this.deps.snapshots?.forget(kind, name);
     // Every other node drops its caches of it too (a table made again under this name restarts at version 1).
-    this.deps.invalidations?.publish({ tenant: 'default', kind, name });
+    this.invalidations?.publish({ tenant: 'default', kind, name });
     await this.deps.lineage.forget(kind, name);
+  }
+
+  /** Tell the other nodes of every table deleted here (none: one process). */
+  publishDeletesTo(invalidations: TableDeletes): void {
+    this.invalidations = invalidations;
   }
 
   /** Another node deleted a table (kind and name), or deletes may have been missed (neither): drop what is cached. */
