@@ -196,12 +196,12 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const lineage = await LanceLineageLog.open(lakeRoot, config.lake.storage_options);
   const snapshots = config.lake.snapshot_cache_bytes > 0 ? new SnapshotCache(lake, join(config.state_dir, 'lake-snapshots'), config.lake.snapshot_cache_bytes) : undefined;
   const lakeService = new LakeService({ lake, lineage, store, snapshots, bus });
+  const artifacts = await openArtifactStore(config);
+  const uploads = new LocalUploadStore(join(config.node.shared_dir ?? config.state_dir, 'uploads'));
   // A table deleted here is dropped from every other node's caches, and theirs from ours.
   const invalidations = config.events.kind === 'redis' ? new RedisLakeInvalidations({ url: config.events.url, stream: config.events.stream, onError: (err, context) => logger.warn({ err }, context) }) : undefined;
   if (invalidations) lakeService.publishDeletesTo(invalidations);
   invalidations?.subscribe({ table: (t) => lakeService.dropCached(t.kind as LakeKind, t.name), all: () => lakeService.dropCached() });
-  const artifacts = await openArtifactStore(config);
-  const uploads = new LocalUploadStore(join(config.node.shared_dir ?? config.state_dir, 'uploads'));
   // Known up front unless the port is picked at listen time (tests); then set once listening.
   const tokens = TaskTokens.fromStateDir(config.state_dir);
   // Built before the engine (executors take it); it acks a batch once the engine stored its events.
@@ -355,8 +355,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       await engine.stop();
       for (const executor of executors.values()) await executor.close();
       lakeService.close();
-      await invalidations?.close();
       await bus.close();
+      await invalidations?.close();
       await store.close();
       await lineage.close();
       await lake.close();
