@@ -30,6 +30,7 @@ import { openTenantLake } from './lake/lance/tenant-namespace.ts';
 import { TenantLakes } from './lake/service/tenant-lakes.ts';
 import { MemoryEventBus } from './events/memory.ts';
 import { RedisEventBus } from './events/redis-event-bus.ts';
+import { RedisLakeInvalidations } from './events/lake-invalidations.ts';
 import type { PolledExecutor } from './domain/driver-poll.ts';
 import type { Executor } from './executors/executor.ts';
 import { buildExecutors } from './executors/registry.ts';
@@ -199,9 +200,11 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   // The tenant's lake_bytes quota (tenants: in the config, or an admin's override), read when a write comes.
   const lakeBytes = async (tenant: string): Promise<number | null> => (await engine.tenants.directory.fresh(tenant)).lake_bytes;
   const lakeService = new LakeService({ lake, lineage, store, snapshots, bus, lakeBytes: () => lakeBytes('default') });
-  const lakes = new TenantLakes({ defaultLake: lakeService, store, bus, lakeBytes, open: (tenant) => openTenantLake(config, tenant) });
   const artifacts = await openArtifactStore(config);
-  const uploads = new LocalUploadStore(join(config.state_dir, 'uploads'));
+  const uploads = new LocalUploadStore(join(config.node.shared_dir ?? config.state_dir, 'uploads'));
+  // A table deleted here is dropped from every other node's caches, and theirs from ours.
+  const invalidations = config.events.kind === 'redis' ? new RedisLakeInvalidations({ url: config.events.url, stream: config.events.stream, onError: (err, context) => logger.warn({ err }, context) }) : undefined;
+  const lakes = new TenantLakes({ defaultLake: lakeService, store, bus, lakeBytes, invalidations, open: (tenant) => openTenantLake(config, tenant) });
   // Known up front unless the port is picked at listen time (tests); then set once listening.
   const tokens = TaskTokens.fromStateDir(config.state_dir);
   // Built before the engine (executors take it); it acks a batch once the engine stored its events.
@@ -215,6 +218,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       dataRoots: [...config.data_roots],
       runtimesDir: join(PACKAGE_ROOT, 'runtimes'),
       maxLogLineBytes: config.tasks.max_log_line_bytes,
+      advertiseHost: config.node.advertise_host,
       apiUrl: () => apiUrl,
       logger,
       // Stable across restarts of this database: the next start finds this one's orphans by it.
@@ -358,6 +362,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       lakeService.close();
       await lakes.close();
       await bus.close();
+      await invalidations?.close();
       await store.close();
       await lineage.close();
       await lake.close();

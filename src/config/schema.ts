@@ -6,6 +6,7 @@ import { servingConfigSchema } from '../serving/deployment-spec.ts';
 import { tenantsSchema } from './tenants-schema.ts';
 import { authSchema } from './auth-schema.ts';
 import { z } from 'zod';
+import { nodeSchema } from './node-schema.ts';
 
 const resourcesSchema = z
   .object({
@@ -480,6 +481,8 @@ export const configSchema = z
     artifacts: artifactsSchema.default({ kind: 'local' }),
     /** How task events reach subscribers (SSE, WebSocket, webhooks) in this process, or on every node (env: LAKERAY_EVENTS_URL). */
     events: eventsSchema.default({ kind: 'memory' }),
+    /** Who this process is among several nodes, how others reach it, what they share (config/node-schema.ts). */
+    node: nodeSchema.default(() => nodeSchema.parse({})),
     /**
      * The seed's Redis progress streams (seed 001 §2): generators that only know Redis XADD
      * task_id/status/progress/url/error there, and Lakeray applies the entries to its tasks

@@ -24,6 +24,7 @@ import type { TaskInput } from './task-input.ts';
 import type { Caller, EngineStats, ListQuery, SubmitResult, TaskService } from './task-service.ts';
 import { TransitionTap } from './transition-tap.ts';
 import { SeedProgress } from './seed-progress.ts';
+import { storedServiceEndpoint } from './service-endpoints.ts';
 import type { EntryVerdict } from '../events/sources/redis-progress-stream.ts';
 import type { SeedProgressEntry } from '../events/sources/seed-progress-entry.ts';
 import { WebhookNotifier } from '../webhooks/notifier.ts';
@@ -90,6 +91,7 @@ export class Engine implements TaskService {
     );
     this.webhooks = new WebhookNotifier({
       config: deps.config.webhooks,
+      outbox: inner.webhooks,
       writer: this.writer,
       bus: deps.bus,
       artifacts: deps.artifacts,
@@ -364,18 +366,27 @@ export class Engine implements TaskService {
     const task = await this.get(caller, id);
     if (task.service === null) throw new LakerayError('SERVICE_NOT_RUNNING', `Task '${id}' is not a service task`);
     if (task.status !== 'running') throw new LakerayError('SERVICE_NOT_RUNNING', `Service task '${id}' is ${task.status}`);
-    return this.deps.executors.get(task.executor)?.serviceEndpoint?.(id) ?? null;
+    return this.endpointOf(task);
   }
 
+  /** Here, the executor knows (the fastest, and it knows states not stored yet); elsewhere, the stored events do. */
+  private async endpointOf(task: Task): Promise<ServiceEndpoint | null> {
+    return this.deps.executors.get(task.executor)?.serviceEndpoint?.(task.id) ?? storedServiceEndpoint(this.deps.store, task);
+  }
+
+  /** The caller's running service tasks, on whichever node runs them. */
   async services(caller: Caller): Promise<{ task: Task; endpoint: ServiceEndpoint }[]> {
     const out: { task: Task; endpoint: ServiceEndpoint }[] = [];
-    for (const id of this.dispatcher.runningIds) {
-      let endpoint: ServiceEndpoint | null = null;
-      for (const ex of this.deps.executors.values()) endpoint ??= ex.serviceEndpoint?.(id) ?? null;
-      if (endpoint === null) continue;
-      const task = await this.deps.store.get(id);
-      if (task && task.tenant === caller.tenant && task.status === 'running') out.push({ task, endpoint });
-    }
+    let cursor: string | undefined;
+    do {
+      const page = await this.deps.store.list({ tenant: caller.tenant, status: ['running'], limit: 500, cursor });
+      for (const task of page.tasks) {
+        if (task.service === null) continue;
+        const endpoint = await this.endpointOf(task);
+        if (endpoint !== null) out.push({ task, endpoint });
+      }
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor !== undefined);
     return out;
   }
 

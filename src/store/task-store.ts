@@ -23,6 +23,8 @@ import type { TenantStore } from './tenant-store.ts';
 import type { KeyStore } from './key-store.ts';
 import type { EventType, NewEvent, TaskEvent } from '../domain/events.ts';
 import type { Assignment, Task, TaskStatus } from '../domain/task.ts';
+import type { LakePinStore } from './lake-pin-store.ts';
+import type { WebhookOutboxStore } from './webhook-outbox-store.ts';
 
 export interface NewTask {
   task: Task;
@@ -132,6 +134,10 @@ export interface TransitionResult {
 }
 
 export interface TaskStore {
+  /** Webhook deliveries waiting to be sent or retried, in the same database. */
+  readonly webhooks: WebhookOutboxStore;
+  /** What running tasks hold in the lake (pins, tables written), in the same database. */
+  readonly lakePins: LakePinStore;
   /** Serving deployments, in the same database. */
   readonly deployments: DeploymentStore;
   /** Tenant settings overrides and usage, in the same database. */

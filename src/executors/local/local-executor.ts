@@ -39,6 +39,8 @@ export interface LocalExecutorOptions {
   apiUrl?: string | (() => string | undefined);
   logger?: Logger;
   maxLogLineBytes?: number;
+  /** How other nodes reach this one (config node.advertise_host): a service's reported URL uses it. */
+  advertiseHost?: string;
   /**
    * Marks every harness process this executor starts (env LAKERAY_OWNER), stable across
    * restarts (e.g. derived from the database path). At start, `reattach` kills any
@@ -275,6 +277,7 @@ export class LocalExecutor implements Executor {
       limits: this.limits,
       graceMs: this.opts.config.kill_grace_ms,
       onFinish: this.release,
+      advertiseHost: this.opts.advertiseHost,
       launch: (port, run) => {
         const env = { ...job.env, PORT: String(port), [ENV.SERVICE_PORT]: String(port) };
         const incarnation = { ...job, params: { ...job.params, port }, env };

@@ -169,7 +169,13 @@ export interface LakeServiceDeps {
   now?: () => number;
 }
 
+/** Where deletes are told to the other nodes (events/lake-invalidations.ts). */
+interface TableDeletes {
+  publish(table: { tenant: string; kind: LakeKind; name: string }): void;
+}
+
 export class LakeService {
+  private invalidations: TableDeletes | undefined;
   private readonly pins: TaskPins;
   private readonly now: () => number;
   readonly tenant: string;
@@ -177,7 +183,7 @@ export class LakeService {
   constructor(private readonly deps: LakeServiceDeps) {
     this.now = deps.now ?? Date.now;
     this.tenant = deps.tenant ?? 'default';
-    this.pins = new TaskPins(deps.bus, deps.store);
+    this.pins = new TaskPins(deps.bus, deps.store, this.now);
   }
 
   /** Stop following task ends. */
@@ -186,7 +192,7 @@ export class LakeService {
   }
 
   /** What the service keeps for a running task: its pins and the tables it writes (null: nothing). */
-  heldFor(taskId: string): { reads: PinnedRead[]; writes: string[] } | null {
+  heldFor(taskId: string): Promise<{ reads: PinnedRead[]; writes: string[] } | null> {
     return this.pins.heldFor(taskId);
   }
 
@@ -252,7 +258,20 @@ export class LakeService {
       );
     await this.call(kind, () => this.deps.lake.delete(kind, name));
     this.deps.snapshots?.forget(kind, name);
+    // Every other node drops its caches of it too (a table made again under this name restarts at version 1).
+    this.invalidations?.publish({ tenant: this.tenant, kind, name });
     await this.deps.lineage.forget(kind, name);
+  }
+
+  /** Tell the other nodes of every table deleted here (none: one process). */
+  publishDeletesTo(invalidations: TableDeletes): void {
+    this.invalidations = invalidations;
+  }
+
+  /** Another node deleted a table (kind and name), or deletes may have been missed (neither): drop what is cached. */
+  dropCached(kind?: LakeKind, name?: string): void {
+    this.deps.snapshots?.forget(kind, name);
+    this.deps.lake.forgetCached(kind, name);
   }
 
   /** A scan as an Arrow IPC stream. `taskId` names the running task that reads (pins and lineage). */
@@ -278,11 +297,11 @@ export class LakeService {
   private async pinnedRead<R extends { version: number }>(kind: LakeKind, name: string, q: LakeQuery, taskId: string | undefined, read: (opts: ScanOptions) => Promise<R>): Promise<R> {
     this.checkName(kind, name);
     const task = taskId === undefined ? null : await this.activeTask(taskId);
-    const pinned = task ? this.pins.pinOf(task.id, kind, name) : undefined;
+    const pinned = task ? await this.pins.pinOf(task.id, kind, name) : undefined;
     const version = versionRef(q.version) ?? pinned?.version;
     const result = await this.call(kind, () => read({ columns: q.columns, filter: q.filter, version }));
     if (task && !pinned) {
-      this.pins.noteRead(task.id, kind, name, result.version);
+      await this.pins.noteRead(task, kind, name, result.version);
       await this.pins.forgetIfEnded(task.id);
     }
     return result;
@@ -299,10 +318,10 @@ export class LakeService {
     const upload = { bytes: 0 };
     let table = await readIpc(limit === null ? body : counted(body, upload));
     if (limit !== null) await this.checkQuota(limit, upload.bytes);
-    const inputs = task ? this.pins.readsOf(task.id) : [];
+    const inputs = task ? await this.pins.readsOf(task.id) : [];
     const now = this.now();
     if (kind === 'models') table = modelTable(table, task, inputs, now);
-    if (task) this.pins.noteWrite(task.id, kind, name);
+    if (task) await this.pins.noteWrite(task, kind, name);
     let result: Awaited<ReturnType<Lake['write']>>;
     try {
       result = await this.call(kind, () => this.deps.lake.write(kind, name, table, mode));
@@ -346,7 +365,7 @@ export class LakeService {
     const task = await this.deps.store.get(taskId);
     if (!task || task.tenant !== this.tenant) throw new LakerayError('TASK_NOT_FOUND', `X-Lakeray-Task: task ${taskId} does not exist`);
     if (isTerminal(task.status) || task.status === 'queued') {
-      this.pins.forget(taskId);
+      await this.pins.forget(taskId);
       throw new LakerayError('INVALID_REQUEST', `X-Lakeray-Task: task ${taskId} is ${task.status}, not running`);
     }
     return task;
@@ -354,10 +373,10 @@ export class LakeService {
 
   /** A running task that has this table as input/output, or read or wrote it. */
   private async activeUser(kind: LakeKind, name: string): Promise<Task | null> {
-    for (const id of this.pins.usersOf(kind, name)) {
+    for (const id of await this.pins.usersOf(kind, name, this.tenant)) {
       const task = await this.deps.store.get(id);
       if (task && task.tenant === this.tenant && !isTerminal(task.status) && task.status !== 'queued') return task;
-      this.pins.forget(id);
+      await this.pins.forget(id);
     }
     let cursor: string | undefined;
     do {

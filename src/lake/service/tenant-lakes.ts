@@ -11,7 +11,8 @@
 import type { Task } from '../../domain/task.ts';
 import type { TaskStore } from '../../store/task-store.ts';
 import type { EventBus } from '../../events/event-bus.ts';
-import type { Lake, LineageLog } from '../lake.ts';
+import type { Lake, LakeKind, LineageLog } from '../lake.ts';
+import type { LakeInvalidations } from '../../events/lake-invalidations.ts';
 import type { SnapshotCache } from '../snapshot-cache.ts';
 import { LakeService } from './lake-service.ts';
 
@@ -35,12 +36,37 @@ export interface TenantLakesDeps {
   bus: EventBus;
   /** The tenant's lake storage quota in bytes (tenants.<T>.lake_bytes), null for none. */
   lakeBytes?: (tenant: string) => Promise<number | null>;
+  /** Tells other nodes of this node's deletes, and them of ours (Redis bus only). */
+  invalidations?: LakeInvalidations;
 }
 
 export class TenantLakes {
   private readonly opened = new Map<string, Promise<{ service: LakeService; ns: Namespace }>>();
 
-  constructor(private readonly deps: TenantLakesDeps) {}
+  constructor(private readonly deps: TenantLakesDeps) {
+    const { invalidations } = deps;
+    if (invalidations === undefined) return;
+    deps.defaultLake.publishDeletesTo(invalidations);
+    invalidations.subscribe({
+      // A namespace not open here caches nothing of it.
+      table: (t) => void this.ifOpen(t.tenant, (service) => service.dropCached(t.kind as LakeKind, t.name)),
+      all: () => {
+        this.deps.defaultLake.dropCached();
+        for (const tenant of this.opened.keys()) void this.ifOpen(tenant, (service) => service.dropCached());
+      },
+    });
+  }
+
+  private async ifOpen(tenant: string, f: (service: LakeService) => void): Promise<void> {
+    if (tenant === DEFAULT_TENANT) return f(this.deps.defaultLake);
+    const entry = this.opened.get(tenant);
+    if (entry === undefined) return;
+    try {
+      f((await entry).service);
+    } catch {
+      // a namespace that failed to open holds no cache
+    }
+  }
 
   /** The lake service of the tenant's namespace. */
   async of(tenant: string): Promise<LakeService> {
@@ -51,6 +77,7 @@ export class TenantLakes {
         const ns = await this.deps.open(tenant);
         const { store, bus, lakeBytes } = this.deps;
         const service = new LakeService({ lake: ns.lake, lineage: ns.lineage, snapshots: ns.snapshots, store, bus, tenant, lakeBytes: lakeBytes && (() => lakeBytes(tenant)) });
+        if (this.deps.invalidations) service.publishDeletesTo(this.deps.invalidations);
         return { ns, service };
       })();
       // A namespace that failed to open is tried again on the next call, not cached broken.

@@ -41,6 +41,8 @@ import { PostgresOwners } from './owners.ts';
 import { QueuedListener } from './queued-listener.ts';
 import { SQL, TASK_COLUMNS } from './queries.ts';
 import { transitionQuery } from './transition-query.ts';
+import { PostgresLakePins } from './lake-pins.ts';
+import { PostgresWebhookOutbox } from './webhook-outbox.ts';
 
 export interface PostgresStoreOptions {
   url: string;
@@ -76,6 +78,8 @@ export class PostgresTaskStore implements TaskStore {
   readonly audit: PostgresAudit;
   private readonly owners: PostgresOwners;
   private listener: QueuedListener | undefined;
+  readonly webhooks: PostgresWebhookOutbox;
+  readonly lakePins: PostgresLakePins;
 
   private constructor(
     private readonly db: Connection,
@@ -86,6 +90,8 @@ export class PostgresTaskStore implements TaskStore {
     this.keys = new PostgresKeys(db);
     this.audit = new PostgresAudit(db);
     this.owners = new PostgresOwners(db);
+    this.webhooks = new PostgresWebhookOutbox(db);
+    this.lakePins = new PostgresLakePins(db);
   }
 
   /** Connects and migrates. */

@@ -42,6 +42,8 @@ import { RowMemory } from './row-memory.ts';
 import { prepareTaskInserts, TaskBatchInsert } from './task-batch.ts';
 import { TransitionStatements } from './transition-query.ts';
 import { SQL, type QueryName } from './queries.ts';
+import { SqliteLakePins } from './lake-pins.ts';
+import { SqliteWebhookOutbox } from './webhook-outbox.ts';
 import {
   type EventRow,
   type FixedPart,
@@ -62,6 +64,8 @@ type Statements = { [K in QueryName]: Database.Statement };
 
 export class SqliteTaskStore implements TaskStore {
   private readonly q: Statements;
+  readonly webhooks: SqliteWebhookOutbox;
+  readonly lakePins: SqliteLakePins;
   private readonly eventInserts: EventInserts;
   /** list() statements, one per filter shape (a few dozen at most). */
   private readonly listStatements = new Map<string, Database.Statement>();
@@ -80,6 +84,8 @@ export class SqliteTaskStore implements TaskStore {
     private readonly checkpointer: Checkpointer | null,
   ) {
     this.q = Object.fromEntries(Object.entries(SQL).map(([name, sql]) => [name, db.prepare(sql)])) as Statements;
+    this.webhooks = new SqliteWebhookOutbox(db);
+    this.lakePins = new SqliteLakePins(db);
     this.eventInserts = prepareEventInserts(db);
     this.queuedCandidates = new QueuedCandidates(db);
     this.transitions = new TransitionStatements(db);

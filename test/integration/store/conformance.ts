@@ -9,6 +9,8 @@
  */
 import { describe } from 'vitest';
 import { deploymentConformance } from './conformance-deployments.ts';
+import { lakePinConformance } from './conformance-lake-pins.ts';
+import { webhookOutboxConformance } from './conformance-webhooks.ts';
 import { eventConformance } from './conformance-events.ts';
 import { keyConformance } from './conformance-keys.ts';
 import { queryConformance } from './conformance-queries.ts';
@@ -23,6 +25,8 @@ export type { OpenStore } from './fixtures.ts';
 export function taskStoreConformance(name: string, open: OpenStore): void {
   describe(`TaskStore conformance: ${name}`, () => {
     // One describe per part: each part's useStore() hooks then open one store per test.
+    describe('webhook outbox', () => webhookOutboxConformance(open));
+    describe('lake pins', () => lakePinConformance(open));
     describe('tasks', () => taskConformance(open));
     describe('transitions', () => transitionConformance(open));
     describe('events', () => eventConformance(open));
