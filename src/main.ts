@@ -39,6 +39,7 @@ import { resolveScriptCached } from './runtime/paths.ts';
 import { DeploymentManager } from './serving/deployments.ts';
 import { SessionManager } from './serving/sessions.ts';
 import { acquireLock } from './store/sqlite/lock.ts';
+import { TenantAdmin } from './tenants/admin.ts';
 import { SqliteTaskStore } from './store/sqlite/sqlite-store.ts';
 import type { TaskStore } from './store/task-store.ts';
 
@@ -295,6 +296,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     tokens,
     executors: describeExecutors(config.executors),
     evalResultsDir: join(config.state_dir, 'eval_results'),
+    tenants: new TenantAdmin({ store, tenants: engine.tenants }),
     // Ray executors in mode actors: their drivers poll for work
     drivers: (name) => {
       const executor = executors.get(name) as (Executor & Partial<PolledExecutor>) | undefined;

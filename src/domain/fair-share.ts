@@ -10,9 +10,9 @@
  * exactly what it used, and tenants that wait together get pool-seconds in proportion to
  * their weights.
  *
- * A tenant that was idle (nothing queued or running here) and comes back starts at the
- * smallest pass of the tenants that were active: it is served at once (within one task
- * duration on a saturated pool) and from then on at its weight; it neither banks credit while
+ * A tenant that was idle (nothing queued or running here) and comes back starts (just below)
+ * the smallest pass of the tenants that were active: its first task takes the next slot that
+ * frees (within one task duration on a saturated pool) and from then on at its weight; it neither banks credit while
  * idle nor pays for what others used meanwhile. When nothing at all was active (the pool was
  * idle), history is forgotten.
  */
@@ -64,7 +64,9 @@ export class FairShareClock {
     else {
       let floor = Infinity;
       for (const t of this.active) floor = Math.min(floor, this.pass.get(t) ?? 0);
-      for (const t of activeNow) if (!this.active.has(t) && (this.pass.get(t) ?? -Infinity) < floor) this.pass.set(t, floor);
+      // Just below the floor, so it wins the tie with the tenant there: its first task takes the next free slot.
+      const start = floor - 1e-9;
+      for (const t of activeNow) if (!this.active.has(t) && (this.pass.get(t) ?? -Infinity) < start) this.pass.set(t, start);
     }
     this.active = new Set(activeNow);
   }
