@@ -66,7 +66,7 @@ export class TenantAdmin {
     if (tenant === DEFAULTS_ENTRY) throw new LakerayError('INVALID_REQUEST', `"${DEFAULTS_ENTRY}" is not a tenant: it names the config entry for tenants not listed`);
     const before = this.deps.tenants.directory.overrideOf(tenant);
     await this.deps.store.tenants.putTenantOverride({ tenant, settings: limits, updated_at: this.now() });
-    await audit(this.deps.store, caller, 'tenant.settings.put', tenant, { before, after: limits }, this.now());
+    await audit(this.deps.store, caller, 'tenant.quota', tenant, { before, after: limits }, this.now());
     return this.view(tenant, true);
   }
 
