@@ -103,7 +103,7 @@ const arbTenants = fc
   .map((ts) => ts.map((t, i) => ({ ...t, name: `t${i}`, arrives: 0 })));
 
 describe('weighted fair share', () => {
-  it('property: tenants saturating a pool get GPU-seconds in proportion to their weights (±5% of each due share)', () => {
+  it('property: tenants saturating a pool get GPU-seconds in proportion to their weights (±5% of each due share)', { timeout: 120_000 }, () => {
     fc.assert(
       fc.property(arbTenants, fc.integer({ min: 2, max: 8 }), (tenants, gpus) => {
         const horizon = 400;
@@ -117,11 +117,11 @@ describe('weighted fair share', () => {
           expect(Math.abs((used[i] as number) / total - due)).toBeLessThanOrEqual(due * 0.05);
         });
       }),
-      { numRuns: 40 },
+      { numRuns: 30 },
     );
   });
 
-  it('property: a tenant arriving late starts within one task duration, then converges to its share', () => {
+  it('property: a tenant arriving late starts within one task duration, then converges to its share', { timeout: 120_000 }, () => {
     fc.assert(
       fc.property(arbTenants, fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 10, max: 60 }), (early, gpus, weight, arrives) => {
         const late: SimTenant = { name: 'late', weight, durations: [0.4], arrives };
@@ -138,7 +138,7 @@ describe('weighted fair share', () => {
         const weights = tenants.reduce((a, t) => a + t.weight, 0);
         tenants.forEach((t, i) => expect(Math.abs((used[i] as number) / total - t.weight / weights)).toBeLessThanOrEqual((t.weight / weights) * 0.05));
       }),
-      { numRuns: 40 },
+      { numRuns: 30 },
     );
   });
 
