@@ -36,6 +36,7 @@ import { LanceLineageLog } from './lake/lance/lineage-log.ts';
 import { SnapshotCache } from './lake/snapshot-cache.ts';
 import { findFfmpeg } from './runtime/ffmpeg.ts';
 import { resolveScriptCached } from './runtime/paths.ts';
+import { checkAuthBinding } from './auth/binding.ts';
 import { DeploymentManager } from './serving/deployments.ts';
 import { SessionManager } from './serving/sessions.ts';
 import { acquireLock } from './store/sqlite/lock.ts';
@@ -297,6 +298,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     executors: describeExecutors(config.executors),
     evalResultsDir: join(config.state_dir, 'eval_results'),
     tenants: new TenantAdmin({ store, tenants: engine.tenants }),
+    auth: { config: config.auth, stores: { keys: store.keys, audit: store.audit }, taskTenant: async (id) => (await store.get(id))?.tenant ?? null },
     // Ray executors in mode actors: their drivers poll for work
     drivers: (name) => {
       const executor = executors.get(name) as (Executor & Partial<PolledExecutor>) | undefined;
@@ -306,6 +308,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   // Listening before recovery: a re-attach may need the cluster to reach this server (an actors
   // driver's next poll; a job's reports, answered 503 until its task is re-attached). /ready says
   // NOT_READY and nothing is dispatched (Engine holds its executors) until start() is done.
+  await checkAuthBinding(config.auth, host, store.keys, logger);
   const address = await app.listen({ host, port });
   const url = address.replace('[::1]', '127.0.0.1');
   apiUrl = url;

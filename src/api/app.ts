@@ -17,7 +17,7 @@ import type { LakeService } from '../lake/service/lake-service.ts';
 import type { TaskService } from '../engine/task-service.ts';
 import type { GenerationService } from '../generation/service.ts';
 import { MetricsRegistry, metricsRoutes } from './metrics.ts';
-import { installAuth } from './plugins/auth.ts';
+import { type AuthOptions, installAuth } from './plugins/auth.ts';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling, upgradeErrorHandler } from './plugins/errors.ts';
 import { DEFAULT_MAX_JSON_DEPTH, installJsonBodyParser } from './plugins/json-body.ts';
 import { QueueWatch } from './queue-watch.ts';
@@ -28,6 +28,7 @@ import { evalReportRoutes } from './routes/eval-reports.ts';
 import { eventRoutes } from './routes/events.ts';
 import { executorRoutes } from './routes/executors.ts';
 import { healthRoutes } from './routes/health.ts';
+import { keyRoutes } from './routes/keys.ts';
 import { type Seed003Host, seed003Routes } from './routes/seed003.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import type { SessionManager } from '../serving/sessions.ts';
@@ -90,6 +91,8 @@ export interface AppOptions {
   sessions?: SessionManager;
   /** Seed 003's routes (/init, /queue_status, /delete_session, /wss, /ray/*) over `sessions`. */
   seed003?: { host: Seed003Host; deployment?: string };
+  /** Who may call (plugins/auth.ts): the auth config, the key store, a task token's tenant. Default: mode auto, no keys. */
+  auth?: AuthOptions;
   /** Where `lakeray eval serve` writes its reports (GET /api/v1/eval/reports); default <state_dir>/eval_results in main.ts. */
   evalResultsDir?: string;
   /** Tenants' settings and usage (/api/v1/tenants/{name}), and their per-tenant metrics. */
@@ -117,7 +120,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // instead of being refused as the wrong media type (415).
   app.removeContentTypeParser('text/plain');
   installJsonBodyParser(app, opts.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH);
-  installAuth(app);
   // A request still awaiting the engine when close() begins gets its answer, but its
   // keep-alive connection must not then hold close() open until the client lets go.
   // Likewise a response still streaming when close() begins (a file, say): its socket turns
@@ -150,6 +152,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         { name: 'services', description: 'Service tasks: list them, and reach them through the proxy' },
         { name: 'video', description: 'Video generations (seed 000): models, generations, image uploads' },
         { name: 'ops', description: 'Health and readiness' },
+        { name: 'auth', description: 'API keys and the audit log (admins, within their tenant)' },
       ],
     },
     transform: jsonSchemaTransform,
@@ -164,6 +167,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     },
   });
   app.websocketServer.on('wsClientError', upgradeErrorHandler);
+  // After the websocket plugin's own onRequest hook (it marks upgrades, so a refused upgrade's
+  // socket is closed once answered) and before every route but the OpenAPI pages.
+  installAuth(app, { ...opts.auth, tokens: opts.tokens });
 
   const metrics = opts.metrics ?? new MetricsRegistry();
   metrics.setStatsSource(() => opts.tasks.stats());
@@ -188,6 +194,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     await app.register(sessionRoutes, { sessions: opts.sessions });
     if (opts.seed003) await app.register(seed003Routes, { sessions: opts.sessions, ...opts.seed003 });
   }
+  if (opts.auth?.stores) await app.register(keyRoutes, { stores: opts.auth.stores });
   if (opts.evalResultsDir) await app.register(evalReportRoutes, { resultsDir: opts.evalResultsDir });
   if (opts.tenants) await app.register(tenantRoutes, { tenants: opts.tenants });
   await app.register(demoRoutes, { tasks: opts.tasks });

@@ -12,6 +12,7 @@
  * credentials say, never what the client names.
  */
 import type { FastifyRequest } from 'fastify';
+import { audit, type AuditSink } from '../auth/audit.ts';
 import { LakerayError } from '../domain/errors.ts';
 import { type Role, roleAllows } from '../domain/roles.ts';
 import type { RequestCaller } from '../engine/task-service.ts';
@@ -25,6 +26,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Set by the auth plugin; null on the open routes (probes, the web UI's files) when no credentials came. */
     caller: RequestCaller | null;
+  }
+  interface FastifyInstance {
+    /** Where auditRequest writes (the auth plugin's stores); null: an app without a store (tests). */
+    auditLog: AuditSink | null;
   }
 }
 
@@ -41,4 +46,13 @@ export function requireRole(request: FastifyRequest, role: Exclude<Role, 'viewer
     throw new LakerayError('FORBIDDEN', `This needs the ${role} role; the ${caller.key_id === null ? 'caller' : `key ${caller.key_id}`} is a ${caller.role}`);
   }
   return caller;
+}
+
+/**
+ * Records an admin action of the request's caller in its tenant's audit log (GET /api/v1/audit):
+ * one line in a route, after the action succeeded. Nothing when the app keeps no audit log.
+ */
+export async function auditRequest(request: FastifyRequest, action: string, target: string, detail?: unknown): Promise<void> {
+  const sink = request.server.auditLog;
+  if (sink) await audit(sink, callerOf(request), action, target, detail);
 }

@@ -31,6 +31,7 @@ export const ERRORS = {
   EVAL_REPORT_NOT_FOUND: { status: 404, scope: 'api', message: 'No evaluation report with that id, or the report has no such file' },
   SESSION_NOT_FOUND: { status: 404, scope: 'api', message: 'No session with that id (it ended, was deleted or was reaped when idle)' },
   ARTIFACT_NOT_FOUND: { status: 404, scope: 'api', message: 'The task has no artifact with that name' },
+  KEY_NOT_FOUND: { status: 404, scope: 'api', message: 'No live API key with that id in your tenant' },
   ROUTE_NOT_FOUND: { status: 404, scope: 'api', message: 'No such route' },
   METHOD_NOT_ALLOWED: { status: 405, scope: 'api', message: 'Method not allowed on this route' },
   IDEMPOTENCY_CONFLICT: { status: 409, scope: 'api', message: 'Idempotency key was used with a different request body' },
