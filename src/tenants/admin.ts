@@ -6,7 +6,8 @@
  * platform operator's to set, not the tenant's: only an admin of the `default` tenant (the
  * operator; also the keyless loopback caller) may change any tenant's settings, or read
  * another tenant's. Any caller may read its own tenant's settings and usage (to see why a
- * submit was refused or why its tasks wait). A tenant's own admin may not raise its own quotas.
+ * submit was refused or why its tasks wait). A tenant's own admin may not raise its own quotas
+ * (403). Another tenant is a 404 to anyone else, as another tenant's objects are (isolation).
  * A change is recorded in the audit log (auth/audit.ts) of the acting caller's tenant.
  */
 import { audit } from '../auth/audit.ts';
@@ -55,14 +56,14 @@ export class TenantAdmin {
   }
 
   async get(caller: Caller, tenant: string): Promise<TenantView> {
-    if (tenant !== caller.tenant && !isOperator(caller))
-      throw new LakerayError('FORBIDDEN', `Only an admin of the "${OPERATOR_TENANT}" tenant may read another tenant's settings`);
+    this.visible(caller, tenant);
     return this.view(tenant, true);
   }
 
   /** Replaces the tenant's override with `limits` (fields left out follow config again). */
   async put(caller: Caller, tenant: string, limits: TenantLimits): Promise<TenantView> {
-    if (!isOperator(caller)) throw new LakerayError('FORBIDDEN', `Only an admin of the "${OPERATOR_TENANT}" tenant may change tenant settings`);
+    this.visible(caller, tenant);
+    if (!isOperator(caller)) throw new LakerayError('FORBIDDEN', `Only an admin of the "${OPERATOR_TENANT}" tenant may change tenant settings (quotas are the operator's)`);
     if (tenant === DEFAULTS_ENTRY) throw new LakerayError('INVALID_REQUEST', `"${DEFAULTS_ENTRY}" is not a tenant: it names the config entry for tenants not listed`);
     const before = this.deps.tenants.directory.overrideOf(tenant);
     await this.deps.store.tenants.putTenantOverride({ tenant, settings: limits, updated_at: this.now() });
@@ -84,6 +85,10 @@ export class TenantAdmin {
       gpu_seconds_today: (gpu.get(tenant) ?? 0) + this.deps.tenants.meter.unstored(tenant, day, at),
       day,
     }));
+  }
+
+  private visible(caller: Caller, tenant: string): void {
+    if (tenant !== caller.tenant && !isOperator(caller)) throw new LakerayError('TENANT_NOT_FOUND', `Tenant '${tenant}' does not exist`);
   }
 
   private async view(tenant: string, forceRead: boolean): Promise<TenantView> {

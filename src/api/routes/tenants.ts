@@ -30,7 +30,7 @@ const tenantView = z.object({
 export const tenantRoutes: FastifyPluginAsyncZod<TenantRoutesOptions> = async (app, { tenants }) => {
   app.get(
     '/api/v1/tenants/:name',
-    { schema: { tags: ['tenants'], summary: "A tenant's weight, quotas and today's usage", params: nameParams, response: { 200: tenantView, ...errorResponses(401, 403) } } },
+    { schema: { tags: ['tenants'], summary: "A tenant's weight, quotas and today's usage", params: nameParams, response: { 200: tenantView, ...errorResponses(401, 404) } } },
     async (request) => tenants.get(callerOf(request), request.params.name),
   );
 
@@ -42,7 +42,7 @@ export const tenantRoutes: FastifyPluginAsyncZod<TenantRoutesOptions> = async (a
         summary: "Override a tenant's weight and quotas (operator admins only; replaces the previous override)",
         params: nameParams,
         body: tenantLimitsSchema,
-        response: { 200: tenantView, ...errorResponses(400, 401, 403) },
+        response: { 200: tenantView, ...errorResponses(400, 401, 403, 404) },
       },
     },
     async (request) => tenants.put(requireRole(request, 'admin'), request.params.name, request.body),
