@@ -43,6 +43,7 @@ import { checkAuthBinding } from './auth/binding.ts';
 import { DeploymentManager } from './serving/deployments.ts';
 import { SessionManager } from './serving/sessions.ts';
 import { acquireLock } from './store/sqlite/lock.ts';
+import { TenantAdmin } from './tenants/admin.ts';
 import { SqliteTaskStore } from './store/sqlite/sqlite-store.ts';
 import type { TaskStore } from './store/task-store.ts';
 
@@ -305,6 +306,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     tokens,
     executors: describeExecutors(config.executors),
     evalResultsDir: join(config.state_dir, 'eval_results'),
+    tenants: new TenantAdmin({ store, tenants: engine.tenants }),
     auth: { config: config.auth, stores: { keys: store.keys, audit: store.audit }, taskTenant: async (id) => (await store.get(id))?.tenant ?? null },
     // Ray executors in mode actors: their drivers poll for work
     drivers: (name) => {

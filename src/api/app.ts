@@ -40,6 +40,8 @@ import { driverPollRoutes } from './routes/driver-poll.ts';
 import type { PolledExecutor } from '../domain/driver-poll.ts';
 import type { TaskTokens } from '../engine/task-tokens.ts';
 import { taskRoutes } from './routes/tasks.ts';
+import { tenantRoutes } from './routes/tenants.ts';
+import type { TenantAdmin } from '../tenants/admin.ts';
 import { videoRoutes } from './routes/video.ts';
 import { webRoutes } from './routes/web.ts';
 import { WS_MAX_FRAME, wsRoutes } from './ws.ts';
@@ -94,6 +96,8 @@ export interface AppOptions {
   auth?: AuthOptions;
   /** Where `lakeray eval serve` writes its reports (GET /api/v1/eval/reports); default <state_dir>/eval_results in main.ts. */
   evalResultsDir?: string;
+  /** Tenants' settings and usage (/api/v1/tenants/{name}), and their per-tenant metrics. */
+  tenants?: TenantAdmin;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -171,6 +175,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   const metrics = opts.metrics ?? new MetricsRegistry();
   metrics.setStatsSource(() => opts.tasks.stats());
+  if (opts.tenants) metrics.setTenantSource(() => (opts.tenants as TenantAdmin).usageOfAll());
 
   await app.register(healthRoutes, { tasks: opts.tasks, version: opts.version ?? 'dev', sessions: opts.sessions });
   const executors = new Map((opts.executors ?? []).map((e) => [e.name, e]));
@@ -193,6 +198,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   }
   if (opts.auth?.stores) await app.register(keyRoutes, { stores: opts.auth.stores });
   if (opts.evalResultsDir) await app.register(evalReportRoutes, { resultsDir: opts.evalResultsDir });
+  if (opts.tenants) await app.register(tenantRoutes, { tenants: opts.tenants });
   await app.register(demoRoutes, { tasks: opts.tasks });
   await app.register(metricsRoutes, { metrics });
   await app.register(webRoutes, {}); // the web UI at / (web/dist), and its client-side routes

@@ -24,6 +24,7 @@ export const ERRORS = {
   UNAUTHORIZED: { status: 401, scope: 'api', message: 'Missing or invalid API key' },
   FORBIDDEN: { status: 403, scope: 'api', message: "The API key's role may not do this" },
   TASK_NOT_FOUND: { status: 404, scope: 'api', message: 'Task does not exist' },
+  TENANT_NOT_FOUND: { status: 404, scope: 'api', message: "No such tenant among those the caller may see (a caller sees its own tenant; an operator, every tenant)" },
   DATASET_NOT_FOUND: { status: 404, scope: 'api', message: 'Dataset does not exist' },
   MODEL_NOT_FOUND: { status: 404, scope: 'api', message: 'Model does not exist' },
   VERSION_NOT_FOUND: { status: 404, scope: 'api', message: 'No such version or tag of the dataset or model' },

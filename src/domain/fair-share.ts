@@ -11,8 +11,10 @@
  * their weights.
  *
  * A tenant that was idle (nothing queued or running here) and comes back starts at the
- * smallest pass of the tenants that were active: it is served at once (within one task
- * duration on a saturated pool) and from then on at its weight; it neither banks credit while
+ * system's virtual time: the smallest start tag (its tenant's pass when it started) of the
+ * tasks running here, which is below every running tenant's pass by at least what that
+ * tenant's running task was charged. So its first task takes one of the next slots that free
+ * (within one task duration on a saturated pool) and from then on at its weight; it neither banks credit while
  * idle nor pays for what others used meanwhile. When nothing at all was active (the pool was
  * idle), history is forgotten.
  */
@@ -45,6 +47,8 @@ interface Charge {
   /** Pool-seconds charged so far (the estimate, then more while it runs past it). */
   cost: number;
   started_at: number;
+  /** Its tenant's pass before this task was charged (the task's start tag). */
+  start_tag: number;
 }
 
 export class FairShareClock {
@@ -63,7 +67,9 @@ export class FairShareClock {
     if (this.active.size === 0) this.pass.clear();
     else {
       let floor = Infinity;
-      for (const t of this.active) floor = Math.min(floor, this.pass.get(t) ?? 0);
+      for (const c of this.charges.values()) floor = Math.min(floor, c.start_tag);
+      // Nothing running (only queued work held back): the smallest pass of those active.
+      if (floor === Infinity) for (const t of this.active) floor = Math.min(floor, this.pass.get(t) ?? 0);
       for (const t of activeNow) if (!this.active.has(t) && (this.pass.get(t) ?? -Infinity) < floor) this.pass.set(t, floor);
     }
     this.active = new Set(activeNow);
@@ -82,8 +88,9 @@ export class FairShareClock {
     if (this.charges.has(id)) return;
     const share = dominantShare(resources, capacity);
     const cost = share * this.estimateOf(tenant);
-    this.charges.set(id, { tenant, share, weight, cost, started_at: now });
-    this.pass.set(tenant, this.passOf(tenant) + cost / weight);
+    const start_tag = this.passOf(tenant);
+    this.charges.set(id, { tenant, share, weight, cost, started_at: now, start_tag });
+    this.pass.set(tenant, start_tag + cost / weight);
   }
 
   /** A task ended (or its claim failed): charge what it really used instead of the estimate. */

@@ -2,9 +2,9 @@
  * What the dispatcher knows of tenants when it admits tasks: their fair-share terms (weight and
  * virtual time, one FairShareClock per executor) and their quotas (max_running, GPU-seconds of
  * the day). The scheduling policy (domain/scheduling.ts) passes over a tenant's tasks its
- * quotas hold back: they stay queued, and the dispatcher looks again when a slot may have freed
- * (a task of that tenant ending here does that at once; one ending on another scheduler is
- * seen within RECHECK_MS) or when the UTC day turns.
+ * quotas hold back: they stay queued, and the dispatcher looks again every RECHECK_MS while
+ * something is held back (a slot freed on another scheduler, an admin raised the quota, the
+ * UTC day turned); a task of that tenant ending here frees its slot at once.
  *
  * Running counts: this scheduler's own from its ledgers (exact, synchronous), other schedulers'
  * from the store, read at most every RECHECK_MS and only while some tenant has such a limit.
@@ -96,8 +96,8 @@ export class TenantGate {
       const running_left = s.max_running === null ? Infinity : s.max_running - this.runningOf(task.tenant);
       const gpu_blocked = s.gpu_seconds_per_day !== null && this.gpuToday(task.tenant, at) >= s.gpu_seconds_per_day;
       tenants.set(task.tenant, { weight: s.weight, pass: 0, estimate_s: clock.estimateOf(task.tenant), running_left, gpu_blocked });
-      if (running_left <= 0) recheckAt = Math.min(recheckAt ?? Infinity, at + RECHECK_MS);
-      else if (gpu_blocked) recheckAt = Math.min(recheckAt ?? Infinity, nextUtcDay(at));
+      // Held back: look again soon (a slot may free on another scheduler, an admin may raise the quota, the day may turn).
+      if (running_left <= 0 || gpu_blocked) recheckAt = Math.min(recheckAt ?? Infinity, at + RECHECK_MS, gpu_blocked ? nextUtcDay(at) : Infinity);
       // A tenant whose quota holds it back waits outside fair share: back, it starts from the others' pass.
       if (running_left > 0 && !gpu_blocked) active.add(task.tenant);
     }

@@ -3,12 +3,16 @@ import type { TenantLimits } from '../../config/tenants-schema.ts';
 import type { GpuCharge, TenantActivity, TenantOverride, TenantStore } from '../tenant-store.ts';
 import type { Connection } from './connection.ts';
 
-/** Counts per tenant; $1 (the owner, '' for none) is left out of the running count. Uses tasks_tenant_active. */
-const ACTIVITY = `
-  SELECT tenant,
-         COUNT(*) FILTER (WHERE status = 'queued')::int AS queued,
-         COUNT(*) FILTER (WHERE status <> 'queued' AND lease_owner IS DISTINCT FROM $1)::int AS running
-  FROM tasks WHERE status IN ('queued', 'running', 'cancelling')`;
+/** Counts per tenant; $1 (the owner, '' for none) is left out of the running count (queued: tasks_tenant_queued; running: tasks_leased). */
+const activity = (oneTenant: boolean): string => {
+  const only = oneTenant ? ' AND tenant = $2' : '';
+  return `
+  SELECT tenant, SUM(q)::int AS queued, SUM(r)::int AS running FROM (
+    SELECT tenant, 1 AS q, 0 AS r FROM tasks WHERE status = 'queued'${only}
+    UNION ALL
+    SELECT tenant, 0 AS q, 1 AS r FROM tasks WHERE status IN ('running', 'cancelling') AND lease_owner IS DISTINCT FROM $1${only}
+  ) AS a GROUP BY tenant ORDER BY tenant`;
+};
 
 const SQL = {
   list: 'SELECT tenant, settings, updated_at FROM tenant_settings ORDER BY tenant',
@@ -20,8 +24,8 @@ const SQL = {
     SELECT tenant, day, SUM(s) FROM unnest($1::text[], $2::text[], $3::float8[]) AS c (tenant, day, s) GROUP BY tenant, day
     ON CONFLICT (day, tenant) DO UPDATE SET gpu_seconds = u.gpu_seconds + EXCLUDED.gpu_seconds`,
   usageOn: 'SELECT tenant, gpu_seconds FROM tenant_gpu_usage WHERE day = $1',
-  activity: `${ACTIVITY} GROUP BY tenant ORDER BY tenant`,
-  activityOf: `${ACTIVITY} AND tenant = $2 GROUP BY tenant`,
+  activity: activity(false),
+  activityOf: activity(true),
 } as const;
 
 export class PostgresTenants implements TenantStore {

@@ -3,12 +3,21 @@ import type Database from 'better-sqlite3';
 import type { TenantLimits } from '../../config/tenants-schema.ts';
 import type { GpuCharge, TenantActivity, TenantOverride, TenantStore } from '../tenant-store.ts';
 
-/** Counts per tenant; `owner` ('' for none) is left out of the running count. Uses tasks_tenant_active. */
-const ACTIVITY = `
-  SELECT tenant,
-         SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END) AS queued,
-         SUM(CASE WHEN status <> 'queued' AND lease_owner IS NOT @owner THEN 1 ELSE 0 END) AS running
-  FROM tasks WHERE status IN ('queued', 'running', 'cancelling')`;
+/**
+ * Counts per tenant; `owner` ('' for none) is left out of the running count. Queued tasks are
+ * read from tasks_tenant_queued, running ones from tasks_leased (at most what runs).
+ */
+const activity = (oneTenant: boolean): string => {
+  const only = oneTenant ? ' AND tenant = @tenant' : '';
+  // `+tenant`: not through tasks_tenant_created (every task the tenant ever had), through tasks_leased.
+  const onlyRunning = oneTenant ? ' AND +tenant = @tenant' : '';
+  return `
+  SELECT tenant, SUM(q) AS queued, SUM(r) AS running FROM (
+    SELECT tenant, 1 AS q, 0 AS r FROM tasks WHERE status = 'queued'${only}
+    UNION ALL
+    SELECT tenant, 0 AS q, 1 AS r FROM tasks WHERE status IN ('running', 'cancelling') AND lease_owner IS NOT @owner${onlyRunning}
+  ) GROUP BY tenant ORDER BY tenant`;
+};
 
 export class SqliteTenants implements TenantStore {
   private readonly q;
@@ -23,8 +32,8 @@ export class SqliteTenants implements TenantStore {
         'INSERT INTO tenant_gpu_usage (tenant, day, gpu_seconds) VALUES (@tenant, @day, @gpu_seconds) ON CONFLICT (day, tenant) DO UPDATE SET gpu_seconds = gpu_seconds + excluded.gpu_seconds',
       ),
       usageOn: db.prepare<[string], { tenant: string; gpu_seconds: number }>('SELECT tenant, gpu_seconds FROM tenant_gpu_usage WHERE day = ?'),
-      activity: db.prepare<{ owner: string }, TenantActivity>(`${ACTIVITY} GROUP BY tenant ORDER BY tenant`),
-      activityOf: db.prepare<{ owner: string; tenant: string }, TenantActivity>(`${ACTIVITY} AND tenant = @tenant GROUP BY tenant`),
+      activity: db.prepare<{ owner: string }, TenantActivity>(activity(false)),
+      activityOf: db.prepare<{ owner: string; tenant: string }, TenantActivity>(activity(true)),
     };
   }
 

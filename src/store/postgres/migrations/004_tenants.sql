@@ -13,4 +13,4 @@ CREATE TABLE tenant_gpu_usage (
   PRIMARY KEY (day, tenant)
 );
 
-CREATE INDEX tasks_tenant_active ON tasks (tenant, status) WHERE status IN ('queued', 'running', 'cancelling');
+CREATE INDEX tasks_tenant_queued ON tasks (tenant) WHERE status = 'queued';

@@ -1,8 +1,10 @@
 -- 010_tenants: per-tenant settings an admin overrode at run time (src/tenants/), and GPU-seconds
 -- used per tenant per UTC day (quota `gpu_seconds_per_day`). `settings` is JSON holding only the
 -- fields the admin set. Usage rows are added to (never replaced), one row per tenant and day.
--- tasks_tenant_active counts a tenant's queued and running tasks (max_queued at submit,
--- max_running at dispatch) without walking other tenants' tasks.
+-- tasks_tenant_queued counts a tenant's queued tasks (max_queued at submit) without walking
+-- other tenants': an entry is added at submit and removed at the claim (queued only, like
+-- 006's indexes, so a task costs two entries, not a move at each transition). Running tasks
+-- are counted through tasks_leased (at most what runs).
 
 CREATE TABLE tenant_settings (
   tenant     TEXT PRIMARY KEY,
@@ -17,4 +19,4 @@ CREATE TABLE tenant_gpu_usage (
   PRIMARY KEY (day, tenant)
 );
 
-CREATE INDEX tasks_tenant_active ON tasks (tenant, status) WHERE status IN ('queued', 'running', 'cancelling');
+CREATE INDEX tasks_tenant_queued ON tasks (tenant) WHERE status = 'queued';
