@@ -10,7 +10,7 @@
  * exactly what it used, and tenants that wait together get pool-seconds in proportion to
  * their weights.
  *
- * A tenant that was idle (nothing queued or running here) and comes back starts at the
+ * A tenant that was idle (nothing queued or running here) and comes back starts just below the
  * system's virtual time: the smallest start tag (its tenant's pass when it started) of the
  * tasks running here, which is below every running tenant's pass by at least what that
  * tenant's running task was charged. So its first task takes one of the next slots that free
@@ -70,7 +70,10 @@ export class FairShareClock {
       for (const c of this.charges.values()) floor = Math.min(floor, c.start_tag);
       // Nothing running (only queued work held back): the smallest pass of those active.
       if (floor === Infinity) for (const t of this.active) floor = Math.min(floor, this.pass.get(t) ?? 0);
-      for (const t of activeNow) if (!this.active.has(t) && (this.pass.get(t) ?? -Infinity) < floor) this.pass.set(t, floor);
+      // Just below it, so it also wins the tie with a queued tenant whose pass is exactly there
+      // (an earlier-created task would win a tie and cost the newcomer one more task duration).
+      const start = floor - 1e-9;
+      for (const t of activeNow) if (!this.active.has(t) && (this.pass.get(t) ?? -Infinity) < start) this.pass.set(t, start);
     }
     this.active = new Set(activeNow);
   }
