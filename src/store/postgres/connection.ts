@@ -64,6 +64,11 @@ export class Connection {
     this.pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize, types, connectionTimeoutMillis: 5_000 });
     // Without a listener an idle client's error would be an uncaught 'error' event: a crash.
     this.pool.on('error', (err) => this.failed(err));
+    // The pool listens only to its idle clients. A checked-out client that the server drops
+    // between two statements (a transaction awaiting something else when PostgreSQL restarts:
+    // FATAL 57P01 with no query to fail) emits 'error' too; its next statement fails and the
+    // client is destroyed on release.
+    this.pool.on('connect', (client) => client.on('error', (err) => this.failed(err)));
   }
 
   /**
