@@ -26,8 +26,11 @@ import { type ExampleIngestion, ingestExamples, mnistDataDir, withExamples } fro
 import { GenerationService } from './generation/service.ts';
 import { catalogExecutors } from './generation/executor-choice.ts';
 import { LakeService } from './lake/service/lake-service.ts';
+import { openTenantLake } from './lake/lance/tenant-namespace.ts';
+import { TenantLakes } from './lake/service/tenant-lakes.ts';
 import { MemoryEventBus } from './events/memory.ts';
 import { RedisEventBus } from './events/redis-event-bus.ts';
+import { RedisLakeInvalidations } from './events/lake-invalidations.ts';
 import type { PolledExecutor } from './domain/driver-poll.ts';
 import type { Executor } from './executors/executor.ts';
 import { buildExecutors } from './executors/registry.ts';
@@ -36,9 +39,11 @@ import { LanceLineageLog } from './lake/lance/lineage-log.ts';
 import { SnapshotCache } from './lake/snapshot-cache.ts';
 import { findFfmpeg } from './runtime/ffmpeg.ts';
 import { resolveScriptCached } from './runtime/paths.ts';
+import { checkAuthBinding } from './auth/binding.ts';
 import { DeploymentManager } from './serving/deployments.ts';
 import { SessionManager } from './serving/sessions.ts';
 import { acquireLock } from './store/sqlite/lock.ts';
+import { TenantAdmin } from './tenants/admin.ts';
 import { SqliteTaskStore } from './store/sqlite/sqlite-store.ts';
 import type { TaskStore } from './store/task-store.ts';
 
@@ -193,9 +198,14 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const lake = await LanceLake.open(lakeRoot, { storageOptions: config.lake.storage_options, dataStorageVersion: config.lake.data_storage_version });
   const lineage = await LanceLineageLog.open(lakeRoot, config.lake.storage_options);
   const snapshots = config.lake.snapshot_cache_bytes > 0 ? new SnapshotCache(lake, join(config.state_dir, 'lake-snapshots'), config.lake.snapshot_cache_bytes) : undefined;
-  const lakeService = new LakeService({ lake, lineage, store, snapshots, bus });
+  // The tenant's lake_bytes quota (tenants: in the config, or an admin's override), read when a write comes.
+  const lakeBytes = async (tenant: string): Promise<number | null> => (await engine.tenants.directory.fresh(tenant)).lake_bytes;
+  const lakeService = new LakeService({ lake, lineage, store, snapshots, bus, lakeBytes: () => lakeBytes('default') });
   const artifacts = await openArtifactStore(config);
-  const uploads = new LocalUploadStore(join(config.state_dir, 'uploads'));
+  const uploads = new LocalUploadStore(join(config.node.shared_dir ?? config.state_dir, 'uploads'));
+  // A table deleted here is dropped from every other node's caches, and theirs from ours.
+  const invalidations = config.events.kind === 'redis' ? new RedisLakeInvalidations({ url: config.events.url, stream: config.events.stream, onError: (err, context) => logger.warn({ err }, context) }) : undefined;
+  const lakes = new TenantLakes({ defaultLake: lakeService, store, bus, lakeBytes, invalidations, open: (tenant) => openTenantLake(config, tenant) });
   // Known up front unless the port is picked at listen time (tests); then set once listening.
   const tokens = TaskTokens.fromStateDir(config.state_dir);
   // Built before the engine (executors take it); it acks a batch once the engine stored its events.
@@ -209,6 +219,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       dataRoots: [...config.data_roots],
       runtimesDir: join(PACKAGE_ROOT, 'runtimes'),
       maxLogLineBytes: config.tasks.max_log_line_bytes,
+      advertiseHost: config.node.advertise_host,
       apiUrl: () => apiUrl,
       logger,
       // Stable across restarts of this database: the next start finds this one's orphans by it.
@@ -255,7 +266,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const deployments = new DeploymentManager({
     tasks: engine,
     store: store.deployments,
-    lake: lakeService,
+    lake: (tenant) => lakes.of(tenant),
     defaults: config.serving.defaults,
     declared: config.serving.deployments,
     localExecutor: config.serving.executor,
@@ -286,7 +297,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     maxJsonDepth: config.server.max_json_depth,
     maxBatch: config.server.max_batch,
     metrics,
-    lake: lakeService,
+    lakes,
     maxUploadBytes: config.lake.max_upload_bytes,
     artifacts: engine.artifacts,
     generation,
@@ -295,6 +306,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     tokens,
     executors: describeExecutors(config.executors),
     evalResultsDir: join(config.state_dir, 'eval_results'),
+    tenants: new TenantAdmin({ store, tenants: engine.tenants }),
+    auth: { config: config.auth, stores: { keys: store.keys, audit: store.audit }, taskTenant: async (id) => (await store.get(id))?.tenant ?? null },
     // Ray executors in mode actors: their drivers poll for work
     drivers: (name) => {
       const executor = executors.get(name) as (Executor & Partial<PolledExecutor>) | undefined;
@@ -304,6 +317,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   // Listening before recovery: a re-attach may need the cluster to reach this server (an actors
   // driver's next poll; a job's reports, answered 503 until its task is re-attached). /ready says
   // NOT_READY and nothing is dispatched (Engine holds its executors) until start() is done.
+  await checkAuthBinding(config.auth, host, store.keys, logger);
   const address = await app.listen({ host, port });
   const url = address.replace('[::1]', '127.0.0.1');
   apiUrl = url;
@@ -348,7 +362,9 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       await engine.stop();
       for (const executor of executors.values()) await executor.close();
       lakeService.close();
+      await lakes.close();
       await bus.close();
+      await invalidations?.close();
       await store.close();
       await lineage.close();
       await lake.close();

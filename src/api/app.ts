@@ -13,10 +13,12 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { ArtifactService } from '../engine/artifact-service.ts';
 import type { RemoteReports } from '../engine/remote-reports.ts';
 import type { RemoteUploads } from '../engine/remote-uploads.ts';
-import type { LakeService } from '../lake/service/lake-service.ts';
+import type { TenantLakes } from '../lake/service/tenant-lakes.ts';
 import type { TaskService } from '../engine/task-service.ts';
 import type { GenerationService } from '../generation/service.ts';
 import { MetricsRegistry, metricsRoutes } from './metrics.ts';
+import { type AuthOptions, installAuth } from './plugins/auth.ts';
+import { installTaskTokenScope } from './plugins/task-token-scope.ts';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling, upgradeErrorHandler } from './plugins/errors.ts';
 import { DEFAULT_MAX_JSON_DEPTH, installJsonBodyParser } from './plugins/json-body.ts';
 import { QueueWatch } from './queue-watch.ts';
@@ -27,6 +29,7 @@ import { evalReportRoutes } from './routes/eval-reports.ts';
 import { eventRoutes } from './routes/events.ts';
 import { executorRoutes } from './routes/executors.ts';
 import { healthRoutes } from './routes/health.ts';
+import { keyRoutes } from './routes/keys.ts';
 import { type Seed003Host, seed003Routes } from './routes/seed003.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import type { SessionManager } from '../serving/sessions.ts';
@@ -37,6 +40,8 @@ import { driverPollRoutes } from './routes/driver-poll.ts';
 import type { PolledExecutor } from '../domain/driver-poll.ts';
 import type { TaskTokens } from '../engine/task-tokens.ts';
 import { taskRoutes } from './routes/tasks.ts';
+import { tenantRoutes } from './routes/tenants.ts';
+import type { TenantAdmin } from '../tenants/admin.ts';
 import { videoRoutes } from './routes/video.ts';
 import { webRoutes } from './routes/web.ts';
 import { WS_MAX_FRAME, wsRoutes } from './ws.ts';
@@ -44,8 +49,8 @@ import type { ExecutorDescription } from './executor-view.ts';
 
 export interface AppOptions {
   tasks: TaskService;
-  /** The lake's routes (/api/v1/datasets, /api/v1/models) when a lake is configured. */
-  lake?: LakeService;
+  /** The lake's routes (/api/v1/datasets, /api/v1/models), one namespace per tenant, when a lake is configured. */
+  lakes?: TenantLakes;
   /** Model serving (src/serving): the deployments routes. */
   deployments?: { manager: DeploymentManager; maxPredictBytes: number };
   /** Largest Arrow upload in bytes (default 4 GiB). */
@@ -87,8 +92,12 @@ export interface AppOptions {
   sessions?: SessionManager;
   /** Seed 003's routes (/init, /queue_status, /delete_session, /wss, /ray/*) over `sessions`. */
   seed003?: { host: Seed003Host; deployment?: string };
+  /** Who may call (plugins/auth.ts): the auth config, the key store, a task token's tenant. Default: mode auto, no keys. */
+  auth?: AuthOptions;
   /** Where `lakeray eval serve` writes its reports (GET /api/v1/eval/reports); default <state_dir>/eval_results in main.ts. */
   evalResultsDir?: string;
+  /** Tenants' settings and usage (/api/v1/tenants/{name}), and their per-tenant metrics. */
+  tenants?: TenantAdmin;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -144,6 +153,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         { name: 'services', description: 'Service tasks: list them, and reach them through the proxy' },
         { name: 'video', description: 'Video generations (seed 000): models, generations, image uploads' },
         { name: 'ops', description: 'Health and readiness' },
+        { name: 'auth', description: 'API keys and the audit log (admins, within their tenant)' },
       ],
     },
     transform: jsonSchemaTransform,
@@ -158,9 +168,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     },
   });
   app.websocketServer.on('wsClientError', upgradeErrorHandler);
+  // After the websocket plugin's own onRequest hook (it marks upgrades, so a refused upgrade's
+  // socket is closed once answered) and before every route but the OpenAPI pages.
+  installAuth(app, { ...opts.auth, tokens: opts.tokens });
+  installTaskTokenScope(app, opts.tokens);
 
   const metrics = opts.metrics ?? new MetricsRegistry();
   metrics.setStatsSource(() => opts.tasks.stats());
+  if (opts.tenants) metrics.setTenantSource(() => (opts.tenants as TenantAdmin).usageOfAll());
 
   await app.register(healthRoutes, { tasks: opts.tasks, version: opts.version ?? 'dev', sessions: opts.sessions });
   const executors = new Map((opts.executors ?? []).map((e) => [e.name, e]));
@@ -175,13 +190,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   if (opts.drivers && opts.tokens) await app.register(driverPollRoutes, { tokens: opts.tokens, drivers: opts.drivers });
   if (opts.generation) await app.register(videoRoutes, { generation: opts.generation });
   await app.register(serviceRoutes, { tasks: opts.tasks, upstreamTimeoutMs: opts.serviceTimeoutMs });
-  if (opts.lake) await app.register(lakeRoutes, { lake: opts.lake, maxUploadBytes: opts.maxUploadBytes ?? 4 * 1024 ** 3 });
+  if (opts.lakes) await app.register(lakeRoutes, { lakes: opts.lakes, tokens: opts.tokens, maxUploadBytes: opts.maxUploadBytes ?? 4 * 1024 ** 3 });
   if (opts.deployments) await app.register(deploymentRoutes, { deployments: opts.deployments.manager, maxPredictBytes: opts.deployments.maxPredictBytes });
   if (opts.sessions) {
     await app.register(sessionRoutes, { sessions: opts.sessions });
     if (opts.seed003) await app.register(seed003Routes, { sessions: opts.sessions, ...opts.seed003 });
   }
+  if (opts.auth?.stores) await app.register(keyRoutes, { stores: opts.auth.stores });
   if (opts.evalResultsDir) await app.register(evalReportRoutes, { resultsDir: opts.evalResultsDir });
+  if (opts.tenants) await app.register(tenantRoutes, { tenants: opts.tenants });
   await app.register(demoRoutes, { tasks: opts.tasks });
   await app.register(metricsRoutes, { metrics });
   await app.register(webRoutes, {}); // the web UI at / (web/dist), and its client-side routes

@@ -10,6 +10,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { registerServingMetrics, type ServingSource } from './serving-metrics.ts';
+import { registerTenantMetrics, type TenantUsageSource } from './tenant-metrics.ts';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { EngineObserver } from '../engine/observer.ts';
 import type { EngineStats } from '../engine/task-service.ts';
@@ -30,6 +31,7 @@ export class MetricsRegistry {
   private statsSource: (() => Promise<EngineStats>) | null = null;
   private progressStreamSource: (() => Record<string, number>) | null = null;
   private servingSource: ServingSource | null = null;
+  private tenantSource: TenantUsageSource | null = null;
   private readonly taskDuration: Histogram<'executor' | 'status'>;
   private readonly dispatchLatency: Histogram<'executor'>;
   private readonly eventsTotal: Counter;
@@ -104,6 +106,7 @@ export class MetricsRegistry {
       },
     });
     registerServingMetrics(this.registry, () => this.servingSource);
+    registerTenantMetrics(this.registry, () => this.tenantSource);
     this.eventsTotal = new Counter({ name: 'lakeray_events_total', help: 'Task events stored and published', registers });
 
     this.observer = {
@@ -121,6 +124,11 @@ export class MetricsRegistry {
   /** Where the serving metrics read the deployments' stats at scrape time. */
   setServingSource(source: ServingSource): void {
     this.servingSource = source;
+  }
+
+  /** Where the per-tenant gauges read queued, running and GPU-seconds at scrape time. */
+  setTenantSource(source: TenantUsageSource): void {
+    this.tenantSource = source;
   }
 
   /** Where the progress-stream counter reads its counts at scrape time (summed over the streams). */

@@ -11,6 +11,7 @@ import { registerDemo } from './demo.ts';
 import { type Action, type CliIO, Ctx, DEFAULT_URL, processIO } from './context.ts';
 import { CliError, EXIT } from './errors.ts';
 import { registerEval } from './eval.ts';
+import { registerKeys } from './keys.ts';
 import { registerLake } from './lake.ts';
 import { registerLogs } from './logs.ts';
 import { registerRm } from './rm.ts';
@@ -52,6 +53,7 @@ function buildProgram(io: CliIO, action: Action): Command {
   registerDemo(program, action);
   registerConfig(program, action);
   registerEval(program, action);
+  registerKeys(program, action);
   return program;
 }
 

@@ -98,6 +98,7 @@ export function parseConfig(raw: unknown, baseDir: string, env: NodeJS.ProcessEn
   c.script_roots = c.script_roots.map(abs);
   c.data_roots = c.data_roots.map(abs);
   c.lake.root = abs(c.lake.root);
+  if (c.node.shared_dir !== null) c.node.shared_dir = abs(c.node.shared_dir);
   if (c.artifacts.kind === 'local') c.artifacts.root = c.artifacts.root === undefined ? join(c.state_dir, 'artifacts') : abs(c.artifacts.root);
   else c.artifacts.staging_root = c.artifacts.staging_root === undefined ? join(c.state_dir, 'artifacts-staging') : abs(c.artifacts.staging_root);
   const catalogIssues = checkCatalog(c.generation, Object.keys(c.executors));

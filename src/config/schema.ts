@@ -3,7 +3,10 @@
  * start by load.ts, then frozen. Every field has a default so an empty file is valid.
  */
 import { servingConfigSchema } from '../serving/deployment-spec.ts';
+import { tenantsSchema } from './tenants-schema.ts';
+import { authSchema } from './auth-schema.ts';
 import { z } from 'zod';
+import { nodeSchema } from './node-schema.ts';
 
 const resourcesSchema = z
   .object({
@@ -53,6 +56,8 @@ export const localExecutorSchema = z
      * no-op tasks can turn it off (reported files are then copied from wherever they are).
      */
     work_dirs: z.boolean().default(true),
+    /** Names of the server's environment tasks may see besides the allowlist (docs/security.md), e.g. ["HF_HOME"]. */
+    pass_env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
   })
   .strict();
 
@@ -476,6 +481,8 @@ export const configSchema = z
     artifacts: artifactsSchema.default({ kind: 'local' }),
     /** How task events reach subscribers (SSE, WebSocket, webhooks) in this process, or on every node (env: LAKERAY_EVENTS_URL). */
     events: eventsSchema.default({ kind: 'memory' }),
+    /** Who this process is among several nodes, how others reach it, what they share (config/node-schema.ts). */
+    node: nodeSchema.default(() => nodeSchema.parse({})),
     /**
      * The seed's Redis progress streams (seed 001 §2): generators that only know Redis XADD
      * task_id/status/progress/url/error there, and Lakeray applies the entries to its tasks
@@ -488,9 +495,13 @@ export const configSchema = z
     generation: generationSchema.default(() => generationSchema.parse({})),
     /** Model serving (src/serving): deployment defaults and deployments declared up front. */
     serving: servingConfigSchema.default(() => servingConfigSchema.parse({})),
+    /** Per-tenant fair-share weight and quotas (config/tenants-schema.ts, src/tenants/). */
+    tenants: tenantsSchema,
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Server log lines: `pretty` for people, `json` for machines, `auto`: pretty on a terminal, else JSON. */
     log_format: z.enum(['auto', 'pretty', 'json']).default('auto'),
+    /** API keys, roles, rate limits (config/auth-schema.ts). */
+    auth: authSchema.default(() => authSchema.parse({})),
   })
   .strict();
 

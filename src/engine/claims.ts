@@ -10,6 +10,7 @@
  * back into the view for the next round (woken by the executor's room listener), so a task is
  * never `running`, with an attempt used up, while it only waits for a worker.
  */
+import type { TenantTerms } from '../domain/fair-share.ts';
 import { schedule } from '../domain/scheduling.ts';
 import type { Task } from '../domain/task.ts';
 import type { Executor } from '../executors/executor.ts';
@@ -30,9 +31,9 @@ export interface Claim {
   now: number;
 }
 
-/** What the scheduling policy admits from the view into the ledger's free capacity, taken out of the view. */
-export const admit = (view: CandidateView, ledger: Ledger): Task[] =>
-  view.take(schedule({ candidates: view.candidates, capacity: ledger.capacity, free: ledger.free, usage: ledger.byTenant }).admit);
+/** What the scheduling policy admits from the view into the ledger's free capacity (tenants: fair share and quotas), taken out of the view. */
+export const admit = (view: CandidateView, ledger: Ledger, tenants?: ReadonlyMap<string, TenantTerms>): Task[] =>
+  view.take(schedule({ candidates: view.candidates, capacity: ledger.capacity, free: ledger.free, usage: ledger.byTenant, tenants }).admit);
 
 /** Holds resources for `tasks` in the ledger and builds their queued → running CASes. */
 export function prepareClaim(executor: Executor, ledger: Ledger, tasks: readonly Task[], now: number, owner: string, leaseMs: number, fence: Fence): Claim {

@@ -13,7 +13,8 @@
  * The parts, one concern each: candidates.ts (the view of the queue head), claims.ts (policy
  * → ledger holds → CASes), launch.ts (executor.run and its callbacks), placements.ts (where
  * processes run, for crash recovery), running-tasks.ts (timeouts, cancels, shutdown),
- * settler.ts (exits → batched settle transactions). This file wires them and runs the rounds.
+ * settler.ts (exits → batched settle transactions), tenant-gate.ts (weighted fair share and
+ * tenant quotas). This file wires them and runs the rounds.
  */
 import type { ArtifactStore } from '../artifacts/artifact-store.ts';
 import type { Config } from '../config/schema.ts';
@@ -29,6 +30,9 @@ import type { EngineObserver } from './observer.ts';
 import { PlacementRecorder } from './placements.ts';
 import { RunningTasks, type Running } from './running-tasks.ts';
 import { Settler } from './settler.ts';
+import { TenantGate } from './tenant-gate.ts';
+import type { TenantDirectory } from '../tenants/directory.ts';
+import type { GpuMeter } from '../tenants/gpu-meter.ts';
 
 /** Candidates read per round, in dispatch order (see readCandidates()); a full window triggers another round at once. */
 const WINDOW = 512;
@@ -46,6 +50,8 @@ export interface DispatcherDeps {
   fenceOf: (executor: string) => Fence | undefined;
   /** Where reported files go (artifact-ingest.ts); without it, artifact events pass as they are. */
   artifacts?: ArtifactStore;
+  /** Tenants' weights and quotas, and the meter that charges their GPU-seconds. */
+  tenants: { directory: TenantDirectory; meter: GpuMeter };
   now?: () => number;
   onError?: (err: unknown, context: string) => void;
 }
@@ -56,6 +62,7 @@ export class Dispatcher {
   private readonly running: RunningTasks;
   private readonly settler: Settler;
   private readonly launchDeps: LaunchDeps;
+  private readonly gate: TenantGate;
   private roundState: 'idle' | 'scheduled' | 'running' | 'rerun' = 'idle';
   private retryTimer: NodeJS.Timeout | null = null;
   private retryAt = Infinity;
@@ -66,8 +73,9 @@ export class Dispatcher {
 
   constructor(private readonly deps: DispatcherDeps) {
     this.now = deps.now ?? Date.now;
+    this.gate = new TenantGate({ ...deps.tenants, store: deps.store.tenants, owner: deps.instanceId, ledgers: this.ledgers, now: this.now });
     for (const [name, ex] of deps.executors) {
-      this.ledgers.set(name, new Ledger(ex.capacity, ex.gpuInventory));
+      this.ledgers.set(name, new Ledger(ex.capacity, ex.gpuInventory, this.gate.listener(name)));
       this.views.set(name, new CandidateView(WINDOW, VIEW_TTL_MS));
       // Room for tasks it had to refuse (claims.ts): they are still in the view.
       ex.onRoom?.(() => this.wake());
@@ -235,6 +243,7 @@ export class Dispatcher {
   }
 
   private async round(): Promise<void> {
+    await this.gate.refresh();
     for (const [name, executor] of this.deps.executors) {
       if (!this.dispatchable(name, executor)) continue;
       const ledger = this.ledgers.get(name) as Ledger;
@@ -247,7 +256,7 @@ export class Dispatcher {
         // without its fence would be written whoever owns the executor now.
         const fence = this.deps.fenceOf(name);
         if (fence === undefined || view.candidates.length === 0) break;
-        const admitted = admit(view, ledger);
+        const admitted = this.admit(name, view, ledger);
         if (admitted.length === 0) break;
         await this.claimAndLaunch(this.claim(view, executor, ledger, admitted, now, fence));
         // Everything in view was admitted: there may be more behind it.
@@ -311,10 +320,17 @@ export class Dispatcher {
       const fence = this.deps.fenceOf(name);
       if (view.needsFetch(now) || view.candidates.length === 0 || fence === undefined || !this.dispatchable(name, executor)) continue;
       const ledger = this.ledgers.get(name) as Ledger;
-      const admitted = admit(view, ledger);
+      const admitted = this.admit(name, view, ledger);
       if (admitted.length > 0) claims.push(this.claim(view, executor, ledger, admitted, now, fence));
     }
     return claims;
+  }
+
+  /** What the policy admits from the view, under the tenants' fair share and quotas; a quota holding tasks back wakes a later round. */
+  private admit(executor: string, view: CandidateView, ledger: Ledger): Task[] {
+    const { tenants, recheckAt } = this.gate.terms(executor, view.candidates, ledger);
+    if (recheckAt !== null) this.wakeAt(recheckAt);
+    return admit(view, ledger, tenants);
   }
 
   /** Its tasks stay queued unless this instance owns it, while its re-attach is pending, or while it says it is down. */

@@ -24,9 +24,13 @@ import type { TaskInput } from './task-input.ts';
 import type { Caller, EngineStats, ListQuery, SubmitResult, TaskService } from './task-service.ts';
 import { TransitionTap } from './transition-tap.ts';
 import { SeedProgress } from './seed-progress.ts';
+import { storedServiceEndpoint } from './service-endpoints.ts';
 import type { EntryVerdict } from '../events/sources/redis-progress-stream.ts';
 import type { SeedProgressEntry } from '../events/sources/seed-progress-entry.ts';
 import { WebhookNotifier } from '../webhooks/notifier.ts';
+import { TenantDirectory } from '../tenants/directory.ts';
+import { GpuMeter } from '../tenants/gpu-meter.ts';
+import { SubmitQuotas } from '../tenants/quotas.ts';
 
 export interface EngineDeps {
   config: Readonly<Config>;
@@ -50,6 +54,8 @@ export interface EngineDeps {
    */
   schedule?: boolean;
   now?: () => number;
+  /** How often running tasks' GPU-seconds are charged to their tenants (tenants/gpu-meter.ts); default 5000. */
+  gpuChargeMs?: number;
   onError?: (err: unknown, context: string) => void;
 }
 
@@ -69,6 +75,9 @@ export class Engine implements TaskService {
   private unwatchQueued: (() => void) | undefined;
   /** The tasks' artifacts, for the API; null without an artifact store. */
   readonly artifacts: ArtifactService | null;
+  /** Tenants' effective settings (config + stored overrides), and the meter of their GPU-seconds. */
+  readonly tenants: { directory: TenantDirectory; meter: GpuMeter };
+  private readonly quotas: SubmitQuotas;
 
   constructor(private readonly deps: EngineDeps) {
     this.now = deps.now ?? Date.now;
@@ -82,6 +91,7 @@ export class Engine implements TaskService {
     );
     this.webhooks = new WebhookNotifier({
       config: deps.config.webhooks,
+      outbox: inner.webhooks,
       writer: this.writer,
       bus: deps.bus,
       artifacts: deps.artifacts,
@@ -99,6 +109,10 @@ export class Engine implements TaskService {
     deps = { ...deps, store: new TransitionTap(inner, observe) };
     this.deps = deps;
     this.artifacts = deps.artifacts ? this.artifactService(deps.artifacts) : null;
+    const directory = new TenantDirectory(inner.tenants, deps.config.tenants, this.now);
+    const meter = new GpuMeter({ store: inner.tenants, now: this.now, tickMs: deps.gpuChargeMs, onError: deps.onError });
+    this.tenants = { directory, meter };
+    this.quotas = new SubmitQuotas({ directory, store: inner.tenants, meter, now: this.now });
     this.dispatcher = new Dispatcher({
       store: deps.store,
       executors: deps.executors,
@@ -108,6 +122,7 @@ export class Engine implements TaskService {
       instanceId: this.instanceId,
       fenceOf: (executor) => this.ownership.fenceOf(executor),
       artifacts: deps.artifacts,
+      tenants: this.tenants,
       now: this.now,
       onError: deps.onError,
     });
@@ -200,6 +215,7 @@ export class Engine implements TaskService {
     this.reconciler.stop();
     this.ownership.stopClaiming();
     await this.dispatcher.stop();
+    await this.tenants.meter.stop();
     await this.ownership.stop();
     await this.webhooks.close();
     await this.writer.flush();
@@ -256,7 +272,11 @@ export class Engine implements TaskService {
         throw e;
       }
     });
-    const { results, events } = await this.deps.store.insert(compiled, now);
+    const { results, events } = await this.quotas.admit(
+      caller.tenant,
+      compiled.map((c) => c.task),
+      () => this.deps.store.insert(compiled, now),
+    );
     this.writer.published(events);
     this.dispatcher.queueChanged();
     return results;
@@ -346,18 +366,27 @@ export class Engine implements TaskService {
     const task = await this.get(caller, id);
     if (task.service === null) throw new LakerayError('SERVICE_NOT_RUNNING', `Task '${id}' is not a service task`);
     if (task.status !== 'running') throw new LakerayError('SERVICE_NOT_RUNNING', `Service task '${id}' is ${task.status}`);
-    return this.deps.executors.get(task.executor)?.serviceEndpoint?.(id) ?? null;
+    return this.endpointOf(task);
   }
 
+  /** Here, the executor knows (the fastest, and it knows states not stored yet); elsewhere, the stored events do. */
+  private async endpointOf(task: Task): Promise<ServiceEndpoint | null> {
+    return this.deps.executors.get(task.executor)?.serviceEndpoint?.(task.id) ?? storedServiceEndpoint(this.deps.store, task);
+  }
+
+  /** The caller's running service tasks, on whichever node runs them. */
   async services(caller: Caller): Promise<{ task: Task; endpoint: ServiceEndpoint }[]> {
     const out: { task: Task; endpoint: ServiceEndpoint }[] = [];
-    for (const id of this.dispatcher.runningIds) {
-      let endpoint: ServiceEndpoint | null = null;
-      for (const ex of this.deps.executors.values()) endpoint ??= ex.serviceEndpoint?.(id) ?? null;
-      if (endpoint === null) continue;
-      const task = await this.deps.store.get(id);
-      if (task && task.tenant === caller.tenant && task.status === 'running') out.push({ task, endpoint });
-    }
+    let cursor: string | undefined;
+    do {
+      const page = await this.deps.store.list({ tenant: caller.tenant, status: ['running'], limit: 500, cursor });
+      for (const task of page.tasks) {
+        if (task.service === null) continue;
+        const endpoint = await this.endpointOf(task);
+        if (endpoint !== null) out.push({ task, endpoint });
+      }
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor !== undefined);
     return out;
   }
 

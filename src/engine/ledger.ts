@@ -6,9 +6,17 @@
  * Capacity may change at run time (a Ray cluster's nodes come and go): `resize` takes the
  * executor's new capacity. What runs keeps its hold when capacity shrinks below it (`free`
  * goes negative and nothing is admitted until enough ends).
+ *
+ * A listener hears every hold and release (fair share charges a tenant from its task's hold to
+ * its release; the GPU meter charges GPU-seconds over the same span).
  */
 import { pickDevices } from '../domain/gpu.ts';
 import { add, sub, ZERO, type Resources } from '../domain/resources.ts';
+
+export interface LedgerListener {
+  held(taskId: string, tenant: string, resources: Resources, capacity: Resources): void;
+  released(taskId: string, tenant: string, resources: Resources): void;
+}
 
 export class Ledger {
   used: Resources = ZERO;
@@ -20,6 +28,7 @@ export class Ledger {
   constructor(
     public capacity: Resources,
     public gpuInventory: readonly string[],
+    private readonly listener?: LedgerListener,
   ) {}
 
   resize(capacity: Resources, gpuInventory: readonly string[]): void {
@@ -57,6 +66,7 @@ export class Ledger {
     this.used = add(this.used, resources);
     this.byTenant.set(tenant, add(this.byTenant.get(tenant) ?? ZERO, resources));
     this.tenantHolds.set(tenant, (this.tenantHolds.get(tenant) ?? 0) + 1);
+    this.listener?.held(taskId, tenant, resources, this.capacity);
   }
 
   release(taskId: string): void {
@@ -74,6 +84,17 @@ export class Ledger {
       this.byTenant.set(h.tenant, sub(this.byTenant.get(h.tenant) ?? ZERO, h.resources));
     }
     if (this.holds.size === 0) this.used = ZERO; // wipe float drift
+    this.listener?.released(taskId, h.tenant, h.resources);
+  }
+
+  /** How many tasks of `tenant` hold resources here. */
+  holdsOf(tenant: string): number {
+    return this.tenantHolds.get(tenant) ?? 0;
+  }
+
+  /** The tenants holding resources here. */
+  tenants(): IterableIterator<string> {
+    return this.tenantHolds.keys();
   }
 
   has(taskId: string): boolean {

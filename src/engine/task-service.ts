@@ -3,15 +3,29 @@
  * never on an adapter; `Engine` (engine.ts) implements it.
  */
 import type { TaskEvent } from '../domain/events.ts';
+import type { Role } from '../domain/roles.ts';
 import type { ServiceEndpoint } from '../domain/service.ts';
 import type { Task, TaskStatus } from '../domain/task.ts';
 import type { EventHandler, Subscription } from '../events/event-bus.ts';
 import type { TaskPage } from '../store/task-store.ts';
 import type { TaskInput } from './task-input.ts';
 
+/**
+ * Who is asking (api/caller.ts callerOf): the engine scopes everything to `tenant`. A request's
+ * caller always has `role` and `key_id`; they are optional only so that what the server does
+ * by itself (config deployments, examples, tests driving the engine) may name just a tenant.
+ */
+export type { Role };
+
 export interface Caller {
   tenant: string;
+  role?: Role;
+  /** The API key id, null for a keyless loopback caller or a task token. */
+  key_id?: string | null;
 }
+
+/** A request's caller: everything known (api/caller.ts callerOf). */
+export type RequestCaller = Required<Caller>;
 
 export interface SubmitResult {
   task: Task;

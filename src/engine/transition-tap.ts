@@ -22,17 +22,31 @@ export class TransitionTap implements TaskStore {
   /** The optional methods exist here exactly when the inner store has them. */
   readonly watchQueued?: TaskStore['watchQueued'];
   readonly health?: TaskStore['health'];
+  readonly webhooks: TaskStore['webhooks'];
+  readonly lakePins: TaskStore['lakePins'];
 
   constructor(
     private readonly inner: TaskStore,
     private readonly listener: (results: readonly (TransitionResult | null)[]) => void,
   ) {
+    this.webhooks = inner.webhooks;
+    this.lakePins = inner.lakePins;
     if (inner.watchQueued) this.watchQueued = (onQueued) => inner.watchQueued!(onQueued);
     if (inner.health) this.health = () => inner.health!();
   }
 
   get deployments(): TaskStore['deployments'] {
     return this.inner.deployments;
+  }
+  get keys(): TaskStore['keys'] {
+    return this.inner.keys;
+  }
+  get audit(): TaskStore['audit'] {
+    return this.inner.audit;
+  }
+
+  get tenants(): TaskStore['tenants'] {
+    return this.inner.tenants;
   }
 
   async transition(requests: TransitionRequest[]): Promise<(TransitionResult | null)[]> {

@@ -115,6 +115,8 @@ export interface Lake {
   untag(kind: LakeKind, name: string, tag: string): Promise<void>;
   /** Delete the table and every version of it. NOT_FOUND when absent. */
   delete(kind: LakeKind, name: string): Promise<void>;
+  /** Drop what this process caches of a table (another node deleted it); every table without a name. */
+  forgetCached(kind?: LakeKind, name?: string): void;
   close(): Promise<void>;
 }
 

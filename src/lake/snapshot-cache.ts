@@ -69,9 +69,9 @@ export class SnapshotCache {
     return job;
   }
 
-  /** Drop every snapshot of a table (it was deleted). */
-  forget(kind: LakeKind, name: string): void {
-    for (const [key, e] of this.entries) if (e.kind === kind && e.name === name) this.drop(key, e);
+  /** Drop every snapshot of a table (it was deleted), or of every table. */
+  forget(kind?: LakeKind, name?: string): void {
+    for (const [key, e] of this.entries) if (kind === undefined || (e.kind === kind && e.name === name)) this.drop(key, e);
   }
 
   private async export(kind: LakeKind, name: string, key: string, version: number, schema: Schema, batches: AsyncIterable<RecordBatch>): Promise<Snapshot> {

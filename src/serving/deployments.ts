@@ -38,7 +38,8 @@ export interface ServingLake {
 export interface ServingOptions {
   tasks: TaskService;
   store: DeploymentStore;
-  lake: ServingLake;
+  /** The tenant's namespace of the lake: a deployment serves its own tenant's models only. */
+  lake: (tenant: string) => Promise<ServingLake>;
   /** config `serving.defaults`. */
   defaults: SettingDefaults;
   /** config `serving.deployments`: created at start when missing (tenant `default`). */
@@ -113,7 +114,7 @@ export class DeploymentManager {
     }
     if (spec.backend === 'ray') spec = { ...spec, executor: this.ray.resolve(spec.executor) };
     if (this.live.has(key(caller.tenant, spec.name))) throw new LakerayError('DEPLOYMENT_EXISTS', `deployment "${spec.name}" already exists; PATCH it to change its settings`);
-    const { version, params } = await this.resolveModel(spec.model);
+    const { version, params } = await this.resolveModel(caller.tenant, spec.model);
     const stored: StoredSpec = { ...spec, state: spec.state ?? stateFromParams(params), model_version: version, signature: null, classes: classesFromParams(params) };
     const now = Date.now();
     if (!(await this.opts.store.createDeployment({ tenant: caller.tenant, name: spec.name, spec: stored, created_at: now, updated_at: now }))) {
@@ -267,16 +268,17 @@ export class DeploymentManager {
   }
 
   /** The version number the model reference names now (a tag resolves once, at create), and that version's params. */
-  private async resolveModel(ref: string): Promise<{ version: number; params: Record<string, unknown> }> {
+  private async resolveModel(tenant: string, ref: string): Promise<{ version: number; params: Record<string, unknown> }> {
     const { name, ref: at } = parseModelRef(ref);
+    const lake = await this.opts.lake(tenant);
     let version: number | undefined;
     if (at !== undefined) {
-      const versions = await this.opts.lake.versions('models', name);
+      const versions = await lake.versions('models', name);
       const found = /^\d+$/.test(at) ? versions.find((v) => v.version === Number(at)) : versions.find((v) => v.tags.includes(at));
       if (!found) throw new LakerayError('VERSION_NOT_FOUND', `model "${name}" has no version or tag "${at}"`);
       version = found.version;
     }
-    const card = await this.opts.lake.describe('models', name, version);
+    const card = await lake.describe('models', name, version);
     if (!card.files?.some((f) => f.file === 'model.onnx')) {
       throw new LakerayError('INVALID_REQUEST', `model "${name}"${at === undefined ? '' : ` version ${card.version}`} has no model.onnx file: a deployment serves ONNX models`);
     }

@@ -17,9 +17,14 @@
  *   makes for its executor's tasks carry a `Fence`; the store refuses them, in their own
  *   transaction, once the epoch is not current. Conformance: conformance-ownership.ts.
  */
+import type { AuditStore } from './audit-store.ts';
 import type { DeploymentStore } from './deployment-store.ts';
+import type { TenantStore } from './tenant-store.ts';
+import type { KeyStore } from './key-store.ts';
 import type { EventType, NewEvent, TaskEvent } from '../domain/events.ts';
 import type { Assignment, Task, TaskStatus } from '../domain/task.ts';
+import type { LakePinStore } from './lake-pin-store.ts';
+import type { WebhookOutboxStore } from './webhook-outbox-store.ts';
 
 export interface NewTask {
   task: Task;
@@ -129,8 +134,17 @@ export interface TransitionResult {
 }
 
 export interface TaskStore {
+  /** Webhook deliveries waiting to be sent or retried, in the same database. */
+  readonly webhooks: WebhookOutboxStore;
+  /** What running tasks hold in the lake (pins, tables written), in the same database. */
+  readonly lakePins: LakePinStore;
   /** Serving deployments, in the same database. */
   readonly deployments: DeploymentStore;
+  /** Tenant settings overrides and usage, in the same database. */
+  readonly tenants: TenantStore;
+  /** API keys and the audit log of admin actions (src/auth), in the same database. */
+  readonly keys: KeyStore;
+  readonly audit: AuditStore;
   /** Insert new tasks (one transaction) and append their first `state` event. */
   insert(tasks: NewTask[], now: number): Promise<{ results: InsertResult[]; events: TaskEvent[] }>;
   get(id: string): Promise<Task | null>;

@@ -31,7 +31,11 @@ export async function startFuzzTarget(): Promise<FuzzTarget> {
   await lake.writeDataset({ id: [1, 2, 3], text: ['a', 'b', 'c'] }, { name: 'fuzz_rows' });
   await lake.writeModel({ name: 'fuzz_cnn', files: { 'model.onnx': readFileSync(join(ROOT, 'test/fixtures/serving/mnist_cnn.onnx')) } });
   for (let i = 0; i < 3; i++) await api(server.url, 'POST', '/api/v1/tasks', { name: `fuzz-${i}`, script: 'ok.py', params: { i } });
-  await api(server.url, 'POST', '/api/v1/deployments', { name: 'fuzz_cnn', model: 'fuzz_cnn', replicas: { min: 0, max: 1, idle_timeout_s: 5 } });
+  // A replica that stays up once warm: one that retired and restarted mid-campaign is a
+  // starting service, and the proxy rightly answers a request for it 503 SERVICE_NOT_READY
+  // (Retry-After), which the campaign would count as a server error. Scale to zero and cold
+  // starts are tested in test/integration/serving.
+  await api(server.url, 'POST', '/api/v1/deployments', { name: 'fuzz_cnn', model: 'fuzz_cnn', replicas: { min: 0, max: 1, idle_timeout_s: 3600 } });
   // The campaign starts once the deployment knows its model's inputs (its first replica ran):
   // before that, a session or a predict waits for a cold start, and on a loaded machine that
   // wait may end in a 503 that says "not yet", which is not what the campaign looks for.

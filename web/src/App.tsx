@@ -1,6 +1,7 @@
 /** The app shell: skip link, navigation (a sidebar; a top bar on narrow screens), the routed page. */
 import type { ReactNode } from 'react';
 import { BrandMark, Icon, type IconName } from './components/Icon.tsx';
+import { SignIn, SignOut } from './components/SignIn.tsx';
 import { useLiveStatus } from './hooks/useLiveStatus.ts';
 import { DatasetPage } from './pages/DatasetPage.tsx';
 import { DatasetsPage } from './pages/DatasetsPage.tsx';
@@ -107,12 +108,14 @@ export function App() {
           <div className="foot-links stack-sm" style={{ gap: 'var(--s-1)' }}>
             <a href="/docs">API reference</a>
             <a href="/metrics">Metrics</a>
+            <SignOut />
           </div>
         </div>
       </aside>
       <main id="main" className="main" tabIndex={-1}>
         {route(pathname)}
       </main>
+      <SignIn />
     </div>
   );
 }

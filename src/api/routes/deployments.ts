@@ -26,7 +26,7 @@ import {
   RAW_CONTENT_TYPE,
 } from '../../serving/tensor.ts';
 import type { ModelSignature, TensorMap } from '../../serving/types.ts';
-import { callerOf } from '../caller.ts';
+import { auditRequest, callerOf } from '../caller.ts';
 import { errorResponses } from '../plugins/errors.ts';
 
 export interface DeploymentRoutesOptions {
@@ -123,6 +123,7 @@ export const deploymentRoutes: FastifyPluginAsyncZod<DeploymentRoutesOptions> = 
 
   app.delete(`${PREFIX}/:name`, { schema: { tags: ['deployments'], summary: 'Drain, then stop and forget the deployment', params: nameParams, response: { 204: z.null(), ...errorResponses(404) } } }, async (request, reply) => {
     await deployments.delete(callerOf(request), request.params.name);
+    await auditRequest(request, 'deployment.delete', request.params.name);
     return reply.code(204).send(null);
   });
 

@@ -9,6 +9,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { EvalReports, REPORT_ID_PATTERN } from '../../serving/eval/reports-dir.ts';
 import { REPORT_FILES } from '../../serving/eval/report.ts';
+import { LakerayError } from '../../domain/errors.ts';
+import { isDefaultTenant } from '../default-tenant-only.ts';
 import { errorResponses } from '../plugins/errors.ts';
 
 export interface EvalReportRoutesOptions {
@@ -48,7 +50,8 @@ export const evalReportRoutes: FastifyPluginAsyncZod<EvalReportRoutesOptions> = 
         response: { 200: z.object({ items: z.array(reportItem) }) },
       },
     },
-    async () => ({ items: await reports.list() }),
+    // The operator's reports: another tenant sees none (default-tenant-only.ts).
+    async (request) => ({ items: isDefaultTenant(request) ? await reports.list() : [] }),
   );
 
   app.get(
@@ -62,6 +65,7 @@ export const evalReportRoutes: FastifyPluginAsyncZod<EvalReportRoutesOptions> = 
       },
     },
     async (request, reply) => {
+      if (!isDefaultTenant(request)) throw new LakerayError('EVAL_REPORT_NOT_FOUND', `no file "${request.params.file}" in evaluation report "${request.params.id}"`);
       const { body, contentType } = await reports.file(request.params.id, request.params.file);
       return reply.header('content-type', contentType).header('cache-control', 'no-cache').send(body as never);
     },

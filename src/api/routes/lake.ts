@@ -10,11 +10,18 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { LakerayError } from '../../domain/errors.ts';
+import type { TaskTokens } from '../../engine/task-tokens.ts';
 import type { LakeService } from '../../lake/service/lake-service.ts';
+import type { TenantLakes } from '../../lake/service/tenant-lakes.ts';
+import { auditRequest } from '../caller.ts';
+import { lakeCallerOf } from '../lake-caller.ts';
 import { errorResponses } from '../plugins/errors.ts';
 
 export interface LakeRoutesOptions {
-  lake: LakeService;
+  /** Each tenant's namespace of the lake. */
+  lakes: TenantLakes;
+  /** Verifies the task tokens of task requests (lake-caller.ts); without it no request is a task's. */
+  tokens?: TaskTokens;
   /** Largest Arrow upload in bytes. */
   maxUploadBytes: number;
 }
@@ -112,7 +119,13 @@ async function* limited(body: AsyncIterable<Uint8Array>, max: number): AsyncIter
 const sendArrow = (reply: FastifyReply, version: number, body: NodeJS.ReadableStream) =>
   reply.header('content-type', ARROW_STREAM).header('x-lakeray-version', String(version)).send(body);
 
-export const lakeRoutes: FastifyPluginAsyncZod<LakeRoutesOptions> = async (app, { lake, maxUploadBytes }) => {
+export const lakeRoutes: FastifyPluginAsyncZod<LakeRoutesOptions> = async (app, { lakes, tokens, maxUploadBytes }) => {
+  /** The caller's namespace, and the task making the request (its token checked), if any. */
+  const scope = async (request: FastifyRequest): Promise<{ lake: LakeService; task: string | undefined }> => {
+    const caller = await lakeCallerOf(request, { tokens, taskOf: (id) => lakes.taskOf(id) });
+    return { lake: await lakes.of(caller.tenant), task: caller.task };
+  };
+
   // An Arrow upload is consumed as a stream by the handler, never buffered by Fastify.
   app.addContentTypeParser(ARROW_STREAM, (_request: FastifyRequest, payload: unknown, done: (err: Error | null, body?: unknown) => void) => done(null, payload));
 
@@ -136,6 +149,7 @@ export const lakeRoutes: FastifyPluginAsyncZod<LakeRoutesOptions> = async (app, 
       },
       async (request, reply) => {
         const { offset, limit } = request.query;
+        const { lake } = await scope(request);
         const tables = await lake.list(kind, { offset, limit: limit + 1 });
         if (tables.length > limit) reply.header('link', `<${base}?offset=${offset + limit}&limit=${limit}>; rel="next"`);
         return tables.slice(0, limit);
@@ -144,15 +158,16 @@ export const lakeRoutes: FastifyPluginAsyncZod<LakeRoutesOptions> = async (app, 
 
     app.get(
       `${base}/:id`,
-      { schema: { tags, summary: `Describe a ${what}: schema, size, versions, lineage`, params: idParams, response: { 200: tableDetail, ...errorResponses(400, 404) } } },
-      async (request) => lake.describe(kind, request.params.id),
+      { schema: { tags, summary: `Describe a ${what}: schema, size, versions, lineage`, params: idParams, response: { 200: tableDetail, ...errorResponses(400, 401, 404) } } },
+      async (request) => (await scope(request)).lake.describe(kind, request.params.id),
     );
 
     app.delete(
       `${base}/:id`,
-      { schema: { tags, summary: `Delete a ${what} and all its versions`, params: idParams, response: { 204: z.null(), ...errorResponses(400, 404, 409) } } },
+      { schema: { tags, summary: `Delete a ${what} and all its versions`, params: idParams, response: { 204: z.null(), ...errorResponses(400, 401, 404, 409) } } },
       async (request, reply) => {
-        await lake.delete(kind, request.params.id);
+        await (await scope(request)).lake.delete(kind, request.params.id);
+        await auditRequest(request, `${kind}.delete`, request.params.id);
         return reply.code(204).send(null);
       },
     );
@@ -165,11 +180,11 @@ export const lakeRoutes: FastifyPluginAsyncZod<LakeRoutesOptions> = async (app, 
           summary: `A page of a ${what}'s rows (large cells summarized)`,
           params: idParams,
           querystring: rowsQuery,
-          response: { 200: z.looseObject({ id: z.string(), version: z.number(), offset: z.number(), limit: z.number(), total: z.number(), columns: z.array(column), rows: z.array(z.any()) }), ...errorResponses(400, 404) },
+          response: { 200: z.looseObject({ id: z.string(), version: z.number(), offset: z.number(), limit: z.number(), total: z.number(), columns: z.array(column), rows: z.array(z.any()) }), ...errorResponses(400, 401, 404) },
         },
       },
       async (request, reply) => {
-        const page = await lake.rows(kind, request.params.id, request.query);
+        const page = await (await scope(request)).lake.rows(kind, request.params.id, request.query);
         // Cells are already plain JSON; skip re-validating thousands of them on the way out.
         return reply.type('application/json').serializer((p) => JSON.stringify(p)).send(page as never);
       },
@@ -177,26 +192,26 @@ export const lakeRoutes: FastifyPluginAsyncZod<LakeRoutesOptions> = async (app, 
 
     app.get(
       `${base}/:id/versions`,
-      { schema: { tags, summary: `Versions of a ${what}, oldest first`, params: idParams, response: { 200: versionList, ...errorResponses(400, 404) } } },
+      { schema: { tags, summary: `Versions of a ${what}, oldest first`, params: idParams, response: { 200: versionList, ...errorResponses(400, 401, 404) } } },
       async (request) => ({
-        versions: (await lake.versions(kind, request.params.id)).map((v) => ({ ...v, timestamp: new Date(v.timestamp).toISOString() })),
+        versions: (await (await scope(request)).lake.versions(kind, request.params.id)).map((v) => ({ ...v, timestamp: new Date(v.timestamp).toISOString() })),
       }),
     );
 
     app.post(
       `${base}/:id/tags`,
-      { schema: { tags, summary: 'Point a tag at a version', params: idParams, body: tagBody, response: { 204: z.null(), ...errorResponses(400, 404) } } },
+      { schema: { tags, summary: 'Point a tag at a version', params: idParams, body: tagBody, response: { 204: z.null(), ...errorResponses(400, 401, 404) } } },
       async (request, reply) => {
-        await lake.tag(kind, request.params.id, request.body.tag, request.body.version);
+        await (await scope(request)).lake.tag(kind, request.params.id, request.body.tag, request.body.version);
         return reply.code(204).send(null);
       },
     );
 
     app.delete(
       `${base}/:id/tags/:tag`,
-      { schema: { tags, summary: 'Remove a tag', params: tagParams, response: { 204: z.null(), ...errorResponses(400, 404) } } },
+      { schema: { tags, summary: 'Remove a tag', params: tagParams, response: { 204: z.null(), ...errorResponses(400, 401, 404) } } },
       async (request, reply) => {
-        await lake.untag(kind, request.params.id, request.params.tag);
+        await (await scope(request)).lake.untag(kind, request.params.id, request.params.tag);
         return reply.code(204).send(null);
       },
     );
@@ -207,16 +222,18 @@ export const lakeRoutes: FastifyPluginAsyncZod<LakeRoutesOptions> = async (app, 
         schema: {
           tags,
           summary: `Stream a ${what} as Arrow IPC (${ARROW_STREAM}); X-Lakeray-Version tells the version read`,
-          description: `A reader on the server's own machine may Accept ${ARROW_FILE_REF} and get {path, version, bytes, rows}: a local Arrow IPC file of the same scan to memory-map.`,
+          description: `A running task of this server (its token in Authorization) may Accept ${ARROW_FILE_REF} and get {path, version, bytes, rows}: a local Arrow IPC file of the same scan to memory-map. Anyone else gets the stream.`,
           params: idParams,
           querystring: arrowQuery,
           headers: taskHeader,
-          response: errorResponses(400, 404),
+          response: errorResponses(400, 401, 404),
         },
       },
       async (request, reply) => {
-        const task = request.headers['x-lakeray-task'];
-        if (request.headers.accept?.includes(ARROW_FILE_REF)) {
+        const { lake, task } = await scope(request);
+        // A local file's path goes only to a running task of this server (its token checked),
+        // never to a client: a path names the server's disk (docs/security.md). Others get the stream.
+        if (task !== undefined && request.headers.accept?.includes(ARROW_FILE_REF)) {
           const snap = await lake.readArrowFile(kind, request.params.id, request.query, task);
           if (snap) return reply.type(ARROW_FILE_REF).header('x-lakeray-version', String(snap.version)).serializer(JSON.stringify).send(snap as never);
         }
@@ -238,23 +255,24 @@ export const lakeRoutes: FastifyPluginAsyncZod<LakeRoutesOptions> = async (app, 
           params: idParams,
           querystring: writeQuery,
           headers: taskHeader,
-          response: { 200: writeResult, ...errorResponses(400, 404, 409, 413, 415) },
+          response: { 200: writeResult, ...errorResponses(400, 401, 404, 409, 413, 415, 429) },
         },
       },
       async (request) => {
         if (request.headers['content-type']?.split(';')[0]?.trim() !== ARROW_STREAM)
           throw new LakerayError('UNSUPPORTED_MEDIA_TYPE', `the body must be ${ARROW_STREAM}`);
+        const { lake, task } = await scope(request);
         const body = limited(request.body as AsyncIterable<Uint8Array>, maxUploadBytes);
-        return lake.writeArrow(kind, request.params.id, body, request.query.mode, request.headers['x-lakeray-task']);
+        return lake.writeArrow(kind, request.params.id, body, request.query.mode, task);
       },
     );
   }
 
   app.get(
     '/api/v1/models/:id/files/:file',
-    { schema: { tags: ['models'], summary: 'Download one file of a model (e.g. model.onnx)', params: fileParams, querystring: fileQuery, response: errorResponses(400, 404) } },
+    { schema: { tags: ['models'], summary: 'Download one file of a model (e.g. model.onnx)', params: fileParams, querystring: fileQuery, response: errorResponses(400, 401, 404) } },
     async (request, reply) => {
-      const f = await lake.modelFile(request.params.id, request.params.file, request.query.version);
+      const f = await (await scope(request)).lake.modelFile(request.params.id, request.params.file, request.query.version);
       return reply
         .header('content-type', f.content_type)
         .header('x-lakeray-version', String(f.version))

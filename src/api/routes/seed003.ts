@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { LakerayError } from '../../domain/errors.ts';
 import type { SessionManager } from '../../serving/sessions.ts';
 import type { BatchSettings } from '../../serving/types.ts';
+import { defaultTenantOnly } from '../default-tenant-only.ts';
 import { errorResponses } from '../plugins/errors.ts';
 import { clientId, routingKey, sessionStatus, sessionView, streamSession } from './sessions.ts';
 
@@ -44,6 +45,7 @@ const settingsBody = z
   .strict();
 
 export const seed003Routes: FastifyPluginAsyncZod<Seed003RoutesOptions> = async (app, { sessions, host, deployment }) => {
+  defaultTenantOnly(app, (request) => ((request.params as { session_id?: string }).session_id !== undefined || (request.body as { session_id?: unknown } | undefined)?.session_id !== undefined ? 'SESSION_NOT_FOUND' : 'DEPLOYMENT_NOT_FOUND'));
   const served = (): string => {
     const names = host.deployments();
     if (deployment !== undefined) {

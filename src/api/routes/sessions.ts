@@ -14,6 +14,7 @@
  * closes 1000; an unknown session sends SESSION_NOT_FOUND and closes 4404. Closing the
  * socket without EOF keeps the session: a client may reconnect and go on.
  */
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { WebSocket } from 'ws';
 import { z } from 'zod';
@@ -21,6 +22,7 @@ import { LakerayError } from '../../domain/errors.ts';
 import { decodeBinaryChunk, decodeJsonChunk, encodeChunkAnswer } from '../../serving/sessions/chunk-codec.ts';
 import type { SessionManager } from '../../serving/sessions.ts';
 import { errorResponses, toApiError } from '../plugins/errors.ts';
+import { defaultTenantOnly } from '../default-tenant-only.ts';
 
 // With this many chunks of one connection unanswered the socket stops reading; below half, it reads again.
 const MAX_UNANSWERED = 64;
@@ -139,6 +141,7 @@ const params = z.object({ name: z.string().min(1).max(200) });
 const sessionParams = params.extend({ id: z.string().min(1).max(200) });
 
 export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, { sessions }) => {
+  defaultTenantOnly(app, (request: FastifyRequest) => ((request.params as { id?: string }).id === undefined ? 'DEPLOYMENT_NOT_FOUND' : 'SESSION_NOT_FOUND'));
   /** The session, if it belongs to that deployment (another deployment's session is unknown here). */
   const ofDeployment = (name: string, id: string): void => {
     if (!sessions.has(id, name))

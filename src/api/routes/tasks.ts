@@ -12,7 +12,7 @@ import { LakerayError } from '../../domain/errors.ts';
 import { TASK_STATUSES, type TaskStatus } from '../../domain/task.ts';
 import { batchInput, type TaskInput, taskInput } from '../../engine/task-input.ts';
 import type { TaskService } from '../../engine/task-service.ts';
-import { callerOf } from '../caller.ts';
+import { auditRequest, callerOf } from '../caller.ts';
 import { errorResponses } from '../plugins/errors.ts';
 import { type ExecutorDescriptions, logLine, logPage, prefersMinimal, taskBatch, taskJson, taskList, taskRefBatch, taskView, taskViews } from '../serialize.ts';
 
@@ -149,6 +149,7 @@ export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesOptions> = async (app, 
     },
     async (request, reply) => {
       await tasks.delete(callerOf(request), request.params.id);
+      await auditRequest(request, 'task.delete', request.params.id);
       return reply.code(204).send();
     },
   );

@@ -15,6 +15,7 @@ import type { Readable } from 'node:stream';
 import { ENV, EVENTS_FD, parseHarnessLine, type HarnessMessage } from '../../runtime/protocol.ts';
 import { LineSplitter } from './line-splitter.ts';
 import { HARNESS_MARKER, signalGroup, sweepGroup } from './process-group.ts';
+import { taskBaseEnv } from './task-env.ts';
 
 export type Runtime = 'python' | 'node';
 export type OutputStream = 'stdout' | 'stderr';
@@ -30,8 +31,10 @@ export interface HarnessSpec {
   /** Jobs at once (node only). */
   concurrency: number;
   cwd: string;
-  /** Added to the server's environment. */
+  /** Added to the allowlisted part of the server's environment (task-env.ts). */
   env: Record<string, string>;
+  /** More names of the server's environment the task may see (config `pass_env`). */
+  passEnv?: readonly string[];
 }
 
 export interface HarnessExit {
@@ -80,7 +83,7 @@ const environment = (spec: HarnessSpec): NodeJS.ProcessEnv => {
   const pythonPath = [path.join(spec.runtimesDir, 'python'), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter);
   const [markerKey, markerValue] = HARNESS_MARKER.split('=') as [string, string];
   return {
-    ...process.env,
+    ...taskBaseEnv(process.env, spec.passEnv),
     PYTHONPATH: pythonPath,
     PYTHONUNBUFFERED: '1',
     // Python ≥ 3.11: the start directory (the script's) is not put on sys.path, so a user's

@@ -39,6 +39,8 @@ export interface LocalExecutorOptions {
   apiUrl?: string | (() => string | undefined);
   logger?: Logger;
   maxLogLineBytes?: number;
+  /** How other nodes reach this one (config node.advertise_host): a service's reported URL uses it. */
+  advertiseHost?: string;
   /**
    * Marks every harness process this executor starts (env LAKERAY_OWNER), stable across
    * restarts (e.g. derived from the database path). At start, `reattach` kills any
@@ -112,6 +114,7 @@ export class LocalExecutor implements Executor {
         maxLogLineBytes: this.maxLogLineBytes,
         logger: opts.logger,
         env: this.ownerEnv,
+        passEnv: config.pass_env,
         room: () => this.roomListener(),
       }));
     }
@@ -133,7 +136,7 @@ export class LocalExecutor implements Executor {
     const name = task.pool ?? (runtime === null ? undefined : this.opts.config.default_pools[runtime]);
     const pool = name === undefined ? undefined : this.pools.get(name);
     if (pool === undefined || pool.config.runtime !== runtime) return true;
-    return pool.reserve(task.id, gpus.join(','));
+    return pool.reserve(task.id, gpus.join(','), task.tenant);
   }
 
   /** Rare (a claim lost its CAS, or run() failed the task first): every pool forgets the task's slot. */
@@ -186,7 +189,7 @@ export class LocalExecutor implements Executor {
     const run = new TaskRun(task.id, callbacks, this.limits, this.release);
     if (pool !== undefined) {
       this.placements.set(task.id, pool);
-      pool.submit({ job, line, run, gpuKey: job.env[ENV.CUDA] ?? '' });
+      pool.submit({ job, line, run, gpuKey: job.env[ENV.CUDA] ?? '', tenant: task.tenant });
       return pool;
     }
     const cold = this.startCold(runtime, job, line, run);
@@ -253,6 +256,7 @@ export class LocalExecutor implements Executor {
       concurrency: 1,
       cwd: path.dirname(job.script),
       env: { ...job.env, ...this.ownerEnv }, // set from the first instruction on, not only once the job is read
+      passEnv: this.opts.config.pass_env,
     }, job, line, run, this.maxLogLineBytes);
     const exited = cold.exited.finally(() => this.coldExits.delete(exited));
     this.coldExits.add(exited);
@@ -273,6 +277,7 @@ export class LocalExecutor implements Executor {
       limits: this.limits,
       graceMs: this.opts.config.kill_grace_ms,
       onFinish: this.release,
+      advertiseHost: this.opts.advertiseHost,
       launch: (port, run) => {
         const env = { ...job.env, PORT: String(port), [ENV.SERVICE_PORT]: String(port) };
         const incarnation = { ...job, params: { ...job.params, port }, env };

@@ -25,6 +25,8 @@ export interface WorkerJob {
   run: TaskRun;
   /** CUDA_VISIBLE_DEVICES of the job: a worker that initialized CUDA only takes the same set. */
   gpuKey: string;
+  /** The task's tenant: a worker runs one tenant's jobs only, for its whole life. */
+  tenant: string;
   sentAt?: number;
 }
 
@@ -46,6 +48,14 @@ export class PoolWorker {
   reserved = 0;
   /** Devices CUDA was initialized with in this process; null while it never was. */
   pinnedGpuKey: string | null = null;
+  /**
+   * The tenant whose jobs this worker runs; null until a slot is held or a job is given. A
+   * process keeps what a script left in it (modules, globals, files it opened), so it never
+   * passes from one tenant to another: bound once, for life (docs/security.md).
+   */
+  tenant: string | null = null;
+  /** A job was given to the process: its binding to a tenant can no longer be undone. */
+  ranJob = false;
   discard = false;
   retiring = false;
   everReady = false;
@@ -86,6 +96,9 @@ export class PoolWorker {
   }
 
   assign(wj: WorkerJob): void {
+    if (this.tenant !== null && this.tenant !== wj.tenant) throw new Error(`worker ${this.id} belongs to another tenant`);
+    this.tenant = wj.tenant;
+    this.ranJob = true;
     this.jobs.set(wj.job.task_id, wj);
     wj.sentAt = performance.now();
     this.proc.sendLine(wj.line);

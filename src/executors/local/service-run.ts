@@ -21,6 +21,9 @@ import { waitHealthy } from './service-health.ts';
 import { allocatePort, SERVICE_HOST } from './service-port.ts';
 import { TaskRun, type LogLimits } from './task-run.ts';
 
+/** An IPv6 address goes in brackets in a URL. */
+const hostInUrl = (host: string): string => (host.includes(':') ? `[${host}]` : host);
+
 export interface ServiceRunOptions {
   taskId: string;
   spec: ServiceSpec;
@@ -32,6 +35,8 @@ export interface ServiceRunOptions {
   launch(port: number, run: TaskRun): ColdRun;
   /** Runs once, right before the task's exit callback (the executor forgets the placement). */
   onFinish(taskId: string): void;
+  /** The host in the URL the service is reported at (other nodes' proxies use it); default 127.0.0.1. */
+  advertiseHost?: string;
   /** Tests may pin the port. */
   allocatePort?: () => Promise<number>;
 }
@@ -191,7 +196,8 @@ export class ServiceRun {
   private setState(state: ServiceState): void {
     this.state = state;
     const data: Record<string, unknown> = { state, port: this.port, restarts: this.restarts };
-    if (state === 'ready') data.url = this.url();
+    // Stored with the task's events: a proxy on another node connects there (engine serviceEndpoint).
+    if (state === 'ready') data.url = `http://${hostInUrl(this.opts.advertiseHost ?? SERVICE_HOST)}:${this.port}`;
     this.opts.callbacks.event('service', data);
   }
 

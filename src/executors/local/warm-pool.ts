@@ -13,6 +13,9 @@
  * Jobs submitted without a reservation (or whose reserved worker died meanwhile) wait in FIFO
  * order for a worker.
  *
+ * Tenant binding: a worker runs one tenant's jobs for its whole life (worker-choice.ts); at
+ * `max`, an idle worker of another tenant is retired to make room, like one pinned elsewhere.
+ *
  * GPU binding: a Python process that initialized CUDA keeps the devices it saw, whatever
  * CUDA_VISIBLE_DEVICES says later. Such a worker is pinned to that device set and only gets
  * jobs with the same set; an idle worker pinned elsewhere is retired to make room.
@@ -22,7 +25,7 @@ import { taskError } from '../../domain/errors.ts';
 import type { PoolConfig } from '../../config/schema.ts';
 import type { HarnessExit } from './harness-process.ts';
 import { PoolWorker, type WorkerJob } from './pool-worker.ts';
-import { pickWorker } from './worker-choice.ts';
+import { boundElsewhere, pickWorker } from './worker-choice.ts';
 
 export interface PoolStats {
   pool: string;
@@ -49,6 +52,8 @@ export interface PoolDeps {
   logger?: { warn(o: unknown, msg?: string): void; info(o: unknown, msg?: string): void };
   /** Extra environment of every worker (the owner marker). */
   env?: Record<string, string>;
+  /** Names of the server's environment workers may see besides the allowlist (task-env.ts). */
+  passEnv?: readonly string[];
   /** Called when a worker became ready, or could not start: room for refused reservations. */
   room?: () => void;
 }
@@ -81,16 +86,17 @@ export class WarmPool {
   }
 
   /** Holds a free slot of a ready worker for the task; false (and demand for a worker) when there is none. */
-  reserve(taskId: string, gpuKey: string): boolean {
+  reserve(taskId: string, gpuKey: string, tenant: string): boolean {
     if (this.closing) return true; // submit() fails it at once
-    const worker = pickWorker(this.workers, gpuKey, true);
+    const worker = pickWorker(this.workers, gpuKey, tenant, true);
     if (worker !== undefined) {
       worker.reserved += 1;
+      worker.tenant = tenant; // held for this tenant: no other tenant's job may take the slot meanwhile
       this.reservations.set(taskId, worker);
       return true;
     }
     if (this.startFailure !== null) return true; // no worker can start: the job fails at once
-    this.want(gpuKey);
+    this.want(gpuKey, tenant);
     return false;
   }
 
@@ -99,6 +105,7 @@ export class WarmPool {
     if (worker === undefined) return;
     this.reservations.delete(taskId);
     worker.reserved -= 1;
+    if (!worker.ranJob && worker.reserved === 0 && worker.jobs.size === 0) worker.tenant = null; // it never ran the tenant's code
     if (worker.usable && worker.jobs.size === 0 && worker.reserved === 0) this.scheduleIdle(worker);
   }
 
@@ -191,11 +198,11 @@ export class WarmPool {
   private drain(): void {
     while (this.queue.length > 0 && !this.closing) {
       const head = this.queue[0] as WorkerJob;
-      const worker = pickWorker(this.workers, head.gpuKey, false) ?? (this.workers.size < this.config.max ? this.spawn() : undefined);
+      const worker = pickWorker(this.workers, head.gpuKey, head.tenant, false) ?? (this.workers.size < this.config.max ? this.spawn() : undefined);
       if (worker === undefined) {
-        // Full. An idle worker bound to other GPUs cannot take the head job: replace it.
+        // Full. An idle worker bound to other GPUs or another tenant cannot take the head job: replace it.
         for (const w of this.workers) {
-          if (w.usable && w.jobs.size === 0 && w.pinnedGpuKey !== null && w.pinnedGpuKey !== head.gpuKey) {
+          if (w.usable && w.jobs.size === 0 && w.reserved === 0 && boundElsewhere(w, head.gpuKey, head.tenant)) {
             w.retire(); // its exit calls drain() again
             break;
           }
@@ -212,7 +219,7 @@ export class WarmPool {
    * already starting count), up to `max`. At `max`, an idle worker bound to other GPUs is
    * retired to make room (its exit calls `room`, and the dispatcher asks again).
    */
-  private want(gpuKey: string): void {
+  private want(gpuKey: string, tenant: string): void {
     if (this.wanted === 0) setImmediate(() => (this.wanted = 0));
     this.wanted += 1;
     let starting = 0;
@@ -220,7 +227,7 @@ export class WarmPool {
     while (starting < this.wanted && this.workers.size < this.config.max && !this.closing) starting += this.spawn().concurrency;
     if (starting >= this.wanted || this.workers.size < this.config.max) return;
     for (const w of this.workers) {
-      if (w.usable && w.jobs.size === 0 && w.reserved === 0 && w.pinnedGpuKey !== null && w.pinnedGpuKey !== gpuKey) return w.retire();
+      if (w.usable && w.jobs.size === 0 && w.reserved === 0 && boundElsewhere(w, gpuKey, tenant)) return w.retire();
     }
   }
 
@@ -240,6 +247,7 @@ export class WarmPool {
       cwd: path.resolve(deps.cwd),
       // No devices until a job brings its own: a preload that touches CUDA must not grab them all.
       env: { ...deps.env, CUDA_VISIBLE_DEVICES: '' },
+      passEnv: deps.passEnv,
     };
     const worker = new PoolWorker(id, spec, deps.maxLogLineBytes, {
       ready: (w) => {

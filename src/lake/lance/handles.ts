@@ -123,6 +123,14 @@ export class TableHandles {
     this.counts.deletePrefix(`${kind}/${name}@`);
   }
 
+  /** Drop every cached handle and count (connections stay). */
+  forgetAll(): void {
+    this.latestHandles.clear();
+    this.pinnedHandles.clear();
+    this.counts.clear();
+    this.seen.clear();
+  }
+
   async close(): Promise<void> {
     const handles = [...this.latestHandles.values(), ...this.pinnedHandles.values()];
     const connections = [...this.connections.values()];

@@ -229,6 +229,11 @@ export class LanceLake implements Lake {
     });
   }
 
+  forgetCached(kind?: LakeKind, name?: string): void {
+    if (kind !== undefined && name !== undefined) this.handles.forget(kind, name);
+    else this.handles.forgetAll();
+  }
+
   async delete(kind: LakeKind, name: string): Promise<void> {
     assertName(name);
     return this.queue.run(`${kind}/${name}`, async () => {

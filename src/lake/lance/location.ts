@@ -35,6 +35,22 @@ export function locate(root: string): Location {
   };
 }
 
+/** Tenant names that are also safe directory names (no `/`, never `.` or `..`). */
+export const TENANT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+export const DEFAULT_TENANT = 'default';
+
+/**
+ * The lake root of a tenant's namespace: the `default` tenant keeps the root itself (lakes made
+ * before tenants existed open unchanged); tenant T lives under `<root>/tenants/T`. `tenants` is
+ * no kind directory, so the default namespace never lists another tenant's tables.
+ */
+export function tenantRoot(root: string, tenant: string): string {
+  if (tenant === DEFAULT_TENANT) return root;
+  if (!TENANT_NAME.test(tenant)) throw new Error(`tenant "${tenant}" cannot name a lake namespace (letters, digits, _ . -)`);
+  if (root.startsWith('file://') || !SCHEME.test(root)) return join(root.startsWith('file://') ? fileURLToPath(root) : root, 'tenants', tenant);
+  return `${root.replace(/\/+$/, '')}/tenants/${tenant}`;
+}
+
 /** Sum of the sizes of every file under `dir` (0 when it vanished meanwhile). */
 export async function dirSize(dir: string): Promise<number> {
   let entries;

@@ -12,6 +12,7 @@
  *     the data from under it.
  * What it keeps per task (task-pins.ts) lives only while the task runs.
  */
+import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { LakerayError, type ErrorCode } from '../../domain/errors.ts';
 import { isTerminal, type Task } from '../../domain/task.ts';
@@ -116,6 +117,14 @@ const toApiError = (err: unknown, kind: LakeKind): unknown => {
   }
 };
 
+/** The upload, counting its bytes into `into.bytes` as they pass. */
+async function* counted(body: AsyncIterable<Uint8Array>, into: { bytes: number }): AsyncIterable<Uint8Array> {
+  for await (const chunk of body) {
+    into.bytes += chunk.byteLength;
+    yield chunk;
+  }
+}
+
 const versionRef = (v: string | undefined): VersionRef => (v === undefined || v === '' ? undefined : /^\d+$/.test(v) ? Number(v) : v);
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -123,7 +132,8 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 const view = (t: TableInfo): TableView => ({
   id: t.name,
   kind: t.kind,
-  path: t.uri,
+  // Relative to the tenant's namespace: a response never names a server path (docs/security.md).
+  path: `${t.kind}/${t.name}.lance`,
   schema: Object.fromEntries(t.columns.map((c) => [c.name, c.type])),
   columns: t.columns,
   num_rows: t.num_rows,
@@ -152,16 +162,28 @@ export interface LakeServiceDeps {
   bus: EventBus;
   /** Local Arrow IPC snapshots for readers on this machine (none: always stream). */
   snapshots?: SnapshotCache;
+  /** The tenant whose namespace this is (tenant-lakes.ts): tasks of other tenants are not found here. */
+  tenant?: string;
+  /** The tenant's lake storage quota in bytes (config tenants.<T>.lake_bytes), null for none. */
+  lakeBytes?: () => Promise<number | null>;
   now?: () => number;
 }
 
+/** Where deletes are told to the other nodes (events/lake-invalidations.ts). */
+interface TableDeletes {
+  publish(table: { tenant: string; kind: LakeKind; name: string }): void;
+}
+
 export class LakeService {
+  private invalidations: TableDeletes | undefined;
   private readonly pins: TaskPins;
   private readonly now: () => number;
+  readonly tenant: string;
 
   constructor(private readonly deps: LakeServiceDeps) {
     this.now = deps.now ?? Date.now;
-    this.pins = new TaskPins(deps.bus, deps.store);
+    this.tenant = deps.tenant ?? 'default';
+    this.pins = new TaskPins(deps.bus, deps.store, this.now);
   }
 
   /** Stop following task ends. */
@@ -170,7 +192,7 @@ export class LakeService {
   }
 
   /** What the service keeps for a running task: its pins and the tables it writes (null: nothing). */
-  heldFor(taskId: string): { reads: PinnedRead[]; writes: string[] } | null {
+  heldFor(taskId: string): Promise<{ reads: PinnedRead[]; writes: string[] } | null> {
     return this.pins.heldFor(taskId);
   }
 
@@ -236,7 +258,20 @@ export class LakeService {
       );
     await this.call(kind, () => this.deps.lake.delete(kind, name));
     this.deps.snapshots?.forget(kind, name);
+    // Every other node drops its caches of it too (a table made again under this name restarts at version 1).
+    this.invalidations?.publish({ tenant: this.tenant, kind, name });
     await this.deps.lineage.forget(kind, name);
+  }
+
+  /** Tell the other nodes of every table deleted here (none: one process). */
+  publishDeletesTo(invalidations: TableDeletes): void {
+    this.invalidations = invalidations;
+  }
+
+  /** Another node deleted a table (kind and name), or deletes may have been missed (neither): drop what is cached. */
+  dropCached(kind?: LakeKind, name?: string): void {
+    this.deps.snapshots?.forget(kind, name);
+    this.deps.lake.forgetCached(kind, name);
   }
 
   /** A scan as an Arrow IPC stream. `taskId` names the running task that reads (pins and lineage). */
@@ -262,11 +297,11 @@ export class LakeService {
   private async pinnedRead<R extends { version: number }>(kind: LakeKind, name: string, q: LakeQuery, taskId: string | undefined, read: (opts: ScanOptions) => Promise<R>): Promise<R> {
     this.checkName(kind, name);
     const task = taskId === undefined ? null : await this.activeTask(taskId);
-    const pinned = task ? this.pins.pinOf(task.id, kind, name) : undefined;
+    const pinned = task ? await this.pins.pinOf(task.id, kind, name) : undefined;
     const version = versionRef(q.version) ?? pinned?.version;
     const result = await this.call(kind, () => read({ columns: q.columns, filter: q.filter, version }));
     if (task && !pinned) {
-      this.pins.noteRead(task.id, kind, name, result.version);
+      await this.pins.noteRead(task, kind, name, result.version);
       await this.pins.forgetIfEnded(task.id);
     }
     return result;
@@ -279,11 +314,14 @@ export class LakeService {
   async writeArrow(kind: LakeKind, name: string, body: AsyncIterable<Uint8Array>, mode: WriteMode, taskId?: string): Promise<WriteSummary> {
     this.checkName(kind, name);
     const task = taskId === undefined ? null : await this.activeTask(taskId);
-    let table = await readIpc(body);
-    const inputs = task ? this.pins.readsOf(task.id) : [];
+    const limit = (await this.deps.lakeBytes?.()) ?? null;
+    const upload = { bytes: 0 };
+    let table = await readIpc(limit === null ? body : counted(body, upload));
+    if (limit !== null) await this.checkQuota(limit, upload.bytes);
+    const inputs = task ? await this.pins.readsOf(task.id) : [];
     const now = this.now();
     if (kind === 'models') table = modelTable(table, task, inputs, now);
-    if (task) this.pins.noteWrite(task.id, kind, name);
+    if (task) await this.pins.noteWrite(task, kind, name);
     let result: Awaited<ReturnType<Lake['write']>>;
     try {
       result = await this.call(kind, () => this.deps.lake.write(kind, name, table, mode));
@@ -325,9 +363,9 @@ export class LakeService {
 
   private async activeTask(taskId: string): Promise<Task> {
     const task = await this.deps.store.get(taskId);
-    if (!task) throw new LakerayError('TASK_NOT_FOUND', `X-Lakeray-Task: task ${taskId} does not exist`);
+    if (!task || task.tenant !== this.tenant) throw new LakerayError('TASK_NOT_FOUND', `X-Lakeray-Task: task ${taskId} does not exist`);
     if (isTerminal(task.status) || task.status === 'queued') {
-      this.pins.forget(taskId);
+      await this.pins.forget(taskId);
       throw new LakerayError('INVALID_REQUEST', `X-Lakeray-Task: task ${taskId} is ${task.status}, not running`);
     }
     return task;
@@ -335,19 +373,32 @@ export class LakeService {
 
   /** A running task that has this table as input/output, or read or wrote it. */
   private async activeUser(kind: LakeKind, name: string): Promise<Task | null> {
-    for (const id of this.pins.usersOf(kind, name)) {
+    for (const id of await this.pins.usersOf(kind, name, this.tenant)) {
       const task = await this.deps.store.get(id);
-      if (task && !isTerminal(task.status) && task.status !== 'queued') return task;
-      this.pins.forget(id);
+      if (task && task.tenant === this.tenant && !isTerminal(task.status) && task.status !== 'queued') return task;
+      await this.pins.forget(id);
     }
     let cursor: string | undefined;
     do {
-      const page = await this.deps.store.list({ status: ['running', 'cancelling'], cursor, limit: 500 });
+      const page = await this.deps.store.list({ status: ['running', 'cancelling'], tenant: this.tenant, cursor, limit: 500 });
       const user = page.tasks.find((t) => t.input === name || t.output === name);
       if (user) return user;
       cursor = page.next_cursor ?? undefined;
     } while (cursor);
     return null;
+  }
+
+  /**
+   * The namespace's bytes on disk (every version of every table) plus this upload must fit the
+   * tenant's lake_bytes. Checked before each write: writes racing each other may overshoot by
+   * what they upload at once (docs/security.md).
+   */
+  private async checkQuota(limit: number, incoming: number): Promise<void> {
+    let used = 0;
+    for (const kind of ['datasets', 'models'] as const) for (const t of await this.deps.lake.list(kind)) used += t.size_bytes;
+    if (used + incoming > limit) {
+      throw new LakerayError('QUOTA_EXCEEDED', `lake storage: tenant "${this.tenant}" uses ${used} bytes; this upload of ${incoming} bytes would pass its lake_bytes quota of ${limit}`);
+    }
   }
 
   private checkName(kind: LakeKind, name: string): void {
@@ -358,7 +409,16 @@ export class LakeService {
     try {
       return await fn();
     } catch (err) {
-      throw toApiError(err, kind);
+      throw this.withoutRoot(toApiError(err, kind));
     }
+  }
+
+  /** An API error never names the lake's root (a LanceDB message may quote a table's URI): `<lake>` instead. */
+  private withoutRoot(err: unknown): unknown {
+    if (!(err instanceof LakerayError)) return err;
+    const given = this.deps.lake.root.replace(/^file:\/\//, '').replace(/\/+$/, '');
+    const roots = /^[a-z][a-z0-9+.-]*:\/\//i.test(given) ? [given] : [resolve(given), given];
+    const message = roots.reduce((m, root) => (root === '' ? m : m.replaceAll(root, '<lake>')), err.message);
+    return message === err.message ? err : new LakerayError(err.code, message);
   }
 }

@@ -31,13 +31,18 @@ import type {
   TransitionResult,
 } from '../task-store.ts';
 import { Connection, type StoreHealth } from './connection.ts';
+import { PostgresAudit } from './audit.ts';
 import { PostgresDeployments } from './deployments.ts';
+import { PostgresTenants } from './tenants.ts';
+import { PostgresKeys } from './keys.ts';
 import { buildListQuery, encodeCursor } from './list-query.ts';
 import { migratePostgres } from './migrate.ts';
 import { PostgresOwners } from './owners.ts';
 import { QueuedListener } from './queued-listener.ts';
 import { SQL, TASK_COLUMNS } from './queries.ts';
 import { transitionQuery } from './transition-query.ts';
+import { PostgresLakePins } from './lake-pins.ts';
+import { PostgresWebhookOutbox } from './webhook-outbox.ts';
 
 export interface PostgresStoreOptions {
   url: string;
@@ -68,15 +73,25 @@ const bound = (n: number): number => (Number.isNaN(n) ? 0 : Math.max(0, Math.min
 
 export class PostgresTaskStore implements TaskStore {
   readonly deployments: PostgresDeployments;
+  readonly tenants: PostgresTenants;
+  readonly keys: PostgresKeys;
+  readonly audit: PostgresAudit;
   private readonly owners: PostgresOwners;
   private listener: QueuedListener | undefined;
+  readonly webhooks: PostgresWebhookOutbox;
+  readonly lakePins: PostgresLakePins;
 
   private constructor(
     private readonly db: Connection,
     private readonly url: string,
   ) {
     this.deployments = new PostgresDeployments(db);
+    this.tenants = new PostgresTenants(db);
+    this.keys = new PostgresKeys(db);
+    this.audit = new PostgresAudit(db);
     this.owners = new PostgresOwners(db);
+    this.webhooks = new PostgresWebhookOutbox(db);
+    this.lakePins = new PostgresLakePins(db);
   }
 
   /** Connects and migrates. */

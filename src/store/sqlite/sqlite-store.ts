@@ -28,7 +28,10 @@ import type {
   TransitionRequest,
   TransitionResult,
 } from '../task-store.ts';
+import { SqliteAudit } from './audit.ts';
 import { SqliteDeployments } from './deployments.ts';
+import { SqliteTenants } from './tenants.ts';
+import { SqliteKeys } from './keys.ts';
 import { Checkpointer, SAFETY_AUTOCHECKPOINT_PAGES } from './checkpointer.ts';
 import { EventBatchInsert, type EventInserts, prepareEventInserts } from './event-batch.ts';
 import { buildListQuery, encodeCursor } from './list-query.ts';
@@ -39,6 +42,8 @@ import { RowMemory } from './row-memory.ts';
 import { prepareTaskInserts, TaskBatchInsert } from './task-batch.ts';
 import { TransitionStatements } from './transition-query.ts';
 import { SQL, type QueryName } from './queries.ts';
+import { SqliteLakePins } from './lake-pins.ts';
+import { SqliteWebhookOutbox } from './webhook-outbox.ts';
 import {
   type EventRow,
   type FixedPart,
@@ -59,6 +64,8 @@ type Statements = { [K in QueryName]: Database.Statement };
 
 export class SqliteTaskStore implements TaskStore {
   private readonly q: Statements;
+  readonly webhooks: SqliteWebhookOutbox;
+  readonly lakePins: SqliteLakePins;
   private readonly eventInserts: EventInserts;
   /** list() statements, one per filter shape (a few dozen at most). */
   private readonly listStatements = new Map<string, Database.Statement>();
@@ -68,18 +75,26 @@ export class SqliteTaskStore implements TaskStore {
   private readonly taskInserts: ReturnType<typeof prepareTaskInserts>;
   private readonly owners: SqliteOwners;
   readonly deployments: SqliteDeployments;
+  readonly tenants: SqliteTenants;
+  readonly keys: SqliteKeys;
+  readonly audit: SqliteAudit;
 
   private constructor(
     private readonly db: Database.Database,
     private readonly checkpointer: Checkpointer | null,
   ) {
     this.q = Object.fromEntries(Object.entries(SQL).map(([name, sql]) => [name, db.prepare(sql)])) as Statements;
+    this.webhooks = new SqliteWebhookOutbox(db);
+    this.lakePins = new SqliteLakePins(db);
     this.eventInserts = prepareEventInserts(db);
     this.queuedCandidates = new QueuedCandidates(db);
     this.transitions = new TransitionStatements(db);
     this.taskInserts = prepareTaskInserts(db);
     this.memory = new RowMemory(db);
     this.deployments = new SqliteDeployments(db);
+    this.tenants = new SqliteTenants(db);
+    this.keys = new SqliteKeys(db);
+    this.audit = new SqliteAudit(db);
     this.owners = new SqliteOwners(db);
   }
 

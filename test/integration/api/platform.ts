@@ -66,7 +66,8 @@ const rawConfig = (dir: string, cpu: number) => ({
       gpus: ['0'],
       kill_grace_ms: 1000,
       work_dirs: false,
-      pools: [{ name: 'node', runtime: 'node', min: 1, max: 1, concurrency: 64 }],
+      // max 2: a warm worker serves one tenant only (warm-pool.ts), and some tests run another tenant's task beside the default's.
+      pools: [{ name: 'node', runtime: 'node', min: 1, max: 2, concurrency: 64 }],
       default_pools: { node: 'node' },
     },
   },

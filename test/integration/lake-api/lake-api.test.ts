@@ -3,7 +3,7 @@
  * browsing, previews, versions, tags, model files, and every caller mistake as a clean 4xx
  * that writes nothing.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { parseConfig } from '../../../src/config/load.ts';
 import arrow, { type Table } from '../../../src/lake/arrow.ts';
 import { startServer, type RunningServer } from '../../../src/main.ts';
 import { api, tempDir } from '../../helpers/server-process.ts';
+import { until } from '../../helpers/until.ts';
 
 const ARROW = 'application/vnd.apache.arrow.stream';
 let server: RunningServer;
@@ -47,8 +48,29 @@ const getArrow = async (path: string) => {
   return { status: r.statusCode, headers: r.headers, table: r.statusCode === 200 ? arrow.tableFromIPC(buf) : null, text: buf.toString() };
 };
 
+let dir: string;
+let holds = 0;
+
+/**
+ * A local Arrow file's path goes only to a running task of the server (docs/security.md): a
+ * task held running until `release()`, and the headers its lake client sends.
+ */
+const heldTask = async () => {
+  const release = join(dir, `release-${holds++}`);
+  const id = (await api(server.url, 'POST', '/api/v1/tasks', { script: 'holds.mjs', params: { release } })).body.id as string;
+  const task = await until(`task ${id} to run`, async () => ((t) => (t.status === 'running' ? t : null))((await api(server.url, 'GET', `/api/v1/tasks/${id}`)).body));
+  return {
+    headers: { accept: 'application/vnd.lakeray.arrow-file+json', authorization: `Bearer ${server.tokens.mint(id, task.attempt)}`, 'x-lakeray-task': id },
+    release: async () => {
+      writeFileSync(release, '');
+      await until(`task ${id} to end`, async () => (await api(server.url, 'GET', `/api/v1/tasks/${id}`)).body.status === 'succeeded');
+    },
+  };
+};
+
 beforeAll(async () => {
-  const dir = tempDir('lakeray-lake-api-');
+  dir = tempDir('lakeray-lake-api-');
+  writeFileSync(join(dir, 'holds.mjs'), "import fs from 'node:fs';\nexport async function run(i, o, params) {\n  while (!fs.existsSync(params.release)) await new Promise((r) => setTimeout(r, 20));\n  return null;\n}\n");
   const config = parseConfig({ state_dir: join(dir, 'state'), lake: { root: join(dir, 'lake') }, script_roots: [dir], data_roots: [join(dir, 'data')] }, dir, {});
   server = await startServer({ config, port: 0, logLevel: 'silent' });
 });
@@ -158,9 +180,10 @@ describe('datasets', () => {
     expect(none.table?.schema.fields.map((f) => f.name)).toEqual(['image', 'label', 'split']);
   });
 
-  it('serves a reader on this machine a local Arrow snapshot file of the same scan', async () => {
+  it('serves a running task on this machine a local Arrow snapshot file of the same scan', async () => {
+    const task = await heldTask();
     const ref = async (q: string) => {
-      const r = await request(`${server.url}/api/v1/datasets/digits/arrow${q}`, { headers: { accept: 'application/vnd.lakeray.arrow-file+json' } });
+      const r = await request(`${server.url}/api/v1/datasets/digits/arrow${q}`, { headers: task.headers });
       expect(r.statusCode).toBe(200);
       expect(r.headers['content-type']).toContain('application/vnd.lakeray.arrow-file+json');
       return (await r.body.json()) as { path: string; version: number; bytes: number; rows: number };
@@ -177,6 +200,7 @@ describe('datasets', () => {
     const v1 = await ref(`?columns=label&filter=${encodeURIComponent("split = 'test'")}&version=1`);
     expect(v1.path).not.toBe(a.path);
     expect(v1.version).toBe(1);
+    await task.release();
   });
 
   it('refuses bad uploads without writing anything', async () => {
@@ -198,9 +222,11 @@ describe('datasets', () => {
 
   it('deletes a dataset and every version of it, and its local snapshots', async () => {
     await put('/api/v1/datasets/scratch/arrow', ipc(mnistLike(5)));
-    const r = await request(`${server.url}/api/v1/datasets/scratch/arrow`, { headers: { accept: 'application/vnd.lakeray.arrow-file+json' } });
+    const task = await heldTask();
+    const r = await request(`${server.url}/api/v1/datasets/scratch/arrow`, { headers: task.headers });
     const { path } = (await r.body.json()) as { path: string };
     expect(existsSync(path)).toBe(true);
+    await task.release();
     expect((await api(server.url, 'DELETE', '/api/v1/datasets/scratch')).status).toBe(204);
     expect((await api(server.url, 'GET', '/api/v1/datasets/scratch')).status).toBe(404);
     expect(existsSync(path)).toBe(false);

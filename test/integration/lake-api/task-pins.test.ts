@@ -30,7 +30,7 @@ const start = async (params: Record<string, unknown> = {}) => {
   const r = await api(server.url, 'POST', '/api/v1/tasks', { script: 'reads_and_waits.mjs', params: { read: 'digits', release, ...params } });
   expect(r.status, JSON.stringify(r.body)).toBe(201);
   const id = r.body.id as string;
-  await until(`task ${id} to have read`, async () => server.lake.heldFor(id)?.reads.length === 1);
+  await until(`task ${id} to have read`, async () => (await server.lake.heldFor(id))?.reads.length === 1);
   return { id, release: () => writeFileSync(release, '') };
 };
 
@@ -61,7 +61,7 @@ describe('per-task lake memory', () => {
     const ok = await start({ write: 'digits_out' });
     const fails = await start({ fail: true });
     const cancelled = await start();
-    expect(server.lake.heldFor(ok.id)).toEqual({ reads: [{ kind: 'datasets', name: 'digits', version: 1 }], writes: ['datasets/digits_out'] });
+    expect(await server.lake.heldFor(ok.id)).toEqual({ reads: [{ kind: 'datasets', name: 'digits', version: 1 }], writes: ['datasets/digits_out'] });
 
     ok.release();
     fails.release();
@@ -70,7 +70,7 @@ describe('per-task lake memory', () => {
     expect(await ended(ok.id)).toBe('succeeded');
     expect(await ended(fails.id)).toBe('failed');
     expect(await ended(cancelled.id)).toBe('cancelled');
-    for (const t of [ok, fails, cancelled]) expect(server.lake.heldFor(t.id), t.id).toBeNull();
+    for (const t of [ok, fails, cancelled]) expect(await server.lake.heldFor(t.id), t.id).toBeNull();
   });
 
   it('forgets a write that was still uploading when its task ended', async () => {
@@ -82,7 +82,7 @@ describe('per-task lake memory', () => {
     const put = request(`${server.url}/api/v1/datasets/late_write/arrow?mode=create`, {
       method: 'PUT',
       body,
-      headers: { 'content-type': ARROW, 'x-lakeray-task': task.id },
+      headers: { 'content-type': ARROW, 'x-lakeray-task': task.id, authorization: `Bearer ${server.tokens.mint(task.id, 1)}` },
     });
     await new Promise((r) => setTimeout(r, 100)); // the server has looked the task up by now
     task.release();
@@ -91,6 +91,6 @@ describe('per-task lake memory', () => {
     body.push(null);
     const res = await put;
     expect(res.statusCode, await res.body.text()).toBe(200);
-    expect(server.lake.heldFor(task.id)).toBeNull();
+    expect(await server.lake.heldFor(task.id)).toBeNull();
   });
 });

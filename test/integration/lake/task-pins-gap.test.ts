@@ -30,11 +30,11 @@ describe('task pins after a bus gap', () => {
     // The end is stored, but its event never reaches this node's bus.
     const [done] = await store.transition([{ id: ended!.id, from: ['running'], to: 'succeeded', patch: { finished_at: T0 + 5 }, now: T0 + 5 }]);
     expect(done?.task.status).toBe('succeeded');
-    for (const t of [ended!, running!]) pins.noteRead(t.id, 'datasets', 'rows', 3);
-    expect(pins.heldFor(ended!.id)).not.toBeNull();
+    for (const t of [ended!, running!]) await pins.noteRead(t, 'datasets', 'rows', 3);
+    expect(await pins.heldFor(ended!.id)).not.toBeNull();
     for (const s of bus.subs) s.onGap?.();
-    await until('the ended task forgotten', async () => (pins.heldFor(ended!.id) === null ? true : undefined), 5_000, 10);
-    expect(pins.heldFor(running!.id)?.reads).toEqual([{ kind: 'datasets', name: 'rows', version: 3 }]);
+    await until('the ended task forgotten', async () => ((await pins.heldFor(ended!.id)) === null ? true : undefined), 5_000, 10);
+    expect((await pins.heldFor(running!.id))?.reads).toEqual([{ kind: 'datasets', name: 'rows', version: 3 }]);
     pins.close();
     await store.close();
   });

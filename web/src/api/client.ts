@@ -17,6 +17,7 @@ import type {
   VersionInfo,
   VideoModel,
 } from './types.ts';
+import { authHeaders, signInNeeded, withToken } from './auth.ts';
 
 export class ApiError extends Error {
   constructor(
@@ -42,12 +43,13 @@ export const isAbort = (err: unknown): boolean => err instanceof DOMException &&
 export async function request<T>(path: string, init: RequestInit = {}, onResponse?: (res: Response) => void): Promise<T> {
   let res: Response;
   try {
-    res = await fetch(path, { ...init, headers: { accept: 'application/json', ...(init.headers ?? {}) } });
+    res = await fetch(path, { ...init, headers: { accept: 'application/json', ...authHeaders(), ...(init.headers ?? {}) } });
   } catch (err) {
     if (isAbort(err)) throw err;
     throw new ApiError(0, 'UNREACHABLE', 'The Lakeray API is not reachable. Is the server running?');
   }
   onResponse?.(res);
+  if (res.status === 401) signInNeeded();
   if (res.status === 204) return undefined as T;
   const text = await res.text();
   let body: unknown;
@@ -104,7 +106,7 @@ export const api = {
     request<{ events: TaskEvent[]; next_seq: number }>(`/api/v1/tasks/${enc(id)}/events${q({ after, limit })}`, { signal }),
   artifacts: (id: string, signal?: AbortSignal) => request<unknown>(`/api/v1/tasks/${enc(id)}/artifacts`, { signal }),
   artifactUrl: (id: string, name: string) => `/api/v1/tasks/${enc(id)}/artifacts/${name.split('/').map(enc).join('/')}`,
-  logsUrl: (id: string) => `/api/v1/tasks/${enc(id)}/logs?format=text&limit=100000`,
+  logsUrl: (id: string) => withToken(`/api/v1/tasks/${enc(id)}/logs?format=text&limit=100000`),
 
   executors: (signal?: AbortSignal) => request<{ executors: ExecutorInfo[] }>('/api/v1/executors', { signal }),
 
@@ -114,7 +116,7 @@ export const api = {
   dataset: (id: string, signal?: AbortSignal) => request<TableDetail>(`/api/v1/datasets/${enc(id)}`, { signal }),
   models: (signal?: AbortSignal) => listAll<TableInfo>('/api/v1/models?limit=1000', signal),
   model: (id: string, signal?: AbortSignal) => request<TableDetail>(`/api/v1/models/${enc(id)}`, { signal }),
-  modelFileUrl: (id: string, file: string, version?: number) => `/api/v1/models/${enc(id)}/files/${enc(file)}${q({ version })}`,
+  modelFileUrl: (id: string, file: string, version?: number) => withToken(`/api/v1/models/${enc(id)}/files/${enc(file)}${q({ version })}`),
   rows: (
     kind: 'datasets' | 'models',
     id: string,

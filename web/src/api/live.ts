@@ -16,6 +16,7 @@
  * reconnects with backoff (1 s doubling to 15 s) while anything is subscribed.
  */
 import type { TaskEvent } from './types.ts';
+import { withToken } from './auth.ts';
 
 export type LiveStatus = 'idle' | 'connecting' | 'open' | 'closed';
 type EventFn = (event: TaskEvent) => void;
@@ -111,7 +112,7 @@ class LiveSocket {
     this.setStatus('connecting');
     let ws: WebSocket;
     try {
-      ws = new WebSocket(url);
+      ws = new WebSocket(withToken(url));
     } catch {
       this.scheduleRetry();
       return;

@@ -3,6 +3,7 @@
  * stats and predictions, streaming sessions, and the evaluation reports.
  */
 import { request } from './client.ts';
+import { authHeaders, withToken } from './auth.ts';
 
 export type DeploymentStatus = 'starting' | 'ready' | 'scaled_to_zero' | 'failed' | 'deleting';
 
@@ -155,13 +156,13 @@ export const serving = {
   predict: <T = unknown>(name: string, body: unknown, signal?: AbortSignal) => request<T>(`${D}/${enc(name)}/predict`, { ...json('POST', body), signal }),
   openSession: (name: string, clientId: string) => request<Session>(`${D}/${enc(name)}/sessions`, json('POST', { client_id: clientId })),
   closeSession: (name: string, id: string) => request<unknown>(`${D}/${enc(name)}/sessions/${enc(id)}`, { method: 'DELETE' }),
-  streamUrl: (name: string, id: string) => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${D}/${enc(name)}/sessions/${enc(id)}/stream`,
+  streamUrl: (name: string, id: string) => withToken(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${D}/${enc(name)}/sessions/${enc(id)}/stream`),
 
   reports: (signal?: AbortSignal) => request<{ items: EvalReport[] }>('/api/v1/eval/reports', { signal }),
-  reportFileUrl: (id: string, file: ReportFile) => `/api/v1/eval/reports/${enc(id)}/${file}`,
+  reportFileUrl: (id: string, file: ReportFile) => withToken(`/api/v1/eval/reports/${enc(id)}/${file}`),
   reportSummary: (id: string, signal?: AbortSignal) => request<EvalSummary>(`/api/v1/eval/reports/${enc(id)}/summary.json`, { signal }),
   reportReadme: async (id: string, signal?: AbortSignal): Promise<string> => {
-    const res = await fetch(`/api/v1/eval/reports/${enc(id)}/README.md`, { signal });
+    const res = await fetch(`/api/v1/eval/reports/${enc(id)}/README.md`, { signal, headers: authHeaders() });
     if (!res.ok) throw new Error(`README.md: HTTP ${res.status}`);
     return res.text();
   },

@@ -3,6 +3,7 @@
  * columns) and its lineage. The version, page and page size live in the URL.
  */
 import { ApiError, api } from '../api/client.ts';
+import { withToken } from '../api/auth.ts';
 import type { Column } from '../api/types.ts';
 import { Icon } from '../components/Icon.tsx';
 import { Card, Page } from '../components/Page.tsx';
@@ -54,7 +55,7 @@ export function DatasetPage({ id }: { id: string }) {
       crumbs={[{ to: '/datasets', label: 'Datasets' }]}
       subtitle={`${count(d.num_rows)} rows · ${d.columns.length} columns · ${bytes(d.size_bytes)} · version ${d.version} · updated ${dateTime(d.updated_at)}`}
       actions={
-        <a className="btn" href={`/api/v1/datasets/${encodeURIComponent(d.id)}/arrow${version ? `?version=${encodeURIComponent(version)}` : ''}`} download={`${d.id}.arrow`}>
+        <a className="btn" href={withToken(`/api/v1/datasets/${encodeURIComponent(d.id)}/arrow${version ? `?version=${encodeURIComponent(version)}` : ''}`)} download={`${d.id}.arrow`}>
           <Icon name="download" /> Arrow
         </a>
       }

@@ -1,5 +1,6 @@
 /** Recent generations as a gallery of covers; choosing one shows it in the viewer. */
 import type { Generation } from '../../api/types.ts';
+import { withToken } from '../../api/auth.ts';
 import { Icon } from '../../components/Icon.tsx';
 import { GenerationBadge } from '../../components/Status.tsx';
 import { Skeleton } from '../../components/States.tsx';
@@ -26,7 +27,7 @@ export function Recent({ items, loading, selected, onSelect }: { items: Generati
         <li key={g.task_id} style={{ display: 'contents' }}>
           <button type="button" className="gallery-item" aria-current={g.task_id === selected} onClick={() => onSelect(g)} aria-label={`${g.status.toLowerCase()}: ${g.prompt ?? 'image to video'}`}>
             <div className="gallery-thumb">
-              {g.result?.cover_url ? <img src={g.result.cover_url} alt="" loading="lazy" /> : <Icon name={g.status === 'SUCCEEDED' ? 'play' : 'film'} />}
+              {g.result?.cover_url ? <img src={withToken(g.result.cover_url)} alt="" loading="lazy" /> : <Icon name={g.status === 'SUCCEEDED' ? 'play' : 'film'} />}
               <GenerationBadge status={g.status} />
             </div>
             <div className="gallery-meta">

@@ -4,6 +4,7 @@
  * what went wrong and at which step.
  */
 import { useEffect, useRef, useState } from 'react';
+import { withToken } from '../../api/auth.ts';
 import { type Generation, isFinished } from '../../api/types.ts';
 import { Icon } from '../../components/Icon.tsx';
 import { GenerationBadge, ProgressBar } from '../../components/Status.tsx';
@@ -79,8 +80,8 @@ export function Stage({ view, onCancel, cancelling }: { view: GenerationView; on
             <video
               ref={video}
               key={r.video_url}
-              src={r.video_url}
-              poster={r.cover_url ?? undefined}
+              src={withToken(r.video_url)}
+              poster={r.cover_url ? withToken(r.cover_url) : undefined}
               controls
               playsInline
               preload="auto"
@@ -145,7 +146,7 @@ export function Stage({ view, onCancel, cancelling }: { view: GenerationView; on
             </button>
           )}
           {gen.status === 'SUCCEEDED' && r?.video_url && (
-            <a className="btn btn-sm" href={r.video_url} download>
+            <a className="btn btn-sm" href={withToken(r.video_url)} download>
               <Icon name="download" /> Download
             </a>
           )}
@@ -167,7 +168,7 @@ export function Stage({ view, onCancel, cancelling }: { view: GenerationView; on
         <div className="row small">
           <Link to={`/tasks/${encodeURIComponent(gen.task_id)}`}>Task details, logs and events</Link>
           {r?.cover_url && (
-            <a href={r.cover_url} target="_blank" rel="noreferrer">
+            <a href={withToken(r.cover_url)} target="_blank" rel="noreferrer">
               Cover image
             </a>
           )}

@@ -1,5 +1,6 @@
 /** A task's artifacts: links, with a player or picture for video and image files. */
 import { api, listOf } from '../../api/client.ts';
+import { withToken } from '../../api/auth.ts';
 import type { Artifact } from '../../api/types.ts';
 import { Card } from '../../components/Page.tsx';
 import { useResource } from '../../hooks/useResource.ts';
@@ -22,7 +23,7 @@ export function ArtifactsCard({ taskId, fromEvents, finished }: { taskId: string
     <Card title="Artifacts" hint={plural(items.length, 'file')}>
       <div className="charts">
         {items.map((a) => {
-          const href = a.url ?? api.artifactUrl(taskId, a.name);
+          const href = withToken(a.url ?? api.artifactUrl(taskId, a.name));
           const type = a.content_type ?? guessType(a.name);
           return (
             <div key={a.name} className="artifact">
