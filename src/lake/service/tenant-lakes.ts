@@ -12,7 +12,6 @@ import type { Task } from '../../domain/task.ts';
 import type { TaskStore } from '../../store/task-store.ts';
 import type { EventBus } from '../../events/event-bus.ts';
 import type { Lake, LakeKind, LineageLog } from '../lake.ts';
-import type { LakeInvalidations } from '../../events/lake-invalidations.ts';
 import type { SnapshotCache } from '../snapshot-cache.ts';
 import { LakeService } from './lake-service.ts';
 
@@ -22,6 +21,12 @@ export interface Namespace {
   lineage: LineageLog;
   snapshots?: SnapshotCache;
   close(): Promise<void>;
+}
+
+/** Deletes told between nodes (events/lake-invalidations.ts; the lake knows it only by this shape). */
+interface Invalidations {
+  publish(table: { tenant: string; kind: LakeKind; name: string }): void;
+  subscribe(handlers: { table(t: { tenant: string; kind: string; name: string }): void; all(): void }): () => void;
 }
 
 /** Keeps the lake's root as its namespace: lakes made before tenants existed open unchanged. */
@@ -37,7 +42,7 @@ export interface TenantLakesDeps {
   /** The tenant's lake storage quota in bytes (tenants.<T>.lake_bytes), null for none. */
   lakeBytes?: (tenant: string) => Promise<number | null>;
   /** Tells other nodes of this node's deletes, and them of ours (Redis bus only). */
-  invalidations?: LakeInvalidations;
+  invalidations?: Invalidations;
 }
 
 export class TenantLakes {
