@@ -17,7 +17,7 @@ const CLIENTS = Number(process.env.BENCH_EVENT_CLIENTS ?? 500);
 const RATE = 20;
 const SECONDS = Number(process.env.BENCH_EVENT_SECONDS ?? 10);
 
-interface Report {
+export interface Report {
   p50_ms: number;
   p95_ms: number;
   p99_ms: number;

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 
-const NAMES = ['dispatch', 'throughput', 'events', 'ingest', 'rows', 'arrow-read', 'video', 'ui', 'ray-dispatch', 'ray-burst', 'serve', 'batching', 'sessions', 'overhead', 'fuzz'];
+const NAMES = ['dispatch', 'throughput', 'throughput-pg', 'events-multi', 'failover', 'events', 'ingest', 'rows', 'arrow-read', 'video', 'ui', 'ray-dispatch', 'ray-burst', 'serve', 'batching', 'sessions', 'overhead', 'fuzz'];
 const name = process.argv[2];
 if (!name || !NAMES.includes(name)) {
   console.error(`usage: npm run bench -- <${NAMES.join('|')}>`);

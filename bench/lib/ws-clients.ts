@@ -3,17 +3,20 @@
  * event loop: `clients` WebSockets each watching one task (spread evenly) plus one watching
  * every task of the tenant. Each progress message carries its emit time (ms) as its text;
  * latency = receive time − emit time. Prints one JSON summary line when `until` has passed.
- * argv: url, comma-separated task ids, clients, until (epoch ms)
+ * argv: url (or comma-separated urls of several API nodes: the subscribers are spread over them
+ * in turn, the one watching everything on the first), comma-separated task ids, clients,
+ * until (epoch ms)
  */
 import WebSocket from 'ws';
 import { summarize } from './stats.ts';
 
-const [url, idList, clientsArg, untilArg, steadyFromArg, steadyToArg] = process.argv.slice(2) as [string, string, string, string, string, string];
+const [urlList, idList, clientsArg, untilArg, steadyFromArg, steadyToArg] = process.argv.slice(2) as [string, string, string, string, string, string];
 // Emit times in [steadyFrom, steadyTo) are the steady state: all tasks running, none starting or ending.
 const steadyFrom = Number(steadyFromArg ?? 0);
 const steadyTo = Number(steadyToArg ?? Infinity);
 const steady: number[] = [];
 const ids = idList.split(',');
+const urls = urlList.split(',');
 const clients = Number(clientsArg);
 const until = Number(untilArg);
 const now = () => performance.timeOrigin + performance.now();
@@ -25,7 +28,7 @@ let delivered = 0;
 let errors = 0;
 const sockets: WebSocket[] = [];
 
-const open = (subscribe: Record<string, unknown>) =>
+const open = (subscribe: Record<string, unknown>, url: string) =>
   new Promise<void>((resolve, reject) => {
     const ws = new WebSocket(`${url.replace('http', 'ws')}/api/v1/ws`);
     sockets.push(ws);
@@ -53,8 +56,9 @@ const open = (subscribe: Record<string, unknown>) =>
   });
 
 const pending: Promise<void>[] = [];
-for (let i = 0; i < clients; i++) pending.push(open({ tasks: [ids[i % ids.length]] }));
-pending.push(open({ all: true }));
+// A task's subscribers alternate between the nodes (client i watches task i mod tasks).
+for (let i = 0; i < clients; i++) pending.push(open({ tasks: [ids[i % ids.length]] }, urls[(i + Math.floor(i / ids.length)) % urls.length] as string));
+pending.push(open({ all: true }, urls[0] as string));
 await Promise.all(pending);
 process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
 

@@ -16,5 +16,10 @@ export interface TaskEvent {
   data: Record<string, unknown>;
 }
 
-/** An event before the store gave it a sequence number. */
-export type NewEvent = Omit<TaskEvent, 'seq'>;
+/**
+ * An event before the store gave it a sequence number. `fence`: the executor ownership the
+ * reporting run was claimed under (store/task-store.ts, Fence); the store drops the event
+ * unless that ownership is current and the task is that executor's, so a deposed owner's
+ * late reports are never written.
+ */
+export type NewEvent = Omit<TaskEvent, 'seq'> & { fence?: { executor: string; epoch: number } };

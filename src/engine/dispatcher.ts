@@ -252,10 +252,13 @@ export class Dispatcher {
         if (this.stopped) return;
         const now = this.now();
         if (view.needsFetch(now)) view.fill(await readCandidates(this.deps.store, name, now, WINDOW), now);
-        if (view.candidates.length === 0) break;
+        // Read again after every await: the ownership may have been lost meanwhile, and a claim
+        // without its fence would be written whoever owns the executor now.
+        const fence = this.deps.fenceOf(name);
+        if (fence === undefined || view.candidates.length === 0) break;
         const admitted = this.admit(name, view, ledger);
         if (admitted.length === 0) break;
-        await this.claimAndLaunch(this.claim(view, executor, ledger, admitted, now));
+        await this.claimAndLaunch(this.claim(view, executor, ledger, admitted, now, fence));
         // Everything in view was admitted: there may be more behind it.
         if (view.candidates.length > 0) break;
       }
@@ -263,8 +266,7 @@ export class Dispatcher {
   }
 
   /** The claim of what the policy admitted; what the executor had no room for goes back into the view. */
-  private claim(view: CandidateView, executor: Executor, ledger: Ledger, tasks: Task[], now: number): Claim {
-    const fence = this.deps.fenceOf(executor.name) as Fence; // dispatchable() checked it
+  private claim(view: CandidateView, executor: Executor, ledger: Ledger, tasks: Task[], now: number, fence: Fence): Claim {
     const claim = prepareClaim(executor, ledger, tasks, now, this.deps.instanceId, this.deps.config.tasks.lease_ms, fence);
     if (claim.refused.length > 0) view.restore(claim.refused);
     return claim;
@@ -315,10 +317,11 @@ export class Dispatcher {
     const claims: Claim[] = [];
     for (const [name, executor] of this.deps.executors) {
       const view = this.views.get(name) as CandidateView;
-      if (view.needsFetch(now) || view.candidates.length === 0 || !this.dispatchable(name, executor)) continue;
+      const fence = this.deps.fenceOf(name);
+      if (view.needsFetch(now) || view.candidates.length === 0 || fence === undefined || !this.dispatchable(name, executor)) continue;
       const ledger = this.ledgers.get(name) as Ledger;
       const admitted = this.admit(name, view, ledger);
-      if (admitted.length > 0) claims.push(this.claim(view, executor, ledger, admitted, now));
+      if (admitted.length > 0) claims.push(this.claim(view, executor, ledger, admitted, now, fence));
     }
     return claims;
   }

@@ -38,7 +38,7 @@ export function follow(run: Running, deps: LaunchDeps): RunCallbacks & { failed(
   // arrow in a defineProperty call, paid per task here.
   const on = {
     push(type: Parameters<RunArtifacts['event']>[0], data: Record<string, unknown>): void {
-      deps.writer.push({ task_id: task.id, tenant: task.tenant, type, ts: deps.now(), data });
+      deps.writer.push({ task_id: task.id, tenant: task.tenant, type, ts: deps.now(), data, fence: run.fence });
     },
     /** With an artifact store, the run's end first waits for its files to be in the store. */
     end(outcome: RunOutcome): void {

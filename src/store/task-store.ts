@@ -158,7 +158,11 @@ export interface TaskStore {
   queuePositions(ids: readonly string[]): Promise<Map<string, number>>;
   /** Apply several transitions in one transaction; failed CASes give null in their slot. */
   transition(requests: TransitionRequest[]): Promise<(TransitionResult | null)[]>;
-  /** Append events (one transaction), assigning sequence numbers; latest progress is kept on the task row. */
+  /**
+   * Append events (one transaction), assigning sequence numbers; latest progress is kept on the
+   * task row. An event with a `fence` is dropped (absent from the result) unless the fence is
+   * current and the task belongs to fence.executor, like a fenced transition.
+   */
   appendEvents(events: NewEvent[]): Promise<TaskEvent[]>;
   readEvents(taskId: string, afterSeq: number, limit: number, types?: readonly string[]): Promise<TaskEvent[]>;
   /**

@@ -42,32 +42,39 @@ export function writeConfig(dir: string, config: Record<string, unknown>): strin
 }
 
 /**
- * `args`: more options for `lakeray up` (e.g. `--role api`). Ready means this child said it
+ * `args`: more options for `lakeray up` (e.g. `--role api`), `env`: more environment. Ready means this child said it
  * runs at the URL and /ready answers 200: a port from freePort() is free when picked, not
  * when the child binds it, and another test's server that took it meanwhile would answer
  * /ready too. A child that lost its port that way is started again on another.
  */
-export async function startServerProcess(dir: string, configPath: string, port?: number, args: readonly string[] = []): Promise<ServerProcess> {
+export async function startServerProcess(
+  dir: string,
+  configPath: string,
+  port?: number,
+  args: readonly string[] = [],
+  env: Record<string, string> = {},
+): Promise<ServerProcess> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(dir, configPath, port ?? (await freePort()), args);
+      return await startOnce(dir, configPath, port ?? (await freePort()), args, env);
     } catch (err) {
       if (port !== undefined || attempt >= 3 || !String((err as Error).message).includes('EADDRINUSE')) throw err;
     }
   }
 }
 
-async function startOnce(dir: string, configPath: string, p: number, args: readonly string[]): Promise<ServerProcess> {
+async function startOnce(dir: string, configPath: string, p: number, args: readonly string[], env: Record<string, string>): Promise<ServerProcess> {
   const child = spawn(process.execPath, [join(ROOT, 'bin/lakeray.js'), 'up', '--config', configPath, '--port', String(p), ...args], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LAKERAY_LOG_LEVEL: 'warn' },
+    env: { ...process.env, LAKERAY_LOG_LEVEL: 'warn', ...env },
   });
   let out = '';
   child.stdout?.on('data', (d) => (out += d));
   child.stderr?.on('data', (d) => (out += d));
   const url = `http://127.0.0.1:${p}`;
-  const deadline = Date.now() + 30_000;
+  // A cold start takes 5–10 s; several at once on a loaded 2-core machine, over 30.
+  const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}:\n${out}`);
     if (out.includes(`running at ${url}`)) {
@@ -81,7 +88,7 @@ async function startOnce(dir: string, configPath: string, p: number, args: reado
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`server not ready in 30 s:\n${out}`);
+      throw new Error(`server not ready in 90 s:\n${out}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }

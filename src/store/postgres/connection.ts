@@ -27,6 +27,13 @@ const types = {
 const RETRY_WRITE = new Set(['40P01', '40001']);
 /** How long /ready waits for the database's answer. */
 const PROBE_MS = 2_000;
+/**
+ * A transaction that sends nothing for this long is ended by PostgreSQL (its locks released).
+ * Ours send their statements back to back; one that stalls belongs to a frozen process (a
+ * long GC pause, SIGSTOP, a suspended VM) and may hold an executor fence's share lock
+ * (owners.ts), which would keep a standby's claim waiting for as long as the freeze lasts.
+ */
+const IDLE_IN_TRANSACTION_MS = 5_000;
 /** Read retries: backoff 100, 200, 400… ms, about 6 s in all (a restart is quicker). */
 const READ_ATTEMPTS = 7;
 
@@ -61,9 +68,20 @@ export class Connection {
   private closed = false;
 
   constructor(private readonly opts: ConnectionOptions) {
-    this.pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize, types, connectionTimeoutMillis: 5_000 });
+    this.pool = new pg.Pool({
+      connectionString: opts.url,
+      max: opts.poolSize,
+      types,
+      connectionTimeoutMillis: 5_000,
+      options: `-c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_MS}`,
+    });
     // Without a listener an idle client's error would be an uncaught 'error' event: a crash.
     this.pool.on('error', (err) => this.failed(err));
+    // The pool listens only to its idle clients. A checked-out client that the server drops
+    // between two statements (a transaction awaiting something else when PostgreSQL restarts:
+    // FATAL 57P01 with no query to fail) emits 'error' too; its next statement fails and the
+    // client is destroyed on release.
+    this.pool.on('connect', (client) => client.on('error', (err) => this.failed(err)));
   }
 
   /**

@@ -260,16 +260,22 @@ export class PostgresTaskStore implements TaskStore {
     if (events.length === 0) return [];
     return this.db.transaction(async (client) => {
       const ids = [...new Set(events.map((e) => e.task_id))];
-      const locked = await client.query<{ id: string; tenant: string; last_seq: number }>({ name: 'lakeray_lock_heads', text: SQL.lockHeads, values: [ids] });
+      const locked = await client.query<{ id: string; tenant: string; executor: string; last_seq: number }>({
+        name: 'lakeray_lock_heads',
+        text: SQL.lockHeads,
+        values: [ids],
+      });
       // Per task: its tenant, the last seq handed out, and the newest progress of this batch.
-      const heads = new Map(locked.rows.map((r) => [r.id, { tenant: r.tenant, seq: r.last_seq, progress: null as string | null }]));
+      const heads = new Map(locked.rows.map((r) => [r.id, { tenant: r.tenant, executor: r.executor, seq: r.last_seq, progress: null as string | null }]));
+      const holds = this.owners.checker(client);
       const out: TaskEvent[] = [];
       const rows = new EventRows();
       for (const e of events) {
         const head = heads.get(e.task_id);
         // Events of a deleted or unknown task are dropped: a late line from a finished script
-        // must not fail the whole batch of other tasks' events.
+        // must not fail the whole batch of other tasks' events. So are a deposed owner's.
         if (!head) continue;
+        if (e.fence !== undefined && (e.fence.executor !== head.executor || !(await holds(e.fence)))) continue;
         head.seq += 1;
         // The stored tenant wins over the caller's: the log belongs to the task.
         const event: TaskEvent = { task_id: e.task_id, tenant: head.tenant, seq: head.seq, type: e.type, ts: e.ts, data: e.data };

@@ -52,7 +52,7 @@ export const SQL = {
   getTask: `SELECT * FROM tasks WHERE id = $1`,
 
   /** Heads of the logs to append to, locked in id order so concurrent batches queue instead of deadlocking. */
-  lockHeads: `SELECT id, tenant, last_seq FROM tasks WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+  lockHeads: `SELECT id, tenant, executor, last_seq FROM tasks WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
 
   /** New last_seq per task and, where the batch had one, its newest progress. */
   setHeads: `

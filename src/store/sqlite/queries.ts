@@ -10,7 +10,7 @@ export const SQL = {
   getByIdempotencyKey: `SELECT * FROM tasks WHERE tenant = @tenant AND idempotency_key = @key`,
 
   /** Tenant and current last seq of a task, read before appending to its log. */
-  eventHead: `SELECT tenant, last_seq FROM tasks WHERE id = @id`,
+  eventHead: `SELECT tenant, executor, last_seq FROM tasks WHERE id = @id`,
 
   setLastSeq: `UPDATE tasks SET last_seq = @last_seq WHERE id = @id`,
 

@@ -290,7 +290,8 @@ export class SqliteTaskStore implements TaskStore {
   async appendEvents(events: NewEvent[]): Promise<TaskEvent[]> {
     const run = this.db.transaction(() => {
       // Per task in this batch: its tenant, the last seq handed out, and the newest progress.
-      const heads = new Map<string, { tenant: string; seq: number; progress: string | undefined } | null>();
+      const heads = new Map<string, { tenant: string; executor: string; seq: number; progress: string | undefined } | null>();
+      const holds = this.owners.checker();
       const out: TaskEvent[] = [];
       const rows = new EventBatchInsert(this.eventInserts);
       const known = this.memory.current();
@@ -300,16 +301,17 @@ export class SqliteTaskStore implements TaskStore {
           // A running task's head is usually known: its claim went through this store.
           const row = known(e.task_id);
           const fixed = row && this.memory.fixedOf(e.task_id);
-          if (row && fixed) head = { tenant: fixed.tenant, seq: row.last_seq, progress: undefined };
+          if (row && fixed) head = { tenant: fixed.tenant, executor: fixed.executor, seq: row.last_seq, progress: undefined };
           else {
-            const stored = this.q.eventHead.get({ id: e.task_id }) as { tenant: string; last_seq: number } | undefined;
-            head = stored ? { tenant: stored.tenant, seq: stored.last_seq, progress: undefined } : null;
+            const stored = this.q.eventHead.get({ id: e.task_id }) as { tenant: string; executor: string; last_seq: number } | undefined;
+            head = stored ? { tenant: stored.tenant, executor: stored.executor, seq: stored.last_seq, progress: undefined } : null;
           }
           heads.set(e.task_id, head);
         }
         // Events of a deleted or unknown task are dropped: a late line from a finished
-        // script must not fail the whole batch of other tasks' events.
+        // script must not fail the whole batch of other tasks' events. So are a deposed owner's.
         if (head === null) continue;
+        if (e.fence !== undefined && (e.fence.executor !== head.executor || !holds(e.fence))) continue;
         head.seq += 1;
         const data = JSON.stringify(e.data);
         rows.add(e.task_id, head.seq, e.type, e.ts, data);

@@ -201,6 +201,21 @@ function ownershipParts(open: OpenStore): void {
       expect((await store().get(t!.id))?.assignment).toEqual(placement);
     });
 
+    it("drops a deposed owner's events (a frozen owner's late progress) and keeps the current owner's and unfenced ones", async () => {
+      const { executor, old, current } = await takenOver(store());
+      const tenant = uniq('tenant');
+      const [t] = await seed(store(), [makeTask({ executor, tenant })]);
+      await start(store(), t!.id, 'owner-a');
+      const progress = (fraction: number, fence?: Fence) => ({ task_id: t!.id, tenant, type: 'progress' as const, ts: T0 + TTL + 1, data: { fraction }, fence });
+      const stored = await store().appendEvents([progress(0.1, old), progress(0.2, current), progress(0.3, { executor: uniq('exec'), epoch: 1 }), progress(0.4)]);
+      expect(stored.map((e) => e.data.fraction)).toEqual([0.2, 0.4]);
+      expect(stored.map((e) => e.seq)).toEqual([3, 4]);
+      expect((await store().readEvents(t!.id, 2, 100)).map((e) => [e.seq, e.data.fraction])).toEqual([[3, 0.2], [4, 0.4]]);
+      // Only refused events: nothing stored, the log's head does not move.
+      expect(await store().appendEvents([progress(0.5, old)])).toEqual([]);
+      expect((await store().appendEvents([progress(0.6)])).map((e) => e.seq)).toEqual([5]);
+    });
+
     it('refuses a fence of an executor nobody ever claimed', async () => {
       const executor = uniq('exec');
       const [t] = await seed(store(), [makeTask({ executor, tenant: uniq('tenant') })]);
