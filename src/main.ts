@@ -207,7 +207,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const invalidations = config.events.kind === 'redis' ? new RedisLakeInvalidations({ url: config.events.url, stream: config.events.stream, onError: (err, context) => logger.warn({ err }, context) }) : undefined;
   const lakes = new TenantLakes({ defaultLake: lakeService, store, bus, lakeBytes, invalidations, open: (tenant) => openTenantLake(config, tenant) });
   // Known up front unless the port is picked at listen time (tests); then set once listening.
-  const tokens = TaskTokens.fromStateDir(config.state_dir);
+  const tokens = TaskTokens.fromEnvOrStateDir(config.state_dir);
   // Built before the engine (executors take it); it acks a batch once the engine stored its events.
   const reports = new RemoteReports({ tokens, task: (id) => store.get(id), stored: () => engine.eventsStored() });
   let apiUrl: string | undefined = port === 0 ? undefined : `http://${host.includes(':') ? `[${host}]` : host}:${port}`;

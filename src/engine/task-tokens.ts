@@ -28,6 +28,19 @@ export class TaskTokens {
     if (secret.length < 16) throw new Error('TaskTokens: the secret must have at least 16 bytes');
   }
 
+  /**
+   * The server's tokens. Processes that check each other's tokens (an API node verifying what a
+   * task run by a scheduler node reports) must share one secret: `LAKERAY_TASK_TOKEN_KEY` (hex,
+   * at least 16 bytes; on Kubernetes from a Secret, deploy/base/lakeray-pod.yaml) wins;
+   * without it each state dir has its own key (one machine, or nodes sharing a state dir).
+   */
+  static fromEnvOrStateDir(stateDir: string, env: NodeJS.ProcessEnv = process.env): TaskTokens {
+    const key = env.LAKERAY_TASK_TOKEN_KEY?.trim();
+    if (key === undefined || key === '') return TaskTokens.fromStateDir(stateDir);
+    if (!/^(?:[0-9a-fA-F]{2}){16,}$/.test(key)) throw new Error('LAKERAY_TASK_TOKEN_KEY must be hex, at least 32 digits (16 bytes): e.g. `openssl rand -hex 32`');
+    return new TaskTokens(Buffer.from(key, 'hex'));
+  }
+
   /** The tokens of `<stateDir>/task-token.key`, made (32 random bytes, mode 0600) on first use. */
   static fromStateDir(stateDir: string): TaskTokens {
     const file = join(stateDir, SECRET_FILE);

@@ -10,7 +10,7 @@ import { serveApplication } from '../../src/serving/ray/serve-config.ts';
 import { find, findGenerated, overlays, renderOverlay, type K8sObject } from './render.ts';
 
 /** Secrets an overlay expects the operator to create (docs/operations.md); all others must be rendered. */
-const OPERATOR_SECRETS: Record<string, string[]> = { external: ['lakeray-datastores'], 'in-cluster': [] };
+const OPERATOR_SECRETS: Record<string, string[]> = { external: ['lakeray-datastores', 'lakeray-task-token'], 'in-cluster': [] };
 
 type Container = { name: string; image: string; args?: string[]; ports?: { name?: string; containerPort: number }[]; [k: string]: any };
 const podSpec = (o: K8sObject): any => (o as any).spec.template.spec;
@@ -70,7 +70,7 @@ for (const overlay of overlays()) {
       }
     });
 
-    it('gives every process the config file it names, and the store and bus URLs from a Secret', () => {
+    it('gives every process the config file it names, the store and bus URLs and the shared task-token key from Secrets', () => {
       for (const d of lakerayDeployments(objects)) {
         const c = containers(d)[0]!;
         const mount = c.volumeMounts.find((m: any) => m.name === 'config');
@@ -80,7 +80,7 @@ for (const overlay of overlays()) {
         expect(path.startsWith(`${mount.mountPath}/`)).toBe(true);
         expect(Object.keys(files)).toContain(path.slice(mount.mountPath.length + 1));
         const fromSecret = c.env.filter((e: any) => e.valueFrom?.secretKeyRef).map((e: any) => e.name);
-        expect(fromSecret).toEqual(['LAKERAY_STORE_URL', 'LAKERAY_EVENTS_URL']);
+        expect(fromSecret).toEqual(['LAKERAY_STORE_URL', 'LAKERAY_EVENTS_URL', 'LAKERAY_TASK_TOKEN_KEY']);
       }
     });
 

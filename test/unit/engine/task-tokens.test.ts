@@ -33,6 +33,17 @@ describe('TaskTokens', () => {
     expect(TaskTokens.fromStateDir(tempDir()).verify(t)).toBeNull();
   });
 
+  it('nodes with different state dirs share tokens through LAKERAY_TASK_TOKEN_KEY, which wins over the state dir; a malformed key stops the start', () => {
+    const env = { LAKERAY_TASK_TOKEN_KEY: 'ab'.repeat(32) };
+    const a = TaskTokens.fromEnvOrStateDir(tempDir(), env);
+    const t = a.mint('t_1', 1);
+    expect(TaskTokens.fromEnvOrStateDir(tempDir(), env).verify(t)).toEqual({ taskId: 't_1', attempt: 1 });
+    expect(TaskTokens.fromEnvOrStateDir(tempDir(), {}).verify(t)).toBeNull();
+    const dir = tempDir();
+    expect(TaskTokens.fromEnvOrStateDir(dir, {}).verify(TaskTokens.fromStateDir(dir).mint('t_2', 1))).toEqual({ taskId: 't_2', attempt: 1 });
+    for (const bad of ['abc', 'ab'.repeat(15), 'zz'.repeat(32)]) expect(() => TaskTokens.fromEnvOrStateDir(tempDir(), { LAKERAY_TASK_TOKEN_KEY: bad })).toThrow(/LAKERAY_TASK_TOKEN_KEY/);
+  });
+
   it('executor tokens: valid for their executor only, never as a task token, and no task token passes for one', () => {
     const t = tokens.mintExecutor('gpu-cluster');
     expect(tokens.verifyExecutor(t, 'gpu-cluster')).toBe(true);
