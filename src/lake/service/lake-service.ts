@@ -170,7 +170,7 @@ export interface LakeServiceDeps {
 }
 
 /** Where deletes are told to the other nodes (events/lake-invalidations.ts). */
-interface TableDeletes {
+export interface TableDeletes {
   publish(table: { tenant: string; kind: LakeKind; name: string }): void;
 }
 

@@ -13,7 +13,7 @@ import type { TaskStore } from '../../store/task-store.ts';
 import type { EventBus } from '../../events/event-bus.ts';
 import type { Lake, LakeKind, LineageLog } from '../lake.ts';
 import type { SnapshotCache } from '../snapshot-cache.ts';
-import { LakeService } from './lake-service.ts';
+import { LakeService, type TableDeletes } from './lake-service.ts';
 
 /** What a tenant's namespace is made of; `close` releases the lake and its lineage log. */
 export interface Namespace {
@@ -24,8 +24,7 @@ export interface Namespace {
 }
 
 /** Deletes told between nodes (events/lake-invalidations.ts; the lake knows it only by this shape). */
-interface Invalidations {
-  publish(table: { tenant: string; kind: LakeKind; name: string }): void;
+interface Invalidations extends TableDeletes {
   subscribe(handlers: { table(t: { tenant: string; kind: string; name: string }): void; all(): void }): () => void;
 }
 
