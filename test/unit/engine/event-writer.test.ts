@@ -4,13 +4,14 @@ import { EventWriter } from '../../../src/engine/event-writer.ts';
 import { MemoryEventBus } from '../../../src/events/memory.ts';
 import type { TaskStore } from '../../../src/store/task-store.ts';
 
-/** A store that records each appendEvents batch and numbers events per task. */
-function recordingStore() {
+/** A store that records each appendEvents batch and numbers events per task; each write takes `writeMs`. */
+function recordingStore(writeMs = 0) {
   const batches: NewEvent[][] = [];
   const seqs = new Map<string, number>();
   const store = {
     async appendEvents(events: NewEvent[]): Promise<TaskEvent[]> {
       batches.push(events);
+      if (writeMs > 0) await sleep(writeMs);
       return events.map((e) => {
         const seq = (seqs.get(e.task_id) ?? 0) + 1;
         seqs.set(e.task_id, seq);
@@ -77,5 +78,36 @@ describe('EventWriter', () => {
     expect(batches.map((b) => b.map((e) => e.data.message))).toEqual([['1'], ['2']]);
     await sleep(20);
     expect(batches).toHaveLength(2);
+  });
+
+  it('while a write runs, what arrives is buffered and written as one batch after it, not queued batch by batch', async () => {
+    const { store, batches } = recordingStore(40);
+    const bus = new MemoryEventBus();
+    const seen: string[] = [];
+    bus.subscribe({}, (b) => seen.push(...b.map((e) => String(e.data.message))));
+    const writer = new EventWriter(store, bus, () => {}, () => {}, 2);
+    writer.push(log('a', '1'));
+    await new Promise((r) => setImmediate(r)); // the first write starts and takes 40 ms
+    for (let i = 2; i <= 6; i++) {
+      writer.push(log(i % 2 ? 'a' : 'b', String(i)));
+      await sleep(5); // well past the 2 ms pacing each time
+    }
+    expect(batches).toHaveLength(1);
+    await writer.flush();
+    expect(batches.map((b) => b.map((e) => e.data.message))).toEqual([['1'], ['2', '3', '4', '5', '6']]);
+    expect(seen).toEqual(['1', '2', '3', '4', '5', '6']);
+  });
+
+  it('flush() during a write resolves once the events pushed before it are stored too', async () => {
+    const { store, batches } = recordingStore(30);
+    const writer = new EventWriter(store, new MemoryEventBus(), () => {}, () => {}, 2);
+    writer.push(log('a', '1'));
+    const first = writer.flush();
+    writer.push(log('a', '2'));
+    await writer.flush();
+    expect(batches.map((b) => b.map((e) => e.data.message))).toEqual([['1'], ['2']]);
+    await first;
+    await sleep(50);
+    expect(batches).toHaveLength(2); // nothing was left to write afterwards
   });
 });
