@@ -133,6 +133,23 @@ export class Connection {
     }
   }
 
+  /**
+   * One write statement that is its own transaction, run again when PostgreSQL rolled it back
+   * itself (deadlock, serialization failure), as transaction() does: a whole transaction in
+   * one round trip.
+   */
+  async executeRetrying<R extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.execute<R>(config);
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        if (typeof code === 'string' && RETRY_WRITE.has(code) && attempt < 5) continue;
+        throw err;
+      }
+    }
+  }
+
   /** `work` in one transaction on one client; rolled back (and the error passed on) when it throws. */
   async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
