@@ -46,7 +46,9 @@ export function isConnectionError(err: unknown): boolean {
     if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03') return true;
     if (/^E[A-Z]+$/.test(code)) return true; // ECONNREFUSED, ECONNRESET, EPIPE, ETIMEDOUT…
   }
-  return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable/i.test(err.message);
+  // "timeout exceeded when trying to connect": pg-pool waited connectionTimeoutMillis for a
+  // client (the server unreachable, or every client busy): unavailable now, not a bug (503, not 500).
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(err.message);
 }
 
 export interface StoreHealth {
