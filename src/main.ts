@@ -276,6 +276,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     apiUrl: () => apiUrl,
     serveAppDir: join(PACKAGE_ROOT, 'runtimes', 'serving'),
     modelReadToken: (claims) => tokens.mintModelRead(claims),
+    gpuQuota: async (tenant) => (await engine.tenants.directory.fresh(tenant)).gpu_seconds_per_day,
     onError: (err, context) => logger.warn({ err }, `serving: ${context}`),
   });
 

@@ -12,6 +12,7 @@ import { LocalBackend, replicaTaskName } from './backends/local-backend.ts';
 import { RayBackend } from './backends/ray-backend.ts';
 import type { BackendEvents, ServingBackend } from './backends/serving-backend.ts';
 import { RayServeTargets, type RayServeExecutor } from './ray/targets.ts';
+import { serveDeploymentName } from './ray/serve-config.ts';
 import { Deployment, type DeploymentStatus, type ReplicaStatus } from './deployment.ts';
 import type { SessionHost } from './sessions.ts';
 import {
@@ -54,6 +55,8 @@ export interface ServingOptions {
   apiUrl?: () => string | undefined;
   /** runtimes/serving: the Serve app's code. */
   serveAppDir?: string;
+  /** The tenant's `gpu_seconds_per_day` (null: no limit); a `ray` deployment with GPUs is refused under one (rayGpusUnmetered). */
+  gpuQuota?: (tenant: string) => Promise<number | null>;
   /** The credential a `ray` deployment's replicas read their model with: one model version of one tenant (TaskTokens.mintModelRead). */
   modelReadToken?: (claims: { tenant: string; model: string; version: number }) => string;
   onError(err: unknown, context: string): void;
@@ -116,6 +119,7 @@ export class DeploymentManager {
     }
     if (spec.backend === 'ray') spec = { ...spec, executor: this.ray.resolve(spec.executor) };
     if (this.live.has(key(caller.tenant, spec.name))) throw new LakerayError('DEPLOYMENT_EXISTS', `deployment "${spec.name}" already exists; PATCH it to change its settings`);
+    await this.rayGpusUnmetered(caller.tenant, spec);
     const { version, params } = await this.resolveModel(caller.tenant, spec.model);
     const stored: StoredSpec = { ...spec, state: spec.state ?? stateFromParams(params), model_version: version, signature: null, classes: classesFromParams(params) };
     const now = Date.now();
@@ -141,6 +145,7 @@ export class DeploymentManager {
     } catch (err) {
       throw new LakerayError('INVALID_REQUEST', (err as Error).message);
     }
+    await this.rayGpusUnmetered(caller.tenant, next);
     const now = Date.now();
     const stored: StoredSpec = { ...next, model_version: d.modelVersion, signature: d.signature, classes: d.classes };
     if (!(await this.opts.store.updateDeployment(caller.tenant, name, stored, now))) throw this.notFound(name);
@@ -222,6 +227,22 @@ export class DeploymentManager {
     await this.ray.close();
   }
 
+  /**
+   * Serve places and scales a `ray` deployment's replicas on the cluster itself: their GPUs are
+   * in no ledger of Lakeray's, so they are not charged GPU-seconds and no quota could hold
+   * their start. A tenant with a GPU-seconds quota therefore may not have one with GPUs
+   * (docs/serving-ray.md), rather than a quota that silently does not count them.
+   */
+  private async rayGpusUnmetered(tenant: string, spec: DeploymentSpec): Promise<void> {
+    if (spec.backend !== 'ray' || spec.resources.gpu <= 0 || !this.opts.gpuQuota) return;
+    const quota = await this.opts.gpuQuota(tenant);
+    if (quota !== null)
+      throw new LakerayError(
+        'INVALID_REQUEST',
+        `tenant "${tenant}" has a GPU-seconds quota (${quota}/day), and a ray deployment's GPUs are Serve's to place, not metered by Lakeray: serve it with backend "local" (its replicas are charged), or without GPUs`,
+      );
+  }
+
   private notFound(name: string): LakerayError {
     return new LakerayError('DEPLOYMENT_NOT_FOUND', `no deployment named "${name}"`);
   }
@@ -246,7 +267,7 @@ export class DeploymentManager {
       const target = this.ray.target(this.ray.resolve(spec.executor));
       if (!this.opts.modelReadToken) throw new LakerayError('INVALID_REQUEST', 'backend "ray" needs the server\'s task tokens (its replicas read the model with a token minted from them)');
       const token = this.opts.modelReadToken({ tenant, model, version });
-      return new RayBackend(target, { deployment: spec.name, model, version, token }, spec, events, this.opts.onError);
+      return new RayBackend(target, { deployment: serveDeploymentName(tenant, spec.name), model, version, token }, spec, events, this.opts.onError);
     }
     const plan = {
       deployment: spec.name,

@@ -47,6 +47,14 @@ export interface ServeApplicationConfig {
   [key: string]: unknown;
 }
 
+/**
+ * The name a tenant's deployment has on a Ray head, which every tenant's deployments share:
+ * `default`'s keep their own name (the apps a server made before tenants are found again);
+ * another tenant's are `<tenant>~<name>`. `~` is in neither a tenant's nor a deployment's
+ * name, so two tenants' deployments of one name never meet in one Serve application.
+ */
+export const serveDeploymentName = (tenant: string, deployment: string): string => (tenant === 'default' ? deployment : `${tenant}~${deployment}`);
+
 export const serveAppName = (deployment: string): string => `${LAKERAY_APP_PREFIX}${deployment}`;
 export const serveRoutePrefix = (deployment: string): string => `/lakeray/${encodeURIComponent(deployment)}`;
 

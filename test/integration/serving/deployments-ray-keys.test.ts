@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.ts';
 import { startServer, type RunningServer } from '../../../src/main.ts';
 import { RayServeClient } from '../../../src/serving/ray/serve-client.ts';
-import { serveAppName } from '../../../src/serving/ray/serve-config.ts';
+import { serveAppName, serveDeploymentName } from '../../../src/serving/ray/serve-config.ts';
 import { createKey } from '../../helpers/keys.ts';
 import { rayHead, serveLock, type RayHead } from '../../helpers/ray-head.ts';
 import { freePort, tempDir } from '../../helpers/server-process.ts';
@@ -21,11 +21,14 @@ import { until } from '../../helpers/until.ts';
 
 const FIXTURES = join(import.meta.dirname, '../../fixtures/serving');
 const NAME = `rk${process.pid}`;
+// acme's deployment on the shared head: named with its tenant, so another tenant's NAME is another app.
+const APP = serveAppName(serveDeploymentName('acme', NAME));
 
 let head: RayHead;
 let server: RunningServer;
 let serve: RayServeClient;
 let key = '';
+let globexKey = '';
 let releaseServe: (() => void) | undefined;
 
 const call = async (bearer: string | null, method: string, path: string, body?: unknown) => {
@@ -50,6 +53,7 @@ beforeAll(async () => {
       data_roots: [dir],
       lake: { root: join(dir, 'lake') },
       auth: { mode: 'keys' },
+      tenants: { globex: { gpu_seconds_per_day: 100 } },
       executors: { local: { cpu: 2 }, cluster: { kind: 'ray', address: head.url } },
     },
     dir,
@@ -57,6 +61,7 @@ beforeAll(async () => {
   );
   server = await startServer({ config, port: 0, logLevel: 'silent' });
   key = await createKey(join(dir, 'state', 'lakeray.db'), { tenant: 'acme', role: 'admin' });
+  globexKey = await createKey(join(dir, 'state', 'lakeray.db'), { tenant: 'globex', role: 'admin' });
   const { createLakeClient } = await import(pathToFileURL(join(import.meta.dirname, '../../../runtimes/node/lake.mjs')).href);
   await createLakeClient({ apiUrl: server.url, token: key }).writeModel({ name: 'cnn', files: { 'model.onnx': readFileSync(join(FIXTURES, 'mnist_cnn.onnx')) }, params: {} });
 }, 900_000);
@@ -64,7 +69,7 @@ beforeAll(async () => {
 afterAll(async () => {
   try {
     await server?.close();
-    await serve?.remove(serveAppName(NAME)).catch(() => undefined);
+    await serve?.remove(APP).catch(() => undefined);
     await serve?.close();
   } finally {
     releaseServe?.();
@@ -91,7 +96,8 @@ describe('ray deployments in auth mode keys', () => {
     expect(predicted.status, predicted.text).toBe(200);
 
     // The credential Serve holds is the deployment's model-read token, never an API key.
-    const app = await serve.application(serveAppName(NAME));
+    const app = await serve.application(APP);
+    expect(app?.route_prefix).toBe(`/lakeray/acme~${NAME}`);
     const token = app?.deployed_app_config?.args.lakeray_token as string;
     expect(token).toBe(server.tokens.mintModelRead({ tenant: 'acme', model: 'cnn', version: 1 }));
     expect(JSON.stringify(app?.deployed_app_config)).not.toContain(key);
@@ -131,5 +137,15 @@ describe('ray deployments in auth mode keys', () => {
     const [v, , model, version, mac] = token.split('.');
     const forged = [v, Buffer.from('globex').toString('base64url'), model, version, mac].join('.');
     expect(codeOf(await call(forged, 'GET', '/api/v1/models/cnn/files/model.onnx?version=1'))).toBe('UNAUTHORIZED');
+  });
+
+  it('a tenant with a GPU-seconds quota may not have a ray deployment with GPUs (Serve places them unmetered)', async () => {
+    const { createLakeClient } = await import(pathToFileURL(join(import.meta.dirname, '../../../runtimes/node/lake.mjs')).href);
+    await createLakeClient({ apiUrl: server.url, token: globexKey }).writeModel({ name: 'cnn', files: { 'model.onnx': readFileSync(join(FIXTURES, 'mnist_cnn.onnx')) }, params: {} });
+    const refused = await call(globexKey, 'POST', '/api/v1/deployments', { name: `${NAME}g`, model: 'cnn', backend: 'ray', resources: { cpu: 1, gpu: 1 } });
+    expect(refused.status, refused.text).toBe(400);
+    expect(JSON.parse(refused.text).error.message).toContain('GPU-seconds quota');
+    expect((await call(globexKey, 'GET', '/api/v1/deployments')).text).not.toContain(`${NAME}g`);
+    // Without GPUs the same tenant's ray deployment is fine (not started here: the check is all this test is about).
   });
 });
