@@ -82,6 +82,8 @@ export class Gateway {
   private nextId = 1;
   private cursor = 0;
   private batchTimer: unknown = null;
+  /** When the armed batch timer fires (the gateway's clock). */
+  private batchTimerAt = Infinity;
   private pumpScheduled = false;
   private turnEndScheduled = false;
   private idleSince: number;
@@ -205,8 +207,7 @@ export class Gateway {
   close(reason: LakerayError): void {
     if (this.closedWith !== null) return;
     this.closedWith = reason;
-    if (this.batchTimer !== null) this.timers.clearTimeout(this.batchTimer);
-    this.batchTimer = null;
+    this.disarmBatchTimer();
     for (const e of [...this.outstanding]) this.settle(e, reason, null);
   }
 
@@ -291,8 +292,6 @@ export class Gateway {
    */
   private pump(turnOver = false): void {
     if (this.closedWith !== null) return;
-    if (this.batchTimer !== null) this.timers.clearTimeout(this.batchTimer);
-    this.batchTimer = null;
     this.flights.sendRetries(
       (exclude) => this.take(this.choose(exclude)),
       (exclude) => this.readySlots().some((s) => !exclude.has(s.replica.id)),
@@ -300,15 +299,35 @@ export class Gateway {
     for (;;) {
       const sent = this.sendOne(turnOver);
       if (sent === 'sent') continue;
-      if (sent !== 'none') {
-        this.batchTimer = this.timers.setTimeout(() => {
-          this.batchTimer = null;
-          this.pump();
-        }, sent);
+      if (sent === 'none') this.disarmBatchTimer();
+      else {
+        this.armBatchTimer(sent);
         if (this.settings.close_batch_when_idle === true && !turnOver) this.pumpAtTurnEnd();
       }
       return;
     }
+  }
+
+  /**
+   * The timer for the next batch to close. An armed timer due no later is kept: each arrival
+   * pumps, and re-arming per arrival would churn a timer per request for the same batch.
+   */
+  private armBatchTimer(ms: number): void {
+    const at = this.clock() + ms;
+    if (this.batchTimer !== null && this.batchTimerAt <= at) return;
+    this.disarmBatchTimer();
+    this.batchTimerAt = at;
+    this.batchTimer = this.timers.setTimeout(() => {
+      this.batchTimer = null;
+      this.batchTimerAt = Infinity;
+      this.pump();
+    }, ms);
+  }
+
+  private disarmBatchTimer(): void {
+    if (this.batchTimer !== null) this.timers.clearTimeout(this.batchTimer);
+    this.batchTimer = null;
+    this.batchTimerAt = Infinity;
   }
 
   private pumpAtTurnEnd(): void {
