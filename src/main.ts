@@ -284,7 +284,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     maxPendingChunks: config.serving.sessions.max_pending_chunks,
     idleTimeoutMs: config.serving.sessions.idle_timeout_s * 1000,
   });
-  deployments.onDelete((name) => sessions.endDeployment(name));
+  deployments.onDelete((tenant, name) => sessions.endDeployment(tenant, name));
 
   const app = await buildApp({
     tasks: engine,

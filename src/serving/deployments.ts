@@ -78,7 +78,7 @@ const key = (tenant: string, name: string): string => `${tenant}\u0000${name}`;
 
 export class DeploymentManager {
   private readonly live = new Map<string, Deployment>();
-  private readonly deleteListeners: ((name: string) => void)[] = [];
+  private readonly deleteListeners: ((tenant: string, name: string) => void)[] = [];
   private readonly ray: RayServeTargets;
 
   constructor(private readonly opts: ServingOptions) {
@@ -150,7 +150,7 @@ export class DeploymentManager {
     const d = this.deployment(caller, name);
     this.live.delete(key(caller.tenant, name));
     await this.opts.store.deleteDeployment(caller.tenant, name);
-    for (const l of this.deleteListeners) l(name);
+    for (const l of this.deleteListeners) l(caller.tenant, name);
     await d.delete();
   }
 
@@ -181,32 +181,35 @@ export class DeploymentManager {
     return d;
   }
 
-  /** What the sessions need (tenant `default` until tenants come: issue 15). */
+  /** What the sessions need: each session's tenant's deployments. */
   sessionHost(): SessionHost {
-    const find = (name: string) => this.live.get(key('default', name));
+    const find = (tenant: string, name: string) => this.live.get(key(tenant, name));
     return {
-      gateway: (name) => find(name)?.gateway,
-      signature: (name) => find(name)?.signature ?? undefined,
-      stateBindings: (name) => find(name)?.spec.state ?? [],
-      routing: (name) => find(name)?.spec.routing ?? {},
+      gateway: (tenant, name) => find(tenant, name)?.gateway,
+      signature: (tenant, name) => find(tenant, name)?.signature ?? undefined,
+      stateBindings: (tenant, name) => find(tenant, name)?.spec.state ?? [],
+      routing: (tenant, name) => find(tenant, name)?.spec.routing ?? {},
     };
   }
 
-  /** What seed 003's routes need: the deployments, their stats, and a live reconfigure that is stored like a PATCH. */
-  seed003Host(): { deployments(): string[]; stats(name: string): object | undefined; reconfigure(name: string, settings: Partial<BatchSettings>): Promise<BatchSettings> } {
-    const caller = { tenant: 'default' };
+  /** What seed 003's routes need: the caller's tenant's deployments, their stats, and a live reconfigure that is stored like a PATCH. */
+  seed003Host(): {
+    deployments(tenant: string): string[];
+    stats(tenant: string, name: string): object | undefined;
+    reconfigure(tenant: string, name: string, settings: Partial<BatchSettings>): Promise<BatchSettings>;
+  } {
     return {
-      deployments: () => this.list(caller).map((d) => d.name),
-      stats: (name) => this.live.get(key('default', name))?.gateway.stats(),
-      reconfigure: async (name, settings) => {
-        const view = await this.patch(caller, name, settings);
+      deployments: (tenant) => this.list({ tenant }).map((d) => d.name),
+      stats: (tenant, name) => this.live.get(key(tenant, name))?.gateway.stats(),
+      reconfigure: async (tenant, name, settings) => {
+        const view = await this.patch({ tenant }, name, settings);
         return batchSettingsOf(view);
       },
     };
   }
 
-  /** Called when a deployment goes (sessions end with it). */
-  onDelete(listener: (name: string) => void): void {
+  /** Called when a tenant's deployment goes (its sessions end with it). */
+  onDelete(listener: (tenant: string, name: string) => void): void {
     this.deleteListeners.push(listener);
   }
 
