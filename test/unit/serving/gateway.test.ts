@@ -175,6 +175,24 @@ describe('Gateway failures', () => {
     expect(values(await g.submit({ inputs: rowsOf(1, 3), rows: 1 }))).toEqual(doubled(1, 3));
   });
 
+  it('reuses a finished batch\'s abort signal for the next batch, never an aborted one', async () => {
+    const g = gateway({ request_timeout_ms: 100, enable_dynamic_batching: false });
+    const r = new DoublingReplica('r1');
+    g.addReplica(r);
+    await g.submit({ inputs: rowsOf(1, 0), rows: 1 });
+    await g.submit({ inputs: rowsOf(1, 1), rows: 1 });
+    expect(r.signals[1]).toBe(r.signals[0]);
+    r.mode = 'stall';
+    await expect(g.submit({ inputs: rowsOf(1, 2), rows: 1 })).rejects.toMatchObject({ code: 'INFERENCE_TIMEOUT' });
+    // The abandoned batch had the spare signal and aborted it: the next batch gets a fresh one.
+    expect(r.signals[2]).toBe(r.signals[0]);
+    expect(r.signals[2]?.aborted).toBe(true);
+    r.mode = 'ok';
+    expect(values(await g.submit({ inputs: rowsOf(1, 3), rows: 1 }))).toEqual(doubled(1, 3));
+    expect(r.signals[3]).not.toBe(r.signals[2]);
+    expect(r.signals[3]?.aborted).toBe(false);
+  });
+
   it('settles requests by their deadline when a replica hangs and ignores the abort; the others keep serving', async () => {
     const g = gateway({ request_timeout_ms: 150, enable_dynamic_batching: false });
     const [hung, ok] = [new DoublingReplica('a-hung'), new DoublingReplica('b-ok')];
