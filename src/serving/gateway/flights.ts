@@ -147,8 +147,10 @@ export class Flights {
     this.deps.changed();
   }
 
+  /** Called as each request of the batch settles: a batch's requests settle in slice order, so look from the end. */
   abandonIfSettled(f: Flight): void {
-    if (live(f).length === 0) f.abort?.abort();
+    for (let i = f.slices.length - 1; i >= 0; i--) if (!f.slices[i]!.entry.settled) return;
+    f.abort?.abort();
   }
 
   /**
@@ -186,11 +188,16 @@ export class Flights {
     for (const s of f.slices) {
       const e = s.entry;
       if (!e.settled) {
-        e.parts.set(s.start, f.slices.length === 1 ? out : sliceRows(out, offset, s.count));
+        const part = f.slices.length === 1 ? out : sliceRows(out, offset, s.count);
         e.answeredRows += s.count;
-        if (e.answeredRows === e.rows) {
-          const parts = [...e.parts].sort((a, b) => a[0] - b[0]).map(([, p]) => p);
-          this.deps.answer(e, concatRows(parts));
+        // The usual case, a request answered whole by one batch, needs no reassembly.
+        if (s.count === e.rows) this.deps.answer(e, part);
+        else {
+          e.parts.set(s.start, part);
+          if (e.answeredRows === e.rows) {
+            const parts = [...e.parts].sort((a, b) => a[0] - b[0]).map(([, p]) => p);
+            this.deps.answer(e, concatRows(parts));
+          }
         }
       }
       offset += s.count;
