@@ -275,6 +275,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     rayExecutors: Object.fromEntries(Object.entries(config.executors).flatMap(([name, e]) => ('kind' in e && e.kind === 'ray' ? [[name, e]] : []))),
     apiUrl: () => apiUrl,
     serveAppDir: join(PACKAGE_ROOT, 'runtimes', 'serving'),
+    modelReadToken: (claims) => tokens.mintModelRead(claims),
     onError: (err, context) => logger.warn({ err }, `serving: ${context}`),
   });
 

@@ -54,6 +54,8 @@ export interface ServingOptions {
   apiUrl?: () => string | undefined;
   /** runtimes/serving: the Serve app's code. */
   serveAppDir?: string;
+  /** The credential a `ray` deployment's replicas read their model with: one model version of one tenant (TaskTokens.mintModelRead). */
+  modelReadToken?: (claims: { tenant: string; model: string; version: number }) => string;
   onError(err: unknown, context: string): void;
 }
 
@@ -242,7 +244,9 @@ export class DeploymentManager {
     const model = parseModelRef(spec.model).name;
     if (spec.backend === 'ray') {
       const target = this.ray.target(this.ray.resolve(spec.executor));
-      return new RayBackend(target, { deployment: spec.name, model, version }, spec, events, this.opts.onError);
+      if (!this.opts.modelReadToken) throw new LakerayError('INVALID_REQUEST', 'backend "ray" needs the server\'s task tokens (its replicas read the model with a token minted from them)');
+      const token = this.opts.modelReadToken({ tenant, model, version });
+      return new RayBackend(target, { deployment: spec.name, model, version, token }, spec, events, this.opts.onError);
     }
     const plan = {
       deployment: spec.name,
