@@ -101,7 +101,8 @@ export function streamSession(socket: WebSocket, sessions: SessionManager, tenan
   socket.on('close', () => unsubscribe());
   socket.on('message', (data, isBinary) => {
     if (eof) return; // nothing after EOF counts
-    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    // A Buffer (ws's default binaryType) is used as is: Buffer.from would copy every chunk.
+    const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
     if (!isBinary && bytes.toString('utf8').trim() === 'EOF') {
       eof = true;
       unsubscribe();
