@@ -40,7 +40,7 @@ import { migratePostgres } from './migrate.ts';
 import { PostgresOwners } from './owners.ts';
 import { QueuedListener } from './queued-listener.ts';
 import { SQL, TASK_COLUMNS } from './queries.ts';
-import { transitionQuery } from './transition-query.ts';
+import { transitionBatchQuery, transitionQuery, transitionShape } from './transition-query.ts';
 import { PostgresLakePins } from './lake-pins.ts';
 import { PostgresWebhookOutbox } from './webhook-outbox.ts';
 
@@ -225,35 +225,75 @@ export class PostgresTaskStore implements TaskStore {
   async transition(requests: TransitionRequest[]): Promise<(TransitionResult | null)[]> {
     if (requests.length === 0) return [];
     return this.db.transaction(async (client) => {
+      const rows = await this.applyTransitions(client, requests);
       const results: (TransitionResult | null)[] = [];
-      const rows = new EventRows();
+      const events = new EventRows();
       const requeued: string[] = [];
-      const fenced = this.owners.checker(client);
-      // One at a time, in order: each request sees what the earlier ones of the batch did.
-      for (const r of requests) {
-        // Only sources the state machine allows: an illegal request can never apply.
-        const from = (await fenced(r.fence)) ? r.from.filter((f) => canTransition(f, r.to)) : [];
-        const extra = r.before ?? [];
-        const row = from.length === 0 ? undefined : (await client.query<TaskRow>(transitionQuery(r, from, extra.length + 1))).rows[0];
+      for (const [i, r] of requests.entries()) {
+        const row = rows[i];
         if (!row) {
           results.push(null);
           continue;
         }
         const task = rowToTask(row);
         const seq = task.last_seq;
-        const before = extra.map((e, i): TaskEvent => ({ task_id: task.id, tenant: task.tenant, seq: seq - extra.length + i, type: e.type, ts: r.now, data: e.data }));
+        const extra = r.before ?? [];
+        const before = extra.map((e, j): TaskEvent => ({ task_id: task.id, tenant: task.tenant, seq: seq - extra.length + j, type: e.type, ts: r.now, data: e.data }));
         // status is set last so the event can never claim a state the task is not in.
         const data: Record<string, unknown> = { status: r.to, ...r.event };
         data.status = r.to;
         const event: TaskEvent = { task_id: task.id, tenant: task.tenant, seq, type: 'state', ts: r.now, data };
-        for (const e of [...before, event]) rows.add(e);
+        for (const e of before) events.add(e);
+        events.add(event);
         if (r.to === 'queued') requeued.push(task.executor);
         results.push({ task, event, before });
       }
-      await rows.flush(client);
+      await events.flush(client);
       await this.notifyQueued(client, requeued);
       return results;
     });
+  }
+
+  /**
+   * The compare-and-sets of `requests`, in order: each request sees what the earlier ones of the
+   * batch did. Consecutive requests of one shape on distinct tasks go in one statement (the
+   * claims of a round, the completions of a settle); the rows each changed, by request index.
+   */
+  private async applyTransitions(client: pg.PoolClient, requests: readonly TransitionRequest[]): Promise<(TaskRow | undefined)[]> {
+    const out: (TaskRow | undefined)[] = new Array(requests.length);
+    const fenced = this.owners.checker(client);
+    let run: number[] = [];
+    let runShape = '';
+    let runFrom: readonly string[] = [];
+    const ids = new Set<string>();
+    const flush = async (): Promise<void> => {
+      if (run.length === 0) return;
+      const events = (requests[run[0]!]!.before?.length ?? 0) + 1;
+      if (run.length === 1) {
+        out[run[0]!] = (await client.query<TaskRow>(transitionQuery(requests[run[0]!]!, runFrom, events))).rows[0];
+      } else {
+        const changed = await client.query<TaskRow>(transitionBatchQuery(run.map((i) => requests[i]!), runFrom, events));
+        const byId = new Map(changed.rows.map((row) => [row.id, row]));
+        for (const i of run) out[i] = byId.get(requests[i]!.id);
+      }
+      run = [];
+      ids.clear();
+    };
+    for (const [i, r] of requests.entries()) {
+      // Only sources the state machine allows: an illegal request can never apply.
+      const from = (await fenced(r.fence)) ? r.from.filter((f) => canTransition(f, r.to)) : [];
+      if (from.length === 0) continue;
+      const shape = transitionShape(r, from, (r.before?.length ?? 0) + 1);
+      if (shape !== runShape || ids.has(r.id)) {
+        await flush();
+        runShape = shape;
+        runFrom = from;
+      }
+      run.push(i);
+      ids.add(r.id);
+    }
+    await flush();
+    return out;
   }
 
   async appendEvents(events: NewEvent[]): Promise<TaskEvent[]> {

@@ -116,17 +116,26 @@ export const SQL = {
     ORDER BY ${DISPATCH_ORDER} LIMIT $3`,
 
   /**
-   * Each tenant's top $4 ready tasks, then the overall top $3. The window walks tasks_dispatch
-   * in its own order (executor, tenant, dispatch order), so it needs no sort; only the
-   * survivors are sorted, with a top-N heap for the LIMIT.
+   * Each tenant's top $4 ready tasks, then the overall top $3. The tenants with queued tasks
+   * are found by a skip scan of tasks_dispatch (executor, tenant, …): one index probe per
+   * tenant (`tenant > the previous one … LIMIT 1`), not a walk of the whole queue; then each
+   * tenant's head is one ordered index read of $4 rows (LATERAL). The cost follows tenants ×
+   * $4, whatever the depth of the queue (a window over every queued task read the whole queue
+   * on each call: ~60 ms at 20,000 queued).
    */
   queuedPerTenant: `
-    SELECT t.* FROM (
-      SELECT id, priority, created_at, row_number() OVER (PARTITION BY tenant ORDER BY ${DISPATCH_ORDER}) AS rank
-      FROM tasks WHERE status = 'queued' AND executor = $1 AND ${READY}
-    ) c JOIN tasks t ON t.id = c.id
-    WHERE c.rank <= $4
-    ORDER BY c.priority DESC, c.created_at ASC, c.id ASC LIMIT $3`,
+    WITH RECURSIVE tenants AS (
+      (SELECT tenant FROM tasks WHERE status = 'queued' AND executor = $1 ORDER BY tenant LIMIT 1)
+      UNION ALL
+      SELECT (SELECT n.tenant FROM tasks n WHERE n.status = 'queued' AND n.executor = $1 AND n.tenant > p.tenant ORDER BY n.tenant LIMIT 1)
+      FROM tenants p WHERE p.tenant IS NOT NULL
+    )
+    SELECT h.* FROM (SELECT tenant FROM tenants WHERE tenant IS NOT NULL) p CROSS JOIN LATERAL (
+      SELECT * FROM tasks
+      WHERE status = 'queued' AND executor = $1 AND tenant = p.tenant AND ${READY}
+      ORDER BY ${DISPATCH_ORDER} LIMIT $4
+    ) h
+    ORDER BY h.priority DESC, h.created_at ASC, h.id ASC LIMIT $3`,
 
   /** For each queued id: how many queued tasks of its executor come first. */
   queuePositions: `

@@ -108,6 +108,41 @@ export function transitionConformance(open: OpenStore): void {
       expect((await store().readEvents(t!.id, 0, 10, ['state'])).map((e) => e.data.status)).toEqual(['queued', 'running', 'succeeded']);
     });
 
+    it('answers a long batch of one shape request by request: own patch values, own checks, own events', async () => {
+      const tenant = uniq('tenant');
+      const tasks = await seed(store(), Array.from({ length: 12 }, () => makeTask({ tenant })));
+      for (const t of tasks.slice(0, 10)) await start(store(), t.id, 'node-a');
+      // Completions of one shape (a settle): task 3 is leased by another node, tasks 10 and 11 never ran,
+      // task 5 is completed twice (the second sees the first) and a claim of another shape sits in between.
+      const finish = (i: number, value: number): TransitionRequest => ({
+        id: tasks[i]!.id,
+        from: ['running'],
+        to: 'succeeded',
+        lease_owner: i === 3 ? 'node-b' : 'node-a',
+        patch: { finished_at: T0 + 100 + i, result: { value }, lease_owner: null, lease_expires_at: null },
+        before: [{ type: 'result', data: { value } }],
+        now: T0 + 100 + i,
+      });
+      const claim: TransitionRequest = { id: tasks[11]!.id, from: ['queued'], to: 'running', patch: { attempt: 1, assignment: { gpus: ['7'] } }, now: T0 + 200 };
+      const requests = [...[0, 1, 2, 3, 4, 5].map((i) => finish(i, i)), claim, finish(5, 55), ...[6, 7, 8, 9, 10].map((i) => finish(i, i))];
+      const out = await store().transition(requests);
+      const expected = [0, 1, 2, null, 4, 5, 'claim', null, 6, 7, 8, 9, null];
+      expect(out.map((r) => (r === null ? null : r.task.status === 'running' ? 'claim' : (r.task.result as { value: number }).value))).toEqual(expected);
+      for (const [k, r] of out.entries()) {
+        if (r === null || r.task.status === 'running') continue;
+        const i = tasks.findIndex((t) => t.id === r.task.id);
+        expect(r.task).toMatchObject({ status: 'succeeded', finished_at: T0 + 100 + i, updated_at: T0 + 100 + i, lease_owner: null, last_seq: 4 });
+        expect(r.before.map((e) => [e.seq, e.type, e.data])).toEqual([[3, 'result', { value: i }]]);
+        expect([r.event.seq, r.event.ts, r.event.data.status]).toEqual([4, T0 + 100 + i, 'succeeded']);
+        expect(await store().get(r.task.id)).toEqual(r.task);
+        expect(await store().readEvents(r.task.id, 2, 10)).toEqual([...r.before, r.event]);
+        expect(requests[k]!.id).toBe(r.task.id);
+      }
+      expect(out[6]?.task).toMatchObject({ status: 'running', attempt: 1, assignment: { gpus: ['7'] }, updated_at: T0 + 200 });
+      expect((await store().get(tasks[3]!.id))?.status).toBe('running');
+      expect((await store().get(tasks[10]!.id))?.status).toBe('queued');
+    });
+
     it('lets exactly one of many concurrent completions win', async () => {
       const tenant = uniq('tenant');
       const tasks = await seed(store(), Array.from({ length: 20 }, () => makeTask({ tenant })));
