@@ -20,5 +20,6 @@ export interface LakePinStore {
   lakeTableUsers(table: LakeTableRef, tenant?: string): Promise<string[]>;
   /** Every task that holds something. */
   lakePinnedTasks(): Promise<string[]>;
-  releaseLakePins(taskId: string): Promise<void>;
+  /** Releases everything these tasks hold (a batch of task ends: one statement). */
+  releaseLakePins(taskIds: readonly string[]): Promise<void>;
 }

@@ -40,8 +40,10 @@ export class TaskPins {
     this.unsubscribe = bus.subscribe(
       // A networked bus may drop events (the end of a task among them): ask the store about every task held.
       { onGap: () => this.sweep() },
+      // The ends of a batch are released together: one statement, not one per task.
       (batch) => {
-        for (const e of batch) if (endsTask(e)) this.forget(e.task_id).catch(this.onError);
+        const ended = batch.filter(endsTask).map((e) => e.task_id);
+        if (ended.length > 0) this.store.lakePins.releaseLakePins(ended).catch(this.onError);
       },
     );
     this.sweep();
@@ -72,7 +74,7 @@ export class TaskPins {
   }
 
   forget(taskId: string): Promise<void> {
-    return this.store.lakePins.releaseLakePins(taskId);
+    return this.store.lakePins.releaseLakePins([taskId]);
   }
 
   /** After a call that noted something for the task: forget it if it ended meanwhile (see above). */

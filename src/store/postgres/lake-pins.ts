@@ -17,7 +17,7 @@ const SQL = {
   of: 'SELECT kind, name, access, version FROM lake_pins WHERE task_id = $1 ORDER BY created_at, kind, name',
   users: 'SELECT DISTINCT task_id FROM lake_pins WHERE kind = $1 AND name = $2 AND ($3::text IS NULL OR tenant = $3) ORDER BY task_id',
   tasks: 'SELECT DISTINCT task_id FROM lake_pins',
-  release: 'DELETE FROM lake_pins WHERE task_id = $1',
+  release: 'DELETE FROM lake_pins WHERE task_id = ANY($1::text[])',
 } as const;
 
 export class PostgresLakePins implements LakePinStore {
@@ -49,7 +49,8 @@ export class PostgresLakePins implements LakePinStore {
     return (await this.db.query<{ task_id: string }>({ name: 'lakeray_pins_tasks', text: SQL.tasks })).map((r) => r.task_id);
   }
 
-  async releaseLakePins(taskId: string): Promise<void> {
-    await this.db.execute({ name: 'lakeray_pins_release', text: SQL.release, values: [taskId] });
+  async releaseLakePins(taskIds: readonly string[]): Promise<void> {
+    if (taskIds.length === 0) return;
+    await this.db.execute({ name: 'lakeray_pins_release', text: SQL.release, values: [taskIds] });
   }
 }

@@ -55,7 +55,7 @@ export class SqliteLakePins implements LakePinStore {
     return this.q.tasks.all().map((r) => r.task_id);
   }
 
-  async releaseLakePins(taskId: string): Promise<void> {
-    this.q.release.run(taskId);
+  async releaseLakePins(taskIds: readonly string[]): Promise<void> {
+    for (const id of taskIds) this.q.release.run(id);
   }
 }

@@ -29,8 +29,8 @@ export function lakePinConformance(open: OpenStore): void {
     expect((await pins().lakeTableUsers(table, 'acme')).sort()).toEqual([reader, writer].sort());
     expect(await pins().lakeTableUsers({ kind: 'models', name: table.name })).toEqual([]);
     expect(await pins().lakePinnedTasks()).toEqual(expect.arrayContaining([reader, writer, foreign]));
-    await pins().releaseLakePins(reader);
-    await pins().releaseLakePins(writer);
+    await pins().releaseLakePins([]);
+    await pins().releaseLakePins([reader, writer]);
     expect(await pins().lakeTableUsers(table)).toEqual([foreign]);
     expect(await pins().lakePinsOf(reader)).toEqual({ reads: [], writes: [] });
     expect(await pins().lakePinnedTasks()).not.toContain(writer);
