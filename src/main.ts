@@ -18,6 +18,7 @@ import { MetricsRegistry } from './api/metrics.ts';
 import { loadConfig } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { Engine } from './engine/engine.ts';
+import { nodeExecutor } from './engine/node-queues.ts';
 import { RemoteReports } from './engine/remote-reports.ts';
 import { RemoteUploads } from './engine/remote-uploads.ts';
 import { TaskTokens } from './engine/task-tokens.ts';
@@ -212,7 +213,12 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const reports = new RemoteReports({ tokens, task: (id) => store.get(id), stored: () => engine.eventsStored() });
   let apiUrl: string | undefined = port === 0 ? undefined : `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
+  const role = opts.role ?? 'all';
+  // A shared store means several nodes: each scheduler's local executor is its node's own
+  // (`local@<node>`), taking from the shared `local` queue (engine/node-queues.ts).
+  const nodeScoped = config.store.kind !== 'sqlite';
   const { executors, pools } = buildExecutors(config.executors, {
+    localName: nodeScoped && role !== 'api' ? nodeExecutor('local', config.node.name) : undefined,
     local: {
       pythonInterpreter: config.python.interpreter ?? defaultPython(),
       scriptRoots: [...config.script_roots],
@@ -241,7 +247,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     pools,
     observer: metrics.observer,
     artifacts,
-    schedule: (opts.role ?? 'all') !== 'api',
+    schedule: role !== 'api',
+    nodeScoped,
     // A SQLite file is this process's alone (its lock): a restart takes the executors at once.
     // A shared (PostgreSQL) store: other processes may own them; wait for their ownership to lapse.
     exclusiveStore: config.store.kind === 'sqlite',
