@@ -103,8 +103,8 @@ export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..
  * What this process does (`lakeray up --role`): `all` is the API and a scheduler in one
  * process (the embedded default); `api` serves HTTP and owns no executor (it never
  * dispatches; the schedulers find its submits and cancels in the store); `scheduler` claims
- * the executors' ownership and dispatches (its HTTP serves probes, metrics and the reports of
- * tasks it runs).
+ * the executors' ownership and dispatches (its HTTP serves probes, metrics and what the tasks
+ * it runs call back on: api/scheduler-surface.ts).
  */
 export type Role = 'all' | 'api' | 'scheduler';
 
@@ -294,6 +294,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   deployments.onDelete((name) => sessions.endDeployment(name));
 
   const app = await buildApp({
+    surface: role === 'scheduler' ? 'scheduler' : 'full',
     tasks: engine,
     sessions,
     seed003: { host: deployments.seed003Host(), deployment: config.serving.seed003.deployment },
