@@ -5,7 +5,9 @@
  * One `local` deployment of the MNIST CNN (one replica: 1 CPU, 1 onnxruntime thread), seed
  * 004's `{"image": [784]}` from the load generator (serving-load-worker.mjs, closed-loop clients).
  * - on: max_batch_size BENCH_BATCH (32), batch_timeout_ms the best of BENCH_BATCH_TIMEOUTS_MS
- *   (0, 1, 2: the one with the most req/s at its saturation, on the sweep).
+ *   (0, 1, 2: the one with the most req/s at its saturation, on the sweep), and
+ *   close_batch_when_idle BENCH_CLOSE_WHEN_IDLE (1: an idle replica takes a batch at the
+ *   event-loop turn's end instead of waiting on the timer; 0: the issue's plain rule).
  * - off: enable_dynamic_batching false (every request its own session.run), PATCHed on the same deployment.
  * Saturation: for each mode, concurrency is swept (BENCH_SWEEP, doubling, BENCH_SWEEP_SECONDS
  * each); its saturation is the knee: the first concurrency where the next step (twice the
@@ -23,14 +25,16 @@ const SWEEP = (process.env.BENCH_SWEEP ?? '1,2,4,8,16,32,64,128').split(',').map
 const BATCH = Number(process.env.BENCH_BATCH ?? 32);
 const BATCH_TIMEOUTS_MS = (process.env.BENCH_BATCH_TIMEOUTS_MS ?? '0,1,2').split(',').map(Number);
 const KNEE = Number(process.env.BENCH_KNEE ?? 0.1);
+const CLOSE_WHEN_IDLE = (process.env.BENCH_CLOSE_WHEN_IDLE ?? '1') !== '0';
 const TARGETS = { gain: 2, p95_ratio: 1.3 };
 
 /** The first point whose successor adds less than KNEE throughput (else the last). */
 const knee = (curve: { concurrency: number; rps: number }[]): number =>
   (curve.find((x, i) => i === curve.length - 1 || curve[i + 1]!.rps < x.rps * (1 + KNEE)) ?? curve[curve.length - 1]!).concurrency;
 
-const OFF = { enable_dynamic_batching: false, max_batch_size: BATCH } as const;
-const on = (timeout: number) => ({ enable_dynamic_batching: true, max_batch_size: BATCH, batch_timeout_ms: timeout });
+// close_batch_when_idle has no effect with batching off (every request is its own batch at once); set false to say so.
+const OFF = { enable_dynamic_batching: false, max_batch_size: BATCH, close_batch_when_idle: false } as const;
+const on = (timeout: number) => ({ enable_dynamic_batching: true, max_batch_size: BATCH, batch_timeout_ms: timeout, close_batch_when_idle: CLOSE_WHEN_IDLE });
 type Mode = 'on' | 'off';
 type Curve = { concurrency: number; rps: number; p95_ms: number }[];
 

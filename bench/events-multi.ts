@@ -91,6 +91,10 @@ export async function run(): Promise<Record<string, unknown>> {
       succeeded,
       target_p99_ms: 30,
     };
+  } catch (err) {
+    // The nodes' own words on what went wrong (errors are logged at warn and above).
+    console.error(cluster.output().slice(-6000));
+    throw err;
   } finally {
     await cluster.stop();
   }

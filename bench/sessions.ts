@@ -9,8 +9,8 @@
  * chunks (28 float32) one at a time, the next when the previous one's answer arrived, then EOF.
  * chunks/s = all chunks ÷ the time from the first send to the last answer; p99 of a chunk's
  * send → answer.
- * - batched: max_batch_size 64, batch_timeout_ms BENCH_BATCH_TIMEOUT_MS (2): chunks of
- *   different sessions share session.run calls.
+ * - batched: max_batch_size 64, batch_timeout_ms BENCH_BATCH_TIMEOUT_MS (1), close_batch_when_idle
+ *   BENCH_CLOSE_WHEN_IDLE (0: the issue's plain rule): chunks of different sessions share session.run calls.
  * - baseline: the same deployment PATCHed to enable_dynamic_batching false (one chunk per run).
  * ROUNDS rounds alternate the two; figures are medians over rounds.
  */
@@ -21,11 +21,12 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 64);
 const CHUNKS = Number(process.env.BENCH_CHUNKS ?? 28);
 const BATCH_TIMEOUT_MS = Number(process.env.BENCH_BATCH_TIMEOUT_MS ?? 1);
+const CLOSE_WHEN_IDLE = (process.env.BENCH_CLOSE_WHEN_IDLE ?? '0') !== '0';
 const TARGET = 3;
 
 const MODES = {
-  batched: { enable_dynamic_batching: true, max_batch_size: 64, batch_timeout_ms: BATCH_TIMEOUT_MS },
-  baseline: { enable_dynamic_batching: false, max_batch_size: 64, batch_timeout_ms: BATCH_TIMEOUT_MS },
+  batched: { enable_dynamic_batching: true, max_batch_size: 64, batch_timeout_ms: BATCH_TIMEOUT_MS, close_batch_when_idle: CLOSE_WHEN_IDLE },
+  baseline: { enable_dynamic_batching: false, max_batch_size: 64, batch_timeout_ms: BATCH_TIMEOUT_MS, close_batch_when_idle: false },
 } as const;
 type Mode = keyof typeof MODES;
 

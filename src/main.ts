@@ -282,6 +282,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     rayExecutors: Object.fromEntries(Object.entries(config.executors).flatMap(([name, e]) => ('kind' in e && e.kind === 'ray' ? [[name, e]] : []))),
     apiUrl: () => apiUrl,
     serveAppDir: join(PACKAGE_ROOT, 'runtimes', 'serving'),
+    modelReadToken: (claims) => tokens.mintModelRead(claims),
+    gpuQuota: async (tenant) => (await engine.tenants.directory.fresh(tenant)).gpu_seconds_per_day,
     onError: (err, context) => logger.warn({ err }, `serving: ${context}`),
   });
 
@@ -291,7 +293,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     maxPendingChunks: config.serving.sessions.max_pending_chunks,
     idleTimeoutMs: config.serving.sessions.idle_timeout_s * 1000,
   });
-  deployments.onDelete((name) => sessions.endDeployment(name));
+  deployments.onDelete((tenant, name) => sessions.endDeployment(tenant, name));
 
   const app = await buildApp({
     surface: role === 'scheduler' ? 'scheduler' : 'full',

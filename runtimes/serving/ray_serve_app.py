@@ -53,11 +53,14 @@ def _error(status, code, message):
 
 @serve.deployment(name=DEPLOYMENT, max_ongoing_requests=64)
 class LakerayOnnx:
-    def __init__(self, lakeray_url, model, version, threads=1):
+    def __init__(self, lakeray_url, model, version, threads=1, token=None):
         query = urllib.parse.urlencode({"version": version}) if version is not None else ""
         url = f"{lakeray_url.rstrip('/')}/api/v1/models/{urllib.parse.quote(model, safe='')}/files/model.onnx"
+        # The deployment's model-read token: it reads this one file, in the deployment's tenant's lake.
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
         try:
-            with urllib.request.urlopen(f"{url}?{query}" if query else url, timeout=120) as res:
+            req = urllib.request.Request(f"{url}?{query}" if query else url, headers=headers)
+            with urllib.request.urlopen(req, timeout=120) as res:
                 onnx_bytes = res.read()
         except OSError as err:  # HTTPError, URLError, timeouts: Serve shows this line as the reason
             raise RuntimeError(f"cannot read model.onnx of {model}@{version} from {lakeray_url}: {err}") from None
@@ -130,4 +133,4 @@ class LakerayOnnx:
 
 def build(args):
     """Serve's application builder: `args` are the application's `args` in the config."""
-    return LakerayOnnx.bind(args["lakeray_url"], args["model"], args.get("version"), args.get("threads", 1))
+    return LakerayOnnx.bind(args["lakeray_url"], args["model"], args.get("version"), args.get("threads", 1), args.get("lakeray_token"))

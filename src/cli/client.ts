@@ -220,6 +220,11 @@ export class ApiClient {
     await this.call('DELETE', `/api/v1/deployments/${encodeURIComponent(name)}`);
   }
 
+  /** The tenant of this client's key (keyless on loopback: `default`), as the eval reports list names it. */
+  async evalReportsTenant(): Promise<string> {
+    return (await this.call<{ tenant: string }>('GET', '/api/v1/eval/reports')).tenant;
+  }
+
   /** The caller's running service tasks and their state (starting, ready, restarting). */
   services(): Promise<{ services: { task_id: string; name: string; state: string; url: string }[] }> {
     return this.call('GET', '/api/v1/services');

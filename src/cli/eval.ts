@@ -3,8 +3,9 @@
  * against a deployment (docs/eval.md), written as a report folder
  * `<out>/eval_results/<id>/` (summary.json, charts, README.md). `<out>` defaults to the
  * configured state_dir, which is where a local server serves reports from
- * (GET /api/v1/eval/reports). Ctrl-C stops the load, restores the settings and still writes
- * what was measured (exit 130).
+ * (GET /api/v1/eval/reports), in the folder of the tenant of the key the CLI uses (the server
+ * names it; tenantReportsDir), so the report is listed to that tenant only. Ctrl-C stops the
+ * load, restores the settings and still writes what was measured (exit 130).
  */
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -33,7 +34,8 @@ async function outDir(ctx: Ctx, out: string | undefined): Promise<string> {
   const { loadConfig } = await import('../config/load.ts');
   const path = ctx.configPath ?? ctx.io.env.LAKERAY_CONFIG;
   const { config } = loadConfig(path === undefined ? undefined : resolve(ctx.io.cwd, path), ctx.io.env, ctx.io.cwd);
-  return join(config.state_dir, 'eval_results');
+  const { tenantReportsDir } = await import('../serving/eval/reports-dir.ts');
+  return tenantReportsDir(join(config.state_dir, 'eval_results'), await ctx.client.evalReportsTenant());
 }
 
 async function serve(ctx: Ctx, deployment: string, o: EvalServeOptions): Promise<number> {
@@ -125,7 +127,7 @@ export function registerEval(program: Command, action: Action): void {
     .option('--batch-sizes <list>', 'sweep max_batch_size values (default 1,8,32)', list)
     .option('--batch-timeouts <list>', 'sweep batch_timeout_ms values (default 0,5,20)', list)
     .option('--phase-duration <s>', 'time per sweep configuration', parseDurationS, 10)
-    .option('--out <dir>', 'write to <dir>/eval_results/<id>/ (default: the configured state_dir, which the local server serves)')
+    .option('--out <dir>', "write to <dir>/eval_results/<id>/ (default: the configured state_dir, which the local server serves to the key's tenant)")
     .action((deployment: string, opts: EvalServeOptions, cmd: Command) =>
       action(cmd, (ctx) => {
         if (opts.mode !== 'request' && opts.mode !== 'session') throw new CliError('USAGE', `--mode must be request or session, not "${opts.mode}"`, EXIT.USAGE);

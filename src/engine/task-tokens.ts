@@ -16,11 +16,20 @@ import { join } from 'node:path';
 const VERSION = 'lrt1';
 /** Executor tokens are MACs over another message space (`executor:<name>`), so neither kind passes for the other. */
 const EXECUTOR_VERSION = 'lre1';
+/** Model-read tokens (`model-read:<tenant>:<model>:<version>`): what a Ray Serve replica fetches its model.onnx with. */
+const MODEL_READ_VERSION = 'lrm1';
 const SECRET_FILE = 'task-token.key';
 
 export interface TokenClaims {
   taskId: string;
   attempt: number;
+}
+
+/** What a model-read token allows: reading `model.onnx` of that version of that model in that tenant's lake. */
+export interface ModelReadClaims {
+  tenant: string;
+  model: string;
+  version: number;
 }
 
 export class TaskTokens {
@@ -87,6 +96,35 @@ export class TaskTokens {
     const given = Buffer.from(macPart, 'base64url');
     const expected = this.executorMac(name);
     return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
+  /**
+   * The credential a `ray` deployment's Serve replicas fetch their model with (serving/ray): it
+   * reads one file of one model version in one tenant's lake and nothing else
+   * (api/plugins/task-token-scope.ts), so a full API key never leaves the server for a cluster
+   * whose every job can read a Serve app's arguments. Stateless: the same deployment gets the
+   * same token, so re-applying the Serve config after a restart changes nothing.
+   */
+  mintModelRead(claims: ModelReadClaims): string {
+    const b64 = (s: string) => Buffer.from(s).toString('base64url');
+    return `${MODEL_READ_VERSION}.${b64(claims.tenant)}.${b64(claims.model)}.${claims.version}.${this.modelReadMac(claims).toString('base64url')}`;
+  }
+
+  /** The claims of a model-read token this server minted, or null for anything else. */
+  verifyModelRead(token: string): ModelReadClaims | null {
+    const parts = token.split('.');
+    if (parts.length !== 5 || parts[0] !== MODEL_READ_VERSION) return null;
+    const [, tenantPart, modelPart, versionPart, macPart] = parts as [string, string, string, string, string];
+    if (!/^[1-9][0-9]{0,8}$/.test(versionPart)) return null;
+    const claims = { tenant: Buffer.from(tenantPart, 'base64url').toString(), model: Buffer.from(modelPart, 'base64url').toString(), version: Number(versionPart) };
+    const given = Buffer.from(macPart, 'base64url');
+    const expected = this.modelReadMac(claims);
+    return given.length === expected.length && timingSafeEqual(given, expected) ? claims : null;
+  }
+
+  private modelReadMac(c: ModelReadClaims): Buffer {
+    // JSON keeps the fields apart whatever characters a name holds (no `a:b` + `c` = `a` + `b:c`).
+    return createHmac('sha256', this.secret).update(`model-read:${JSON.stringify([c.tenant, c.model, c.version])}`).digest();
   }
 
   private executorMac(name: string): Buffer {

@@ -10,6 +10,11 @@
  *   batching off). Requests go in submit order; a request larger than `max_batch_size` goes
  *   out in slices. Requests of one chain (a session's chunks) are eligible one at a time, in
  *   submit order: the next waits until the previous is answered; chains batch together.
+ * - Opt-in refinement (`close_batch_when_idle`, default off): a batch also closes, before its
+ *   timeout, when the replica it is for runs nothing and the requests that arrived in the
+ *   current event-loop turn are queued (`turnOver`, the gateway's word for it). An idle replica
+ *   then never waits on a timer; a busy one still collects a batch (what the in-process limit
+ *   and Triton's scheduler with no queue delay do).
  *
  * The caller (the gateway) asks `nextBatch` only when a replica has room, so an eligible
  * request never waits past `batch_timeout_ms` while a replica is free.
@@ -48,7 +53,7 @@ export type BatchDecision =
 /** Chains whose previous request is not answered yet (anything with `has`: a Set, a Map of counts). */
 export type BusyChains = Pick<ReadonlySet<string>, 'has'>;
 
-type BatchShape = Pick<BatchSettings, 'max_batch_size' | 'batch_timeout_ms' | 'enable_dynamic_batching'>;
+type BatchShape = Pick<BatchSettings, 'max_batch_size' | 'batch_timeout_ms' | 'enable_dynamic_batching' | 'close_batch_when_idle'>;
 
 /**
  * The requests that may go in the next batch, in queue order: every request without a chain,
@@ -74,7 +79,11 @@ export function eligibleRequests(queue: readonly QueuedRequest[], busyChains: Bu
   return out;
 }
 
-export function nextBatch(queue: readonly QueuedRequest[], busyChains: BusyChains, settings: BatchShape, now: number, accept?: Accept): BatchDecision {
+/**
+ * `turnOver`: the replica the batch is for runs nothing and this event-loop turn's arrivals are
+ * queued; it closes the batch at once only with `close_batch_when_idle`.
+ */
+export function nextBatch(queue: readonly QueuedRequest[], busyChains: BusyChains, settings: BatchShape, now: number, accept?: Accept, turnOver = false): BatchDecision {
   const max = settings.max_batch_size;
   const eligible = eligibleRequests(queue, busyChains, max, accept);
   const [head] = eligible;
@@ -82,7 +91,7 @@ export function nextBatch(queue: readonly QueuedRequest[], busyChains: BusyChain
   if (!settings.enable_dynamic_batching) return fill([head], max);
   const rows = eligible.reduce((n, r) => n + r.rows - r.sent, 0);
   const closeAt = eligible.reduce((t, r) => Math.min(t, r.enqueuedAt), Infinity) + settings.batch_timeout_ms;
-  if (rows >= max || now >= closeAt) return fill(eligible, max);
+  if (rows >= max || now >= closeAt || (turnOver && settings.close_batch_when_idle === true)) return fill(eligible, max);
   return { kind: 'wait', ms: closeAt - now };
 }
 

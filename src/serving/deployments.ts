@@ -12,6 +12,7 @@ import { LocalBackend, replicaTaskName } from './backends/local-backend.ts';
 import { RayBackend } from './backends/ray-backend.ts';
 import type { BackendEvents, ServingBackend } from './backends/serving-backend.ts';
 import { RayServeTargets, type RayServeExecutor } from './ray/targets.ts';
+import { serveDeploymentName } from './ray/serve-config.ts';
 import { Deployment, type DeploymentStatus, type ReplicaStatus } from './deployment.ts';
 import type { SessionHost } from './sessions.ts';
 import {
@@ -54,6 +55,10 @@ export interface ServingOptions {
   apiUrl?: () => string | undefined;
   /** runtimes/serving: the Serve app's code. */
   serveAppDir?: string;
+  /** The tenant's `gpu_seconds_per_day` (null: no limit); a `ray` deployment with GPUs is refused under one (rayGpusUnmetered). */
+  gpuQuota?: (tenant: string) => Promise<number | null>;
+  /** The credential a `ray` deployment's replicas read their model with: one model version of one tenant (TaskTokens.mintModelRead). */
+  modelReadToken?: (claims: { tenant: string; model: string; version: number }) => string;
   onError(err: unknown, context: string): void;
 }
 
@@ -78,7 +83,7 @@ const key = (tenant: string, name: string): string => `${tenant}\u0000${name}`;
 
 export class DeploymentManager {
   private readonly live = new Map<string, Deployment>();
-  private readonly deleteListeners: ((name: string) => void)[] = [];
+  private readonly deleteListeners: ((tenant: string, name: string) => void)[] = [];
   private readonly ray: RayServeTargets;
 
   constructor(private readonly opts: ServingOptions) {
@@ -114,6 +119,7 @@ export class DeploymentManager {
     }
     if (spec.backend === 'ray') spec = { ...spec, executor: this.ray.resolve(spec.executor) };
     if (this.live.has(key(caller.tenant, spec.name))) throw new LakerayError('DEPLOYMENT_EXISTS', `deployment "${spec.name}" already exists; PATCH it to change its settings`);
+    await this.rayGpusUnmetered(caller.tenant, spec);
     const { version, params } = await this.resolveModel(caller.tenant, spec.model);
     const stored: StoredSpec = { ...spec, state: spec.state ?? stateFromParams(params), model_version: version, signature: null, classes: classesFromParams(params) };
     const now = Date.now();
@@ -139,6 +145,7 @@ export class DeploymentManager {
     } catch (err) {
       throw new LakerayError('INVALID_REQUEST', (err as Error).message);
     }
+    await this.rayGpusUnmetered(caller.tenant, next);
     const now = Date.now();
     const stored: StoredSpec = { ...next, model_version: d.modelVersion, signature: d.signature, classes: d.classes };
     if (!(await this.opts.store.updateDeployment(caller.tenant, name, stored, now))) throw this.notFound(name);
@@ -150,7 +157,7 @@ export class DeploymentManager {
     const d = this.deployment(caller, name);
     this.live.delete(key(caller.tenant, name));
     await this.opts.store.deleteDeployment(caller.tenant, name);
-    for (const l of this.deleteListeners) l(name);
+    for (const l of this.deleteListeners) l(caller.tenant, name);
     await d.delete();
   }
 
@@ -181,32 +188,35 @@ export class DeploymentManager {
     return d;
   }
 
-  /** What the sessions need (tenant `default` until tenants come: issue 15). */
+  /** What the sessions need: each session's tenant's deployments. */
   sessionHost(): SessionHost {
-    const find = (name: string) => this.live.get(key('default', name));
+    const find = (tenant: string, name: string) => this.live.get(key(tenant, name));
     return {
-      gateway: (name) => find(name)?.gateway,
-      signature: (name) => find(name)?.signature ?? undefined,
-      stateBindings: (name) => find(name)?.spec.state ?? [],
-      routing: (name) => find(name)?.spec.routing ?? {},
+      gateway: (tenant, name) => find(tenant, name)?.gateway,
+      signature: (tenant, name) => find(tenant, name)?.signature ?? undefined,
+      stateBindings: (tenant, name) => find(tenant, name)?.spec.state ?? [],
+      routing: (tenant, name) => find(tenant, name)?.spec.routing ?? {},
     };
   }
 
-  /** What seed 003's routes need: the deployments, their stats, and a live reconfigure that is stored like a PATCH. */
-  seed003Host(): { deployments(): string[]; stats(name: string): object | undefined; reconfigure(name: string, settings: Partial<BatchSettings>): Promise<BatchSettings> } {
-    const caller = { tenant: 'default' };
+  /** What seed 003's routes need: the caller's tenant's deployments, their stats, and a live reconfigure that is stored like a PATCH. */
+  seed003Host(): {
+    deployments(tenant: string): string[];
+    stats(tenant: string, name: string): object | undefined;
+    reconfigure(tenant: string, name: string, settings: Partial<BatchSettings>): Promise<BatchSettings>;
+  } {
     return {
-      deployments: () => this.list(caller).map((d) => d.name),
-      stats: (name) => this.live.get(key('default', name))?.gateway.stats(),
-      reconfigure: async (name, settings) => {
-        const view = await this.patch(caller, name, settings);
+      deployments: (tenant) => this.list({ tenant }).map((d) => d.name),
+      stats: (tenant, name) => this.live.get(key(tenant, name))?.gateway.stats(),
+      reconfigure: async (tenant, name, settings) => {
+        const view = await this.patch({ tenant }, name, settings);
         return batchSettingsOf(view);
       },
     };
   }
 
-  /** Called when a deployment goes (sessions end with it). */
-  onDelete(listener: (name: string) => void): void {
+  /** Called when a tenant's deployment goes (its sessions end with it). */
+  onDelete(listener: (tenant: string, name: string) => void): void {
     this.deleteListeners.push(listener);
   }
 
@@ -215,6 +225,22 @@ export class DeploymentManager {
     this.live.clear();
     await Promise.all(all.map((d) => d.close()));
     await this.ray.close();
+  }
+
+  /**
+   * Serve places and scales a `ray` deployment's replicas on the cluster itself: their GPUs are
+   * in no ledger of Lakeray's, so they are not charged GPU-seconds and no quota could hold
+   * their start. A tenant with a GPU-seconds quota therefore may not have one with GPUs
+   * (docs/serving-ray.md), rather than a quota that silently does not count them.
+   */
+  private async rayGpusUnmetered(tenant: string, spec: DeploymentSpec): Promise<void> {
+    if (spec.backend !== 'ray' || spec.resources.gpu <= 0 || !this.opts.gpuQuota) return;
+    const quota = await this.opts.gpuQuota(tenant);
+    if (quota !== null)
+      throw new LakerayError(
+        'INVALID_REQUEST',
+        `tenant "${tenant}" has a GPU-seconds quota (${quota}/day), and a ray deployment's GPUs are Serve's to place, not metered by Lakeray: serve it with backend "local" (its replicas are charged), or without GPUs`,
+      );
   }
 
   private notFound(name: string): LakerayError {
@@ -239,7 +265,9 @@ export class DeploymentManager {
     const model = parseModelRef(spec.model).name;
     if (spec.backend === 'ray') {
       const target = this.ray.target(this.ray.resolve(spec.executor));
-      return new RayBackend(target, { deployment: spec.name, model, version }, spec, events, this.opts.onError);
+      if (!this.opts.modelReadToken) throw new LakerayError('INVALID_REQUEST', 'backend "ray" needs the server\'s task tokens (its replicas read the model with a token minted from them)');
+      const token = this.opts.modelReadToken({ tenant, model, version });
+      return new RayBackend(target, { deployment: serveDeploymentName(tenant, spec.name), model, version, token }, spec, events, this.opts.onError);
     }
     const plan = {
       deployment: spec.name,

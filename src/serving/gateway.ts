@@ -40,6 +40,8 @@ export interface GatewayRequest {
 export interface GatewayTimers {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
+  /** Runs `fn` once this event-loop turn's I/O is handled (close_batch_when_idle); default setImmediate. */
+  setImmediate?(fn: () => void): void;
 }
 
 export interface GatewayOptions {
@@ -54,6 +56,7 @@ export interface GatewayOptions {
 const NODE_TIMERS: GatewayTimers = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+  setImmediate: (fn) => setImmediate(fn),
 };
 
 export class Gateway {
@@ -79,7 +82,10 @@ export class Gateway {
   private nextId = 1;
   private cursor = 0;
   private batchTimer: unknown = null;
+  /** When the armed batch timer fires (the gateway's clock). */
+  private batchTimerAt = Infinity;
   private pumpScheduled = false;
+  private turnEndScheduled = false;
   private idleSince: number;
   private closedWith: LakerayError | null = null;
 
@@ -201,8 +207,7 @@ export class Gateway {
   close(reason: LakerayError): void {
     if (this.closedWith !== null) return;
     this.closedWith = reason;
-    if (this.batchTimer !== null) this.timers.clearTimeout(this.batchTimer);
-    this.batchTimer = null;
+    this.disarmBatchTimer();
     for (const e of [...this.outstanding]) this.settle(e, reason, null);
   }
 
@@ -280,26 +285,58 @@ export class Gateway {
     });
   }
 
-  /** Send every batch that can go now; arm the batch timer for the rest. */
-  private pump(): void {
+  /**
+   * Send every batch that can go now; arm the batch timer for the rest. `turnOver`: this turn's
+   * arrivals are queued (a pump from setImmediate), so an idle replica may close a batch early
+   * under close_batch_when_idle.
+   */
+  private pump(turnOver = false): void {
     if (this.closedWith !== null) return;
-    if (this.batchTimer !== null) this.timers.clearTimeout(this.batchTimer);
-    this.batchTimer = null;
     this.flights.sendRetries(
       (exclude) => this.take(this.choose(exclude)),
       (exclude) => this.readySlots().some((s) => !exclude.has(s.replica.id)),
     );
     for (;;) {
-      const sent = this.sendOne();
+      const sent = this.sendOne(turnOver);
       if (sent === 'sent') continue;
-      if (sent !== 'none') {
-        this.batchTimer = this.timers.setTimeout(() => {
-          this.batchTimer = null;
-          this.pump();
-        }, sent);
+      if (sent === 'none') this.disarmBatchTimer();
+      else {
+        this.armBatchTimer(sent);
+        if (this.settings.close_batch_when_idle === true && !turnOver) this.pumpAtTurnEnd();
       }
       return;
     }
+  }
+
+  /**
+   * The timer for the next batch to close. An armed timer due no later is kept: each arrival
+   * pumps, and re-arming per arrival would churn a timer per request for the same batch.
+   */
+  private armBatchTimer(ms: number): void {
+    const at = this.clock() + ms;
+    if (this.batchTimer !== null && this.batchTimerAt <= at) return;
+    this.disarmBatchTimer();
+    this.batchTimerAt = at;
+    this.batchTimer = this.timers.setTimeout(() => {
+      this.batchTimer = null;
+      this.batchTimerAt = Infinity;
+      this.pump();
+    }, ms);
+  }
+
+  private disarmBatchTimer(): void {
+    if (this.batchTimer !== null) this.timers.clearTimeout(this.batchTimer);
+    this.batchTimer = null;
+    this.batchTimerAt = Infinity;
+  }
+
+  private pumpAtTurnEnd(): void {
+    if (this.turnEndScheduled) return;
+    this.turnEndScheduled = true;
+    (this.timers.setImmediate ?? setImmediate)(() => {
+      this.turnEndScheduled = false;
+      this.pump(true);
+    });
   }
 
   /**
@@ -307,15 +344,17 @@ export class Gateway {
    * that holds no GPU some request is pinned to skips that request, and the next replica is
    * tried. 'sent', or the ms to wait before a batch closes, or 'none'.
    */
-  private sendOne(): 'sent' | 'none' | number {
+  private sendOne(turnOver: boolean): 'sent' | 'none' | number {
     const tried = new Set<string>();
     const held = this.heldGpus();
     let wait: number | null = null;
     for (let choice = this.choose(); choice !== null; choice = this.choose(tried)) {
       tried.add(choice.id);
-      const gpus = this.slots.get(choice.id)?.replica.gpus ?? [];
+      const slot = this.slots.get(choice.id);
+      const gpus = slot?.replica.gpus ?? [];
       const accept = held.size === 0 ? undefined : (r: QueuedRequest) => r.gpu === undefined || !held.has(r.gpu) || gpus.includes(r.gpu);
-      const decision = nextBatch(this.waiting() as readonly QueuedRequest[], this.busyChains, this.settings, this.clock(), accept);
+      const idle = turnOver && slot !== undefined && slot.batchesInFlight === 0;
+      const decision = nextBatch(this.waiting() as readonly QueuedRequest[], this.busyChains, this.settings, this.clock(), accept, idle);
       if (decision.kind === 'idle') continue;
       if (decision.kind === 'wait') {
         wait = Math.min(wait ?? Infinity, decision.ms);

@@ -26,19 +26,23 @@ export interface SessionGateway {
   chainStatus(chain: string): { position: number | null; pending: number };
 }
 
-/** What the sessions need of the deployment manager (deployments.ts implements it). */
+/**
+ * What the sessions need of the deployment manager (deployments.ts implements it). A
+ * deployment is named within its tenant: another tenant's deployment of that name is not there.
+ */
 export interface SessionHost {
-  /** The deployment's gateway; undefined when no deployment has that name. */
-  gateway(deployment: string): SessionGateway | undefined;
+  /** The deployment's gateway; undefined when the tenant has no deployment of that name. */
+  gateway(tenant: string, deployment: string): SessionGateway | undefined;
   /** Its model's inputs and outputs; undefined while not known yet. */
-  signature(deployment: string): ModelSignature | undefined;
+  signature(tenant: string, deployment: string): ModelSignature | undefined;
   /** Its state bindings (the deployment's `state`, else the model's params.serving.state). */
-  stateBindings(deployment: string): readonly StateBinding[];
+  stateBindings(tenant: string, deployment: string): readonly StateBinding[];
   /**
    * Its routing table (seed 003's gpu_language_map, key → target): a target that names a
-   * deployment sends the session there; any other target is a GPU id, recorded on the session.
+   * deployment of the same tenant sends the session there; any other target is a GPU id,
+   * recorded on the session.
    */
-  routing(deployment: string): Readonly<Record<string, string>>;
+  routing(tenant: string, deployment: string): Readonly<Record<string, string>>;
 }
 
 export interface SessionManagerOptions {
@@ -83,6 +87,8 @@ export interface ChunkResult {
 export type EndReason = 'deleted' | 'idle' | 'deployment_gone';
 
 interface Session extends SessionView {
+  /** The tenant that opened it: to any other tenant the session does not exist. */
+  tenant: string;
   state: TensorMap | null;
   received: number;
   done: number;
@@ -123,19 +129,19 @@ export class SessionManager {
     return this.maxSessions;
   }
 
-  create(deployment: string, clientId: string, routingKey?: string | null): SessionView {
-    if (!this.host.gateway(deployment)) throw new LakerayError('DEPLOYMENT_NOT_FOUND', `no deployment named "${deployment}"`);
+  create(tenant: string, deployment: string, clientId: string, routingKey?: string | null): SessionView {
+    if (!this.host.gateway(tenant, deployment)) throw new LakerayError('DEPLOYMENT_NOT_FOUND', `no deployment named "${deployment}"`);
     let target = deployment;
     let gpu: string | null = null;
     if (routingKey != null) {
-      const table = this.host.routing(deployment);
+      const table = this.host.routing(tenant, deployment);
       const known = Object.keys(table);
       // No table: nothing to route by; the key is only recorded.
       if (known.length > 0) {
         const to = Object.hasOwn(table, routingKey) ? table[routingKey] : undefined;
         if (to === undefined)
           throw new LakerayError('INVALID_REQUEST', `routing_key "${routingKey}" is not in the routing table of "${deployment}" (known: ${known.map((k) => `"${k}"`).join(', ')})`);
-        if (this.host.gateway(to)) target = to;
+        if (this.host.gateway(tenant, to)) target = to;
         else gpu = to;
       }
     }
@@ -143,6 +149,7 @@ export class SessionManager {
       throw new LakerayError('TOO_MANY_SESSIONS', `${this.maxSessions} sessions are open; delete one or wait for idle ones to be reaped`);
     const now = this.now();
     const s: Session = {
+      tenant,
       session_id: randomUUID(),
       deployment: target,
       client_id: clientId,
@@ -163,10 +170,10 @@ export class SessionManager {
   }
 
   /** The session's queue status; reading it counts as activity. */
-  status(id: string): SessionStatus {
-    const s = this.must(id);
+  status(tenant: string, id: string): SessionStatus {
+    const s = this.must(tenant, id);
     s.lastActivity = this.now();
-    const chain = this.host.gateway(s.deployment)?.chainStatus(id) ?? { position: null, pending: 0 };
+    const chain = this.host.gateway(s.tenant, s.deployment)?.chainStatus(id) ?? { position: null, pending: 0 };
     return {
       ...view(s),
       status: 'open',
@@ -177,34 +184,37 @@ export class SessionManager {
     };
   }
 
-  /** Whether the session exists (on that deployment, if given), without counting as activity. */
-  has(id: string, deployment?: string): boolean {
+  /** Whether the tenant has the session (on that deployment, if given), without counting as activity. */
+  has(tenant: string, id: string, deployment?: string): boolean {
     const s = this.sessions.get(id);
-    return s !== undefined && (deployment === undefined || s.deployment === deployment);
+    return s !== undefined && s.tenant === tenant && (deployment === undefined || s.deployment === deployment);
   }
 
-  list(deployment?: string): SessionView[] {
-    return [...this.sessions.values()].filter((s) => deployment === undefined || s.deployment === deployment).map(view);
+  list(tenant: string, deployment?: string): SessionView[] {
+    return [...this.sessions.values()].filter((s) => s.tenant === tenant && (deployment === undefined || s.deployment === deployment)).map(view);
   }
 
-  /** The inputs each chunk of the session carries (to decode its frames): the model's inputs but the state. */
+  /**
+   * The inputs each chunk of the session carries (to decode its frames): the model's inputs but
+   * the state. By id alone, as chunk() and onEnd(): the stream checked the tenant when it opened.
+   */
   chunkInputs(id: string): TensorSpec[] {
-    const s = this.must(id);
-    const signature = this.host.signature(s.deployment);
+    const s = this.mustExist(id);
+    const signature = this.host.signature(s.tenant, s.deployment);
     if (!signature) throw new LakerayError('REPLICA_UNAVAILABLE', `deployment "${s.deployment}" has not reported its model's signature yet`);
-    return chunkInputSpecs(signature, this.host.stateBindings(s.deployment));
+    return chunkInputSpecs(signature, this.host.stateBindings(s.tenant, s.deployment));
   }
 
-  /** Ends the session and frees its state; returns how many chunks it answered. */
-  delete(id: string, reason: EndReason = 'deleted'): number {
-    const s = this.must(id);
+  /** Ends the tenant's session and frees its state; returns how many chunks it answered. */
+  delete(tenant: string, id: string, reason: EndReason = 'deleted'): number {
+    const s = this.must(tenant, id);
     this.end(s, reason);
     return s.done;
   }
 
   /** Called with the reason when the session ends (delete, EOF, reaped); returns the unsubscribe. */
   onEnd(id: string, listener: (reason: EndReason) => void): () => void {
-    const s = this.must(id);
+    const s = this.mustExist(id);
     s.listeners.add(listener);
     return () => s.listeners.delete(listener);
   }
@@ -234,14 +244,14 @@ export class SessionManager {
 
   private async run(s: Session, inputs: TensorMap): Promise<TensorMap> {
     if (s.ended) throw new LakerayError('SESSION_NOT_FOUND', `session ${s.session_id} ended (${s.ended}) before this chunk ran`);
-    const gateway = this.host.gateway(s.deployment);
+    const gateway = this.host.gateway(s.tenant, s.deployment);
     if (!gateway) {
       this.end(s, 'deployment_gone');
       throw new LakerayError('DEPLOYMENT_NOT_FOUND', `deployment "${s.deployment}" of session ${s.session_id} is gone`);
     }
-    const signature = this.host.signature(s.deployment);
+    const signature = this.host.signature(s.tenant, s.deployment);
     if (!signature) throw new LakerayError('REPLICA_UNAVAILABLE', `deployment "${s.deployment}" has not reported its model's signature yet`);
-    const bindings = this.host.stateBindings(s.deployment);
+    const bindings = this.host.stateBindings(s.tenant, s.deployment);
     const rows = chunkRows(signature, bindings, inputs);
     const stateRows = s.state ? Object.values(s.state)[0]?.shape[0] : undefined;
     if (stateRows !== undefined && stateRows !== rows)
@@ -268,9 +278,9 @@ export class SessionManager {
     return reaped;
   }
 
-  /** A deployment was deleted: its sessions end. */
-  endDeployment(deployment: string): void {
-    for (const s of this.sessions.values()) if (s.deployment === deployment) this.end(s, 'deployment_gone');
+  /** A tenant's deployment was deleted: its sessions end (another tenant's deployment of that name keeps its own). */
+  endDeployment(tenant: string, deployment: string): void {
+    for (const s of this.sessions.values()) if (s.tenant === tenant && s.deployment === deployment) this.end(s, 'deployment_gone');
   }
 
   /** The state a session carries (tests and diagnostics); undefined once it ended. */
@@ -283,7 +293,14 @@ export class SessionManager {
     for (const s of [...this.sessions.values()]) this.end(s, 'deleted');
   }
 
-  private must(id: string): Session {
+  /** The tenant's session; another tenant's is as unknown as one that never was. */
+  private must(tenant: string, id: string): Session {
+    const s = this.sessions.get(id);
+    if (!s || s.tenant !== tenant) throw notFound(id);
+    return s;
+  }
+
+  private mustExist(id: string): Session {
     const s = this.sessions.get(id);
     if (!s) throw notFound(id);
     return s;

@@ -60,10 +60,39 @@ const toArray = (dtype: DType, values: ArrayLike<unknown>): TensorData | null =>
   return out as unknown as TensorData;
 };
 
+/**
+ * Floats straight into their typed array, no intermediate list: the hot path of every JSON
+ * predict (784 numbers for one image). Null when anything is off (ragged, not a finite
+ * number): the general walk below then finds and names the problem.
+ */
+const floatsFromNested = (dtype: 'float32' | 'float64', shape: readonly number[], value: unknown): TensorData | null => {
+  const out = dtype === 'float32' ? new Float32Array(product(shape)) : new Float64Array(product(shape));
+  const last = shape.length - 1;
+  let n = 0;
+  const walk = (v: unknown, depth: number): boolean => {
+    if (!Array.isArray(v) || v.length !== shape[depth]) return false;
+    if (depth === last) {
+      for (let i = 0; i < v.length; i++) {
+        const x: unknown = v[i];
+        if (typeof x !== 'number' || !Number.isFinite(x)) return false;
+        out[n++] = x;
+      }
+      return true;
+    }
+    for (let i = 0; i < v.length; i++) if (!walk(v[i], depth + 1)) return false;
+    return true;
+  };
+  return walk(value, 0) ? out : null;
+};
+
 /** A tensor from nested JSON arrays, refused (naming the input) when ragged or not numbers. */
 export const fromNested = (spec: TensorSpec, value: unknown): Tensor => {
   const shape: number[] = [];
   for (let cur = value; Array.isArray(cur); cur = cur[0]) shape.push(cur.length);
+  if ((spec.dtype === 'float32' || spec.dtype === 'float64') && shape.length > 0) {
+    const data = floatsFromNested(spec.dtype, shape, value);
+    if (data !== null) return { dtype: spec.dtype, shape, data };
+  }
   const flat: unknown[] = [];
   // The path ([0][3]…) is spelled out only for an error: building it per value would cost more than the walk.
   const path: number[] = [];

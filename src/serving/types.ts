@@ -52,6 +52,12 @@ export interface BatchSettings {
   batch_timeout_ms: number;
   /** Off: every request is its own batch, sent as soon as a replica has room. */
   enable_dynamic_batching: boolean;
+  /**
+   * On: a batch also closes before `batch_timeout_ms` when a replica is idle and the requests
+   * that arrived in the current event-loop turn are in it (batcher.ts). Default off (absent in
+   * specs stored before it existed).
+   */
+  close_batch_when_idle?: boolean;
   /** Most rows waiting in the queue; beyond it requests get 429 QUEUE_FULL. */
   max_queue: number;
   /** A request not answered within this is refused early (503) or failed (504). */

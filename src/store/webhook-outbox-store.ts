@@ -5,7 +5,7 @@
  * only the claim's holder may settle it. Per task, deliveries go one at a time in the order
  * they were enqueued: only a task's oldest pending delivery can be claimed.
  */
-import type { WebhookEvent } from '../domain/task.ts';
+import type { Task, WebhookEvent } from '../domain/task.ts';
 
 export interface NewWebhookDelivery {
   /** `wh_<uuid>`, also the X-Lakeray-Delivery header and the body's `id`. */
@@ -41,9 +41,36 @@ export interface WebhookSettlement {
   next_at: number;
 }
 
+/** Where a scan for missed `completed` deliveries resumes: after this task, in (finished_at, id) order. */
+export interface FinishedCursor {
+  finished_at: number;
+  id: string;
+}
+
+/**
+ * missedCompletions in both stores' SQL ($1, $2: the cursor; $3: until; $4: limit). The row
+ * comparison walks the partial index tasks_webhook_finished; the unique index on completed
+ * deliveries answers the NOT EXISTS.
+ */
+export const MISSED_COMPLETIONS = `SELECT t.* FROM tasks t
+  WHERE t.webhook IS NOT NULL AND t.finished_at IS NOT NULL
+    AND (t.finished_at, t.id) > ($1, $2) AND t.finished_at <= $3
+    AND t.status IN ('succeeded', 'failed', 'cancelled')
+    AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.task_id = t.id AND d.event = 'completed')
+  ORDER BY t.finished_at, t.id LIMIT $4`;
+
 export interface WebhookOutboxStore {
-  /** Appends a pending delivery, due now. */
-  enqueueWebhook(d: NewWebhookDelivery): Promise<void>;
+  /**
+   * Appends a pending delivery, due now. A task has at most one `completed` delivery: a second
+   * one is ignored (false), so the notifier and the sweep for missed ones can both write it.
+   */
+  enqueueWebhook(d: NewWebhookDelivery): Promise<boolean>;
+  /**
+   * Terminal tasks with a webhook, finished after `after` and at or before `until`, that have
+   * no `completed` delivery: the process that made the transition died (or lost the store)
+   * before writing it. In (finished_at, id) order, at most `limit`.
+   */
+  missedCompletions(after: FinishedCursor, until: number, limit: number): Promise<Task[]>;
   /**
    * The receiver wants the latest progress: replaces task and data of the task's pending
    * `progress` delivery that was never attempted nor claimed. False when there is none.
@@ -58,6 +85,10 @@ export interface WebhookOutboxStore {
   claimWebhooks(owner: string, limit: number, now: number, leaseMs: number): Promise<WebhookDelivery[]>;
   /** Records an attempt's outcome and ends the lease; false (nothing written) unless `owner` holds it. */
   settleWebhook(id: string, owner: string, s: WebhookSettlement): Promise<boolean>;
-  /** Deletes done and failed deliveries settled before `before` (the task's event log keeps their attempts). */
-  pruneWebhooks(before: number): Promise<number>;
+  /**
+   * Deletes done and failed deliveries settled before `before`, `completed` ones only when
+   * settled before `completedBefore` (they tell the sweep for missed ones what was written).
+   * The task's event log keeps their attempts.
+   */
+  pruneWebhooks(before: number, completedBefore: number): Promise<number>;
 }

@@ -30,6 +30,7 @@ import type { ArtifactStore } from '../artifacts/artifact-store.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import type { EventWriter } from '../engine/event-writer.ts';
 import type { WebhookOutboxStore } from '../store/webhook-outbox-store.ts';
+import { MissedCompletionSweep } from './missed-completions.ts';
 import { WebhookOutboxWorker } from './outbox-worker.ts';
 
 /** A running task whose progress may be delivered. */
@@ -59,10 +60,12 @@ export class WebhookNotifier {
   private readonly now: () => number;
   private unsubscribe: (() => void) | null = null;
   private readonly worker: WebhookOutboxWorker;
+  private readonly sweep: MissedCompletionSweep;
 
   constructor(private readonly deps: WebhookDeps) {
     this.now = deps.now ?? Date.now;
     this.worker = new WebhookOutboxWorker({ config: deps.config, outbox: deps.outbox, writer: deps.writer, artifacts: deps.artifacts, now: this.now, onError: deps.onError });
+    this.sweep = new MissedCompletionSweep({ outbox: deps.outbox, enqueue: (task) => this.writeMissedCompletion(task), now: this.now, onError: deps.onError });
   }
 
   /** Transition results (any may be null: a lost compare-and-set). */
@@ -80,17 +83,30 @@ export class WebhookNotifier {
       }
       if (event === 'start') {
         if (wantsEvent(task, 'progress')) this.watch(task);
+        if (wantsEvent(task, event)) this.enqueue(task, event, this.dataOf(task, event));
       } else {
         if (watch) this.unwatch(watch);
-        const now = this.now();
-        this.write(task.id, async () => void (await this.deps.outbox.dropWebhookProgress(task.id, now)));
+        this.write(task.id, () => this.completed(task));
       }
-      if (wantsEvent(task, event)) this.enqueue(task, event, this.dataOf(task, event));
     }
+  }
+
+  /** Unsent progress is dropped; then the task's one `completed` delivery, if its webhook wants it. */
+  private async completed(task: Task): Promise<void> {
+    await this.deps.outbox.dropWebhookProgress(task.id, this.now());
+    if (wantsEvent(task, 'completed')) await this.insert(task, 'completed', this.dataOf(task, 'completed'));
+  }
+
+  /** The sweep found an ended task whose `completed` was never written (missed-completions.ts). */
+  private async writeMissedCompletion(task: Task): Promise<void> {
+    if (!wantsEvent(task, 'completed')) return;
+    await this.completed(task);
+    this.worker.wake();
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    this.sweep.close();
     this.unsubscribe?.();
     this.unsubscribe = null;
     for (const w of this.watches.values()) if (w.progressTimer) clearTimeout(w.progressTimer);
@@ -154,8 +170,8 @@ export class WebhookNotifier {
     this.write(task.id, () => this.insert(task, event, data));
   }
 
-  private insert(task: Task, event: WebhookEvent, data: Record<string, unknown>): Promise<void> {
-    return this.deps.outbox.enqueueWebhook({
+  private async insert(task: Task, event: WebhookEvent, data: Record<string, unknown>): Promise<void> {
+    await this.deps.outbox.enqueueWebhook({
       id: `wh_${randomUUID()}`,
       task_id: task.id,
       tenant: task.tenant,

@@ -17,11 +17,12 @@ import { artifactUrl } from '../engine/artifact-ingest.ts';
 import type { EventWriter } from '../engine/event-writer.ts';
 import { outboundAgent, redactUrl } from '../net/url-policy.ts';
 import type { WebhookDelivery, WebhookOutboxStore } from '../store/webhook-outbox-store.ts';
+import { COMPLETED_KEEP_MS } from './missed-completions.ts';
 
 /** How often the store is asked for due deliveries nobody here woke the worker for. */
 export const WEBHOOK_POLL_MS = 1000;
 
-/** Settled deliveries are kept this long (to look at in the database), then deleted. */
+/** Settled deliveries are kept this long (to look at in the database), then deleted; `completed` ones longer (missed-completions.ts). */
 export const WEBHOOK_KEEP_MS = 60 * 60_000;
 
 /** A delivery is held this long: an attempt (timeout_ms) plus building the body and settling it. */
@@ -77,7 +78,8 @@ export class WebhookOutboxWorker {
   }
 
   private prune(): void {
-    this.deps.outbox.pruneWebhooks(this.deps.now() - WEBHOOK_KEEP_MS).catch((err: unknown) => this.deps.onError?.(err, 'webhook outbox'));
+    const now = this.deps.now();
+    this.deps.outbox.pruneWebhooks(now - WEBHOOK_KEEP_MS, now - COMPLETED_KEEP_MS).catch((err: unknown) => this.deps.onError?.(err, 'webhook outbox'));
   }
 
   private async pump(): Promise<void> {

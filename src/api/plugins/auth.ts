@@ -6,8 +6,9 @@
  * Credentials: `Authorization: Bearer <key>`, or on GET/HEAD `?access_token=<key>` for what a
  * browser cannot give headers to (EventSource, WebSocket, <img src>); the parameter is removed
  * before the route validates its query. A bearer is always checked, even where keyless is
- * allowed: an API key (lrk1.…) or a running task's token (lrt1.…, engine/task-tokens.ts), which
- * makes the caller a member of the task's tenant.
+ * allowed: an API key (lrk1.…), a running task's token (lrt1.…, engine/task-tokens.ts), which
+ * makes the caller a member of the task's tenant, or a Ray Serve replica's model-read token
+ * (lrm1.…), a viewer of its deployment's tenant; task-token-scope.ts narrows both further.
  *
  * Keyless requests: `none` allows them anywhere; `auto` only while the server is bound to
  * loopback (or not listening: inject()); `keys` never. Open without credentials: probes,
@@ -88,6 +89,9 @@ export function installAuth(app: FastifyInstance, opts: AuthOptions & { tokens?:
       const tenant = await taskTenant(claims.taskId);
       if (tenant !== null) return { tenant, role: 'member', key_id: null };
     }
+    // A Ray Serve replica's model-read token: a reader of its tenant, narrowed further by task-token-scope.ts.
+    const model = opts.tokens?.verifyModelRead(bearer);
+    if (model) return { tenant: model.tenant, role: 'viewer', key_id: null };
     throw unauthorized('Invalid API key');
   };
 

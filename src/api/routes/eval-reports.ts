@@ -1,16 +1,17 @@
 /**
  * Serving evaluation reports for the UI (docs/eval.md): what `lakeray eval serve` wrote into
- * the server's eval results directory.
+ * the server's eval results directory, per tenant: a caller sees its own tenant's reports only
+ * (tenantReportsDir), and the list names that tenant, which is how the CLI learns where its
+ * key's reports go.
  *
- *   GET /api/v1/eval/reports               → {"items": [{id, deployment, mode, users, …, files}]}
+ *   GET /api/v1/eval/reports               → {"tenant", "items": [{id, deployment, mode, users, …, files}]}
  *   GET /api/v1/eval/reports/{id}/{file}   → summary.json | README.md | user_test_charts.png | batch_test_heatmaps.png
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { EvalReports, REPORT_ID_PATTERN } from '../../serving/eval/reports-dir.ts';
+import { EvalReports, REPORT_ID_PATTERN, tenantReportsDir } from '../../serving/eval/reports-dir.ts';
 import { REPORT_FILES } from '../../serving/eval/report.ts';
-import { LakerayError } from '../../domain/errors.ts';
-import { isDefaultTenant } from '../default-tenant-only.ts';
+import { callerOf } from '../caller.ts';
 import { errorResponses } from '../plugins/errors.ts';
 
 export interface EvalReportRoutesOptions {
@@ -39,7 +40,7 @@ const fileParams = z
   .strict();
 
 export const evalReportRoutes: FastifyPluginAsyncZod<EvalReportRoutesOptions> = async (app, { resultsDir }) => {
-  const reports = new EvalReports(resultsDir);
+  const reportsOf = (tenant: string) => new EvalReports(tenantReportsDir(resultsDir, tenant));
 
   app.get(
     '/api/v1/eval/reports',
@@ -47,11 +48,13 @@ export const evalReportRoutes: FastifyPluginAsyncZod<EvalReportRoutesOptions> = 
       schema: {
         tags: ['serving'],
         summary: 'Serving evaluation reports (lakeray eval serve), newest first',
-        response: { 200: z.object({ items: z.array(reportItem) }) },
+        response: { 200: z.object({ tenant: z.string().describe("The caller's tenant, whose reports these are"), items: z.array(reportItem) }) },
       },
     },
-    // The operator's reports: another tenant sees none (default-tenant-only.ts).
-    async (request) => ({ items: isDefaultTenant(request) ? await reports.list() : [] }),
+    async (request) => {
+      const { tenant } = callerOf(request);
+      return { tenant, items: await reportsOf(tenant).list() };
+    },
   );
 
   app.get(
@@ -65,8 +68,7 @@ export const evalReportRoutes: FastifyPluginAsyncZod<EvalReportRoutesOptions> = 
       },
     },
     async (request, reply) => {
-      if (!isDefaultTenant(request)) throw new LakerayError('EVAL_REPORT_NOT_FOUND', `no file "${request.params.file}" in evaluation report "${request.params.id}"`);
-      const { body, contentType } = await reports.file(request.params.id, request.params.file);
+      const { body, contentType } = await reportsOf(callerOf(request).tenant).file(request.params.id, request.params.file);
       return reply.header('content-type', contentType).header('cache-control', 'no-cache').send(body as never);
     },
   );

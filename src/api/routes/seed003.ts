@@ -1,7 +1,9 @@
 /**
  * Seed 003's API as its README writes it, so its curl lines and browser snippet work against
  * Lakeray with only the base URL changed: a thin layer over one deployment's sessions, stats
- * and batch settings (the deployment `serving.seed003.deployment`, or the only one there is).
+ * and batch settings (the deployment `serving.seed003.deployment`, or the only one there is), of
+ * the caller's tenant: every route acts on the tenant of the request's key (keyless on
+ * loopback: `default`), and another tenant's session id is SESSION_NOT_FOUND.
  *   POST /init {agent_type, language_pair, client_id} → {session_id, …}   language_pair is the routing key
  *   GET  /queue_status/{session_id}                 the session's queue status
  *   POST /delete_session {session_id}               ends it
@@ -15,24 +17,24 @@ import { z } from 'zod';
 import { LakerayError } from '../../domain/errors.ts';
 import type { SessionManager } from '../../serving/sessions.ts';
 import type { BatchSettings } from '../../serving/types.ts';
-import { defaultTenantOnly } from '../default-tenant-only.ts';
+import { callerOf } from '../caller.ts';
 import { errorResponses } from '../plugins/errors.ts';
 import { clientId, routingKey, sessionStatus, sessionView, streamSession } from './sessions.ts';
 
-/** What the seed routes need of the deployment manager beyond the sessions. */
+/** What the seed routes need of the deployment manager beyond the sessions: always one tenant's deployments. */
 export interface Seed003Host {
-  /** Names of the deployments there are. */
-  deployments(): string[];
-  /** The deployment's stats (DeploymentStats); undefined when it does not exist. */
-  stats(deployment: string): object | undefined;
+  /** Names of the tenant's deployments. */
+  deployments(tenant: string): string[];
+  /** The deployment's stats (DeploymentStats); undefined when the tenant has no such deployment. */
+  stats(tenant: string, deployment: string): object | undefined;
   /** Applies batch settings live (as PATCH /api/v1/deployments/{name} does) and returns them all. */
-  reconfigure(deployment: string, settings: Partial<BatchSettings>): Promise<BatchSettings>;
+  reconfigure(tenant: string, deployment: string, settings: Partial<BatchSettings>): Promise<BatchSettings>;
 }
 
 export interface Seed003RoutesOptions {
   sessions: SessionManager;
   host: Seed003Host;
-  /** The deployment serving these routes (config `serving.seed003.deployment`); default: the only one. */
+  /** The deployment serving these routes in each tenant (config `serving.seed003.deployment`); default: the tenant's only one. */
   deployment?: string;
 }
 
@@ -45,9 +47,9 @@ const settingsBody = z
   .strict();
 
 export const seed003Routes: FastifyPluginAsyncZod<Seed003RoutesOptions> = async (app, { sessions, host, deployment }) => {
-  defaultTenantOnly(app, (request) => ((request.params as { session_id?: string }).session_id !== undefined || (request.body as { session_id?: unknown } | undefined)?.session_id !== undefined ? 'SESSION_NOT_FOUND' : 'DEPLOYMENT_NOT_FOUND'));
-  const served = (): string => {
-    const names = host.deployments();
+  /** The caller's tenant's deployment these routes serve. */
+  const served = (tenant: string): string => {
+    const names = host.deployments(tenant);
     if (deployment !== undefined) {
       if (!names.includes(deployment))
         throw new LakerayError('DEPLOYMENT_NOT_FOUND', `the seed 003 routes serve deployment "${deployment}" (serving.seed003.deployment), which does not exist`);
@@ -74,7 +76,8 @@ export const seed003Routes: FastifyPluginAsyncZod<Seed003RoutesOptions> = async 
     },
     async (request) => {
       const { agent_type, language_pair, client_id } = request.body;
-      const view = sessions.create(served(), client_id ?? 'anonymous', language_pair);
+      const { tenant } = callerOf(request);
+      const view = sessions.create(tenant, served(tenant), client_id ?? 'anonymous', language_pair);
       return { ...view, agent_type: agent_type ?? null, language_pair: language_pair ?? null };
     },
   );
@@ -89,7 +92,7 @@ export const seed003Routes: FastifyPluginAsyncZod<Seed003RoutesOptions> = async 
         response: { 200: sessionStatus, ...errorResponses(404) },
       },
     },
-    async (request) => sessions.status(request.params.session_id),
+    async (request) => sessions.status(callerOf(request).tenant, request.params.session_id),
   );
 
   app.post(
@@ -102,7 +105,7 @@ export const seed003Routes: FastifyPluginAsyncZod<Seed003RoutesOptions> = async 
         response: { 200: z.object({ session_id: z.string(), deleted: z.literal(true), chunks: z.number().int() }), ...errorResponses(400, 404) },
       },
     },
-    async (request) => ({ session_id: request.body.session_id, deleted: true as const, chunks: sessions.delete(request.body.session_id) }),
+    async (request) => ({ session_id: request.body.session_id, deleted: true as const, chunks: sessions.delete(callerOf(request).tenant, request.body.session_id) }),
   );
 
   app.route({
@@ -112,22 +115,24 @@ export const seed003Routes: FastifyPluginAsyncZod<Seed003RoutesOptions> = async 
     handler: async () => {
       throw new LakerayError('INVALID_REQUEST', 'this endpoint speaks WebSocket: send an Upgrade request');
     },
-    wsHandler: (socket, request) => streamSession(socket, sessions, (request.params as { session_id: string }).session_id),
+    wsHandler: (socket, request) => streamSession(socket, sessions, callerOf(request).tenant, (request.params as { session_id: string }).session_id),
   });
 
-  app.get('/ray/stats', { schema: { tags: ['seed003'], summary: "The seed 003 deployment's stats" } }, async () => {
-    const name = served();
-    const stats = host.stats(name);
+  app.get('/ray/stats', { schema: { tags: ['seed003'], summary: "The seed 003 deployment's stats" } }, async (request) => {
+    const { tenant } = callerOf(request);
+    const name = served(tenant);
+    const stats = host.stats(tenant, name);
     if (!stats) throw new LakerayError('DEPLOYMENT_NOT_FOUND', `no deployment named "${name}"`);
-    return { name, ...stats, sessions: { open: sessions.list(name).length, max: sessions.limit } };
+    return { name, ...stats, sessions: { open: sessions.list(tenant, name).length, max: sessions.limit } };
   });
 
   app.post(
     '/ray/configure',
     { schema: { tags: ['seed003'], summary: 'Change batch settings live (seed 003)', body: settingsBody, response: { 200: z.object({ name: z.string(), settings: z.record(z.string(), z.unknown()) }), ...errorResponses(400, 404) } } },
     async (request) => {
-      const name = served();
-      const settings = await host.reconfigure(name, request.body);
+      const { tenant } = callerOf(request);
+      const name = served(tenant);
+      const settings = await host.reconfigure(tenant, name, request.body);
       return { name, settings: { ...settings } };
     },
   );

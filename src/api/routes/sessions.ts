@@ -14,7 +14,6 @@
  * closes 1000; an unknown session sends SESSION_NOT_FOUND and closes 4404. Closing the
  * socket without EOF keeps the session: a client may reconnect and go on.
  */
-import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { WebSocket } from 'ws';
 import { z } from 'zod';
@@ -22,7 +21,7 @@ import { LakerayError } from '../../domain/errors.ts';
 import { decodeBinaryChunk, decodeJsonChunk, encodeChunkAnswer } from '../../serving/sessions/chunk-codec.ts';
 import type { SessionManager } from '../../serving/sessions.ts';
 import { errorResponses, toApiError } from '../plugins/errors.ts';
-import { defaultTenantOnly } from '../default-tenant-only.ts';
+import { callerOf } from '../caller.ts';
 
 // With this many chunks of one connection unanswered the socket stops reading; below half, it reads again.
 const MAX_UNANSWERED = 64;
@@ -47,8 +46,12 @@ export const sessionStatus = sessionView.extend({
 export const clientId = z.string().min(1).max(200);
 export const routingKey = z.string().min(1).max(200);
 
-/** Serves one WebSocket as the stream of session `id` (see the header); with `deployment`, only if the session is on it. */
-export function streamSession(socket: WebSocket, sessions: SessionManager, id: string, deployment?: string): void {
+/**
+ * Serves one WebSocket as the stream of the tenant's session `id` (see the header); with
+ * `deployment`, only if the session is on it. The tenant is the upgrade request's caller (a
+ * browser sends its key as `?access_token=`): another tenant's session is SESSION_NOT_FOUND.
+ */
+export function streamSession(socket: WebSocket, sessions: SessionManager, tenant: string, id: string, deployment?: string): void {
   const send = (msg: unknown) => {
     if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(msg));
   };
@@ -56,7 +59,7 @@ export function streamSession(socket: WebSocket, sessions: SessionManager, id: s
     const e = toApiError(err);
     send({ error: { code: e.code, message: e.message } });
   };
-  if (!sessions.has(id, deployment)) {
+  if (!sessions.has(tenant, id, deployment)) {
     sendError(new LakerayError('SESSION_NOT_FOUND', `no session "${id}" (it ended, was deleted or was reaped when idle)`));
     socket.close(4404, 'no such session');
     return;
@@ -98,14 +101,15 @@ export function streamSession(socket: WebSocket, sessions: SessionManager, id: s
   socket.on('close', () => unsubscribe());
   socket.on('message', (data, isBinary) => {
     if (eof) return; // nothing after EOF counts
-    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    // A Buffer (ws's default binaryType) is used as is: Buffer.from would copy every chunk.
+    const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
     if (!isBinary && bytes.toString('utf8').trim() === 'EOF') {
       eof = true;
       unsubscribe();
       // Ended after the chunks before it were answered (they are ahead of it on the tail).
       after(Promise.resolve(), () => {
         try {
-          send({ event: 'eof', chunks: sessions.delete(id) });
+          send({ event: 'eof', chunks: sessions.delete(tenant, id) });
         } catch (err) {
           sendError(err);
         }
@@ -141,10 +145,9 @@ const params = z.object({ name: z.string().min(1).max(200) });
 const sessionParams = params.extend({ id: z.string().min(1).max(200) });
 
 export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, { sessions }) => {
-  defaultTenantOnly(app, (request: FastifyRequest) => ((request.params as { id?: string }).id === undefined ? 'DEPLOYMENT_NOT_FOUND' : 'SESSION_NOT_FOUND'));
-  /** The session, if it belongs to that deployment (another deployment's session is unknown here). */
-  const ofDeployment = (name: string, id: string): void => {
-    if (!sessions.has(id, name))
+  /** The caller's session, if it belongs to that deployment (another deployment's or tenant's session is unknown here). */
+  const ofDeployment = (tenant: string, name: string, id: string): void => {
+    if (!sessions.has(tenant, id, name))
       throw new LakerayError('SESSION_NOT_FOUND', `deployment "${name}" has no session "${id}"`);
   };
 
@@ -160,7 +163,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       },
     },
     async (request, reply) => {
-      const view = sessions.create(request.params.name, request.body.client_id, request.body.routing_key);
+      const view = sessions.create(callerOf(request).tenant, request.params.name, request.body.client_id, request.body.routing_key);
       return reply.code(201).send(view);
     },
   );
@@ -169,8 +172,9 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
     '/api/v1/deployments/:name/sessions/:id',
     { schema: { tags: ['deployments'], summary: "A session's queue status", params: sessionParams, response: { 200: sessionStatus, ...errorResponses(404) } } },
     async (request) => {
-      ofDeployment(request.params.name, request.params.id);
-      return sessions.status(request.params.id);
+      const { tenant } = callerOf(request);
+      ofDeployment(tenant, request.params.name, request.params.id);
+      return sessions.status(tenant, request.params.id);
     },
   );
 
@@ -185,8 +189,9 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       },
     },
     async (request) => {
-      ofDeployment(request.params.name, request.params.id);
-      return { session_id: request.params.id, chunks: sessions.delete(request.params.id) };
+      const { tenant } = callerOf(request);
+      ofDeployment(tenant, request.params.name, request.params.id);
+      return { session_id: request.params.id, chunks: sessions.delete(tenant, request.params.id) };
     },
   );
 
@@ -199,7 +204,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
     },
     wsHandler: (socket, request) => {
       const { name, id } = request.params as { name: string; id: string };
-      streamSession(socket, sessions, id, name);
+      streamSession(socket, sessions, callerOf(request).tenant, id, name);
     },
   });
 };

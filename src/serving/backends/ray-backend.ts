@@ -31,6 +31,8 @@ export interface RayModel {
   deployment: string;
   model: string;
   version: number;
+  /** The model-read token the replicas fetch model.onnx with (serve-config.ts lakerayToken). */
+  token: string;
 }
 
 /**
@@ -86,6 +88,7 @@ export class RayBackend implements SelfScalingBackend {
       deployment: this.model.deployment,
       model: this.model.model,
       version: this.model.version,
+      lakerayToken: this.model.token,
       replicas: spec.replicas,
       resources: spec.resources,
       max_batch_size: spec.max_batch_size,

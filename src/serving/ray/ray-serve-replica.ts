@@ -38,6 +38,7 @@ export class RayServeReplica implements Replica {
   /** How many answers reported a Serve batch of each number of requests. */
   readonly serveBatchSizes = new Map<number, number>();
   private readonly pool: Pool;
+  private closing: Promise<void> | undefined;
   private readonly path: string;
   private readonly timeoutMs: number;
 
@@ -93,8 +94,10 @@ export class RayServeReplica implements Replica {
     return JSON.parse(text) as ModelSignature;
   }
 
-  async close(): Promise<void> {
-    await this.pool.close();
+  /** Idempotent: at shutdown both the deployment (its clients) and the backend close the one replica. */
+  close(): Promise<void> {
+    this.closing ??= this.pool.close();
+    return this.closing;
   }
 }
 

@@ -18,6 +18,13 @@ export interface RayServeAppSpec {
   version: number;
   /** where the replicas fetch model.onnx: the Lakeray API as the Ray nodes reach it */
   lakerayUrl: string;
+  /**
+   * what they fetch it with: the deployment's model-read token (TaskTokens.mintModelRead), never
+   * an API key. Anyone who can read the Serve config on the cluster can read it, and with it
+   * only this model version's model.onnx. Left out (a bench or test against a keyless server),
+   * the replicas read without one.
+   */
+  lakerayToken?: string;
   /** runtime_env.working_dir: the gcs:// package of runtimes/serving */
   workingDir: string;
   /** min === max: that many replicas; else Serve's autoscaler between them (min 0 allowed) */
@@ -39,6 +46,14 @@ export interface ServeApplicationConfig {
   deployments: Record<string, unknown>[];
   [key: string]: unknown;
 }
+
+/**
+ * The name a tenant's deployment has on a Ray head, which every tenant's deployments share:
+ * `default`'s keep their own name (the apps a server made before tenants are found again);
+ * another tenant's are `<tenant>~<name>`. `~` is in neither a tenant's nor a deployment's
+ * name, so two tenants' deployments of one name never meet in one Serve application.
+ */
+export const serveDeploymentName = (tenant: string, deployment: string): string => (tenant === 'default' ? deployment : `${tenant}~${deployment}`);
 
 export const serveAppName = (deployment: string): string => `${LAKERAY_APP_PREFIX}${deployment}`;
 export const serveRoutePrefix = (deployment: string): string => `/lakeray/${encodeURIComponent(deployment)}`;
@@ -74,7 +89,13 @@ export function serveApplication(spec: RayServeAppSpec): ServeApplicationConfig 
     route_prefix: serveRoutePrefix(spec.deployment),
     import_path: SERVE_IMPORT_PATH,
     runtime_env: { working_dir: spec.workingDir },
-    args: { lakeray_url: spec.lakerayUrl, model: spec.model, version: spec.version, threads: Math.max(1, Math.floor(spec.resources.cpu)) },
+    args: {
+      lakeray_url: spec.lakerayUrl,
+      ...(spec.lakerayToken !== undefined ? { lakeray_token: spec.lakerayToken } : {}),
+      model: spec.model,
+      version: spec.version,
+      threads: Math.max(1, Math.floor(spec.resources.cpu)),
+    },
     deployments: [
       {
         name: SERVE_DEPLOYMENT,

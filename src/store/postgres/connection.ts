@@ -46,7 +46,9 @@ export function isConnectionError(err: unknown): boolean {
     if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03') return true;
     if (/^E[A-Z]+$/.test(code)) return true; // ECONNREFUSED, ECONNRESET, EPIPE, ETIMEDOUT…
   }
-  return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable/i.test(err.message);
+  // "timeout exceeded when trying to connect": pg-pool waited connectionTimeoutMillis for a
+  // client (the server unreachable, or every client busy): unavailable now, not a bug (503, not 500).
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(err.message);
 }
 
 export interface StoreHealth {
@@ -130,6 +132,23 @@ export class Connection {
       if (!isConnectionError(err)) throw err;
       this.failed(err);
       throw unavailable(err);
+    }
+  }
+
+  /**
+   * One write statement that is its own transaction, run again when PostgreSQL rolled it back
+   * itself (deadlock, serialization failure), as transaction() does: a whole transaction in
+   * one round trip.
+   */
+  async executeRetrying<R extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.execute<R>(config);
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        if (typeof code === 'string' && RETRY_WRITE.has(code) && attempt < 5) continue;
+        throw err;
+      }
     }
   }
 

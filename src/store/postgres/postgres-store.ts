@@ -261,39 +261,21 @@ export class PostgresTaskStore implements TaskStore {
 
   async appendEvents(events: NewEvent[]): Promise<TaskEvent[]> {
     if (events.length === 0) return [];
-    return this.db.transaction(async (client) => {
-      const ids = [...new Set(events.map((e) => e.task_id))];
-      const locked = await client.query<{ id: string; tenant: string; executor: string; last_seq: number }>({
-        name: 'lakeray_lock_heads',
-        text: SQL.lockHeads,
-        values: [ids],
-      });
-      // Per task: its tenant, the last seq handed out, and the newest progress of this batch.
-      const heads = new Map(locked.rows.map((r) => [r.id, { tenant: r.tenant, executor: r.executor, seq: r.last_seq, progress: null as string | null }]));
-      const holds = this.owners.checker(client);
-      const out: TaskEvent[] = [];
-      const rows = new EventRows();
-      for (const e of events) {
-        const head = heads.get(e.task_id);
-        // Events of a deleted or unknown task are dropped: a late line from a finished script
-        // must not fail the whole batch of other tasks' events. So are a deposed owner's.
-        if (!head) continue;
-        if (e.fence !== undefined && (e.fence.executor !== head.executor || !(await holds(e.fence)))) continue;
-        head.seq += 1;
-        // The stored tenant wins over the caller's: the log belongs to the task.
-        const event: TaskEvent = { task_id: e.task_id, tenant: head.tenant, seq: head.seq, type: e.type, ts: e.ts, data: e.data };
-        rows.add(event);
-        if (e.type === 'progress') head.progress = rows.columns[4][rows.columns[4].length - 1]!;
-        out.push(event);
-      }
-      const touched = [...heads];
-      await client.query({
-        name: 'lakeray_set_heads',
-        text: SQL.setHeads,
-        values: [touched.map(([id]) => id), touched.map(([, h]) => h.seq), touched.map(([, h]) => h.progress)],
-      });
-      await rows.flush(client);
-      return out;
+    const values = [
+      events.map((e) => e.task_id),
+      events.map((e) => e.type),
+      events.map((e) => e.ts),
+      events.map((e) => JSON.stringify(e.data)),
+      events.map((e) => e.fence?.executor ?? null),
+      events.map((e) => e.fence?.epoch ?? null),
+    ];
+    // Events of a deleted or unknown task are not in the answer (a late line from a finished
+    // script must not fail the other tasks' events); nor are a deposed owner's. The stored
+    // tenant wins over the caller's: the log belongs to the task.
+    const { rows } = await this.db.executeRetrying<{ ord: number; tenant: string; seq: number }>({ name: 'lakeray_append_events', text: SQL.appendEvents, values });
+    return rows.map((r) => {
+      const e = events[r.ord - 1]!;
+      return { task_id: e.task_id, tenant: r.tenant, seq: r.seq, type: e.type, ts: e.ts, data: e.data };
     });
   }
 

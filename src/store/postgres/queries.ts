@@ -51,14 +51,51 @@ export const SQL = {
 
   getTask: `SELECT * FROM tasks WHERE id = $1`,
 
-  /** Heads of the logs to append to, locked in id order so concurrent batches queue instead of deadlocking. */
-  lockHeads: `SELECT id, tenant, executor, last_seq FROM tasks WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
-
-  /** New last_seq per task and, where the batch had one, its newest progress. */
-  setHeads: `
-    UPDATE tasks t SET last_seq = h.last_seq, progress = COALESCE(h.progress, t.progress)
-    FROM unnest($1::text[], $2::int4[], $3::text[]) h(id, last_seq, progress)
-    WHERE t.id = h.id`,
+  /**
+   * appendEvents in one statement (one round trip, autocommit: no BEGIN/COMMIT trips). In
+   * order: the events ($1..$6 as columns, numbered by their place); the heads of their logs,
+   * locked in id order (concurrent appends queue instead of deadlocking); the fences they
+   * carry, share-locked as a fenced transition does (owners.ts); the accepted events (known
+   * task, and a current fence of the task's own executor, when fenced) numbered on from each
+   * head; then the rows, and each head's new last_seq and newest progress. Returns the
+   * accepted events' place, tenant and seq.
+   * The heads are read by FOR UPDATE, which waits for a concurrent writer and then sees its
+   * committed row; the UPDATE below re-reads that same newest row (READ COMMITTED).
+   */
+  appendEvents: `
+    WITH input AS (
+      -- COLLATE "C", as tasks.id: sorting and grouping by task is then a byte compare.
+      SELECT task_id COLLATE "C" AS task_id, type, ts, data, fence_executor, fence_epoch, ord
+      FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[], $6::int4[])
+        WITH ORDINALITY AS i(task_id, type, ts, data, fence_executor, fence_epoch, ord)
+    ),
+    heads AS (
+      SELECT id, tenant, executor, last_seq FROM tasks WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE
+    ),
+    fences AS (
+      SELECT executor, epoch FROM executor_owners
+      WHERE (executor, epoch) IN (SELECT fence_executor, fence_epoch FROM input WHERE fence_executor IS NOT NULL)
+      FOR SHARE
+    ),
+    accepted AS (
+      SELECT i.task_id, h.tenant, i.type, i.ts, i.data, i.ord,
+        (h.last_seq + row_number() OVER (PARTITION BY i.task_id ORDER BY i.ord))::int4 AS seq
+      FROM input i JOIN heads h ON h.id = i.task_id
+      WHERE i.fence_executor IS NULL
+        OR (i.fence_executor = h.executor AND (i.fence_executor, i.fence_epoch) IN (SELECT executor, epoch FROM fences))
+    ),
+    inserted AS (
+      INSERT INTO events (task_id, seq, type, ts, data) SELECT task_id, seq, type, ts, data FROM accepted
+    ),
+    moved AS (
+      UPDATE tasks t SET last_seq = a.last_seq, progress = COALESCE(a.progress, t.progress)
+      FROM (
+        SELECT task_id, max(seq) AS last_seq, (array_agg(data ORDER BY seq DESC) FILTER (WHERE type = 'progress'))[1] AS progress
+        FROM accepted GROUP BY task_id
+      ) a
+      WHERE t.id = a.task_id
+    )
+    SELECT ord, tenant, seq FROM accepted ORDER BY ord`,
 
   readEvents: `
     SELECT e.task_id, t.tenant, e.seq, e.type, e.ts, e.data

@@ -1,5 +1,8 @@
 /** The webhook outbox of the PostgreSQL store (store/webhook-outbox-store.ts). */
-import type { NewWebhookDelivery, WebhookDelivery, WebhookOutboxStore, WebhookSettlement } from '../webhook-outbox-store.ts';
+import type { Task } from '../../domain/task.ts';
+import { rowToTask, type TaskRow } from '../rows.ts';
+import type { FinishedCursor, NewWebhookDelivery, WebhookDelivery, WebhookOutboxStore, WebhookSettlement } from '../webhook-outbox-store.ts';
+import { MISSED_COMPLETIONS } from '../webhook-outbox-store.ts';
 import type { Connection } from './connection.ts';
 
 interface Row extends Omit<WebhookDelivery, 'task' | 'data'> {
@@ -12,7 +15,8 @@ const UNTOUCHED_PROGRESS = "task_id = $1 AND event = 'progress' AND state = 'pen
 
 const SQL = {
   insert: `INSERT INTO webhook_deliveries (id, task_id, tenant, event, url, secret, task, data, next_at, created_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9)`,
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9)
+           ON CONFLICT DO NOTHING`,
   replace: `UPDATE webhook_deliveries SET task = $3, data = $4, updated_at = $2 WHERE ${UNTOUCHED_PROGRESS}`,
   drop: `DELETE FROM webhook_deliveries WHERE ${UNTOUCHED_PROGRESS}`,
   // SKIP LOCKED: a concurrent claim passes over the rows this one is taking instead of waiting.
@@ -27,7 +31,7 @@ const SQL = {
           RETURNING seq, ${COLUMNS}`,
   settle: `UPDATE webhook_deliveries SET state = $3, attempt = $4, body = $5, next_at = $6, lease_owner = NULL, lease_until = NULL, updated_at = $7
            WHERE id = $1 AND lease_owner = $2 AND state = 'pending'`,
-  prune: "DELETE FROM webhook_deliveries WHERE state IN ('done', 'failed') AND updated_at < $1",
+  prune: "DELETE FROM webhook_deliveries WHERE state IN ('done', 'failed') AND updated_at < (CASE event WHEN 'completed' THEN $2::bigint ELSE $1::bigint END)",
 } as const;
 
 const deliveryOf = (r: Row): WebhookDelivery => ({ ...r, task: JSON.parse(r.task) as WebhookDelivery['task'], data: JSON.parse(r.data) as Record<string, unknown> });
@@ -35,9 +39,14 @@ const deliveryOf = (r: Row): WebhookDelivery => ({ ...r, task: JSON.parse(r.task
 export class PostgresWebhookOutbox implements WebhookOutboxStore {
   constructor(private readonly db: Connection) {}
 
-  async enqueueWebhook(d: NewWebhookDelivery): Promise<void> {
+  async enqueueWebhook(d: NewWebhookDelivery): Promise<boolean> {
     const values = [d.id, d.task_id, d.tenant, d.event, d.url, d.secret, JSON.stringify(d.task), JSON.stringify(d.data), d.created_at];
-    await this.db.execute({ name: 'lakeray_webhook_insert', text: SQL.insert, values });
+    return (await this.db.execute({ name: 'lakeray_webhook_insert', text: SQL.insert, values })).rowCount === 1;
+  }
+
+  async missedCompletions(after: FinishedCursor, until: number, limit: number): Promise<Task[]> {
+    const values = [after.finished_at, after.id, until, limit];
+    return (await this.db.query<TaskRow>({ name: 'lakeray_webhook_missed', text: MISSED_COMPLETIONS, values })).map(rowToTask);
   }
 
   async replaceWebhookProgress(taskId: string, task: NewWebhookDelivery['task'], data: Record<string, unknown>, now: number): Promise<boolean> {
@@ -60,8 +69,7 @@ export class PostgresWebhookOutbox implements WebhookOutboxStore {
     return (await this.db.execute({ name: 'lakeray_webhook_settle', text: SQL.settle, values })).rowCount === 1;
   }
 
-
-  async pruneWebhooks(before: number): Promise<number> {
-    return (await this.db.execute({ name: 'lakeray_webhook_prune', text: SQL.prune, values: [before] })).rowCount ?? 0;
+  async pruneWebhooks(before: number, completedBefore: number): Promise<number> {
+    return (await this.db.execute({ name: 'lakeray_webhook_prune', text: SQL.prune, values: [before, completedBefore] })).rowCount ?? 0;
   }
 }

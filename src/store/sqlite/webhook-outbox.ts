@@ -1,6 +1,9 @@
 /** The webhook outbox of the SQLite store (store/webhook-outbox-store.ts). */
 import type Database from 'better-sqlite3';
-import type { NewWebhookDelivery, WebhookDelivery, WebhookOutboxStore, WebhookSettlement } from '../webhook-outbox-store.ts';
+import type { Task } from '../../domain/task.ts';
+import { rowToTask, type TaskRow } from '../rows.ts';
+import type { FinishedCursor, NewWebhookDelivery, WebhookDelivery, WebhookOutboxStore, WebhookSettlement } from '../webhook-outbox-store.ts';
+import { MISSED_COMPLETIONS } from '../webhook-outbox-store.ts';
 
 interface Row extends Omit<WebhookDelivery, 'task' | 'data'> {
   task: string;
@@ -20,7 +23,8 @@ export class SqliteWebhookOutbox implements WebhookOutboxStore {
     this.q = {
       insert: db.prepare(
         `INSERT INTO webhook_deliveries (id, task_id, tenant, event, url, secret, task, data, next_at, created_at, updated_at)
-         VALUES (@id, @task_id, @tenant, @event, @url, @secret, @task, @data, @created_at, @created_at, @created_at)`,
+         VALUES (@id, @task_id, @tenant, @event, @url, @secret, @task, @data, @created_at, @created_at, @created_at)
+         ON CONFLICT DO NOTHING`,
       ),
       replace: db.prepare(`UPDATE webhook_deliveries SET task = @task, data = @data, updated_at = @now WHERE ${UNTOUCHED_PROGRESS}`),
       drop: db.prepare(`DELETE FROM webhook_deliveries WHERE ${UNTOUCHED_PROGRESS}`),
@@ -30,7 +34,12 @@ export class SqliteWebhookOutbox implements WebhookOutboxStore {
            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.task_id = d.task_id AND e.state = 'pending' AND e.seq < d.seq)
          ORDER BY d.next_at, d.seq LIMIT @limit`,
       ),
-      prune: db.prepare("DELETE FROM webhook_deliveries WHERE state IN ('done', 'failed') AND updated_at < ?"),
+      missed: db.prepare<{ after_at: number; after_id: string; until: number; limit: number }, TaskRow>(
+        MISSED_COMPLETIONS.replaceAll('$1', '@after_at').replaceAll('$2', '@after_id').replaceAll('$3', '@until').replaceAll('$4', '@limit'),
+      ),
+      prune: db.prepare(
+        "DELETE FROM webhook_deliveries WHERE state IN ('done', 'failed') AND updated_at < (CASE event WHEN 'completed' THEN @completed_before ELSE @before END)",
+      ),
       lease: db.prepare('UPDATE webhook_deliveries SET lease_owner = @owner, lease_until = @until WHERE id = @id'),
       settle: db.prepare(
         `UPDATE webhook_deliveries SET state = @state, attempt = @attempt, body = @body, next_at = @next_at,
@@ -46,8 +55,12 @@ export class SqliteWebhookOutbox implements WebhookOutboxStore {
     });
   }
 
-  async enqueueWebhook(d: NewWebhookDelivery): Promise<void> {
-    this.q.insert.run({ ...d, task: JSON.stringify(d.task), data: JSON.stringify(d.data) });
+  async enqueueWebhook(d: NewWebhookDelivery): Promise<boolean> {
+    return this.q.insert.run({ ...d, task: JSON.stringify(d.task), data: JSON.stringify(d.data) }).changes === 1;
+  }
+
+  async missedCompletions(after: FinishedCursor, until: number, limit: number): Promise<Task[]> {
+    return this.q.missed.all({ after_at: after.finished_at, after_id: after.id, until, limit }).map(rowToTask);
   }
 
   async replaceWebhookProgress(taskId: string, task: NewWebhookDelivery['task'], data: Record<string, unknown>, now: number): Promise<boolean> {
@@ -66,7 +79,7 @@ export class SqliteWebhookOutbox implements WebhookOutboxStore {
     return this.q.settle.run({ id, owner, ...s, now: Date.now() }).changes === 1;
   }
 
-  async pruneWebhooks(before: number): Promise<number> {
-    return this.q.prune.run(before).changes;
+  async pruneWebhooks(before: number, completedBefore: number): Promise<number> {
+    return this.q.prune.run({ before, completed_before: completedBefore }).changes;
   }
 }

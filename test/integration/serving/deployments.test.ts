@@ -160,6 +160,24 @@ describe('deployments', () => {
     expect(text).toMatch(/lakeray_serving_replicas\{deployment="cnn",state="ready"\} 1/);
   }, 180_000);
 
+  it('close_batch_when_idle (PATCH, off by default): a lone request goes at once to the idle replica, not after batch_timeout_ms', async () => {
+    expect((await api(server.url, 'GET', '/api/v1/deployments/cnn')).body.close_batch_when_idle).toBe(false);
+    const timed = async (): Promise<number> => {
+      const t0 = performance.now();
+      expect((await predictJson('cnn', [image(3)])).status).toBe(200);
+      return performance.now() - t0;
+    };
+    const patched = await api(server.url, 'PATCH', '/api/v1/deployments/cnn', { batch_timeout_ms: 3000, close_batch_when_idle: true });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    expect(patched.body.close_batch_when_idle).toBe(true);
+    expect((await api(server.url, 'GET', '/api/v1/deployments/cnn/stats')).body.settings).toMatchObject({ batch_timeout_ms: 3000, close_batch_when_idle: true });
+    expect(await timed()).toBeLessThan(1500);
+    // The plain rule: the lone request waits its batch timeout.
+    expect((await api(server.url, 'PATCH', '/api/v1/deployments/cnn', { batch_timeout_ms: 1600, close_batch_when_idle: false })).status).toBe(200);
+    expect(await timed()).toBeGreaterThanOrEqual(1500);
+    expect((await api(server.url, 'PATCH', '/api/v1/deployments/cnn', { batch_timeout_ms: 5 })).status).toBe(200);
+  }, 60_000);
+
   it('scales to zero when idle and serves the next request after a cold start, never refusing it', async () => {
     // An older version is served with its own params (here its class names), not the latest's.
     const old = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];

@@ -97,7 +97,7 @@ describe("seed 003's snippets", () => {
     expect(await json(CONFIGURE)).toMatchObject({ name: 'seed', settings: { max_batch_size: 16, batch_timeout_ms: 150, enable_dynamic_batching: true } });
     expect((await json(RAY_STATS_QUOTED)).settings).toMatchObject({ max_batch_size: 16, batch_timeout_ms: 150 });
     await json(CONFIGURE_TUNING);
-    expect(s.host.gateway('seed')?.stats().settings).toMatchObject({ max_batch_size: 16, batch_timeout_ms: 80, enable_dynamic_batching: true });
+    expect(s.host.gateway('default', 'seed')?.stats().settings).toMatchObject({ max_batch_size: 16, batch_timeout_ms: 80, enable_dynamic_batching: true });
 
     expect((await json(DELETE)).error.code).toBe('SESSION_NOT_FOUND'); // as written
     expect(await json(DELETE, id)).toEqual({ session_id: id, deleted: true, chunks: 0 });
@@ -130,7 +130,7 @@ describe("seed 003's snippets", () => {
       ['Translation:', JSON.stringify({ seq: 1, outputs: { y: [[0.25, 0.5], [1, 2]] }, prediction: [1, 1] })],
       ['Translation:', JSON.stringify({ event: 'eof', chunks: 1 })],
     ]);
-    expect(s.sessions.has(sessionId)).toBe(false);
+    expect(s.sessions.has('default', sessionId)).toBe(false);
   });
 
   it('serve the only deployment; with several and none configured, a clear 404', async () => {

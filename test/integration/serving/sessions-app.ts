@@ -25,10 +25,10 @@ export async function startSessionsApp(opts: Partial<SessionManagerOptions> = {}
   host.add('seed', { routing: { 'English -> Chinese': '0', 'English -> Italian': '1' } }).addReplica(replica);
   const sessions = new SessionManager({ host, ...opts });
   const seedHost: Seed003Host = {
-    deployments: () => [...host.deployments.keys()],
-    stats: (name) => host.gateway(name)?.stats(),
-    reconfigure: async (name, settings: Partial<BatchSettings>) => {
-      const gateway = host.gateway(name);
+    deployments: (tenant) => (tenant === host.tenant ? [...host.deployments.keys()] : []),
+    stats: (tenant, name) => host.gateway(tenant, name)?.stats(),
+    reconfigure: async (tenant, name, settings: Partial<BatchSettings>) => {
+      const gateway = host.gateway(tenant, name);
       if (!gateway) throw new Error(`no deployment ${name}`);
       gateway.reconfigure(settings);
       return gateway.stats().settings;

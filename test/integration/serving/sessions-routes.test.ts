@@ -92,7 +92,7 @@ describe('session routes', () => {
     expect(c.messages[5]).toMatchObject({ outputs: { y: [[9, 6.5]] }, prediction: 0 });
     expect(c.messages[6]).toEqual({ event: 'eof', chunks: 3 });
     expect(c.messages).toHaveLength(7);
-    expect(s.sessions.has(id)).toBe(false); // EOF frees it
+    expect(s.sessions.has('default', id)).toBe(false); // EOF frees it
   });
 
   it('keeps the session when the socket closes without EOF: a new socket goes on from its state', async () => {

@@ -5,9 +5,10 @@
  * The database may hold other tests' deliveries: assertions look at this test's tasks only.
  */
 import { expect, it } from 'vitest';
-import type { WebhookEvent } from '../../../src/domain/task.ts';
+import type { TaskStatus, WebhookEvent } from '../../../src/domain/task.ts';
+import type { TaskStore } from '../../../src/store/task-store.ts';
 import type { NewWebhookDelivery } from '../../../src/store/webhook-outbox-store.ts';
-import { type OpenStore, T0, uniq, useStore } from './fixtures.ts';
+import { makeTask, type OpenStore, seed, start, T0, uniq, useStore } from './fixtures.ts';
 
 const LEASE = 10_000;
 const delivery = (task_id: string, event: WebhookEvent = 'completed', data: Record<string, unknown> = {}, created_at = T0): NewWebhookDelivery => ({
@@ -49,7 +50,7 @@ export function webhookOutboxConformance(open: OpenStore): void {
     // Settled rows are pruned once older than the cut-off (updated_at is the store's clock: now).
     const pending = delivery(uniq('task'));
     await outbox().enqueueWebhook(pending);
-    expect(await outbox().pruneWebhooks(Date.now() + 60_000)).toBeGreaterThanOrEqual(1);
+    expect(await outbox().pruneWebhooks(Date.now() + 60_000, Date.now() + 60_000)).toBeGreaterThanOrEqual(1);
     expect((await claim('e', T0 + 10 * LEASE, [pending.task_id])).map((x) => x.id)).toEqual([pending.id]);
   });
 
@@ -96,4 +97,63 @@ export function webhookOutboxConformance(open: OpenStore): void {
     expect(new Set([...ids, ...rest.map((d) => d.task_id)]).size).toBe(tasks.length);
     expect(ids.length + rest.length).toBe(tasks.length);
   });
+
+  it('keeps one completed delivery per task: a second is ignored', async () => {
+    const task = uniq('task');
+    const first = delivery(task, 'completed', { n: 1 });
+    expect(await outbox().enqueueWebhook(first)).toBe(true);
+    expect(await outbox().enqueueWebhook(delivery(task, 'completed', { n: 2 }))).toBe(false);
+    expect(await outbox().enqueueWebhook(delivery(task, 'progress'))).toBe(true);
+    expect((await claim('a', T0, [task])).map((d) => [d.id, d.data])).toEqual([[first.id, { n: 1 }]]);
+  });
+
+  it('finds ended tasks with a webhook whose completed delivery was never written, from a cursor', async () => {
+    // Shared databases hold other tests' tasks: a window of finish times of this test's own.
+    const F = T0 + 1_000_000_000 + Math.floor(Math.random() * 1e9);
+    const ended = async (status: TaskStatus, finishedAt: number, webhook: string | null = 'http://127.0.0.1:9/hook') => {
+      const [t] = await seed(store(), [makeTask({ webhook })]);
+      await start(store(), t!.id);
+      return endAs(store(), t!.id, status, finishedAt);
+    };
+    const a = await ended('succeeded', F + 1);
+    const b = await ended('failed', F + 2);
+    await ended('succeeded', F + 3, null); // no webhook
+    const [running] = await seed(store(), [makeTask({ webhook: 'http://127.0.0.1:9/hook' })]);
+    await start(store(), running!.id);
+    const written = await ended('succeeded', F + 4);
+    await outbox().enqueueWebhook(delivery(written, 'completed'));
+    await ended('succeeded', F + 10); // after `until`
+    const ours = new Set([a, b, written, running!.id]);
+    const missed = async (after: { finished_at: number; id: string }, limit = 1000) =>
+      (await outbox().missedCompletions(after, F + 5, limit)).filter((t) => ours.has(t.id));
+    const all = await missed({ finished_at: F, id: '' });
+    expect(all.map((t) => [t.id, t.status, t.finished_at])).toEqual([[a, 'succeeded', F + 1], [b, 'failed', F + 2]]);
+    expect(all[0]!.webhook).toBe('http://127.0.0.1:9/hook');
+    expect((await missed({ finished_at: F + 1, id: a })).map((t) => t.id)).toEqual([b]);
+    // Once a completed delivery is written, the task is no longer missed.
+    await outbox().enqueueWebhook(delivery(a, 'completed'));
+    expect((await missed({ finished_at: F, id: '' })).map((t) => t.id)).toEqual([b]);
+  });
+
+  it('prunes settled completed deliveries only past their own, longer cut-off', async () => {
+    const [done, progress] = [delivery(uniq('task'), 'completed'), delivery(uniq('task'), 'progress')];
+    for (const d of [done, progress]) {
+      await outbox().enqueueWebhook(d);
+      await claim('a', T0, [d.task_id]);
+      await outbox().settleWebhook(d.id, 'a', { state: 'done', attempt: 1, body: 'b', next_at: T0 });
+    }
+    const later = Date.now() + 60_000;
+    expect(await outbox().pruneWebhooks(later, 0)).toBeGreaterThanOrEqual(1); // the progress one
+    // The completed one is kept: it still counts as written (a second is ignored).
+    expect(await outbox().enqueueWebhook(delivery(done.task_id, 'completed'))).toBe(false);
+    await outbox().pruneWebhooks(later, later);
+    expect(await outbox().enqueueWebhook(delivery(done.task_id, 'completed'))).toBe(true);
+  });
+}
+
+/** Ends a running task as the settler would (inside its lease), recording it finished at `finishedAt`. */
+async function endAs(store: TaskStore, id: string, to: TaskStatus, finishedAt: number): Promise<string> {
+  const [r] = await store.transition([{ id, from: ['running'], to, patch: { finished_at: finishedAt, lease_owner: null, lease_expires_at: null }, now: T0 + 2 }]);
+  if (!r) throw new Error(`could not end ${id}`);
+  return id;
 }

@@ -6,7 +6,9 @@
  * And a transaction that stalls holding an executor fence's share lock (its process frozen)
  * is ended by the server, so a standby's claim does not wait for the freeze to end.
  * (Both found by the multi-process fault suite: the owning scheduler died on a PostgreSQL
- * restart; a SIGSTOPped owner kept its standby from taking over.)
+ * restart; a SIGSTOPped owner kept its standby from taking over.) And a pool with every
+ * client busy past its connection timeout answers STORE_UNAVAILABLE (503), not a 500 (seen
+ * by the events-multi bench on a loaded machine).
  */
 import pg from 'pg';
 import { expect, it } from 'vitest';
@@ -39,6 +41,19 @@ it('survives the server ending a checked-out connection between two statements',
   } finally {
     process.off('uncaughtException', onUncaught);
     await admin.end();
+    await db.close();
+  }
+});
+
+it('a statement that waits past the connection timeout for a pool client is STORE_UNAVAILABLE', { timeout: 60_000 }, async () => {
+  const url = await (await server()).createDatabase();
+  const db = new Connection({ url, poolSize: 1 });
+  const held = await db.pool.connect(); // the pool's only client, busy
+  try {
+    await expect(db.execute({ text: 'SELECT 1' })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    held.release();
+    expect(await db.query<{ one: number }>({ text: 'SELECT 1 AS one' })).toEqual([{ one: 1 }]);
+  } finally {
     await db.close();
   }
 });

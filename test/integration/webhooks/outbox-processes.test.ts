@@ -2,9 +2,11 @@
  * The webhook outbox across processes (webhooks/outbox-worker.ts): deliveries queued while the
  * receiver is down survive a kill -9 of the server and are sent after its restart; two
  * processes over one PostgreSQL store send each delivery once, and the one that survives its
- * peer's kill -9 sends what the dead one had queued.
+ * peer's kill -9 sends what the dead one had queued; a `completed` delivery the dead process
+ * never wrote (killed between the transition and the outbox) is written by the sweep.
  */
 import { createHmac } from 'node:crypto';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { usePostgres } from '../../helpers/postgres-server.ts';
@@ -58,15 +60,14 @@ const expectDeliveredOnce = (r: Receiver, ids: string[]) => {
   for (const x of r.received) expect(x.headers['x-lakeray-signature']).toBe(`sha256=${createHmac('sha256', SECRET).update(x.raw).digest('hex')}`);
 };
 
+/** One process on its own SQLite store (state/lakeray.db in dir). */
+const sqliteConfig = (dir: string) =>
+  writeConfig(dir, { script_roots: [join(ROOT, 'test/fixtures/scripts')], data_roots: [join(dir, 'data')], executors: { local: { cpu: 2 } }, webhooks: WEBHOOKS });
+
 describe('webhook outbox', () => {
   it('sends the deliveries queued before a kill -9 after the restart', { timeout: 180_000 }, async () => {
     const dir = tempDir('lakeray-outbox-');
-    const config = writeConfig(dir, {
-      script_roots: [join(ROOT, 'test/fixtures/scripts')],
-      data_roots: [join(dir, 'data')],
-      executors: { local: { cpu: 2 } },
-      webhooks: WEBHOOKS,
-    });
+    const config = sqliteConfig(dir);
     const port = await freePort(); // nothing listens there yet: the receiver is down
     let s = await start(dir, config);
     const ids = await submit(s, `http://127.0.0.1:${port}/hook`, 3);
@@ -83,6 +84,29 @@ describe('webhook outbox', () => {
     expect(r.received.every((x) => Number(x.headers['x-lakeray-attempt']) >= 2 || x.body.event === 'completed')).toBe(true);
     const after = await log(s, ids[0]!);
     expect(after.filter((e) => e.outcome === 'delivered').map((e) => e.event)).toEqual(['start', 'completed']);
+    await s.kill('SIGTERM');
+  });
+
+  it('writes the completed deliveries a kill -9 between the transition and the outbox lost', { timeout: 180_000 }, async () => {
+    const dir = tempDir('lakeray-outbox-');
+    const config = sqliteConfig(dir);
+    const port = await freePort(); // the receiver is down: nothing is delivered before the kill
+    let s = await start(dir, config);
+    const ids = await submit(s, `http://127.0.0.1:${port}/hook`, 3);
+    await until('the tasks to succeed', () => succeeded(s, ids), 60_000);
+    await s.kill('SIGKILL');
+    // As if the process had died right after each task's last transition committed.
+    const db = new Database(join(dir, 'state', 'lakeray.db'));
+    const lost = db.prepare("DELETE FROM webhook_deliveries WHERE event = 'completed'").run().changes;
+    db.close();
+    expect(lost).toBe(ids.length);
+
+    const r = await receiver(port);
+    s = await start(dir, config);
+    await until('every start and completed delivered', async () => r.received.length >= 2 * ids.length, 60_000);
+    await new Promise((res) => setTimeout(res, 6000)); // another sweep: nothing is written twice
+    expectDeliveredOnce(r, ids);
+    for (const x of r.received.filter((y) => y.body.event === 'completed')) expect(x.body.data).toMatchObject({ status: 'succeeded' });
     await s.kill('SIGTERM');
   });
 

@@ -1,16 +1,22 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { NewEvent, TaskEvent } from '../../../src/domain/events.ts';
 import { EventWriter } from '../../../src/engine/event-writer.ts';
 import { MemoryEventBus } from '../../../src/events/memory.ts';
 import type { TaskStore } from '../../../src/store/task-store.ts';
 
-/** A store that records each appendEvents batch and numbers events per task. */
-function recordingStore() {
+/**
+ * A store that records each appendEvents batch and numbers events per task. With `held`, each
+ * write waits until the test calls release() (a slow store, without depending on timing).
+ */
+function recordingStore(held = false) {
   const batches: NewEvent[][] = [];
   const seqs = new Map<string, number>();
+  const gates: (() => void)[] = [];
+  const release = () => gates.shift()?.();
   const store = {
     async appendEvents(events: NewEvent[]): Promise<TaskEvent[]> {
       batches.push(events);
+      if (held) await new Promise<void>((r) => gates.push(r));
       return events.map((e) => {
         const seq = (seqs.get(e.task_id) ?? 0) + 1;
         seqs.set(e.task_id, seq);
@@ -18,7 +24,7 @@ function recordingStore() {
       });
     },
   } as unknown as TaskStore;
-  return { store, batches };
+  return { store, batches, release };
 }
 
 const progress = (task_id: string, fraction: number): NewEvent => ({ task_id, tenant: 'default', type: 'progress', ts: 0, data: { fraction } });
@@ -77,5 +83,43 @@ describe('EventWriter', () => {
     expect(batches.map((b) => b.map((e) => e.data.message))).toEqual([['1'], ['2']]);
     await sleep(20);
     expect(batches).toHaveLength(2);
+  });
+
+  it('while a write runs, what arrives is buffered and written as one batch after it, not queued batch by batch', async () => {
+    const { store, batches, release } = recordingStore(true);
+    const bus = new MemoryEventBus();
+    const seen: string[] = [];
+    bus.subscribe({}, (b) => seen.push(...b.map((e) => String(e.data.message))));
+    const writer = new EventWriter(store, bus, () => {}, () => {}, 2);
+    writer.push(log('a', '1'));
+    await new Promise((r) => setImmediate(r)); // the first write starts, and is held
+    for (let i = 2; i <= 6; i++) {
+      writer.push(log(i % 2 ? 'a' : 'b', String(i)));
+      await sleep(5); // well past the 2 ms pacing each time
+    }
+    expect(batches).toHaveLength(1);
+    release();
+    await vi.waitFor(() => expect(batches).toHaveLength(2));
+    release();
+    await writer.flush();
+    expect(batches.map((b) => b.map((e) => e.data.message))).toEqual([['1'], ['2', '3', '4', '5', '6']]);
+    expect(seen).toEqual(['1', '2', '3', '4', '5', '6']);
+  });
+
+  it('flush() during a write resolves once the events pushed before it are stored too', async () => {
+    const { store, batches, release } = recordingStore(true);
+    const writer = new EventWriter(store, new MemoryEventBus(), () => {}, () => {}, 2);
+    writer.push(log('a', '1'));
+    const first = writer.flush();
+    writer.push(log('a', '2'));
+    let done = false;
+    const second = writer.flush().then(() => (done = true));
+    release();
+    await first;
+    await vi.waitFor(() => expect(batches).toHaveLength(2));
+    expect(done).toBe(false); // the second batch is still being written
+    release();
+    await second;
+    expect(batches.map((b) => b.map((e) => e.data.message))).toEqual([['1'], ['2']]);
   });
 });

@@ -41,6 +41,21 @@ describe('nextBatch', () => {
     expect(nextBatch(q, none, S, 10)).toMatchObject({ kind: 'batch', slices: [{ id: 1 }, { id: 3 }] });
   });
 
+  it('closes early for an idle replica at the turn\'s end only with close_batch_when_idle', () => {
+    const q = [req(1, 1, 0), req(2, 1, 1)];
+    const both = { kind: 'batch', rows: 2, slices: [{ id: 1, start: 0, count: 1 }, { id: 2, start: 0, count: 1 }] };
+    // The default rule: the turn's end changes nothing.
+    expect(nextBatch(q, none, S, 2, undefined, true)).toEqual({ kind: 'wait', ms: 8 });
+    expect(nextBatch(q, none, { ...S, close_batch_when_idle: false }, 2, undefined, true)).toEqual({ kind: 'wait', ms: 8 });
+    // Opted in: before the turn's end (or for a busy replica) it still waits; after it, it goes.
+    const idleRule = { ...S, close_batch_when_idle: true };
+    expect(nextBatch(q, none, idleRule, 2)).toEqual({ kind: 'wait', ms: 8 });
+    expect(nextBatch(q, none, idleRule, 2, undefined, true)).toEqual(both);
+    // Chains and max_batch_size still bound what goes.
+    const chained = [req(1, 3, 0, { chain: 'a' }), req(2, 1, 0, { chain: 'a' }), req(3, 3, 0)];
+    expect(nextBatch(chained, none, idleRule, 0, undefined, true)).toEqual({ kind: 'batch', rows: 3, slices: [{ id: 1, start: 0, count: 3 }] });
+  });
+
   it('is idle with nothing eligible', () => {
     expect(nextBatch([req(1, 1, 0, { chain: 'a' })], new Set(['a']), S, 0)).toEqual({ kind: 'idle' });
   });

@@ -76,6 +76,35 @@ describe('Gateway batching', () => {
     expect(r.batches).toEqual([2, 2, 2]);
   });
 
+  it('waits batch_timeout_ms with an idle replica by default; with close_batch_when_idle it sends at the turn\'s end', async () => {
+    const timeout = 400;
+    const waited = gateway({ batch_timeout_ms: timeout });
+    waited.addReplica(new DoublingReplica('r1'));
+    let t0 = performance.now();
+    await waited.submit({ inputs: rowsOf(1, 0), rows: 1 });
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(timeout - 5);
+
+    const g = gateway({ batch_timeout_ms: timeout, close_batch_when_idle: true });
+    const r = new DoublingReplica('r1');
+    r.mode = 'stall';
+    g.addReplica(r);
+    t0 = performance.now();
+    // Submitted in one turn: they go together, at its end, not after the timeout.
+    const first = [0, 1].map((i) => g.submit({ inputs: rowsOf(1, i), rows: 1 }));
+    await until(() => r.batches.length === 1);
+    expect(r.batches).toEqual([2]);
+    // The replica is busy: later requests collect into the next batch rather than go one by one.
+    const later = [2, 3, 4].map((i) => g.submit({ inputs: rowsOf(1, i), rows: 1 }));
+    await sleep(20);
+    expect(r.batches).toEqual([2]);
+    r.mode = 'ok';
+    r.release();
+    const outs = await Promise.all([...first, ...later]);
+    outs.forEach((out, i) => expect(values(out)).toEqual(doubled(1, i)));
+    expect(r.batches).toEqual([2, 3]);
+    expect(performance.now() - t0).toBeLessThan(timeout);
+  });
+
   it('runs up to maxConcurrentBatches batches on one replica at once', async () => {
     const g = gateway({ enable_dynamic_batching: false }, 2);
     const r = new DoublingReplica('r1');
@@ -144,6 +173,24 @@ describe('Gateway failures', () => {
     // The abort reached the replica: its slot is free again and it answers the next request.
     r.mode = 'ok';
     expect(values(await g.submit({ inputs: rowsOf(1, 3), rows: 1 }))).toEqual(doubled(1, 3));
+  });
+
+  it('reuses a finished batch\'s abort signal for the next batch, never an aborted one', async () => {
+    const g = gateway({ request_timeout_ms: 100, enable_dynamic_batching: false });
+    const r = new DoublingReplica('r1');
+    g.addReplica(r);
+    await g.submit({ inputs: rowsOf(1, 0), rows: 1 });
+    await g.submit({ inputs: rowsOf(1, 1), rows: 1 });
+    expect(r.signals[1]).toBe(r.signals[0]);
+    r.mode = 'stall';
+    await expect(g.submit({ inputs: rowsOf(1, 2), rows: 1 })).rejects.toMatchObject({ code: 'INFERENCE_TIMEOUT' });
+    // The abandoned batch had the spare signal and aborted it: the next batch gets a fresh one.
+    expect(r.signals[2]).toBe(r.signals[0]);
+    expect(r.signals[2]?.aborted).toBe(true);
+    r.mode = 'ok';
+    expect(values(await g.submit({ inputs: rowsOf(1, 3), rows: 1 }))).toEqual(doubled(1, 3));
+    expect(r.signals[3]).not.toBe(r.signals[2]);
+    expect(r.signals[3]?.aborted).toBe(false);
   });
 
   it('settles requests by their deadline when a replica hangs and ignores the abort; the others keep serving', async () => {

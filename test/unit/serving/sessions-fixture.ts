@@ -70,8 +70,11 @@ export interface TestDeployment {
 }
 
 /** A SessionHost over named test deployments (what deployments.ts gives in the server). */
+/** One tenant's deployments (`default` unless named): to any other tenant none of them exists. */
 export class TestHost implements SessionHost {
   readonly deployments = new Map<string, TestDeployment>();
+
+  constructor(readonly tenant = 'default') {}
 
   add(name: string, d: Partial<TestDeployment> = {}, settings: Partial<BatchSettings> = {}): Gateway {
     const gateway = d.gateway ?? new Gateway({ settings: { ...SETTINGS, ...settings } });
@@ -79,20 +82,24 @@ export class TestHost implements SessionHost {
     return gateway;
   }
 
-  gateway(name: string): Gateway | undefined {
-    return this.deployments.get(name)?.gateway;
+  private find(tenant: string, name: string): TestDeployment | undefined {
+    return tenant === this.tenant ? this.deployments.get(name) : undefined;
   }
 
-  signature(name: string): ModelSignature | undefined {
-    return this.deployments.get(name)?.signature;
+  gateway(tenant: string, name: string): Gateway | undefined {
+    return this.find(tenant, name)?.gateway;
   }
 
-  stateBindings(name: string): readonly StateBinding[] {
-    return this.deployments.get(name)?.bindings ?? [];
+  signature(tenant: string, name: string): ModelSignature | undefined {
+    return this.find(tenant, name)?.signature;
   }
 
-  routing(name: string): Readonly<Record<string, string>> {
-    return this.deployments.get(name)?.routing ?? {};
+  stateBindings(tenant: string, name: string): readonly StateBinding[] {
+    return this.find(tenant, name)?.bindings ?? [];
+  }
+
+  routing(tenant: string, name: string): Readonly<Record<string, string>> {
+    return this.find(tenant, name)?.routing ?? {};
   }
 
   close(): void {

@@ -39,7 +39,7 @@ describe('SessionManager', () => {
     setup();
     const replica = new AccumulatingReplica('r1');
     host.add('m').addReplica(replica);
-    const s = sessions.create('m', 'user_001');
+    const s = sessions.create('default', 'm', 'user_001');
     const xs = Array.from({ length: 6 }, (_, i) => [i + 1, (i + 1) * 10]);
     const order: number[] = [];
     // All sent at once: each must still see the state of the one before it.
@@ -48,7 +48,7 @@ describe('SessionManager', () => {
     expect(answers.map((a) => values(a.outputs.y))).toEqual(sums(xs));
     expect(Object.keys(answers[0]!.outputs)).toEqual(['y']); // the state output is not the client's
     expect(values(sessions.stateOf(s.session_id)?.h)).toEqual([21, 210]);
-    expect(sessions.status(s.session_id)).toMatchObject({ status: 'open', chunks_done: 6, pending_chunks: 0, position: null, client_id: 'user_001' });
+    expect(sessions.status('default', s.session_id)).toMatchObject({ status: 'open', chunks_done: 6, pending_chunks: 0, position: null, client_id: 'user_001' });
   });
 
   it('batches chunks of 8 sessions together, each keeping its own state', async () => {
@@ -56,7 +56,7 @@ describe('SessionManager', () => {
     const replica = new AccumulatingReplica('r1');
     replica.delayMs = 15; // while a batch runs, the other sessions' next chunks queue up together
     host.add('m', {}, { max_batch_size: 8, batch_timeout_ms: 20 }).addReplica(replica);
-    const ids = Array.from({ length: 8 }, (_, i) => sessions.create('m', `c${i}`).session_id);
+    const ids = Array.from({ length: 8 }, (_, i) => sessions.create('default', 'm', `c${i}`).session_id);
     const chunksOf = (k: number) => Array.from({ length: 5 }, (_, i) => [k + i, 100 * k + i]);
     const results = await Promise.all(ids.map((id, k) => Promise.all(chunksOf(k).map((x) => sessions.chunk(id, chunkOf(x))))));
     results.forEach((answers, k) => expect(answers.map((a) => values(a.outputs.y))).toEqual(sums(chunksOf(k))));
@@ -70,7 +70,7 @@ describe('SessionManager', () => {
     const gateway = host.add('m', {}, { load_balance_strategy: 'round_robin' });
     const [r1, r2] = [new AccumulatingReplica('r1'), new AccumulatingReplica('r2')];
     gateway.addReplica(r1);
-    const s = sessions.create('m', 'c');
+    const s = sessions.create('default', 'm', 'c');
     await sessions.chunk(s.session_id, chunkOf([1, 2]));
     await sessions.chunk(s.session_id, chunkOf([3, 4]));
     expect(r1.batches).toEqual([1, 1]);
@@ -97,21 +97,21 @@ describe('SessionManager', () => {
     setup({ idleTimeoutMs: 60_000, now: () => now });
     const replica = new AccumulatingReplica('r1');
     host.add('m').addReplica(replica);
-    const idle = sessions.create('m', 'a').session_id;
-    const busy = sessions.create('m', 'b').session_id;
-    const fresh = sessions.create('m', 'c').session_id;
+    const idle = sessions.create('default', 'm', 'a').session_id;
+    const busy = sessions.create('default', 'm', 'b').session_id;
+    const fresh = sessions.create('default', 'm', 'c').session_id;
     await sessions.chunk(idle, chunkOf([1, 1]));
     const ended: string[] = [];
     sessions.onEnd(idle, (reason) => ended.push(reason));
     replica.stall = true;
     const pending = sessions.chunk(busy, chunkOf([2, 2]));
     now += 59_000;
-    sessions.status(fresh); // reading its status is activity
+    sessions.status('default', fresh); // reading its status is activity
     now += 2_000;
     expect(sessions.reapIdle()).toEqual([idle]);
     expect(ended).toEqual(['idle']);
     expect(sessions.stateOf(idle)).toBeUndefined();
-    expect(await codeOf(() => sessions.status(idle))).toBe('SESSION_NOT_FOUND');
+    expect(await codeOf(() => sessions.status('default', idle))).toBe('SESSION_NOT_FOUND');
     expect(await codeOf(sessions.chunk(idle, chunkOf([1, 1])))).toBe('SESSION_NOT_FOUND');
     await until(() => replica.batches.length === 2);
     replica.release();
@@ -124,7 +124,7 @@ describe('SessionManager', () => {
   it('fails a bad chunk alone: the state stays and the next chunk goes on from it', async () => {
     setup();
     host.add('m').addReplica(new AccumulatingReplica('r1'));
-    const s = sessions.create('m', 'c').session_id;
+    const s = sessions.create('default', 'm', 'c').session_id;
     await sessions.chunk(s, chunkOf([1, 1]));
     expect(await codeOf(sessions.chunk(s, chunkOf([-1, 5])))).toBe('INVALID_TENSOR'); // the model refuses it
     const withState = { ...chunkOf([1, 1]), h: chunkOf([0, 0]).x! };
@@ -134,7 +134,7 @@ describe('SessionManager', () => {
     const next = await sessions.chunk(s, chunkOf([2, 3]));
     expect(next.seq).toBe(6);
     expect(values(next.outputs.y)).toEqual([3, 4]);
-    expect(sessions.status(s).chunks_done).toBe(2);
+    expect(sessions.status('default', s).chunks_done).toBe(2);
   });
 
   it('reports queue position and pending chunks, and ends waiting chunks on delete', async () => {
@@ -142,32 +142,32 @@ describe('SessionManager', () => {
     const replica = new AccumulatingReplica('r1');
     replica.stall = true;
     host.add('m', {}, { max_batch_size: 1 }).addReplica(replica);
-    const a = sessions.create('m', 'a').session_id;
-    const b = sessions.create('m', 'b').session_id;
+    const a = sessions.create('default', 'm', 'a').session_id;
+    const b = sessions.create('default', 'm', 'b').session_id;
     const first = sessions.chunk(a, chunkOf([1, 1])); // runs (stalled)
     const waits = [sessions.chunk(b, chunkOf([1, 1])), sessions.chunk(b, chunkOf([2, 2]))];
-    await until(() => replica.batches.length === 1 && sessions.status(b).position === 0);
-    expect(sessions.status(b)).toMatchObject({ position: 0, pending_chunks: 2, chunks_done: 0 });
-    expect(sessions.status(a)).toMatchObject({ position: null, pending_chunks: 1 });
-    expect(sessions.delete(b)).toBe(0);
+    await until(() => replica.batches.length === 1 && sessions.status('default', b).position === 0);
+    expect(sessions.status('default', b)).toMatchObject({ position: 0, pending_chunks: 2, chunks_done: 0 });
+    expect(sessions.status('default', a)).toMatchObject({ position: null, pending_chunks: 1 });
+    expect(sessions.delete('default', b)).toBe(0);
     replica.release();
     await until(() => replica.batches.length === 2);
     replica.release();
     expect(await Promise.all(waits.map((w) => codeOf(w)))).toEqual(['SESSION_NOT_FOUND', 'SESSION_NOT_FOUND']);
     expect((await first).seq).toBe(1);
-    expect(await codeOf(() => sessions.delete(b))).toBe('SESSION_NOT_FOUND');
+    expect(await codeOf(() => sessions.delete('default', b))).toBe('SESSION_NOT_FOUND');
   });
 
   it('routes by the routing table, refuses unknown keys and deployments, and bounds the sessions', async () => {
     setup({ maxSessions: 3 });
     host.add('zh', { routing: { 'English -> Chinese': '0', 'English -> Italian': 'it' } });
     host.add('it');
-    expect(sessions.create('zh', 'u', 'English -> Chinese')).toMatchObject({ deployment: 'zh', gpu: '0', routing_key: 'English -> Chinese' });
-    expect(sessions.create('zh', 'u', 'English -> Italian')).toMatchObject({ deployment: 'it', gpu: null });
-    expect(await codeOf(() => sessions.create('zh', 'u', 'English -> Klingon'))).toBe('INVALID_REQUEST');
-    expect(await codeOf(() => sessions.create('nope', 'u'))).toBe('DEPLOYMENT_NOT_FOUND');
-    expect(sessions.create('it', 'u', 'anything')).toMatchObject({ deployment: 'it', routing_key: 'anything' }); // no table: recorded only
-    expect(await codeOf(() => sessions.create('it', 'u'))).toBe('TOO_MANY_SESSIONS');
+    expect(sessions.create('default', 'zh', 'u', 'English -> Chinese')).toMatchObject({ deployment: 'zh', gpu: '0', routing_key: 'English -> Chinese' });
+    expect(sessions.create('default', 'zh', 'u', 'English -> Italian')).toMatchObject({ deployment: 'it', gpu: null });
+    expect(await codeOf(() => sessions.create('default', 'zh', 'u', 'English -> Klingon'))).toBe('INVALID_REQUEST');
+    expect(await codeOf(() => sessions.create('default', 'nope', 'u'))).toBe('DEPLOYMENT_NOT_FOUND');
+    expect(sessions.create('default', 'it', 'u', 'anything')).toMatchObject({ deployment: 'it', routing_key: 'anything' }); // no table: recorded only
+    expect(await codeOf(() => sessions.create('default', 'it', 'u'))).toBe('TOO_MANY_SESSIONS');
     expect(sessions.size).toBe(3);
   });
 
@@ -176,7 +176,7 @@ describe('SessionManager', () => {
     const replica = new AccumulatingReplica('r1');
     replica.stall = true;
     host.add('m').addReplica(replica);
-    const s = sessions.create('m', 'c').session_id;
+    const s = sessions.create('default', 'm', 'c').session_id;
     const held = [sessions.chunk(s, chunkOf([1, 1])), sessions.chunk(s, chunkOf([1, 1]))];
     expect(await codeOf(sessions.chunk(s, chunkOf([1, 1])))).toBe('QUEUE_FULL');
     await until(() => replica.batches.length === 1);

@@ -13,6 +13,8 @@ export class DoublingReplica implements Replica {
   mode: Mode = 'ok';
   /** Rows of each batch it ran (answered or not). */
   readonly batches: number[] = [];
+  /** The abort signal of each batch it ran. */
+  readonly signals: (AbortSignal | undefined)[] = [];
   freeBytes: number | null = null;
   delayMs = 0;
   private readonly stalled: (() => void)[] = [];
@@ -27,12 +29,13 @@ export class DoublingReplica implements Replica {
     const x = inputs.x;
     if (x === undefined) throw new ReplicaError('rejected', 'input "x" is missing');
     this.batches.push(x.shape[0] ?? 0);
+    this.signals.push(signal);
     if (this.mode === 'lose') throw new ReplicaError('lost', `${this.id} died`);
     if (this.mode === 'hang') await new Promise(() => {});
     if (this.mode === 'stall') {
       await new Promise<void>((resolve, reject) => {
         this.stalled.push(resolve);
-        signal?.addEventListener('abort', () => reject(new ReplicaError('lost', 'aborted')));
+        signal?.addEventListener('abort', () => reject(new ReplicaError('lost', 'aborted')), { once: true });
       });
     }
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
