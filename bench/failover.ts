@@ -8,6 +8,7 @@
  * `running` state event (the write audit of test/fault/write-audit.ts records each writer).
  * Target: p50 ≤ 10 s. Keys: p50_s, max_s.
  */
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { request } from 'undici';
@@ -18,7 +19,8 @@ import { BENCH_SCRIPTS } from './lib/platform.ts';
 import { spread } from './lib/stats.ts';
 
 const KILLS = Number(process.env.BENCH_FAILOVER_KILLS ?? 5);
-const EXECUTOR = 'local';
+// Both schedulers run on this machine under its default node name: one node, owner and standby of its `local@<node>`.
+const EXECUTOR = `local@${hostname()}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function poll<T>(what: string, f: () => Promise<T | null>, ms: number): Promise<T> {

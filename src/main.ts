@@ -18,6 +18,7 @@ import { MetricsRegistry } from './api/metrics.ts';
 import { loadConfig } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { Engine } from './engine/engine.ts';
+import { nodeExecutor } from './engine/node-queues.ts';
 import { RemoteReports } from './engine/remote-reports.ts';
 import { RemoteUploads } from './engine/remote-uploads.ts';
 import { TaskTokens } from './engine/task-tokens.ts';
@@ -102,8 +103,8 @@ export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..
  * What this process does (`lakeray up --role`): `all` is the API and a scheduler in one
  * process (the embedded default); `api` serves HTTP and owns no executor (it never
  * dispatches; the schedulers find its submits and cancels in the store); `scheduler` claims
- * the executors' ownership and dispatches (its HTTP serves probes, metrics and the reports of
- * tasks it runs).
+ * the executors' ownership and dispatches (its HTTP serves probes, metrics and what the tasks
+ * it runs call back on: api/scheduler-surface.ts).
  */
 export type Role = 'all' | 'api' | 'scheduler';
 
@@ -212,7 +213,12 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const reports = new RemoteReports({ tokens, task: (id) => store.get(id), stored: () => engine.eventsStored() });
   let apiUrl: string | undefined = port === 0 ? undefined : `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
+  const role = opts.role ?? 'all';
+  // A shared store means several nodes: each scheduler's local executor is its node's own
+  // (`local@<node>`), taking from the shared `local` queue (engine/node-queues.ts).
+  const nodeScoped = config.store.kind !== 'sqlite';
   const { executors, pools } = buildExecutors(config.executors, {
+    localName: nodeScoped && role !== 'api' ? nodeExecutor('local', config.node.name) : undefined,
     local: {
       pythonInterpreter: config.python.interpreter ?? defaultPython(),
       scriptRoots: [...config.script_roots],
@@ -241,7 +247,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     pools,
     observer: metrics.observer,
     artifacts,
-    schedule: (opts.role ?? 'all') !== 'api',
+    schedule: role !== 'api',
+    nodeScoped,
     // A SQLite file is this process's alone (its lock): a restart takes the executors at once.
     // A shared (PostgreSQL) store: other processes may own them; wait for their ownership to lapse.
     exclusiveStore: config.store.kind === 'sqlite',
@@ -289,6 +296,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   deployments.onDelete((tenant, name) => sessions.endDeployment(tenant, name));
 
   const app = await buildApp({
+    surface: role === 'scheduler' ? 'scheduler' : 'full',
     tasks: engine,
     sessions,
     seed003: { host: deployments.seed003Host(), deployment: config.serving.seed003.deployment },

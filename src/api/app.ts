@@ -17,6 +17,7 @@ import type { TenantLakes } from '../lake/service/tenant-lakes.ts';
 import type { TaskService } from '../engine/task-service.ts';
 import type { GenerationService } from '../generation/service.ts';
 import { MetricsRegistry, metricsRoutes } from './metrics.ts';
+import { registerSchedulerRoutes } from './scheduler-surface.ts';
 import { type AuthOptions, installAuth } from './plugins/auth.ts';
 import { installTaskTokenScope } from './plugins/task-token-scope.ts';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling, upgradeErrorHandler } from './plugins/errors.ts';
@@ -98,6 +99,8 @@ export interface AppOptions {
   evalResultsDir?: string;
   /** Tenants' settings and usage (/api/v1/tenants/{name}), and their per-tenant metrics. */
   tenants?: TenantAdmin;
+  /** `scheduler`: only probes, /metrics and the routes its tasks call back on (scheduler-surface.ts). Default `full`. */
+  surface?: 'full' | 'scheduler';
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -177,6 +180,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   metrics.setStatsSource(() => opts.tasks.stats());
   if (opts.tenants) metrics.setTenantSource(() => (opts.tenants as TenantAdmin).usageOfAll());
 
+  if (opts.surface === 'scheduler') {
+    await registerSchedulerRoutes(app, opts, metrics);
+    return app;
+  }
   await app.register(healthRoutes, { tasks: opts.tasks, version: opts.version ?? 'dev', sessions: opts.sessions });
   const executors = new Map((opts.executors ?? []).map((e) => [e.name, e]));
   await app.register(taskRoutes, { tasks: opts.tasks, maxBatch: opts.maxBatch ?? DEFAULT_MAX_BATCH, executors });

@@ -115,7 +115,7 @@ export function registerUp(program: Command, action: Action): void {
     .option('--host <host>', 'interface to bind (default: config server.host, 127.0.0.1)')
     .option('--examples', 'register the bundled examples (mnist, video demo)')
     .addOption(
-      new Option('--role <role>', 'all: API and scheduler in one process; api: HTTP only, owns no executor; scheduler: owns executors and dispatches (docs/architecture.md)')
+      new Option('--role <role>', 'all: API and scheduler in one process; api: HTTP only, owns no executor; scheduler: owns executors and dispatches, its HTTP serves probes, /metrics and the callbacks of its tasks only (docs/architecture.md)')
         .choices(['all', 'api', 'scheduler'])
         .default('all'),
     )

@@ -60,6 +60,8 @@ const ENV_OVERRIDES: Record<string, (raw: Record<string, any>, v: string) => voi
   LAKERAY_GPUS: (c, v) => (((c.executors ??= {}).local ??= {}).gpus = /^\d+$/.test(v) ? Number(v) : v.split(',').filter(Boolean)),
   LAKERAY_CPUS: (c, v) => (((c.executors ??= {}).local ??= {}).cpu = Number(v)),
   LAKERAY_EVENTS_URL: (c, v) => (c.events = { ...(c.events?.kind === 'redis' ? c.events : {}), kind: 'redis', url: v }),
+  // A Kubernetes pod's name, through the downward API (deploy/base/lakeray-pod.yaml): its `local@<node>`.
+  LAKERAY_NODE_NAME: (c, v) => ((c.node ??= {}).name = v),
   // Serving defaults, under seed 003's own names (its `export MAX_BATCH_SIZE=16`) and ours.
   ...servingEnv('MAX_BATCH_SIZE', 'max_batch_size', Number),
   ...servingEnv('BATCH_TIMEOUT_MS', 'batch_timeout_ms', Number),
@@ -141,7 +143,7 @@ export function defaultConfigYaml(): string {
   return `# Lakeray configuration. Every field is optional; these are the defaults.
 # Environment overrides: LAKERAY_HOST, LAKERAY_PORT, LAKERAY_STATE_DIR, LAKERAY_DB, LAKERAY_STORE_URL,
 # LAKERAY_LAKE_ROOT, LAKERAY_DATA_ROOTS, LAKERAY_PYTHON, LAKERAY_LOG_LEVEL, LAKERAY_LOG_FORMAT,
-# LAKERAY_GPUS, LAKERAY_CPUS, LAKERAY_EVENTS_URL; serving defaults: MAX_BATCH_SIZE, BATCH_TIMEOUT_MS,
+# LAKERAY_GPUS, LAKERAY_CPUS, LAKERAY_EVENTS_URL, LAKERAY_NODE_NAME; serving defaults: MAX_BATCH_SIZE, BATCH_TIMEOUT_MS,
 # ENABLE_DYNAMIC_BATCHING, LOAD_BALANCE_STRATEGY, MAX_QUEUE, REQUEST_TIMEOUT_MS (or with a
 # LAKERAY_ prefix). See docs/configuration.md and docs/serving.md.
 ${stringify(defaults)}

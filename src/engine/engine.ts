@@ -17,6 +17,8 @@ import type { ArtifactService } from './artifact-service.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { EventWriter } from './event-writer.ts';
 import { NO_OBSERVER, type EngineObserver } from './observer.ts';
+import { NodeExecutorNames, sharedQueueOf } from './node-queues.ts';
+import { NodeRecovery } from './node-recovery.ts';
 import { Ownership } from './ownership.ts';
 import { Reconciler } from './reconciler.ts';
 import { bodyHash, compileTask, type SubmissionContext } from './submission.ts';
@@ -53,6 +55,12 @@ export interface EngineDeps {
    * dispatches; its cancels reach the owners through the store (they scan for `cancelling`).
    */
   schedule?: boolean;
+  /**
+   * True when the store is shared by several nodes: the local executor is node-scoped
+   * (`local@<node>`, node-queues.ts). A submit may name `local` (any node) or `local@<node>`
+   * (that node); this process recovers other nodes' executors when they die (node-recovery.ts).
+   */
+  nodeScoped?: boolean;
   now?: () => number;
   /** How often running tasks' GPU-seconds are charged to their tenants (tenants/gpu-meter.ts); default 5000. */
   gpuChargeMs?: number;
@@ -65,6 +73,8 @@ export class Engine implements TaskService {
   private readonly dispatcher: Dispatcher;
   private readonly reconciler: Reconciler;
   private readonly ownership: Ownership;
+  /** Other nodes' executors, recovered when they die (shared stores only). */
+  private readonly nodes: NodeRecovery | undefined;
   private recovered = 0;
   private readonly submission: SubmissionContext;
   private readonly now: () => number;
@@ -148,7 +158,10 @@ export class Engine implements TaskService {
       steal: deps.exclusiveStore ?? true,
       gained: (executor) => this.gained(executor),
       lost: (executor) => this.dispatcher.deposed(executor),
-      round: (owned) => this.scanCancels(owned),
+      round: async (owned) => {
+        await this.scanCancels(owned);
+        this.recovered += (await this.nodes?.sweep()) ?? 0;
+      },
       now: this.now,
       onError: deps.onError,
     });
@@ -159,12 +172,27 @@ export class Engine implements TaskService {
       whenSettled: (id) => this.dispatcher.whenSettled(id),
       now: this.now,
     });
+    if (deps.nodeScoped && deps.schedule !== false) {
+      this.nodes = new NodeRecovery({
+        store: deps.store,
+        own: new Set(deps.executors.keys()),
+        instanceId: this.instanceId,
+        ttlMs: deps.config.scheduler.ownership_ttl_ms,
+        leaseMs: deps.config.tasks.lease_ms,
+        published: (events) => this.writer.published(events),
+        queueChanged: () => this.dispatcher.queueChanged(),
+        now: this.now,
+        onError: deps.onError,
+      });
+    }
     const first = deps.executors.keys().next();
+    const firstName = first.done ? 'local' : first.value;
     this.submission = {
       config: deps.config,
-      executors: deps.executors,
-      pools: deps.pools ?? new Map(),
-      defaultExecutor: first.done ? 'local' : first.value,
+      executors: deps.nodeScoped ? new NodeExecutorNames(deps.executors) : deps.executors,
+      pools: deps.nodeScoped ? new NodeExecutorNames(deps.pools ?? new Map()) : (deps.pools ?? new Map()),
+      // `local`, not this node's `local@<node>`: a task that names no executor runs on any node.
+      defaultExecutor: sharedQueueOf(firstName) ?? firstName,
     };
   }
 
@@ -217,6 +245,8 @@ export class Engine implements TaskService {
     await this.dispatcher.stop();
     await this.tenants.meter.stop();
     await this.ownership.stop();
+    // What this node took from a shared queue and did not start: any node may run it now.
+    if (this.deps.nodeScoped) for (const name of this.deps.executors.keys()) if (sharedQueueOf(name) !== undefined) await this.deps.store.returnQueued(name).catch((err) => this.deps.onError?.(err, `return queued tasks of ${name}`));
     await this.webhooks.close();
     await this.writer.flush();
   }

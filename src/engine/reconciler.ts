@@ -21,6 +21,7 @@ import type { Executor, Reattached, RunCallbacks } from '../executors/executor.t
 import type { Fence, TaskStore, TransitionRequest } from '../store/task-store.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import type { EventWriter } from './event-writer.ts';
+import { sharedQueueOf } from './node-queues.ts';
 import { recoveryTransition } from './settlement.ts';
 
 export interface ReconcilerDeps {
@@ -89,7 +90,10 @@ export class Reconciler {
       const fence = this.deps.fenceOf(name);
       if (executor === undefined || fence === undefined) continue;
       const mine = stale.filter((t) => t.executor === name);
-      if (mine.length === 0 && !this.unreached.has(name)) continue;
+      // A node's own executor just won (`local@<node>`, node-queues.ts) re-attaches even with no
+      // task to follow: its predecessor on this node may have left processes whose tasks another
+      // node has recovered meanwhile, and re-attaching kills them (local/orphans.ts).
+      if (mine.length === 0 && !this.unreached.has(name) && !(exclusive && sharedQueueOf(name) !== undefined)) continue;
       const takenIds = new Set(mine.length ? await store.takeLeases(instanceId, mine, now + leaseMs, fence) : []);
       const taken = mine.filter((t) => takenIds.has(t.id)).map((t) => ({ ...t, lease_owner: instanceId, lease_expires_at: now + leaseMs }));
       count += taken.length;

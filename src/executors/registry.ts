@@ -22,6 +22,11 @@ export interface ExecutorContext {
   reports: TaskReportAccess;
   /** The token a Ray actors-mode executor's driver polls with (TaskTokens.mintExecutor). */
   executorToken?: (name: string) => string;
+  /**
+   * The local executor's name: `local`, or `local@<node>` on a scheduler sharing its store
+   * with other nodes (engine/node-queues.ts). Default `local`.
+   */
+  localName?: string;
 }
 
 type Factory<C> = (name: string, config: C, ctx: ExecutorContext) => Executor;
@@ -42,9 +47,9 @@ export const EXECUTOR_FACTORIES: Factories = {
     }),
 };
 
-/** The configured executors, `local` first (the default of a task that names none), and their pool names. */
+/** The configured executors, the local one first (a task that names none goes to `local`), and their pool names. */
 export function buildExecutors(config: ExecutorsConfig, ctx: ExecutorContext, factories: Factories = EXECUTOR_FACTORIES): { executors: Map<string, Executor>; pools: Map<string, Set<string>> } {
-  const local = new LocalExecutor({ ...ctx.local, name: 'local', config: config.local });
+  const local = new LocalExecutor({ ...ctx.local, name: ctx.localName ?? 'local', config: config.local });
   const executors = new Map<string, Executor>([[local.name, local]]);
   const pools = new Map([[local.name, new Set(config.local.pools.map((p) => p.name))]]);
   for (const [name, entry] of namedExecutors(config)) {

@@ -152,6 +152,19 @@ export interface TaskStore {
   /** Dispatch candidates for one executor, fair-share friendly (top N per tenant). */
   queued(query: QueuedQuery): Promise<Task[]>;
   /**
+   * Node-scoped executors (`local@<node>`, engine/node-queues.ts): moves the tasks among `ids`
+   * that are still queued on `from` (a shared queue) to executor `to`, remembering `from` as
+   * their home; a compare-and-set per task, so of several nodes taking the same task one gets
+   * it. Returns the tasks moved, as they are now.
+   */
+  takeQueued(ids: readonly string[], from: string, to: string): Promise<Task[]>;
+  /**
+   * Queued tasks of `executor` that were taken from a shared queue go back to it (a node
+   * died or stopped before it ran them); tasks submitted to `executor` itself stay. Returns
+   * the ids moved.
+   */
+  returnQueued(executor: string): Promise<string[]>;
+  /**
    * For each id that is queued: how many queued tasks of its executor come before it in
    * dispatch order (0 = next). Ids not queued (or unknown) are absent from the map.
    */

@@ -10,10 +10,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { request } from 'undici';
 import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SqliteTaskStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { api, freePort, ROOT, tempDir } from '../helpers/server-process.ts';
+import { taskFixture } from '../helpers/task-fixture.ts';
 import { until } from '../helpers/until.ts';
 import { execForm, readDockerfile } from './dockerfile.ts';
 import { kedaPrometheusValue } from './keda-reader.ts';
@@ -72,7 +75,7 @@ describe("deploy/'s processes, started as their pods start them", () => {
     for (const p of pods.splice(0)) if (p.child.exitCode === null) await p.stop();
   });
 
-  it('api queues and owns nothing (KEDA sees the queue on its /metrics); a scheduler then runs it; a worker starts on its own config', { timeout: 180_000 }, async () => {
+  it('api queues and owns nothing (KEDA sees the queue on its /metrics); a scheduler then runs it and serves only probes, metrics and its tasks\' lake; a worker starts on its own config', { timeout: 180_000 }, async () => {
     const dir = tempDir('lakeray-pods-');
     const etc = join(dir, 'etc');
     const base = { state_dir: join(dir, 'state'), script_roots: [join(ROOT, 'test/fixtures/scripts')], data_roots: [join(dir, 'data')], server: { host: '127.0.0.1' } };
@@ -96,19 +99,36 @@ describe("deploy/'s processes, started as their pods start them", () => {
     const scheduler = await startPod('lakeray-scheduler', etc);
     pods.push(scheduler);
     expect(await scheduler.probe('livenessProbe')).toBe(200);
+    expect(await scheduler.probe('readinessProbe')).toBe(200);
     const ids = (r.body.tasks as { id: string }[]).map((t) => t.id);
-    await until('the scheduler runs what the api accepted', async () => {
-      const states = await Promise.all(ids.map(async (id) => (await api(scheduler.url, 'GET', `/api/v1/tasks/${id}`)).body.status));
-      return states.every((s) => s === 'succeeded');
-    }, 60_000, 100);
+    // A scheduler serves no user API (api/scheduler-surface.ts): the store says what it ran.
+    const db = join(dir, 'state', 'lakeray.db');
+    const statuses = (wanted: string[]) => {
+      const conn = new Database(db, { readonly: true, fileMustExist: true });
+      try {
+        return wanted.map((id) => (conn.prepare('SELECT status FROM tasks WHERE id = ?').get(id) as { status: string } | undefined)?.status);
+      } finally {
+        conn.close();
+      }
+    };
+    await until('the scheduler runs what the api accepted', async () => statuses(ids).every((s) => s === 'succeeded'), 60_000, 100);
+    expect((await api(scheduler.url, 'GET', `/api/v1/tasks/${ids[0]}`)).status).toBe(404);
+    expect((await api(scheduler.url, 'POST', '/api/v1/tasks', { script: 'waits.mjs' })).status).toBe(404);
+    expect((await request(`${scheduler.url}/metrics`)).statusCode).toBe(200);
+    // The lake is there for its tasks' tokens only.
+    const lake = await api(scheduler.url, 'GET', '/api/v1/datasets');
+    expect([lake.status, (lake.body as { error: { code: string } }).error.code]).toEqual([403, 'FORBIDDEN']);
     expect(await scheduler.stop()).toBe(0);
 
+    // A task only the worker's own config (--config …/worker.yaml, workerCpus) has room for.
+    const store = SqliteTaskStore.open(db);
+    const big = taskFixture({ id: 't_worker_cpus', created_at: Date.now(), script: 'waits.mjs', params: { ms: 10 }, resources: { cpu: workerCpus, memory_mb: 0, gpu: 0, custom: {} } });
+    await store.insert([{ task: big, body_hash: null }], Date.now());
+    await store.close();
     const worker = await startPod('lakeray-worker', etc);
     pods.push(worker);
     expect(await worker.probe('livenessProbe')).toBe(200);
-    // Its own config (--config …/worker.yaml): the local executor with the CPUs that file gives it.
-    const { executors } = (await api(worker.url, 'GET', '/api/v1/executors')).body as { executors: { name: string; capacity: { cpu: number } }[] };
-    expect(executors.map((e) => [e.name, e.capacity.cpu])).toEqual([['local', workerCpus]]);
+    await until('the worker runs a task as big as its own config', async () => statuses([big.id])[0] === 'succeeded', 60_000, 100);
     expect(await worker.stop()).toBe(0);
   });
 });

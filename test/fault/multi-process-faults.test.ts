@@ -15,6 +15,7 @@
  * killed API node, resumed on the other with Last-Event-ID, saw every seq once with no gap;
  * no script process outlived the run. The figures go to docs/reliability.md.
  */
+import { hostname } from 'node:os';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -29,7 +30,8 @@ import { installWriteAudit, ownerApp, readWriteAudit } from './write-audit.ts';
 
 const TOTAL = Number(process.env.LAKERAY_FAULT_TASKS ?? 5000);
 const BATCHES = 100;
-const EXECUTOR = 'local';
+// Both schedulers run on this machine under its default node name: one node, owner and standby of its `local@<node>`.
+const EXECUTOR = `local@${hostname()}`;
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
 const SSE_TASKS = 10;
 /** No-ops submitted at each scheduler kill, so the new owner has something to dispatch. */

@@ -33,6 +33,8 @@ export interface ClusterOptions {
   /** Migrates the fresh database (the caller opens the store: this helper does not import src/). */
   migrate: (databaseUrl: string) => Promise<void>;
   poolSize?: number;
+  /** More config for the node in one slot (e.g. its `node.name`). */
+  nodeConfig?: (slot: string) => Record<string, unknown>;
 }
 
 export interface Cluster {
@@ -69,6 +71,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     const configPath = writeConfig(dir, {
       data_roots: [join(dir, 'data')],
       ...o.config,
+      ...o.nodeConfig?.(slot),
       store: { kind: 'postgres', url: databaseUrl, pool_size: o.poolSize ?? 8 },
       events: { kind: 'redis', url: redis.url },
     });

@@ -37,6 +37,7 @@ import { PostgresTenants } from './tenants.ts';
 import { PostgresKeys } from './keys.ts';
 import { buildListQuery, encodeCursor } from './list-query.ts';
 import { migratePostgres } from './migrate.ts';
+import { PostgresNodeQueues } from './node-queues.ts';
 import { PostgresOwners } from './owners.ts';
 import { QueuedListener } from './queued-listener.ts';
 import { SQL, TASK_COLUMNS } from './queries.ts';
@@ -77,6 +78,7 @@ export class PostgresTaskStore implements TaskStore {
   readonly keys: PostgresKeys;
   readonly audit: PostgresAudit;
   private readonly owners: PostgresOwners;
+  private readonly nodeQueues: PostgresNodeQueues;
   private listener: QueuedListener | undefined;
   readonly webhooks: PostgresWebhookOutbox;
   readonly lakePins: PostgresLakePins;
@@ -90,6 +92,7 @@ export class PostgresTaskStore implements TaskStore {
     this.keys = new PostgresKeys(db);
     this.audit = new PostgresAudit(db);
     this.owners = new PostgresOwners(db);
+    this.nodeQueues = new PostgresNodeQueues(db);
     this.webhooks = new PostgresWebhookOutbox(db);
     this.lakePins = new PostgresLakePins(db);
   }
@@ -367,7 +370,15 @@ export class PostgresTaskStore implements TaskStore {
     return this.owners.release(fence, owner, now);
   }
 
-  executorOwners(): Promise<ExecutorOwnership[]> {
+takeQueued(ids: readonly string[], from: string, to: string): Promise<Task[]> {
+    return this.nodeQueues.takeQueued(ids, from, to);
+  }
+
+  returnQueued(executor: string): Promise<string[]> {
+    return this.nodeQueues.returnQueued(executor);
+  }
+
+    executorOwners(): Promise<ExecutorOwnership[]> {
     return this.owners.all();
   }
 

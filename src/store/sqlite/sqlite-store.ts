@@ -37,6 +37,7 @@ import { EventBatchInsert, type EventInserts, prepareEventInserts } from './even
 import { buildListQuery, encodeCursor } from './list-query.ts';
 import { migrate } from './migrate.ts';
 import { QueuedCandidates } from './queued-query.ts';
+import { SqliteNodeQueues } from './node-queues.ts';
 import { SqliteOwners } from './owners.ts';
 import { RowMemory } from './row-memory.ts';
 import { prepareTaskInserts, TaskBatchInsert } from './task-batch.ts';
@@ -74,6 +75,7 @@ export class SqliteTaskStore implements TaskStore {
   private readonly memory: RowMemory;
   private readonly taskInserts: ReturnType<typeof prepareTaskInserts>;
   private readonly owners: SqliteOwners;
+  private readonly nodeQueues: SqliteNodeQueues;
   readonly deployments: SqliteDeployments;
   readonly tenants: SqliteTenants;
   readonly keys: SqliteKeys;
@@ -96,6 +98,7 @@ export class SqliteTaskStore implements TaskStore {
     this.keys = new SqliteKeys(db);
     this.audit = new SqliteAudit(db);
     this.owners = new SqliteOwners(db);
+    this.nodeQueues = new SqliteNodeQueues(db, (id) => this.memory.forget(id));
   }
 
   /** Opens (creating if needed) and migrates the database at `path`; ':memory:' is allowed. */
@@ -404,6 +407,14 @@ export class SqliteTaskStore implements TaskStore {
 
   async executorOwners(): Promise<ExecutorOwnership[]> {
     return this.owners.all();
+  }
+
+  async takeQueued(ids: readonly string[], from: string, to: string): Promise<Task[]> {
+    return ids.length === 0 ? [] : this.write(this.nodeQueues.takeQueued(ids, from, to));
+  }
+
+  async returnQueued(executor: string): Promise<string[]> {
+    return this.write(this.nodeQueues.returnQueued(executor));
   }
 
   async delete(id: string): Promise<boolean> {

@@ -45,8 +45,8 @@ it('an api process proxies to a service run by a scheduler process', { timeout: 
   const echoed = await api<{ method: string; url: string; body: string }>(apiNode.url, 'POST', `/api/v1/services/${id}/echo?x=1`, { hello: 'across' });
   expect(echoed.status).toBe(200);
   expect(echoed.body).toMatchObject({ method: 'POST', url: '/echo?x=1', body: JSON.stringify({ hello: 'across' }) });
-  // The scheduler's proxy reaches it too (it runs it).
-  expect((await api(scheduler.url, 'GET', `/api/v1/services/${id}/x`)).status).toBe(200);
+  // A scheduler serves no user routes, its proxy included (api/scheduler-surface.ts): users go through an api node.
+  expect((await api(scheduler.url, 'GET', `/api/v1/services/${id}/x`)).status).toBe(404);
   const events = await api<{ events: { type: string; data: { state: string; url?: string } }[] }>(apiNode.url, 'GET', `/api/v1/tasks/${id}/events?types=service`);
   expect(events.body.events.find((e) => e.data.state === 'ready')?.data.url).toBe(`http://localhost:${listed.port}`);
 

@@ -15,6 +15,7 @@ import { PostgresTaskStore } from '../../../src/store/postgres/postgres-store.ts
 import { usePostgres } from '../../helpers/postgres-server.ts';
 import { taskStoreConformance } from './conformance.ts';
 import { ownershipConformance } from './conformance-ownership.ts';
+import { nodeQueueConformance } from './conformance-node-queues.ts';
 import { until } from '../../helpers/until.ts';
 import { makeTask, seed, start, T0, uniq } from './fixtures.ts';
 
@@ -25,6 +26,7 @@ const sharedDatabase = () => (shared ??= server().then((s) => s.createDatabase()
 
 taskStoreConformance('postgres', async () => PostgresTaskStore.open({ url: await sharedDatabase() }));
 ownershipConformance('postgres', async () => PostgresTaskStore.open({ url: await sharedDatabase() }));
+nodeQueueConformance('postgres', async () => PostgresTaskStore.open({ url: await sharedDatabase() }));
 
 describe('PostgresTaskStore specifics', () => {
   it('applies migrations once, even when several processes open a fresh database at once', async () => {

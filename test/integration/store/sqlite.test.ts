@@ -13,6 +13,7 @@ import { loadMigrations, migrate } from '../../../src/store/sqlite/migrate.ts';
 import { SqliteTaskStore } from '../../../src/store/sqlite/sqlite-store.ts';
 import { taskStoreConformance } from './conformance.ts';
 import { ownershipConformance } from './conformance-ownership.ts';
+import { nodeQueueConformance } from './conformance-node-queues.ts';
 import { makeTask, seed, start, T0, uniq } from './fixtures.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lakeray-store-'));
@@ -23,7 +24,9 @@ const freshPath = () => join(dir, `store-${++files}.db`);
 taskStoreConformance('sqlite file', () => SqliteTaskStore.open(freshPath()));
 taskStoreConformance('sqlite :memory:', () => SqliteTaskStore.open(':memory:'));
 ownershipConformance('sqlite file', () => SqliteTaskStore.open(freshPath()));
+nodeQueueConformance('sqlite file', () => SqliteTaskStore.open(freshPath()));
 ownershipConformance('sqlite :memory:', () => SqliteTaskStore.open(':memory:'));
+nodeQueueConformance('sqlite :memory:', () => SqliteTaskStore.open(':memory:'));
 
 describe('SqliteTaskStore specifics', () => {
   it('runs in WAL mode', async () => {

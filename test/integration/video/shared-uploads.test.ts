@@ -1,8 +1,9 @@
 /**
- * Uploads when the reader is another node: an API node and a scheduler node (real processes,
- * one PostgreSQL store) share a directory (node.shared_dir) and the artifact root. An image
- * uploaded to the API node is found by the other node (GET, and a generation submitted there
- * that names it) and read by the task the scheduler runs.
+ * Uploads when the reader is another node: an API node and a node of role `all` (API and
+ * scheduler; real processes, one PostgreSQL store) share a directory (node.shared_dir) and the
+ * artifact root. An image uploaded to the API node is found by the other node (GET, and a
+ * generation submitted there that names it) and read by the task that node runs. (A node of
+ * role `scheduler` serves no user routes: api/scheduler-surface.ts.)
  */
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
@@ -21,7 +22,7 @@ afterAll(async () => {
 it('an upload accepted by one node is read by a task on another that shares the storage', { timeout: 180_000 }, async () => {
   const url = await (await pg()).createDatabase();
   const shared = tempDir('lakeray-shared-');
-  const start = async (role: 'api' | 'scheduler') => {
+  const start = async (role: 'api' | 'all') => {
     const dir = tempDir(`lakeray-${role}-`);
     const config = writeConfig(dir, {
       store: { kind: 'postgres', url, pool_size: 4 },
@@ -37,7 +38,7 @@ it('an upload accepted by one node is read by a task on another that shares the 
     servers.push(s);
     return s;
   };
-  const [apiNode, scheduler] = await Promise.all([start('api'), start('scheduler')]);
+  const [apiNode, scheduler] = await Promise.all([start('api'), start('all')]);
 
   const form = new FormData();
   form.append('file', new Blob([new Uint8Array(PNG)], { type: 'image/png' }), 'cat.png');
