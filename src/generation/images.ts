@@ -36,31 +36,31 @@ export class ImageInputs {
     await this.agent.destroy().catch(() => {});
   }
 
-  /** Checks and keeps an uploaded file's bytes (POST /api/v1/uploads). */
-  async save(bytes: Buffer): Promise<Upload> {
+  /** Checks and keeps an uploaded file's bytes as `tenant`'s (POST /api/v1/uploads). */
+  async save(tenant: string, bytes: Buffer): Promise<Upload> {
     if (bytes.length > this.limits.max_bytes) throw new LakerayError('PAYLOAD_TOO_LARGE', `file: larger than ${mib(this.limits.max_bytes)}`);
     const kind = sniffImage(bytes);
     if (kind === null) throw new LakerayError('INVALID_IMAGE', 'file: not a PNG, JPEG, WebP or GIF image');
-    return this.uploads.save(bytes, kind);
+    return this.uploads.save(tenant, bytes, kind);
   }
 
-  /** The upload behind a request's `image` (null when there is none). */
-  async resolve(image: string | null | undefined): Promise<Upload | null> {
+  /** The upload behind a request's `image` (null when there is none); an upload id must be `tenant`'s. */
+  async resolve(tenant: string, image: string | null | undefined): Promise<Upload | null> {
     if (image === null || image === undefined) return null;
     if (image.startsWith('up_')) {
-      const upload = await this.uploads.get(image);
+      const upload = await this.uploads.get(tenant, image);
       if (upload === null) throw new LakerayError('UPLOAD_NOT_FOUND', `image: no upload "${image.slice(0, 80)}"`);
       return upload;
     }
-    if (/^data:/i.test(image)) return this.keep(this.decodeDataUri(image));
-    if (/^https?:\/\//i.test(image)) return this.keep(await this.fetch(image));
+    if (/^data:/i.test(image)) return this.keep(tenant, this.decodeDataUri(image));
+    if (/^https?:\/\//i.test(image)) return this.keep(tenant, await this.fetch(image));
     throw new LakerayError('INVALID_REQUEST', 'image: expected an upload id (up_…), a data: URI or an http(s) URL');
   }
 
-  private async keep(bytes: Buffer): Promise<Upload> {
+  private async keep(tenant: string, bytes: Buffer): Promise<Upload> {
     const kind = sniffImage(bytes);
     if (kind === null) throw invalid('not a PNG, JPEG, WebP or GIF image');
-    return this.uploads.save(bytes, kind);
+    return this.uploads.save(tenant, bytes, kind);
   }
 
   private decodeDataUri(uri: string): Buffer {

@@ -107,7 +107,7 @@ export class GenerationService {
     if (reason !== null) throw new LakerayError('VIDEO_MODEL_UNAVAILABLE', `model "${model.id}": ${reason}`);
     const plan = planGeneration(model, req, this.deps.config.max_prompt_chars, () => randomInt(0, MAX_SEED));
     // Network and disk last: everything a client could get wrong is refused before.
-    const image = await this.images.resolve(req.image);
+    const image = await this.images.resolve(caller.tenant, req.image);
     const vars: Vars = { ...plan.vars, image: image?.path ?? null };
     const [submitted] = await this.deps.tasks.submit(caller, [this.taskInput(model, vars, image, req)]);
     if (!submitted) throw new Error('TaskService.submit returned no result');
@@ -141,12 +141,12 @@ export class GenerationService {
     return this.view(caller, after);
   }
 
-  upload(_caller: Caller, bytes: Buffer): Promise<Upload> {
-    return this.images.save(bytes);
+  upload(caller: Caller, bytes: Buffer): Promise<Upload> {
+    return this.images.save(caller.tenant, bytes);
   }
 
-  async uploadFile(_caller: Caller, id: string): Promise<Upload> {
-    const upload = await this.deps.uploads.get(id);
+  async uploadFile(caller: Caller, id: string): Promise<Upload> {
+    const upload = await this.deps.uploads.get(caller.tenant, id);
     if (upload === null) throw new LakerayError('UPLOAD_NOT_FOUND', `No upload "${id.slice(0, 80)}"`);
     return upload;
   }

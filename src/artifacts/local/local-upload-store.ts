@@ -1,10 +1,13 @@
 /**
  * UploadStore in a local directory (<state_dir>/uploads): <id>.<ext>, written to a temporary
  * name and renamed, so a task never reads half an upload. The extension records the type.
+ * Tenant `default` keeps the directory itself (uploads made before tenants stay readable);
+ * tenant T has tenants/T under it, as the lake does (lake/lance/location.ts tenantRoot).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { tenantRoot } from '../../lake/lance/location.ts';
 import { isUploadId, type Upload, type UploadKind, type UploadStore } from '../upload-store.ts';
 
 const TYPES: Readonly<Record<string, string>> = { png: 'image/png', jpg: 'image/jpeg', webp: 'image/webp', gif: 'image/gif' };
@@ -19,12 +22,13 @@ export class LocalUploadStore implements UploadStore {
     this.dir = resolve(dir);
   }
 
-  async save(bytes: Buffer, kind: UploadKind): Promise<Upload> {
+  async save(tenant: string, bytes: Buffer, kind: UploadKind): Promise<Upload> {
     if (!Object.hasOwn(TYPES, kind.extension)) throw new Error(`uploads of .${kind.extension} are not kept`);
-    await mkdir(this.dir, { recursive: true });
+    const dir = tenantRoot(this.dir, tenant);
+    await mkdir(dir, { recursive: true });
     const id = newId();
-    const path = join(this.dir, `${id}.${kind.extension}`);
-    const tmp = join(this.dir, `.tmp-${id}`);
+    const path = join(dir, `${id}.${kind.extension}`);
+    const tmp = join(dir, `.tmp-${id}`);
     try {
       await writeFile(tmp, bytes);
       await rename(tmp, path);
@@ -35,10 +39,11 @@ export class LocalUploadStore implements UploadStore {
     return { id, content_type: kind.content_type, size: bytes.length, path, created_at: Date.now() };
   }
 
-  async get(id: string): Promise<Upload | null> {
+  async get(tenant: string, id: string): Promise<Upload | null> {
     if (!isUploadId(id)) return null;
+    const dir = tenantRoot(this.dir, tenant);
     for (const [extension, content_type] of Object.entries(TYPES)) {
-      const path = join(this.dir, `${id}.${extension}`);
+      const path = join(dir, `${id}.${extension}`);
       try {
         const s = await stat(path);
         return { id, content_type, size: s.size, path, created_at: Math.floor(s.mtimeMs) };

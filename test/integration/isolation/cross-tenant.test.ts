@@ -1,7 +1,7 @@
 /**
  * The tenant-isolation suite (issue 15 §2): on a real server with API keys (auth: keys),
  * tenant A makes one of every object (a finished task with an artifact, a running task, a
- * running service, a dataset with a tag, a model with a file); tenant B, an admin of its own
+ * running service, a dataset with a tag, a model with a file, an uploaded image); tenant B, an admin of its own
  * tenant, then tries every route of the OpenAPI document with A's ids in every path parameter,
  * and a WebSocket `all` subscription while A works. B must never see A's data (no marker of A
  * in any answer), never get a 403 that confirms an object exists, never a 5xx, and none of its
@@ -26,7 +26,7 @@ let iso: IsolationServer;
 let url: string;
 let keyA: string;
 let keyB: string;
-const a = { done: '', held: '', service: '' };
+const a = { done: '', held: '', service: '', upload: '' };
 let releaseHeld: () => void = () => {};
 
 type Answer = { status: number; text: string };
@@ -59,7 +59,8 @@ const modelIpc = (): Buffer => {
 
 beforeAll(async () => {
   iso = await startIsolationServer({
-    auth: { mode: 'keys' },
+    // No rate limit: a 429 would stand in for the route's own answer, and every route must answer.
+    auth: { mode: 'keys', rate_limit: null },
     script_roots: [join(import.meta.dirname, 'scripts'), join(ROOT, 'test/fixtures/scripts/services')],
   });
   url = iso.server.url;
@@ -85,6 +86,13 @@ beforeAll(async () => {
   ok(await call(keyA, 'PUT', '/api/v1/datasets/acme_digits/arrow', Buffer.from(arrow.tableToIPC(table, 'stream')), ARROW), 'dataset');
   ok(await call(keyA, 'POST', '/api/v1/datasets/acme_digits/tags', JSON.stringify({ tag: 'gold', version: 1 }), 'application/json'), 'tag');
   ok(await call(keyA, 'PUT', '/api/v1/models/acme_model/arrow', modelIpc(), ARROW), 'model');
+  // An image (PNG magic, then the marker): its bytes in an answer to B would be a leak.
+  const form = new FormData();
+  const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from(MARKER)]);
+  form.append('file', new Blob([new Uint8Array(png)], { type: 'image/png' }), 'acme.png');
+  const up = await fetch(`${url}/api/v1/uploads`, { method: 'POST', headers: { authorization: `Bearer ${keyA}` }, body: form });
+  expect(up.status).toBe(201);
+  a.upload = ((await up.json()) as { id: string }).id;
 }, 180_000);
 
 afterAll(async () => {
@@ -108,6 +116,7 @@ const snapshotOfA = async () => {
     dataset: await table('datasets', 'acme_digits'),
     model: await table('models', 'acme_model'),
     listed: (await get('/api/v1/tasks?limit=100')).body.tasks.map((t: { id: string }) => t.id).sort(),
+    upload: (await call(keyA, 'GET', `/api/v1/uploads/${a.upload}`)).text,
   };
 };
 
@@ -115,6 +124,7 @@ describe('tenant isolation', () => {
   it('tenant B, trying every route with A\'s ids, reads nothing of A\'s and changes nothing', async () => {
     const before = await snapshotOfA();
     expect(before.artifact).toContain(MARKER);
+    expect(before.upload).toContain(MARKER);
     const doc = JSON.parse((await call(keyB, 'GET', '/docs/json')).text);
     const ops = operations(doc).filter((op) => !op.path.startsWith('/docs'));
     // Every object of A, as the path parameters that name it (the rest take its id too).
@@ -125,6 +135,7 @@ describe('tenant isolation', () => {
       { id: 'acme_digits', tag: 'gold' },
       { id: 'acme_model', file: 'weights.bin' },
       { id: a.done, name: 'acme', session_id: a.done },
+      { id: a.upload },
     ];
     const seen: { op: string; status: number; text: string }[] = [];
     let tried = 0;
@@ -150,7 +161,7 @@ describe('tenant isolation', () => {
     const errors5xx = seen.filter((s) => s.status >= 500 && s.status !== 503);
     // A's task ids in a task or service route: never a success. (A lake route with A's names
     // is B's own namespace: B may make its own `acme_digits`; A's snapshot below shows it is not A's.)
-    const reachedA = seen.filter((s) => s.status < 300 && [a.done, a.held, a.service].some((id) => new RegExp(`^[A-Z]+ /api/v1/(tasks|services)/${id}`).test(s.op)));
+    const reachedA = seen.filter((s) => s.status < 300 && [a.done, a.held, a.service, a.upload].some((id) => new RegExp(`^[A-Z]+ /api/v1/(tasks|services|uploads)/${id}`).test(s.op)));
     console.log(`isolation: ${ops.length} routes, ${objects.length} objects of A, ${tried} requests by B; cross-tenant reads ${leaks.length + reachedA.length}, 403s ${forbidden.length}; statuses ${JSON.stringify(Object.fromEntries([...new Set(seen.map((x) => x.status))].sort().map((st) => [st, seen.filter((x) => x.status === st).length])))}`);
     expect(leaks.map((s) => s.op)).toEqual([]);
     expect(reachedA.map((s) => `${s.op} → ${s.status}`)).toEqual([]);
