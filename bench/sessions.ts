@@ -30,19 +30,29 @@ const MODES = {
 } as const;
 type Mode = keyof typeof MODES;
 
+/** The deployment's batches and rows so far (its stats), to tell how full a round's batches were. */
+async function batchCounts(url: string): Promise<{ batches: number; rows: number }> {
+  const res = await fetch(`${url}/api/v1/deployments/gru/stats`);
+  const s = (await res.json()) as { batches_total: number; mean_batch_size: number };
+  return { batches: s.batches_total, rows: s.batches_total * s.mean_batch_size };
+}
+
 export async function run(): Promise<Record<string, unknown>> {
   const p = await startServingPlatform({ gru: GRU_ONNX });
   try {
     await p.deploy({ name: 'gru', model: 'gru', resources: { cpu: 1 }, state: [{ input: 'h0', output: 'hn' }], ...MODES.batched });
-    const results: Record<Mode, { r: LoadResult; chunksPerS: number }[]> = { batched: [], baseline: [] };
+    const results: Record<Mode, { r: LoadResult; chunksPerS: number; meanBatch: number }[]> = { batched: [], baseline: [] };
     for (let round = 1; round <= ROUNDS; round++) {
       for (const mode of Object.keys(MODES) as Mode[]) {
         await p.patch('gru', MODES[mode]);
+        const before = await batchCounts(p.server.url);
         const r = await sessionLoad({ url: p.server.url, deployment: 'gru', sessions: SESSIONS, chunks: CHUNKS, chunkFloats: 28 });
         if (r.failed > 0 || r.n !== SESSIONS * CHUNKS) throw new Error(`${mode}: ${r.n} of ${SESSIONS * CHUNKS} chunks answered, ${r.failed} failed: ${r.errors.join(' | ')}`);
         const chunksPerS = r.rps; // every chunk over the time from the first send to the last answer
-        results[mode].push({ r, chunksPerS });
-        console.log(`round ${round} ${mode}: ${chunksPerS.toFixed(0)} chunks/s; ${describeLoad(r)}`);
+        const after = await batchCounts(p.server.url);
+        const meanBatch = (after.rows - before.rows) / Math.max(1, after.batches - before.batches);
+        results[mode].push({ r, chunksPerS, meanBatch });
+        console.log(`round ${round} ${mode}: ${chunksPerS.toFixed(0)} chunks/s, mean batch ${meanBatch.toFixed(1)} chunks; ${describeLoad(r)}`);
       }
     }
     const cps = (m: Mode) => spread(results[m].map((x) => x.chunksPerS));
@@ -55,6 +65,7 @@ export async function run(): Promise<Record<string, unknown>> {
       ratio,
       p99_ms: p99,
       baseline_p99_ms: spread(results.baseline.map((x) => x.r.p99_ms)).median,
+      mean_batch_chunks: spread(results.batched.map((x) => x.meanBatch)).median,
       target: TARGET,
       spread: { chunks_per_s: cps('batched'), baseline_chunks_per_s: cps('baseline') },
       settings: MODES,

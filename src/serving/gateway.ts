@@ -74,6 +74,8 @@ export class Gateway {
   private queuedRows = 0;
   /** Chains with a request sent in full and not yet answered: their next request waits. */
   private readonly busyChains = new Map<string, number>();
+  /** When each chain's last request settled, for chains settled within batch_timeout_ms (waveIn). */
+  private readonly chainAnsweredAt = new Map<string, number>();
   /** Every request not yet settled (queued or in flight). */
   private readonly outstanding = new Set<Entry>();
   private readonly slots = new Map<string, Slot>();
@@ -247,7 +249,12 @@ export class Gateway {
     e.settled = true;
     this.timers.clearTimeout(e.timer);
     this.outstanding.delete(e);
-    if (e.chain !== undefined && e.sent >= e.rows) this.countBusy(e.chain, -1);
+    if (e.chain !== undefined) {
+      if (e.sent >= e.rows) this.countBusy(e.chain, -1);
+      // Re-inserted, so the map stays in answer order.
+      this.chainAnsweredAt.delete(e.chain);
+      this.chainAnsweredAt.set(e.chain, this.clock());
+    }
     if (e.sent < e.rows) {
       this.queueDirty = true;
       this.queuedCount -= 1;
@@ -354,7 +361,10 @@ export class Gateway {
       const gpus = slot?.replica.gpus ?? [];
       const accept = held.size === 0 ? undefined : (r: QueuedRequest) => r.gpu === undefined || !held.has(r.gpu) || gpus.includes(r.gpu);
       const idle = turnOver && slot !== undefined && slot.batchesInFlight === 0;
-      const decision = nextBatch(this.waiting() as readonly QueuedRequest[], this.busyChains, this.settings, this.clock(), accept, idle);
+      const queue = this.waiting() as readonly QueuedRequest[];
+      const first = nextBatch(queue, this.busyChains, this.settings, this.clock(), accept, idle);
+      // A wave of session chunks that is all in does not wait out the timeout (waveIn).
+      const decision = first.kind === 'wait' && this.waveIn() ? nextBatch(queue, this.busyChains, { ...this.settings, batch_timeout_ms: 0 }, this.clock(), accept) : first;
       if (decision.kind === 'idle') continue;
       if (decision.kind === 'wait') {
         wait = Math.min(wait ?? Infinity, decision.ms);
@@ -364,6 +374,30 @@ export class Gateway {
       return 'sent';
     }
     return wait ?? 'none';
+  }
+
+  /**
+   * Whether the sessions streaming here have all sent their next chunk: each chain answered
+   * within the last batch_timeout_ms has its next request queued or running, and every queued
+   * request is of such a chain. Waiting out the timeout cannot add a chunk to the batch then
+   * (sessions that wait for each answer send in waves), so it closes now. A chain quiet that
+   * long, or ended, holds no batch; a new chain's request or one without a chain keeps the
+   * plain rule.
+   */
+  private waveIn(): boolean {
+    const since = this.clock() - this.settings.batch_timeout_ms;
+    for (const [chain, at] of this.chainAnsweredAt) {
+      if (at > since) break; // the map is in answer order
+      this.chainAnsweredAt.delete(chain);
+    }
+    if (this.chainAnsweredAt.size === 0) return false;
+    const queued = new Set<string>();
+    for (const e of this.waiting()) {
+      if (e.chain === undefined || !this.chainAnsweredAt.has(e.chain)) return false;
+      queued.add(e.chain);
+    }
+    for (const chain of this.chainAnsweredAt.keys()) if (!queued.has(chain) && !this.busyChains.has(chain)) return false;
+    return true;
   }
 
   /** GPU ids held by ready replicas (pinned requests go there; others' pins are ignored). */
