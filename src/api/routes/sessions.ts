@@ -18,7 +18,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { WebSocket } from 'ws';
 import { z } from 'zod';
 import { LakerayError } from '../../domain/errors.ts';
-import { decodeBinaryChunk, decodeJsonChunk, encodeChunkAnswer } from '../../serving/sessions/chunk-codec.ts';
+import { chunkAnswerText, decodeBinaryChunk, decodeJsonChunk } from '../../serving/sessions/chunk-codec.ts';
 import type { SessionManager } from '../../serving/sessions.ts';
 import { errorResponses, toApiError } from '../plugins/errors.ts';
 import { callerOf } from '../caller.ts';
@@ -54,6 +54,9 @@ export const routingKey = z.string().min(1).max(200);
 export function streamSession(socket: WebSocket, sessions: SessionManager, tenant: string, id: string, deployment?: string): void {
   const send = (msg: unknown) => {
     if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(msg));
+  };
+  const sendText = (text: unknown) => {
+    if (socket.readyState === WebSocket.OPEN) socket.send(text as string);
   };
   const sendError = (err: unknown) => {
     const e = toApiError(err);
@@ -131,9 +134,9 @@ export function streamSession(socket: WebSocket, sessions: SessionManager, tenan
         inputs = decodeJsonChunk(specs, body);
       }
       const { seq, outputs } = await sessions.chunk(id, inputs);
-      return encodeChunkAnswer(seq, outputs);
+      return chunkAnswerText(seq, outputs);
     })();
-    after(answer, send);
+    after(answer, sendText);
   });
 }
 

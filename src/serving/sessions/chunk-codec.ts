@@ -28,9 +28,14 @@ export function decodeBinaryChunk(specs: readonly TensorSpec[], bytes: Uint8Arra
   const perRow = inner.reduce((a, b) => a * b, 1);
   if (bytes.byteLength === 0 || bytes.byteLength % (4 * perRow) !== 0)
     throw new LakerayError('INVALID_TENSOR', `input "${spec.name}": a frame of ${bytes.byteLength} bytes is not whole rows of ${perRow} float32 values (${4 * perRow} bytes) for ${shapeText(spec)}`);
-  // Copy: the frame's buffer may be shared and unaligned for a Float32Array view.
-  const data = new Float32Array(bytes.byteLength / 4);
-  new Uint8Array(data.buffer).set(bytes);
+  // A view when the frame's bytes are 4-aligned (ws hands each message its own bytes, which
+  // live as long as the chunk): a copy per chunk was an allocation the GC paid for. Else a copy.
+  let data: Float32Array;
+  if (bytes.byteOffset % 4 === 0) data = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  else {
+    data = new Float32Array(bytes.byteLength / 4);
+    new Uint8Array(data.buffer).set(bytes);
+  }
   return { [spec.name]: { dtype: 'float32', shape: [data.length / perRow, ...inner], data } };
 }
 
@@ -74,6 +79,49 @@ export function prediction(t: Tensor | undefined): number | number[] | undefined
     out.push(best);
   }
   return rows === 1 ? out[0] : out;
+}
+
+/**
+ * encodeChunkAnswer as JSON text, written straight from the typed arrays (no nested arrays to
+ * build and walk per chunk): the same text JSON.stringify gives for it (a test checks).
+ */
+export function chunkAnswerText(seq: number, outputs: TensorMap): string {
+  let text = `{"seq":${seq},"outputs":{`;
+  let first: Tensor | undefined;
+  let comma = '';
+  for (const name in outputs) {
+    const t = outputs[name]!;
+    first ??= t;
+    text += `${comma}${JSON.stringify(name)}:${nestedText(t)}`;
+    comma = ',';
+  }
+  const pred = prediction(first);
+  if (pred === undefined) return `${text}}}`;
+  return `${text}},"prediction":${typeof pred === 'number' ? pred : `[${pred.join(',')}]`}}`;
+}
+
+/** One value as JSON.stringify writes it (a non-finite number is null). */
+const valueText = (v: number | bigint): string => {
+  const n = typeof v === 'bigint' ? Number(v) : v;
+  return Number.isFinite(n) ? String(n) : 'null';
+};
+
+/** A tensor as JSON nested arrays, as JSON.stringify(toNested(t)) writes it. */
+function nestedText(t: Tensor): string {
+  const data = t.data as ArrayLike<number | bigint>;
+  const { shape } = t;
+  if (shape.length === 0) return data.length === 0 ? 'null' : valueText(data[0]!);
+  let at = 0;
+  const build = (depth: number): string => {
+    const n = shape[depth]!;
+    let out = '[';
+    for (let i = 0; i < n; i++) {
+      if (i > 0) out += ',';
+      out += depth === shape.length - 1 ? valueText(data[at++]!) : build(depth + 1);
+    }
+    return `${out}]`;
+  };
+  return build(0);
 }
 
 export function encodeChunkAnswer(seq: number, outputs: TensorMap): Record<string, unknown> {
