@@ -254,6 +254,7 @@ export class Gateway {
       // Re-inserted, so the map stays in answer order.
       this.chainAnsweredAt.delete(e.chain);
       this.chainAnsweredAt.set(e.chain, this.clock());
+      this.forgetQuietChains();
     }
     if (e.sent < e.rows) {
       this.queueDirty = true;
@@ -385,11 +386,7 @@ export class Gateway {
    * plain rule.
    */
   private waveIn(): boolean {
-    const since = this.clock() - this.settings.batch_timeout_ms;
-    for (const [chain, at] of this.chainAnsweredAt) {
-      if (at > since) break; // the map is in answer order
-      this.chainAnsweredAt.delete(chain);
-    }
+    this.forgetQuietChains();
     if (this.chainAnsweredAt.size === 0) return false;
     const queued = new Set<string>();
     for (const e of this.waiting()) {
@@ -398,6 +395,15 @@ export class Gateway {
     }
     for (const chain of this.chainAnsweredAt.keys()) if (!queued.has(chain) && !this.busyChains.has(chain)) return false;
     return true;
+  }
+
+  /** Drops the chains answered batch_timeout_ms ago or earlier (from the front: the map is in answer order). */
+  private forgetQuietChains(): void {
+    const since = this.clock() - this.settings.batch_timeout_ms;
+    for (const [chain, at] of this.chainAnsweredAt) {
+      if (at > since) break;
+      this.chainAnsweredAt.delete(chain);
+    }
   }
 
   /** GPU ids held by ready replicas (pinned requests go there; others' pins are ignored). */
