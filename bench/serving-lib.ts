@@ -72,6 +72,9 @@ export interface OpenResult extends LoadResult {
   offered: number;
   /** Answers that arrived within the window ÷ its length. */
   answered_rps: number;
+  /** Requests outstanding when the window starts and when it ends. */
+  backlog_start: number;
+  backlog_end: number;
   p95_first_ms: number;
   p95_second_ms: number;
 }
@@ -90,8 +93,11 @@ export const httpLoad = async (load: HttpLoad): Promise<LoadResult> => resultOf(
 
 /** One open-loop run (serving-load-worker.mjs mode "open"): latency from each request's scheduled time. */
 export const openLoad = async (load: OpenLoad): Promise<OpenResult> => {
-  const a = (await inWorker({ mode: 'open', ...load })) as WorkerAnswer & { offered: number; answered_in_window: number; p95_first_ms: number; p95_second_ms: number };
-  return { ...resultOf(a), rate: load.rate, offered: a.offered, answered_rps: a.answered_in_window / a.seconds, p95_first_ms: a.p95_first_ms, p95_second_ms: a.p95_second_ms };
+  const a = (await inWorker({ mode: 'open', ...load })) as WorkerAnswer & { offered: number; answered_in_window: number; backlog_start: number; backlog_end: number; p95_first_ms: number; p95_second_ms: number };
+  return {
+    ...resultOf(a), rate: load.rate, offered: a.offered, answered_rps: a.answered_in_window / a.seconds,
+    backlog_start: a.backlog_start, backlog_end: a.backlog_end, p95_first_ms: a.p95_first_ms, p95_second_ms: a.p95_second_ms,
+  };
 };
 
 export const sessionLoad = async (load: { url: string; deployment: string; sessions: number; chunks: number; chunkFloats: number }): Promise<LoadResult> =>
