@@ -179,6 +179,11 @@ export class Gateway {
     return { position: at < 0 ? null : at, pending };
   }
 
+  /** A chain that ended (a session deleted or reaped): its next request will not come, so no wave waits for it. */
+  endChain(chain: string): void {
+    if (this.chainAnsweredAt.delete(chain)) this.schedulePump();
+  }
+
   /** What sizing needs, without the stats' latency percentiles (a sort of the window) that `stats()` computes. */
   load(): { queue_rows: number; in_flight_rows: number } {
     let inFlight = 0;
@@ -389,7 +394,7 @@ export class Gateway {
    * within the last batch_timeout_ms has its next request queued or running, and every queued
    * request is of such a chain. Waiting out the timeout cannot add a chunk to the batch then
    * (sessions that wait for each answer send in waves), so it closes now. A chain quiet that
-   * long, or ended, holds no batch; a new chain's request or one without a chain keeps the
+   * long, or ended (endChain), holds no batch; a new chain's request or one without a chain keeps the
    * plain rule.
    */
   private waveIn(): boolean {

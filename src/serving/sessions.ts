@@ -24,6 +24,8 @@ import type { ModelSignature, StateBinding, TensorMap, TensorSpec } from './type
 export interface SessionGateway {
   submit(req: { inputs: TensorMap; rows: number; chain?: string; deadline?: number; gpu?: string }): Promise<TensorMap>;
   chainStatus(chain: string): { position: number | null; pending: number };
+  /** The session ended: the gateway stops expecting its next chunk. */
+  endChain?(chain: string): void;
 }
 
 /**
@@ -311,6 +313,7 @@ export class SessionManager {
     s.ended = reason;
     s.state = null;
     this.sessions.delete(s.session_id);
+    this.host.gateway(s.tenant, s.deployment)?.endChain?.(s.session_id);
     for (const l of s.listeners) l(reason);
     s.listeners.clear();
   }

@@ -114,4 +114,18 @@ describe('Gateway: a wave of session chunks', () => {
     await time.advance(1);
     expect(r.batches).toEqual([2, 1, 1, 2]);
   });
+
+  it('does not wait for a session that ended', async () => {
+    const { time, g, r, chunk } = setup();
+    chunk('a', 'a0');
+    chunk('b', 'b0');
+    await time.advance(TIMEOUT);
+    expect(r.batches).toEqual([2]);
+    chunk('a', 'a1');
+    await time.advance(10);
+    expect(r.batches).toEqual([2]);
+    g.endChain('b');
+    await time.advance(0);
+    expect(r.batches).toEqual([2, 1]);
+  });
 });

@@ -65,6 +65,24 @@ describe('SessionManager', () => {
     expect(replica.batches.length).toBeLessThan(40);
   });
 
+  it('tells the gateway when a session ends, so the next wave does not wait for it', async () => {
+    setup();
+    const replica = new AccumulatingReplica('r1');
+    host.add('m', {}, { batch_timeout_ms: 1000 }).addReplica(replica);
+    const [a, b] = ['a', 'b'].map((c) => sessions.create('default', 'm', c).session_id) as [string, string];
+    await Promise.all([a, b].map((id) => sessions.chunk(id, chunkOf([1, 1]))));
+    expect(replica.batches).toEqual([2]);
+    // b was answered with a: a's next chunk waits for b's, up to the timeout...
+    const next = sessions.chunk(a, chunkOf([2, 2]));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(replica.batches).toEqual([2]);
+    // ...unless b ends: then it goes at once.
+    const ended = Date.now();
+    sessions.delete('default', b);
+    expect(values((await next).outputs.y)).toEqual([3, 3]);
+    expect(Date.now() - ended).toBeLessThan(500);
+  });
+
   it('keeps a session going when its replica is drained or removed: the state is the gateway’s', async () => {
     setup();
     const gateway = host.add('m', {}, { load_balance_strategy: 'round_robin' });
