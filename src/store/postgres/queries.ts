@@ -137,6 +137,42 @@ export const SQL = {
     ) h
     ORDER BY h.priority DESC, h.created_at ASC, h.id ASC LIMIT $3`,
 
+  /**
+   * queuedHead over a node's executor ($1) and the shared queue it serves ($4): each queue's
+   * head by its own ordered index read, merged (a node claims from both, engine/node-queues.ts).
+   */
+  queuedHeadShared: `
+    SELECT * FROM (
+      (SELECT * FROM tasks WHERE status = 'queued' AND executor = $1 AND ${READY} ORDER BY ${DISPATCH_ORDER} LIMIT $3)
+      UNION ALL
+      (SELECT * FROM tasks WHERE status = 'queued' AND executor = $4 AND ${READY} ORDER BY ${DISPATCH_ORDER} LIMIT $3)
+    ) q
+    ORDER BY ${DISPATCH_ORDER} LIMIT $3`,
+
+  /**
+   * queuedPerTenant over a node's executor and the shared queue it serves ($1: both): the
+   * tenants of each queue by its own skip scan, each (queue, tenant)'s head by a LATERAL index
+   * read of $4, then each tenant's top $4 of both queues (few rows: queues × tenants × $4).
+   */
+  queuedPerTenantShared: `
+    WITH RECURSIVE tenants(executor, tenant) AS (
+      SELECT e.executor, (SELECT n.tenant FROM tasks n WHERE n.status = 'queued' AND n.executor = e.executor ORDER BY n.tenant LIMIT 1)
+      FROM unnest($1::text[]) e(executor)
+      UNION ALL
+      SELECT p.executor, (SELECT n.tenant FROM tasks n WHERE n.status = 'queued' AND n.executor = p.executor AND n.tenant > p.tenant ORDER BY n.tenant LIMIT 1)
+      FROM tenants p WHERE p.tenant IS NOT NULL
+    ),
+    heads AS (
+      SELECT h.*, row_number() OVER (PARTITION BY h.tenant ORDER BY h.priority DESC, h.created_at ASC, h.id ASC) AS tenant_rank
+      FROM (SELECT executor, tenant FROM tenants WHERE tenant IS NOT NULL) p CROSS JOIN LATERAL (
+        SELECT * FROM tasks
+        WHERE status = 'queued' AND executor = p.executor AND tenant = p.tenant AND ${READY}
+        ORDER BY ${DISPATCH_ORDER} LIMIT $4
+      ) h
+    )
+    SELECT * FROM heads WHERE tenant_rank <= $4
+    ORDER BY ${DISPATCH_ORDER} LIMIT $3`,
+
   /** For each queued id: how many queued tasks of its executor come first. */
   queuePositions: `
     SELECT w.id, (
