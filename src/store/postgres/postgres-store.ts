@@ -224,7 +224,8 @@ export class PostgresTaskStore implements TaskStore {
       rows =
         perTenant >= limit
           ? await this.db.query<TaskRow>({ name: 'lakeray_queued_head_shared', text: SQL.queuedHeadShared, values: [executor, now, limit, shared] })
-          : await this.db.query<TaskRow>({ name: 'lakeray_queued_per_tenant_shared', text: SQL.queuedPerTenantShared, values: [[executor, shared], now, limit, perTenant] });
+          : // Unprepared: planned for these executors (see queuedPerTenantShared); it runs only when a window is full.
+            await this.db.query<TaskRow>({ text: SQL.queuedPerTenantShared, values: [executor, now, limit, perTenant, shared] });
     }
     return rows.map(rowToTask);
   }
