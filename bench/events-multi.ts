@@ -66,7 +66,8 @@ export async function run(): Promise<Record<string, unknown>> {
     await db.end();
     const perTask = RATE * SECONDS;
     const expected = perTask * CLIENTS + perTask * TASKS;
-    const f = (x: number) => x.toFixed(2);
+    // null: nothing delivered (JSON has no NaN)
+    const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(2));
     console.log(`baseline (ws ping round trip to api-a under the same load): p50 ${f(report.ping.p50_ms)} ms  p99 ${f(report.ping.p99_ms)} ms`);
     console.log(
       `2 API nodes on the Redis bus: emit → received p50 ${f(report.p50_ms)} ms  p99 ${f(report.p99_ms)} ms (target p99 ≤ 30 ms); ` +
