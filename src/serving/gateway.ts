@@ -16,6 +16,7 @@ import { LakerayError } from '../domain/errors.ts';
 import { admit, nextBatch, ServiceTimeEstimator, type BatchSlice, type QueuedRequest } from './batcher.ts';
 import { commonRows } from './gateway/tensor-rows.ts';
 import { Flights, type Entry, type Flight, type Slot } from './gateway/flights.ts';
+import { ChainWaves } from './gateway/waves.ts';
 import { pickReplica, type ReplicaLoad, type RoutePick } from './router.ts';
 import { ServingStats, type DeploymentStats } from './stats.ts';
 import type { BatchSettings, Replica, TensorMap } from './types.ts';
@@ -74,8 +75,8 @@ export class Gateway {
   private queuedRows = 0;
   /** Chains with a request sent in full and not yet answered: their next request waits. */
   private readonly busyChains = new Map<string, number>();
-  /** When each chain's last request settled, for chains settled within batch_timeout_ms (waveIn). */
-  private readonly chainAnsweredAt = new Map<string, number>();
+  /** Chains answered within batch_timeout_ms, for the wave rule (gateway/waves.ts). */
+  private readonly waves = new ChainWaves();
   /** Every request not yet settled (queued or in flight). */
   private readonly outstanding = new Set<Entry>();
   private readonly slots = new Map<string, Slot>();
@@ -181,7 +182,7 @@ export class Gateway {
 
   /** A chain that ended (a session deleted or reaped): its next request will not come, so no wave waits for it. */
   endChain(chain: string): void {
-    if (this.chainAnsweredAt.delete(chain)) this.schedulePump();
+    if (this.waves.end(chain)) this.schedulePump();
   }
 
   /** What sizing needs, without the stats' latency percentiles (a sort of the window) that `stats()` computes. */
@@ -263,10 +264,7 @@ export class Gateway {
     this.outstanding.delete(e);
     if (e.chain !== undefined) {
       if (e.sent >= e.rows) this.countBusy(e.chain, -1);
-      // Re-inserted, so the map stays in answer order.
-      this.chainAnsweredAt.delete(e.chain);
-      this.chainAnsweredAt.set(e.chain, this.clock());
-      this.forgetQuietChains();
+      this.waves.answered(e.chain, this.clock(), this.settings.batch_timeout_ms);
     }
     if (e.sent < e.rows) {
       this.queueDirty = true;
@@ -376,8 +374,8 @@ export class Gateway {
       const idle = turnOver && slot !== undefined && slot.batchesInFlight === 0;
       const queue = this.waiting() as readonly QueuedRequest[];
       const first = nextBatch(queue, this.busyChains, this.settings, this.clock(), accept, idle);
-      // A wave of session chunks that is all in does not wait out the timeout (waveIn).
-      const decision = first.kind === 'wait' && this.waveIn() ? nextBatch(queue, this.busyChains, { ...this.settings, batch_timeout_ms: 0 }, this.clock(), accept) : first;
+      // A wave of session chunks that is all in does not wait out the timeout (gateway/waves.ts).
+      const decision = first.kind === 'wait' && this.waves.isIn(this.waiting(), this.busyChains, this.clock(), this.settings.batch_timeout_ms) ? nextBatch(queue, this.busyChains, { ...this.settings, batch_timeout_ms: 0 }, this.clock(), accept) : first;
       if (decision.kind === 'idle') continue;
       if (decision.kind === 'wait') {
         wait = Math.min(wait ?? Infinity, decision.ms);
@@ -387,35 +385,6 @@ export class Gateway {
       return 'sent';
     }
     return wait ?? 'none';
-  }
-
-  /**
-   * Whether the sessions streaming here have all sent their next chunk: each chain answered
-   * within the last batch_timeout_ms has its next request queued or running, and every queued
-   * request is of such a chain. Waiting out the timeout cannot add a chunk to the batch then
-   * (sessions that wait for each answer send in waves), so it closes now. A chain quiet that
-   * long, or ended (endChain), holds no batch; a new chain's request or one without a chain keeps the
-   * plain rule.
-   */
-  private waveIn(): boolean {
-    this.forgetQuietChains();
-    if (this.chainAnsweredAt.size === 0) return false;
-    const queued = new Set<string>();
-    for (const e of this.waiting()) {
-      if (e.chain === undefined || !this.chainAnsweredAt.has(e.chain)) return false;
-      queued.add(e.chain);
-    }
-    for (const chain of this.chainAnsweredAt.keys()) if (!queued.has(chain) && !this.busyChains.has(chain)) return false;
-    return true;
-  }
-
-  /** Drops the chains answered batch_timeout_ms ago or earlier (from the front: the map is in answer order). */
-  private forgetQuietChains(): void {
-    const since = this.clock() - this.settings.batch_timeout_ms;
-    for (const [chain, at] of this.chainAnsweredAt) {
-      if (at > since) break;
-      this.chainAnsweredAt.delete(chain);
-    }
   }
 
   /** GPU ids held by ready replicas (pinned requests go there; others' pins are ignored). */
