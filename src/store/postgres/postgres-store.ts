@@ -382,6 +382,10 @@ takeQueued(ids: readonly string[], from: string, to: string): Promise<Task[]> {
     return this.owners.all();
   }
 
+  pruneExecutors(executors: readonly string[], lapsedBefore: number): Promise<string[]> {
+    return this.owners.prune(executors, lapsedBefore);
+  }
+
   async delete(id: string): Promise<boolean> {
     const { rowCount } = await this.db.execute({ name: 'lakeray_delete_task', text: SQL.deleteTerminalTask, values: [id] });
     return rowCount === 1;

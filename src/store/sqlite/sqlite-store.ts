@@ -409,6 +409,10 @@ export class SqliteTaskStore implements TaskStore {
     return this.owners.all();
   }
 
+  async pruneExecutors(executors: readonly string[], lapsedBefore: number): Promise<string[]> {
+    return this.owners.prune(executors, lapsedBefore);
+  }
+
   async takeQueued(ids: readonly string[], from: string, to: string): Promise<Task[]> {
     return ids.length === 0 ? [] : this.write(this.nodeQueues.takeQueued(ids, from, to));
   }
