@@ -14,9 +14,22 @@
  * clients) adds less than BENCH_KNEE (10 %) throughput. Past it more clients only queue, and
  * their wait (Little's law) would count against the mode's p95. Then ROUNDS rounds alternate the modes at their saturation; the
  * figures are medians over rounds: gain = req/s on ÷ off, p95_ratio = p95 on ÷ off.
+ *
+ * That closed-loop reading puts p95 ≈ clients ÷ throughput at each knee, so it charges batching
+ * for needing more clients to fill a batch. The open-loop reading (`open`, BENCH_OPEN=0 skips
+ * it) drives each mode at a fixed arrival rate instead (serving-load-worker.mjs mode "open":
+ * Poisson arrivals by default, BENCH_ARRIVALS=constant for fixed gaps; latency from each
+ * request's scheduled time). A rate is sustainable when every request is answered, the answers
+ * within the window keep ≥ BENCH_SUSTAIN (97 %) of the offered rate, no backlog builds over the
+ * window, and its second half has p95 ≤ 1.5 × its first half's + 1 ms (a backlog grows it). A mode's saturation is the
+ * highest sustainable rate on a ladder (×BENCH_OPEN_STEP, 1.15, from half its closed-loop best,
+ * down when that already fails). Per round (BENCH_OPEN_ROUNDS, 3; the modes' order alternating)
+ * each mode's saturation is found, then each mode runs at BENCH_OPEN_FRACTION (0.9) of its own
+ * saturation for SECONDS: gain = saturation on ÷ off, p95 ratio = p95 on ÷ off at that fraction.
+ * BENCH_BODY=binary sends the raw float32 image instead of the JSON one (both modes the same).
  */
 import { formatSpread, spread } from './lib/stats.ts';
-import { CNN_ONNX, describeLoad, httpLoad, IMAGE_BODY, JSON_HEADERS, startServingPlatform, type LoadResult } from './serving-lib.ts';
+import { CNN_ONNX, describeLoad, httpLoad, IMAGE_BODY, JSON_HEADERS, openLoad, RAW_HEADERS, RAW_IMAGE_BODY, startServingPlatform, type LoadResult, type OpenResult } from './serving-lib.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -27,6 +40,23 @@ const BATCH_TIMEOUTS_MS = (process.env.BENCH_BATCH_TIMEOUTS_MS ?? '0,1,2').split
 const KNEE = Number(process.env.BENCH_KNEE ?? 0.1);
 const CLOSE_WHEN_IDLE = (process.env.BENCH_CLOSE_WHEN_IDLE ?? '1') !== '0';
 const TARGETS = { gain: 2, p95_ratio: 1.3 };
+const BODY = process.env.BENCH_BODY === 'binary' ? { kind: 'binary', headers: RAW_HEADERS, body: RAW_IMAGE_BODY } : { kind: 'json', headers: JSON_HEADERS, body: IMAGE_BODY };
+const OPEN = process.env.BENCH_OPEN !== '0';
+const OPEN_ROUNDS = Number(process.env.BENCH_OPEN_ROUNDS ?? 3);
+const OPEN_STEP = Number(process.env.BENCH_OPEN_STEP ?? 1.15);
+const OPEN_STEP_SECONDS = Number(process.env.BENCH_OPEN_STEP_SECONDS ?? 2);
+const OPEN_FRACTION = Number(process.env.BENCH_OPEN_FRACTION ?? 0.9);
+const SUSTAIN = Number(process.env.BENCH_SUSTAIN ?? 0.97);
+const ARRIVALS = process.env.BENCH_ARRIVALS === 'constant' ? 'constant' : 'poisson';
+
+/**
+ * Every request answered; ≥ SUSTAIN of the offered rate answered within the window; no backlog
+ * built over it (outstanding at its end ≤ at its start, or ≤ 50 ms of arrivals, or ≤ 4); p95 not growing
+ * from its first half to its second.
+ */
+export const sustainable = (r: OpenResult): boolean =>
+  r.failed === 0 && r.answered_rps >= SUSTAIN * r.rate && r.n >= SUSTAIN * r.offered &&
+  r.backlog_end <= Math.max(r.backlog_start, 0.05 * r.rate, 4) && r.p95_second_ms <= 1.5 * r.p95_first_ms + 1;
 
 /** The first point whose successor adds less than KNEE throughput (else the last). */
 const knee = (curve: { concurrency: number; rps: number }[]): number =>
@@ -43,7 +73,7 @@ export async function run(): Promise<Record<string, unknown>> {
   try {
     await p.deploy({ name: 'mnist', model: 'mnist', resources: { cpu: 1 }, ...on(BATCH_TIMEOUTS_MS[0]!) });
     const measure = (concurrency: number, seconds: number) =>
-      httpLoad({ url: p.server.url, path: p.predictPath('mnist'), headers: JSON_HEADERS, body: IMAGE_BODY, concurrency, warmupMs: 1000, durationMs: seconds * 1000 });
+      httpLoad({ url: p.server.url, path: p.predictPath('mnist'), headers: BODY.headers, body: BODY.body, concurrency, warmupMs: 1000, durationMs: seconds * 1000 });
     const sweep = async (label: string, settings: Record<string, unknown>): Promise<Curve> => {
       await p.patch('mnist', settings);
       const curve: Curve = [];
@@ -73,6 +103,7 @@ export async function run(): Promise<Record<string, unknown>> {
         console.log(`round ${round} ${mode} (${saturation[mode]} clients): ${describeLoad(r)}`);
       }
     }
+    const open = OPEN ? await openLoop(MODES, { on: Math.max(...curves.on.map((x) => x.rps)), off: Math.max(...curves.off.map((x) => x.rps)) }) : null;
     const rps = (m: Mode) => spread(results[m].map((r) => r.rps));
     const p95 = (m: Mode) => spread(results[m].map((r) => r.p95_ms));
     const gain = rps('on').median / rps('off').median;
@@ -81,6 +112,9 @@ export async function run(): Promise<Record<string, unknown>> {
     return {
       gain,
       p95_ratio: p95Ratio,
+      reading: 'closed loop, each mode at its knee (gain, p95_ratio); open loop in `open`',
+      body: BODY.kind,
+      open,
       targets: TARGETS,
       on: { concurrency: saturation.on, rps: rps('on'), p95_ms: p95('on'), settings: MODES.on },
       off: { concurrency: saturation.off, rps: rps('off'), p95_ms: p95('off'), settings: MODES.off },
@@ -92,5 +126,71 @@ export async function run(): Promise<Record<string, unknown>> {
     };
   } finally {
     await p.close();
+  }
+
+  /**
+   * The open-loop reading: per round, each mode's saturation (highest sustainable rate on the
+   * ladder), then each mode at OPEN_FRACTION of its own saturation. `closedBest`: each mode's
+   * best closed-loop req/s, where the ladder starts (at half of it).
+   */
+  async function openLoop(modes: Record<Mode, Record<string, unknown>>, closedBest: Record<Mode, number>) {
+    const run = (rate: number, seconds: number) =>
+      openLoad({ url: p.server.url, path: p.predictPath('mnist'), headers: BODY.headers, body: BODY.body, rate, arrivals: ARRIVALS, connections: 256, warmupMs: 1000, durationMs: seconds * 1000, drainMs: 3000 });
+    const describe = (r: OpenResult) => `offered ${r.rate.toFixed(0)}/s, answered ${r.answered_rps.toFixed(0)}/s, backlog ${r.backlog_start}→${r.backlog_end}, p50 ${r.p50_ms.toFixed(2)} ms, p95 ${r.p95_ms.toFixed(2)} ms (halves ${r.p95_first_ms.toFixed(2)} / ${r.p95_second_ms.toFixed(2)})${r.failed ? `, ${r.failed} failed (${r.errors[0]})` : ''}`;
+    const start: Record<Mode, number> = { on: closedBest.on / 2, off: closedBest.off / 2 };
+    const rounds: { saturation: Record<Mode, number>; at_fraction: Record<Mode, { rate: number; answered_rps: number; p50_ms: number; p95_ms: number; p99_ms: number }>; ladder: Record<Mode, { rate: number; ok: boolean }[]> }[] = [];
+    for (let round = 1; round <= OPEN_ROUNDS; round++) {
+      const order: Mode[] = round % 2 === 1 ? ['on', 'off'] : ['off', 'on'];
+      const saturation = { on: 0, off: 0 };
+      const ladder: Record<Mode, { rate: number; ok: boolean }[]> = { on: [], off: [] };
+      for (const mode of order) {
+        await p.patch('mnist', modes[mode]);
+        // Up from the start while sustainable; down from it while not (then the first that is).
+        let rate = start[mode];
+        let r = await run(rate, OPEN_STEP_SECONDS);
+        ladder[mode].push({ rate, ok: sustainable(r) });
+        console.log(`open round ${round} ${mode}: ${describe(r)}${sustainable(r) ? '' : ' (not sustained)'}`);
+        const up = sustainable(r);
+        for (let step = 0; step < 20; step++) {
+          if (up && sustainable(r)) saturation[mode] = rate;
+          if (up ? !sustainable(r) : sustainable(r)) break;
+          rate = up ? rate * OPEN_STEP : rate / OPEN_STEP;
+          r = await run(rate, OPEN_STEP_SECONDS);
+          ladder[mode].push({ rate, ok: sustainable(r) });
+          console.log(`open round ${round} ${mode}: ${describe(r)}${sustainable(r) ? '' : ' (not sustained)'}`);
+          if (!up && sustainable(r)) saturation[mode] = rate;
+        }
+        // The next round starts two steps below this one's saturation.
+        start[mode] = saturation[mode] / OPEN_STEP ** 2 || start[mode] / 2;
+      }
+      const atFraction = {} as (typeof rounds)[number]['at_fraction'];
+      for (const mode of order) {
+        await p.patch('mnist', modes[mode]);
+        const rate = Math.max(1, saturation[mode] * OPEN_FRACTION);
+        const r = await run(rate, SECONDS);
+        console.log(`open round ${round} ${mode} at ${OPEN_FRACTION} of its saturation ${saturation[mode].toFixed(0)}/s: ${describe(r)}`);
+        atFraction[mode] = { rate, answered_rps: r.answered_rps, p50_ms: r.p50_ms, p95_ms: r.p95_ms, p99_ms: r.p99_ms };
+      }
+      rounds.push({ saturation, at_fraction: atFraction, ladder });
+    }
+    const sat = (m: Mode) => spread(rounds.map((r) => r.saturation[m]));
+    const p95At = (m: Mode) => spread(rounds.map((r) => r.at_fraction[m].p95_ms));
+    const gain = sat('on').median / sat('off').median;
+    const p95Ratio = p95At('on').median / p95At('off').median;
+    const perRound = rounds.map((r) => ({ gain: r.saturation.on / r.saturation.off, p95_ratio: r.at_fraction.on.p95_ms / r.at_fraction.off.p95_ms }));
+    console.log(`open loop: saturation on ${formatSpread(sat('on'), 0)}/s, off ${formatSpread(sat('off'), 0)}/s: gain ${gain.toFixed(2)}×; p95 at ${OPEN_FRACTION} of each one's saturation on ${formatSpread(p95At('on'), 2)} ms, off ${formatSpread(p95At('off'), 2)} ms: ratio ${p95Ratio.toFixed(2)}`);
+    return {
+      gain,
+      p95_ratio: p95Ratio,
+      saturation: { on: sat('on'), off: sat('off') },
+      p95_ms_at_fraction: { on: p95At('on'), off: p95At('off') },
+      per_round: perRound,
+      rounds,
+      fraction: OPEN_FRACTION,
+      arrivals: ARRIVALS,
+      sustain: SUSTAIN,
+      step: OPEN_STEP,
+      step_seconds: OPEN_STEP_SECONDS,
+    };
   }
 }

@@ -15,6 +15,7 @@ import { request } from 'undici';
 import { PostgresTaskStore } from '../src/store/postgres/postgres-store.ts';
 import { startCluster } from '../test/helpers/cluster.ts';
 import type { Report } from './events.ts';
+import type { Summary } from './lib/stats.ts';
 import { BENCH_SCRIPTS } from './lib/platform.ts';
 
 const TASKS = Number(process.env.BENCH_EVENT_TASKS ?? 200);
@@ -51,7 +52,7 @@ export async function run(): Promise<Record<string, unknown>> {
       ['--import', 'tsx', join(import.meta.dirname, 'lib/ws-clients.ts'), `${a.url},${b.url}`, ids.join(','), String(CLIENTS), String(until), String(startAt + 1000), String(startAt + (SECONDS - 1) * 1000)],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
-    let report: Report | null = null;
+    let report: (Report & { to_scheduler: Summary; from_scheduler: Summary }) | null = null;
     for await (const line of createInterface({ input: child.stdout })) {
       const msg = JSON.parse(line);
       if (msg.ready) {
@@ -65,12 +66,15 @@ export async function run(): Promise<Record<string, unknown>> {
     await db.end();
     const perTask = RATE * SECONDS;
     const expected = perTask * CLIENTS + perTask * TASKS;
-    const f = (x: number) => x.toFixed(2);
+    // null: nothing delivered (JSON has no NaN)
+    const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(2));
     console.log(`baseline (ws ping round trip to api-a under the same load): p50 ${f(report.ping.p50_ms)} ms  p99 ${f(report.ping.p99_ms)} ms`);
     console.log(
       `2 API nodes on the Redis bus: emit → received p50 ${f(report.p50_ms)} ms  p99 ${f(report.p99_ms)} ms (target p99 ≤ 30 ms); ` +
         `delivered ${report.delivered} of ${expected}; ${succeeded}/${TASKS} tasks succeeded`,
     );
+    const split = (s: Summary) => `p50 ${f(s.p50_ms)} ms  p99 ${f(s.p99_ms)} ms`;
+    console.log(`  of which script → scheduler ${split(report.to_scheduler)}; scheduler → client ${split(report.from_scheduler)}`);
     return {
       p50_ms: report.p50_ms,
       p95_ms: report.p95_ms,
@@ -82,6 +86,11 @@ export async function run(): Promise<Record<string, unknown>> {
       steady_p99_ms: report.steady.p99_ms,
       baseline_ping_p50_ms: report.ping.p50_ms,
       baseline_ping_p99_ms: report.ping.p99_ms,
+      // The event's ts is the scheduler's clock on receipt: the latency's two halves.
+      to_scheduler_p50_ms: report.to_scheduler.p50_ms,
+      to_scheduler_p99_ms: report.to_scheduler.p99_ms,
+      from_scheduler_p50_ms: report.from_scheduler.p50_ms,
+      from_scheduler_p99_ms: report.from_scheduler.p99_ms,
       errors: report.errors,
       tasks: TASKS,
       subscribers: CLIENTS + 1,

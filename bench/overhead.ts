@@ -14,7 +14,7 @@
 import { readFileSync } from 'node:fs';
 import ort from 'onnxruntime-node';
 import { formatSpread, median, spread } from './lib/stats.ts';
-import { CNN_ONNX, describeLoad, httpLoad, IMAGE, IMAGE_BODY, JSON_HEADERS, SESSION_OPTIONS, startServingPlatform } from './serving-lib.ts';
+import { CNN_ONNX, describeLoad, httpLoad, IMAGE, IMAGE_BODY, JSON_HEADERS, RAW_HEADERS, RAW_IMAGE_BODY, SESSION_OPTIONS, startServingPlatform } from './serving-lib.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -38,13 +38,11 @@ export async function run(): Promise<Record<string, unknown>> {
   try {
     await p.deploy({ name: 'mnist', model: 'mnist', max_batch_size: 1, batch_timeout_ms: 0, resources: { cpu: 1 } });
     const load = { url: p.server.url, path: p.predictPath('mnist'), concurrency: 1, warmupMs: 1000, durationMs: SECONDS * 1000 };
-    const rawBody = Buffer.from(Float32Array.from(IMAGE).buffer);
-    const rawHeaders = { 'content-type': 'application/octet-stream', 'x-lakeray-shape': '1,1,28,28' };
     const json: number[] = [], raw: number[] = [], local: number[] = [], jsonOver: number[] = [], rawOver: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       const l = await inProcessP50(session, SECONDS * 1000);
       const j = await httpLoad({ ...load, headers: JSON_HEADERS, body: IMAGE_BODY });
-      const r = await httpLoad({ ...load, headers: rawHeaders, body: rawBody });
+      const r = await httpLoad({ ...load, headers: RAW_HEADERS, body: RAW_IMAGE_BODY });
       if (j.failed || r.failed) throw new Error(`failed requests: ${j.errors[0] ?? r.errors[0]}`);
       local.push(l); json.push(j.p50_ms); raw.push(r.p50_ms); jsonOver.push(j.p50_ms - l); rawOver.push(r.p50_ms - l);
       console.log(`round ${round}: session.run p50 ${l.toFixed(3)} ms; gateway JSON ${describeLoad(j)}; raw ${describeLoad(r)}`);

@@ -21,6 +21,10 @@
  *   thread per replica) on a Ray head of its own (2 CPUs), posted to Serve's HTTP proxy
  *   directly with its native binary tensor frame (no JSON to parse: cheaper than the others'
  *   request); swept: replicas × max_batch_size, batch_wait_timeout 5 ms. BENCH_SERVE_RAY=0 skips it.
+ * - lakeray_binary, limit_binary: the same two servers, the same clients and image, sent as a
+ *   throughput client sends it: raw float32 (application/octet-stream, X-Lakeray-Shape 1,1,28,28),
+ *   answered with the raw float32 logits. The gateway keeps the config the JSON sweep picked.
+ *   FastAPI has no binary format (seed 004's app takes JSON only), so it keeps its JSON request.
  * All four stay up during the rounds (Ray's head processes use some CPU throughout).
  */
 import { readFileSync } from 'node:fs';
@@ -29,7 +33,7 @@ import { encodeFrame as encodeRayFrame } from '../src/serving/ray/frame.ts';
 import { formatSpread, spread } from './lib/stats.ts';
 import { startFastApi, startRayServe, type RayServeSide, type Served } from './serving-baselines.ts';
 import { startLimitServer } from './serving-limit.ts';
-import { CNN_ONNX, describeLoad, httpLoad, IMAGE, IMAGE_BODY, JSON_HEADERS, SESSION_OPTIONS, startServingPlatform, type LoadResult } from './serving-lib.ts';
+import { CNN_ONNX, describeLoad, httpLoad, IMAGE, IMAGE_BODY, JSON_HEADERS, RAW_HEADERS, RAW_IMAGE_BODY, SESSION_OPTIONS, startServingPlatform, type LoadResult } from './serving-lib.ts';
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -100,7 +104,14 @@ export async function run(): Promise<Record<string, unknown>> {
     const fa = await best('fastapi', FASTAPI_WORKERS, applyFastApi);
     fa.side = await applyFastApi(fa.config);
 
-    const sides: Side[] = [gw.side, { name: 'limit', url: limit.url, path: '/', ...json }, fa.side];
+    const binary = { headers: RAW_HEADERS, body: RAW_IMAGE_BODY };
+    const sides: Side[] = [
+      gw.side,
+      { ...gw.side, name: 'lakeray_binary', ...binary },
+      { name: 'limit', url: limit.url, path: '/', ...json },
+      { name: 'limit_binary', url: limit.url, path: '/', ...binary },
+      fa.side,
+    ];
     let rayConfig: [number, number] | null = null;
     if (WITH_RAY) {
       ray = await startRayServe(p.server.url, 'mnist', 1);
@@ -128,7 +139,9 @@ export async function run(): Promise<Record<string, unknown>> {
     const lim = rps('limit');
     const fast = rps('fastapi');
     const rayRps = WITH_RAY ? rps('ray_serve') : null;
-    const lat = (k: 'p50_ms' | 'p99_ms') => spread(results.get('lakeray')!.map((r) => r[k])).median;
+    const valueBinary = rps('lakeray_binary');
+    const limBinary = rps('limit_binary');
+    const lat = (k: 'p50_ms' | 'p99_ms', side = 'lakeray') => spread(results.get(side)!.map((r) => r[k])).median;
     const summary = {
       value: value.median,
       limit: lim.median,
@@ -139,8 +152,23 @@ export async function run(): Promise<Record<string, unknown>> {
       ratio_limit: value.median / lim.median,
       p50_ms: lat('p50_ms'),
       p99_ms: lat('p99_ms'),
+      value_binary: valueBinary.median,
+      limit_binary: limBinary.median,
+      ratio_fastapi_binary: valueBinary.median / fast.median,
+      ratio_ray_serve_binary: rayRps ? valueBinary.median / rayRps.median : null,
+      ratio_limit_binary: valueBinary.median / limBinary.median,
+      p50_ms_binary: lat('p50_ms', 'lakeray_binary'),
+      p99_ms_binary: lat('p99_ms', 'lakeray_binary'),
+      requests: {
+        lakeray: 'seed 004 JSON {"image": [784]}',
+        lakeray_binary: 'raw float32 (application/octet-stream, X-Lakeray-Shape 1,1,28,28), raw float32 logits back',
+        limit: 'seed 004 JSON {"image": [784]}',
+        limit_binary: 'raw float32, 784 × 4 bytes, raw float32 logits back',
+        fastapi: 'seed 004 JSON {"image": [784]} (its only format)',
+        ray_serve: "Lakeray's Ray Serve binary tensor frame",
+      },
       targets: TARGETS,
-      spread: { value, limit: lim, fastapi: fast, ray_serve: rayRps },
+      spread: { value, value_binary: valueBinary, limit: lim, limit_binary: limBinary, fastapi: fast, ray_serve: rayRps },
       latency_ms: Object.fromEntries([...results].map(([n, rs]) => [n, { p50: spread(rs.map((r) => r.p50_ms)).median, p99: spread(rs.map((r) => r.p99_ms)).median }])),
       failed: Object.fromEntries([...results].map(([n, rs]) => [n, rs.reduce((a, r) => a + r.failed, 0)])),
       configs: { lakeray: gw.config, fastapi_workers: fa.config, ray_serve: rayConfig && { replicas: rayConfig[0], max_batch_size: rayConfig[1], batch_wait_ms: 5 }, limit_max_batch: 64 },
@@ -148,8 +176,9 @@ export async function run(): Promise<Record<string, unknown>> {
       rounds: ROUNDS,
       seconds_per_side: SECONDS,
     };
-    console.log(`lakeray ${formatSpread(value, 0)} req/s; limit ${formatSpread(lim, 0)}; fastapi ${formatSpread(fast, 0)}; ray_serve ${rayRps ? formatSpread(rayRps, 0) : 'skipped'}`);
-    console.log(`ratios: ${summary.ratio_fastapi.toFixed(2)}× FastAPI (target ${TARGETS.fastapi}×), ${summary.ratio_ray_serve?.toFixed(2) ?? '-'}× Ray Serve (target ${TARGETS.ray_serve}×), ${summary.ratio_limit.toFixed(2)} of the limit`);
+    console.log(`lakeray ${formatSpread(value, 0)} req/s (binary ${formatSpread(valueBinary, 0)}); limit ${formatSpread(lim, 0)} (binary ${formatSpread(limBinary, 0)}); fastapi ${formatSpread(fast, 0)}; ray_serve ${rayRps ? formatSpread(rayRps, 0) : 'skipped'}`);
+    console.log(`ratios (JSON): ${summary.ratio_fastapi.toFixed(2)}× FastAPI (target ${TARGETS.fastapi}×), ${summary.ratio_ray_serve?.toFixed(2) ?? '-'}× Ray Serve (target ${TARGETS.ray_serve}×), ${summary.ratio_limit.toFixed(2)} of the limit`);
+    console.log(`ratios (binary): ${summary.ratio_fastapi_binary.toFixed(2)}× FastAPI's JSON, ${summary.ratio_ray_serve_binary?.toFixed(2) ?? '-'}× Ray Serve, ${summary.ratio_limit_binary.toFixed(2)} of the binary limit`);
     return summary;
   } finally {
     await ray?.close();

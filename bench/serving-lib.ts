@@ -22,6 +22,9 @@ export const IMAGE = Array.from({ length: 784 }, (_, i) => ((i * 31) % 97) / 96)
 /** Seed 004's request, the same bytes for the gateway, FastAPI and the in-process limit. */
 export const IMAGE_BODY = JSON.stringify({ image: IMAGE });
 export const JSON_HEADERS = { 'content-type': 'application/json' };
+/** The binary request a throughput client sends: the same image as raw float32 (little-endian) with its shape. */
+export const RAW_IMAGE_BODY = Buffer.from(Float32Array.from(IMAGE).buffer);
+export const RAW_HEADERS = { 'content-type': 'application/octet-stream', 'x-lakeray-shape': '1,1,28,28' };
 
 export interface HttpLoad {
   url: string;
@@ -47,6 +50,35 @@ interface WorkerAnswer {
   errors: string[];
 }
 
+export interface OpenLoad {
+  url: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string | Buffer;
+  /** Requests scheduled per second. */
+  rate: number;
+  arrivals: 'poisson' | 'constant';
+  /** Sockets the load generator may open; requests beyond wait in its pool. */
+  connections: number;
+  warmupMs: number;
+  durationMs: number;
+  /** How long answers to the window's requests are waited for after it. */
+  drainMs: number;
+}
+
+export interface OpenResult extends LoadResult {
+  rate: number;
+  /** Requests scheduled within the window. */
+  offered: number;
+  /** Answers that arrived within the window ÷ its length. */
+  answered_rps: number;
+  /** Requests outstanding when the window starts and when it ends. */
+  backlog_start: number;
+  backlog_end: number;
+  p95_first_ms: number;
+  p95_second_ms: number;
+}
+
 const inWorker = (data: Record<string, unknown>): Promise<WorkerAnswer> =>
   new Promise((resolve, reject) => {
     const w = new Worker(new URL('./serving-load-worker.mjs', import.meta.url), { workerData: data });
@@ -58,6 +90,15 @@ const inWorker = (data: Record<string, unknown>): Promise<WorkerAnswer> =>
 const resultOf = (a: WorkerAnswer): LoadResult => ({ ...summarize(Array.from(a.latencies)), rps: a.count / a.seconds, failed: a.failed, errors: a.errors });
 
 export const httpLoad = async (load: HttpLoad): Promise<LoadResult> => resultOf(await inWorker({ mode: 'http', ...load }));
+
+/** One open-loop run (serving-load-worker.mjs mode "open"): latency from each request's scheduled time. */
+export const openLoad = async (load: OpenLoad): Promise<OpenResult> => {
+  const a = (await inWorker({ mode: 'open', ...load })) as WorkerAnswer & { offered: number; answered_in_window: number; backlog_start: number; backlog_end: number; p95_first_ms: number; p95_second_ms: number };
+  return {
+    ...resultOf(a), rate: load.rate, offered: a.offered, answered_rps: a.answered_in_window / a.seconds,
+    backlog_start: a.backlog_start, backlog_end: a.backlog_end, p95_first_ms: a.p95_first_ms, p95_second_ms: a.p95_second_ms,
+  };
+};
 
 export const sessionLoad = async (load: { url: string; deployment: string; sessions: number; chunks: number; chunkFloats: number }): Promise<LoadResult> =>
   resultOf(await inWorker({ mode: 'sessions', ...load }));

@@ -6,6 +6,11 @@
  * [n, 1, 28, 28] session.run; each client gets `{"prediction", "probabilities"}` (softmax of
  * its logits). No timers, no validation beyond the image's length: what is left when serving
  * costs nothing but the HTTP round trip and the model.
+ *
+ * The same server also takes the binary request a throughput client sends the gateway: the raw
+ * float32 image (`application/octet-stream`, 784 × 4 bytes, little-endian), answered as the
+ * gateway answers it: the raw float32 logits with `x-lakeray-shape: 1,10`. Either way the limit
+ * does the least its request format allows.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +20,8 @@ interface Waiting {
   image: Float32Array;
   answer(logits: Float32Array): void;
 }
+
+const RAW_BYTES = 784 * 4;
 
 const softmaxAnswer = (logits: Float32Array) => {
   const max = Math.max(...logits);
@@ -48,7 +55,26 @@ export async function startLimitServer(session: ort.InferenceSession, maxBatch: 
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const image = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { image?: number[] }).image;
+      const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      if (req.headers['content-type'] === 'application/octet-stream') {
+        if (bytes.length !== RAW_BYTES) {
+          res.writeHead(400).end('{"error":"the body must be 784 float32"}');
+          return;
+        }
+        const image = new Float32Array(784);
+        new Uint8Array(image.buffer).set(bytes);
+        for (let i = 0; i < 784; i++) image[i] = Math.min(1, Math.max(0, image[i]!));
+        queue.push({
+          image,
+          answer: (logits) => {
+            res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-lakeray-shape': '1,10', 'content-length': logits.byteLength })
+              .end(Buffer.from(logits.buffer, logits.byteOffset, logits.byteLength));
+          },
+        });
+        void runBatch();
+        return;
+      }
+      const image = (JSON.parse(bytes.toString('utf8')) as { image?: number[] }).image;
       if (!Array.isArray(image) || image.length !== 784) {
         res.writeHead(400).end('{"error":"image must be 784 numbers"}');
         return;

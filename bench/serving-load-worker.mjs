@@ -9,6 +9,17 @@
  * mode "sessions": `sessions` WebSocket clients, each creating a session over HTTP, then
  * sending `chunks` binary chunks one at a time (the next after the previous one's answer), then
  * EOF; latency is a chunk's send → answer.
+ * mode "open": open loop at a fixed arrival rate: requests are scheduled `rate` per second
+ * (Poisson arrivals, or constant inter-arrival with `arrivals: "constant"`) whatever the answers
+ * do, each sent at its time on a Pool of up to `connections` sockets (more in flight queue in
+ * the Pool, as they would at a busy server). Latency runs from the request's scheduled time, so
+ * a server that falls behind is charged its backlog (no coordinated omission). Requests
+ * scheduled within the window count; after it, `drainMs` is waited for their answers, and one
+ * still unanswered counts as failed. Also posts `offered` (requests scheduled in the window)
+ * and the p95 of each half of the window (`p95_first_ms`, `p95_second_ms`: a backlog grows
+ * the second), and `answered_in_window`: answers that arrived within the window, whenever sent
+ * (the throughput the server kept up), and the requests outstanding at the window's start and
+ * end (`backlog_start`, `backlog_end`: a server that cannot keep up ends with more).
  * Posts {count, failed, seconds, latencies: Float64Array, errors: [first few]}.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -16,6 +27,19 @@ import { Pool } from 'undici';
 import WebSocket from 'ws';
 
 const now = () => performance.now();
+
+/** One POST, its whole answer read; true when 2xx, else the first few failures go to `errors`. */
+async function post(pool, path, headers, body, errors) {
+  try {
+    const res = await pool.request({ method: 'POST', path, headers, body });
+    const text = await res.body.text();
+    if (res.statusCode < 300) return true;
+    if (errors.length < 5) errors.push(`${res.statusCode} ${text.slice(0, 300)}`);
+  } catch (err) {
+    if (errors.length < 5) errors.push(String(err?.message ?? err));
+  }
+  return false;
+}
 
 async function http({ url, path, headers, body, concurrency, warmupMs, durationMs }) {
   const pool = new Pool(url, { connections: concurrency, pipelining: 1, keepAliveTimeout: 60_000 });
@@ -28,15 +52,7 @@ async function http({ url, path, headers, body, concurrency, warmupMs, durationM
   const client = async () => {
     while (now() < measureTo) {
       const t0 = now();
-      let ok = false;
-      try {
-        const res = await pool.request({ method: 'POST', path, headers, body });
-        const text = await res.body.text();
-        ok = res.statusCode < 300;
-        if (!ok && errors.length < 5) errors.push(`${res.statusCode} ${text.slice(0, 300)}`);
-      } catch (err) {
-        if (errors.length < 5) errors.push(String(err?.message ?? err));
-      }
+      const ok = await post(pool, path, headers, body, errors);
       const t1 = now();
       if (t0 >= measureFrom && t1 <= measureTo) {
         if (ok) latencies.push(t1 - t0);
@@ -47,6 +63,72 @@ async function http({ url, path, headers, body, concurrency, warmupMs, durationM
   await Promise.all(Array.from({ length: concurrency }, client));
   await pool.destroy();
   return { count: latencies.length, failed, seconds: durationMs / 1000, latencies: Float64Array.from(latencies), errors };
+}
+
+const p95Of = (xs) => {
+  if (xs.length === 0) return NaN;
+  const sorted = Float64Array.from(xs).sort();
+  return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)];
+};
+
+async function open({ url, path, headers, body, rate, arrivals, connections, warmupMs, durationMs, drainMs }) {
+  const pool = new Pool(url, { connections, pipelining: 1, keepAliveTimeout: 60_000 });
+  const first = [];
+  const second = [];
+  const errors = [];
+  let failed = 0;
+  let offered = 0;
+  let pending = 0;
+  let answeredInWindow = 0;
+  let closed = false;
+  const start = now();
+  const measureFrom = start + warmupMs;
+  const measureTo = measureFrom + durationMs;
+  const half = measureFrom + durationMs / 2;
+  const gap = () => (arrivals === 'constant' ? 1000 / rate : -Math.log(1 - Math.random()) * (1000 / rate));
+  const send = async (at) => {
+    const counted = at >= measureFrom && at < measureTo;
+    if (counted) offered += 1;
+    pending += 1;
+    const ok = await post(pool, path, headers, body, errors);
+    pending -= 1;
+    const t = now();
+    if (ok && t >= measureFrom && t <= measureTo) answeredInWindow += 1;
+    if (!counted || closed) return;
+    if (ok) (at < half ? first : second).push(t - at);
+    else failed += 1;
+  };
+  // Every tick sends what is due by now; a timer of 0 ms lets answers in between ticks.
+  let next = start;
+  let backlogStart = null;
+  await new Promise((resolve) => {
+    const tick = () => {
+      const t = now();
+      if (backlogStart === null && t >= measureFrom) backlogStart = pending;
+      while (next <= t && next < measureTo) {
+        void send(next);
+        next += gap();
+      }
+      if (next >= measureTo) resolve();
+      else setTimeout(tick, Math.max(0, Math.min(1, next - now())));
+    };
+    tick();
+  });
+  while (now() < measureTo) await new Promise((r) => setTimeout(r, Math.max(0, measureTo - now())));
+  const backlogEnd = pending;
+  const drainUntil = now() + drainMs;
+  while (pending > 0 && now() < drainUntil) await new Promise((r) => setTimeout(r, 5));
+  const late = offered - first.length - second.length - failed;
+  if (late > 0 && errors.length < 5) errors.push(`${late} unanswered ${drainMs} ms after the window`);
+  failed += late;
+  closed = true;
+  const latencies = first.concat(second);
+  const result = {
+    count: latencies.length, failed, seconds: durationMs / 1000, latencies: Float64Array.from(latencies), errors,
+    offered, answered_in_window: answeredInWindow, backlog_start: backlogStart ?? 0, backlog_end: backlogEnd, p95_first_ms: p95Of(first), p95_second_ms: p95Of(second),
+  };
+  await pool.destroy().catch(() => {});
+  return result;
 }
 
 async function sessions({ url, deployment, sessions: n, chunks, chunkFloats }) {
@@ -93,5 +175,6 @@ async function sessions({ url, deployment, sessions: n, chunks, chunkFloats }) {
   return { count: latencies.length, failed, seconds, latencies: Float64Array.from(latencies), errors };
 }
 
-const result = await (workerData.mode === 'sessions' ? sessions(workerData) : http(workerData));
+const modes = { http, open, sessions };
+const result = await modes[workerData.mode](workerData);
 parentPort.postMessage(result);

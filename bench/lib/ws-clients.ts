@@ -22,6 +22,10 @@ const until = Number(untilArg);
 const now = () => performance.timeOrigin + performance.now();
 
 const latencies: number[] = [];
+// The stored event's ts is the scheduler's clock when the script's line reached it (same
+// machine): it splits each latency into script → scheduler and scheduler → client.
+const toScheduler: number[] = [];
+const fromScheduler: number[] = [];
 const pingRtts: number[] = [];
 let pingSentAt = 0;
 let delivered = 0;
@@ -50,6 +54,8 @@ const open = (subscribe: Record<string, unknown>, url: string) =>
       delivered++;
       const latency = now() - emitted;
       latencies.push(latency);
+      toScheduler.push(msg.event.ts - emitted);
+      fromScheduler.push(now() - msg.event.ts);
       if (emitted >= steadyFrom && emitted < steadyTo) steady.push(latency);
     });
     ws.on('error', reject);
@@ -72,5 +78,5 @@ const pings = setInterval(() => {
 await new Promise((r) => setTimeout(r, Math.max(0, until - Date.now())));
 clearInterval(pings);
 for (const ws of sockets) ws.terminate();
-process.stdout.write(`${JSON.stringify({ ...summarize(latencies), delivered, errors, ping: summarize(pingRtts), steady: summarize(steady) })}\n`);
+process.stdout.write(`${JSON.stringify({ ...summarize(latencies), delivered, errors, ping: summarize(pingRtts), steady: summarize(steady), to_scheduler: summarize(toScheduler), from_scheduler: summarize(fromScheduler) })}\n`);
 process.exit(0);

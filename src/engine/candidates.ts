@@ -5,42 +5,34 @@
  * second, so the view is reused until it may be wrong:
  *   - something became queued (submit, retry, recovery, a backoff ending): `invalidate()`;
  *   - a tenant's share of a full window ran out, so its next tasks are not in view;
- *   - it is older than `ttlMs` (another server may have changed the queue);
- *   - it is running low while a shared queue has more (a node's executor, node-queues.ts).
+ *   - it is older than `ttlMs` (another server, or another node of a shared queue, may have
+ *     changed the queue).
  * A stale entry is harmless: a cancelled task fails its compare-and-set and is dropped.
  */
-import type { Resources } from '../domain/resources.ts';
 import type { Task } from '../domain/task.ts';
 import type { TaskStore } from '../store/task-store.ts';
-import { sharedQueueOf, takeShared } from './node-queues.ts';
+import { sharedQueueOf } from './node-queues.ts';
 
 /** When a window is full, each tenant's first tasks also join it, up to this many. */
 const FAIR_PEEK = 16;
 
 /**
  * The candidates of one executor: the head of its queue (`window` tasks), one ordered index
- * read. A tenant with a deep backlog can fill that whole window, and fair share can only
- * choose among the tasks it sees; so when the window is full, the first tasks of every tenant
- * (16 each) join it. With one tenant queued that second read finds nothing new.
+ * read; a node's executor (`local@<node>`) reads the shared queue it serves in the same query
+ * (node-queues.ts), and its claim takes such a task and starts it at once. A tenant with a deep
+ * backlog can fill that whole window, and fair share can only choose among the tasks it sees;
+ * so when the window is full, the first tasks of every tenant (16 each) join it. With one
+ * tenant queued that second read finds nothing new.
  */
-export async function readCandidates(store: TaskStore, executor: string, now: number, window: number, free?: Resources): Promise<CandidateRead> {
-  const head: CandidateRead = await store.queued({ executor, now, per_tenant: window, limit: window });
-  if (head.length < window) {
-    // A node's executor (`local@<node>`) also takes what fits from its shared queue (node-queues.ts).
-    const shared = sharedQueueOf(executor);
-    if (shared === undefined || free === undefined) return head;
-    const { taken, more } = await takeShared(store, executor, shared, head, free, now, window);
-    head.push(...taken);
-    head.more = more;
-    return head;
-  }
+export async function readCandidates(store: TaskStore, executor: string, now: number, window: number): Promise<Task[]> {
+  const shared = sharedQueueOf(executor);
+  const query = { executor, now, limit: window, ...(shared !== undefined ? { shared } : {}) };
+  const head = await store.queued({ ...query, per_tenant: window });
+  if (head.length < window) return head;
   const seen = new Set(head.map((t) => t.id));
-  for (const t of await store.queued({ executor, now, per_tenant: FAIR_PEEK, limit: window })) if (!seen.has(t.id)) head.push(t);
+  for (const t of await store.queued({ ...query, per_tenant: FAIR_PEEK })) if (!seen.has(t.id)) head.push(t);
   return head;
 }
-
-/** Candidates read; `more`: a shared queue holds tasks beyond them, so the view is re-read as it runs low. */
-export type CandidateRead = Task[] & { more?: boolean };
 
 export class CandidateView {
   private tasks: Task[] = [];
@@ -63,9 +55,9 @@ export class CandidateView {
     return this.stale || now - this.fetchedAt > this.ttlMs || (this.full && this.tasks.length < this.window / 8);
   }
 
-  fill(tasks: CandidateRead, now: number): void {
+  fill(tasks: Task[], now: number): void {
     this.tasks = tasks;
-    this.full = tasks.length >= this.window || tasks.more === true;
+    this.full = tasks.length >= this.window;
     this.fetchedAt = now;
     this.stale = false;
     this.left = new Map();

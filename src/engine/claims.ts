@@ -1,5 +1,6 @@
 /**
- * Claims: from the scheduling policy's answer to the compare-and-sets `queued → running`.
+ * Claims: from the scheduling policy's answer to the compare-and-sets `queued → running`
+ * (a node's executor also takes its shared queue's tasks in them: node-queues.ts).
  * Admitted tasks first hold their resources (and concrete GPUs) in the executor's ledger, so
  * that nothing else admits into that capacity while the claim's transaction is in flight; a
  * claim whose transaction fails, or a task whose CAS lost (cancelled, or claimed elsewhere),
@@ -17,6 +18,7 @@ import type { Executor } from '../executors/executor.ts';
 import type { Fence, TransitionRequest } from '../store/task-store.ts';
 import type { CandidateView } from './candidates.ts';
 import type { Ledger } from './ledger.ts';
+import { sharedQueueOf } from './node-queues.ts';
 
 /** Tasks held in an executor's ledger, with the CASes that claim them. */
 export interface Claim {
@@ -40,6 +42,9 @@ export function prepareClaim(executor: Executor, ledger: Ledger, tasks: readonly
   const requests: TransitionRequest[] = [];
   const held: Task[] = [];
   const refused: Task[] = [];
+  // A node's executor takes tasks of the shared queue it serves in the claim itself (every
+  // request names it: one statement shape for the whole claim).
+  const shared = sharedQueueOf(fence.executor);
   for (const t of tasks) {
     const gpus = ledger.hold(t.id, t.tenant, t.resources);
     if (gpus === null) continue; // devices fragmented; next round
@@ -52,6 +57,7 @@ export function prepareClaim(executor: Executor, ledger: Ledger, tasks: readonly
     requests.push({
       id: t.id,
       fence,
+      ...(shared !== undefined ? { shared_queue: shared } : {}),
       from: ['queued'],
       to: 'running',
       patch: {

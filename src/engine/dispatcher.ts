@@ -251,7 +251,7 @@ export class Dispatcher {
       for (;;) {
         if (this.stopped) return;
         const now = this.now();
-        if (view.needsFetch(now)) view.fill(await readCandidates(this.deps.store, name, now, WINDOW, ledger.free), now);
+        if (view.needsFetch(now)) view.fill(await readCandidates(this.deps.store, name, now, WINDOW), now);
         // Read again after every await: the ownership may have been lost meanwhile, and a claim
         // without its fence would be written whoever owns the executor now.
         const fence = this.deps.fenceOf(name);

@@ -2,8 +2,9 @@
  * Recovery of other nodes' executors (`local@<node>`, node-queues.ts). Each node owns only
  * its own; when one dies, nobody renews its ownership. Every ownership round (ownership.ts),
  * for each node executor of another node whose ownership has lapsed:
- *   - what it took from the shared queue and did not start goes back there (a compare-and-set
- *     on `queued`: harmless even if that node still lives; its claim then finds nothing);
+ *   - what it claimed from the shared queue, re-queued and did not start again goes back there
+ *     (a compare-and-set on `queued`: harmless even if that node still lives; it may still claim
+ *     the task there, like any node);
  *   - if tasks still run there, this process takes that executor's ownership (a new epoch: a
  *     late write of the dead node is refused, like any deposed owner's), takes over their
  *     leases, and recovers them as gone (recoveryTransition: re-queued per their retry policy,

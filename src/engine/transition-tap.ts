@@ -97,9 +97,6 @@ export class TransitionTap implements TaskStore {
   releaseExecutor(fence: Fence, owner: string, now: number): Promise<boolean> {
     return this.inner.releaseExecutor(fence, owner, now);
   }
-  takeQueued(ids: readonly string[], from: string, to: string): Promise<Task[]> {
-    return this.inner.takeQueued(ids, from, to);
-  }
   returnQueued(executor: string): Promise<string[]> {
     return this.inner.returnQueued(executor);
   }

@@ -177,6 +177,13 @@ export class Gateway {
     return { position: at < 0 ? null : at, pending };
   }
 
+  /** What sizing needs, without the stats' latency percentiles (a sort of the window) that `stats()` computes. */
+  load(): { queue_rows: number; in_flight_rows: number } {
+    let inFlight = 0;
+    for (const s of this.slots.values()) inFlight += s.rowsInFlight;
+    return { queue_rows: this.queueRows(), in_flight_rows: inFlight };
+  }
+
   stats(): DeploymentStats {
     const slots = [...this.slots.values()];
     return {

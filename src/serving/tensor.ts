@@ -5,7 +5,8 @@
  *
  * Every refusal is INVALID_TENSOR (400) and names the input and what the model expects, e.g.
  * `input "x": expected [batch, 28] float32, got [1, 784]`: the caller can fix the request
- * from the message alone.
+ * from the message alone. Every decoder ends with `checkInputs`, so what one returns fits the
+ * model's signature (the predict route does not check a second time).
  */
 import { ARRAYS, formatDims, inputProblem, rowsOf } from '../../runtimes/serving/protocol.mjs';
 import { LakerayError } from '../domain/errors.ts';
@@ -183,7 +184,9 @@ export const decodeImage = (signature: ModelSignature, body: unknown): TensorMap
   for (let i = 0; i < pixels.length; i++) pixels[i] = Math.min(1, Math.max(0, pixels[i]!));
   const data = spec.dtype === 'float32' ? pixels : toArray(spec.dtype, pixels);
   if (data === null) throw invalid(spec, 'the image does not fit the input dtype');
-  return { [spec.name]: { dtype: spec.dtype, shape: spec.shape.map((d, i) => (i === 0 ? 1 : (d as number))), data } };
+  const tensors = { [spec.name]: { dtype: spec.dtype, shape: spec.shape.map((d, i) => (i === 0 ? 1 : (d as number))), data } };
+  checkInputs(signature, tensors);
+  return tensors;
 };
 
 /** mnist_serve's answer from the first row of the first output (softmax of its logits). */

@@ -61,6 +61,12 @@ export interface QueuedQuery {
   per_tenant: number;
   /** At most this many candidates in all (many tenants); the highest priority, oldest first. */
   limit: number;
+  /**
+   * The shared queue `executor` also serves (a node's `local@<node>` serves `local`,
+   * engine/node-queues.ts): its queued tasks are candidates too, merged with the executor's own
+   * in dispatch order (`per_tenant` counts both). A claim of one names it (TransitionRequest.shared_queue).
+   */
+  shared?: string;
 }
 
 /** Fields a transition may change besides status. */
@@ -114,6 +120,14 @@ export interface TransitionRequest {
   to: TaskStatus;
   /** When set, the CAS also requires this lease owner. */
   lease_owner?: string;
+  /**
+   * With `fence`, when fence.executor is a node's executor of this shared queue
+   * (`<shared_queue>@<node>`, servesQueue): the CAS also applies to a task of the shared queue,
+   * and moves it to fence.executor, remembering the shared queue as its home (`returnQueued`
+   * gives it back). Claims of a node's executor set it: one statement takes a shared task and
+   * starts it. Ignored otherwise.
+   */
+  shared_queue?: string;
   patch: TaskPatch;
   /** Extra data recorded on the `state` event (reason, error code…). */
   event?: Record<string, unknown>;
@@ -124,6 +138,13 @@ export interface TransitionRequest {
   before?: readonly { type: Exclude<EventType, 'state' | 'progress'>; data: Record<string, unknown> }[];
   now: number;
 }
+
+/** Whether `executor` is a node's executor of the shared queue `shared` (`<shared>@<node>`). */
+export const servesQueue = (executor: string, shared: string): boolean => shared.length > 0 && executor.length > shared.length + 1 && executor.startsWith(`${shared}@`);
+
+/** The shared queue a fenced claim may also take from (TransitionRequest.shared_queue), or undefined. */
+export const sharedQueueOfClaim = (r: TransitionRequest): string | undefined =>
+  r.fence !== undefined && r.shared_queue !== undefined && servesQueue(r.fence.executor, r.shared_queue) ? r.shared_queue : undefined;
 
 export interface TransitionResult {
   task: Task;
@@ -152,15 +173,9 @@ export interface TaskStore {
   /** Dispatch candidates for one executor, fair-share friendly (top N per tenant). */
   queued(query: QueuedQuery): Promise<Task[]>;
   /**
-   * Node-scoped executors (`local@<node>`, engine/node-queues.ts): moves the tasks among `ids`
-   * that are still queued on `from` (a shared queue) to executor `to`, remembering `from` as
-   * their home; a compare-and-set per task, so of several nodes taking the same task one gets
-   * it. Returns the tasks moved, as they are now.
-   */
-  takeQueued(ids: readonly string[], from: string, to: string): Promise<Task[]>;
-  /**
-   * Queued tasks of `executor` that were taken from a shared queue go back to it (a node
-   * died or stopped before it ran them); tasks submitted to `executor` itself stay. Returns
+   * Queued tasks of `executor` that came from a shared queue (claimed there through
+   * TransitionRequest.shared_queue, then re-queued: a retry, a stop) go back to it (a node died
+   * or stopped before it ran them again); tasks submitted to `executor` itself stay. Returns
    * the ids moved.
    */
   returnQueued(executor: string): Promise<string[]>;

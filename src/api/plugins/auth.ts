@@ -70,11 +70,17 @@ export function installAuth(app: FastifyInstance, opts: AuthOptions & { tokens?:
   const limiter = new RateLimiter();
   const taskTenant = opts.taskTenant ?? (async () => KEYLESS_CALLER.tenant);
 
+  // Where the server listens does not change once it listens: asked once (address() is a
+  // getsockname per call, and this runs for every keyless request, each predict included).
+  let boundLoopback: boolean | null = null;
   const keylessAllowed = (): boolean => {
     if (config.mode === 'none') return true;
     if (config.mode === 'keys') return false;
+    if (boundLoopback !== null) return boundLoopback;
     const bound = app.server.address();
-    return bound === null || typeof bound === 'string' || isLoopbackAddress(bound.address);
+    if (bound === null) return true;
+    boundLoopback = typeof bound === 'string' || isLoopbackAddress(bound.address);
+    return boundLoopback;
   };
 
   const resolve = async (bearer: string): Promise<RequestCaller> => {

@@ -13,7 +13,6 @@ import { deploymentCreateSchema, deploymentPatchSchema } from '../../serving/dep
 import type { DeploymentManager } from '../../serving/deployments.ts';
 import {
   ARROW_CONTENT_TYPE,
-  checkInputs,
   decodeArrow,
   decodeImage,
   decodeJsonInputs,
@@ -25,7 +24,7 @@ import {
   jsonAnswer,
   RAW_CONTENT_TYPE,
 } from '../../serving/tensor.ts';
-import type { ModelSignature, TensorMap } from '../../serving/types.ts';
+import type { TensorMap } from '../../serving/types.ts';
 import { auditRequest, callerOf } from '../caller.ts';
 import { errorResponses } from '../plugins/errors.ts';
 
@@ -140,28 +139,29 @@ export const deploymentRoutes: FastifyPluginAsyncZod<DeploymentRoutesOptions> = 
       const caller = callerOf(request);
       const { name } = request.params;
       const d = deployments.deployment(caller, name);
-      const signature = await deployments.signature(caller, name);
+      // Known once a replica has been ready; until then wait for it (a cold start holds the request).
+      const signature = d.signature ?? (await deployments.signature(caller, name));
       const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
       if (type === RAW_CONTENT_TYPE) {
         const inputs = decodeRaw(signature, request.body as Buffer, header(request, 'x-lakeray-shape'), header(request, 'x-lakeray-input'));
-        const outputs = await run(inputs, signature);
+        const outputs = await run(inputs);
         const out = encodeRaw(signature, outputs, header(request, 'x-lakeray-output'));
         return reply.headers(out.headers).send(out.body as never);
       }
       if (type === ARROW_CONTENT_TYPE) {
-        const outputs = await run(decodeArrow(signature, request.body as Buffer), signature);
+        const outputs = await run(decodeArrow(signature, request.body as Buffer));
         return reply.type(ARROW_CONTENT_TYPE).send(Buffer.from(encodeArrow(outputs)) as never);
       }
       if (type !== 'application/json') throw new LakerayError('UNSUPPORTED_MEDIA_TYPE', `predict takes application/json, ${RAW_CONTENT_TYPE} (with X-Lakeray-Shape) or ${ARROW_CONTENT_TYPE}`);
       if (isImageRequest(request.body)) {
-        const outputs = await run(decodeImage(signature, request.body), signature);
+        const outputs = await run(decodeImage(signature, request.body));
         return reply.send(imageAnswer(signature, outputs, d.classes ?? undefined) as never);
       }
-      const outputs = await run(decodeJsonInputs(signature, request.body), signature);
+      const outputs = await run(decodeJsonInputs(signature, request.body));
       return reply.send(jsonAnswer(outputs, d.modelName, d.modelVersion) as never);
 
-      async function run(inputs: TensorMap, sig: ModelSignature): Promise<TensorMap> {
-        checkInputs(sig, inputs);
+      /** Inputs a decoder returned: each decoder has checked them against the signature already. */
+      function run(inputs: TensorMap): Promise<TensorMap> {
         return deployments.predict(caller, name, inputs, rowsOf(inputs));
       }
     },

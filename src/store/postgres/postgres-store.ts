@@ -212,10 +212,21 @@ export class PostgresTaskStore implements TaskStore {
     const limit = bound(query.limit);
     if (perTenant === 0 || limit === 0) return [];
     // No tenant can be capped: the answer is the queue's head, one ordered index read.
-    const rows =
-      perTenant >= limit
-        ? await this.db.query<TaskRow>({ name: 'lakeray_queued_head', text: SQL.queuedHead, values: [query.executor, query.now, limit] })
-        : await this.db.query<TaskRow>({ name: 'lakeray_queued_per_tenant', text: SQL.queuedPerTenant, values: [query.executor, query.now, limit, perTenant] });
+    const { executor, now, shared } = query;
+    let rows: TaskRow[];
+    if (shared === undefined || shared === executor) {
+      rows =
+        perTenant >= limit
+          ? await this.db.query<TaskRow>({ name: 'lakeray_queued_head', text: SQL.queuedHead, values: [executor, now, limit] })
+          : await this.db.query<TaskRow>({ name: 'lakeray_queued_per_tenant', text: SQL.queuedPerTenant, values: [executor, now, limit, perTenant] });
+    } else {
+      // A node's executor and the shared queue it serves, in one statement.
+      rows =
+        perTenant >= limit
+          ? await this.db.query<TaskRow>({ name: 'lakeray_queued_head_shared', text: SQL.queuedHeadShared, values: [executor, now, limit, shared] })
+          : // Unprepared: planned for these executors (see queuedPerTenantShared); it runs only when a window is full.
+            await this.db.query<TaskRow>({ text: SQL.queuedPerTenantShared, values: [executor, now, limit, perTenant, shared] });
+    }
     return rows.map(rowToTask);
   }
 
@@ -370,15 +381,11 @@ export class PostgresTaskStore implements TaskStore {
     return this.owners.release(fence, owner, now);
   }
 
-takeQueued(ids: readonly string[], from: string, to: string): Promise<Task[]> {
-    return this.nodeQueues.takeQueued(ids, from, to);
-  }
-
   returnQueued(executor: string): Promise<string[]> {
     return this.nodeQueues.returnQueued(executor);
   }
 
-    executorOwners(): Promise<ExecutorOwnership[]> {
+  executorOwners(): Promise<ExecutorOwnership[]> {
     return this.owners.all();
   }
 

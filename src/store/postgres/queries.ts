@@ -26,6 +26,22 @@ const DISPATCH_ORDER = 'priority DESC, created_at ASC, id ASC';
 
 const READY = '(not_before IS NULL OR not_before <= $2)';
 
+/** A recursive CTE `name` of the tenants with queued tasks on `executor`, one tasks_dispatch probe per tenant. */
+const skipScanTenants = (name: string, executor: string): string => `${name} AS (
+      (SELECT tenant FROM tasks WHERE status = 'queued' AND executor = ${executor} ORDER BY tenant LIMIT 1)
+      UNION ALL
+      SELECT (SELECT n.tenant FROM tasks n WHERE n.status = 'queued' AND n.executor = ${executor} AND n.tenant > p.tenant ORDER BY n.tenant LIMIT 1)
+      FROM ${name} p WHERE p.tenant IS NOT NULL
+    )`;
+
+/** Each tenant of `tenants`' top $4 ready tasks on `executor`, one ordered index read each. */
+const tenantHeads = (tenants: string, executor: string): string => `
+      SELECT t.* FROM (SELECT tenant FROM ${tenants} WHERE tenant IS NOT NULL) p CROSS JOIN LATERAL (
+        SELECT * FROM tasks
+        WHERE status = 'queued' AND executor = ${executor} AND tenant = p.tenant AND ${READY}
+        ORDER BY ${DISPATCH_ORDER} LIMIT $4
+      ) t`;
+
 export const SQL = {
   /**
    * A batch of tasks; a key already taken (by a writer that committed after our lookup) is
@@ -136,6 +152,36 @@ export const SQL = {
       ORDER BY ${DISPATCH_ORDER} LIMIT $4
     ) h
     ORDER BY h.priority DESC, h.created_at ASC, h.id ASC LIMIT $3`,
+
+  /**
+   * queuedHead over a node's executor ($1) and the shared queue it serves ($4): each queue's
+   * head by its own ordered index read, merged (a node claims from both, engine/node-queues.ts).
+   */
+  queuedHeadShared: `
+    SELECT * FROM (
+      (SELECT * FROM tasks WHERE status = 'queued' AND executor = $1 AND ${READY} ORDER BY ${DISPATCH_ORDER} LIMIT $3)
+      UNION ALL
+      (SELECT * FROM tasks WHERE status = 'queued' AND executor = $4 AND ${READY} ORDER BY ${DISPATCH_ORDER} LIMIT $3)
+    ) q
+    ORDER BY ${DISPATCH_ORDER} LIMIT $3`,
+
+  /**
+   * queuedPerTenant over a node's executor ($1) and the shared queue it serves ($5): each
+   * queue's tenants by its own skip scan and each (queue, tenant)'s head by its own LATERAL
+   * index read of $4, as queuedPerTenant does for one; then each tenant's top $4 of both
+   * queues (few rows: queues × tenants × $4). Each executor is a plain parameter, not a row of
+   * an array: only then does a plan for the actual values (the store runs this one unprepared)
+   * read a node's near-empty queue through tasks_dispatch instead of walking the shared
+   * queue's tenants.
+   */
+  queuedPerTenantShared: `
+    WITH RECURSIVE ${skipScanTenants('own_tenants', '$1')}, ${skipScanTenants('shared_tenants', '$5')},
+    heads AS (
+      SELECT h.*, row_number() OVER (PARTITION BY h.tenant ORDER BY h.priority DESC, h.created_at ASC, h.id ASC) AS tenant_rank
+      FROM (${tenantHeads('own_tenants', '$1')} UNION ALL ${tenantHeads('shared_tenants', '$5')}) h
+    )
+    SELECT * FROM heads WHERE tenant_rank <= $4
+    ORDER BY ${DISPATCH_ORDER} LIMIT $3`,
 
   /** For each queued id: how many queued tasks of its executor come first. */
   queuePositions: `

@@ -11,7 +11,7 @@
  * request keeps the plain one-row statement. The SET lists are assembled only from the fixed
  * column names below, never from values, and each shape gets its own prepared statement name.
  */
-import type { TaskPatch, TransitionRequest } from '../task-store.ts';
+import { sharedQueueOfClaim, type TaskPatch, type TransitionRequest } from '../task-store.ts';
 
 /** Columns a patch may set, in the order statements list them; JSON_COLUMNS hold JSON text. */
 const PATCH_KEYS: readonly (keyof TaskPatch)[] = ['attempt', 'started_at', 'finished_at', 'not_before', 'progress', 'result', 'error', 'lease_owner', 'lease_expires_at', 'assignment', 'cancel_reason'];
@@ -41,7 +41,18 @@ function patchShape(r: TransitionRequest): { keys: (keyof TaskPatch)[]; mask: nu
   return { keys, mask };
 }
 
-const shapeName = (r: TransitionRequest, mask: number): string => `${r.lease_owner !== undefined ? 'l' : 'a'}${r.fence !== undefined ? 'f' : 'u'}${mask}`;
+const shapeName = (r: TransitionRequest, mask: number): string =>
+  `${r.lease_owner !== undefined ? 'l' : 'a'}${r.fence === undefined ? 'u' : sharedQueueOfClaim(r) === undefined ? 'f' : 's'}${mask}`;
+
+/**
+ * A node's claim of a task of the shared queue it serves (TransitionRequest.shared_queue):
+ * the task moves to the node's executor, its home remembered; a task already the node's keeps
+ * its home. SET expressions read the row as it was.
+ */
+const MOVE_TO_NODE = (fenceExecutor: string, shared: string): string[] => [
+  `executor = ${fenceExecutor}`,
+  `home_executor = CASE WHEN executor = ${shared} THEN ${shared} ELSE home_executor END`,
+];
 
 /**
  * What requests must share to go in one batched statement: the statement (lease check, fence,
@@ -57,9 +68,19 @@ export function transitionQuery(r: TransitionRequest, from: readonly string[], e
   const values: unknown[] = [r.to, r.now, events, r.id, from];
   const where = [`id = $4`, `status = ANY($5::text[])`];
   if (r.lease_owner !== undefined) where.push(`lease_owner = $${values.push(r.lease_owner)}`);
-  // A fenced write (its epoch was checked in this transaction) touches only its executor's tasks.
-  if (r.fence !== undefined) where.push(`executor = $${values.push(r.fence.executor)}`);
   const sets = ['status = $1', 'updated_at = $2', 'last_seq = last_seq + $3'];
+  // A fenced write (its epoch was checked in this transaction) touches only its executor's
+  // tasks, and a node's claim those of the shared queue it serves too.
+  const shared = sharedQueueOfClaim(r);
+  if (r.fence !== undefined) {
+    const own = `$${values.push(r.fence.executor)}`;
+    if (shared === undefined) where.push(`executor = ${own}`);
+    else {
+      const queue = `$${values.push(shared)}::text`;
+      where.push(`executor IN (${own}::text, ${queue})`);
+      sets.push(...MOVE_TO_NODE(own, queue));
+    }
+  }
   for (const k of keys) sets.push(`${k} = $${values.push(patchValue(r, k))}`);
   const text = `UPDATE tasks SET ${sets.join(', ')} WHERE ${where.join(' AND ')} RETURNING *`;
   return { name: `lakeray_transition_${shapeName(r, mask)}`, text, values };
@@ -87,12 +108,19 @@ export function transitionBatchQuery(requests: readonly TransitionRequest[], fro
     add('lease_check', 'text', (r) => r.lease_owner);
     where.push('t.lease_owner = v.lease_check');
   }
-  // A fenced write (its epoch was checked in this transaction) touches only its executor's tasks.
+  const sets = ['status = $1', 'updated_at = v.now', 'last_seq = t.last_seq + $3'];
+  // A fenced write (its epoch was checked in this transaction) touches only its executor's
+  // tasks, and a node's claim those of the shared queue it serves too.
   if (first.fence !== undefined) {
     add('fence_executor', 'text', (r) => r.fence!.executor);
-    where.push('t.executor = v.fence_executor');
+    if (sharedQueueOfClaim(first) === undefined) where.push('t.executor = v.fence_executor');
+    else {
+      add('shared_queue', 'text', (r) => sharedQueueOfClaim(r));
+      where.push('t.executor IN (v.fence_executor, v.shared_queue)');
+      // v has no column `executor` or `home_executor`: unqualified, they are the task's.
+      sets.push(...MOVE_TO_NODE('v.fence_executor', 'v.shared_queue'));
+    }
   }
-  const sets = ['status = $1', 'updated_at = v.now', 'last_seq = t.last_seq + $3'];
   for (const k of keys) {
     add(k, PATCH_TYPES[k], (r) => patchValue(r, k));
     sets.push(`${k} = v.${k}`);

@@ -16,17 +16,18 @@ import { LakerayError } from '../../domain/errors.ts';
 import type { NewEvent, TaskEvent } from '../../domain/events.ts';
 import { canTransition } from '../../domain/lifecycle.ts';
 import { type Assignment, isTerminal, type Task, type TaskStatus } from '../../domain/task.ts';
-import type {
-  ExecutorOwnership,
-  Fence,
-  InsertResult,
-  NewTask,
-  QueuedQuery,
-  TaskFilter,
-  TaskPage,
-  TaskStore,
-  TransitionRequest,
-  TransitionResult,
+import {
+  type ExecutorOwnership,
+  type Fence,
+  type InsertResult,
+  type NewTask,
+  type QueuedQuery,
+  sharedQueueOfClaim,
+  type TaskFilter,
+  type TaskPage,
+  type TaskStore,
+  type TransitionRequest,
+  type TransitionResult,
 } from '../task-store.ts';
 import { SqliteAudit } from './audit.ts';
 import { SqliteDeployments } from './deployments.ts';
@@ -37,7 +38,7 @@ import { EventBatchInsert, type EventInserts, prepareEventInserts } from './even
 import { buildListQuery, encodeCursor } from './list-query.ts';
 import { migrate } from './migrate.ts';
 import { QueuedCandidates } from './queued-query.ts';
-import { SqliteNodeQueues } from './node-queues.ts';
+import { mergeCandidates, SqliteNodeQueues } from './node-queues.ts';
 import { SqliteOwners } from './owners.ts';
 import { RowMemory } from './row-memory.ts';
 import { prepareTaskInserts, TaskBatchInsert } from './task-batch.ts';
@@ -188,6 +189,12 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async queued(query: QueuedQuery): Promise<Task[]> {
+    const { shared, ...own } = query;
+    if (shared !== undefined && shared !== query.executor) {
+      // A node's executor and its shared queue (one process here: two reads, merged).
+      const [a, b] = [await this.queued(own), await this.queued({ ...own, executor: shared })];
+      return mergeCandidates(a, b, query.per_tenant, query.limit);
+    }
     // Queued tasks were usually inserted through this store: their fixed part (params,
     // resources…) is known, and candidates are read with their mutable columns only. The
     // fixed part of the others (tasks from before a restart) is read once, then kept.
@@ -265,8 +272,12 @@ export class SqliteTaskStore implements TaskStore {
     const from = r.from.every((f) => canTransition(f, r.to)) ? r.from : r.from.filter((f) => canTransition(f, r.to));
     if (from.length === 0) return null;
     const extra = r.before ?? [];
-    const row = this.transitions.run(r.id, from, r.to, r.now, r.patch, r.lease_owner, r.fence?.executor, extra.length + 1, this.memory.rowOf(r.id));
+    const shared = sharedQueueOfClaim(r);
+    const known = shared === undefined ? this.memory.rowOf(r.id) : undefined;
+    const row = this.transitions.run(r.id, from, r.to, r.now, r.patch, r.lease_owner, r.fence?.executor, shared, extra.length + 1, known);
     if (!row) return null;
+    // A node's claim may have moved the task to its executor (a fixed column): read it anew.
+    if (shared !== undefined) this.memory.forget(r.id);
     const fixed = this.memory.rememberRow(r.id, row) ?? this.fixedAfterWrite(r.id, row);
     const task = taskFromParts(fixed, row);
     const seq = task.last_seq;
@@ -411,10 +422,6 @@ export class SqliteTaskStore implements TaskStore {
 
   async pruneExecutors(executors: readonly string[], lapsedBefore: number): Promise<string[]> {
     return this.owners.prune(executors, lapsedBefore);
-  }
-
-  async takeQueued(ids: readonly string[], from: string, to: string): Promise<Task[]> {
-    return ids.length === 0 ? [] : this.write(this.nodeQueues.takeQueued(ids, from, to));
   }
 
   async returnQueued(executor: string): Promise<string[]> {

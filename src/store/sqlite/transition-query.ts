@@ -63,29 +63,41 @@ export class TransitionStatements {
     leaseOwner: string | undefined,
     /** When set (a fenced write), the CAS also requires the task to be of this executor. */
     executor: string | undefined,
+    /**
+     * With `executor`: a node's claim (TransitionRequest.shared_queue) also applies to a task of
+     * this shared queue and moves it to `executor`, remembering its home. The caller forgets
+     * what it knew of the task's fixed part (its executor).
+     */
+    shared: string | undefined,
     events: number,
     known: MutableRow | undefined,
   ): MutableRow | undefined {
+    const moves = executor !== undefined && shared !== undefined;
     // The shape key in the patch's own key order: callers build patches the same way each
     // time, so this finds the statements without sorting (hot path: two calls per task).
-    let key = `${from.length}|${leaseOwner !== undefined}|${executor !== undefined}|`;
+    let key = `${from.length}|${leaseOwner !== undefined}|${executor !== undefined}|${moves}|`;
     for (const k in patch) if (patch[k as keyof TaskPatch] !== undefined && k in PATCH_COLUMNS) key += `${k},`;
     let shape = this.cache.get(key);
     if (!shape) {
       const keys = (Object.keys(patch) as (keyof TaskPatch)[]).filter((k) => patch[k] !== undefined && k in PATCH_COLUMNS);
-      // Placeholders are positional, in this order: to, now, events, patch values, id, sources, lease, executor.
+      // Placeholders are positional, in this order: to, now, events, patch values, [executor,
+      // shared twice: the move], id, sources, lease, executor [, shared].
       const sets = ['status = ?', 'updated_at = ?', 'last_seq = last_seq + ?', ...keys.map((k) => `${k} = ?`)];
+      // SET expressions read the row as it was: a task already the node's keeps its home.
+      if (moves) sets.push('executor = ?', 'home_executor = CASE WHEN executor = ? THEN ? ELSE home_executor END');
       const lease = leaseOwner !== undefined ? ' AND lease_owner = ?' : '';
-      const ofExecutor = executor !== undefined ? ' AND executor = ?' : '';
+      const ofExecutor = executor === undefined ? '' : moves ? ' AND executor IN (?, ?)' : ' AND executor = ?';
       const sql = `UPDATE tasks SET ${sets.join(', ')} WHERE id = ? AND status IN (${from.map(() => '?').join(', ')})${lease}${ofExecutor}`;
       shape = { full: this.db.prepare(`${sql} RETURNING ${MUTABLE_COLUMNS.join(', ')}`), plain: this.db.prepare(sql), keys };
       this.cache.set(key, shape);
     }
     const args: unknown[] = [to, now, events];
     for (const k of shape.keys) args.push(PATCH_COLUMNS[k] ? toJson(patch[k]) : patch[k]);
+    if (moves) args.push(executor, shared, shared);
     args.push(id, ...from);
     if (leaseOwner !== undefined) args.push(leaseOwner);
     if (executor !== undefined) args.push(executor);
+    if (moves) args.push(shared);
     if (known === undefined) return shape.full.get(args) as MutableRow | undefined;
 
     if (shape.plain.run(args).changes === 0) return undefined;

@@ -58,19 +58,54 @@ describe('EventWriter', () => {
     expect(batches.map((b) => b.map((e) => e.data.message))).toEqual([['1'], ['2', '3']]);
   });
 
-  it('within one flush, progress of a task collapses into the latest; other events keep their place', async () => {
-    const { store, batches } = recordingStore();
-    const writer = new EventWriter(store, new MemoryEventBus(), () => {}, () => {}, 60);
+  it('a store that keeps up loses no progress event, even when a flush takes longer than the events are apart', async () => {
+    const { store, batches, release } = recordingStore(true);
+    const writer = new EventWriter(store, new MemoryEventBus(), () => {}, () => {}, 2);
     writer.push(progress('a', 0.1));
+    await new Promise((r) => setImmediate(r)); // the first write starts, and is held (a slow flush)
+    for (const fraction of [0.2, 0.3]) {
+      writer.push(progress('a', fraction));
+      await sleep(10);
+    }
     writer.push(log('a', 'x'));
-    writer.push(progress('b', 0.5));
-    writer.push(progress('a', 0.2));
+    writer.push(progress('a', 0.4));
+    await sleep(40);
+    release();
+    await vi.waitFor(() => expect(batches).toHaveLength(2));
+    release();
     await writer.flush();
-    expect(batches[0]?.map((e) => [e.task_id, e.type, e.data.fraction ?? e.data.message])).toEqual([
-      ['a', 'progress', 0.2],
-      ['a', 'log', 'x'],
-      ['b', 'progress', 0.5],
+    expect(batches.map((b) => b.map((e) => e.data.fraction ?? e.data.message))).toEqual([[0.1], [0.2, 0.3, 'x', 0.4]]);
+  });
+
+  it('once the oldest buffered event is older than the bound, a task keeps only its latest progress, after its other events', async () => {
+    const { store, batches, release } = recordingStore(true);
+    const writer = new EventWriter(store, new MemoryEventBus(), () => {}, () => {}, 2, 20);
+    writer.push(progress('a', 0.1));
+    await new Promise((r) => setImmediate(r)); // held: the backlog builds behind it
+    writer.push(progress('a', 0.2));
+    writer.push(progress('a', 0.25)); // the buffer is young: both kept
+    await sleep(30);
+    writer.push(log('a', 'x'));
+    writer.push(progress('a', 0.3));
+    writer.push(progress('b', 0.5));
+    writer.push(progress('a', 0.4));
+    release();
+    await vi.waitFor(() => expect(batches).toHaveLength(2));
+    release();
+    await writer.flush();
+    expect(batches[1]?.map((e) => [e.task_id, e.data.fraction ?? e.data.message])).toEqual([
+      ['a', 0.2],
+      ['a', 'x'],
+      ['b', 0.5],
+      ['a', 0.4],
     ]);
+    // the next buffer starts young again: nothing coalesced
+    writer.push(progress('a', 0.6));
+    writer.push(progress('a', 0.7));
+    const last = writer.flush();
+    release();
+    await last;
+    expect(batches[2]?.map((e) => e.data.fraction)).toEqual([0.6, 0.7]);
   });
 
   it('flush() writes at once, cancelling a pending timer', async () => {

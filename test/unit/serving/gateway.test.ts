@@ -113,10 +113,12 @@ describe('Gateway batching', () => {
     const all = [0, 1, 2].map((i) => g.submit({ inputs: rowsOf(1, i), rows: 1 }));
     await until(() => r.batches.length === 2);
     expect(g.stats()).toMatchObject({ queue_depth: 1, in_flight_rows: 2 });
+    expect(g.load()).toEqual({ queue_rows: 1, in_flight_rows: 2 });
     r.mode = 'ok';
     r.release();
     await Promise.all(all);
     expect(r.batches).toHaveLength(3);
+    expect(g.load()).toEqual({ queue_rows: 0, in_flight_rows: 0 });
   });
 
   it('spreads batches round-robin and switches strategy live', async () => {

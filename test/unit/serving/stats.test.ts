@@ -36,4 +36,12 @@ describe('ServingStats', () => {
     now = 200_000;
     expect(s.snapshot()).toMatchObject({ latency_ms: { p50: 0, p95: 0, p99: 0 }, throughput_rps: 0 });
   });
+
+  it('orders latencies by value whatever order they came in (9 before 10, 10 before 100)', () => {
+    const s = new ServingStats(() => 1000);
+    // 1..100 in a scrambled order (37 is coprime to 100), plus 1000 once: a string sort or none would miss.
+    for (let i = 0; i < 100; i++) s.recordAnswer(1, ((i * 37) % 100) + 1);
+    s.recordAnswer(1, 1000);
+    expect(s.snapshot().latency_ms).toEqual({ p50: 51, p95: 96, p99: 100 });
+  });
 });

@@ -1,0 +1,76 @@
+// bench/batching.ts's open-loop reading rests on two things: the load generator's mode "open"
+// (requests at a fixed arrival rate whatever the answers do, latency from each one's scheduled
+// time, the backlog at the window's start and end) and the rule that calls a rate sustainable.
+// A real HTTP server that answers one request at a time, 10 ms each (~100/s at most), is driven
+// well below and well above that: the rule must accept the one and refuse the other.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sustainable } from '../../../bench/batching.ts';
+import { openLoad, type OpenLoad } from '../../../bench/serving-lib.ts';
+
+const SERVICE_MS = 10;
+
+describe('bench: the open-loop load generator and the sustainable-rate rule', () => {
+  let server: http.Server;
+  let url: string;
+  beforeAll(async () => {
+    const queue: http.ServerResponse[] = [];
+    let busy = false;
+    const next = () => {
+      const res = queue.shift();
+      if (res === undefined) {
+        busy = false;
+        return;
+      }
+      busy = true;
+      setTimeout(() => {
+        res.end('ok');
+        next();
+      }, SERVICE_MS);
+    };
+    server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        queue.push(res);
+        if (!busy) next();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const load = (rate: number, arrivals: OpenLoad['arrivals'] = 'poisson'): OpenLoad => ({
+    url, path: '/', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.alloc(16), rate, arrivals,
+    connections: 256, warmupMs: 500, durationMs: 2000, drainMs: 3000,
+  });
+
+  it('keeps up at a fifth of the capacity: every request answered, no backlog, sustainable', async () => {
+    // Up to 3 tries: on a loaded machine one late timer is the p95 of a 20-request half.
+    let kept = false;
+    for (let attempt = 0; attempt < 3 && !kept; attempt++) {
+      const r = await openLoad(load(20, 'constant'));
+      // Constant gaps: exactly rate × window requests are scheduled in it.
+      expect(Math.abs(r.offered - 40)).toBeLessThanOrEqual(1);
+      expect(r.failed).toBe(0);
+      expect(r.n).toBe(r.offered);
+      expect(r.p50_ms).toBeGreaterThanOrEqual(SERVICE_MS - 1);
+      kept = sustainable(r);
+    }
+    expect(kept).toBe(true);
+  }, 30_000);
+
+  it('falls behind at 1.5× the capacity: answers lag the offered rate, the backlog grows, not sustainable', async () => {
+    const r = await openLoad(load(150));
+    expect(r.offered).toBeGreaterThan(200);
+    expect(r.answered_rps).toBeLessThan(0.8 * r.rate);
+    expect(r.backlog_end).toBeGreaterThan(r.backlog_start);
+    // Latency runs from the scheduled time, so the queue a slow server builds is in it.
+    expect(r.p95_second_ms).toBeGreaterThan(r.p95_first_ms);
+    expect(sustainable(r)).toBe(false);
+  }, 30_000);
+});
