@@ -315,6 +315,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     uploads: new RemoteUploads(reports, artifacts),
     tokens,
     executors: describeExecutors(config.executors),
+    nodeExecutors: nodeScoped ? store : undefined,
     evalResultsDir: join(config.state_dir, 'eval_results'),
     tenants: new TenantAdmin({ store, tenants: engine.tenants }),
     auth: { config: config.auth, stores: { keys: store.keys, audit: store.audit }, taskTenant: async (id) => (await store.get(id))?.tenant ?? null },

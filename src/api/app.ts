@@ -28,7 +28,7 @@ import { demoRoutes } from './routes/demo.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
 import { evalReportRoutes } from './routes/eval-reports.ts';
 import { eventRoutes } from './routes/events.ts';
-import { executorRoutes } from './routes/executors.ts';
+import { executorRoutes, type NodeExecutorsSource } from './routes/executors.ts';
 import { healthRoutes } from './routes/health.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { type Seed003Host, seed003Routes } from './routes/seed003.ts';
@@ -89,6 +89,8 @@ export interface AppOptions {
   tokens?: TaskTokens;
   /** The configured executors (describeExecutors): kinds, modes, dashboard links. */
   executors?: readonly ExecutorDescription[];
+  /** A shared store: the executors listing shows every node's `local@<node>` from it (routes/executors.ts). */
+  nodeExecutors?: NodeExecutorsSource;
   /** Streaming sessions of deployments (/api/v1/deployments/{name}/sessions…) when serving is on. */
   sessions?: SessionManager;
   /** Seed 003's routes (/init, /queue_status, /delete_session, /wss, /ray/*) over `sessions`. */
@@ -187,7 +189,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes, { tasks: opts.tasks, version: opts.version ?? 'dev', sessions: opts.sessions });
   const executors = new Map((opts.executors ?? []).map((e) => [e.name, e]));
   await app.register(taskRoutes, { tasks: opts.tasks, maxBatch: opts.maxBatch ?? DEFAULT_MAX_BATCH, executors });
-  await app.register(executorRoutes, { tasks: opts.tasks, executors });
+  await app.register(executorRoutes, { tasks: opts.tasks, executors, nodes: opts.nodeExecutors });
   const queueWatch = new QueueWatch(opts.tasks, opts.queuePollMs ?? 300, (err) => app.log.warn({ err }, 'queue positions'));
   app.addHook('onClose', async () => queueWatch.stop());
   await app.register(eventRoutes, { tasks: opts.tasks, heartbeatMs: opts.heartbeatMs ?? 15_000, queueWatch });

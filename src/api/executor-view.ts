@@ -55,8 +55,23 @@ export const executorJson = z
     capacity: z.record(z.string(), z.number()).describe('What it can place now (cpu, memory_mb, gpu, custom resources)'),
     used: z.record(z.string(), z.number()).describe('What running tasks hold of it'),
     dashboard_url: z.string().nullable().describe('ray: the Ray dashboard'),
+    node: z
+      .object({
+        owner: z.string().describe('The scheduler process that owns it'),
+        epoch: z.number().int().describe('Its ownership epoch (the fencing token)'),
+        lease: z.enum(['held', 'lapsed']).describe('lapsed: its owner stopped renewing; another node recovers its tasks'),
+        expires_at: z.number().int().describe('Epoch ms: the ownership lapses then unless renewed'),
+      })
+      .optional()
+      .describe('A node-scoped executor (`local@<node>`, shared store only): its ownership'),
+    load: z
+      .object({ queued: z.number().int(), running: z.number().int().describe('running or cancelling') })
+      .optional()
+      .describe('Shared store only: its tasks now (a shared queue: queued ones not yet taken by a node)'),
   })
   .describe('An executor');
+
+export type ExecutorJson = z.output<typeof executorJson>;
 
 export const executorList = z.object({ executors: z.array(executorJson) });
 

@@ -13,8 +13,19 @@
  *
  * `steal` on the first round: the embedded single process (the store is this process's alone)
  * takes its executors at once after a restart instead of waiting out its dead predecessor's ttl.
+ *
+ * Every `pruneEveryMs`, a scheduler also deletes the owners rows of other nodes' executors
+ * (`local@<node>`) lapsed for `pruneAfterMs` that no active task names (TaskStore.pruneExecutors;
+ * docs/operations.md "Dead nodes"): a node gone for good leaves nothing behind. Its tasks were
+ * recovered within a ttl (node-recovery.ts); the grace only keeps rows of nodes that restart.
  */
 import type { Fence, TaskStore } from '../store/task-store.ts';
+import { sharedQueueOf } from './node-queues.ts';
+
+/** A dead node's executor is forgotten once its ownership has lapsed this long. */
+export const PRUNE_AFTER_MS = 60 * 60_000;
+/** How often a scheduler looks for such executors. */
+const PRUNE_EVERY_MS = 60_000;
 
 export interface OwnershipDeps {
   store: TaskStore;
@@ -29,6 +40,9 @@ export interface OwnershipDeps {
   lost: (executor: string) => void;
   /** Every round, after renewals and claims, for the executors owned (cancel scans). */
   round?: (owned: readonly string[]) => Promise<void>;
+  /** Defaults: PRUNE_AFTER_MS, PRUNE_EVERY_MS. */
+  pruneAfterMs?: number;
+  pruneEveryMs?: number;
   now?: () => number;
   onError?: (err: unknown, context: string) => void;
 }
@@ -48,6 +62,7 @@ export class Ownership {
   /** Recoveries of executors just won, by executor. */
   private readonly recovering = new Map<string, Promise<void>>();
   private readonly now: () => number;
+  private lastPrune = -Infinity;
 
   constructor(private readonly deps: OwnershipDeps) {
     this.now = deps.now ?? Date.now;
@@ -120,6 +135,20 @@ export class Ownership {
     if (this.deps.round && this.held.size > 0 && !this.stopped) {
       await this.deps.round(this.owned).catch((err) => this.deps.onError?.(err, 'ownership round'));
     }
+    if (this.deps.executors.length > 0 && !this.stopped && this.now() - this.lastPrune >= (this.deps.pruneEveryMs ?? PRUNE_EVERY_MS)) {
+      this.lastPrune = this.now();
+      await this.pruneDeadNodes().catch((err) => this.deps.onError?.(err, 'prune dead node executors'));
+    }
+  }
+
+  /** Deletes the owners rows of other nodes' executors long lapsed and unused; returns those deleted. */
+  async pruneDeadNodes(): Promise<string[]> {
+    const before = this.now() - (this.deps.pruneAfterMs ?? PRUNE_AFTER_MS);
+    const own = new Set(this.deps.executors);
+    const dead = (await this.deps.store.executorOwners())
+      .filter((o) => o.expires_at <= before && !own.has(o.executor) && sharedQueueOf(o.executor) !== undefined)
+      .map((o) => o.executor);
+    return this.deps.store.pruneExecutors(dead, before);
   }
 
   private recover(executor: string, fence: Fence): void {

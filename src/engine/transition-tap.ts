@@ -103,6 +103,9 @@ export class TransitionTap implements TaskStore {
   executorOwners(): Promise<ExecutorOwnership[]> {
     return this.inner.executorOwners();
   }
+  pruneExecutors(executors: readonly string[], lapsedBefore: number): Promise<string[]> {
+    return this.inner.pruneExecutors(executors, lapsedBefore);
+  }
   delete(id: string): Promise<boolean> {
     return this.inner.delete(id);
   }

@@ -236,6 +236,15 @@ export interface TaskStore {
   releaseExecutor(fence: Fence, owner: string, now: number): Promise<boolean>;
   /** Every executor's ownership row, by executor name. */
   executorOwners(): Promise<ExecutorOwnership[]>;
+  /**
+   * Delete the ownership rows of those `executors` that lapsed (expires_at <= lapsedBefore; a
+   * released one too) and that no queued, running or cancelling task names: a dead node's
+   * `local@<node>` nobody needs any more. Atomic per row against a concurrent renew or claim
+   * (one committed first keeps the row). The pruned epoch is kept, so the claim that
+   * re-creates the row moves on from it: an executor's epoch never goes back. Returns the
+   * executors pruned, sorted.
+   */
+  pruneExecutors(executors: readonly string[], lapsedBefore: number): Promise<string[]>;
   /** Delete a finished task and its events. Returns false when it was not terminal or absent. */
   delete(id: string): Promise<boolean>;
   /** Counts of active tasks (queued, running, cancelling) per executor and status, for metrics and /ready. */

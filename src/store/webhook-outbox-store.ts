@@ -47,18 +47,6 @@ export interface FinishedCursor {
   id: string;
 }
 
-/**
- * missedCompletions in both stores' SQL ($1, $2: the cursor; $3: until; $4: limit). The row
- * comparison walks the partial index tasks_webhook_finished; the unique index on completed
- * deliveries answers the NOT EXISTS.
- */
-export const MISSED_COMPLETIONS = `SELECT t.* FROM tasks t
-  WHERE t.webhook IS NOT NULL AND t.finished_at IS NOT NULL
-    AND (t.finished_at, t.id) > ($1, $2) AND t.finished_at <= $3
-    AND t.status IN ('succeeded', 'failed', 'cancelled')
-    AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.task_id = t.id AND d.event = 'completed')
-  ORDER BY t.finished_at, t.id LIMIT $4`;
-
 export interface WebhookOutboxStore {
   /**
    * Appends a pending delivery, due now. A task has at most one `completed` delivery: a second

@@ -2,22 +2,20 @@
  * UploadStore in a local directory (<state_dir>/uploads): <id>.<ext>, written to a temporary
  * name and renamed, so a task never reads half an upload. The extension records the type.
  * Tenant `default` keeps the directory itself (uploads made before tenants stay readable);
- * tenant T has tenants/T under it, as the lake does (lake/lance/location.ts; artifacts may not import it).
+ * tenant T has tenants/T under it, as the lake and eval reports do (domain/tenant-dir.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { tenantSegments } from '../../domain/tenant-dir.ts';
 import { isUploadId, type Upload, type UploadKind, type UploadStore } from '../upload-store.ts';
 
 const TYPES: Readonly<Record<string, string>> = { png: 'image/png', jpg: 'image/jpeg', webp: 'image/webp', gif: 'image/gif' };
 
-/** Tenant names that are safe directory names (API keys' tenants are narrower still). */
-const TENANT = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-
 function tenantRoot(dir: string, tenant: string): string {
-  if (tenant === 'default') return dir;
-  if (!TENANT.test(tenant)) throw new Error(`tenant "${tenant}" cannot name an uploads directory`);
-  return join(dir, 'tenants', tenant);
+  const segments = tenantSegments(tenant);
+  if (segments === null) throw new Error(`tenant "${tenant}" cannot name an uploads directory`);
+  return join(dir, ...segments);
 }
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';

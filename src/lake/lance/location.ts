@@ -7,6 +7,7 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tenantSegments } from '../../domain/tenant-dir.ts';
 import type { LakeKind } from '../lake.ts';
 
 const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
@@ -35,20 +36,20 @@ export function locate(root: string): Location {
   };
 }
 
-/** Tenant names that are also safe directory names (no `/`, never `.` or `..`). */
-export const TENANT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-export const DEFAULT_TENANT = 'default';
+export { DEFAULT_TENANT, TENANT_DIR_NAME as TENANT_NAME } from '../../domain/tenant-dir.ts';
 
 /**
- * The lake root of a tenant's namespace: the `default` tenant keeps the root itself (lakes made
- * before tenants existed open unchanged); tenant T lives under `<root>/tenants/T`. `tenants` is
- * no kind directory, so the default namespace never lists another tenant's tables.
+ * The lake root of a tenant's namespace (domain/tenant-dir.ts): the `default` tenant keeps the
+ * root itself (lakes made before tenants existed open unchanged); tenant T lives under
+ * `<root>/tenants/T`. `tenants` is no kind directory, so the default namespace never lists
+ * another tenant's tables.
  */
 export function tenantRoot(root: string, tenant: string): string {
-  if (tenant === DEFAULT_TENANT) return root;
-  if (!TENANT_NAME.test(tenant)) throw new Error(`tenant "${tenant}" cannot name a lake namespace (letters, digits, _ . -)`);
-  if (root.startsWith('file://') || !SCHEME.test(root)) return join(root.startsWith('file://') ? fileURLToPath(root) : root, 'tenants', tenant);
-  return `${root.replace(/\/+$/, '')}/tenants/${tenant}`;
+  const segments = tenantSegments(tenant);
+  if (segments === null) throw new Error(`tenant "${tenant}" cannot name a lake namespace (letters, digits, _ . -)`);
+  if (segments.length === 0) return root;
+  if (root.startsWith('file://') || !SCHEME.test(root)) return join(root.startsWith('file://') ? fileURLToPath(root) : root, ...segments);
+  return [root.replace(/\/+$/, ''), ...segments].join('/');
 }
 
 /** Sum of the sizes of every file under `dir` (0 when it vanished meanwhile). */

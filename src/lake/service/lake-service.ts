@@ -13,146 +13,20 @@
  * What it keeps per task (task-pins.ts) lives only while the task runs.
  */
 import { resolve } from 'node:path';
-import type { Readable } from 'node:stream';
-import { LakerayError, type ErrorCode } from '../../domain/errors.ts';
+import { LakerayError } from '../../domain/errors.ts';
 import { isTerminal, type Task } from '../../domain/task.ts';
 import type { EventBus } from '../../events/event-bus.ts';
-import { LakeError, type ColumnInfo, type Lake, type LakeKind, type LineageLog, type LineageRecord, type ListPage, type ScanOptions, type TableInfo, type VersionInfo, type VersionRef, type WriteMode } from '../lake.ts';
+import { type Lake, type LakeKind, type LineageLog, type ListPage, type ScanOptions, type TableInfo, type VersionInfo, type WriteMode } from '../lake.ts';
 import type { Snapshot, SnapshotCache } from '../snapshot-cache.ts';
 import { columnsOf } from '../types.ts';
 import type { TaskStore } from '../../store/task-store.ts';
-import { renderRows, type Cell } from './cells.ts';
+import { renderRows } from './cells.ts';
 import { ipcStream, modelTable, readIpc } from './ipc.ts';
 import { type PinnedRead, TaskPins } from './task-pins.ts';
+import { counted, LAKE_NAME, MODEL_META_COLUMNS, notFound, noun, parseJson, toApiError, versionRef, view, type ArrowRead, type LakeQuery, type RowsPage, type RowsQuery, type TableDetail, type TableView, type WriteSummary } from './views.ts';
 
-export const LAKE_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,127}$/;
+export { LAKE_NAME, type ArrowRead, type LakeQuery, type ModelFile, type RowsPage, type RowsQuery, type TableDetail, type TableView, type WriteSummary } from './views.ts';
 
-/** Columns of a model table as the platform writes it. */
-const MODEL_META_COLUMNS = ['file', 'content_type', 'size', 'metrics', 'params', 'lineage', 'task_id', 'created_at'];
-
-export interface LakeQuery {
-  columns?: string[];
-  filter?: string;
-  /** A version number or a tag. */
-  version?: string;
-}
-
-export interface RowsQuery extends LakeQuery {
-  offset: number;
-  limit: number;
-  /** Columns returned whole instead of summarized. */
-  expand?: string[];
-}
-
-export interface TableView {
-  id: string;
-  kind: LakeKind;
-  path: string;
-  /** Column name → readable type (seed 004's shape). */
-  schema: Record<string, string>;
-  columns: ColumnInfo[];
-  num_rows: number;
-  size_bytes: number;
-  version: number;
-  created_at: string;
-  updated_at: string;
-  tags: Record<string, number>;
-}
-
-export interface ModelFile {
-  file: string;
-  content_type: string | null;
-  size: number;
-}
-
-export interface TableDetail extends TableView {
-  /** The newest lineage records (what produced each version), newest first. */
-  lineage: LineageRecord[];
-  /** Models written by the platform: the files and what training reported. */
-  files?: ModelFile[];
-  metrics?: Record<string, unknown>;
-  params?: Record<string, unknown>;
-  task_id?: string | null;
-}
-
-export interface RowsPage {
-  id: string;
-  version: number;
-  offset: number;
-  limit: number;
-  total: number;
-  columns: ColumnInfo[];
-  rows: Record<string, Cell>[];
-}
-
-export interface ArrowRead {
-  version: number;
-  /** An Arrow IPC stream. */
-  body: Readable;
-}
-
-export interface WriteSummary {
-  name: string;
-  kind: LakeKind;
-  version: number;
-  num_rows: number;
-}
-
-const notFound = (kind: LakeKind): ErrorCode => (kind === 'datasets' ? 'DATASET_NOT_FOUND' : 'MODEL_NOT_FOUND');
-const noun = (kind: LakeKind): string => (kind === 'datasets' ? 'dataset' : 'model');
-
-/** A LakeError (caller's mistake) as the API error it is. */
-const toApiError = (err: unknown, kind: LakeKind): unknown => {
-  if (!(err instanceof LakeError)) return err;
-  switch (err.kind) {
-    case 'NOT_FOUND':
-      return new LakerayError(notFound(kind), err.message);
-    case 'VERSION_NOT_FOUND':
-    case 'TAG_NOT_FOUND':
-      return new LakerayError('VERSION_NOT_FOUND', err.message);
-    case 'ALREADY_EXISTS':
-      return new LakerayError(kind === 'datasets' ? 'DATASET_EXISTS' : 'MODEL_EXISTS', err.message);
-    default:
-      return new LakerayError('INVALID_REQUEST', err.message);
-  }
-};
-
-/** The upload, counting its bytes into `into.bytes` as they pass. */
-async function* counted(body: AsyncIterable<Uint8Array>, into: { bytes: number }): AsyncIterable<Uint8Array> {
-  for await (const chunk of body) {
-    into.bytes += chunk.byteLength;
-    yield chunk;
-  }
-}
-
-const versionRef = (v: string | undefined): VersionRef => (v === undefined || v === '' ? undefined : /^\d+$/.test(v) ? Number(v) : v);
-
-const iso = (ms: number): string => new Date(ms).toISOString();
-
-const view = (t: TableInfo): TableView => ({
-  id: t.name,
-  kind: t.kind,
-  // Relative to the tenant's namespace: a response never names a server path (docs/security.md).
-  path: `${t.kind}/${t.name}.lance`,
-  schema: Object.fromEntries(t.columns.map((c) => [c.name, c.type])),
-  columns: t.columns,
-  num_rows: t.num_rows,
-  size_bytes: t.size_bytes,
-  version: t.version,
-  created_at: iso(t.created_at),
-  updated_at: iso(t.updated_at),
-  tags: t.tags,
-});
-
-const parseJson = (s: unknown): Record<string, unknown> => {
-  if (typeof s !== 'string' || s === '') return {};
-  try {
-    const v = JSON.parse(s) as unknown;
-    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
-};
 
 export interface LakeServiceDeps {
   lake: Lake;

@@ -8,6 +8,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TENANT_NAME } from '../../auth/keys.ts';
 import { LakerayError } from '../../domain/errors.ts';
+import { tenantSegments } from '../../domain/tenant-dir.ts';
 import { REPORT_FILES, type ReportFile } from './report.ts';
 import type { EvalSummary } from './summary.ts';
 
@@ -35,16 +36,16 @@ export interface ReportListItem {
 }
 
 /**
- * Where a tenant's reports live under the eval results directory: `default`'s (the operator's,
+ * Where a tenant's reports live under the eval results directory (domain/tenant-dir.ts): `default`'s (the operator's,
  * and every report written before reports had tenants) in the directory itself, any other
  * tenant's in `tenants/<tenant>/`. A report id never looks like `tenants` (REPORT_ID_PATTERN),
  * so one tenant's listing never shows another's folder.
  */
 export function tenantReportsDir(resultsDir: string, tenant: string): string {
-  if (tenant === 'default') return resultsDir;
   // Tenant names are checked where keys are made (auth/keys.ts); this keeps a path a path.
-  if (!TENANT_NAME.test(tenant)) throw new LakerayError('INVALID_REQUEST', `tenant "${tenant}" cannot name a reports folder`);
-  return join(resultsDir, 'tenants', tenant);
+  const segments = TENANT_NAME.test(tenant) ? tenantSegments(tenant) : null;
+  if (segments === null) throw new LakerayError('INVALID_REQUEST', `tenant "${tenant}" cannot name a reports folder`);
+  return join(resultsDir, ...segments);
 }
 
 export class EvalReports {

@@ -389,6 +389,10 @@ export class PostgresTaskStore implements TaskStore {
     return this.owners.all();
   }
 
+  pruneExecutors(executors: readonly string[], lapsedBefore: number): Promise<string[]> {
+    return this.owners.prune(executors, lapsedBefore);
+  }
+
   async delete(id: string): Promise<boolean> {
     const { rowCount } = await this.db.execute({ name: 'lakeray_delete_task', text: SQL.deleteTerminalTask, values: [id] });
     return rowCount === 1;

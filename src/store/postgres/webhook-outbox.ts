@@ -2,7 +2,6 @@
 import type { Task } from '../../domain/task.ts';
 import { rowToTask, type TaskRow } from '../rows.ts';
 import type { FinishedCursor, NewWebhookDelivery, WebhookDelivery, WebhookOutboxStore, WebhookSettlement } from '../webhook-outbox-store.ts';
-import { MISSED_COMPLETIONS } from '../webhook-outbox-store.ts';
 import type { Connection } from './connection.ts';
 
 interface Row extends Omit<WebhookDelivery, 'task' | 'data'> {
@@ -14,6 +13,17 @@ const COLUMNS = 'id, task_id, tenant, event, url, secret, task, data, body, atte
 const UNTOUCHED_PROGRESS = "task_id = $1 AND event = 'progress' AND state = 'pending' AND attempt = 0 AND (lease_until IS NULL OR lease_until <= $2)";
 
 const SQL = {
+  /**
+   * missedCompletions ($1, $2: the cursor; $3: until; $4: limit). The row comparison walks the
+   * partial index tasks_webhook_finished; the unique index on completed deliveries answers the
+   * NOT EXISTS.
+   */
+  missed: `SELECT t.* FROM tasks t
+           WHERE t.webhook IS NOT NULL AND t.finished_at IS NOT NULL
+             AND (t.finished_at, t.id) > ($1, $2) AND t.finished_at <= $3
+             AND t.status IN ('succeeded', 'failed', 'cancelled')
+             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.task_id = t.id AND d.event = 'completed')
+           ORDER BY t.finished_at, t.id LIMIT $4`,
   insert: `INSERT INTO webhook_deliveries (id, task_id, tenant, event, url, secret, task, data, next_at, created_at, updated_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9)
            ON CONFLICT DO NOTHING`,
@@ -46,7 +56,7 @@ export class PostgresWebhookOutbox implements WebhookOutboxStore {
 
   async missedCompletions(after: FinishedCursor, until: number, limit: number): Promise<Task[]> {
     const values = [after.finished_at, after.id, until, limit];
-    return (await this.db.query<TaskRow>({ name: 'lakeray_webhook_missed', text: MISSED_COMPLETIONS, values })).map(rowToTask);
+    return (await this.db.query<TaskRow>({ name: 'lakeray_webhook_missed', text: SQL.missed, values })).map(rowToTask);
   }
 
   async replaceWebhookProgress(taskId: string, task: NewWebhookDelivery['task'], data: Record<string, unknown>, now: number): Promise<boolean> {

@@ -9,8 +9,10 @@ import type { ExecutorOwnership, Fence } from '../task-store.ts';
 
 const SQL = {
   /** An upsert that applies only when the row is free (or stolen); RETURNING gives nothing otherwise. */
+  /** A new row starts above its pruned predecessor's epoch (executor_epochs). */
   claim: `
-    INSERT INTO executor_owners (executor, owner, epoch, expires_at) VALUES (@executor, @owner, 1, @expires_at)
+    INSERT INTO executor_owners (executor, owner, epoch, expires_at)
+    VALUES (@executor, @owner, 1 + COALESCE((SELECT epoch FROM executor_epochs WHERE executor = @executor), 0), @expires_at)
     ON CONFLICT (executor) DO UPDATE SET owner = excluded.owner, epoch = epoch + 1, expires_at = excluded.expires_at
       WHERE @steal OR owner IS NULL OR expires_at <= @now
     RETURNING executor, owner, epoch, expires_at`,
@@ -22,13 +24,29 @@ const SQL = {
     WHERE executor = @executor AND epoch = @epoch AND owner = @owner`,
   current: `SELECT 1 FROM executor_owners WHERE executor = @executor AND epoch = @epoch`,
   all: `SELECT executor, owner, epoch, expires_at FROM executor_owners ORDER BY executor`,
+  prune: `
+    DELETE FROM executor_owners AS o
+    WHERE o.executor IN (SELECT value FROM json_each(@executors)) AND o.expires_at <= @before
+      AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.executor = o.executor AND t.status IN ('queued', 'running', 'cancelling'))
+    RETURNING executor, epoch`,
+  tombstone: `
+    INSERT INTO executor_epochs (executor, epoch) VALUES (@executor, @epoch)
+    ON CONFLICT (executor) DO UPDATE SET epoch = MAX(epoch, excluded.epoch)`,
 } as const;
 
 export class SqliteOwners {
   private readonly q: { [K in keyof typeof SQL]: Database.Statement };
 
+  /** The rows go and their epochs are kept in one transaction: no claim sees neither. */
+  private readonly pruneTx: Database.Transaction<(executors: readonly string[], before: number) => string[]>;
+
   constructor(db: Database.Database) {
     this.q = Object.fromEntries(Object.entries(SQL).map(([name, sql]) => [name, db.prepare(sql)])) as typeof this.q;
+    this.pruneTx = db.transaction((executors: readonly string[], before: number) => {
+      const gone = this.q.prune.all({ executors: JSON.stringify(executors), before }) as { executor: string; epoch: number }[];
+      for (const row of gone) this.q.tombstone.run(row);
+      return gone.map((r) => r.executor).sort();
+    });
   }
 
   claim(executor: string, owner: string, now: number, ttlMs: number, steal: boolean): ExecutorOwnership | null {
@@ -42,6 +60,10 @@ export class SqliteOwners {
 
   release(fence: Fence, owner: string, now: number): boolean {
     return this.q.release.run({ executor: fence.executor, epoch: fence.epoch, owner, now }).changes > 0;
+  }
+
+  prune(executors: readonly string[], lapsedBefore: number): string[] {
+    return executors.length === 0 ? [] : this.pruneTx.immediate(executors, lapsedBefore);
   }
 
   all(): ExecutorOwnership[] {

@@ -420,6 +420,10 @@ export class SqliteTaskStore implements TaskStore {
     return this.owners.all();
   }
 
+  async pruneExecutors(executors: readonly string[], lapsedBefore: number): Promise<string[]> {
+    return this.owners.prune(executors, lapsedBefore);
+  }
+
   async returnQueued(executor: string): Promise<string[]> {
     return this.write(this.nodeQueues.returnQueued(executor));
   }

@@ -3,7 +3,6 @@ import type Database from 'better-sqlite3';
 import type { Task } from '../../domain/task.ts';
 import { rowToTask, type TaskRow } from '../rows.ts';
 import type { FinishedCursor, NewWebhookDelivery, WebhookDelivery, WebhookOutboxStore, WebhookSettlement } from '../webhook-outbox-store.ts';
-import { MISSED_COMPLETIONS } from '../webhook-outbox-store.ts';
 
 interface Row extends Omit<WebhookDelivery, 'task' | 'data'> {
   task: string;
@@ -35,7 +34,14 @@ export class SqliteWebhookOutbox implements WebhookOutboxStore {
          ORDER BY d.next_at, d.seq LIMIT @limit`,
       ),
       missed: db.prepare<{ after_at: number; after_id: string; until: number; limit: number }, TaskRow>(
-        MISSED_COMPLETIONS.replaceAll('$1', '@after_at').replaceAll('$2', '@after_id').replaceAll('$3', '@until').replaceAll('$4', '@limit'),
+        // The row comparison walks the partial index tasks_webhook_finished; the unique index on
+        // completed deliveries answers the NOT EXISTS.
+        `SELECT t.* FROM tasks t
+         WHERE t.webhook IS NOT NULL AND t.finished_at IS NOT NULL
+           AND (t.finished_at, t.id) > (@after_at, @after_id) AND t.finished_at <= @until
+           AND t.status IN ('succeeded', 'failed', 'cancelled')
+           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.task_id = t.id AND d.event = 'completed')
+         ORDER BY t.finished_at, t.id LIMIT @limit`,
       ),
       prune: db.prepare(
         "DELETE FROM webhook_deliveries WHERE state IN ('done', 'failed') AND updated_at < (CASE event WHEN 'completed' THEN @completed_before ELSE @before END)",

@@ -6,53 +6,33 @@
  * task's submit (QUOTA_EXCEEDED, the deployment's last_error says so) and the running one
  * keeps serving.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { request } from 'undici';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { parseConfig } from '../../../src/config/load.ts';
-import { startServer, type RunningServer } from '../../../src/main.ts';
-import { createKey } from '../../helpers/keys.ts';
+import type { RunningServer } from '../../../src/main.ts';
 import { tempDir } from '../../helpers/server-process.ts';
 import { until } from '../../helpers/until.ts';
+import { startKeyedServer, type KeyedServer } from './keyed-server.ts';
 
-const FIXTURES = join(import.meta.dirname, '../../fixtures/serving');
 const QUOTA_S = 4;
 let server: RunningServer;
+let call: KeyedServer['call'];
 const key = { acme: '', globex: '' };
 
-const call = async (bearer: string, method: string, path: string, body?: unknown) => {
-  const headers: Record<string, string> = { authorization: `Bearer ${bearer}` };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const r = await request(`${server.url}${path}`, { method: method as 'GET', headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await r.body.text();
-  return { status: r.statusCode, text, body: JSON.parse(text) as Record<string, any> };
-};
 const gpuSeconds = async (tenant: 'acme' | 'globex'): Promise<number> => (await call(key[tenant], 'GET', `/api/v1/tenants/${tenant}`)).body.usage.gpu_seconds_today as number;
 
 beforeAll(async () => {
   const dir = tempDir('lakeray-gpu-quota-');
   writeFileSync(join(dir, 'gpu_job.py'), 'def run(input_path, output_path, params, ctx):\n    return {}\n');
-  const config = parseConfig(
-    {
-      state_dir: join(dir, 'state'),
-      script_roots: [dir],
-      data_roots: [dir],
-      lake: { root: join(dir, 'lake') },
-      auth: { mode: 'keys' },
-      tenants: { acme: { gpu_seconds_per_day: QUOTA_S } },
-      executors: { local: { cpu: 4, gpus: ['0', '1'], kill_grace_ms: 1500 } },
-    },
-    dir,
-    {},
-  );
-  server = await startServer({ config, port: 0, logLevel: 'silent' });
-  const db = join(dir, 'state', 'lakeray.db');
-  key.acme = await createKey(db, { tenant: 'acme', role: 'admin' });
-  key.globex = await createKey(db, { tenant: 'globex', role: 'admin' });
-  const { createLakeClient } = await import(pathToFileURL(join(import.meta.dirname, '../../../runtimes/node/lake.mjs')).href);
-  await createLakeClient({ apiUrl: server.url, token: key.acme }).writeModel({ name: 'cnn', files: { 'model.onnx': readFileSync(join(FIXTURES, 'mnist_cnn.onnx')) }, params: {} });
+  const keyed = await startKeyedServer(dir, {
+    tenants: { acme: { gpu_seconds_per_day: QUOTA_S } },
+    executors: { local: { cpu: 4, gpus: ['0', '1'], kill_grace_ms: 1500 } },
+    keys: ['acme', 'globex'],
+    modelTenant: 'acme',
+  });
+  ({ server, call } = keyed);
+  key.acme = keyed.keys.acme!;
+  key.globex = keyed.keys.globex!;
 }, 90_000);
 
 afterAll(async () => {

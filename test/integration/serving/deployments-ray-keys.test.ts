@@ -5,21 +5,15 @@
  * Lakeray's answers, and which reads that model version's model.onnx and nothing else. Real
  * Ray head with Serve, real onnxruntime in the replicas.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../../src/config/load.ts';
-import { startServer, type RunningServer } from '../../../src/main.ts';
+import type { RunningServer } from '../../../src/main.ts';
 import { RayServeClient } from '../../../src/serving/ray/serve-client.ts';
 import { serveAppName, serveDeploymentName } from '../../../src/serving/ray/serve-config.ts';
-import { createKey } from '../../helpers/keys.ts';
 import { rayHead, serveLock, type RayHead } from '../../helpers/ray-head.ts';
 import { freePort, tempDir } from '../../helpers/server-process.ts';
 import { until } from '../../helpers/until.ts';
+import { startKeyedServer, type KeyedServer } from './keyed-server.ts';
 
-const FIXTURES = join(import.meta.dirname, '../../fixtures/serving');
 const NAME = `rk${process.pid}`;
 // acme's deployment on the shared head: named with its tenant, so another tenant's NAME is another app.
 const APP = serveAppName(serveDeploymentName('acme', NAME));
@@ -27,17 +21,12 @@ const APP = serveAppName(serveDeploymentName('acme', NAME));
 let head: RayHead;
 let server: RunningServer;
 let serve: RayServeClient;
+let keyed: KeyedServer;
 let key = '';
 let globexKey = '';
 let releaseServe: (() => void) | undefined;
 
-const call = async (bearer: string | null, method: string, path: string, body?: unknown) => {
-  const headers: Record<string, string> = bearer === null ? {} : { authorization: `Bearer ${bearer}` };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const r = await request(`${server.url}${path}`, { method: method as 'GET', headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await r.body.text();
-  return { status: r.statusCode, text };
-};
+const call = (bearer: string | null, method: string, path: string, body?: unknown) => keyed.call(bearer, method, path, body);
 const codeOf = (r: { text: string }) => (JSON.parse(r.text) as { error?: { code: string } }).error?.code;
 
 beforeAll(async () => {
@@ -45,25 +34,15 @@ beforeAll(async () => {
   releaseServe = await serveLock();
   serve = new RayServeClient({ address: head.url, http: { host: '127.0.0.1', port: await freePort() }, timeoutMs: 60_000 });
   await serve.start();
-  const dir = tempDir('lakeray-ray-keys-');
-  const config = parseConfig(
-    {
-      state_dir: join(dir, 'state'),
-      script_roots: [dir],
-      data_roots: [dir],
-      lake: { root: join(dir, 'lake') },
-      auth: { mode: 'keys' },
-      tenants: { globex: { gpu_seconds_per_day: 100 } },
-      executors: { local: { cpu: 2 }, cluster: { kind: 'ray', address: head.url } },
-    },
-    dir,
-    {},
-  );
-  server = await startServer({ config, port: 0, logLevel: 'silent' });
-  key = await createKey(join(dir, 'state', 'lakeray.db'), { tenant: 'acme', role: 'admin' });
-  globexKey = await createKey(join(dir, 'state', 'lakeray.db'), { tenant: 'globex', role: 'admin' });
-  const { createLakeClient } = await import(pathToFileURL(join(import.meta.dirname, '../../../runtimes/node/lake.mjs')).href);
-  await createLakeClient({ apiUrl: server.url, token: key }).writeModel({ name: 'cnn', files: { 'model.onnx': readFileSync(join(FIXTURES, 'mnist_cnn.onnx')) }, params: {} });
+  keyed = await startKeyedServer(tempDir('lakeray-ray-keys-'), {
+    tenants: { globex: { gpu_seconds_per_day: 100 } },
+    executors: { local: { cpu: 2 }, cluster: { kind: 'ray', address: head.url } },
+    keys: ['acme', 'globex'],
+    modelTenant: 'acme',
+  });
+  server = keyed.server;
+  key = keyed.keys.acme!;
+  globexKey = keyed.keys.globex!;
 }, 900_000);
 
 afterAll(async () => {
@@ -140,8 +119,7 @@ describe('ray deployments in auth mode keys', () => {
   });
 
   it('a tenant with a GPU-seconds quota may not have a ray deployment with GPUs (Serve places them unmetered)', async () => {
-    const { createLakeClient } = await import(pathToFileURL(join(import.meta.dirname, '../../../runtimes/node/lake.mjs')).href);
-    await createLakeClient({ apiUrl: server.url, token: globexKey }).writeModel({ name: 'cnn', files: { 'model.onnx': readFileSync(join(FIXTURES, 'mnist_cnn.onnx')) }, params: {} });
+    await keyed.writeCnn(globexKey);
     const refused = await call(globexKey, 'POST', '/api/v1/deployments', { name: `${NAME}g`, model: 'cnn', backend: 'ray', resources: { cpu: 1, gpu: 1 } });
     expect(refused.status, refused.text).toBe(400);
     expect(JSON.parse(refused.text).error.message).toContain('GPU-seconds quota');

@@ -12,6 +12,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Fence, TaskStore, TransitionRequest } from '../../../src/store/task-store.ts';
 import { makeTask, type OpenStore, seed, start, T0, uniq, useStore } from './fixtures.ts';
+import { pruneParts } from './conformance-prune.ts';
 
 const TTL = 10_000;
 
@@ -43,6 +44,7 @@ export function ownershipConformance(name: string, open: OpenStore): void {
 
 function ownershipParts(open: OpenStore): void {
   const store = useStore(open);
+  pruneParts(store);
 
   describe('executor ownership', () => {
     it('a first claim gets epoch 1 until now + ttl, and is listed', async () => {

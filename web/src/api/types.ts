@@ -48,6 +48,10 @@ export interface ExecutorInfo {
   capacity: Record<string, number>;
   used: Record<string, number>;
   dashboard_url: string | null;
+  /** A node-scoped executor (`local@<node>`, shared store only): its ownership. */
+  node?: { owner: string; epoch: number; lease: 'held' | 'lapsed'; expires_at: number };
+  /** Shared store only: its queued and running (or cancelling) tasks now. */
+  load?: { queued: number; running: number };
 }
 
 export interface Task {

@@ -20,6 +20,12 @@ export function PlacementRows({ task: t, executor }: { task: Task; executor: Exe
           </span>
         )}
         {t.pool ? ` · pool ${t.pool}` : ''}
+        {executor?.node && (
+          <span className="muted" data-testid="task-executor-node">
+            {` · owner ${executor.node.owner}, lease ${executor.node.lease}`}
+            {executor.load ? `, ${executor.load.running} running, ${executor.load.queued} queued` : ''}
+          </span>
+        )}
         {executor && !executor.health.ok && (
           <>
             {' '}
