@@ -6,12 +6,10 @@
  * executor, which is then no longer listed; kill -9 of node-a too: nobody recovers it, so it
  * is listed lapsed and down, and so is the shared queue.
  */
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ExecutorInfo } from '../../../web/src/api/types.ts';
-import { PostgresTaskStore } from '../../../src/store/postgres/postgres-store.ts';
-import { startCluster, type Cluster } from '../../helpers/cluster.ts';
-import { ROOT } from '../../helpers/server-process.ts';
+import type { Cluster } from '../../helpers/cluster.ts';
+import { startTwoNodes } from './two-nodes.ts';
 import { until } from '../../helpers/until.ts';
 
 let cluster: Cluster | undefined;
@@ -30,17 +28,7 @@ describe('executors listing with node-scoped local executors', () => {
   });
 
   it("lists every node's local@<node> with owner, lease and load; a recovered node is no longer listed, an unrecovered one is down", { timeout: 300_000 }, async () => {
-    cluster = await startCluster({
-      apis: 1,
-      schedulers: 2,
-      config: {
-        script_roots: [join(ROOT, 'test/fault/scripts')],
-        executors: { local: { cpu: 2, pools: [{ name: 'js', runtime: 'node', min: 1, max: 1, concurrency: 2 }], default_pools: { node: 'js' } } },
-        scheduler: { ownership_ttl_ms: 3000, ownership_renew_ms: 1000 },
-      },
-      nodeConfig: (slot) => (slot.startsWith('sched-') ? { node: { name: `node-${slot.slice(-1)}` } } : {}),
-      migrate: async (url) => (await PostgresTaskStore.open({ url, poolSize: 1 })).close(),
-    });
+    cluster = await startTwoNodes(2);
     const api = cluster.apis()[0]!.url;
     // Two long tasks pinned to node-b (2 slots: both run), one more waits there queued.
     const submitted = await fetch(`${api}/api/v1/tasks/batch`, {

@@ -7,12 +7,10 @@
  * none lost, none with two terminal events; node-a restarted under its name owns its
  * executor again and runs what is pinned to it.
  */
-import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PostgresTaskStore } from '../../../src/store/postgres/postgres-store.ts';
-import { startCluster, type Cluster } from '../../helpers/cluster.ts';
-import { ROOT } from '../../helpers/server-process.ts';
+import type { Cluster } from '../../helpers/cluster.ts';
+import { startTwoNodes } from './two-nodes.ts';
 import { until } from '../../helpers/until.ts';
 
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
@@ -57,17 +55,7 @@ describe('node-scoped local executors', () => {
   });
 
   it('runs local tasks on both nodes at once, pinned ones on their node, and recovers a killed node elsewhere', { timeout: 600_000 }, async () => {
-    cluster = await startCluster({
-      apis: 1,
-      schedulers: 2,
-      config: {
-        script_roots: [join(ROOT, 'test/fault/scripts')],
-        executors: { local: { cpu: 3, pools: [{ name: 'js', runtime: 'node', min: 1, max: 1, concurrency: 3 }], default_pools: { node: 'js' } } },
-        scheduler: { ownership_ttl_ms: 3000, ownership_renew_ms: 1000 },
-      },
-      nodeConfig: (slot) => (slot.startsWith('sched-') ? { node: { name: `node-${slot.slice(-1)}` } } : {}),
-      migrate: async (url) => (await PostgresTaskStore.open({ url, poolSize: 1 })).close(),
-    });
+    cluster = await startTwoNodes(3);
     const c = cluster;
     db = new pg.Client({ connectionString: c.databaseUrl });
     await db.connect();
