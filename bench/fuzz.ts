@@ -19,7 +19,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const health = (await api(target.server.url, 'GET', '/health')).status;
     const ready = (await api(target.server.url, 'GET', '/ready')).status;
     const alive = target.server.child.exitCode === null;
-    console.log(`${r.requests} requests in ${r.seconds.toFixed(0)} s: ${r.status_5xx} × 5xx, ${r.hangs} hangs; /health ${health}, /ready ${ready}, process alive ${alive}`);
+    console.log(`${r.requests} requests in ${r.seconds.toFixed(0)} s: ${r.status_5xx} × 5xx, ${r.hangs} hangs, ${r.not_ready} × 503 SERVICE_NOT_READY (a starting service); /health ${health}, /ready ${ready}, process alive ${alive}`);
     return { ...r, healthy_after: health === 200 && ready === 200 && alive, targets: { status_5xx: 0, hangs: 0 } };
   } finally {
     await target.close();

@@ -36,6 +36,8 @@ import type { GpuMeter } from '../tenants/gpu-meter.ts';
 
 /** Candidates read per round, in dispatch order (see readCandidates()); a full window triggers another round at once. */
 const WINDOW = 512;
+/** After a claim lost some of its tasks to another node (or to a cancel): the queue is read again this much later. */
+const LOST_CLAIM_RETRY_MS = 25;
 /** How long a view of the queue head is trusted without a re-read (other servers). */
 const VIEW_TTL_MS = 1000;
 
@@ -289,11 +291,13 @@ export class Dispatcher {
     const { executor, held, now } = claim;
     const events = [];
     const runs = [];
+    let lost = 0;
     for (let i = 0; i < held.length; i++) {
       const t = held[i] as Task;
       const r = results[i];
       if (!r) {
         release(claim, t.id); // cancelled or claimed meanwhile
+        lost += 1;
         continue;
       }
       events.push(r.event);
@@ -305,6 +309,12 @@ export class Dispatcher {
       launch(run, this.launchDeps);
       this.running.launched(run);
     }
+    // The view was wrong: another node took those tasks from a shared queue (or they were
+    // cancelled), and the room they would have used is still free. Nothing else would wake this
+    // node for the tasks behind them (the other node's completions wake only that node), so read
+    // the queue again shortly; not at once, since a deposed owner loses every claim until its
+    // ownership loop notices.
+    if (lost > 0) this.wakeAt(this.now() + LOST_CLAIM_RETRY_MS);
   }
 
   /**

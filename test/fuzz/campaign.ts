@@ -4,6 +4,13 @@
  * asks for: 5xx answers and hangs (no answer headers within `timeoutMs`, or a body that stops
  * flowing). Streams (SSE) count as answered once their headers arrive. Deterministic for a
  * seed: the same seed replays the same requests (given the same ids).
+ *
+ * One 503 is the API's contract, not a server error, and is counted apart (`not_ready`): a
+ * request through the service proxy to a service task that runs but has not passed its health
+ * check yet is answered 503 SERVICE_NOT_READY with Retry-After (docs/api.md, "Service
+ * tasks"). The campaign makes such services itself: a generated cancel of a deployment's
+ * replica makes the deployment start another, and generated requests reach the new one while
+ * it starts. Only that code with that header is set apart; any other 503 is a failure.
  */
 import fc from 'fast-check';
 import { Agent, request } from 'undici';
@@ -23,6 +30,8 @@ export interface CampaignOptions {
 export interface CampaignResult {
   requests: number;
   status_5xx: number;
+  /** 503 SERVICE_NOT_READY with Retry-After: a service task that is starting (see above). */
+  not_ready: number;
   hangs: number;
   /** Connections the server closed without an answer (e.g. a body over the limit). */
   connection_errors: number;
@@ -35,6 +44,16 @@ export interface CampaignResult {
 }
 
 const CHUNK = 500;
+
+/** The service proxy's 503 for a starting service (a HEAD answer has no body: its path tells). */
+const notReady = (req: FuzzRequest, text: string): boolean => {
+  if (req.method === 'HEAD') return req.path.startsWith('/api/v1/services/');
+  try {
+    return (JSON.parse(text) as { error?: { code?: string } }).error?.code === 'SERVICE_NOT_READY';
+  } catch {
+    return false;
+  }
+};
 const MAX_BODY = 1 << 20;
 
 export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult> {
@@ -43,7 +62,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
   const ops = operations(doc);
   if (ops.length === 0) throw new Error('the OpenAPI document lists no operations');
   const agent = new Agent({ connections: opts.concurrency ?? 8, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
-  const result: CampaignResult = { requests: 0, status_5xx: 0, hangs: 0, connection_errors: 0, by_status: {}, by_kind: {}, failures: [], seconds: 0, seed: opts.seed };
+  const result: CampaignResult = { requests: 0, status_5xx: 0, not_ready: 0, hangs: 0, connection_errors: 0, by_status: {}, by_kind: {}, failures: [], seconds: 0, seed: opts.seed };
   const started = performance.now();
   const note = (req: FuzzRequest, status: CampaignResult['failures'][number]['status'], answer: string) => {
     if (result.failures.length < 20) result.failures.push({ request: { ...req, body: req.body === undefined ? undefined : String(req.body).slice(0, 300) }, status, answer: answer.slice(0, 500) });
@@ -61,7 +80,8 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
           if (text.length > MAX_BODY) break;
         }
       }
-      if (res.statusCode >= 500) {
+      if (res.statusCode === 503 && res.headers['retry-after'] !== undefined && notReady(req, text)) result.not_ready += 1;
+      else if (res.statusCode >= 500) {
         result.status_5xx += 1;
         note(req, res.statusCode, text);
       }

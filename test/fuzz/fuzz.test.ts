@@ -31,7 +31,7 @@ describe('fuzzing campaign (bounded)', () => {
     });
     const failures = JSON.stringify(r.failures.slice(0, 5), null, 1);
     if (r.status_5xx + r.hangs > 0) console.log(`fuzz seed ${seed}: first failures ${failures}`);
-    console.log(`fuzz seed ${seed}: ${r.requests} requests in ${r.seconds.toFixed(1)} s, statuses ${JSON.stringify(r.by_status)}, ${r.connection_errors} connection errors`);
+    console.log(`fuzz seed ${seed}: ${r.requests} requests in ${r.seconds.toFixed(1)} s, statuses ${JSON.stringify(r.by_status)} (${r.not_ready} × 503 SERVICE_NOT_READY of a starting service), ${r.connection_errors} connection errors`);
     expect(r.requests).toBe(REQUESTS);
     expect(r.status_5xx, `seed ${seed}: ${failures}`).toBe(0);
     expect(r.hangs, `seed ${seed}: ${failures}`).toBe(0);

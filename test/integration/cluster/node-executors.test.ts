@@ -61,6 +61,12 @@ describe('node-scoped local executors', () => {
     await db.connect();
     const api = c.apis()[0]!.url;
     try {
+      // Both nodes up: each holds its own executor (a scheduler answers /health before it has
+      // taken its lease, and on a loaded machine node-a alone could run all twelve meanwhile).
+      await until('both nodes own their executor', async () => {
+        const { rows } = await db!.query<{ executor: string }>(`SELECT executor FROM executor_owners WHERE owner IS NOT NULL`);
+        return rows.filter((o) => o.executor.startsWith('local@')).length === 2 ? true : null;
+      }, 120_000, 100);
       // 1. Twelve 2 s tasks into `local`, 3 slots per node: both nodes run them, at the same time.
       const shared = await submit(api, Array.from({ length: 12 }, () => sleeper(2000)));
       await allDone(shared);
