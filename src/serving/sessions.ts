@@ -17,7 +17,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { LakerayError } from '../domain/errors.ts';
-import { chunkInputSpecs, chunkRows, initialState, splitOutputs } from './sessions/state.ts';
+import { chunkPlan, chunkRows, initialState, splitOutputs, type ChunkPlan } from './sessions/state.ts';
 import type { ModelSignature, StateBinding, TensorMap, TensorSpec } from './types.ts';
 
 /** The part of a deployment's Gateway a session needs (gateway.ts satisfies it). */
@@ -88,6 +88,13 @@ export interface ChunkResult {
 
 export type EndReason = 'deleted' | 'idle' | 'deployment_gone';
 
+interface QueuedChunk {
+  inputs: TensorMap;
+  seq: number;
+  resolve: (r: ChunkResult) => void;
+  reject: (err: unknown) => void;
+}
+
 interface Session extends SessionView {
   /** The tenant that opened it: to any other tenant the session does not exist. */
   tenant: string;
@@ -96,7 +103,11 @@ interface Session extends SessionView {
   done: number;
   pending: number;
   lastActivity: number;
-  tail: Promise<unknown>;
+  /** Its chunks not started yet, in order; `running` while one is at the gateway. */
+  queue: QueuedChunk[];
+  running: boolean;
+  /** The chunk inputs of its model, kept while the deployment's signature and bindings stay the same objects. */
+  plan: ChunkPlan | null;
   ended: EndReason | null;
   listeners: Set<(reason: EndReason) => void>;
 }
@@ -163,7 +174,9 @@ export class SessionManager {
       done: 0,
       pending: 0,
       lastActivity: now,
-      tail: Promise.resolve(),
+      queue: [],
+      running: false,
+      plan: null,
       ended: null,
       listeners: new Set(),
     };
@@ -200,11 +213,17 @@ export class SessionManager {
    * The inputs each chunk of the session carries (to decode its frames): the model's inputs but
    * the state. By id alone, as chunk() and onEnd(): the stream checked the tenant when it opened.
    */
-  chunkInputs(id: string): TensorSpec[] {
-    const s = this.mustExist(id);
+  chunkInputs(id: string): readonly TensorSpec[] {
+    return this.planOf(this.mustExist(id)).specs;
+  }
+
+  /** The session's chunk plan, made again when its deployment's signature or bindings changed. */
+  private planOf(s: Session): ChunkPlan {
     const signature = this.host.signature(s.tenant, s.deployment);
     if (!signature) throw new LakerayError('REPLICA_UNAVAILABLE', `deployment "${s.deployment}" has not reported its model's signature yet`);
-    return chunkInputSpecs(signature, this.host.stateBindings(s.tenant, s.deployment));
+    const bindings = this.host.stateBindings(s.tenant, s.deployment);
+    if (s.plan?.signature !== signature || s.plan.bindings !== bindings) s.plan = chunkPlan(signature, bindings);
+    return s.plan;
   }
 
   /** Ends the tenant's session and frees its state; returns how many chunks it answered. */
@@ -234,38 +253,65 @@ export class SessionManager {
     const seq = ++s.received;
     s.pending++;
     s.lastActivity = this.now();
-    const run = s.tail.then(() => this.run(s, inputs));
-    s.tail = run.catch(() => {});
-    return run
-      .then((outputs) => ({ seq, outputs }))
-      .finally(() => {
-        s.pending--;
-        s.lastActivity = this.now();
-      });
+    // A queue, not a promise chain per chunk: a streaming session's chunks cost one promise each.
+    return new Promise<ChunkResult>((resolve, reject) => {
+      s.queue.push({ inputs, seq, resolve, reject });
+      if (!s.running) this.next(s);
+    });
   }
 
-  private async run(s: Session, inputs: TensorMap): Promise<TensorMap> {
+  /** Starts the session's next queued chunk, if any; its end starts the one after. */
+  private next(s: Session): void {
+    const job = s.queue.shift();
+    if (!job) {
+      s.running = false;
+      return;
+    }
+    s.running = true;
+    const settle = (fail: boolean, value: unknown) => {
+      s.pending--;
+      s.lastActivity = this.now();
+      if (fail) job.reject(value);
+      else job.resolve({ seq: job.seq, outputs: value as TensorMap });
+      this.next(s);
+    };
+    let run: Promise<TensorMap>;
+    try {
+      run = this.run(s, job.inputs);
+    } catch (err) {
+      run = Promise.reject(err);
+    }
+    run.then(
+      (outputs) => settle(false, outputs),
+      (err: unknown) => settle(true, err),
+    );
+  }
+
+  /** Sends one chunk with the carried state; throws at once what is wrong before the gateway. */
+  private run(s: Session, inputs: TensorMap): Promise<TensorMap> {
     if (s.ended) throw new LakerayError('SESSION_NOT_FOUND', `session ${s.session_id} ended (${s.ended}) before this chunk ran`);
     const gateway = this.host.gateway(s.tenant, s.deployment);
     if (!gateway) {
       this.end(s, 'deployment_gone');
       throw new LakerayError('DEPLOYMENT_NOT_FOUND', `deployment "${s.deployment}" of session ${s.session_id} is gone`);
     }
-    const signature = this.host.signature(s.tenant, s.deployment);
-    if (!signature) throw new LakerayError('REPLICA_UNAVAILABLE', `deployment "${s.deployment}" has not reported its model's signature yet`);
-    const bindings = this.host.stateBindings(s.tenant, s.deployment);
-    const rows = chunkRows(signature, bindings, inputs);
-    const stateRows = s.state ? Object.values(s.state)[0]?.shape[0] : undefined;
-    if (stateRows !== undefined && stateRows !== rows)
-      throw new LakerayError('INVALID_TENSOR', `this session's state has ${stateRows} rows (set by its first chunk); the chunk has ${rows}`);
-    const state = s.state ?? initialState(signature, bindings, rows);
-    const outputs = await gateway.submit({ inputs: { ...inputs, ...state }, rows, chain: s.session_id, gpu: s.gpu ?? undefined });
-    const next = splitOutputs(bindings, outputs, rows);
-    // Deleted while the chunk ran: its state is freed, not revived.
-    if (s.ended) throw new LakerayError('SESSION_NOT_FOUND', `session ${s.session_id} ended (${s.ended}) while this chunk ran`);
-    s.state = next.state;
-    s.done++;
-    return next.visible;
+    const plan = this.planOf(s);
+    const rows = chunkRows(plan, inputs);
+    let state = s.state;
+    if (state) {
+      const stateRows = Object.values(state)[0]?.shape[0];
+      if (stateRows !== undefined && stateRows !== rows)
+        throw new LakerayError('INVALID_TENSOR', `this session's state has ${stateRows} rows (set by its first chunk); the chunk has ${rows}`);
+    } else state = initialState(plan.signature, plan.bindings, rows);
+    const all: TensorMap = Object.assign({}, inputs, state);
+    return gateway.submit({ inputs: all, rows, chain: s.session_id, gpu: s.gpu ?? undefined }).then((outputs) => {
+      const next = splitOutputs(plan.bindings, outputs, rows);
+      // Deleted while the chunk ran: its state is freed, not revived.
+      if (s.ended) throw new LakerayError('SESSION_NOT_FOUND', `session ${s.session_id} ended (${s.ended}) while this chunk ran`);
+      s.state = next.state;
+      s.done++;
+      return next.visible;
+    });
   }
 
   /** Ends the sessions idle past the timeout (none with chunks pending); returns their ids. */

@@ -67,39 +67,58 @@ export function streamSession(socket: WebSocket, sessions: SessionManager, tenan
     socket.close(4404, 'no such session');
     return;
   }
-  // Answers leave in the order their frames came: each waits for the one before it.
-  let tail: Promise<void> = Promise.resolve();
+  // Answers leave in the order their frames came: each waits, settled, until the ones before it
+  // left (a queue of slots, not a promise chain per frame: one promise per chunk).
+  const slots: Slot[] = [];
   let unanswered = 0;
   let paused = false;
   let eof = false;
+  const flush = () => {
+    while (slots.length > 0 && slots[0]!.ready) {
+      const slot = slots.shift()!;
+      slot.deliver();
+      if (!slot.counted) continue;
+      unanswered--;
+      if (paused && unanswered < MAX_UNANSWERED / 2) {
+        paused = false;
+        socket.resume();
+      }
+    }
+  };
   const after = (work: Promise<unknown>, deliver: (v: unknown) => void) => {
     unanswered++;
     if (unanswered >= MAX_UNANSWERED && !paused) {
       paused = true;
       socket.pause();
     }
+    const slot: Slot = { ready: false, counted: true, deliver: noop };
+    slots.push(slot);
     // Settled now (a failed chunk is not an unhandled rejection while it waits its turn), delivered in turn.
-    const settled = work.then(
-      (value) => () => deliver(value),
-      (err: unknown) => () => sendError(err),
+    work.then(
+      (value) => {
+        slot.deliver = () => deliver(value);
+        slot.ready = true;
+        flush();
+      },
+      (err: unknown) => {
+        slot.deliver = () => sendError(err);
+        slot.ready = true;
+        flush();
+      },
     );
-    tail = tail
-      .then(() => settled)
-      .then((sendIt) => sendIt())
-      .finally(() => {
-        unanswered--;
-        if (paused && unanswered < MAX_UNANSWERED / 2) {
-          paused = false;
-          socket.resume();
-        }
-      });
   };
   const unsubscribe = sessions.onEnd(id, (reason) => {
     if (eof) return;
-    tail = tail.then(() => {
-      send({ event: 'ended', reason });
-      socket.close(1000, `session ended (${reason})`);
+    slots.push({
+      ready: true,
+      counted: false,
+      deliver: () => {
+        send({ event: 'ended', reason });
+        socket.close(1000, `session ended (${reason})`);
+      },
     });
+    // Not from inside the manager's end(): after it returned, as the answers before it.
+    queueMicrotask(flush);
   });
   socket.on('close', () => unsubscribe());
   socket.on('message', (data, isBinary) => {
@@ -109,7 +128,7 @@ export function streamSession(socket: WebSocket, sessions: SessionManager, tenan
     if (!isBinary && bytes.toString('utf8').trim() === 'EOF') {
       eof = true;
       unsubscribe();
-      // Ended after the chunks before it were answered (they are ahead of it on the tail).
+      // Ended after the chunks before it were answered (they are ahead of it in the queue).
       after(Promise.resolve(), () => {
         try {
           send({ event: 'eof', chunks: sessions.delete(tenant, id) });
@@ -120,24 +139,36 @@ export function streamSession(socket: WebSocket, sessions: SessionManager, tenan
       });
       return;
     }
-    const answer = (async () => {
-      const specs = sessions.chunkInputs(id);
-      let inputs;
-      if (isBinary) inputs = decodeBinaryChunk(specs, bytes);
-      else {
-        let body: unknown;
-        try {
-          body = JSON.parse(bytes.toString('utf8'));
-        } catch {
-          throw new LakerayError('INVALID_TENSOR', 'a text frame is JSON {"inputs": …} or EOF');
-        }
-        inputs = decodeJsonChunk(specs, body);
-      }
-      const { seq, outputs } = await sessions.chunk(id, inputs);
-      return chunkAnswerText(seq, outputs);
-    })();
+    let answer: Promise<string>;
+    try {
+      const inputs = isBinary ? decodeBinaryChunk(sessions.chunkInputs(id), bytes) : textChunk(sessions.chunkInputs(id), bytes);
+      answer = sessions.chunk(id, inputs).then(({ seq, outputs }) => chunkAnswerText(seq, outputs));
+    } catch (err) {
+      answer = Promise.reject(err);
+    }
     after(answer, sendText);
   });
+}
+
+/** One frame's place in a stream's answer order: `deliver` once `ready` and every slot before it left. */
+interface Slot {
+  ready: boolean;
+  /** Counts as an unanswered frame (the backpressure); an "ended" notice does not. */
+  counted: boolean;
+  deliver: () => void;
+}
+
+const noop = () => {};
+
+/** A text frame's chunk: JSON {"inputs": …}. */
+function textChunk(specs: Parameters<typeof decodeJsonChunk>[0], bytes: Buffer) {
+  let body: unknown;
+  try {
+    body = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new LakerayError('INVALID_TENSOR', 'a text frame is JSON {"inputs": …} or EOF');
+  }
+  return decodeJsonChunk(specs, body);
 }
 
 export interface SessionRoutesOptions {

@@ -45,10 +45,26 @@ export function initialState(signature: ModelSignature, bindings: readonly State
 export const chunkInputSpecs = (signature: ModelSignature, bindings: readonly StateBinding[]): TensorSpec[] =>
   signature.inputs.filter((i) => !bindings.some((b) => b.input === i.name));
 
+/** What checking a session's chunks needs, worked out once per signature and bindings (a session keeps it). */
+export interface ChunkPlan {
+  signature: ModelSignature;
+  bindings: readonly StateBinding[];
+  /** The inputs each chunk carries (chunkInputSpecs). */
+  specs: TensorSpec[];
+  /** Their names. */
+  names: string[];
+}
+
+export function chunkPlan(signature: ModelSignature, bindings: readonly StateBinding[]): ChunkPlan {
+  const specs = chunkInputSpecs(signature, bindings);
+  return { signature, bindings, specs, names: specs.map((s) => s.name) };
+}
+
 /** Checks a chunk's inputs (names and agreeing rows; shapes are the model's to check) and returns its rows. */
-export function chunkRows(signature: ModelSignature, bindings: readonly StateBinding[], inputs: TensorMap): number {
-  const wanted = chunkInputSpecs(signature, bindings).map((s) => s.name);
-  for (const name of Object.keys(inputs)) {
+export function chunkRows(plan: ChunkPlan, inputs: TensorMap): number {
+  const { bindings, names: wanted } = plan;
+  for (const name in inputs) {
+    if (!Object.hasOwn(inputs, name)) continue;
     if (bindings.some((b) => b.input === name))
       throw new LakerayError('INVALID_TENSOR', `input "${name}" is the session's carried state; send only ${wanted.map((w) => `"${w}"`).join(', ')}`);
     if (!wanted.includes(name)) throw new LakerayError('INVALID_TENSOR', `input "${name}": the model has no such input (it takes ${wanted.map((w) => `"${w}"`).join(', ')})`);
