@@ -21,15 +21,21 @@ export class ChainWaves {
     return this.answeredAt.delete(chain);
   }
 
-  /** Whether the wave is in: `waiting` are the queued requests' chains (undefined: no chain). */
-  isIn(waiting: Iterable<{ chain?: string | undefined }>, busy: ReadonlyMap<string, number>, now: number, timeoutMs: number): boolean {
+  /** Whether the wave is in: `waiting` are the queued requests (their chains; undefined: no chain), in a list read twice. */
+  isIn(waiting: readonly { chain?: string | undefined }[], busy: ReadonlyMap<string, number>, now: number, timeoutMs: number): boolean {
     this.forgetQuiet(now, timeoutMs);
-    if (this.answeredAt.size === 0) return false;
-    const queued = new Set<string>();
+    const expected = this.answeredAt.size;
+    if (expected === 0) return false;
+    // Called on every arrival while a wave comes in: first a count, without allocating, since each
+    // expected chain needs a queued request or a running one. Only a wave that may be in is checked.
+    let queuedCount = 0;
     for (const e of waiting) {
       if (e.chain === undefined || !this.answeredAt.has(e.chain)) return false;
-      queued.add(e.chain);
+      queuedCount++;
     }
+    if (queuedCount + busy.size < expected) return false;
+    const queued = new Set<string>();
+    for (const e of waiting) queued.add(e.chain!);
     for (const chain of this.answeredAt.keys()) if (!queued.has(chain) && !busy.has(chain)) return false;
     return true;
   }

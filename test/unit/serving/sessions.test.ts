@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { LakerayError } from '../../../src/domain/errors.ts';
 import { SessionManager, type SessionManagerOptions } from '../../../src/serving/sessions.ts';
-import { AccumulatingReplica, chunkOf, TestHost, values } from './sessions-fixture.ts';
+import { AccumulatingReplica, chunkOf, SIGNATURE, TestHost, values } from './sessions-fixture.ts';
 
 let host: TestHost;
 let sessions: SessionManager;
@@ -202,6 +202,20 @@ describe('SessionManager', () => {
     await until(() => replica.batches.length === 2);
     replica.release();
     expect((await Promise.all(held)).map((a) => values(a.outputs.y))).toEqual([[1, 1], [2, 2]]);
+  });
+
+  it("checks chunks against the deployment's current signature: a new one is taken up by an open session", async () => {
+    setup();
+    host.add('m').addReplica(new AccumulatingReplica('r1'));
+    const s = sessions.create('default', 'm', 'c').session_id;
+    expect(values((await sessions.chunk(s, chunkOf([1, 2]))).outputs.y)).toEqual([1, 2]);
+    expect(sessions.chunkInputs(s).map((i) => i.name)).toEqual(['x']);
+    // The model now takes a second input too (a redeploy reports a new signature object).
+    const d = host.deployments.get('m')!;
+    d.signature = { ...SIGNATURE, inputs: [...SIGNATURE.inputs, { name: 'z', dtype: 'float32', shape: ['batch', 1] }] };
+    expect(sessions.chunkInputs(s).map((i) => i.name)).toEqual(['x', 'z']);
+    const missing = await codeOf(sessions.chunk(s, chunkOf([1, 2])));
+    expect(missing).toBe('INVALID_TENSOR');
   });
 });
 
