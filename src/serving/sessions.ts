@@ -268,23 +268,26 @@ export class SessionManager {
       return;
     }
     s.running = true;
-    const settle = (fail: boolean, value: unknown) => {
-      s.pending--;
-      s.lastActivity = this.now();
-      if (fail) job.reject(value);
-      else job.resolve({ seq: job.seq, outputs: value as TensorMap });
-      this.next(s);
-    };
     let run: Promise<TensorMap>;
     try {
       run = this.run(s, job.inputs);
     } catch (err) {
       run = Promise.reject(err);
     }
+    // Anonymous callbacks and a method, no named local function: under tsx (keepNames) each
+    // of those costs an Object.defineProperty per chunk.
     run.then(
-      (outputs) => settle(false, outputs),
-      (err: unknown) => settle(true, err),
+      (outputs) => this.settle(s, job, false, outputs),
+      (err: unknown) => this.settle(s, job, true, err),
     );
+  }
+
+  private settle(s: Session, job: QueuedChunk, fail: boolean, value: unknown): void {
+    s.pending--;
+    s.lastActivity = this.now();
+    if (fail) job.reject(value);
+    else job.resolve({ seq: job.seq, outputs: value as TensorMap });
+    this.next(s);
   }
 
   /** Sends one chunk with the carried state; throws at once what is wrong before the gateway. */

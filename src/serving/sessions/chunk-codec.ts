@@ -111,17 +111,19 @@ function nestedText(t: Tensor): string {
   const data = t.data as ArrayLike<number | bigint>;
   const { shape } = t;
   if (shape.length === 0) return data.length === 0 ? 'null' : valueText(data[0]!);
-  let at = 0;
-  const build = (depth: number): string => {
-    const n = shape[depth]!;
-    let out = '[';
-    for (let i = 0; i < n; i++) {
-      if (i > 0) out += ',';
-      out += depth === shape.length - 1 ? valueText(data[at++]!) : build(depth + 1);
-    }
-    return `${out}]`;
-  };
-  return build(0);
+  return nestedFrom(data, shape, 0, { at: 0 });
+}
+
+// Module level, not a closure made per tensor: the server runs through tsx, which keeps
+// function names, so every local named function costs an Object.defineProperty per call.
+function nestedFrom(data: ArrayLike<number | bigint>, shape: readonly number[], depth: number, cursor: { at: number }): string {
+  const n = shape[depth]!;
+  let out = '[';
+  for (let i = 0; i < n; i++) {
+    if (i > 0) out += ',';
+    out += depth === shape.length - 1 ? valueText(data[cursor.at++]!) : nestedFrom(data, shape, depth + 1, cursor);
+  }
+  return `${out}]`;
 }
 
 export function encodeChunkAnswer(seq: number, outputs: TensorMap): Record<string, unknown> {
