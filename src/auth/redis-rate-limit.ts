@@ -36,7 +36,8 @@ if tat < now then tat = now end
 local next_tat = tat + interval
 local allowed_at = next_tat - burst * interval
 if now < allowed_at then return math.ceil(allowed_at - now) end
-redis.call('SET', KEYS[1], string.format('%.3f', next_tat), 'PX', math.ceil(next_tat - now))
+-- at least 1 ms: an interval below the clock's resolution (a huge rate) adds nothing to now
+redis.call('SET', KEYS[1], string.format('%.3f', next_tat), 'PX', math.max(1, math.ceil(next_tat - now)))
 return 0
 `;
 

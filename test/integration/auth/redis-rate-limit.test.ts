@@ -73,6 +73,14 @@ describe('RedisRateLimiter', () => {
     await until('the full bucket to expire', async () => (await admin.exists(key)) === 0, 2_000);
   });
 
+  it('takes from a limit faster than the clock resolves (a 1 ms expiry at least), on Redis', async () => {
+    const l = limiter();
+    await shared(l);
+    const huge = { requests_per_second: 1e9, burst: 1_000_000 };
+    expect(await Promise.all([0, 1, 2].map(() => l.take('k', huge)))).toEqual([0, 0, 0]);
+    expect(l.stats()).toMatchObject({ shared: 3, local: 0, outages: 0 });
+  });
+
   it('gives two limiters (two API nodes) one bucket per key', async () => {
     let now = 5_000_000;
     const a = limiter({ now: () => now });
