@@ -46,7 +46,11 @@ export interface RedisRateLimiterOptions {
   url: string;
   /** Prefix of the bucket keys (`<prefix>:ratelimit:<key id>`); the bus's stream name keeps clusters on one Redis apart. */
   prefix: string;
-  /** A take Redis has not answered within this goes to the local bucket. Default 100 ms. */
+  /**
+   * A take Redis has not answered within this goes to the local bucket. Default 250 ms: a loaded
+   * event loop runs the timer before it reads a reply that came in time, so too short a timeout
+   * sees outages that are not (each costs up to `probeMs` of per-node limits and a log line).
+   */
   timeoutMs?: number;
   /** While Redis is out on a live connection, one PING this often asks whether it is back. Default 1000 ms. */
   probeMs?: number;
@@ -82,7 +86,7 @@ export class RedisRateLimiter implements RateLimit {
   private readonly counts = { shared: 0, local: 0, outages: 0 };
 
   constructor(opts: RedisRateLimiterOptions) {
-    this.o = { timeoutMs: 100, probeMs: 1000, ...opts };
+    this.o = { timeoutMs: 250, probeMs: 1000, ...opts };
     this.local = new RateLimiter(opts.now);
     this.client = new Redis(this.o.url, {
       enableOfflineQueue: false,
