@@ -7,9 +7,11 @@
  * (TIME) is the only clock, so nodes' clocks need not agree.
  *
  * One round trip per take (EVALSHA, ioredis loads the script on the first NOSCRIPT) on one
- * connection of its own. Redis away never takes the API down nor makes a request wait:
+ * connection of its own. Redis away never fails a request, nor holds one past `timeoutMs`:
  *   - no offline queue: while the connection is down a take goes to the local bucket at once;
- *   - a take Redis does not answer within `timeoutMs` (a stuck server) goes local too;
+ *   - a take Redis does not answer within `timeoutMs` goes local too, and one PING (same
+ *     timeout) asks whether Redis is stuck: only if that fails too is it an outage (a loaded
+ *     event loop runs the timer before it reads a reply that came in time: not an outage);
  *   - after a failure every take is local until Redis answers again (the connection's next
  *     `ready`, or a PING every `probeMs` while the connection stayed up); `onDown`/`onUp` are
  *     called once per outage (the server logs them) and the counts are in stats() (metrics).
@@ -46,11 +48,7 @@ export interface RedisRateLimiterOptions {
   url: string;
   /** Prefix of the bucket keys (`<prefix>:ratelimit:<key id>`); the bus's stream name keeps clusters on one Redis apart. */
   prefix: string;
-  /**
-   * A take Redis has not answered within this goes to the local bucket. Default 250 ms: a loaded
-   * event loop runs the timer before it reads a reply that came in time, so too short a timeout
-   * sees outages that are not (each costs up to `probeMs` of per-node limits and a log line).
-   */
+  /** A take (or PING) Redis has not answered within this goes to the local bucket. Default 250 ms. */
   timeoutMs?: number;
   /** While Redis is out on a live connection, one PING this often asks whether it is back. Default 1000 ms. */
   probeMs?: number;
@@ -83,6 +81,8 @@ export class RedisRateLimiter implements RateLimit {
   /** Set from the first failure until Redis answers again. */
   private down = false;
   private probe: NodeJS.Timeout | null = null;
+  /** A PING after a timed-out take is on its way. */
+  private checking = false;
   private readonly counts = { shared: 0, local: 0, outages: 0 };
 
   constructor(opts: RedisRateLimiterOptions) {
@@ -112,7 +112,8 @@ export class RedisRateLimiter implements RateLimit {
         return Number(waitMs);
       },
       (err: Error) => {
-        this.markDown(err);
+        if (err.message === 'Command timed out') this.checkStuck(err);
+        else this.markDown(err);
         return this.takeLocal(key, limit);
       },
     );
@@ -132,6 +133,16 @@ export class RedisRateLimiter implements RateLimit {
   private takeLocal(key: string, limit: RateLimitConfig): number {
     this.counts.local++;
     return this.local.take(key, limit);
+  }
+
+  /** After a timed-out take: an outage only if a PING right now times out (or fails) too. */
+  private checkStuck(err: Error): void {
+    if (this.down || this.checking) return;
+    this.checking = true;
+    this.client
+      .ping()
+      .catch(() => this.markDown(err))
+      .finally(() => (this.checking = false));
   }
 
   private markDown(err: Error): void {
