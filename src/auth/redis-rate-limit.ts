@@ -83,6 +83,7 @@ export class RedisRateLimiter implements RateLimit {
   private probe: NodeJS.Timeout | null = null;
   /** A PING after a timed-out take is on its way. */
   private checking = false;
+  private closed = false;
   private readonly counts = { shared: 0, local: 0, outages: 0 };
 
   constructor(opts: RedisRateLimiterOptions) {
@@ -124,9 +125,8 @@ export class RedisRateLimiter implements RateLimit {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.stopProbe();
-    this.client.removeAllListeners('ready');
-    this.client.removeAllListeners('close');
     this.client.disconnect();
   }
 
@@ -146,7 +146,7 @@ export class RedisRateLimiter implements RateLimit {
   }
 
   private markDown(err: Error): void {
-    if (this.down) return;
+    if (this.down || this.closed) return;
     this.down = true;
     this.counts.outages++;
     this.o.onDown?.(err);
