@@ -41,6 +41,7 @@ import { SnapshotCache } from './lake/snapshot-cache.ts';
 import { findFfmpeg } from './runtime/ffmpeg.ts';
 import { resolveScriptCached } from './runtime/paths.ts';
 import { checkAuthBinding } from './auth/binding.ts';
+import { createRateLimit } from './auth/rate-limit-setup.ts';
 import { DeploymentManager } from './serving/deployments.ts';
 import { SessionManager } from './serving/sessions.ts';
 import { acquireLock } from './store/sqlite/lock.ts';
@@ -239,6 +240,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     executorToken: (name) => tokens.mintExecutor(name),
   });
   const metrics = new MetricsRegistry();
+  // A scheduler's HTTP takes no API-key requests: its buckets (never used) stay local, no Redis connection.
+  const rateLimit = createRateLimit(config.auth, role === 'scheduler' ? { kind: 'memory' } : config.events, logger, metrics.registry);
   const engine = new Engine({
     config,
     store,
@@ -318,7 +321,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     nodeExecutors: nodeScoped ? store : undefined,
     evalResultsDir: join(config.state_dir, 'eval_results'),
     tenants: new TenantAdmin({ store, tenants: engine.tenants }),
-    auth: { config: config.auth, stores: { keys: store.keys, audit: store.audit }, taskTenant: async (id) => (await store.get(id))?.tenant ?? null },
+    auth: { config: config.auth, stores: { keys: store.keys, audit: store.audit }, limiter: rateLimit.limiter, taskTenant: async (id) => (await store.get(id))?.tenant ?? null },
     // Ray executors in mode actors: their drivers poll for work
     drivers: (name) => {
       const executor = executors.get(name) as (Executor & Partial<PolledExecutor>) | undefined;
@@ -366,6 +369,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const close = () =>
     (closing ??= (async () => {
       await app.close();
+      await rateLimit.close();
       await Promise.all(progressStreams.map((s) => s.stop()));
       await generation.close();
       sessions.close();

@@ -1,10 +1,17 @@
 /**
  * Rate limits per API key (issue 15 §5): a token bucket per key, `burst` tokens deep, refilled
- * at `requests_per_second`. Buckets live in this process: behind N API servers a key gets up
- * to N times its limit (docs/configuration.md "auth"). A bucket idle long enough to be full
- * again is dropped, so the map holds only keys active in the last few seconds.
+ * at `requests_per_second`. RateLimiter keeps the buckets in this process: behind N API
+ * servers a key gets up to N times its limit. With the Redis event bus the buckets are shared
+ * by every node instead (redis-rate-limit.ts), and this one is the fallback while Redis is away
+ * (docs/configuration.md "auth"). A bucket idle long enough to be full again is dropped, so the
+ * map holds only keys active in the last few seconds.
  */
 import type { RateLimitConfig } from '../config/auth-schema.ts';
+
+/** Where the auth hook takes a request's token: 0 when the request may go, else ms until it would fit. */
+export interface RateLimit {
+  take(key: string, limit: RateLimitConfig): number | Promise<number>;
+}
 
 interface Bucket {
   tokens: number;
@@ -12,7 +19,7 @@ interface Bucket {
   limit: RateLimitConfig;
 }
 
-export class RateLimiter {
+export class RateLimiter implements RateLimit {
   private readonly buckets = new Map<string, Bucket>();
   private sweptAt = 0;
 

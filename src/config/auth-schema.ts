@@ -24,8 +24,13 @@ export const DEFAULT_RATE_LIMIT = { requests_per_second: 100, burst: 200 } as co
 const authObjectSchema = z
   .object({
     mode: z.enum(['auto', 'keys', 'none']).default('auto'),
-    /** Per API key (token bucket, per server process); null turns rate limiting off. */
+    /** Per API key (token bucket); null turns rate limiting off. */
     rate_limit: rateLimitSchema.nullable().default({ ...DEFAULT_RATE_LIMIT }),
+    /**
+     * Where the buckets live: `auto` in Redis, shared by every API node, when the event bus is
+     * Redis (`events.kind: redis`), else in each server process; `local` always per process.
+     */
+    rate_limit_store: z.enum(['auto', 'local']).default('auto'),
     /** Per-tenant overrides of `rate_limit` for that tenant's keys. */
     tenant_rate_limits: z.record(z.string().min(1), rateLimitSchema).default({}),
   })

@@ -16,14 +16,15 @@
  * driver-poll routes check their own task/executor tokens and are left to them.
  *
  * Roles: a viewer may only read (GET/HEAD, which covers SSE and the events WebSocket);
- * admin-only routes call requireRole themselves. Rate limits apply to API keys only.
+ * admin-only routes call requireRole themselves. Rate limits apply to API keys only, in buckets
+ * of this process or shared by every node in Redis (auth/rate-limit-setup.ts).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { looksLikeApiKey } from '../../auth/api-key.ts';
 import { Authenticator } from '../../auth/authenticator.ts';
 import type { KeyStores } from '../../auth/keys.ts';
 import { isLoopbackAddress } from '../../auth/binding.ts';
-import { RateLimiter } from '../../auth/rate-limit.ts';
+import { type RateLimit, RateLimiter } from '../../auth/rate-limit.ts';
 import { type AuthConfig, DEFAULT_AUTH_CONFIG } from '../../config/auth-schema.ts';
 import { LakerayError } from '../../domain/errors.ts';
 import type { RequestCaller } from '../../engine/task-service.ts';
@@ -36,6 +37,8 @@ export interface AuthOptions {
   stores?: KeyStores;
   /** The tenant of a task (for its token); null when the task does not exist. */
   taskTenant?: (taskId: string) => Promise<string | null>;
+  /** Where keys' rate-limit buckets live (auth/rate-limit-setup.ts); default: in this process. */
+  limiter?: RateLimit;
 }
 
 /** Routes that need no credentials (route patterns as Fastify knows them). */
@@ -67,7 +70,7 @@ function bearerOf(request: FastifyRequest): string | undefined {
 export function installAuth(app: FastifyInstance, opts: AuthOptions & { tokens?: TaskTokens } = {}): void {
   const config = opts.config ?? DEFAULT_AUTH_CONFIG;
   const authenticator = opts.stores ? new Authenticator(opts.stores.keys) : null;
-  const limiter = new RateLimiter();
+  const limiter = opts.limiter ?? new RateLimiter();
   const taskTenant = opts.taskTenant ?? (async () => KEYLESS_CALLER.tenant);
 
   // Where the server listens does not change once it listens: asked once (address() is a
@@ -136,7 +139,8 @@ export function installAuth(app: FastifyInstance, opts: AuthOptions & { tokens?:
     }
     if (caller.key_id !== null) {
       const limit = config.tenant_rate_limits[caller.tenant] ?? config.rate_limit;
-      const waitMs = limit ? limiter.take(caller.key_id, limit) : 0;
+      let waitMs = limit ? limiter.take(caller.key_id, limit) : 0;
+      if (typeof waitMs !== 'number') waitMs = await waitMs; // the shared buckets: one Redis round trip
       if (waitMs > 0) {
         reply.header('retry-after', String(Math.max(1, Math.ceil(waitMs / 1000))));
         throw new LakerayError('RATE_LIMITED', `API key ${caller.key_id} is over ${limit!.requests_per_second} requests/s (burst ${limit!.burst})`, undefined, waitMs);
