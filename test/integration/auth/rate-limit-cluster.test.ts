@@ -75,7 +75,8 @@ describe('rate limits over two API nodes', () => {
       expect(statuses.filter((s) => s !== 200).every((s) => s === 429)).toBe(true);
     });
     await everyNodeShared(1);
-    for (const node of cluster.apis()) expect(await gauge(node.url, 'lakeray_rate_limit_redis_outages_total')).toBe(1);
+    // At least the one (a loaded machine may see a slow reconnect as a second outage: no harm, local buckets meanwhile).
+    for (const node of cluster.apis()) expect(await gauge(node.url, 'lakeray_rate_limit_redis_outages_total')).toBeGreaterThanOrEqual(1);
     // Redis came back empty: the key's shared bucket is full again, and ONE again.
     const statuses = await spread(keys[1]!, 2 * BURST + 2);
     expect(statuses.filter((s) => s === 200)).toHaveLength(BURST);
