@@ -9,9 +9,10 @@
  * rate(lakeray_events_total[1m]).
  */
 import type { FastifyPluginAsync } from 'fastify';
+import { scrapedCounter, scrapedGauge, sharedRead } from './scraped-metrics.ts';
 import { registerServingMetrics, type ServingSource } from './serving-metrics.ts';
 import { registerTenantMetrics, type TenantUsageSource } from './tenant-metrics.ts';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { EngineObserver } from '../engine/observer.ts';
 import type { EngineStats } from '../engine/task-service.ts';
 
@@ -45,41 +46,13 @@ export class MetricsRegistry {
 
     // Both gauges collect in the same scrape (prom-client starts every collect() at once):
     // they share one in-flight stats() call instead of asking the engine twice.
-    let inflight: Promise<EngineStats | null> | null = null;
-    const stats = (): Promise<EngineStats | null> => {
-      if (inflight) return inflight;
-      const p = Promise.resolve()
-        .then(() => this.statsSource?.() ?? null)
-        .catch(() => null); // a failing engine must not break the scrape of everything else
-      inflight = p;
-      void p.finally(() => {
-        if (inflight === p) inflight = null;
+    const stats = sharedRead<EngineStats | null>(() => this.statsSource?.() ?? null, null);
+    const perExecutor = (name: string, help: string, value: (e: EngineStats['executors'][number]) => number) =>
+      scrapedGauge(this.registry, name, help, ['executor'], async (set) => {
+        for (const e of (await stats())?.executors ?? []) set({ executor: e.name }, value(e));
       });
-      return p;
-    };
-    new Gauge({
-      name: 'lakeray_queue_depth',
-      help: 'Tasks waiting in the queue, per executor',
-      labelNames: ['executor'],
-      registers,
-      async collect() {
-        const s = await stats();
-        // Reset only once the new values are here, so a concurrent scrape never sees it empty.
-        this.reset();
-        for (const e of s?.executors ?? []) this.set({ executor: e.name }, e.queued);
-      },
-    });
-    new Gauge({
-      name: 'lakeray_running_tasks',
-      help: 'Tasks running (or cancelling), per executor',
-      labelNames: ['executor'],
-      registers,
-      async collect() {
-        const s = await stats();
-        this.reset();
-        for (const e of s?.executors ?? []) this.set({ executor: e.name }, e.running);
-      },
-    });
+    perExecutor('lakeray_queue_depth', 'Tasks waiting in the queue, per executor', (e) => e.queued);
+    perExecutor('lakeray_running_tasks', 'Tasks running (or cancelling), per executor', (e) => e.running);
     this.taskDuration = new Histogram({
       name: 'lakeray_task_duration_seconds',
       help: 'Run time of finished tasks, from start to finish',
@@ -95,16 +68,15 @@ export class MetricsRegistry {
       registers,
     });
     const progressStreams = () => this.progressStreamSource?.() ?? {};
-    new Counter({
-      name: 'lakeray_progress_stream_entries_total',
-      help: "Entries of the seed's Redis progress streams, by what became of them (stored, duplicate, unknown_task, finished_task, invalid, claimed, …)",
-      labelNames: ['outcome'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [outcome, n] of Object.entries(progressStreams())) this.inc({ outcome }, n);
+    scrapedCounter(
+      this.registry,
+      'lakeray_progress_stream_entries_total',
+      "Entries of the seed's Redis progress streams, by what became of them (stored, duplicate, unknown_task, finished_task, invalid, claimed, …)",
+      ['outcome'],
+      (inc) => {
+        for (const [outcome, n] of Object.entries(progressStreams())) inc({ outcome }, n);
       },
-    });
+    );
     registerServingMetrics(this.registry, () => this.servingSource);
     registerTenantMetrics(this.registry, () => this.tenantSource);
     this.eventsTotal = new Counter({ name: 'lakeray_events_total', help: 'Task events stored and published', registers });

@@ -4,36 +4,16 @@
  * batches, batch sizes, latency quantiles, throughput, replicas by state, cold starts and
  * refusals by reason. Labelled by deployment.
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { DeploymentStats } from '../serving/gateway.ts';
+import { type Fill, scrapedCounter, scrapedGauge } from './scraped-metrics.ts';
 
 export type ServingSource = () => { name: string; status: string; stats: DeploymentStats }[];
 
 export function registerServingMetrics(registry: Registry, source: () => ServingSource | null): void {
-  const registers = [registry];
   const read = () => source()?.() ?? [];
-  const gauge = (name: string, help: string, labelNames: string[], fill: (set: (labels: Record<string, string>, v: number) => void) => void) =>
-    new Gauge({
-      name,
-      help,
-      labelNames,
-      registers,
-      collect() {
-        this.reset();
-        fill((labels, v) => this.set(labels, v));
-      },
-    });
-  const counter = (name: string, help: string, labelNames: string[], fill: (inc: (labels: Record<string, string>, v: number) => void) => void) =>
-    new Counter({
-      name,
-      help,
-      labelNames,
-      registers,
-      collect() {
-        this.reset();
-        fill((labels, v) => this.inc(labels, v));
-      },
-    });
+  const gauge = (name: string, help: string, labelNames: string[], fill: Fill) => scrapedGauge(registry, name, help, labelNames, fill);
+  const counter = (name: string, help: string, labelNames: string[], fill: Fill) => scrapedCounter(registry, name, help, labelNames, fill);
 
   gauge('lakeray_serving_queue_rows', 'Rows waiting in a deployment’s queue', ['deployment'], (set) => {
     for (const d of read()) set({ deployment: d.name }, d.stats.queue_rows);

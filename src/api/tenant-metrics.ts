@@ -3,35 +3,17 @@
  * three gauges of a scrape): queued and running tasks, and GPU-seconds of the UTC day so far.
  * Labelled by tenant; tenants with nothing queued, running or used today are absent.
  */
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { TenantUsage } from '../tenants/admin.ts';
+import { scrapedGauge, sharedRead } from './scraped-metrics.ts';
 
 export type TenantUsageSource = () => Promise<({ tenant: string } & TenantUsage)[]>;
 
 export function registerTenantMetrics(registry: Registry, source: () => TenantUsageSource | null): void {
-  let inflight: Promise<({ tenant: string } & TenantUsage)[]> | null = null;
-  const read = () => {
-    if (inflight) return inflight;
-    const p = Promise.resolve()
-      .then(() => source()?.() ?? [])
-      .catch(() => []); // a failing store must not break the scrape of everything else
-    inflight = p;
-    void p.finally(() => {
-      if (inflight === p) inflight = null;
-    });
-    return p;
-  };
+  const read = sharedRead<({ tenant: string } & TenantUsage)[]>(() => source()?.() ?? [], []);
   const gauge = (name: string, help: string, value: (u: TenantUsage) => number) =>
-    new Gauge({
-      name,
-      help,
-      labelNames: ['tenant'],
-      registers: [registry],
-      async collect() {
-        const rows = await read();
-        this.reset();
-        for (const r of rows) this.set({ tenant: r.tenant }, value(r));
-      },
+    scrapedGauge(registry, name, help, ['tenant'], async (set) => {
+      for (const r of await read()) set({ tenant: r.tenant }, value(r));
     });
   gauge('lakeray_tenant_queued_tasks', 'Tasks a tenant has queued', (u) => u.queued);
   gauge('lakeray_tenant_running_tasks', 'Tasks a tenant has running (or cancelling)', (u) => u.running);

@@ -27,6 +27,21 @@ export interface CliIO {
   reconnectDelayMs?: number;
 }
 
+/** An AbortSignal that SIGINT (Ctrl-C) or SIGTERM aborts, until `release()`: what a command follows stops cleanly. */
+export function interruptible(signals: SignalSource): { signal: AbortSignal; release(): void } {
+  const abort = new AbortController();
+  const stop = () => abort.abort();
+  signals.on('SIGINT', stop);
+  signals.on('SIGTERM', stop);
+  return {
+    signal: abort.signal,
+    release: () => {
+      signals.off('SIGINT', stop);
+      signals.off('SIGTERM', stop);
+    },
+  };
+}
+
 export const processIO = (): CliIO => ({
   stdout: process.stdout,
   stderr: process.stderr,

@@ -9,7 +9,7 @@
  */
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { Action, Ctx } from './context.ts';
+import { type Action, type Ctx, interruptible } from './context.ts';
 import { CliError, EXIT } from './errors.ts';
 import { number, parseDurationS } from './options.ts';
 import { renderBar } from './progress-bar.ts';
@@ -51,10 +51,7 @@ async function serve(ctx: Ctx, deployment: string, o: EvalServeOptions): Promise
   const totalS = plan.reduce((s, p) => s + p.durationS, 0);
   const resultsDir = await outDir(ctx, o.out);
 
-  const abort = new AbortController();
-  const onSignal = () => abort.abort();
-  ctx.io.signals.on('SIGINT', onSignal);
-  ctx.io.signals.on('SIGTERM', onSignal);
+  const interrupt = interruptible(ctx.io.signals);
   const started = Date.now();
   let doneS = 0;
   let phase = { name: '', durationS: 0, start: started };
@@ -79,7 +76,7 @@ async function serve(ctx: Ctx, deployment: string, o: EvalServeOptions): Promise
       durationS,
       grid,
       phaseDurationS: o.phaseDuration,
-      signal: abort.signal,
+      signal: interrupt.signal,
       onPhase: (p) => {
         if (phase.name) doneS += phase.durationS;
         phase = { name: `${p.index + 1}/${p.total} ${p.name}`, durationS: p.durationS, start: Date.now() };
@@ -95,8 +92,7 @@ async function serve(ctx: Ctx, deployment: string, o: EvalServeOptions): Promise
     throw e;
   } finally {
     clearInterval(ticker);
-    ctx.io.signals.off('SIGINT', onSignal);
-    ctx.io.signals.off('SIGTERM', onSignal);
+    interrupt.release();
     if (!ctx.json && ctx.isTTY) ctx.io.stdout.write('\n');
   }
   const { dir, files } = await writeReport(resultsDir, summary);

@@ -10,7 +10,7 @@
  */
 import type { Command } from 'commander';
 import type { ApiTime, LogLine, TaskStatus } from './client.ts';
-import type { Action, Ctx } from './context.ts';
+import { type Action, type Ctx, interruptible } from './context.ts';
 import { EXIT } from './errors.ts';
 import { followEvents } from './follow.ts';
 import { toMs } from './format.ts';
@@ -68,13 +68,10 @@ async function printHistory(ctx: Ctx, id: string, o: LogsOptions): Promise<numbe
 }
 
 async function follow(ctx: Ctx, id: string, o: LogsOptions): Promise<number> {
-  const abort = new AbortController();
-  const stop = () => abort.abort();
-  ctx.io.signals.on('SIGINT', stop);
-  ctx.io.signals.on('SIGTERM', stop);
+  const interrupt = interruptible(ctx.io.signals);
   try {
     const events = followEvents(ctx.client, id, {
-      signal: abort.signal,
+      signal: interrupt.signal,
       reconnectDelayMs: ctx.io.reconnectDelayMs,
       onReconnect: (seq) => ctx.err(`(connection lost; resuming after event ${seq ?? 'start'})`),
     });
@@ -86,12 +83,11 @@ async function follow(ctx: Ctx, id: string, o: LogsOptions): Promise<number> {
       else printLine(ctx, o, line);
       printed++;
     }
-    if (abort.signal.aborted) return EXIT.INTERRUPTED;
+    if (interrupt.signal.aborted) return EXIT.INTERRUPTED;
     if (printed === 0 && !ctx.json) await sayNoLogs(ctx, id);
     return EXIT.OK;
   } finally {
-    ctx.io.signals.off('SIGINT', stop);
-    ctx.io.signals.off('SIGTERM', stop);
+    interrupt.release();
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { TERMINAL_STATUSES, type TaskJson } from './client.ts';
-import type { Action, Ctx } from './context.ts';
+import { type Action, type Ctx, interruptible } from './context.ts';
 import { EXIT } from './errors.ts';
 import { followEvents, isTerminalEvent } from './follow.ts';
 import { HumanWatchView, JsonWatchView, type WatchView } from './watch-view.ts';
@@ -19,10 +19,7 @@ export interface WatchOptions {
 
 export async function watchTask(ctx: Ctx, id: string, o: WatchOptions = {}): Promise<number> {
   const view: WatchView = ctx.json ? new JsonWatchView(ctx) : new HumanWatchView(ctx, { logs: o.logs === true });
-  const abort = new AbortController();
-  const onSignal = () => abort.abort();
-  ctx.io.signals.on('SIGINT', onSignal);
-  ctx.io.signals.on('SIGTERM', onSignal);
+  const interrupt = interruptible(ctx.io.signals);
   let timer: NodeJS.Timeout | undefined;
   try {
     // The snapshot gives the start time and queue position before the first event arrives,
@@ -41,7 +38,7 @@ export async function watchTask(ctx: Ctx, id: string, o: WatchOptions = {}): Pro
       // Humans already saw the snapshot: continue after it. JSON replays the whole log,
       // since the events are that output.
       after: ctx.json ? undefined : first.last_seq,
-      signal: abort.signal,
+      signal: interrupt.signal,
       reconnectDelayMs: ctx.io.reconnectDelayMs,
       onReconnect: (seq, reason) =>
         view.note(`connection lost (${reason}); resuming after event ${seq ?? 'start'}`),
@@ -61,8 +58,7 @@ export async function watchTask(ctx: Ctx, id: string, o: WatchOptions = {}): Pro
     return OUTCOME[final] ?? EXIT.ERROR;
   } finally {
     if (timer) clearInterval(timer);
-    ctx.io.signals.off('SIGINT', onSignal);
-    ctx.io.signals.off('SIGTERM', onSignal);
+    interrupt.release();
   }
 }
 

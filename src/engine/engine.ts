@@ -14,6 +14,7 @@ import type { EventBus, EventHandler, Subscription } from '../events/event-bus.t
 import type { Executor } from '../executors/executor.ts';
 import type { TaskPage, TaskStore } from '../store/task-store.ts';
 import type { ArtifactService } from './artifact-service.ts';
+import { engineStats } from './engine-stats.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { EventWriter } from './event-writer.ts';
 import { NO_OBSERVER, type EngineObserver } from './observer.ts';
@@ -26,7 +27,9 @@ import type { TaskInput } from './task-input.ts';
 import type { Caller, EngineStats, ListQuery, SubmitResult, TaskService } from './task-service.ts';
 import { TransitionTap } from './transition-tap.ts';
 import { SeedProgress } from './seed-progress.ts';
-import { storedServiceEndpoint } from './service-endpoints.ts';
+import { allTasks } from './task-pages.ts';
+import { tenantArtifacts } from './tenant-artifacts.ts';
+import { ServiceLookup } from './service-lookup.ts';
 import type { EntryVerdict } from '../events/sources/redis-progress-stream.ts';
 import type { SeedProgressEntry } from '../events/sources/seed-progress-entry.ts';
 import { WebhookNotifier } from '../webhooks/notifier.ts';
@@ -88,6 +91,7 @@ export class Engine implements TaskService {
   /** Tenants' effective settings (config + stored overrides), and the meter of their GPU-seconds. */
   readonly tenants: { directory: TenantDirectory; meter: GpuMeter };
   private readonly quotas: SubmitQuotas;
+  private readonly serviceLookup: ServiceLookup;
 
   constructor(private readonly deps: EngineDeps) {
     this.now = deps.now ?? Date.now;
@@ -118,10 +122,11 @@ export class Engine implements TaskService {
     };
     deps = { ...deps, store: new TransitionTap(inner, observe) };
     this.deps = deps;
-    this.artifacts = deps.artifacts ? this.artifactService(deps.artifacts) : null;
+    this.artifacts = deps.artifacts ? tenantArtifacts(deps.artifacts, (caller, id) => this.get(caller, id)) : null;
     const directory = new TenantDirectory(inner.tenants, deps.config.tenants, this.now);
     const meter = new GpuMeter({ store: inner.tenants, now: this.now, tickMs: deps.gpuChargeMs, onError: deps.onError });
     this.tenants = { directory, meter };
+    this.serviceLookup = new ServiceLookup(deps.store, deps.executors);
     this.quotas = new SubmitQuotas({ directory, store: inner.tenants, meter, now: this.now });
     this.dispatcher = new Dispatcher({
       store: deps.store,
@@ -227,12 +232,9 @@ export class Engine implements TaskService {
   /** Cancels made by other processes: `cancelling` tasks of the executors owned here that still run. */
   private async scanCancels(owned: readonly string[]): Promise<void> {
     for (const executor of owned) {
-      let cursor: string | undefined;
-      do {
-        const page = await this.deps.store.list({ executor, status: ['cancelling'], limit: 500, cursor });
-        for (const t of page.tasks) if (this.dispatcher.isRunningHere(t.id) && !this.dispatcher.cancelRequested(t.id)) this.dispatcher.cancelRunning(t.id);
-        cursor = page.next_cursor ?? undefined;
-      } while (cursor !== undefined);
+      for await (const t of allTasks(this.deps.store, { executor, status: ['cancelling'] })) {
+        if (this.dispatcher.isRunningHere(t.id) && !this.dispatcher.cancelRequested(t.id)) this.dispatcher.cancelRunning(t.id);
+      }
     }
   }
 
@@ -354,31 +356,6 @@ export class Engine implements TaskService {
     await this.deps.artifacts?.deleteTask(id).catch((err) => this.deps.onError?.(err, `delete the artifacts of ${id}`));
   }
 
-  private artifactService(store: ArtifactStore): ArtifactService {
-    const notFound = (id: string, name: string) => new LakerayError('ARTIFACT_NOT_FOUND', `Task '${id}' has no artifact '${name}'`);
-    return {
-      list: async (caller, id) => {
-        await this.get(caller, id);
-        return store.list(id);
-      },
-      stat: async (caller, id, name) => {
-        await this.get(caller, id);
-        const info = await store.stat(id, name);
-        if (info === null) throw notFound(id, name);
-        return info;
-      },
-      read: async (caller, id, name, range) => {
-        await this.get(caller, id);
-        try {
-          return await store.read(id, name, range);
-        } catch (err) {
-          if ((err as { code?: string }).code === 'ENOENT') throw notFound(id, name);
-          throw err;
-        }
-      },
-    };
-  }
-
   async events(caller: Caller, id: string, afterSeq: number, limit: number, types?: readonly string[]): Promise<TaskEvent[]> {
     await this.get(caller, id);
     return this.deps.store.readEvents(id, afterSeq, Math.min(10_000, Math.max(1, limit)), types);
@@ -396,53 +373,15 @@ export class Engine implements TaskService {
     const task = await this.get(caller, id);
     if (task.service === null) throw new LakerayError('SERVICE_NOT_RUNNING', `Task '${id}' is not a service task`);
     if (task.status !== 'running') throw new LakerayError('SERVICE_NOT_RUNNING', `Service task '${id}' is ${task.status}`);
-    return this.endpointOf(task);
-  }
-
-  /** Here, the executor knows (the fastest, and it knows states not stored yet); elsewhere, the stored events do. */
-  private async endpointOf(task: Task): Promise<ServiceEndpoint | null> {
-    return this.deps.executors.get(task.executor)?.serviceEndpoint?.(task.id) ?? storedServiceEndpoint(this.deps.store, task);
+    return this.serviceLookup.endpointOf(task);
   }
 
   /** The caller's running service tasks, on whichever node runs them. */
-  async services(caller: Caller): Promise<{ task: Task; endpoint: ServiceEndpoint }[]> {
-    const out: { task: Task; endpoint: ServiceEndpoint }[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.deps.store.list({ tenant: caller.tenant, status: ['running'], limit: 500, cursor });
-      for (const task of page.tasks) {
-        if (task.service === null) continue;
-        const endpoint = await this.endpointOf(task);
-        if (endpoint !== null) out.push({ task, endpoint });
-      }
-      cursor = page.next_cursor ?? undefined;
-    } while (cursor !== undefined);
-    return out;
+  services(caller: Caller): Promise<{ task: Task; endpoint: ServiceEndpoint }[]> {
+    return this.serviceLookup.running(caller.tenant);
   }
 
-  async stats(): Promise<EngineStats> {
-    const counts = await this.deps.store.counts();
-    const vec = (r: { cpu: number; memory_mb: number; gpu: number; custom: Record<string, number> }) => ({
-      cpu: r.cpu,
-      memory_mb: r.memory_mb,
-      gpu: r.gpu,
-      ...r.custom,
-    });
-    return {
-      executors: [...this.deps.executors.values()].map((ex) => {
-        const ledger = this.dispatcher.ledgers.get(ex.name);
-        const count = (status: string) => counts.find((c) => c.executor === ex.name && c.status === status)?.count ?? 0;
-        return {
-          name: ex.name,
-          capacity: vec(ex.capacity),
-          used: ledger ? vec(ledger.used) : {},
-          running: count('running') + count('cancelling'),
-          queued: count('queued'),
-        };
-      }),
-      pools: [...this.deps.executors.values()].flatMap((ex) =>
-        (ex.poolStats?.() ?? []).map((p) => ({ executor: ex.name, pool: p.pool, workers: p.workers, busy: p.busy, idle: p.idle })),
-      ),
-    };
+  stats(): Promise<EngineStats> {
+    return engineStats(this.deps.store, this.deps.executors.values(), this.dispatcher.ledgers);
   }
 }

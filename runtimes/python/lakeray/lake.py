@@ -17,15 +17,16 @@ Usually reached through the task's context::
 
 The module uses the standard library only (``http.client``: no proxy lookups, no extra
 dependency); pyarrow is imported the first time a function that needs it runs, so the harness
-never pays for it unless a script does lake I/O.
+never pays for it unless a script does lake I/O. The wire helpers are in ``_wire.py``, a
+model's table form in ``_model_table.py``.
 """
 import http.client
 import json
-import mimetypes
 import os
 import urllib.parse
 
-from ._wire import batches_of, BodyReader, ChunkedSink, split_large, to_json
+from ._model_table import model_from_table, model_table
+from ._wire import batches_of, BodyReader, ChunkedSink, split_large
 
 __all__ = [
     "LakeClient", "LakeError", "iter_dataset", "read_dataset", "read_model", "write_dataset", "write_model",
@@ -43,12 +44,6 @@ KINDS = ("datasets", "models")
 _SMALL_BODY = 8 << 20
 _ERROR_BODY_LIMIT = 1 << 20
 _DEFAULT_TIMEOUT_S = 600.0
-
-_MODEL_CONTENT_TYPES = {
-    ".pt": "application/octet-stream", ".pth": "application/octet-stream", ".bin": "application/octet-stream",
-    ".onnx": "application/octet-stream", ".safetensors": "application/octet-stream",
-    ".json": "application/json", ".txt": "text/plain", ".yaml": "application/yaml", ".yml": "application/yaml",
-}
 
 
 class LakeError(Exception):
@@ -289,24 +284,7 @@ class LakeClient:
         name = lake_name(name, "model")
         if not files:
             raise ValueError("write_model needs at least one file, e.g. files={'weights.pt': data}")
-        names, types, blobs = [], [], []
-        for fname, value in dict(files).items():
-            content_type = None
-            if isinstance(value, tuple) and len(value) == 2:
-                value, content_type = value
-            blobs.append(_file_bytes(fname, value))
-            names.append(str(fname))
-            ext = os.path.splitext(str(fname))[1].lower()
-            types.append(content_type or _MODEL_CONTENT_TYPES.get(ext) or mimetypes.guess_type(str(fname))[0]
-                         or "application/octet-stream")
-        schema = pa.schema(
-            [("file", pa.string()), ("content_type", pa.string()), ("data", pa.large_binary())],
-            metadata={"lakeray.metrics": to_json(metrics), "lakeray.params": to_json(params)},
-        )
-        table = pa.Table.from_arrays(
-            [pa.array(names, pa.string()), pa.array(types, pa.string()), pa.array(blobs, pa.large_binary())],
-            schema=schema,
-        )
+        table = model_table(pa, files, metrics, params)
         return self._write("models", name, table, mode)
 
     def read_model(self, name, version=None):
@@ -316,34 +294,7 @@ class LakeClient:
         cols = set(table.column_names)
         if not {"file", "data"} <= cols:
             raise LakeError("BAD_RESPONSE", "model %r has no file/data columns (columns: %s)" % (name, ", ".join(table.column_names)))
-        files = dict(zip(table.column("file").to_pylist(), table.column("data").to_pylist()))
-        types = dict(zip(table.column("file").to_pylist(), table.column("content_type").to_pylist())) if "content_type" in cols else {}
-        meta = table.schema.metadata or {}
-
-        def json_field(column, key):
-            if column in cols and table.num_rows:
-                value = table.column(column)[0].as_py()
-                if isinstance(value, (bytes, bytearray)):
-                    value = value.decode("utf-8")
-                if isinstance(value, str):
-                    try:
-                        return json.loads(value)
-                    except ValueError:
-                        return value
-                if value is not None:
-                    return value
-            raw = meta.get(key.encode())
-            return json.loads(raw) if raw else {}
-
-        return {
-            "name": name,
-            "version": got,
-            "files": files,
-            "content_types": types,
-            "metrics": json_field("metrics", "lakeray.metrics"),
-            "params": json_field("params", "lakeray.params"),
-            "lineage": json_field("lineage", "lakeray.lineage"),
-        }
+        return model_from_table(table, name, got)
 
     # ----------------------------------------------------------------------------- writing
 
@@ -399,22 +350,6 @@ class LakeClient:
         except ValueError:
             raise LakeError("BAD_RESPONSE", "%s: the server's answer is not JSON: %r" % (doing, raw[:200])) from None
         return result
-
-
-def _file_bytes(fname, value):
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value)
-    if isinstance(value, (str, os.PathLike)):
-        with open(value, "rb") as f:
-            return f.read()
-    read = getattr(value, "read", None)
-    if callable(read):  # an open binary file or a BytesIO
-        getvalue = getattr(value, "getvalue", None)
-        return bytes(getvalue()) if callable(getvalue) else bytes(read())
-    buffer = getattr(value, "to_pybytes", None)  # a pyarrow Buffer
-    if callable(buffer):
-        return buffer()
-    raise TypeError("write_model: file %r must be bytes, a path or a binary file, not %s" % (fname, type(value).__name__))
 
 
 # --------------------------------------------------------------------------------- module level

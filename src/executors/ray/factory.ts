@@ -31,16 +31,13 @@ export function createRayExecutor(name: string, config: RayExecutorConfig, ctx: 
   // The platform as the cluster reaches it: api_url when the server's own URL is not reachable there.
   const reports = config.api_url !== undefined ? { ...access, url: config.api_url } : access;
   const limits = maxLogLineBytes !== undefined ? { limits: { maxLineBytes: maxLogLineBytes } } : {};
+  // What both modes take alike: where the cluster is, its python, the cancel grace period.
+  const common = { ...rest, name, address: config.address, token: config.token, python: config.python ?? 'python', settings: { graceMs: config.grace_ms } };
   if (config.mode === 'actors') {
     if (executorToken === undefined) throw new LakerayError('INVALID_REQUEST', `executors.${name}: mode actors needs the server's executor tokens`);
     return new RayActorsExecutor({
-      ...rest,
-      name,
-      address: config.address,
-      token: config.token,
-      python: config.python ?? 'python',
+      ...common,
       pools: driverPools(config.pools),
-      settings: { graceMs: config.grace_ms },
       lostAfterMs: config.lost_after_s * 1000,
       reports: access.reports,
       taskToken: access.token,
@@ -49,12 +46,7 @@ export function createRayExecutor(name: string, config: RayExecutorConfig, ctx: 
     });
   }
   return new RayJobExecutor({
-    ...rest,
-    name,
-    address: config.address,
-    token: config.token,
-    python: config.python ?? 'python',
-    settings: { graceMs: config.grace_ms },
+    ...common,
     timing: {
       pollMs: config.poll_ms,
       maxPollMs: Math.max(config.poll_ms, config.max_poll_ms),

@@ -3,6 +3,7 @@
  * as one JSON array parameter read with json_each, so no statement text ever depends on data.
  * Each statement is prepared once per connection (see SqliteTaskStore).
  */
+import type Database from 'better-sqlite3';
 
 export const SQL = {
   getTask: `SELECT * FROM tasks WHERE id = @id`,
@@ -94,3 +95,6 @@ export const SQL = {
 } as const;
 
 export type QueryName = keyof typeof SQL;
+
+/** The named queries, each prepared once on a connection. */
+export type Statements = { [K in QueryName]: Database.Statement };

@@ -43,16 +43,17 @@ import { SqliteOwners } from './owners.ts';
 import { RowMemory } from './row-memory.ts';
 import { prepareTaskInserts, TaskBatchInsert } from './task-batch.ts';
 import { TransitionStatements } from './transition-query.ts';
-import { SQL, type QueryName } from './queries.ts';
+import { SQL, type Statements } from './queries.ts';
+import { SqliteEventLog } from './event-log.ts';
+import { SqliteLeases } from './leases.ts';
+import { queuePositions } from './queue-positions.ts';
 import { SqliteLakePins } from './lake-pins.ts';
 import { SqliteWebhookOutbox } from './webhook-outbox.ts';
 import {
-  type EventRow,
   type FixedPart,
   fixedPart,
   type MutableRow,
   mutableOf,
-  rowToEvent,
   rowToTask,
   type TaskRow,
   taskFromParts,
@@ -62,13 +63,13 @@ import {
 /** How long a writer waits for another connection's lock before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000;
 
-type Statements = { [K in QueryName]: Database.Statement };
-
 export class SqliteTaskStore implements TaskStore {
   private readonly q: Statements;
   readonly webhooks: SqliteWebhookOutbox;
   readonly lakePins: SqliteLakePins;
   private readonly eventInserts: EventInserts;
+  private readonly events: SqliteEventLog;
+  private readonly leases: SqliteLeases;
   /** list() statements, one per filter shape (a few dozen at most). */
   private readonly listStatements = new Map<string, Database.Statement>();
   private readonly queuedCandidates: QueuedCandidates;
@@ -100,6 +101,8 @@ export class SqliteTaskStore implements TaskStore {
     this.audit = new SqliteAudit(db);
     this.owners = new SqliteOwners(db);
     this.nodeQueues = new SqliteNodeQueues(db, (id) => this.memory.forget(id));
+    this.events = new SqliteEventLog(db, this.q, this.eventInserts, this.owners, this.memory);
+    this.leases = new SqliteLeases(db, this.q, this.owners, this.memory);
   }
 
   /** Opens (creating if needed) and migrates the database at `path`; ':memory:' is allowed. */
@@ -217,40 +220,7 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async queuePositions(ids: readonly string[]): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
-    if (ids.length === 0) return out;
-    if (ids.length === 1) {
-      // One task: counting what is ahead through the index beats ranking the whole queue.
-      const row = this.q.getTask.get({ id: ids[0] }) as TaskRow | undefined;
-      if (!row || row.status !== 'queued') return out;
-      const { ahead } = this.q.queuePosition.get({ executor: row.executor, priority: row.priority, created_at: row.created_at, id: row.id }) as {
-        ahead: number;
-      };
-      out.set(row.id, ahead);
-      return out;
-    }
-    // Many: walk each executor's queue in order once, stopping after the last wanted id.
-    const byExecutor = new Map<string, Set<string>>();
-    for (const r of this.q.queuedAmong.all({ ids: JSON.stringify(ids) }) as { id: string; executor: string }[]) {
-      let set = byExecutor.get(r.executor);
-      if (!set) byExecutor.set(r.executor, (set = new Set()));
-      set.add(r.id);
-    }
-    const read = this.db.transaction(() => {
-      for (const [executor, wanted] of byExecutor) {
-        let pos = 0;
-        let left = wanted.size;
-        for (const r of this.q.queueOrder.pluck().iterate({ executor }) as Iterable<string>) {
-          if (wanted.has(r)) {
-            out.set(r, pos);
-            if (--left === 0) break;
-          }
-          pos++;
-        }
-      }
-    });
-    read.deferred();
-    return out;
+    return queuePositions(this.db, this.q, ids);
   }
 
   async transition(requests: TransitionRequest[]): Promise<(TransitionResult | null)[]> {
@@ -302,106 +272,30 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async appendEvents(events: NewEvent[]): Promise<TaskEvent[]> {
-    const run = this.db.transaction(() => {
-      // Per task in this batch: its tenant, the last seq handed out, and the newest progress.
-      const heads = new Map<string, { tenant: string; executor: string; seq: number; progress: string | undefined } | null>();
-      const holds = this.owners.checker();
-      const out: TaskEvent[] = [];
-      const rows = new EventBatchInsert(this.eventInserts);
-      const known = this.memory.current();
-      for (const e of events) {
-        let head = heads.get(e.task_id);
-        if (head === undefined) {
-          // A running task's head is usually known: its claim went through this store.
-          const row = known(e.task_id);
-          const fixed = row && this.memory.fixedOf(e.task_id);
-          if (row && fixed) head = { tenant: fixed.tenant, executor: fixed.executor, seq: row.last_seq, progress: undefined };
-          else {
-            const stored = this.q.eventHead.get({ id: e.task_id }) as { tenant: string; executor: string; last_seq: number } | undefined;
-            head = stored ? { tenant: stored.tenant, executor: stored.executor, seq: stored.last_seq, progress: undefined } : null;
-          }
-          heads.set(e.task_id, head);
-        }
-        // Events of a deleted or unknown task are dropped: a late line from a finished
-        // script must not fail the whole batch of other tasks' events. So are a deposed owner's.
-        if (head === null) continue;
-        if (e.fence !== undefined && (e.fence.executor !== head.executor || !holds(e.fence))) continue;
-        head.seq += 1;
-        const data = JSON.stringify(e.data);
-        rows.add(e.task_id, head.seq, e.type, e.ts, data);
-        if (e.type === 'progress') head.progress = data;
-        // The stored tenant wins over the caller's: the log belongs to the task.
-        out.push({ task_id: e.task_id, tenant: head.tenant, seq: head.seq, type: e.type, ts: e.ts, data: e.data });
-      }
-      rows.flush();
-      // One row update per task, not per event: this is what keeps 20k events cheap.
-      for (const [id, head] of heads) {
-        if (head === null) continue;
-        if (head.progress === undefined) this.q.setLastSeq.run({ id, last_seq: head.seq });
-        else this.q.setLastSeqAndProgress.run({ id, last_seq: head.seq, progress: head.progress });
-        this.memory.appended(id, head.seq, head.progress);
-      }
-      return out;
-    });
-    return this.write(run);
+    return this.write(this.events.append(events));
   }
 
   async readEvents(taskId: string, afterSeq: number, limit: number, types?: readonly string[]): Promise<TaskEvent[]> {
-    const params = { task_id: taskId, after: afterSeq, limit: Math.max(0, Math.floor(limit)) };
-    // An empty type list means "all types", as an absent one does.
-    const rows = (
-      types !== undefined && types.length > 0
-        ? this.q.readEventsOfTypes.all({ ...params, types: JSON.stringify(types) })
-        : this.q.readEvents.all(params)
-    ) as EventRow[];
-    return rows.map(rowToEvent);
+    return this.events.read(taskId, afterSeq, limit, types);
   }
 
   async staleLeases(owner: string, now: number, exclusive: boolean): Promise<Task[]> {
-    return (this.q.staleLeases.all({ owner, now, exclusive: exclusive ? 1 : 0 }) as TaskRow[]).map(rowToTask);
+    return this.leases.stale(owner, now, exclusive);
   }
 
   async renewLeases(owner: string, ids: readonly string[], expiresAt: number, fence?: Fence): Promise<void> {
     if (ids.length === 0) return;
-    const run = this.db.transaction(() => {
-      if (fence !== undefined && !this.owners.holds(fence)) return;
-      this.q.renewLeases.run({ owner, ids: JSON.stringify(ids), expires_at: expiresAt, executor: fence?.executor ?? null });
-      for (const id of ids) this.memory.forgetRow(id); // which of them matched is not known here
-    });
-    this.write(run);
+    this.write(this.leases.renew(owner, ids, expiresAt, fence));
   }
 
   async takeLeases(owner: string, tasks: readonly Task[], expiresAt: number, fence?: Fence): Promise<string[]> {
     if (tasks.length === 0) return [];
-    const executor = fence?.executor ?? null;
-    const run = this.db.transaction(() => {
-      const taken: string[] = [];
-      if (fence !== undefined && !this.owners.holds(fence)) return taken;
-      for (const t of tasks) {
-        const changed = this.q.takeLease.run({ id: t.id, owner, expires_at: expiresAt, was_owner: t.lease_owner, was_expires_at: t.lease_expires_at, executor }).changes;
-        if (changed > 0) taken.push(t.id);
-        this.memory.forgetRow(t.id);
-      }
-      return taken;
-    });
-    return this.write(run);
+    return this.write(this.leases.take(owner, tasks, expiresAt, fence));
   }
 
   async recordPlacements(owner: string, placements: readonly { id: string; assignment: Assignment }[], fence?: Fence): Promise<number> {
     if (placements.length === 0) return 0;
-    const executor = fence?.executor ?? null;
-    const run = this.db.transaction(() => {
-      let n = 0;
-      if (fence !== undefined && !this.owners.holds(fence)) return n;
-      for (const p of placements) {
-        const assignment = JSON.stringify(p.assignment);
-        const changed = this.q.recordPlacement.run({ id: p.id, owner, assignment, executor }).changes;
-        if (changed > 0) this.memory.placed(p.id, assignment);
-        n += changed;
-      }
-      return n;
-    });
-    return this.write(run);
+    return this.write(this.leases.recordPlacements(owner, placements, fence));
   }
 
   async claimExecutor(executor: string, owner: string, now: number, ttlMs: number, steal = false): Promise<ExecutorOwnership | null> {
