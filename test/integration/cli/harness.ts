@@ -11,9 +11,9 @@ export interface RunResult {
 
 export async function runCli(
   args: string[],
-  o: { tty?: boolean; columns?: number; env?: NodeJS.ProcessEnv; cwd?: string; signals?: EventEmitter } = {},
+  o: { tty?: boolean; columns?: number; env?: NodeJS.ProcessEnv; cwd?: string; signals?: EventEmitter; stdout?: Sink } = {},
 ): Promise<RunResult> {
-  const stdout = new Sink(o.tty ?? false, o.columns ?? 80);
+  const stdout = o.stdout ?? new Sink(o.tty ?? false, o.columns ?? 80);
   const stderr = new Sink();
   const code = await main(args, {
     stdout,

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FakeApi, makeTask } from './fake-api.ts';
+import { FakeApi, makeTask, Sink } from './fake-api.ts';
 import { runCli, scriptedTask } from './harness.ts';
 
 let api: FakeApi;
@@ -77,9 +77,10 @@ describe('lakeray watch', () => {
     t.events = t.events.slice(0, 2);
     t.hang = true;
     const signals = new EventEmitter();
-    const pending = runCli(['--url', api.url, 'watch', 'tsk_h'], { signals });
-    while (!api.requests.some((q) => q.url.includes('/events'))) await new Promise((r) => setTimeout(r, 5));
-    await new Promise((r) => setTimeout(r, 30));
+    const stdout = new Sink();
+    const pending = runCli(['--url', api.url, 'watch', 'tsk_h'], { signals, stdout });
+    // Ctrl-C once the progress it follows is on the screen (a fixed delay was too short under load).
+    while (!stdout.text.includes('progress 25%')) await new Promise((r) => setTimeout(r, 5));
     signals.emit('SIGINT');
     const r = await pending;
     expect(r.code).toBe(130);
