@@ -133,8 +133,12 @@ export function readImageBody(s: Uint8Array): Float32Array | null {
       }
       exp10 += sign * e;
     }
-    if (digits > MAX_DIGITS || exp10 < -22 || exp10 > 22) out[n++] = Number(text(s, start, i));
-    else {
+    if (digits > MAX_DIGITS || exp10 < -22 || exp10 > 22) {
+      // Past a double's range (1e400) JSON.parse gives Infinity, which the tensor check refuses: leave it to that path.
+      const value = Number(text(s, start, i));
+      if (!Number.isFinite(value)) return null;
+      out[n++] = value;
+    } else {
       const magnitude = exp10 < 0 ? mantissa / POW10[-exp10]! : mantissa * POW10[exp10]!;
       const value = negative ? -magnitude : magnitude;
       // Below 2^53 the double is exact (correctly rounded); above, within 2 ulps: keep it when

@@ -140,6 +140,10 @@ describe('deployments', () => {
     const short = await post('{"image": [0.5, 1]}');
     expect(short.status).toBe(400);
     expect(short.body.error).toMatchObject({ code: 'INVALID_TENSOR', message: expect.stringMatching(/image of shape \[2\]/) });
+    // A number past a double's range is Infinity to JSON.parse: refused, not clipped to 1.
+    const huge = await post(`{"image": [1e400${', 0.5'.repeat(783)}]}`);
+    expect(huge.status).toBe(400);
+    expect(huge.body.error?.code).toBe('INVALID_TENSOR');
     // Not JSON, and JSON nested past server.max_json_depth (64): refused as on every other route.
     expect((await post('{"image": [0.5, 1,]}')).status).toBe(400);
     const deep = await post(`{"image": ${'['.repeat(100)}1${']'.repeat(100)}}`);
