@@ -23,11 +23,13 @@
  * within the window keep ≥ BENCH_SUSTAIN (97 %) of the offered rate, no backlog builds over the
  * window, and its second half has p95 ≤ 1.5 × its first half's + 1 ms (a backlog grows it). A mode's saturation is the
  * highest sustainable rate on a ladder (×BENCH_OPEN_STEP, 1.15, from half its closed-loop best,
- * down when that already fails). Per round (BENCH_OPEN_ROUNDS, 3; the modes' order alternating)
+ * down when that already fails; a failing step counts only when a second try at the same rate
+ * fails too, BENCH_OPEN_RETRIES, 1: bench/lib/saturation.ts). Per round (BENCH_OPEN_ROUNDS, 3; the modes' order alternating)
  * each mode's saturation is found, then each mode runs at BENCH_OPEN_FRACTION (0.9) of its own
  * saturation for SECONDS: gain = saturation on ÷ off, p95 ratio = p95 on ÷ off at that fraction.
  * BENCH_BODY=binary sends the raw float32 image instead of the JSON one (both modes the same).
  */
+import { searchSaturation, type LadderStep } from './lib/saturation.ts';
 import { formatSpread, spread } from './lib/stats.ts';
 import { CNN_ONNX, describeLoad, httpLoad, IMAGE_BODY, JSON_HEADERS, openLoad, RAW_HEADERS, RAW_IMAGE_BODY, startServingPlatform, type LoadResult, type OpenResult } from './serving-lib.ts';
 
@@ -45,6 +47,8 @@ const OPEN = process.env.BENCH_OPEN !== '0';
 const OPEN_ROUNDS = Number(process.env.BENCH_OPEN_ROUNDS ?? 3);
 const OPEN_STEP = Number(process.env.BENCH_OPEN_STEP ?? 1.15);
 const OPEN_STEP_SECONDS = Number(process.env.BENCH_OPEN_STEP_SECONDS ?? 2);
+/** Tries again at a rate that failed before the failure counts (0: the first failure ends the climb, as until session 13). */
+const OPEN_RETRIES = Number(process.env.BENCH_OPEN_RETRIES ?? 1);
 const OPEN_FRACTION = Number(process.env.BENCH_OPEN_FRACTION ?? 0.9);
 const SUSTAIN = Number(process.env.BENCH_SUSTAIN ?? 0.97);
 const ARRIVALS = process.env.BENCH_ARRIVALS === 'constant' ? 'constant' : 'poisson';
@@ -138,28 +142,22 @@ export async function run(): Promise<Record<string, unknown>> {
       openLoad({ url: p.server.url, path: p.predictPath('mnist'), headers: BODY.headers, body: BODY.body, rate, arrivals: ARRIVALS, connections: 256, warmupMs: 1000, durationMs: seconds * 1000, drainMs: 3000 });
     const describe = (r: OpenResult) => `offered ${r.rate.toFixed(0)}/s, answered ${r.answered_rps.toFixed(0)}/s, backlog ${r.backlog_start}→${r.backlog_end}, p50 ${r.p50_ms.toFixed(2)} ms, p95 ${r.p95_ms.toFixed(2)} ms (halves ${r.p95_first_ms.toFixed(2)} / ${r.p95_second_ms.toFixed(2)})${r.failed ? `, ${r.failed} failed (${r.errors[0]})` : ''}`;
     const start: Record<Mode, number> = { on: closedBest.on / 2, off: closedBest.off / 2 };
-    const rounds: { saturation: Record<Mode, number>; at_fraction: Record<Mode, { rate: number; answered_rps: number; p50_ms: number; p95_ms: number; p99_ms: number }>; ladder: Record<Mode, { rate: number; ok: boolean }[]> }[] = [];
+    const rounds: { saturation: Record<Mode, number>; at_fraction: Record<Mode, { rate: number; answered_rps: number; p50_ms: number; p95_ms: number; p99_ms: number }>; ladder: Record<Mode, LadderStep[]> }[] = [];
     for (let round = 1; round <= OPEN_ROUNDS; round++) {
       const order: Mode[] = round % 2 === 1 ? ['on', 'off'] : ['off', 'on'];
       const saturation = { on: 0, off: 0 };
-      const ladder: Record<Mode, { rate: number; ok: boolean }[]> = { on: [], off: [] };
+      const ladder: Record<Mode, LadderStep[]> = { on: [], off: [] };
       for (const mode of order) {
         await p.patch('mnist', modes[mode]);
-        // Up from the start while sustainable; down from it while not (then the first that is).
-        let rate = start[mode];
-        let r = await run(rate, OPEN_STEP_SECONDS);
-        ladder[mode].push({ rate, ok: sustainable(r) });
-        console.log(`open round ${round} ${mode}: ${describe(r)}${sustainable(r) ? '' : ' (not sustained)'}`);
-        const up = sustainable(r);
-        for (let step = 0; step < 20; step++) {
-          if (up && sustainable(r)) saturation[mode] = rate;
-          if (up ? !sustainable(r) : sustainable(r)) break;
-          rate = up ? rate * OPEN_STEP : rate / OPEN_STEP;
-          r = await run(rate, OPEN_STEP_SECONDS);
-          ladder[mode].push({ rate, ok: sustainable(r) });
+        // Up from the start while sustainable; down from it while not (then the first that is);
+        // a failing step is tried again before it counts (bench/lib/saturation.ts).
+        const search = await searchSaturation(async (rate) => {
+          const r = await run(rate, OPEN_STEP_SECONDS);
           console.log(`open round ${round} ${mode}: ${describe(r)}${sustainable(r) ? '' : ' (not sustained)'}`);
-          if (!up && sustainable(r)) saturation[mode] = rate;
-        }
+          return sustainable(r);
+        }, { start: start[mode], step: OPEN_STEP, retries: OPEN_RETRIES });
+        saturation[mode] = search.saturation;
+        ladder[mode] = search.ladder;
         // The next round starts two steps below this one's saturation.
         start[mode] = saturation[mode] / OPEN_STEP ** 2 || start[mode] / 2;
       }
@@ -191,6 +189,7 @@ export async function run(): Promise<Record<string, unknown>> {
       sustain: SUSTAIN,
       step: OPEN_STEP,
       step_seconds: OPEN_STEP_SECONDS,
+      retries: OPEN_RETRIES,
     };
   }
 }

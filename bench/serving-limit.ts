@@ -1,7 +1,8 @@
 /**
  * The serve benchmark's limit: raw onnxruntime-node batched in one process, behind the thinnest
  * HTTP server, answering the same clients with the same request. A node:http server on this
- * thread parses seed 004's `{"image": [784]}` (JSON.parse, clip to [0, 1]), queues the image,
+ * thread parses seed 004's `{"image": [784]}` (the gateway's own fast reader, src/serving/json-image.ts,
+ * else JSON.parse; clip to [0, 1]), queues the image,
  * and whenever the session is idle runs everything queued (up to `maxBatch` images) as one
  * [n, 1, 28, 28] session.run; each client gets `{"prediction", "probabilities"}` (softmax of
  * its logits). No timers, no validation beyond the image's length: what is left when serving
@@ -15,6 +16,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import ort from 'onnxruntime-node';
+import { readImageBody } from '../src/serving/json-image.ts';
 
 interface Waiting {
   image: Float32Array;
@@ -74,13 +76,17 @@ export async function startLimitServer(session: ort.InferenceSession, maxBatch: 
         void runBatch();
         return;
       }
-      const image = (JSON.parse(bytes.toString('utf8')) as { image?: number[] }).image;
-      if (!Array.isArray(image) || image.length !== 784) {
+      // The gateway's fast read of `{"image": [numbers]}` (src/serving/json-image.ts), so the
+      // limit keeps the best JSON path there is; JSON.parse for any other body.
+      const image = readImageBody(bytes) ?? (JSON.parse(bytes.toString('utf8')) as { image?: number[] }).image;
+      if (!(Array.isArray(image) || image instanceof Float32Array) || image.length !== 784) {
         res.writeHead(400).end('{"error":"image must be 784 numbers"}');
         return;
       }
+      const pixels = image instanceof Float32Array ? image : Float32Array.from(image);
+      for (let i = 0; i < 784; i++) pixels[i] = Math.min(1, Math.max(0, pixels[i]!));
       queue.push({
-        image: Float32Array.from(image, (v) => Math.min(1, Math.max(0, v))),
+        image: pixels,
         answer: (logits) => {
           const body = softmaxAnswer(logits);
           res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);

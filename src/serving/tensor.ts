@@ -178,7 +178,9 @@ export const decodeImage = (signature: ModelSignature, body: unknown): TensorMap
   if (spec === null || rowSize(spec) !== 784) {
     throw new LakerayError('INVALID_TENSOR', `{"image": …} needs a model with one input of 784 values per row; this one has ${describeModel(signature)} (send {"inputs": …})`);
   }
-  const image = fromNested({ ...spec, dtype: 'float32' }, (body as { image: unknown }).image);
+  const value = (body as { image: unknown }).image;
+  // A Float32Array is the predict route's fast read of a flat `[numbers]` (serving/json-image.ts).
+  const image = value instanceof Float32Array ? { shape: [value.length], data: value } : fromNested({ ...spec, dtype: 'float32' }, value);
   if (!IMAGE_SHAPES.includes(image.shape.join(','))) throw invalid(spec, `got an image of shape ${formatDims(image.shape)} (send 784 numbers, or 28 rows of 28)`);
   const pixels = image.data as Float32Array;
   for (let i = 0; i < pixels.length; i++) pixels[i] = Math.min(1, Math.max(0, pixels[i]!));

@@ -24,14 +24,19 @@ import {
   jsonAnswer,
   RAW_CONTENT_TYPE,
 } from '../../serving/tensor.ts';
+import { readImageBody } from '../../serving/json-image.ts';
 import type { TensorMap } from '../../serving/types.ts';
 import { auditRequest, callerOf } from '../caller.ts';
+import { textNestsDeeperThan } from '../../domain/json-depth.ts';
 import { errorResponses } from '../plugins/errors.ts';
+import { DEFAULT_MAX_JSON_DEPTH } from '../plugins/json-body.ts';
 
 export interface DeploymentRoutesOptions {
   deployments: DeploymentManager;
   /** Largest binary predict body (raw float32 or Arrow), in bytes. */
   maxPredictBytes: number;
+  /** The server's JSON depth bound (server.max_json_depth), kept by this plugin's own JSON parser. */
+  maxJsonDepth?: number;
 }
 
 const PREFIX = '/api/v1/deployments';
@@ -94,10 +99,24 @@ const statsView = z.object({
 
 const rowsOf = (inputs: TensorMap): number => Object.values(inputs)[0]?.shape[0] ?? 0;
 
-export const deploymentRoutes: FastifyPluginAsyncZod<DeploymentRoutesOptions> = async (app, { deployments, maxPredictBytes }) => {
+export const deploymentRoutes: FastifyPluginAsyncZod<DeploymentRoutesOptions> = async (app, { deployments, maxPredictBytes, maxJsonDepth = DEFAULT_MAX_JSON_DEPTH }) => {
   const raw = (_r: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => done(null, body);
   app.addContentTypeParser(RAW_CONTENT_TYPE, { parseAs: 'buffer', bodyLimit: maxPredictBytes }, raw);
   app.addContentTypeParser(ARROW_CONTENT_TYPE, { parseAs: 'buffer', bodyLimit: maxPredictBytes }, raw);
+  // JSON as every other route parses it (plugins/json-body.ts: the depth bound, then Fastify's
+  // parser), except seed 004's `{"image": [numbers]}` to predict, read from its bytes straight
+  // into a Float32Array (serving/json-image.ts; depth 2, within any bound). Any other body takes
+  // the ordinary path, refusals included.
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json'); // in this plugin's scope only
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body: Buffer, done) => {
+    const image = request.routeOptions.url?.endsWith('/predict') === true ? readImageBody(body) : null;
+    if (image !== null) return done(null, { image });
+    const text = body.toString('utf8');
+    if (textNestsDeeperThan(text, maxJsonDepth))
+      return done(new LakerayError('INVALID_REQUEST', `body: JSON nested more than ${maxJsonDepth} levels deep (the limit is server.max_json_depth = ${maxJsonDepth})`));
+    json(request, text, done);
+  });
 
   app.post(
     PREFIX,

@@ -124,6 +124,33 @@ describe('deployments', () => {
     expect((await predictJson('cnn', [image(9)])).status).toBe(200);
   }, 60_000);
 
+  it("seed 004's {image}: the fast read (serving/json-image.ts) and the ordinary parser answer alike; other bodies keep their refusals", async () => {
+    const post = async (body: string) => {
+      const r = await request(`${server.url}/api/v1/deployments/cnn/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      return { status: r.statusCode, body: (await r.body.json()) as { probabilities?: number[]; error?: { code: string; message: string } } };
+    };
+    const im = image(5);
+    const compact = await post(JSON.stringify({ image: im }));
+    expect(compact.status).toBe(200);
+    // The same numbers spaced out and in exponent form (fast read), and as 28 rows of 28 (the ordinary parser).
+    const spaced = await post(`\n{ "image" : [ ${im.map((v) => v.toExponential()).join(' ,\t')} ] }\n`);
+    const rows = await post(JSON.stringify({ image: chunk(im) }));
+    expect(spaced.body.probabilities).toEqual(compact.body.probabilities);
+    expect(rows.body.probabilities).toEqual(compact.body.probabilities);
+    const short = await post('{"image": [0.5, 1]}');
+    expect(short.status).toBe(400);
+    expect(short.body.error).toMatchObject({ code: 'INVALID_TENSOR', message: expect.stringMatching(/image of shape \[2\]/) });
+    // A number past a double's range is Infinity to JSON.parse: refused, not clipped to 1.
+    const huge = await post(`{"image": [1e400${', 0.5'.repeat(783)}]}`);
+    expect(huge.status).toBe(400);
+    expect(huge.body.error?.code).toBe('INVALID_TENSOR');
+    // Not JSON, and JSON nested past server.max_json_depth (64): refused as on every other route.
+    expect((await post('{"image": [0.5, 1,]}')).status).toBe(400);
+    const deep = await post(`{"image": ${'['.repeat(100)}1${']'.repeat(100)}}`);
+    expect(deep.status).toBe(400);
+    expect(deep.body.error).toMatchObject({ code: 'INVALID_REQUEST', message: expect.stringMatching(/nested more than 64 levels/) });
+  }, 60_000);
+
   it('batches concurrent requests and reports it in stats; PATCH under steady load fails nothing', async () => {
     let stop = false;
     const failures: unknown[] = [];
