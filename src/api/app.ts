@@ -200,7 +200,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   if (opts.generation) await app.register(videoRoutes, { generation: opts.generation });
   await app.register(serviceRoutes, { tasks: opts.tasks, upstreamTimeoutMs: opts.serviceTimeoutMs });
   if (opts.lakes) await app.register(lakeRoutes, { lakes: opts.lakes, tokens: opts.tokens, maxUploadBytes: opts.maxUploadBytes ?? 4 * 1024 ** 3 });
-  if (opts.deployments) await app.register(deploymentRoutes, { deployments: opts.deployments.manager, maxPredictBytes: opts.deployments.maxPredictBytes });
+  if (opts.deployments) await app.register(deploymentRoutes, { deployments: opts.deployments.manager, maxPredictBytes: opts.deployments.maxPredictBytes, maxJsonDepth: opts.maxJsonDepth });
   if (opts.sessions) {
     await app.register(sessionRoutes, { sessions: opts.sessions });
     if (opts.seed003) await app.register(seed003Routes, { sessions: opts.sessions, ...opts.seed003 });
