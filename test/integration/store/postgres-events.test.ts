@@ -2,7 +2,8 @@
  * The events table on a real PostgreSQL 15 without its foreign key (migration 014): a
  * statement-level trigger on tasks deletes a deleted task's event rows, also when the delete
  * races an append, so no orphan row is left (readEvents joins tasks, so orphans would not show
- * through the store: the tests count the table's rows).
+ * through the store: the tests count the table's rows); and the tasks table's fillfactor
+ * (migration 015) keeps the rows an append updates on their page.
  */
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
@@ -20,6 +21,14 @@ async function open(): Promise<{ store: PostgresTaskStore; db: pg.Client; close:
   const db = new pg.Client(url);
   await db.connect();
   return { store, db, close: async () => void (await Promise.all([store.close(), db.end()])) };
+}
+
+/** n new tasks of one tenant, moved from queued to `to`; their ids. */
+async function tasksIn(store: PostgresTaskStore, tenant: string, n: number, to: 'cancelled' | 'running'): Promise<string[]> {
+  const ids = (await seed(store, Array.from({ length: n }, () => makeTask({ tenant })))).map((t) => t.id);
+  const patch = to === 'running' ? { attempt: 1, started_at: T0 + 1 } : { finished_at: T0 + 1 };
+  await store.transition(ids.map((id) => ({ id, from: ['queued' as const], to, patch, now: T0 + 1 })));
+  return ids;
 }
 
 const rowsOf = async (db: pg.Client, ids: readonly string[]): Promise<number> =>
@@ -49,9 +58,7 @@ describe('PostgreSQL: events of deleted tasks', () => {
     const { store, db, close } = await open();
     try {
       const tenant = uniq('tenant');
-      const tasks = await seed(store, Array.from({ length: 40 }, () => makeTask({ tenant })));
-      const ids = tasks.map((t) => t.id);
-      await store.transition(ids.map((id) => ({ id, from: ['queued' as const], to: 'cancelled' as const, patch: { finished_at: T0 + 1 }, now: T0 + 1 })));
+      const ids = await tasksIn(store, tenant, 40, 'cancelled');
       // Each task: appends before, during and after its delete, on other pool connections.
       await Promise.all(
         ids.map(async (id, i) => {
@@ -61,6 +68,27 @@ describe('PostgreSQL: events of deleted tasks', () => {
       );
       expect(await Promise.all(ids.map((id) => store.get(id)))).toEqual(ids.map(() => null));
       expect(await rowsOf(db, ids)).toBe(0);
+    } finally {
+      await close();
+    }
+  });
+});
+
+describe('PostgreSQL: event heads stay on their page', () => {
+  it('appends of a quarter of the running tasks move last_seq and progress in place (HOT: same page, no index entries), also for tasks inserted as one batch', { timeout: 60_000 }, async () => {
+    const { store, db, close } = await open();
+    try {
+      const tenant = uniq('tenant');
+      const ids = await tasksIn(store, tenant, 400, 'running'); // one batch: packed into the same pages
+      const pages = async () =>
+        new Map((await db.query<{ id: string; page: string }>(`SELECT id, (ctid::text::point)[0]::text AS page FROM tasks WHERE id = ANY($1::text[])`, [ids])).rows.map((r) => [r.id, r.page]));
+      const before = await pages();
+      // As a busy flush: a quarter of the running tasks reported since the last one.
+      for (let k = 0; k < 20; k++) await store.appendEvents(ids.filter((_, i) => i % 4 === k % 4).map((id) => progress(id, tenant, k)));
+      const after = await pages();
+      const moved = ids.filter((id) => after.get(id) !== before.get(id)).length;
+      console.info(`[store] postgres: ${moved} of ${ids.length} task rows left their page over 20 appends`);
+      expect(moved).toBeLessThanOrEqual(ids.length * 0.02);
     } finally {
       await close();
     }
