@@ -51,6 +51,12 @@ export const localExecutorSchema = z
     work_dirs: z.boolean().default(true),
     /** Names of the server's environment tasks may see besides the allowlist (docs/security.md), e.g. ["HF_HOME"]. */
     pass_env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
+    /**
+     * CPU priority of the task processes (and what they start): a Unix nice value, 0 (as the
+     * server) to 19 (the lowest). A machine that runs the control plane beside its tasks keeps
+     * the API, the scheduler and the event path responsive when the tasks use every core.
+     */
+    nice: z.number().int().min(0).max(19).default(0),
   })
   .strict();
 

@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { setPriority } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import type { Readable } from 'node:stream';
 import { ENV, EVENTS_FD, parseHarnessLine, type HarnessMessage } from '../../runtime/protocol.ts';
@@ -35,6 +36,8 @@ export interface HarnessSpec {
   env: Record<string, string>;
   /** More names of the server's environment the task may see (config `pass_env`). */
   passEnv?: readonly string[];
+  /** CPU priority of the process (config `nice`): 0 keeps the server's. */
+  nice?: number;
 }
 
 export interface HarnessExit {
@@ -121,6 +124,15 @@ export class HarnessProcess {
       stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
     });
     this.pid = this.child.pid;
+    // Lowered before it has done much (its interpreter is starting); what it starts inherits it.
+    // ESRCH: it is gone already, which its exit reports.
+    if (spec.nice && this.pid !== undefined) {
+      try {
+        setPriority(this.pid, spec.nice);
+      } catch {
+        /* exited */
+      }
+    }
     this.exited = this.watchExit();
     this.child.stdin?.on('error', () => {}); // EPIPE when it died first; 'exit' reports that
     this.read(this.child.stdio[EVENTS_FD] as Readable | null, EVENT_LINE_MAX_BYTES, (line, truncated) => {

@@ -115,6 +115,7 @@ export class LocalExecutor implements Executor {
         logger: opts.logger,
         env: this.ownerEnv,
         passEnv: config.pass_env,
+        nice: config.nice,
         room: () => this.roomListener(),
       }));
     }
@@ -257,6 +258,7 @@ export class LocalExecutor implements Executor {
       cwd: path.dirname(job.script),
       env: { ...job.env, ...this.ownerEnv }, // set from the first instruction on, not only once the job is read
       passEnv: this.opts.config.pass_env,
+      nice: this.opts.config.nice,
     }, job, line, run, this.maxLogLineBytes);
     const exited = cold.exited.finally(() => this.coldExits.delete(exited));
     this.coldExits.add(exited);

@@ -54,6 +54,8 @@ export interface PoolDeps {
   env?: Record<string, string>;
   /** Names of the server's environment workers may see besides the allowlist (task-env.ts). */
   passEnv?: readonly string[];
+  /** CPU priority of the workers (config `nice`). */
+  nice?: number;
   /** Called when a worker became ready, or could not start: room for refused reservations. */
   room?: () => void;
 }
@@ -248,6 +250,7 @@ export class WarmPool {
       // No devices until a job brings its own: a preload that touches CUDA must not grab them all.
       env: { ...deps.env, CUDA_VISIBLE_DEVICES: '' },
       passEnv: deps.passEnv,
+      nice: deps.nice,
     };
     const worker = new PoolWorker(id, spec, deps.maxLogLineBytes, {
       ready: (w) => {
