@@ -148,8 +148,15 @@ async function start(runRoot: string): Promise<RayHead> {
   }
 }
 
+/**
+ * The run's shared head declares 4 logical CPUs (Ray's admission, not the machine's cores): two
+ * test files at once share it (vitest's 2 workers), and with 2 a file's two 1-CPU jobs waited
+ * PENDING for as long as another file's warm actors held a fraction of one (a CI run timed out so).
+ */
+const SHARED_HEAD_CPUS = 4;
+
 async function startOnce(runRoot: string): Promise<RayHead> {
-  const spec: HeadSpec = { root: headDir(runRoot), rayTmp: rayTmpDir(runRoot), ports: await freePorts(PORTS), numCpus: Number(process.env.LAKERAY_TEST_RAY_CPUS ?? 2), numGpus: Number(process.env.LAKERAY_TEST_RAY_GPUS ?? TEST_GPUS) };
+  const spec: HeadSpec = { root: headDir(runRoot), rayTmp: rayTmpDir(runRoot), ports: await freePorts(PORTS), numCpus: Number(process.env.LAKERAY_TEST_RAY_CPUS ?? SHARED_HEAD_CPUS), numGpus: Number(process.env.LAKERAY_TEST_RAY_GPUS ?? TEST_GPUS) };
   try {
     return await upWithWatchdog(spec);
   } catch (err) {
