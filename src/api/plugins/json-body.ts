@@ -13,13 +13,21 @@ import { textNestsDeeperThan } from '../../domain/json-depth.ts';
 
 export const DEFAULT_MAX_JSON_DEPTH = 64;
 
-export function installJsonBodyParser(app: FastifyInstance, maxDepth: number): void {
+type JsonParser = ReturnType<FastifyInstance['getDefaultJsonParser']>;
+
+/** Fastify's JSON parser behind the depth bound: what every JSON body goes through (the predict route's fast image read falls back to it). */
+export function boundedJsonParser(app: FastifyInstance, maxDepth: number): JsonParser {
   const parse = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+  return (request, body, done) => {
     // Measured on the text, before parsing: V8 takes its time over deep nesting.
-    if (textNestsDeeperThan(body as string, maxDepth))
-      return done(new LakerayError('INVALID_REQUEST', `body: JSON nested more than ${maxDepth} levels deep (the limit is server.max_json_depth = ${maxDepth})`));
-    parse(request, body as string, done);
-  });
+    if (textNestsDeeperThan(body, maxDepth))
+      return done(new LakerayError('INVALID_REQUEST', `body: JSON nested more than ${maxDepth} levels deep (the limit is server.max_json_depth = ${maxDepth})`), undefined);
+    parse(request, body, done);
+  };
+}
+
+export function installJsonBodyParser(app: FastifyInstance, maxDepth: number): void {
+  const parse = boundedJsonParser(app, maxDepth);
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => parse(request, body as string, done));
 }

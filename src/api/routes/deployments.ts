@@ -27,9 +27,8 @@ import {
 import { readImageBody } from '../../serving/json-image.ts';
 import type { TensorMap } from '../../serving/types.ts';
 import { auditRequest, callerOf } from '../caller.ts';
-import { textNestsDeeperThan } from '../../domain/json-depth.ts';
 import { errorResponses } from '../plugins/errors.ts';
-import { DEFAULT_MAX_JSON_DEPTH } from '../plugins/json-body.ts';
+import { boundedJsonParser, DEFAULT_MAX_JSON_DEPTH } from '../plugins/json-body.ts';
 
 export interface DeploymentRoutesOptions {
   deployments: DeploymentManager;
@@ -107,15 +106,12 @@ export const deploymentRoutes: FastifyPluginAsyncZod<DeploymentRoutesOptions> = 
   // parser), except seed 004's `{"image": [numbers]}` to predict, read from its bytes straight
   // into a Float32Array (serving/json-image.ts; depth 2, within any bound). Any other body takes
   // the ordinary path, refusals included.
-  const json = app.getDefaultJsonParser('error', 'error');
+  const json = boundedJsonParser(app, maxJsonDepth);
   app.removeContentTypeParser('application/json'); // in this plugin's scope only
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body: Buffer, done) => {
     const image = request.routeOptions.url?.endsWith('/predict') === true ? readImageBody(body) : null;
     if (image !== null) return done(null, { image });
-    const text = body.toString('utf8');
-    if (textNestsDeeperThan(text, maxJsonDepth))
-      return done(new LakerayError('INVALID_REQUEST', `body: JSON nested more than ${maxJsonDepth} levels deep (the limit is server.max_json_depth = ${maxJsonDepth})`));
-    json(request, text, done);
+    json(request, body.toString('utf8'), done);
   });
 
   app.post(
