@@ -101,7 +101,8 @@ describe.runIf(existsSync(DEBIAN_DIR) || process.env.CI)('with the dataset', () 
     }
     const second = await startUp(cwd, ['--examples']);
     try {
-      expect(second.stdout()).toContain('  ✓ dataset mnist_clean is in the lake\n');
+      // The banner's first line can arrive in a chunk of its own: wait for the dataset's line.
+      await second.waitFor(/^ {2}✓ dataset mnist_clean is in the lake$/m, 'stdout', 30_000);
       expect(second.stdout()).not.toContain('ingesting');
     } finally {
       expect(await second.stop()).toBe(0);
