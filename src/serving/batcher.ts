@@ -85,7 +85,8 @@ export function eligibleRequests(queue: readonly QueuedRequest[], busyChains: Bu
  */
 export function nextBatch(queue: readonly QueuedRequest[], busyChains: BusyChains, settings: BatchShape, now: number, accept?: Accept, turnOver = false): BatchDecision {
   const max = settings.max_batch_size;
-  const eligible = eligibleRequests(queue, busyChains, max, accept);
+  // Without dynamic batching only the oldest eligible request is taken: the scan stops there.
+  const eligible = eligibleRequests(queue, busyChains, settings.enable_dynamic_batching ? max : 1, accept);
   const [head] = eligible;
   if (head === undefined) return { kind: 'idle' };
   if (!settings.enable_dynamic_batching) return fill([head], max);
