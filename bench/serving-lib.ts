@@ -100,7 +100,7 @@ export const openLoad = async (load: OpenLoad): Promise<OpenResult> => {
   };
 };
 
-export const sessionLoad = async (load: { url: string; deployment: string; sessions: number; chunks: number; chunkFloats: number }): Promise<LoadResult> =>
+export const sessionLoad = async (load: { url: string; deployment: string; sessions: number; chunks: number; chunkFloats: number; window?: number }): Promise<LoadResult> =>
   resultOf(await inWorker({ mode: 'sessions', ...load }));
 
 /** "1234 req/s, p50 3.1 ms, p99 9.0 ms". */

@@ -7,8 +7,9 @@
  * pipelining), each sending `body` to `path` and reading the whole answer before the next;
  * after `warmupMs`, every answer within `durationMs` counts. A non-2xx answer counts as failed.
  * mode "sessions": `sessions` WebSocket clients, each creating a session over HTTP, then
- * sending `chunks` binary chunks one at a time (the next after the previous one's answer), then
- * EOF; latency is a chunk's send → answer.
+ * sending `chunks` binary chunks with up to `window` of them unanswered (1: the next after the
+ * previous one's answer; `chunks`: the whole input at once, as a stream), then EOF once all are
+ * answered; latency is a chunk's send → its answer (answers come in order per session).
  * mode "open": open loop at a fixed arrival rate: requests are scheduled `rate` per second
  * (Poisson arrivals, or constant inter-arrival with `arrivals: "constant"`) whatever the answers
  * do, each sent at its time on a Pool of up to `connections` sockets (more in flight queue in
@@ -131,7 +132,7 @@ async function open({ url, path, headers, body, rate, arrivals, connections, war
   return result;
 }
 
-async function sessions({ url, deployment, sessions: n, chunks, chunkFloats }) {
+async function sessions({ url, deployment, sessions: n, chunks, chunkFloats, window = 1 }) {
   const pool = new Pool(url, { connections: 16 });
   const latencies = [];
   const errors = [];
@@ -150,12 +151,17 @@ async function sessions({ url, deployment, sessions: n, chunks, chunkFloats }) {
   })));
   const start = now();
   await Promise.all(sockets.map((ws) => new Promise((resolve) => {
+    // Up to `window` chunks in flight: 1 waits for each answer (lock-step); chunks (or more) streams the whole input at once.
+    const sentAt = new Float64Array(chunks);
     let sent = 0;
-    let t0 = 0;
+    let answered = 0;
     const next = () => {
-      if (sent === chunks) return ws.send('EOF');
+      if (sent === chunks) {
+        if (answered === chunks) ws.send('EOF');
+        return;
+      }
+      sentAt[sent] = now();
       sent += 1;
-      t0 = now();
       ws.send(chunk);
     };
     ws.on('message', (data) => {
@@ -164,11 +170,13 @@ async function sessions({ url, deployment, sessions: n, chunks, chunkFloats }) {
       if (msg.error !== undefined) {
         failed += 1;
         if (errors.length < 5) errors.push(JSON.stringify(msg.error));
-      } else latencies.push(now() - t0);
+      } else latencies.push(now() - sentAt[answered]);
+      answered += 1;
       next();
     });
     ws.on('close', resolve);
-    next();
+    for (let i = 0; i < Math.min(window, chunks); i++) next();
+    if (chunks === 0) ws.send('EOF');
   })));
   const seconds = (now() - start) / 1000;
   await pool.destroy();
