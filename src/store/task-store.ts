@@ -137,10 +137,12 @@ export interface TransitionRequest {
    */
   shared_queue?: string;
   /**
-   * A claim (`to: 'running'`) of a task of a tenant with a `max_running` quota: the store does
-   * not start more of the tenant's tasks than the quota leaves, counting every process's
-   * running ones in the claim's own transaction; a request over it is refused (null). Claims
-   * of tenants without the quota leave it unset (nothing extra is done for them).
+   * A claim (`to: 'running'`) of a task of a tenant with a `max_running` quota. A store shared
+   * by several processes (PostgreSQL) does not start more of the tenant's tasks than the quota
+   * leaves, counting every process's running ones in the claim's own transaction; a request
+   * over it is refused (null). A single-process store may leave it to its one dispatcher, whose
+   * own count is exact. Claims of tenants without the quota leave it unset (nothing extra is
+   * done for them).
    */
   running_quota?: { tenant: string; max_running: number };
   patch: TaskPatch;

@@ -210,11 +210,11 @@ export class PostgresTaskStore implements TaskStore {
     };
     // A claim of a tenant with max_running: refused when the tenant's running tasks, counted
     // after what precedes it in the transaction is applied, leave no room (tenant-quotas.ts).
-    const quotas = new RunningQuotas(client, requests);
+    let quotas: RunningQuotas | undefined; // made only for a transaction that has such a claim
     for (const [i, r] of requests.entries()) {
       // Only sources the state machine allows: an illegal request can never apply.
       const from = (await fenced(r.fence)) ? r.from.filter((f) => canTransition(f, r.to)) : [];
-      if (from.length === 0 || (r.running_quota !== undefined && !(await quotas.admits(i, flush)))) continue;
+      if (from.length === 0 || (r.running_quota !== undefined && !(await (quotas ??= new RunningQuotas(client, requests)).admits(i, flush)))) continue;
       const shape = transitionShape(r, from, (r.before?.length ?? 0) + 1);
       if (shape !== runShape || ids.has(r.id)) {
         await flush();
