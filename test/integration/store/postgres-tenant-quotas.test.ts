@@ -105,9 +105,9 @@ describe('PostgreSQL: tenant quotas across processes', () => {
     const results = await a!.transition([...lt.map((t) => claimOf(t, 'node-a', 2, now)), ...ft.map(plain)]);
     expect(results.map((r) => r?.task.status ?? null)).toEqual(['running', 'running', null, 'running', 'running', 'running']);
     expect((await a!.get(lt[2]!.id))?.status).toBe('queued');
-    // One ends: its slot is free again for the next claim.
-    await a!.transition([finishOf(results[0]!.task, now + 1)]);
-    expect((await a!.transition([claimOf(lt[2]!, 'node-a', 2, now + 2)]))[0]?.task.status).toBe('running');
+    // One ends and, in the same transaction (a settle with its claims), the next claim takes its slot.
+    const settle = await a!.transition([finishOf(results[0]!.task, now + 1), claimOf(lt[2]!, 'node-a', 2, now + 1)]);
+    expect(settle.map((r) => r?.task.status ?? null)).toEqual(['succeeded', 'running']);
   });
 
   it('max_queued: concurrent inserts through several stores never queue more than the quota; the refused store nothing', { timeout: 60_000 }, async () => {
