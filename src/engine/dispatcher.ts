@@ -271,6 +271,7 @@ export class Dispatcher {
   private claim(view: CandidateView, executor: Executor, ledger: Ledger, tasks: Task[], now: number, fence: Fence): Claim {
     const claim = prepareClaim(executor, ledger, tasks, now, this.deps.instanceId, this.deps.config.tasks.lease_ms, fence);
     if (claim.refused.length > 0) view.restore(claim.refused);
+    this.gate.withRunningQuotas(claim.held, claim.requests);
     return claim;
   }
 
@@ -296,7 +297,8 @@ export class Dispatcher {
       const t = held[i] as Task;
       const r = results[i];
       if (!r) {
-        release(claim, t.id); // cancelled or claimed meanwhile
+        release(claim, t.id); // cancelled or claimed meanwhile, or over its tenant's max_running
+        if (claim.requests[i]!.running_quota !== undefined) this.gate.stale();
         lost += 1;
         continue;
       }

@@ -307,7 +307,7 @@ export class Engine implements TaskService {
     const { results, events } = await this.quotas.admit(
       caller.tenant,
       compiled.map((c) => c.task),
-      () => this.deps.store.insert(compiled, now),
+      (quota) => this.deps.store.insert(compiled, now, quota),
     );
     this.writer.published(events);
     this.dispatcher.queueChanged();

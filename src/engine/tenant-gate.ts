@@ -8,12 +8,15 @@
  *
  * Running counts: this scheduler's own from its ledgers (exact, synchronous), other schedulers'
  * from the store, read at most every RECHECK_MS and only while some tenant has such a limit.
- * Across schedulers max_running can therefore be passed by what others started within that
- * time (docs/scheduling.md). GPU-seconds: the store's total of the day plus what this
- * scheduler's meter has not stored yet.
+ * That view can be stale by what others started since; the store has the last word: the
+ * claims of a tenant with max_running carry it (withRunningQuotas) and the store refuses those
+ * over it in the claim's transaction (TransitionRequest.running_quota). A claim refused so
+ * makes the next refresh re-read the counts (stale()). GPU-seconds: the store's total of the
+ * day plus what this scheduler's meter has not stored yet.
  */
 import { FairShareClock, type TenantTerms } from '../domain/fair-share.ts';
 import type { Task } from '../domain/task.ts';
+import type { TransitionRequest } from '../store/task-store.ts';
 import type { TenantStore } from '../store/tenant-store.ts';
 import type { TenantDirectory } from '../tenants/directory.ts';
 import type { GpuMeter } from '../tenants/gpu-meter.ts';
@@ -73,6 +76,21 @@ export class TenantGate {
     this.gpuStored = gpu;
     this.day = day;
     this.readAt = at;
+  }
+
+  /** Sets the tenant's max_running on the claims (`requests[i]` claims `tasks[i]`) of tenants that have one: the store enforces it across schedulers. */
+  withRunningQuotas(tasks: readonly Task[], requests: TransitionRequest[]): void {
+    const { directory } = this.deps;
+    if (!directory.limitsDispatch) return; // no tenant has max_running: claims stay as they are
+    for (const [i, task] of tasks.entries()) {
+      const max = directory.settings(task.tenant).max_running;
+      if (max !== null) requests[i]!.running_quota = { tenant: task.tenant, max_running: max };
+    }
+  }
+
+  /** The store refused a claim over a tenant's max_running: other schedulers' counts are re-read at the next refresh. */
+  stale(): void {
+    this.readAt = -Infinity;
   }
 
   /**

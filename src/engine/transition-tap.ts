@@ -10,6 +10,7 @@ import type {
   Fence,
   InsertResult,
   NewTask,
+  QueuedQuota,
   QueuedQuery,
   TaskFilter,
   TaskPage,
@@ -55,8 +56,8 @@ export class TransitionTap implements TaskStore {
     return results;
   }
 
-  insert(tasks: NewTask[], now: number): Promise<{ results: InsertResult[]; events: TaskEvent[] }> {
-    return this.inner.insert(tasks, now);
+  insert(tasks: NewTask[], now: number, quota?: QueuedQuota): Promise<{ results: InsertResult[]; events: TaskEvent[] }> {
+    return this.inner.insert(tasks, now, quota);
   }
   get(id: string): Promise<Task | null> {
     return this.inner.get(id);

@@ -101,6 +101,14 @@ export interface Fence {
   epoch: number;
 }
 
+/** A tenant's `max_queued` checked in the insert of its submission (TaskStore.insert). */
+export interface QueuedQuota {
+  tenant: string;
+  max_queued: number;
+  /** The error to throw when `queued` (stored) plus `adds` (new tasks) pass `max_queued`. */
+  refuse(queued: number, adds: number): Error;
+}
+
 /** One row of the executor owners table. */
 export interface ExecutorOwnership {
   executor: string;
@@ -128,6 +136,15 @@ export interface TransitionRequest {
    * starts it. Ignored otherwise.
    */
   shared_queue?: string;
+  /**
+   * A claim (`to: 'running'`) of a task of a tenant with a `max_running` quota. A store shared
+   * by several processes (PostgreSQL) does not start more of the tenant's tasks than the quota
+   * leaves, counting every process's running ones in the claim's own transaction; a request
+   * over it is refused (null). A single-process store may leave it to its one dispatcher, whose
+   * own count is exact. Claims of tenants without the quota leave it unset (nothing extra is
+   * done for them).
+   */
+  running_quota?: { tenant: string; max_running: number };
   patch: TaskPatch;
   /** Extra data recorded on the `state` event (reason, error code…). */
   event?: Record<string, unknown>;
@@ -166,8 +183,14 @@ export interface TaskStore {
   /** API keys and the audit log of admin actions (src/auth), in the same database. */
   readonly keys: KeyStore;
   readonly audit: AuditStore;
-  /** Insert new tasks (one transaction) and append their first `state` event. */
-  insert(tasks: NewTask[], now: number): Promise<{ results: InsertResult[]; events: TaskEvent[] }>;
+  /**
+   * Insert new tasks (one transaction) and append their first `state` event. `quota`: the
+   * tasks are all of that tenant, which may have at most `max_queued` queued; a store shared by
+   * several processes checks it in the insert's transaction and throws `refuse(...)` (nothing
+   * stored) when the tasks would pass it. A single-process store may leave that check to its
+   * caller (tenants/quotas.ts serialises a tenant's check-then-insert there).
+   */
+  insert(tasks: NewTask[], now: number, quota?: QueuedQuota): Promise<{ results: InsertResult[]; events: TaskEvent[] }>;
   get(id: string): Promise<Task | null>;
   list(filter: TaskFilter): Promise<TaskPage>;
   /** Dispatch candidates for one executor, fair-share friendly (top N per tenant). */

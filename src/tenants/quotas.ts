@@ -5,11 +5,14 @@
  * nothing of the submission is stored (a batch is all or nothing).
  *
  * Check and insert of one tenant run one at a time in this process, so concurrent submits
- * here cannot together pass max_queued. Submits through several API processes at once can (by
- * at most what they insert concurrently): the count is read from the store, not locked there.
+ * here cannot together pass max_queued. Across processes the insert is handed the tenant's
+ * max_queued (QueuedQuota): a store shared by several processes (PostgreSQL) counts the queued
+ * tasks again under a per-tenant lock in the insert's own transaction, so submits through
+ * several API processes at once cannot pass it either.
  */
 import { LakerayError } from '../domain/errors.ts';
 import type { Task } from '../domain/task.ts';
+import type { QueuedQuota } from '../store/task-store.ts';
 import type { TenantStore } from '../store/tenant-store.ts';
 import type { TenantDirectory } from './directory.ts';
 import type { GpuMeter } from './gpu-meter.ts';
@@ -28,14 +31,19 @@ export class SubmitQuotas {
 
   constructor(private readonly deps: SubmitQuotaDeps) {}
 
-  /** Runs `insert` if the tenant's quotas allow `tasks`; throws QUOTA_EXCEEDED (and inserts nothing) if not. */
-  async admit<T>(tenant: string, tasks: readonly Task[], insert: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `insert` if the tenant's quotas allow `tasks`; throws QUOTA_EXCEEDED (and inserts
+   * nothing) if not. `insert` gets the tenant's max_queued to check again in its transaction
+   * (TaskStore.insert), when the tenant has one.
+   */
+  async admit<T>(tenant: string, tasks: readonly Task[], insert: (quota?: QueuedQuota) => Promise<T>): Promise<T> {
     const s = await this.deps.directory.fresh(tenant);
     if (s.max_queued === null && s.gpu_seconds_per_day === null) return insert();
     const prev = this.chains.get(tenant) ?? Promise.resolve();
     const run = prev.catch(() => {}).then(async () => {
       await this.check(tenant, tasks);
-      return insert();
+      const max = this.deps.directory.settings(tenant).max_queued;
+      return insert(max === null ? undefined : { tenant, max_queued: max, refuse: (queued, adds) => queuedRefusal(tenant, queued, max, adds) });
     });
     this.chains.set(tenant, run);
     try {
@@ -50,11 +58,7 @@ export class SubmitQuotas {
     const s = directory.settings(tenant);
     if (s.max_queued !== null) {
       const queued = (await store.tenantActivity(tenant))[0]?.queued ?? 0;
-      if (queued + tasks.length > s.max_queued)
-        throw new LakerayError(
-          'QUOTA_EXCEEDED',
-          `max_queued: tenant "${tenant}" has ${queued} task(s) queued and may have at most ${s.max_queued}; this submission adds ${tasks.length}. Nothing was submitted; retry once some have started`,
-        );
+      if (queued + tasks.length > s.max_queued) throw queuedRefusal(tenant, queued, s.max_queued, tasks.length);
     }
     const limit = s.gpu_seconds_per_day;
     if (limit !== null && tasks.some((t) => t.resources.gpu > 0)) {
@@ -71,3 +75,9 @@ export class SubmitQuotas {
     }
   }
 }
+
+const queuedRefusal = (tenant: string, queued: number, max: number, adds: number): LakerayError =>
+  new LakerayError(
+    'QUOTA_EXCEEDED',
+    `max_queued: tenant "${tenant}" has ${queued} task(s) queued and may have at most ${max}; this submission adds ${adds}. Nothing was submitted; retry once some have started`,
+  );

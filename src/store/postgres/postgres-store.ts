@@ -13,17 +13,17 @@
  * executor's name in the same transaction, delivered at commit; `watchQueued` listens.
  */
 import type pg from 'pg';
-import { LakerayError } from '../../domain/errors.ts';
 import type { NewEvent, TaskEvent } from '../../domain/events.ts';
 import { canTransition } from '../../domain/lifecycle.ts';
 import type { Assignment, Task, TaskStatus } from '../../domain/task.ts';
-import { type EventRow, rowToEvent, rowToTask, type TaskRow, taskToParams } from '../rows.ts';
+import { type EventRow, rowToEvent, rowToTask, type TaskRow } from '../rows.ts';
 import type {
   ExecutorOwnership,
   Fence,
   InsertResult,
   NewTask,
   QueuedQuery,
+  QueuedQuota,
   TaskFilter,
   TaskPage,
   TaskStore,
@@ -40,10 +40,12 @@ import { migratePostgres } from './migrate.ts';
 import { PostgresNodeQueues } from './node-queues.ts';
 import { PostgresOwners } from './owners.ts';
 import { QueuedListener } from './queued-listener.ts';
-import { SQL, TASK_COLUMNS } from './queries.ts';
+import { SQL } from './queries.ts';
 import { transitionBatchQuery, transitionQuery, transitionShape } from './transition-query.ts';
 import { PostgresLakePins } from './lake-pins.ts';
 import { PostgresWebhookOutbox } from './webhook-outbox.ts';
+import { EventRows, insertTasks, notifyQueued } from './insert-tasks.ts';
+import { RunningQuotas } from './tenant-quotas.ts';
 
 export interface PostgresStoreOptions {
   url: string;
@@ -53,23 +55,6 @@ export interface PostgresStoreOptions {
   onHealth?: (health: StoreHealth) => void;
 }
 
-/** Events to write at the end of a transaction, as unnest() column arrays. */
-class EventRows {
-  readonly columns: [string[], number[], string[], number[], string[]] = [[], [], [], [], []];
-  add(e: TaskEvent): void {
-    const [ids, seqs, types, tss, datas] = this.columns;
-    ids.push(e.task_id);
-    seqs.push(e.seq);
-    types.push(e.type);
-    tss.push(e.ts);
-    datas.push(JSON.stringify(e.data));
-  }
-  async flush(client: pg.PoolClient): Promise<void> {
-    if (this.columns[0].length > 0) await client.query({ name: 'lakeray_insert_events', text: SQL.insertEvents, values: this.columns });
-  }
-}
-
-const keyOf = (tenant: string, key: string): string => `${tenant}\u0000${key}`;
 const bound = (n: number): number => (Number.isNaN(n) ? 0 : Math.max(0, Math.min(2 ** 31 - 1, Math.floor(n))));
 
 export class PostgresTaskStore implements TaskStore {
@@ -119,78 +104,8 @@ export class PostgresTaskStore implements TaskStore {
     return this.db.health();
   }
 
-  async insert(tasks: NewTask[], now: number): Promise<{ results: InsertResult[]; events: TaskEvent[] }> {
-    return this.db.transaction(async (client) => {
-      const holders = await this.holdersOf(client, tasks.map((t) => t.task));
-      const results: InsertResult[] = [];
-      const fresh: { task: Task; body_hash: string | null }[] = [];
-      for (const { task, body_hash } of tasks) {
-        const key = task.idempotency_key === null ? null : keyOf(task.tenant, task.idempotency_key);
-        const holder = key === null ? undefined : holders.get(key);
-        if (holder) {
-          // Throwing rolls back the whole batch: nothing of this call is written.
-          if (holder.body_hash !== body_hash) throw conflict(task.idempotency_key!);
-          results.push({ task: holder.task, created: false });
-          continue;
-        }
-        // The state machine has one entry state; anything else is a bug in the caller.
-        if (task.status !== 'queued') throw new LakerayError('INTERNAL_ERROR', `new task ${task.id} must be queued, not ${task.status}`);
-        const stored: Task = { ...task, last_seq: 1 };
-        fresh.push({ task: stored, body_hash });
-        results.push({ task: stored, created: true });
-        if (key !== null) holders.set(key, { task: stored, body_hash }); // a key repeated later in this batch
-      }
-      const inserted = await this.insertRows(client, fresh);
-      // A key another process committed after our lookup: that task is the answer (or a conflict).
-      const raced = fresh.filter((f) => !inserted.has(f.task.id)).map((f) => f.task);
-      if (raced.length > 0) {
-        const current = await this.holdersOf(client, raced);
-        for (const [i, r] of results.entries()) {
-          if (inserted.has(r.task.id) || (!r.created && !raced.includes(r.task))) continue;
-          const holder = current.get(keyOf(r.task.tenant, r.task.idempotency_key!));
-          if (!holder || holder.body_hash !== tasks[i]!.body_hash) throw conflict(r.task.idempotency_key!);
-          results[i] = { task: holder.task, created: false };
-        }
-      }
-      const events: TaskEvent[] = [];
-      const rows = new EventRows();
-      for (const { task } of fresh) {
-        if (!inserted.has(task.id)) continue;
-        const event: TaskEvent = { task_id: task.id, tenant: task.tenant, seq: 1, type: 'state', ts: now, data: { status: 'queued' } };
-        rows.add(event);
-        events.push(event);
-      }
-      await rows.flush(client);
-      await this.notifyQueued(client, fresh.filter((f) => inserted.has(f.task.id)).map((f) => f.task.executor));
-      return { results, events };
-    });
-  }
-
-  /** The stored tasks holding the idempotency keys of `tasks`, by tenant and key. */
-  private async holdersOf(client: pg.PoolClient, tasks: readonly Task[]): Promise<Map<string, { task: Task; body_hash: string | null }>> {
-    const keyed = tasks.filter((t) => t.idempotency_key !== null);
-    const out = new Map<string, { task: Task; body_hash: string | null }>();
-    if (keyed.length === 0) return out;
-    const { rows } = await client.query<TaskRow>({
-      name: 'lakeray_by_keys',
-      text: SQL.byIdempotencyKeys,
-      values: [keyed.map((t) => t.tenant), keyed.map((t) => t.idempotency_key)],
-    });
-    for (const row of rows) out.set(keyOf(row.tenant, row.idempotency_key!), { task: rowToTask(row), body_hash: row.body_hash });
-    return out;
-  }
-
-  /** Inserts the rows (one statement); returns the ids written (a raced idempotency key is skipped). */
-  private async insertRows(client: pg.PoolClient, fresh: { task: Task; body_hash: string | null }[]): Promise<Set<string>> {
-    if (fresh.length === 0) return new Set();
-    const params = fresh.map((f) => taskToParams(f.task, f.body_hash));
-    const values = TASK_COLUMNS.map(([column]) => params.map((p) => p[column]));
-    const { rows } = await client.query<{ id: string }>({ name: 'lakeray_insert_tasks', text: SQL.insertTasks, values });
-    return new Set(rows.map((r) => r.id));
-  }
-
-  private async notifyQueued(client: pg.PoolClient, executors: readonly string[]): Promise<void> {
-    if (executors.length > 0) await client.query({ name: 'lakeray_notify_queued', text: SQL.notifyQueued, values: [[...new Set(executors)]] });
+  insert(tasks: NewTask[], now: number, quota?: QueuedQuota): Promise<{ results: InsertResult[]; events: TaskEvent[] }> {
+    return this.db.transaction((client) => insertTasks(client, tasks, now, quota));
   }
 
   async get(id: string): Promise<Task | null> {
@@ -263,7 +178,7 @@ export class PostgresTaskStore implements TaskStore {
         results.push({ task, event, before });
       }
       await events.flush(client);
-      await this.notifyQueued(client, requeued);
+      await notifyQueued(client, requeued);
       return results;
     });
   }
@@ -293,10 +208,13 @@ export class PostgresTaskStore implements TaskStore {
       run = [];
       ids.clear();
     };
+    // A claim of a tenant with max_running: refused when the tenant's running tasks, counted
+    // after what precedes it in the transaction is applied, leave no room (tenant-quotas.ts).
+    let quotas: RunningQuotas | undefined; // made only for a transaction that has such a claim
     for (const [i, r] of requests.entries()) {
       // Only sources the state machine allows: an illegal request can never apply.
       const from = (await fenced(r.fence)) ? r.from.filter((f) => canTransition(f, r.to)) : [];
-      if (from.length === 0) continue;
+      if (from.length === 0 || (r.running_quota !== undefined && !(await (quotas ??= new RunningQuotas(client, requests)).admits(i, flush)))) continue;
       const shape = transitionShape(r, from, (r.before?.length ?? 0) + 1);
       if (shape !== runShape || ids.has(r.id)) {
         await flush();
@@ -413,6 +331,3 @@ export class PostgresTaskStore implements TaskStore {
     await this.db.close();
   }
 }
-
-const conflict = (key: string): LakerayError =>
-  new LakerayError('IDEMPOTENCY_CONFLICT', `idempotency key "${key}" was used with a different request body`);

@@ -9,39 +9,15 @@
  * that starts nothing and only records what it was asked to run.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../../src/config/load.ts';
 import type { Task } from '../../../src/domain/task.ts';
-import { Dispatcher } from '../../../src/engine/dispatcher.ts';
-import { EventWriter } from '../../../src/engine/event-writer.ts';
-import { NO_OBSERVER } from '../../../src/engine/observer.ts';
-import { MemoryEventBus } from '../../../src/events/memory.ts';
-import type { Executor, RunCallbacks } from '../../../src/executors/executor.ts';
 import { SqliteTaskStore } from '../../../src/store/sqlite/sqlite-store.ts';
 import type { Fence, TaskStore, TransitionRequest } from '../../../src/store/task-store.ts';
-import { TenantDirectory } from '../../../src/tenants/directory.ts';
-import { GpuMeter } from '../../../src/tenants/gpu-meter.ts';
+import { dispatcherRig } from '../../helpers/dispatcher-rig.ts';
 import { taskFixture } from '../../helpers/task-fixture.ts';
 import { until } from '../../helpers/until.ts';
 
 const ME = 'i_me';
 const OTHER = 'i_other_node';
-
-/** `cpu` CPUs and no process: `run` records the task; a cancel (the dispatcher's stop) ends it at once. */
-function fakeExecutor(name: string, cpu: number) {
-  const runs = new Map<string, RunCallbacks>();
-  const executor: Executor = {
-    name,
-    kind: 'fake',
-    capacity: { cpu, memory_mb: 0, gpu: 0, custom: {} },
-    gpuInventory: [],
-    settings: { graceMs: 0 },
-    run: (task, _gpus, callbacks) => void runs.set(task.id, callbacks),
-    cancel: (id) => runs.get(id)?.exit({ kind: 'cancelled' }),
-    reattach: async () => new Map(),
-    close: async () => {},
-  };
-  return { executor, runs };
-}
 
 /**
  * The store as this node sees it, except that its first claim loses `steal` tasks: another
@@ -86,27 +62,9 @@ async function rig(queued: number, cpu: number, steal: (requests: TransitionRequ
   const ownership = await inner.claimExecutor('local', ME, Date.now(), 60_000);
   const fence: Fence = { executor: 'local', epoch: (ownership as { epoch: number }).epoch };
   const { store, stolen } = contendedStore(inner, steal);
-  const config = parseConfig({}, '/tmp', {});
-  const bus = new MemoryEventBus();
-  const writer = new EventWriter(store, bus, () => {}, () => {});
-  const meter = new GpuMeter({ store: inner.tenants, now: Date.now, onError: () => {} });
-  const { executor, runs } = fakeExecutor('local', cpu);
-  const errors: string[] = [];
-  const dispatcher = new Dispatcher({
-    store,
-    executors: new Map([['local', executor]]),
-    writer,
-    observer: NO_OBSERVER,
-    config,
-    instanceId: ME,
-    fenceOf: (name) => (name === 'local' ? fence : undefined),
-    tenants: { directory: new TenantDirectory(inner.tenants, config.tenants, Date.now), meter },
-    onError: (err, context) => errors.push(`${context}: ${String(err)}`),
-  });
+  const { dispatcher, runs, errors, stop } = dispatcherRig({ store, tenantStore: inner.tenants, instanceId: ME, fence, cpu });
   stops.push(async () => {
-    await dispatcher.stop();
-    await meter.stop();
-    await writer.flush();
+    await stop();
     await inner.close();
   });
   return { inner, dispatcher, runs, stolen, errors };
