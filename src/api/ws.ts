@@ -35,6 +35,7 @@ import type { Caller, TaskService } from '../engine/task-service.ts';
 import { callerOf } from './caller.ts';
 import { TaskFollower } from './feed.ts';
 import { Outbox } from './outbox.ts';
+import { wsOnlyRoute } from './ws-route.ts';
 import { describeIssues, toApiError } from './plugins/errors.ts';
 import type { QueueWatch } from './queue-watch.ts';
 
@@ -320,16 +321,7 @@ class Connection {
 }
 
 export const wsRoutes: FastifyPluginAsync<WsOptions> = async (app, { tasks, highWaterBytes, queueWatch }) => {
-  app.route({
-    method: 'GET',
-    url: '/api/v1/ws',
-    schema: { hide: true },
-    // A plain GET (no Upgrade) still gets the API's error format.
-    handler: async () => {
-      throw new LakerayError('INVALID_REQUEST', 'this endpoint speaks WebSocket: send an Upgrade request');
-    },
-    wsHandler: (socket, request) => {
-      new Connection(socket, tasks, callerOf(request), highWaterBytes, queueWatch);
-    },
+  wsOnlyRoute(app, '/api/v1/ws', (socket, request) => {
+    new Connection(socket, tasks, callerOf(request), highWaterBytes, queueWatch);
   });
 };

@@ -1,6 +1,7 @@
 /**
- * One deployment's gateway: the request queue, the dynamic batcher (batcher.ts), the router
- * (router.ts) and the stats (stats.ts) over a set of `Replica`s. No HTTP, processes or engine.
+ * One deployment's gateway: the request queue, the dynamic batcher (batcher.ts), the replicas
+ * and their router (gateway/slots.ts, router.ts), the batches in flight (gateway/flights.ts) and
+ * the stats (stats.ts) over a set of `Replica`s. No HTTP, processes or engine.
  *
  * Promises it keeps:
  * - Every request settles by its deadline: answered, or INFERENCE_TIMEOUT (a batch stuck on a
@@ -16,8 +17,9 @@ import { LakerayError } from '../domain/errors.ts';
 import { admit, nextBatch, ServiceTimeEstimator, type BatchSlice, type QueuedRequest } from './batcher.ts';
 import { commonRows } from './gateway/tensor-rows.ts';
 import { Flights, type Entry, type Flight, type Slot } from './gateway/flights.ts';
+import { ReplicaSlots } from './gateway/slots.ts';
 import { ChainWaves } from './gateway/waves.ts';
-import { pickReplica, type ReplicaLoad, type RoutePick } from './router.ts';
+import type { RoutePick } from './router.ts';
 import { ServingStats, type DeploymentStats } from './stats.ts';
 import type { BatchSettings, Replica, TensorMap } from './types.ts';
 
@@ -79,11 +81,10 @@ export class Gateway {
   private readonly waves = new ChainWaves();
   /** Every request not yet settled (queued or in flight). */
   private readonly outstanding = new Set<Entry>();
-  private readonly slots = new Map<string, Slot>();
+  private readonly slots: ReplicaSlots;
   private readonly flights: Flights;
   private readonly demandListeners: (() => void)[] = [];
   private nextId = 1;
-  private cursor = 0;
   private batchTimer: unknown = null;
   /** When the armed batch timer fires (the gateway's clock). */
   private batchTimerAt = Infinity;
@@ -105,7 +106,12 @@ export class Gateway {
       serviceMs: this.serviceMs,
       answer: (e, out) => this.settle(e, null, out),
       fail: (e, err) => this.settle(e, err, null),
-      released: (slot) => this.released(slot),
+      released: (slot) => this.slots.released(slot),
+      changed: () => this.schedulePump(),
+    });
+    this.slots = new ReplicaSlots({
+      maxConcurrent: this.maxConcurrent,
+      lost: (f, why) => this.flights.lost(f, why),
       changed: () => this.schedulePump(),
     });
   }
@@ -117,7 +123,7 @@ export class Gateway {
       return this.refuse(new LakerayError('INVALID_TENSOR', `every input must have ${req.rows} rows (its first dimension), and rows must be a positive integer`));
     }
     const deadline = req.deadline ?? now + this.settings.request_timeout_ms;
-    const ready = this.readySlots();
+    const ready = this.slots.ready();
     const verdict = admit({
       rows: req.rows,
       deadline,
@@ -146,26 +152,15 @@ export class Gateway {
   }
 
   addReplica(r: Replica): void {
-    this.slots.set(r.id, { replica: r, draining: false, batchesInFlight: 0, rowsInFlight: 0, batches: 0, rows: 0, inFlight: new Set(), drained: [] });
-    this.schedulePump();
+    this.slots.add(r);
   }
 
   drainReplica(id: string): Promise<void> {
-    const slot = this.slots.get(id);
-    if (slot === undefined) return Promise.resolve();
-    slot.draining = true;
-    const done = new Promise<void>((resolve) => slot.drained.push(resolve));
-    this.released(slot);
-    return done;
+    return this.slots.drain(id);
   }
 
   removeReplica(id: string): void {
-    const slot = this.slots.get(id);
-    if (slot === undefined) return;
-    this.slots.delete(id);
-    for (const resolve of slot.drained.splice(0)) resolve();
-    for (const f of [...slot.inFlight]) this.flights.lost(f, `replica ${id} was removed`);
-    this.schedulePump();
+    this.slots.remove(id);
   }
 
   reconfigure(partial: Partial<BatchSettings>): void {
@@ -187,22 +182,16 @@ export class Gateway {
 
   /** What sizing needs, without the stats' latency percentiles (a sort of the window) that `stats()` computes. */
   load(): { queue_rows: number; in_flight_rows: number } {
-    let inFlight = 0;
-    for (const s of this.slots.values()) inFlight += s.rowsInFlight;
-    return { queue_rows: this.queueRows(), in_flight_rows: inFlight };
+    return { queue_rows: this.queueRows(), in_flight_rows: this.slots.rowsInFlight() };
   }
 
   stats(): DeploymentStats {
-    const slots = [...this.slots.values()];
     return {
       queue_depth: this.queuedCount,
       queue_rows: this.queueRows(),
-      in_flight_rows: slots.reduce((n, s) => n + s.rowsInFlight, 0),
+      in_flight_rows: this.slots.rowsInFlight(),
       ...this.stat.snapshot(),
-      replicas: slots.map((s) => ({
-        id: s.replica.id, state: s.draining ? 'draining' : s.replica.state, rows_in_flight: s.rowsInFlight,
-        batches: s.batches, rows: s.rows, gpus: [...s.replica.gpus],
-      })),
+      replicas: this.slots.stats(),
       settings: { ...this.settings },
     };
   }
@@ -244,19 +233,6 @@ export class Gateway {
     return this.queuedRows;
   }
 
-  private readySlots(): Slot[] {
-    return [...this.slots.values()].filter((s) => !s.draining && s.replica.state === 'ready');
-  }
-
-  private loads(exclude?: ReadonlySet<string>): ReplicaLoad[] {
-    return [...this.slots.values()]
-      .filter((s) => !s.draining && exclude?.has(s.replica.id) !== true)
-      .map((s) => ({
-        id: s.replica.id, state: s.replica.state, rowsInFlight: s.rowsInFlight, batchesInFlight: s.batchesInFlight,
-        maxConcurrentBatches: this.maxConcurrent, gpuFreeBytes: s.replica.gpuFreeBytes(),
-      }));
-  }
-
   private settle(e: Entry, err: LakerayError | null, out: TensorMap | null): void {
     if (e.settled) return;
     e.settled = true;
@@ -284,15 +260,6 @@ export class Gateway {
     this.schedulePump();
   }
 
-  private released(slot: Slot): void {
-    if (slot.draining && slot.batchesInFlight === 0) {
-      // The id may name a new slot by now (the replica was added again while draining).
-      if (this.slots.get(slot.replica.id) === slot) this.slots.delete(slot.replica.id);
-      for (const resolve of slot.drained.splice(0)) resolve();
-    }
-    this.schedulePump();
-  }
-
   private schedulePump(): void {
     if (this.pumpScheduled || this.closedWith !== null) return;
     this.pumpScheduled = true;
@@ -311,8 +278,8 @@ export class Gateway {
   private pump(turnOver = false): void {
     if (this.closedWith !== null) return;
     this.flights.sendRetries(
-      (exclude) => this.take(this.choose(exclude)),
-      (exclude) => this.readySlots().some((s) => !exclude.has(s.replica.id)),
+      (exclude) => this.slots.take(this.choose(exclude)),
+      (exclude) => this.slots.ready().some((s) => !exclude.has(s.replica.id)),
     );
     for (;;) {
       const sent = this.sendOne(turnOver);
@@ -364,7 +331,7 @@ export class Gateway {
    */
   private sendOne(turnOver: boolean): 'sent' | 'none' | number {
     const tried = new Set<string>();
-    const held = this.heldGpus();
+    const held = this.slots.heldGpus();
     let wait: number | null = null;
     for (let choice = this.choose(); choice !== null; choice = this.choose(tried)) {
       tried.add(choice.id);
@@ -387,13 +354,6 @@ export class Gateway {
     return wait ?? 'none';
   }
 
-  /** GPU ids held by ready replicas (pinned requests go there; others' pins are ignored). */
-  private heldGpus(): Set<string> {
-    const held = new Set<string>();
-    for (const s of this.readySlots()) for (const g of s.replica.gpus) held.add(g);
-    return held;
-  }
-
   private launch(slices: readonly BatchSlice[], choice: RoutePick): void {
     const byId = new Map(this.waiting().map((e) => [e.id, e]));
     const flight: Flight = this.flights.create(
@@ -409,18 +369,11 @@ export class Gateway {
       }),
     );
     this.queue = this.queue.filter((e) => e.sent < e.rows && !e.settled);
-    this.flights.launch(flight, this.take(choice) as Slot);
+    this.flights.launch(flight, this.slots.take(choice) as Slot);
   }
 
   private choose(exclude?: ReadonlySet<string>): RoutePick | null {
-    return pickReplica(this.settings.load_balance_strategy, this.loads(exclude), this.cursor);
-  }
-
-  /** Commit a pick (the round-robin cursor moves only when a batch goes). */
-  private take(choice: RoutePick | null): Slot | null {
-    if (choice === null) return null;
-    this.cursor = choice.cursor;
-    return this.slots.get(choice.id) ?? null;
+    return this.slots.choose(this.settings.load_balance_strategy, exclude);
   }
 
   private countBusy(chain: string, delta: 1 | -1): void {

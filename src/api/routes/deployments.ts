@@ -41,6 +41,17 @@ export interface DeploymentRoutesOptions {
 const PREFIX = '/api/v1/deployments';
 const nameParams = z.object({ name: z.string().min(1).max(63) }).strict();
 
+/** The settings the gateway applies per batch (BatchSettings), in a deployment and in its stats. */
+const batchSettingsView = z.object({
+  max_batch_size: z.number(),
+  batch_timeout_ms: z.number(),
+  enable_dynamic_batching: z.boolean(),
+  close_batch_when_idle: z.boolean().optional(),
+  load_balance_strategy: z.string(),
+  max_queue: z.number(),
+  request_timeout_ms: z.number(),
+});
+
 const tensorSpec = z.object({ name: z.string(), dtype: z.string(), shape: z.array(z.union([z.number(), z.string(), z.null()])) });
 const deploymentView = z.object({
   name: z.string(),
@@ -52,13 +63,7 @@ const deploymentView = z.object({
   last_error: z.string().nullable().describe('Why replicas fail to start, while status is failed'),
   replicas: z.object({ min: z.number(), max: z.number(), idle_timeout_s: z.number() }),
   resources: z.object({ cpu: z.number(), gpu: z.number() }),
-  max_batch_size: z.number(),
-  batch_timeout_ms: z.number(),
-  enable_dynamic_batching: z.boolean(),
-  close_batch_when_idle: z.boolean().optional(),
-  load_balance_strategy: z.string(),
-  max_queue: z.number(),
-  request_timeout_ms: z.number(),
+  ...batchSettingsView.shape,
   state: z.array(z.object({ input: z.string(), output: z.string() })).nullable(),
   routing: z.record(z.string(), z.string()).nullable(),
   signature: z.object({ inputs: z.array(tensorSpec), outputs: z.array(tensorSpec) }).nullable(),
@@ -85,15 +90,7 @@ const statsView = z.object({
   refused: z.record(z.string(), z.number()),
   cold_starts: z.object({ count: z.number(), last_ms: z.number().nullable(), mean_ms: z.number().nullable() }),
   replicas: z.array(z.object({ id: z.string(), state: z.string(), rows_in_flight: z.number(), batches: z.number(), rows: z.number(), gpus: z.array(z.string()) })),
-  settings: z.object({
-    max_batch_size: z.number(),
-    batch_timeout_ms: z.number(),
-    enable_dynamic_batching: z.boolean(),
-    close_batch_when_idle: z.boolean().optional(),
-    max_queue: z.number(),
-    request_timeout_ms: z.number(),
-    load_balance_strategy: z.string(),
-  }),
+  settings: batchSettingsView,
 });
 
 const rowsOf = (inputs: TensorMap): number => Object.values(inputs)[0]?.shape[0] ?? 0;

@@ -19,6 +19,7 @@ import type { SessionManager } from '../../serving/sessions.ts';
 import type { BatchSettings } from '../../serving/types.ts';
 import { callerOf } from '../caller.ts';
 import { errorResponses } from '../plugins/errors.ts';
+import { wsOnlyRoute } from '../ws-route.ts';
 import { clientId, routingKey, sessionStatus, sessionView, streamSession } from './sessions.ts';
 
 /** What the seed routes need of the deployment manager beyond the sessions: always one tenant's deployments. */
@@ -108,15 +109,7 @@ export const seed003Routes: FastifyPluginAsyncZod<Seed003RoutesOptions> = async 
     async (request) => ({ session_id: request.body.session_id, deleted: true as const, chunks: sessions.delete(callerOf(request).tenant, request.body.session_id) }),
   );
 
-  app.route({
-    method: 'GET',
-    url: '/wss/:session_id',
-    schema: { hide: true },
-    handler: async () => {
-      throw new LakerayError('INVALID_REQUEST', 'this endpoint speaks WebSocket: send an Upgrade request');
-    },
-    wsHandler: (socket, request) => streamSession(socket, sessions, callerOf(request).tenant, (request.params as { session_id: string }).session_id),
-  });
+  wsOnlyRoute(app, '/wss/:session_id', (socket, request) => streamSession(socket, sessions, callerOf(request).tenant, (request.params as { session_id: string }).session_id));
 
   app.get('/ray/stats', { schema: { tags: ['seed003'], summary: "The seed 003 deployment's stats" } }, async (request) => {
     const { tenant } = callerOf(request);

@@ -22,6 +22,7 @@ import { chunkAnswerText, decodeBinaryChunk, decodeJsonChunk } from '../../servi
 import type { SessionManager } from '../../serving/sessions.ts';
 import { errorResponses, toApiError } from '../plugins/errors.ts';
 import { callerOf } from '../caller.ts';
+import { wsOnlyRoute } from '../ws-route.ts';
 
 // With this many chunks of one connection unanswered the socket stops reading; below half, it reads again.
 const MAX_UNANSWERED = 64;
@@ -229,16 +230,8 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
     },
   );
 
-  app.route({
-    method: 'GET',
-    url: '/api/v1/deployments/:name/sessions/:id/stream',
-    schema: { hide: true },
-    handler: async () => {
-      throw new LakerayError('INVALID_REQUEST', 'this endpoint speaks WebSocket: send an Upgrade request');
-    },
-    wsHandler: (socket, request) => {
-      const { name, id } = request.params as { name: string; id: string };
-      streamSession(socket, sessions, callerOf(request).tenant, id, name);
-    },
+  wsOnlyRoute(app, '/api/v1/deployments/:name/sessions/:id/stream', (socket, request) => {
+    const { name, id } = request.params as { name: string; id: string };
+    streamSession(socket, sessions, callerOf(request).tenant, id, name);
   });
 };

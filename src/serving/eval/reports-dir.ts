@@ -22,18 +22,11 @@ export const REPORT_CONTENT_TYPES: Record<ReportFile, string> = {
   'batch_test_heatmaps.png': 'image/png',
 };
 
-export interface ReportListItem {
-  id: string;
-  deployment: string;
-  model: string | null;
-  mode: EvalSummary['mode'];
-  users: number;
-  started_at: string;
-  finished_at: string;
-  interrupted: boolean;
+/** A run in the listing: its summary's header, how many phases it has, and its files. */
+export type ReportListItem = Pick<EvalSummary, 'id' | 'deployment' | 'model' | 'mode' | 'users' | 'started_at' | 'finished_at' | 'interrupted'> & {
   phases: number;
   files: ReportFile[];
-}
+};
 
 /**
  * Where a tenant's reports live under the eval results directory (domain/tenant-dir.ts): `default`'s (the operator's,

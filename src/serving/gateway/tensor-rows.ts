@@ -14,7 +14,12 @@ const rowsOf = (t: Tensor): number => {
   return rows;
 };
 
-/** Rows `start .. start+count` of every tensor (copies, so a slice outlives the batch it came from). */
+/**
+ * Rows `start .. start+count` of every tensor. Copies, so a slice outlives the batch it came
+ * from without keeping it alive: a session keeps its state slice until its next chunk or its
+ * idle timeout, and `subarray` views would pin each batch's whole frame (64 sessions idle after
+ * different batches: 75× the state's bytes) for ~0.5–1 µs a slice saved (bench/micro/slice-rows.ts).
+ */
 export function sliceRows(map: TensorMap, start: number, count: number): TensorMap {
   const out: TensorMap = {};
   for (const [name, t] of Object.entries(map)) {

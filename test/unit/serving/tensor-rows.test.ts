@@ -20,6 +20,16 @@ describe('tensor rows', () => {
     expect(back.b!.data).toEqual(whole.b!.data);
   });
 
+  it('a slice is a copy: it holds only its own rows and does not change with the batch', () => {
+    // A session keeps its state slice for up to its idle timeout: a view would pin the batch's frame.
+    const batch = map(4, 0);
+    const part = sliceRows(batch, 2, 1);
+    const a = part.a!.data as Float32Array;
+    expect(a.buffer.byteLength).toBe(4 * Float32Array.BYTES_PER_ELEMENT);
+    (batch.a!.data as Float32Array).fill(-1);
+    expect(Array.from(a)).toEqual([8, 9, 10, 11]);
+  });
+
   it('refuses rows outside the tensor and parts that disagree', () => {
     expect(() => sliceRows(map(2, 0), 1, 2)).toThrow(/outside its 2 rows/);
     const other: TensorMap = { ...map(1, 0), a: { dtype: 'float32', shape: [1, 4], data: new Float32Array(4) } };
