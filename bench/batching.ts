@@ -19,9 +19,10 @@
  * for needing more clients to fill a batch. The open-loop reading (`open`, BENCH_OPEN=0 skips
  * it) drives each mode at a fixed arrival rate instead (serving-load-worker.mjs mode "open":
  * Poisson arrivals by default, BENCH_ARRIVALS=constant for fixed gaps; latency from each
- * request's scheduled time). A rate is sustainable when every request is answered, the answers
- * within the window keep ≥ BENCH_SUSTAIN (97 %) of the offered rate, no backlog builds over the
- * window, and its second half has p95 ≤ 1.5 × its first half's + 1 ms (a backlog grows it). A mode's saturation is the
+ * request's scheduled time; the sockets are opened before the clock starts). A rate is
+ * sustainable when every request is answered, the answers within the window keep ≥ BENCH_SUSTAIN
+ * (97 %) of the offered rate, neither the window's start nor its end has more than 50 ms of
+ * arrivals outstanding, and its second half has p95 ≤ 1.5 × its first half's + 1 ms (a backlog grows it). A mode's saturation is the
  * highest sustainable rate on a ladder (×BENCH_OPEN_STEP, 1.15, from half its closed-loop best,
  * down when that already fails; a failing step counts only when a second try at the same rate
  * fails too, BENCH_OPEN_RETRIES, 1: bench/lib/saturation.ts). Per round (BENCH_OPEN_ROUNDS, 3; the modes' order alternating)
@@ -61,12 +62,14 @@ const ARRIVALS = process.env.BENCH_ARRIVALS === 'constant' ? 'constant' : 'poiss
 
 /**
  * Every request answered; ≥ SUSTAIN of the offered rate answered within the window; no backlog
- * built over it (outstanding at its end ≤ at its start, or ≤ 50 ms of arrivals, or ≤ 4); p95 not growing
- * from its first half to its second.
+ * at its start or its end (outstanding ≤ 50 ms of arrivals, or ≤ 4); p95 not growing from its
+ * first half to its second. Until session 14 a backlog at the start passed when the end had no
+ * more: a rate the server could not keep up with during the warm-up, whose window began
+ * hundreds of requests behind (p50 82 ms) and caught up a little, counted as sustained.
  */
 export const sustainable = (r: OpenResult): boolean =>
   r.failed === 0 && r.answered_rps >= SUSTAIN * r.rate && r.n >= SUSTAIN * r.offered &&
-  r.backlog_end <= Math.max(r.backlog_start, 0.05 * r.rate, 4) && r.p95_second_ms <= 1.5 * r.p95_first_ms + 1;
+  Math.max(r.backlog_start, r.backlog_end) <= Math.max(0.05 * r.rate, 4) && r.p95_second_ms <= 1.5 * r.p95_first_ms + 1;
 
 /** The first point whose successor adds less than KNEE throughput (else the last). */
 const knee = (curve: { concurrency: number; rps: number }[]): number =>

@@ -64,6 +64,13 @@ describe('bench: the open-loop load generator and the sustainable-rate rule', ()
     expect(kept).toBe(true);
   }, 30_000);
 
+  it('a window that starts behind is not sustained, even when it ends less behind', () => {
+    // A rate the server could not keep up with during the warm-up (seen at 4,734/s: 858 behind at the start, 551 at the end).
+    const r = { rate: 4734, offered: 18936, n: 18936, failed: 0, answered_rps: 4865, backlog_start: 858, backlog_end: 551, p95_first_ms: 147, p95_second_ms: 112 };
+    expect(sustainable(r as Parameters<typeof sustainable>[0])).toBe(false);
+    expect(sustainable({ ...r, backlog_start: 3, backlog_end: 2 } as Parameters<typeof sustainable>[0])).toBe(true);
+  });
+
   it('falls behind at 1.5× the capacity: answers lag the offered rate, the backlog grows, not sustainable', async () => {
     const r = await openLoad(load(150));
     expect(r.offered).toBeGreaterThan(200);
