@@ -1,6 +1,6 @@
 /**
- * Seed 004's client contracts (§3.1 task bodies, §3.5 the served /predict, §4.2 the REST tree
- * and its examples, §4.4 the error shape), sent as written to a real server running the
+ * Seed 004's client contracts (§3.1 task bodies, §3.5 the served /predict, §4.1 LanceDB on the
+ * lake's files, §4.2 the REST tree and its examples, §4.4 the error shape), sent as written to a real server running the
  * shipped examples/mnist scripts on Debian's Fashion-MNIST. The bodies are copied from the seed
  * below; where the seed's text is present (/work/shared/seeds) the test checks they still match.
  *
@@ -20,6 +20,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.ts';
 import { DEBIAN_MNIST_DIR } from '../../../src/examples.ts';
+import lancedb from '../../../src/lake/lance/lancedb.ts';
 import { PACKAGE_ROOT, startServer, type RunningServer } from '../../../src/main.ts';
 import { api, freePort, tempDir } from '../../helpers/server-process.ts';
 import { until } from '../../helpers/until.ts';
@@ -51,6 +52,7 @@ const FINAL = ['succeeded', 'failed', 'cancelled'];
 const onThisMachine = (body: { input: string }) => ({ ...body, input: body.input.replace('/data/raw/mnist/', `${DEBIAN_MNIST_DIR}/`) });
 
 let server: RunningServer;
+let lakeRoot: string;
 const post = (path: string, body: unknown) => api(server.url, 'POST', path, body);
 const get = (path: string) => api(server.url, 'GET', path);
 const del = (path: string) => api(server.url, 'DELETE', path);
@@ -70,10 +72,11 @@ const succeeded = async (id: string, ms: number) => {
 
 beforeAll(async () => {
   const dir = tempDir('lakeray-seed004-');
+  lakeRoot = join(dir, 'lance_storage');
   const config = parseConfig(
     {
       state_dir: join(dir, 'state'),
-      lake: { root: join(dir, 'lance_storage') },
+      lake: { root: lakeRoot },
       script_roots: [join(PACKAGE_ROOT, 'examples')],
       data_roots: [join(dir, 'data'), DEBIAN_MNIST_DIR],
       executors: { local: { cpu: 2 } },
@@ -137,6 +140,15 @@ describe.runIf(existsSync(DEBIAN_MNIST_DIR) || process.env.CI)("seed 004's MNIST
     expect(Object.keys(mnist.schema)).toEqual(expect.arrayContaining(['image', 'label', 'split']));
     const one = await get('/api/v1/datasets/mnist_clean');
     expect(one.body).toMatchObject({ id: 'mnist_clean', num_rows: 70_000, schema: { label: 'Int64', split: 'String' } });
+  });
+
+  it("§4.1 the lake is plain LanceDB: lancedb.connect(<lake>/datasets).openTable('mnist_clean') reads it (§4.3's layout)", async () => {
+    const db = await lancedb.connect(join(lakeRoot, 'datasets'));
+    expect(await db.tableNames()).toContain('mnist_clean');
+    const table = await db.openTable('mnist_clean');
+    expect(await table.countRows()).toBe(70_000);
+    table.close();
+    db.close();
   });
 
   it('§3.1 ingestion and training bodies: accepted as written; the model is in the lake with its metrics and params', async () => {
