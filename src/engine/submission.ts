@@ -47,7 +47,7 @@ export const bodyHash = (input: TaskInput): string => {
 };
 
 const checkPath = (field: string, value: string | null | undefined, roots: readonly string[]): string | null => {
-  if (value === undefined || value === null) return null;
+  if (value === undefined || value === null || value === '') return null; // "": none (seed 004's service task)
   if (isLakeName(value)) return value; // a dataset or model of the lake, not a file
   try {
     resolveDataPath(value, [...roots]);

@@ -80,12 +80,18 @@ export const webhookInput = z
 
 export type WebhookInput = z.infer<typeof webhookInput>;
 
+/**
+ * A task's input or output: a lake name or a path in a data root. `""` means none, like null:
+ * seed 004's service task writes `"output": ""` (engine/submission.ts stores it as null).
+ */
+const dataRef = z.string().max(4096).nullable().describe('A lake name (mnist_clean) or a path in a data root; "" or null: none');
+
 export const taskInput = z
   .object({
     name: name.optional().describe('Defaults to the script file name'),
     script: z.string().min(1).max(1024).describe('Path of the script inside a script root'),
-    input: z.string().min(1).max(4096).nullable().optional(),
-    output: z.string().min(1).max(4096).nullable().optional(),
+    input: dataRef.optional(),
+    output: dataRef.optional(),
     params: z.record(z.string(), z.unknown()).optional(),
     executor: z.string().min(1).max(64).optional(),
     pool: z.string().min(1).max(64).nullable().optional(),
