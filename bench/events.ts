@@ -22,6 +22,8 @@ export interface Report {
   p95_ms: number;
   p99_ms: number;
   delivered: number;
+  /** Deliveries after `until` (ws-clients.ts waits for them when told how many to expect). */
+  late?: number;
   errors: number;
   ping: { p50_ms: number; p99_ms: number };
   /** Events emitted after the first and before the last second: no task starting or ending. */
