@@ -67,6 +67,13 @@ describe('y axis', () => {
     expect(yAxis([-3, 2]).min).toBe(-3);
   });
 
+  it('puts a tick on 0 itself, not a rounding error away from it', () => {
+    // fast-check's counterexample (seed -819550688): the last tick was -1.6e-27 where the axis ends at 0.
+    const a = yAxis([-1.0000000000000001e-11, 0], { fraction: false });
+    expect(a.ticks.at(-1)).toBe(0);
+    expect(a.max).toBe(0);
+  });
+
   it('always covers the data with round, evenly spaced ticks, within the bounds', () => {
     const value = fc.double({ min: -1e6, max: 1e6, noNaN: true });
     fc.assert(

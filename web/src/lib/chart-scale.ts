@@ -95,7 +95,9 @@ function covering(lo: number, hi: number, step: number, floor: number, ceiling: 
   max = Math.min(max, ceiling);
   const ticks: number[] = [];
   for (let i = 0; i <= 50; i++) {
-    const t = clean(min + i * step);
+    // A tick a rounding error away from 0 is 0 (-1e-11 + 5 × 2e-12 came out as -1.6e-27).
+    const sum = clean(min + i * step);
+    const t = Math.abs(sum) < step * 1e-9 ? 0 : sum;
     if (t > max + step * 1e-9) break;
     ticks.push(t);
   }
