@@ -10,6 +10,7 @@ import type { z } from 'zod';
 import { checkCatalog } from '../generation/catalog.ts';
 import { WAN22_MODELS_YAML } from '../generation/wan22-example.ts';
 import { configSchema, type Config } from './schema.ts';
+import { applySeedServerKeys } from './seed-server.ts';
 
 export class ConfigError extends Error {
   constructor(
@@ -87,6 +88,9 @@ function envBoolean(v: string): unknown {
 
 export function parseConfig(raw: unknown, baseDir: string, env: NodeJS.ProcessEnv = {}): Readonly<Config> {
   const doc: Record<string, any> = raw && typeof raw === 'object' ? structuredClone(raw as Record<string, any>) : {};
+  // Seed 004's `server: {host: URL, storage_path}` under Lakeray's keys, before env overrides (which win).
+  const seedIssues = applySeedServerKeys(doc, baseDir);
+  if (seedIssues.length) throw new ConfigError('Invalid configuration', seedIssues);
   for (const [name, apply] of Object.entries(ENV_OVERRIDES)) {
     const v = env[name];
     if (v !== undefined && v !== '') apply(doc, v);
