@@ -31,6 +31,7 @@ import { eventRoutes } from './routes/events.ts';
 import { executorRoutes, type NodeExecutorsSource } from './routes/executors.ts';
 import { healthRoutes } from './routes/health.ts';
 import { keyRoutes } from './routes/keys.ts';
+import { seed002Routes } from './routes/seed002.ts';
 import { type Seed003Host, seed003Routes } from './routes/seed003.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import type { SessionManager } from '../serving/sessions.ts';
@@ -197,7 +198,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(artifactRoutes, { tasks: opts.tasks, artifacts: opts.artifacts ?? null });
   if (opts.reports) await app.register(reportRoutes, { reports: opts.reports, uploads: opts.uploads });
   if (opts.drivers && opts.tokens) await app.register(driverPollRoutes, { tokens: opts.tokens, drivers: opts.drivers });
-  if (opts.generation) await app.register(videoRoutes, { generation: opts.generation });
+  if (opts.generation) {
+    await app.register(videoRoutes, { generation: opts.generation });
+    await app.register(seed002Routes, { generation: opts.generation });
+  }
   await app.register(serviceRoutes, { tasks: opts.tasks, upstreamTimeoutMs: opts.serviceTimeoutMs });
   if (opts.lakes) await app.register(lakeRoutes, { lakes: opts.lakes, tokens: opts.tokens, maxUploadBytes: opts.maxUploadBytes ?? 4 * 1024 ** 3 });
   if (opts.deployments) await app.register(deploymentRoutes, { deployments: opts.deployments.manager, maxPredictBytes: opts.deployments.maxPredictBytes, maxJsonDepth: opts.maxJsonDepth });

@@ -53,6 +53,20 @@ export interface Accepted {
   created_at: string;
 }
 
+/** What a compatibility route (api/routes/seed002.ts) adds to a request of the video API. */
+export interface SubmitExtras {
+  /**
+   * The `image` as a path the model's workers read (seed 002's "/path/in/pod/…"), given to the
+   * template as is: the server neither reads nor checks it. Only for a model on an executor of
+   * kind ray (the caller checks with executorKind); `req.image` must then be absent.
+   */
+  workerImagePath?: string;
+  /** Replaying it returns the task it made (and a different request with it is IDEMPOTENCY_CONFLICT). */
+  idempotencyKey?: string;
+  /** More labels of the task. */
+  labels?: Readonly<Record<string, string>>;
+}
+
 /** History-based estimates are cached this long. */
 const ESTIMATE_TTL_MS = 5000;
 
@@ -101,15 +115,18 @@ export class GenerationService {
     });
   }
 
-  async submit(caller: Caller, req: GenerationRequest): Promise<Accepted> {
+  async submit(caller: Caller, req: GenerationRequest, extras: SubmitExtras = {}): Promise<Accepted> {
     const model = this.model(req.model);
     const reason = this.unavailable(model);
     if (reason !== null) throw new LakerayError('VIDEO_MODEL_UNAVAILABLE', `model "${model.id}": ${reason}`);
     const plan = planGeneration(model, req, this.deps.config.max_prompt_chars, () => randomInt(0, MAX_SEED));
     // Network and disk last: everything a client could get wrong is refused before.
     const image = await this.images.resolve(caller.tenant, req.image);
-    const vars: Vars = { ...plan.vars, image: image?.path ?? null };
-    const [submitted] = await this.deps.tasks.submit(caller, [this.taskInput(model, vars, image, req)]);
+    const vars: Vars = { ...plan.vars, image: image?.path ?? extras.workerImagePath ?? null };
+    const input = this.taskInput(model, vars, image, req);
+    if (extras.labels) input.labels = { ...extras.labels, ...input.labels };
+    if (extras.idempotencyKey !== undefined) input.idempotency_key = extras.idempotencyKey;
+    const [submitted] = await this.deps.tasks.submit(caller, [input]);
     if (!submitted) throw new Error('TaskService.submit returned no result');
     const position = (await this.deps.tasks.queuePositions([submitted.task.id])).get(submitted.task.id) ?? null;
     return { task_id: submitted.task.id, status: 'QUEUED', queue_position: position, created_at: new Date(submitted.task.created_at).toISOString() };
@@ -159,6 +176,22 @@ export class GenerationService {
       throw new LakerayError('VIDEO_MODEL_NOT_FOUND', `model: no video model "${wanted ?? ''}" (configured: ${known})`);
     }
     return model;
+  }
+
+  /** generation.default_model: the model of a request that names none (else the catalog's first). */
+  get defaultModel(): string | undefined {
+    return this.deps.config.default_model;
+  }
+
+  /** The catalog as configured (generation.models), in its order. */
+  catalog(): readonly VideoModelConfig[] {
+    return this.deps.config.models;
+  }
+
+  /** The kind of executor ('local', 'ray', …) that would run the model now; null when none is configured. */
+  executorKind(m: VideoModelConfig): string | null {
+    const choice = chooseExecutor(executorOf(m), this.deps.executors);
+    return 'name' in choice ? choice.executor.kind : null;
   }
 
   /** The executor that runs the model's tasks: its own name, or the one of its kind (executor-choice.ts). */
