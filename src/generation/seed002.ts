@@ -73,7 +73,7 @@ export function chooseSeedModel(
   if (sel.model !== undefined) {
     candidates = catalog.filter((m) => m.id === sel.model);
     if (candidates.length === 0) throw new LakerayError('VIDEO_MODEL_NOT_FOUND', `model: no video model "${sel.model}" (configured: ${catalog.map((m) => m.id).join(', ') || 'none'})`);
-    if (asked !== undefined && !servesTask(candidates[0] as VideoModelConfig, asked)) throw bad(`model "${sel.model}" is not a ${asked} model`);
+    if (asked !== undefined && !servesTask(candidates[0] as VideoModelConfig, asked)) throw bad(`model "${sel.model}" is not for task "${asked}"`);
   } else if (asked !== undefined) {
     candidates = catalog.filter((m) => servesTask(m, asked));
     if (candidates.length === 0) {
