@@ -118,6 +118,17 @@ describe("seed 002's POST /generate", () => {
     expect(await taskIds(server)).toEqual(before);
   });
 
+  it('an image the server keeps (data: URI) runs on a local model; a retry of its task_id keeps it again, so it differs: 409 (docs/video.md)', async () => {
+    const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(120, 7)]);
+    const body = { task_id: 'with-image-1', model_type: 't2v', prompt: 'a cat', image: `data:image/png;base64,${PNG.toString('base64')}` };
+    const r = await post(server, body);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect((await task(r.body.task_id)).labels.image).toMatch(/^up_/);
+    const retry = await post(server, body);
+    expect([retry.status, retry.body.code]).toEqual([409, 'IDEMPOTENCY_CONFLICT']);
+    expect((await finished(server, r.body.task_id)).status).toBe('SUCCEEDED');
+  });
+
   it('what the catalog cannot honour is a 4xx in the seed\'s error shape (status, message) with Lakeray\'s code, and starts nothing', async () => {
     const before = await taskIds(server);
     const cases: [unknown, number, string, RegExp][] = [
