@@ -7,7 +7,7 @@
  *   node --max-semi-space-size=64 --import tsx bench/micro/serve-profile.ts
  *
  * PROFILE_SIDE=limit profiles the `serve` bench's limit (serving-limit.ts) instead, the same way.
- * Knobs: PROFILE_SECONDS (8), PROFILE_BODY (json | binary), PROFILE_OUT (a .cpuprofile path to
+ * Knobs: PROFILE_INSPECT=0 (no profile: CPU per thread and req/s only), PROFILE_SECONDS (8), PROFILE_BODY (json | binary), PROFILE_OUT (a .cpuprofile path to
  * keep; default none), PROFILE_TOP (30 functions printed by self time). Prints req/s, the load
  * average before and after, the top self-time functions with their share of the profile, and
  * the share of samples per area (by source file). Shares are more trustworthy than req/s on a
@@ -28,6 +28,8 @@ interface Node {
 
 const SECONDS = Number(process.env.PROFILE_SECONDS ?? 8);
 const BINARY = process.env.PROFILE_BODY === 'binary';
+/** PROFILE_INSPECT=0: CPU per thread and req/s only, no profiler (its thread costs ~15 % of the server's CPU). */
+const INSPECT = process.env.PROFILE_INSPECT !== '0';
 const TOP = Number(process.env.PROFILE_TOP ?? 30);
 
 const short = (url: string): string => {
@@ -91,16 +93,16 @@ try {
   const load = { url: limit?.url ?? p!.server.url, path: limit ? '/' : p!.predictPath('mnist'), headers: BINARY ? RAW_HEADERS : JSON_HEADERS, body: BINARY ? RAW_IMAGE_BODY : IMAGE_BODY, concurrency: 64 };
   console.log(`warm: ${describeLoad(await httpLoad({ ...load, warmupMs: 500, durationMs: 2000 }))}`);
   const before = os.loadavg()[0]!.toFixed(2);
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 200 });
-  await session.post('Profiler.start');
+  const session = INSPECT ? new Session() : null;
+  session?.connect();
+  await session?.post('Profiler.enable');
+  await session?.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session?.post('Profiler.start');
   const cpu0 = cpuTimes();
   const r = await httpLoad({ ...load, warmupMs: 0, durationMs: SECONDS * 1000 });
   const cpu1 = cpuTimes();
-  const { profile } = (await session.post('Profiler.stop')) as unknown as { profile: { nodes: Node[]; samples: number[] } };
-  session.disconnect();
+  const stopped = (await session?.post('Profiler.stop')) as unknown as { profile: { nodes: Node[]; samples: number[] } } | undefined;
+  session?.disconnect();
   console.log(`${BINARY ? 'binary' : 'JSON'}: ${describeLoad(r)}; load ${before} → ${os.loadavg()[0]!.toFixed(2)}`);
   console.log('-- CPU µs per request (the load generator is a server thread too)');
   for (const [k, v] of cpu1) {
@@ -111,6 +113,15 @@ try {
     const stats = (await (await fetch(`${p.server.url}/api/v1/deployments/mnist/stats`)).json()) as { mean_batch_size: number; batches_total: number; batch_size_histogram: Record<string, number> };
     console.log(`batches: mean size ${stats.mean_batch_size}, ${stats.batches_total} in all, by size ${JSON.stringify(stats.batch_size_histogram)}`);
   }
+  if (stopped !== undefined) report(stopped.profile, r.rps);
+} finally {
+  await limit?.close();
+  await session?.release();
+  await p?.close();
+}
+
+/** The profile's shares: by area (package or src folder) and the top functions by self time. */
+function report(profile: { nodes: Node[]; samples: number[] }, rps: number): void {
   if (process.env.PROFILE_OUT) writeFileSync(process.env.PROFILE_OUT, JSON.stringify(profile));
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();
@@ -127,13 +138,9 @@ try {
     areas.set(a, (areas.get(a) ?? 0) + 1);
   }
   const pct = (x: number) => `${((100 * x) / total).toFixed(1)}%`;
-  console.log(`samples ${total}, idle ${pct(idle)}; busy µs per request ≈ ${(((total - idle) / total) * SECONDS * 1e6 / (r.rps * SECONDS)).toFixed(1)}`);
+  console.log(`samples ${total}, idle ${pct(idle)}; busy µs per request ≈ ${(((total - idle) / total) * SECONDS * 1e6 / (rps * SECONDS)).toFixed(1)}`);
   console.log('-- by area');
   for (const [k, v] of [...areas].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${pct(v).padStart(6)}  ${k}`);
   console.log('-- top self time');
   for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, TOP)) console.log(`${pct(v).padStart(6)}  ${k}`);
-} finally {
-  await limit?.close();
-  await session?.release();
-  await p?.close();
 }
