@@ -183,7 +183,12 @@ export const decodeImage = (signature: ModelSignature, body: unknown): TensorMap
   const image = value instanceof Float32Array ? { shape: [value.length], data: value } : fromNested({ ...spec, dtype: 'float32' }, value);
   if (!IMAGE_SHAPES.includes(image.shape.join(','))) throw invalid(spec, `got an image of shape ${formatDims(image.shape)} (send 784 numbers, or 28 rows of 28)`);
   const pixels = image.data as Float32Array;
-  for (let i = 0; i < pixels.length; i++) pixels[i] = Math.min(1, Math.max(0, pixels[i]!));
+  // Clipped as Math.min(1, Math.max(0, v)) would (-0 → 0, NaN kept), storing only what changes.
+  for (let i = 0; i < pixels.length; i++) {
+    const v = pixels[i]!;
+    if (v <= 0) pixels[i] = 0;
+    else if (v > 1) pixels[i] = 1;
+  }
   const data = spec.dtype === 'float32' ? pixels : toArray(spec.dtype, pixels);
   if (data === null) throw invalid(spec, 'the image does not fit the input dtype');
   const tensors = { [spec.name]: { dtype: spec.dtype, shape: spec.shape.map((d, i) => (i === 0 ? 1 : (d as number))), data } };

@@ -6,7 +6,7 @@
  * only; the rest of the API stays JSON-only.
  */
 import type { FastifyRequest } from 'fastify';
-import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { type FastifyPluginAsyncZod, validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { LakerayError } from '../../domain/errors.ts';
 import { deploymentCreateSchema, deploymentPatchSchema } from '../../serving/deployment-spec.ts';
@@ -39,7 +39,23 @@ export interface DeploymentRoutesOptions {
 }
 
 const PREFIX = '/api/v1/deployments';
-const nameParams = z.object({ name: z.string().min(1).max(63) }).strict();
+const NAME_MAX = 63;
+const nameParams = z.object({ name: z.string().min(1).max(NAME_MAX) }).strict();
+
+/**
+ * The predict route's validation: its params (`{name}`, as the router parsed them from the path)
+ * checked by hand against nameParams' rule, zod only for params that break it (so the 400 and its
+ * message are zod's); the schema still documents the route. zod's parse was ~1 % of a JSON
+ * predict's server time in the serve bench's profile.
+ */
+const predictValidator: typeof validatorCompiler = (route) => {
+  const zod = validatorCompiler(route);
+  if (route.httpPart !== 'params') return zod;
+  return (data) => {
+    const name = (data as { name?: unknown }).name;
+    return typeof name === 'string' && name.length >= 1 && name.length <= NAME_MAX && Object.keys(data as object).length === 1 ? { value: data } : zod(data);
+  };
+};
 
 /** The settings the gateway applies per batch (BatchSettings), in a deployment and in its stats. */
 const batchSettingsView = z.object({
@@ -146,7 +162,10 @@ export const deploymentRoutes: FastifyPluginAsyncZod<DeploymentRoutesOptions> = 
 
   app.post(
     `${PREFIX}/:name/predict`,
-    { schema: { tags: ['deployments'], summary: 'Run inputs through the deployment (JSON, raw float32 or Arrow IPC)', params: nameParams, response: errorResponses(400, 404, 415, 429, 503, 504) } },
+    {
+      schema: { tags: ['deployments'], summary: 'Run inputs through the deployment (JSON, raw float32 or Arrow IPC)', params: nameParams, response: errorResponses(400, 404, 415, 429, 503, 504) },
+      validatorCompiler: predictValidator as never, // typed by Fastify as a compiler of this route's whole schema object
+    },
     async (request, reply) => {
       const caller = callerOf(request);
       const { name } = request.params;

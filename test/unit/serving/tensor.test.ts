@@ -3,6 +3,7 @@
  * each format round-trips, and every malformed request is INVALID_TENSOR naming the input and
  * the shape the model expects.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeFrame, encodeFrame } from '../../../runtimes/serving/protocol.mjs';
 import { LakerayError } from '../../../src/domain/errors.ts';
@@ -93,6 +94,20 @@ describe('JSON', () => {
 });
 
 describe("seed 004's {image}", () => {
+  it('clips an image bit for bit as Math.min(1, Math.max(0, v)) does (-0 to 0, NaN kept)', () => {
+    const specials = [-0, 0, Number.NaN, Infinity, -Infinity, 1, Math.fround(1 + 2 ** -23), Math.fround(2 ** -149), -(2 ** -149), 0.5, -0.5, 3];
+    const value = fc.oneof(fc.constantFrom(...specials), fc.float());
+    fc.assert(
+      fc.property(fc.array(value, { minLength: 784, maxLength: 784 }), (values) => {
+        const image = Float32Array.from(values);
+        const want = Float32Array.from(values, (v) => Math.min(1, Math.max(0, v)));
+        const got = decodeImage(CNN, { image }).input!.data as Float32Array;
+        for (let i = 0; i < 784; i++) if (!Object.is(got[i], want[i])) expect([i, values[i], got[i]]).toEqual([i, values[i], want[i]]);
+      }),
+      { numRuns: 50 },
+    );
+  });
+
   it('reshapes 784 numbers or 28×28 to one row, clipped to [0, 1], and answers as mnist_serve', () => {
     const flat = Array.from({ length: 784 }, (_, i) => (i % 3) - 0.5);
     expect(isImageRequest({ image: flat })).toBe(true);
