@@ -19,7 +19,7 @@
  * admin-only routes call requireRole themselves. Rate limits apply to API keys only, in buckets
  * of this process or shared by every node in Redis (auth/rate-limit-setup.ts).
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { looksLikeApiKey } from '../../auth/api-key.ts';
 import { Authenticator } from '../../auth/authenticator.ts';
 import type { KeyStores } from '../../auth/keys.ts';
@@ -118,30 +118,19 @@ export function installAuth(app: FastifyInstance, opts: AuthOptions & { tokens?:
 
   app.decorateRequest('caller', null);
   app.decorate('auditLog', opts.stores?.audit ?? null);
-  // A callback hook, not an async one: the common request (keyless, or a route open to all)
-  // is decided without a promise and a microtask turn; only a bearer waits for its lookup.
-  app.addHook('onRequest', (request, reply, done) => {
-    try {
-      const route = request.routeOptions.url;
-      if (route !== undefined && SELF_AUTHENTICATED.has(`${request.method} ${route}`)) {
-        checkOwnToken(request);
-        return done();
-      }
-      const open = request.is404 || route === undefined || OPEN_ROUTES.has(route) || route.startsWith('/docs');
-      const bearer = bearerOf(request);
-      if (bearer === undefined) {
-        if (keylessAllowed()) request.caller = KEYLESS_CALLER;
-        else if (!open) throw unauthorized('An API key is required: send Authorization: Bearer <key> (lakeray keys create makes one)');
-        return done();
-      }
-      authorize(request, reply, bearer, route, open).then(() => done(), done);
-    } catch (err) {
-      done(err as Error);
+  app.addHook('onRequest', async (request, reply) => {
+    const route = request.routeOptions.url;
+    if (route !== undefined && SELF_AUTHENTICATED.has(`${request.method} ${route}`)) {
+      checkOwnToken(request);
+      return;
     }
-  });
-
-  /** The caller a bearer names, then its role and its key's rate limit. */
-  const authorize = async (request: FastifyRequest, reply: FastifyReply, bearer: string, route: string | undefined, open: boolean): Promise<void> => {
+    const open = request.is404 || route === undefined || OPEN_ROUTES.has(route) || route.startsWith('/docs');
+    const bearer = bearerOf(request);
+    if (bearer === undefined) {
+      if (keylessAllowed()) request.caller = KEYLESS_CALLER;
+      else if (!open) throw unauthorized('An API key is required: send Authorization: Bearer <key> (lakeray keys create makes one)');
+      return;
+    }
     const caller = await resolve(bearer);
     request.caller = caller;
     if (open) return;
@@ -157,5 +146,5 @@ export function installAuth(app: FastifyInstance, opts: AuthOptions & { tokens?:
         throw new LakerayError('RATE_LIMITED', `API key ${caller.key_id} is over ${limit!.requests_per_second} requests/s (burst ${limit!.burst})`, undefined, waitMs);
       }
     }
-  };
+  });
 }

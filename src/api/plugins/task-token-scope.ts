@@ -22,34 +22,22 @@ const MODEL_FILE_ROUTE = '/api/v1/models/:id/files/:file';
 
 export function installTaskTokenScope(app: FastifyInstance, tokens: TaskTokens | undefined): void {
   if (tokens === undefined) return;
-  // A callback hook (no promise per request): nothing in it waits.
-  app.addHook('onRequest', (request, _reply, done) => {
-    try {
-      scope(request, tokens);
-      done();
-    } catch (err) {
-      done(err as Error);
+  app.addHook('onRequest', async (request) => {
+    const modelToken = /^Bearer\s+(lrm1\.\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
+    if (modelToken !== undefined) return scopeModelRead(request, tokens, modelToken);
+    const token = /^Bearer\s+(lrt1\.\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
+    const route = request.routeOptions.url;
+    if (token === undefined || route === undefined || request.is404) return;
+    const claims = tokens.verify(token);
+    if (claims === null) return; // not a task token this server minted: the auth plugin refused it already
+    if (LAKE_ROUTE.test(route)) return;
+    if (TASK_ROUTE.test(route)) {
+      const id = (request.params as { id?: string }).id;
+      if (id === claims.taskId) return;
+      throw new LakerayError('TASK_NOT_FOUND', `Task '${String(id).slice(0, 200)}' does not exist`);
     }
+    throw new LakerayError('FORBIDDEN', "A task token reaches only its tenant's lake and its own task's routes");
   });
-}
-
-function scope(request: FastifyRequest, tokens: TaskTokens): void {
-  const authorization = request.headers.authorization;
-  if (authorization === undefined) return; // no token to narrow (the auth plugin decided on the request)
-  const modelToken = /^Bearer\s+(lrm1\.\S+)\s*$/i.exec(authorization)?.[1];
-  if (modelToken !== undefined) return scopeModelRead(request, tokens, modelToken);
-  const token = /^Bearer\s+(lrt1\.\S+)\s*$/i.exec(authorization)?.[1];
-  const route = request.routeOptions.url;
-  if (token === undefined || route === undefined || request.is404) return;
-  const claims = tokens.verify(token);
-  if (claims === null) return; // not a task token this server minted: the auth plugin refused it already
-  if (LAKE_ROUTE.test(route)) return;
-  if (TASK_ROUTE.test(route)) {
-    const id = (request.params as { id?: string }).id;
-    if (id === claims.taskId) return;
-    throw new LakerayError('TASK_NOT_FOUND', `Task '${String(id).slice(0, 200)}' does not exist`);
-  }
-  throw new LakerayError('FORBIDDEN', "A task token reaches only its tenant's lake and its own task's routes");
 }
 
 function scopeModelRead(request: FastifyRequest, tokens: TaskTokens, token: string): void {
