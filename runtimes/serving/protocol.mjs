@@ -103,24 +103,33 @@ const describeInputs = (signature) => signature.inputs.map((s) => `${s.name} ${f
  * Messages name the input and what the model expects: `input "x": expected [batch, 28] float32, got [1, 784] float32`.
  */
 export const inputProblem = (signature, inputs) => {
-  const known = new Set(signature.inputs.map((s) => s.name));
+  const known = knownInputs(signature);
   for (const name of Object.keys(inputs)) {
     if (!known.has(name)) return `input "${name}": the model has no such input (its inputs: ${describeInputs(signature)})`;
   }
   let rows = null;
   for (const spec of signature.inputs) {
-    const head = `input "${spec.name}": expected ${formatDims(spec.shape)} ${spec.dtype}`;
+    // Messages are built only for a misfit: this runs on every request and every batch.
+    const head = () => `input "${spec.name}": expected ${formatDims(spec.shape)} ${spec.dtype}`;
     const t = inputs[spec.name];
-    if (t === undefined) return `${head}, got nothing (the request lacks this input)`;
-    const got = `got ${formatDims(t.shape)} ${t.dtype}`;
+    if (t === undefined) return `${head()}, got nothing (the request lacks this input)`;
+    const got = () => `got ${formatDims(t.shape)} ${t.dtype}`;
     const fits = t.dtype === spec.dtype && t.shape.length === spec.shape.length &&
       t.shape.every((d, i) => (typeof spec.shape[i] === 'number' ? d === spec.shape[i] : d >= 1));
-    if (!fits) return `${head}, ${got}`;
-    if (t.data.length !== product(t.shape)) return `${head}, ${got} with ${t.data.length} values`;
-    if (rows !== null && t.shape[0] !== rows.n) return `${head}, ${got}: ${t.shape[0]} rows where input "${rows.from}" has ${rows.n}`;
+    if (!fits) return `${head()}, ${got()}`;
+    if (t.data.length !== product(t.shape)) return `${head()}, ${got()} with ${t.data.length} values`;
+    if (rows !== null && t.shape[0] !== rows.n) return `${head()}, ${got()}: ${t.shape[0]} rows where input "${rows.from}" has ${rows.n}`;
     rows ??= { n: t.shape[0], from: spec.name };
   }
   return rows === null ? 'the model declares no inputs' : null;
+};
+
+/** A signature's input names, once per signature object. */
+const inputNames = new WeakMap();
+const knownInputs = (signature) => {
+  let names = inputNames.get(signature);
+  if (names === undefined) inputNames.set(signature, (names = new Set(signature.inputs.map((s) => s.name))));
+  return names;
 };
 
 /** The rows of inputs that fit (inputProblem is null). */
