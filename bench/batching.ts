@@ -67,9 +67,28 @@ const ARRIVALS = process.env.BENCH_ARRIVALS === 'constant' ? 'constant' : 'poiss
  * more: a rate the server could not keep up with during the warm-up, whose window began
  * hundreds of requests behind (p50 82 ms) and caught up a little, counted as sustained.
  */
-export const sustainable = (r: OpenResult): boolean =>
-  r.failed === 0 && r.answered_rps >= SUSTAIN * r.rate && r.n >= SUSTAIN * r.offered &&
-  Math.max(r.backlog_start, r.backlog_end) <= Math.max(0.05 * r.rate, 4) && r.p95_second_ms <= 1.5 * r.p95_first_ms + 1;
+export const sustainable = (r: OpenResult): boolean => unsustained(r).length === 0;
+
+/** The criteria of `sustainable` that `r` misses, each in words (none: sustained). */
+export function unsustained(r: OpenResult): string[] {
+  const why: string[] = [];
+  const backlogLimit = Math.max(0.05 * r.rate, 4);
+  if (r.failed > 0) why.push(`${r.failed} failed`);
+  if (r.answered_rps < SUSTAIN * r.rate) why.push(`answered ${r.answered_rps.toFixed(0)}/s < ${SUSTAIN} × offered`);
+  if (r.n < SUSTAIN * r.offered) why.push(`${r.n} of ${r.offered} answered`);
+  if (Math.max(r.backlog_start, r.backlog_end) > backlogLimit) why.push(`backlog ${r.backlog_start}→${r.backlog_end} > ${backlogLimit.toFixed(0)}`);
+  if (!(r.p95_second_ms <= 1.5 * r.p95_first_ms + 1)) why.push(`p95 grew ${r.p95_first_ms.toFixed(1)}→${r.p95_second_ms.toFixed(1)} ms`);
+  return why;
+}
+
+/** How many failing ladder steps missed each criterion (a step may miss several). */
+export function reasons(ladders: readonly LadderStep[][]): Record<string, number> {
+  const kind = (why: string): string =>
+    why.includes('budget') ? 'budget' : why.includes('grew') ? 'p95_growth' : why.startsWith('backlog') ? 'backlog' : why.endsWith('failed') ? 'failed' : 'answered_rate';
+  const n: Record<string, number> = {};
+  for (const step of ladders.flat()) for (const why of (step.why ?? '').split('; ').filter((w) => w !== '')) n[kind(why)] = (n[kind(why)] ?? 0) + 1;
+  return n;
+}
 
 /** The first point whose successor adds less than KNEE throughput (else the last). */
 const knee = (curve: { concurrency: number; rps: number }[]): number =>
@@ -162,8 +181,9 @@ export async function run(): Promise<Record<string, unknown>> {
         // a failing step is tried again before it counts (bench/lib/saturation.ts).
         const search = await searchSaturation(async (rate) => {
           const r = await run(rate, OPEN_STEP_SECONDS);
-          console.log(`open round ${round} ${mode}: ${describe(r)}${sustainable(r) ? '' : ' (not sustained)'}`);
-          return sustainable(r);
+          const why = unsustained(r).join('; ');
+          console.log(`open round ${round} ${mode}: ${describe(r)}${why === '' ? '' : ` (not sustained: ${why})`}`);
+          return { ok: why === '', why };
         }, { start: start[mode], step: OPEN_STEP, retries: OPEN_RETRIES });
         saturation[mode] = search.saturation;
         ladder[mode] = search.ladder;
@@ -189,9 +209,9 @@ export async function run(): Promise<Record<string, unknown>> {
     for (const [i, r] of rounds.entries()) {
       const search = await searchSaturation(async (rate) => {
         const x = await run(rate, OPEN_STEP_SECONDS);
-        const ok = sustainable(x) && x.p95_ms <= budgetMs;
-        console.log(`open round ${i + 1} on within p95 ≤ ${budgetMs.toFixed(2)} ms: ${describe(x)}${ok ? '' : ' (not within)'}`);
-        return ok;
+        const why = [...(x.p95_ms <= budgetMs ? [] : [`p95 ${x.p95_ms.toFixed(1)} > budget ${budgetMs.toFixed(1)} ms`]), ...unsustained(x)].join('; ');
+        console.log(`open round ${i + 1} on within p95 ≤ ${budgetMs.toFixed(2)} ms: ${describe(x)}${why === '' ? '' : ` (not within: ${why})`}`);
+        return { ok: why === '', why };
       }, { start: 2 * r.saturation.off, step: OPEN_STEP, retries: OPEN_RETRIES });
       budgets.push({ on_rate: search.saturation, gain: search.saturation / r.saturation.off, ladder: search.ladder });
     }
@@ -201,6 +221,8 @@ export async function run(): Promise<Record<string, unknown>> {
     const p95Ratio = p95At('on').median / p95At('off').median;
     const perRound = rounds.map((r, i) => ({ gain: r.saturation.on / r.saturation.off, p95_ratio: r.at_fraction.on.p95_ms / r.at_fraction.off.p95_ms, gain_within_budget: budgets[i]!.gain }));
     const withinBudget = spread(budgets.map((b) => b.gain));
+    const failedBy = { saturation: reasons(rounds.flatMap((r) => [r.ladder.on, r.ladder.off])), within_budget: reasons(budgets.map((b) => b.ladder)) };
+    console.log(`failing ladder steps by criterion: saturation ${JSON.stringify(failedBy.saturation)}, within budget ${JSON.stringify(failedBy.within_budget)}`);
     console.log(`open loop: saturation on ${formatSpread(sat('on'), 0)}/s, off ${formatSpread(sat('off'), 0)}/s: gain ${gain.toFixed(2)}×; p95 at ${OPEN_FRACTION} of each one's saturation on ${formatSpread(p95At('on'), 2)} ms, off ${formatSpread(p95At('off'), 2)} ms: ratio ${p95Ratio.toFixed(2)}`);
     console.log(`open loop, latency-bounded: on's highest rate with p95 ≤ ${P95_BUDGET} × off's ÷ off's saturation: ${formatSpread(withinBudget, 2)}× (target ≥ ${TARGETS.gain}×)`);
     return {
@@ -209,6 +231,7 @@ export async function run(): Promise<Record<string, unknown>> {
       saturation: { on: sat('on'), off: sat('off') },
       p95_ms_at_fraction: { on: p95At('on'), off: p95At('off') },
       per_round: perRound,
+      failed_steps_by_criterion: failedBy,
       within_budget: { gain: withinBudget.median, spread: withinBudget, p95_budget: P95_BUDGET, p95_budget_ms: budgetMs, on_rate: spread(budgets.map((b) => b.on_rate)), ladders: budgets.map((b) => b.ladder) },
       rounds,
       fraction: OPEN_FRACTION,
