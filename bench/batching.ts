@@ -168,7 +168,7 @@ export async function run(): Promise<Record<string, unknown>> {
   async function openLoop(modes: Record<Mode, Record<string, unknown>>, closedBest: Record<Mode, number>) {
     const run = (rate: number, seconds: number) =>
       openLoad({ url: p.server.url, path: p.predictPath('mnist'), headers: BODY.headers, body: BODY.body, rate, arrivals: ARRIVALS, connections: 256, warmupMs: 1000, durationMs: seconds * 1000, drainMs: 3000 });
-    const describe = (r: OpenResult) => `offered ${r.rate.toFixed(0)}/s, answered ${r.answered_rps.toFixed(0)}/s, backlog ${r.backlog_start}→${r.backlog_end}, p50 ${r.p50_ms.toFixed(2)} ms, p95 ${r.p95_ms.toFixed(2)} ms (halves ${r.p95_first_ms.toFixed(2)} / ${r.p95_second_ms.toFixed(2)})${r.failed ? `, ${r.failed} failed (${r.errors[0]})` : ''}`;
+    const describe = (r: OpenResult) => `offered ${r.rate.toFixed(0)}/s, answered ${r.answered_rps.toFixed(0)}/s, backlog ${r.backlog_start}→${r.backlog_end}, p50 ${r.p50_ms.toFixed(2)} ms, p95 ${r.p95_ms.toFixed(2)} ms (halves ${r.p95_first_ms.toFixed(2)} / ${r.p95_second_ms.toFixed(2)}), send lag p95 ${r.send_lag_ms.p95.toFixed(2)} ms${r.failed ? `, ${r.failed} failed (${r.errors[0]})` : ''}`;
     const start: Record<Mode, number> = { on: closedBest.on / 2, off: closedBest.off / 2 };
     const rounds: { saturation: Record<Mode, number>; at_fraction: Record<Mode, { rate: number; answered_rps: number; p50_ms: number; p95_ms: number; p99_ms: number }>; ladder: Record<Mode, LadderStep[]> }[] = [];
     for (let round = 1; round <= OPEN_ROUNDS; round++) {

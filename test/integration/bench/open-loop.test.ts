@@ -59,6 +59,10 @@ describe('bench: the open-loop load generator and the sustainable-rate rule', ()
       expect(r.failed).toBe(0);
       expect(r.n).toBe(r.offered);
       expect(r.p50_ms).toBeGreaterThanOrEqual(SERVICE_MS - 1);
+      // The generator's own lag (scheduled → sent) is measured, and is a part of each latency.
+      expect(r.send_lag_ms.p50).toBeGreaterThanOrEqual(0);
+      expect(r.send_lag_ms.max).toBeGreaterThanOrEqual(r.send_lag_ms.p99);
+      expect(r.send_lag_ms.p50).toBeLessThanOrEqual(r.p50_ms);
       kept = sustainable(r);
     }
     expect(kept).toBe(true);
