@@ -32,7 +32,12 @@
  * Poisson rate within a latency bound"): the highest rate `on` sustains with its p95 ≤
  * BENCH_P95_BUDGET (1.3) × off's p95 at off's fraction (median over the rounds), on the same ladder from twice off's
  * saturation; gain = that rate ÷ off's saturation (not off's rate at the fraction: the larger one).
+ * Every ladder step that fails says why (`unsustained`, and the budget: in the log, in each
+ * LadderStep's `why`, and counted per criterion in `open.failed_steps_by_criterion`), and each
+ * open-loop line gives the generator's own send lag (scheduled → sent, part of every latency).
  * BENCH_BODY=binary sends the raw float32 image instead of the JSON one (both modes the same).
+ * For the same question at one fixed rate for both modes, with a per-layer timeline of where the
+ * time goes, see bench/micro/batching-ab.ts.
  */
 import { searchSaturation, type LadderStep } from './lib/saturation.ts';
 import { formatSpread, spread } from './lib/stats.ts';

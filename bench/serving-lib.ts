@@ -114,6 +114,13 @@ export interface ServingPlatform extends BenchPlatform {
   patch(name: string, body: Record<string, unknown>): Promise<void>;
   remove(name: string): Promise<void>;
   predictPath(name: string): string;
+  /**
+   * Waits until the deployment has nothing queued or in flight (or `timeoutMs` passed): the
+   * requests of a window whose clients gave up (an overloaded open-loop step) stay queued until
+   * their deadline (request_timeout_ms) and would otherwise run during the next window.
+   * Says what was left when it was called and how long it took to clear.
+   */
+  quiesce(name: string, timeoutMs?: number): Promise<{ queued: number; in_flight_rows: number; waited_ms: number }>;
 }
 
 /** A Lakeray server on the local executor (2 CPUs: the replicas' cores) with `models` ({name: onnx path}) in its lake. */
@@ -154,5 +161,15 @@ export async function startServingPlatform(models: Record<string, string>): Prom
       await call('DELETE', `/api/v1/deployments/${name}`);
     },
     predictPath: (name) => `/api/v1/deployments/${name}/predict`,
+    async quiesce(name, timeoutMs = 30_000) {
+      const started = Date.now();
+      const load = async () => (await call('GET', `/api/v1/deployments/${name}/stats`)) as { queue_depth: number; in_flight_rows: number };
+      const first = await load();
+      for (let now = first; now.queue_depth > 0 || now.in_flight_rows > 0; now = await load()) {
+        if (Date.now() - started > timeoutMs) throw new Error(`deployment ${name} still busy after ${timeoutMs} ms: ${JSON.stringify(now)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return { queued: first.queue_depth, in_flight_rows: first.in_flight_rows, waited_ms: Date.now() - started };
+    },
   };
 }

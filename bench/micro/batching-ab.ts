@@ -8,12 +8,17 @@
  *
  * One `local` MNIST CNN deployment (1 replica, 1 CPU), seed 004's JSON image, the open-loop load
  * generator of the serving benches (bench/serving-load-worker.mjs, latency from each request's
- * scheduled time). Per round (MICRO_ROUNDS, 3), per rate (MICRO_RATES, 1000,1500,2000), the two
- * modes back to back (their order alternating by round), MICRO_SECONDS (8) each: on =
- * max_batch_size 32, batch_timeout_ms MICRO_TIMEOUT_MS (0), close_batch_when_idle
- * MICRO_CLOSE_WHEN_IDLE (1); off = enable_dynamic_batching false; on2 (MICRO_MODES=on,off,on2) =
- * on with 2 batches in flight per replica instead of the local backend's 1 (set on the gateway
- * object here, an experiment: the next batch waits in the replica's socket while one runs).
+ * scheduled time). Per round (MICRO_ROUNDS, 3), per rate (MICRO_RATES, 1000,1500,2000), the modes
+ * (MICRO_MODES, on,off) back to back, their order reversed every other round, MICRO_SECONDS (8)
+ * each after MICRO_WARMUP_MS (1000), each window once the deployment has nothing queued or in
+ * flight (MICRO_QUIESCE=0: at once). on = max_batch_size 32, batch_timeout_ms MICRO_TIMEOUT_MS
+ * (0), close_batch_when_idle MICRO_CLOSE_WHEN_IDLE (1); off = enable_dynamic_batching false.
+ * Experiments (set here, in this process, not in the product):
+ * - on2: on with 2 batches in flight per replica instead of the local backend's 1 (the next batch
+ *   waits in the replica's socket while one runs);
+ * - onD: on with each batch's frame written at the end of the event-loop turn (setImmediate);
+ * - onB / offB: on / off with the replica process under SCHED_BATCH (`chrt -b`), which does not
+ *   preempt the thread whose socket write wakes it (the others reset it to SCHED_OTHER).
  *
  * The timeline (this process only; the gateway's code is wrapped here, not changed):
  * - http: the server's `request` event → the response's `finish` (HTTP parse, route, gateway, reply);
@@ -24,17 +29,23 @@
  * - client: the load generator's figure (from the scheduled send time), the outermost layer;
  * - send_lag: the generator's own lag from a request's scheduled time to its send (in `client`).
  * Plus the main thread's event-loop delay (monitorEventLoopDelay, 1 ms resolution), GC pauses
- * (count, total and max ms), batch sizes, and the load average. Each layer's p50/p95/p99 per
+ * (count, total and max ms), batch sizes, the replica round trip by batch size, CPU µs per
+ * request of the main thread, the busiest other thread (the generator's worker), the rest and
+ * the replica process (/proc), the main thread's involuntary context switches (preemptions) per
+ * request and per batch, the sustainability criteria of bench/batching.ts each window misses,
+ * and the load average. Each layer's p50/p95/p99 per
  * window, medians over rounds at the end. A layer whose p95 grows with batching on while the
  * layers inside it do not is where the tail comes from. Preliminary on a shared machine.
  * The last output line is one JSON object with every number.
  */
 import http from 'node:http';
 import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { Gateway } from '../../src/serving/gateway.ts';
 import { Flights } from '../../src/serving/gateway/flights.ts';
+import { ReplicaClient } from '../../src/serving/local/replica-client.ts';
 import { unsustained } from '../batching.ts';
 import { percentile, spread } from '../lib/stats.ts';
 import { CNN_ONNX, IMAGE_BODY, JSON_HEADERS, openLoad, startServingPlatform } from '../serving-lib.ts';
@@ -44,18 +55,33 @@ const SECONDS = Number(process.env.MICRO_SECONDS ?? 8);
 const ROUNDS = Number(process.env.MICRO_ROUNDS ?? 3);
 const TIMEOUT_MS = Number(process.env.MICRO_TIMEOUT_MS ?? 0);
 const CLOSE_WHEN_IDLE = (process.env.MICRO_CLOSE_WHEN_IDLE ?? '1') !== '0';
-const WARMUP_MS = 1000;
+const WARMUP_MS = Number(process.env.MICRO_WARMUP_MS ?? 1000);
 
-type Mode = 'on' | 'off' | 'on2';
+type Mode = 'on' | 'off' | 'on2' | 'onD' | 'onB' | 'offB';
 const ON = { enable_dynamic_batching: true, max_batch_size: 32, batch_timeout_ms: TIMEOUT_MS, close_batch_when_idle: CLOSE_WHEN_IDLE };
 const MODES: Record<Mode, Record<string, unknown>> = {
   on: ON,
   off: { enable_dynamic_batching: false, max_batch_size: 32, close_batch_when_idle: false },
   // The experiment "pipeline the next batch while one runs": on, with 2 batches in flight per replica.
   on2: ON,
+  // Experiments on the gateway's socket write to the replica (see the header): deferred; the replica not preempting.
+  onD: ON,
+  onB: ON,
+  offB: { enable_dynamic_batching: false, max_batch_size: 32, close_batch_when_idle: false },
 };
 /** Batches in flight per replica, per mode (the local backend says 1; `on2` overrides it here, in this process only). */
-const IN_FLIGHT: Record<Mode, number> = { on: 1, off: 1, on2: 2 };
+const IN_FLIGHT: Record<Mode, number> = { on: 1, off: 1, on2: 2, onD: 1, onB: 1, offB: 1 };
+/** `onD`: each batch's frame is written to the replica at the end of the event-loop turn (setImmediate), after this turn's replies. */
+let deferWrite = false;
+const infer = ReplicaClient.prototype.infer;
+ReplicaClient.prototype.infer = function (this: ReplicaClient, inputs, signal) {
+  if (!deferWrite) return infer.call(this, inputs, signal);
+  return new Promise<void>((resolve) => setImmediate(resolve)).then(() => infer.call(this, inputs, signal));
+};
+/** `onB`/`offB`: the replica process under SCHED_BATCH (chrt -b), which does not preempt the thread that wakes it. */
+const setReplicaPolicy = (policy: '-b' | '-o') => {
+  for (const pid of childPids('harness')) execFileSync('chrt', ['-a', policy, '-p', '0', pid]);
+};
 const RUN_MODES = (process.env.MICRO_MODES ?? 'on,off').split(',') as Mode[];
 let inFlight = 1;
 
@@ -105,7 +131,10 @@ wrap(G, 'submit', (self: { maxConcurrent: number; slots: { deps: { maxConcurrent
   const e = self.queue[self.queue.length - 1];
   if (e !== undefined && !marks.has(e)) marks.set(e, { submit: submitAt });
 });
+/** Batches launched so far (every one, warm-up included: per-batch rates divide by it). */
+let launches = 0;
 wrap(F, 'launch', (_self, [f]) => {
+  launches += 1;
   const t = performance.now();
   const flight = f as { slices: { entry: object }[] };
   if (recording) batchRows.push(flight.slices.length);
@@ -160,17 +189,29 @@ function cpu(): Map<string, number> {
   };
   const out = new Map<string, number>();
   for (const tid of readdirSync('/proc/self/task')) out.set(tid === String(process.pid) ? 'main' : `t${tid}`, ms(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')));
-  // The replica: the local executor's task harness (runtimes/node/harness.mjs), a child of this process.
+  for (const pid of childPids('harness')) out.set('replica', (out.get('replica') ?? 0) + ms(readFileSync(`/proc/${pid}/stat`, 'utf8')));
+  return out;
+}
+
+/** Child processes of this one whose command line holds `word` (the replica: the local executor's task harness, runtimes/node/harness.mjs). */
+function childPids(word: string): string[] {
+  const out: string[] = [];
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const ppid = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
-      if (ppid === String(process.pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('harness')) out.set('replica', (out.get('replica') ?? 0) + ms(stat));
+      if (stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] === String(process.pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(word)) out.push(pid);
     } catch {
       // a process that ended meanwhile
     }
   }
   return out;
+}
+
+/** The main thread's context switches so far: voluntary (it waited: epoll) and involuntary (preempted, e.g. by a thread its socket write woke). */
+function switches(): { voluntary: number; involuntary: number } {
+  const status = readFileSync(`/proc/self/task/${process.pid}/status`, 'utf8');
+  const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN);
+  return { voluntary: field('voluntary_ctxt_switches'), involuntary: field('nonvoluntary_ctxt_switches') };
 }
 
 /** µs of CPU per answered request: the main thread, the busiest other thread (the load generator's worker), the rest of this process, the replica. */
@@ -195,6 +236,8 @@ interface Window {
   loop_delay: { p99: number; max: number };
   gc: typeof gc;
   batch: { mean: number; p95: number; max: number; batches: number };
+  /** The main thread's involuntary context switches (preemptions) per request and per batch sent to the replica. */
+  preempted: { per_request: number; per_batch: number };
   /** µs of CPU per request (the whole run, warm-up and drain included). */
   cpu_us: ReturnType<typeof cpuPerRequest>;
   /** Per rows bucket: batches, and the replica round trip's p50 and p95 (ms). */
@@ -212,18 +255,27 @@ try {
       for (const mode of order) {
         await p.patch('mnist', MODES[mode]);
         inFlight = IN_FLIGHT[mode];
+        deferWrite = mode === 'onD';
+        setReplicaPolicy(mode === 'onB' || mode === 'offB' ? '-b' : '-o');
+        // MICRO_QUIESCE=0 starts the window at once, with whatever the previous one left queued.
+        const left = process.env.MICRO_QUIESCE === '0' ? null : await p.quiesce('mnist');
         const loop = monitorEventLoopDelay({ resolution: 1 });
         samples = fresh();
         batchRows = [];
         byRows = new Map();
         gc = { count: 0, total: 0, max: 0 };
         const cpuBefore = cpu();
+        const switchesBefore = switches();
+        const launchesBefore = launches;
         const started = openLoad({ url: p.server.url, path: p.predictPath('mnist'), headers: JSON_HEADERS, body: IMAGE_BODY, rate, arrivals: 'poisson', connections: 256, warmupMs: WARMUP_MS, durationMs: SECONDS * 1000, drainMs: 3000 });
         // Server-side layers over (about) the client's window: from its warm-up's end.
         const on = setTimeout(() => { recording = true; loop.enable(); }, WARMUP_MS + 200);
         const r = await started;
         clearTimeout(on);
-        const cpuUs = cpuPerRequest(cpuBefore, cpu(), r.offered * (1 + WARMUP_MS / (SECONDS * 1000)) + 64);
+        const requests = r.offered * (1 + WARMUP_MS / (SECONDS * 1000)) + 64;
+        const cpuUs = cpuPerRequest(cpuBefore, cpu(), requests);
+        const preemptions = switches().involuntary - switchesBefore.involuntary;
+        const batches = launches - launchesBefore;
         recording = false;
         loop.disable();
         const w: Window = {
@@ -235,12 +287,13 @@ try {
           loop_delay: { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
           gc: { ...gc },
           cpu_us: cpuUs,
+          preempted: { per_request: preemptions / requests, per_batch: preemptions / Math.max(1, batches) },
           replica_by_rows: Object.fromEntries([...byRows].sort((a, b) => a[0] - b[0]).map(([k, v]) => [k, { n: v.length, p50: percentile(v, 50), p95: percentile(v, 95) }])),
           batch: { mean: batchRows.reduce((a, b) => a + b, 0) / Math.max(1, batchRows.length), p95: percentile(batchRows, 95), max: Math.max(0, ...batchRows), batches: batchRows.length },
         };
         windows.push(w);
         const layer = (l: Layer) => `${l} ${f2(w.layers[l].p50)}/${f2(w.layers[l].p95)}/${f2(w.layers[l].p99)}`;
-        console.log(`round ${round} ${rate}/s ${mode.padEnd(3)}: client p50/p95/p99 ${f2(r.p50_ms)}/${f2(r.p95_ms)}/${f2(r.p99_ms)} ms (answered ${r.answered_rps.toFixed(0)}/s, ${r.failed} failed${w.unsustained.length > 0 ? `; not sustained: ${w.unsustained.join(', ')}` : ''}); send lag ${f2(r.send_lag_ms.p50)}/${f2(r.send_lag_ms.p95)}/${f2(r.send_lag_ms.p99)}; ${LAYERS.map(layer).join('; ')}; loop delay p99 ${f2(w.loop_delay.p99)} max ${f2(w.loop_delay.max)}; gc ${gc.count}× ${f2(gc.total)} ms (max ${f2(gc.max)}); batch mean ${w.batch.mean.toFixed(1)} p95 ${w.batch.p95} max ${w.batch.max}; replica by rows ${Object.entries(w.replica_by_rows).map(([k, v]) => `≤${k}: ${v.n}× ${f2(v.p50)}/${f2(v.p95)}`).join(', ')}; cpu µs/request main ${cpuUs.main.toFixed(0)} worker ${cpuUs.worker.toFixed(0)} other ${cpuUs.other.toFixed(0)} replica ${cpuUs.replica.toFixed(0)}; load ${w.loadavg.toFixed(2)}`);
+        console.log(`round ${round} ${rate}/s ${mode.padEnd(3)}: client p50/p95/p99 ${f2(r.p50_ms)}/${f2(r.p95_ms)}/${f2(r.p99_ms)} ms (${left === null ? 'not quiesced' : `left by the previous window: ${left.queued} queued, cleared in ${left.waited_ms} ms`}; answered ${r.answered_rps.toFixed(0)}/s, ${r.failed} failed${w.unsustained.length > 0 ? `; not sustained: ${w.unsustained.join(', ')}` : ''}); send lag ${f2(r.send_lag_ms.p50)}/${f2(r.send_lag_ms.p95)}/${f2(r.send_lag_ms.p99)}; ${LAYERS.map(layer).join('; ')}; loop delay p99 ${f2(w.loop_delay.p99)} max ${f2(w.loop_delay.max)}; gc ${gc.count}× ${f2(gc.total)} ms (max ${f2(gc.max)}); batch mean ${w.batch.mean.toFixed(1)} p95 ${w.batch.p95} max ${w.batch.max}; replica by rows ${Object.entries(w.replica_by_rows).map(([k, v]) => `≤${k}: ${v.n}× ${f2(v.p50)}/${f2(v.p95)}`).join(', ')}; main thread preempted ${w.preempted.per_request.toFixed(2)}×/request, ${w.preempted.per_batch.toFixed(2)}×/batch; cpu µs/request main ${cpuUs.main.toFixed(0)} worker ${cpuUs.worker.toFixed(0)} other ${cpuUs.other.toFixed(0)} replica ${cpuUs.replica.toFixed(0)}; load ${w.loadavg.toFixed(2)}`);
       }
     }
   }
