@@ -35,6 +35,9 @@
  * Every ladder step that fails says why (`unsustained`, and the budget: in the log, in each
  * LadderStep's `why`, and counted per criterion in `open.failed_steps_by_criterion`), and each
  * open-loop line gives the generator's own send lag (scheduled → sent, part of every latency).
+ * BENCH_OPEN_SETTLE_MS (0) lets each open-loop window open up to that much after its warm-up,
+ * once no more than 50 ms of arrivals are outstanding (serving-load-worker.mjs `settleMs`): a
+ * start-up transient stays out of a window, a lasting backlog does not (both modes the same).
  * BENCH_BODY=binary sends the raw float32 image instead of the JSON one (both modes the same).
  * For the same question at one fixed rate for both modes, with a per-layer timeline of where the
  * time goes, see bench/micro/batching-ab.ts.
@@ -64,6 +67,8 @@ const OPEN_FRACTION = Number(process.env.BENCH_OPEN_FRACTION ?? 0.9);
 const P95_BUDGET = Number(process.env.BENCH_P95_BUDGET ?? TARGETS.p95_ratio);
 const SUSTAIN = Number(process.env.BENCH_SUSTAIN ?? 0.97);
 const ARRIVALS = process.env.BENCH_ARRIVALS === 'constant' ? 'constant' : 'poisson';
+/** Up to this much longer warm-up per open-loop run, until the backlog is gone (0: the window opens right after the warm-up, the rule until session 15). */
+const OPEN_SETTLE_MS = Number(process.env.BENCH_OPEN_SETTLE_MS ?? 0);
 
 /**
  * Every request answered; ≥ SUSTAIN of the offered rate answered within the window; no backlog
@@ -172,8 +177,8 @@ export async function run(): Promise<Record<string, unknown>> {
    */
   async function openLoop(modes: Record<Mode, Record<string, unknown>>, closedBest: Record<Mode, number>) {
     const run = (rate: number, seconds: number) =>
-      openLoad({ url: p.server.url, path: p.predictPath('mnist'), headers: BODY.headers, body: BODY.body, rate, arrivals: ARRIVALS, connections: 256, warmupMs: 1000, durationMs: seconds * 1000, drainMs: 3000 });
-    const describe = (r: OpenResult) => `offered ${r.rate.toFixed(0)}/s, answered ${r.answered_rps.toFixed(0)}/s, backlog ${r.backlog_start}→${r.backlog_end}, p50 ${r.p50_ms.toFixed(2)} ms, p95 ${r.p95_ms.toFixed(2)} ms (halves ${r.p95_first_ms.toFixed(2)} / ${r.p95_second_ms.toFixed(2)}), send lag p95 ${r.send_lag_ms.p95.toFixed(2)} ms${r.failed ? `, ${r.failed} failed (${r.errors[0]})` : ''}`;
+      openLoad({ url: p.server.url, path: p.predictPath('mnist'), headers: BODY.headers, body: BODY.body, rate, arrivals: ARRIVALS, connections: 256, warmupMs: 1000, durationMs: seconds * 1000, drainMs: 3000, settleMs: OPEN_SETTLE_MS });
+    const describe = (r: OpenResult) => `offered ${r.rate.toFixed(0)}/s, answered ${r.answered_rps.toFixed(0)}/s, backlog ${r.backlog_start}→${r.backlog_end}, p50 ${r.p50_ms.toFixed(2)} ms, p95 ${r.p95_ms.toFixed(2)} ms (halves ${r.p95_first_ms.toFixed(2)} / ${r.p95_second_ms.toFixed(2)}), send lag p95 ${r.send_lag_ms.p95.toFixed(2)} ms${r.start_wait_ms > 0 ? `, opened ${r.start_wait_ms.toFixed(0)} ms late` : ''}${r.failed ? `, ${r.failed} failed (${r.errors[0]})` : ''}`;
     const start: Record<Mode, number> = { on: closedBest.on / 2, off: closedBest.off / 2 };
     const rounds: { saturation: Record<Mode, number>; at_fraction: Record<Mode, { rate: number; answered_rps: number; p50_ms: number; p95_ms: number; p99_ms: number }>; ladder: Record<Mode, LadderStep[]> }[] = [];
     for (let round = 1; round <= OPEN_ROUNDS; round++) {
@@ -242,6 +247,7 @@ export async function run(): Promise<Record<string, unknown>> {
       fraction: OPEN_FRACTION,
       arrivals: ARRIVALS,
       sustain: SUSTAIN,
+      settle_ms: OPEN_SETTLE_MS,
       step: OPEN_STEP,
       step_seconds: OPEN_STEP_SECONDS,
       retries: OPEN_RETRIES,

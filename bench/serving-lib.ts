@@ -64,6 +64,8 @@ export interface OpenLoad {
   durationMs: number;
   /** How long answers to the window's requests are waited for after it. */
   drainMs: number;
+  /** Up to this much longer warm-up, until the backlog is gone (serving-load-worker.mjs); default 0. */
+  settleMs?: number;
 }
 
 export interface OpenResult extends LoadResult {
@@ -77,6 +79,8 @@ export interface OpenResult extends LoadResult {
   backlog_end: number;
   p95_first_ms: number;
   p95_second_ms: number;
+  /** How much later than the warm-up's end the window opened (`settleMs`). */
+  start_wait_ms: number;
   /** How late after its scheduled time the generator sent each request (its own lag, in every latency). */
   send_lag_ms: { p50: number; p95: number; p99: number; max: number };
 }
@@ -95,10 +99,10 @@ export const httpLoad = async (load: HttpLoad): Promise<LoadResult> => resultOf(
 
 /** One open-loop run (serving-load-worker.mjs mode "open"): latency from each request's scheduled time. */
 export const openLoad = async (load: OpenLoad): Promise<OpenResult> => {
-  const a = (await inWorker({ mode: 'open', ...load })) as WorkerAnswer & { offered: number; answered_in_window: number; backlog_start: number; backlog_end: number; p95_first_ms: number; p95_second_ms: number; send_lag_ms: OpenResult['send_lag_ms'] };
+  const a = (await inWorker({ mode: 'open', ...load })) as WorkerAnswer & { offered: number; answered_in_window: number; backlog_start: number; backlog_end: number; p95_first_ms: number; p95_second_ms: number; start_wait_ms: number; send_lag_ms: OpenResult['send_lag_ms'] };
   return {
     ...resultOf(a), rate: load.rate, offered: a.offered, answered_rps: a.answered_in_window / a.seconds,
-    backlog_start: a.backlog_start, backlog_end: a.backlog_end, p95_first_ms: a.p95_first_ms, p95_second_ms: a.p95_second_ms, send_lag_ms: a.send_lag_ms,
+    backlog_start: a.backlog_start, backlog_end: a.backlog_end, p95_first_ms: a.p95_first_ms, p95_second_ms: a.p95_second_ms, start_wait_ms: a.start_wait_ms, send_lag_ms: a.send_lag_ms,
   };
 };
 

@@ -24,7 +24,11 @@
  * end (`backlog_start`, `backlog_end`: a server that cannot keep up ends with more), and
  * `send_lag_ms` {p50, p95, p99, max}: how late after its scheduled time each counted request was
  * sent (the generator's own timer and event-loop lag: charged to the server's latency, since
- * latency runs from the scheduled time, yet the server had not seen the request).
+ * latency runs from the scheduled time, yet the server had not seen the request). `settleMs`
+ * (default 0: the window opens right after the warm-up) lets the window open up to that much
+ * later, at the first tick with at most 50 ms of arrivals (or 4) outstanding: a start-up
+ * transient is left out of the window, while a backlog that never clears still opens it behind
+ * (`start_wait_ms`: how much later it opened).
  * Posts {count, failed, seconds, latencies: Float64Array, errors: [first few]}.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -81,7 +85,7 @@ const quantile = (xs, q) => {
 };
 const p95Of = (xs) => quantile(xs, 0.95);
 
-async function open({ url, path, headers, body, rate, arrivals, connections, warmupMs, durationMs, drainMs }) {
+async function open({ url, path, headers, body, rate, arrivals, connections, warmupMs, durationMs, drainMs, settleMs = 0 }) {
   const pool = new Pool(url, { connections, pipelining: 1, keepAliveTimeout: 60_000 });
   const first = [];
   const second = [];
@@ -99,9 +103,11 @@ async function open({ url, path, headers, body, rate, arrivals, connections, war
   const warm = Math.min(connections, PREWARM_SOCKETS);
   await Promise.all(Array.from({ length: warm }, () => post(pool, path, headers, body, [])));
   const start = now();
-  const measureFrom = start + warmupMs;
-  const measureTo = measureFrom + durationMs;
-  const half = measureFrom + durationMs / 2;
+  // With settleMs, the window opens at the first tick after the warm-up with no more than 50 ms of
+  // arrivals (or 4) outstanding, or settleMs after the warm-up at the latest; until then it is unset.
+  let measureFrom = settleMs > 0 ? Infinity : start + warmupMs;
+  let measureTo = measureFrom + durationMs;
+  let half = measureFrom + durationMs / 2;
   const gap = () => (arrivals === 'constant' ? 1000 / rate : -Math.log(1 - Math.random()) * (1000 / rate));
   const send = async (at) => {
     const counted = at >= measureFrom && at < measureTo;
@@ -124,6 +130,11 @@ async function open({ url, path, headers, body, rate, arrivals, connections, war
   await new Promise((resolve) => {
     const tick = () => {
       const t = now();
+      if (measureFrom === Infinity && t >= start + warmupMs && (pending <= Math.max(4, 0.05 * rate) || t >= start + warmupMs + settleMs)) {
+        measureFrom = t;
+        measureTo = t + durationMs;
+        half = t + durationMs / 2;
+      }
       if (backlogStart === null && t >= measureFrom) backlogStart = pending;
       while (next <= t && next < measureTo) {
         void send(next);
@@ -146,6 +157,7 @@ async function open({ url, path, headers, body, rate, arrivals, connections, war
   const result = {
     count: latencies.length, failed, seconds: durationMs / 1000, latencies: Float64Array.from(latencies), errors,
     offered, answered_in_window: answeredInWindow, backlog_start: backlogStart ?? 0, backlog_end: backlogEnd, p95_first_ms: p95Of(first), p95_second_ms: p95Of(second),
+    start_wait_ms: measureFrom - (start + warmupMs),
     send_lag_ms: { p50: quantile(lateness, 0.5), p95: quantile(lateness, 0.95), p99: quantile(lateness, 0.99), max: lateness.reduce((a, b) => Math.max(a, b), 0) },
   };
   await pool.destroy().catch(() => {});

@@ -10,7 +10,8 @@
  * generator of the serving benches (bench/serving-load-worker.mjs, latency from each request's
  * scheduled time). Per round (MICRO_ROUNDS, 3), per rate (MICRO_RATES, 1000,1500,2000), the modes
  * (MICRO_MODES, on,off) back to back, their order reversed every other round, MICRO_SECONDS (8)
- * each after MICRO_WARMUP_MS (1000), each window once the deployment has nothing queued or in
+ * each after MICRO_WARMUP_MS (1000) and up to MICRO_SETTLE_MS (0) more until no backlog is left
+ * (serving-load-worker.mjs `settleMs`), each window once the deployment has nothing queued or in
  * flight (MICRO_QUIESCE=0: at once). on = max_batch_size 32, batch_timeout_ms MICRO_TIMEOUT_MS
  * (0), close_batch_when_idle MICRO_CLOSE_WHEN_IDLE (1); off = enable_dynamic_batching false.
  * Experiments (set here, in this process, not in the product):
@@ -56,6 +57,8 @@ const ROUNDS = Number(process.env.MICRO_ROUNDS ?? 3);
 const TIMEOUT_MS = Number(process.env.MICRO_TIMEOUT_MS ?? 0);
 const CLOSE_WHEN_IDLE = (process.env.MICRO_CLOSE_WHEN_IDLE ?? '1') !== '0';
 const WARMUP_MS = Number(process.env.MICRO_WARMUP_MS ?? 1000);
+/** Up to this much longer warm-up, until the backlog is gone (serving-load-worker.mjs `settleMs`). */
+const SETTLE_MS = Number(process.env.MICRO_SETTLE_MS ?? 0);
 
 type Mode = 'on' | 'off' | 'on2' | 'onD' | 'onB' | 'offB';
 const ON = { enable_dynamic_batching: true, max_batch_size: 32, batch_timeout_ms: TIMEOUT_MS, close_batch_when_idle: CLOSE_WHEN_IDLE };
@@ -267,7 +270,7 @@ try {
         const cpuBefore = cpu();
         const switchesBefore = switches();
         const launchesBefore = launches;
-        const started = openLoad({ url: p.server.url, path: p.predictPath('mnist'), headers: JSON_HEADERS, body: IMAGE_BODY, rate, arrivals: 'poisson', connections: 256, warmupMs: WARMUP_MS, durationMs: SECONDS * 1000, drainMs: 3000 });
+        const started = openLoad({ url: p.server.url, path: p.predictPath('mnist'), headers: JSON_HEADERS, body: IMAGE_BODY, rate, arrivals: 'poisson', connections: 256, warmupMs: WARMUP_MS, durationMs: SECONDS * 1000, drainMs: 3000, settleMs: SETTLE_MS });
         // Server-side layers over (about) the client's window: from its warm-up's end.
         const on = setTimeout(() => { recording = true; loop.enable(); }, WARMUP_MS + 200);
         const r = await started;
@@ -293,7 +296,7 @@ try {
         };
         windows.push(w);
         const layer = (l: Layer) => `${l} ${f2(w.layers[l].p50)}/${f2(w.layers[l].p95)}/${f2(w.layers[l].p99)}`;
-        console.log(`round ${round} ${rate}/s ${mode.padEnd(3)}: client p50/p95/p99 ${f2(r.p50_ms)}/${f2(r.p95_ms)}/${f2(r.p99_ms)} ms, p95 by half ${f2(r.p95_first_ms)}/${f2(r.p95_second_ms)} (${left === null ? 'not quiesced' : `left by the previous window: ${left.queued} queued, cleared in ${left.waited_ms} ms`}; answered ${r.answered_rps.toFixed(0)}/s, ${r.failed} failed${w.unsustained.length > 0 ? `; not sustained: ${w.unsustained.join(', ')}` : ''}); send lag ${f2(r.send_lag_ms.p50)}/${f2(r.send_lag_ms.p95)}/${f2(r.send_lag_ms.p99)}; ${LAYERS.map(layer).join('; ')}; loop delay p99 ${f2(w.loop_delay.p99)} max ${f2(w.loop_delay.max)}; gc ${gc.count}× ${f2(gc.total)} ms (max ${f2(gc.max)}); batch mean ${w.batch.mean.toFixed(1)} p95 ${w.batch.p95} max ${w.batch.max}; replica by rows ${Object.entries(w.replica_by_rows).map(([k, v]) => `≤${k}: ${v.n}× ${f2(v.p50)}/${f2(v.p95)}`).join(', ')}; main thread preempted ${w.preempted.per_request.toFixed(2)}×/request, ${w.preempted.per_batch.toFixed(2)}×/batch; cpu µs/request main ${cpuUs.main.toFixed(0)} worker ${cpuUs.worker.toFixed(0)} other ${cpuUs.other.toFixed(0)} replica ${cpuUs.replica.toFixed(0)}; load ${w.loadavg.toFixed(2)}`);
+        console.log(`round ${round} ${rate}/s ${mode.padEnd(3)}: client p50/p95/p99 ${f2(r.p50_ms)}/${f2(r.p95_ms)}/${f2(r.p99_ms)} ms, p95 by half ${f2(r.p95_first_ms)}/${f2(r.p95_second_ms)}${r.start_wait_ms > 0 ? `, opened ${r.start_wait_ms.toFixed(0)} ms late` : ''} (${left === null ? 'not quiesced' : `left by the previous window: ${left.queued} queued, cleared in ${left.waited_ms} ms`}; answered ${r.answered_rps.toFixed(0)}/s, ${r.failed} failed${w.unsustained.length > 0 ? `; not sustained: ${w.unsustained.join(', ')}` : ''}); send lag ${f2(r.send_lag_ms.p50)}/${f2(r.send_lag_ms.p95)}/${f2(r.send_lag_ms.p99)}; ${LAYERS.map(layer).join('; ')}; loop delay p99 ${f2(w.loop_delay.p99)} max ${f2(w.loop_delay.max)}; gc ${gc.count}× ${f2(gc.total)} ms (max ${f2(gc.max)}); batch mean ${w.batch.mean.toFixed(1)} p95 ${w.batch.p95} max ${w.batch.max}; replica by rows ${Object.entries(w.replica_by_rows).map(([k, v]) => `≤${k}: ${v.n}× ${f2(v.p50)}/${f2(v.p95)}`).join(', ')}; main thread preempted ${w.preempted.per_request.toFixed(2)}×/request, ${w.preempted.per_batch.toFixed(2)}×/batch; cpu µs/request main ${cpuUs.main.toFixed(0)} worker ${cpuUs.worker.toFixed(0)} other ${cpuUs.other.toFixed(0)} replica ${cpuUs.replica.toFixed(0)}; load ${w.loadavg.toFixed(2)}`);
       }
     }
   }
