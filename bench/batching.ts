@@ -32,7 +32,15 @@
  * Poisson rate within a latency bound"): the highest rate `on` sustains with its p95 ≤
  * BENCH_P95_BUDGET (1.3) × off's p95 at off's fraction (median over the rounds), on the same ladder from twice off's
  * saturation; gain = that rate ÷ off's saturation (not off's rate at the fraction: the larger one).
+ * Every ladder step that fails says why (`unsustained`, and the budget: in the log, in each
+ * LadderStep's `why`, and counted per criterion in `open.failed_steps_by_criterion`), and each
+ * open-loop line gives the generator's own send lag (scheduled → sent, part of every latency).
+ * BENCH_OPEN_SETTLE_MS (0) lets each open-loop window open up to that much after its warm-up,
+ * once no more than 50 ms of arrivals are outstanding (serving-load-worker.mjs `settleMs`): a
+ * start-up transient stays out of a window, a lasting backlog does not (both modes the same).
  * BENCH_BODY=binary sends the raw float32 image instead of the JSON one (both modes the same).
+ * For the same question at one fixed rate for both modes, with a per-layer timeline of where the
+ * time goes, see bench/micro/batching-ab.ts.
  */
 import { searchSaturation, type LadderStep } from './lib/saturation.ts';
 import { formatSpread, spread } from './lib/stats.ts';
@@ -59,6 +67,8 @@ const OPEN_FRACTION = Number(process.env.BENCH_OPEN_FRACTION ?? 0.9);
 const P95_BUDGET = Number(process.env.BENCH_P95_BUDGET ?? TARGETS.p95_ratio);
 const SUSTAIN = Number(process.env.BENCH_SUSTAIN ?? 0.97);
 const ARRIVALS = process.env.BENCH_ARRIVALS === 'constant' ? 'constant' : 'poisson';
+/** Up to this much longer warm-up per open-loop run, until the backlog is gone (0: the window opens right after the warm-up, the rule until session 15). */
+const OPEN_SETTLE_MS = Number(process.env.BENCH_OPEN_SETTLE_MS ?? 0);
 
 /**
  * Every request answered; ≥ SUSTAIN of the offered rate answered within the window; no backlog
@@ -67,9 +77,28 @@ const ARRIVALS = process.env.BENCH_ARRIVALS === 'constant' ? 'constant' : 'poiss
  * more: a rate the server could not keep up with during the warm-up, whose window began
  * hundreds of requests behind (p50 82 ms) and caught up a little, counted as sustained.
  */
-export const sustainable = (r: OpenResult): boolean =>
-  r.failed === 0 && r.answered_rps >= SUSTAIN * r.rate && r.n >= SUSTAIN * r.offered &&
-  Math.max(r.backlog_start, r.backlog_end) <= Math.max(0.05 * r.rate, 4) && r.p95_second_ms <= 1.5 * r.p95_first_ms + 1;
+export const sustainable = (r: OpenResult): boolean => unsustained(r).length === 0;
+
+/** The criteria of `sustainable` that `r` misses, each in words (none: sustained). */
+export function unsustained(r: OpenResult): string[] {
+  const why: string[] = [];
+  const backlogLimit = Math.max(0.05 * r.rate, 4);
+  if (r.failed > 0) why.push(`${r.failed} failed`);
+  if (r.answered_rps < SUSTAIN * r.rate) why.push(`answered ${r.answered_rps.toFixed(0)}/s < ${SUSTAIN} × offered`);
+  if (r.n < SUSTAIN * r.offered) why.push(`${r.n} of ${r.offered} answered`);
+  if (Math.max(r.backlog_start, r.backlog_end) > backlogLimit) why.push(`backlog ${r.backlog_start}→${r.backlog_end} > ${backlogLimit.toFixed(0)}`);
+  if (!(r.p95_second_ms <= 1.5 * r.p95_first_ms + 1)) why.push(`p95 grew ${r.p95_first_ms.toFixed(1)}→${r.p95_second_ms.toFixed(1)} ms`);
+  return why;
+}
+
+/** How many failing ladder steps missed each criterion (a step may miss several). */
+export function reasons(ladders: readonly LadderStep[][]): Record<string, number> {
+  const kind = (why: string): string =>
+    why.includes('budget') ? 'budget' : why.includes('grew') ? 'p95_growth' : why.startsWith('backlog') ? 'backlog' : why.endsWith('failed') ? 'failed' : 'answered_rate';
+  const n: Record<string, number> = {};
+  for (const step of ladders.flat()) for (const why of (step.why ?? '').split('; ').filter((w) => w !== '')) n[kind(why)] = (n[kind(why)] ?? 0) + 1;
+  return n;
+}
 
 /** The first point whose successor adds less than KNEE throughput (else the last). */
 const knee = (curve: { concurrency: number; rps: number }[]): number =>
@@ -148,8 +177,8 @@ export async function run(): Promise<Record<string, unknown>> {
    */
   async function openLoop(modes: Record<Mode, Record<string, unknown>>, closedBest: Record<Mode, number>) {
     const run = (rate: number, seconds: number) =>
-      openLoad({ url: p.server.url, path: p.predictPath('mnist'), headers: BODY.headers, body: BODY.body, rate, arrivals: ARRIVALS, connections: 256, warmupMs: 1000, durationMs: seconds * 1000, drainMs: 3000 });
-    const describe = (r: OpenResult) => `offered ${r.rate.toFixed(0)}/s, answered ${r.answered_rps.toFixed(0)}/s, backlog ${r.backlog_start}→${r.backlog_end}, p50 ${r.p50_ms.toFixed(2)} ms, p95 ${r.p95_ms.toFixed(2)} ms (halves ${r.p95_first_ms.toFixed(2)} / ${r.p95_second_ms.toFixed(2)})${r.failed ? `, ${r.failed} failed (${r.errors[0]})` : ''}`;
+      openLoad({ url: p.server.url, path: p.predictPath('mnist'), headers: BODY.headers, body: BODY.body, rate, arrivals: ARRIVALS, connections: 256, warmupMs: 1000, durationMs: seconds * 1000, drainMs: 3000, settleMs: OPEN_SETTLE_MS });
+    const describe = (r: OpenResult) => `offered ${r.rate.toFixed(0)}/s, answered ${r.answered_rps.toFixed(0)}/s, backlog ${r.backlog_start}→${r.backlog_end}, p50 ${r.p50_ms.toFixed(2)} ms, p95 ${r.p95_ms.toFixed(2)} ms (halves ${r.p95_first_ms.toFixed(2)} / ${r.p95_second_ms.toFixed(2)}), send lag p95 ${r.send_lag_ms.p95.toFixed(2)} ms${r.start_wait_ms > 0 ? `, opened ${r.start_wait_ms.toFixed(0)} ms late` : ''}${r.failed ? `, ${r.failed} failed (${r.errors[0]})` : ''}`;
     const start: Record<Mode, number> = { on: closedBest.on / 2, off: closedBest.off / 2 };
     const rounds: { saturation: Record<Mode, number>; at_fraction: Record<Mode, { rate: number; answered_rps: number; p50_ms: number; p95_ms: number; p99_ms: number }>; ladder: Record<Mode, LadderStep[]> }[] = [];
     for (let round = 1; round <= OPEN_ROUNDS; round++) {
@@ -162,8 +191,9 @@ export async function run(): Promise<Record<string, unknown>> {
         // a failing step is tried again before it counts (bench/lib/saturation.ts).
         const search = await searchSaturation(async (rate) => {
           const r = await run(rate, OPEN_STEP_SECONDS);
-          console.log(`open round ${round} ${mode}: ${describe(r)}${sustainable(r) ? '' : ' (not sustained)'}`);
-          return sustainable(r);
+          const why = unsustained(r).join('; ');
+          console.log(`open round ${round} ${mode}: ${describe(r)}${why === '' ? '' : ` (not sustained: ${why})`}`);
+          return { ok: why === '', why };
         }, { start: start[mode], step: OPEN_STEP, retries: OPEN_RETRIES });
         saturation[mode] = search.saturation;
         ladder[mode] = search.ladder;
@@ -189,9 +219,9 @@ export async function run(): Promise<Record<string, unknown>> {
     for (const [i, r] of rounds.entries()) {
       const search = await searchSaturation(async (rate) => {
         const x = await run(rate, OPEN_STEP_SECONDS);
-        const ok = sustainable(x) && x.p95_ms <= budgetMs;
-        console.log(`open round ${i + 1} on within p95 ≤ ${budgetMs.toFixed(2)} ms: ${describe(x)}${ok ? '' : ' (not within)'}`);
-        return ok;
+        const why = [...(x.p95_ms <= budgetMs ? [] : [`p95 ${x.p95_ms.toFixed(1)} > budget ${budgetMs.toFixed(1)} ms`]), ...unsustained(x)].join('; ');
+        console.log(`open round ${i + 1} on within p95 ≤ ${budgetMs.toFixed(2)} ms: ${describe(x)}${why === '' ? '' : ` (not within: ${why})`}`);
+        return { ok: why === '', why };
       }, { start: 2 * r.saturation.off, step: OPEN_STEP, retries: OPEN_RETRIES });
       budgets.push({ on_rate: search.saturation, gain: search.saturation / r.saturation.off, ladder: search.ladder });
     }
@@ -201,6 +231,8 @@ export async function run(): Promise<Record<string, unknown>> {
     const p95Ratio = p95At('on').median / p95At('off').median;
     const perRound = rounds.map((r, i) => ({ gain: r.saturation.on / r.saturation.off, p95_ratio: r.at_fraction.on.p95_ms / r.at_fraction.off.p95_ms, gain_within_budget: budgets[i]!.gain }));
     const withinBudget = spread(budgets.map((b) => b.gain));
+    const failedBy = { saturation: reasons(rounds.flatMap((r) => [r.ladder.on, r.ladder.off])), within_budget: reasons(budgets.map((b) => b.ladder)) };
+    console.log(`failing ladder steps by criterion: saturation ${JSON.stringify(failedBy.saturation)}, within budget ${JSON.stringify(failedBy.within_budget)}`);
     console.log(`open loop: saturation on ${formatSpread(sat('on'), 0)}/s, off ${formatSpread(sat('off'), 0)}/s: gain ${gain.toFixed(2)}×; p95 at ${OPEN_FRACTION} of each one's saturation on ${formatSpread(p95At('on'), 2)} ms, off ${formatSpread(p95At('off'), 2)} ms: ratio ${p95Ratio.toFixed(2)}`);
     console.log(`open loop, latency-bounded: on's highest rate with p95 ≤ ${P95_BUDGET} × off's ÷ off's saturation: ${formatSpread(withinBudget, 2)}× (target ≥ ${TARGETS.gain}×)`);
     return {
@@ -209,11 +241,13 @@ export async function run(): Promise<Record<string, unknown>> {
       saturation: { on: sat('on'), off: sat('off') },
       p95_ms_at_fraction: { on: p95At('on'), off: p95At('off') },
       per_round: perRound,
+      failed_steps_by_criterion: failedBy,
       within_budget: { gain: withinBudget.median, spread: withinBudget, p95_budget: P95_BUDGET, p95_budget_ms: budgetMs, on_rate: spread(budgets.map((b) => b.on_rate)), ladders: budgets.map((b) => b.ladder) },
       rounds,
       fraction: OPEN_FRACTION,
       arrivals: ARRIVALS,
       sustain: SUSTAIN,
+      settle_ms: OPEN_SETTLE_MS,
       step: OPEN_STEP,
       step_seconds: OPEN_STEP_SECONDS,
       retries: OPEN_RETRIES,

@@ -64,6 +64,8 @@ export interface OpenLoad {
   durationMs: number;
   /** How long answers to the window's requests are waited for after it. */
   drainMs: number;
+  /** Up to this much longer warm-up, until the backlog is gone (serving-load-worker.mjs); default 0. */
+  settleMs?: number;
 }
 
 export interface OpenResult extends LoadResult {
@@ -77,6 +79,10 @@ export interface OpenResult extends LoadResult {
   backlog_end: number;
   p95_first_ms: number;
   p95_second_ms: number;
+  /** How much later than the warm-up's end the window opened (`settleMs`). */
+  start_wait_ms: number;
+  /** How late after its scheduled time the generator sent each request (its own lag, in every latency). */
+  send_lag_ms: { p50: number; p95: number; p99: number; max: number };
 }
 
 const inWorker = (data: Record<string, unknown>): Promise<WorkerAnswer> =>
@@ -93,10 +99,10 @@ export const httpLoad = async (load: HttpLoad): Promise<LoadResult> => resultOf(
 
 /** One open-loop run (serving-load-worker.mjs mode "open"): latency from each request's scheduled time. */
 export const openLoad = async (load: OpenLoad): Promise<OpenResult> => {
-  const a = (await inWorker({ mode: 'open', ...load })) as WorkerAnswer & { offered: number; answered_in_window: number; backlog_start: number; backlog_end: number; p95_first_ms: number; p95_second_ms: number };
+  const a = (await inWorker({ mode: 'open', ...load })) as WorkerAnswer & { offered: number; answered_in_window: number; backlog_start: number; backlog_end: number; p95_first_ms: number; p95_second_ms: number; start_wait_ms: number; send_lag_ms: OpenResult['send_lag_ms'] };
   return {
     ...resultOf(a), rate: load.rate, offered: a.offered, answered_rps: a.answered_in_window / a.seconds,
-    backlog_start: a.backlog_start, backlog_end: a.backlog_end, p95_first_ms: a.p95_first_ms, p95_second_ms: a.p95_second_ms,
+    backlog_start: a.backlog_start, backlog_end: a.backlog_end, p95_first_ms: a.p95_first_ms, p95_second_ms: a.p95_second_ms, start_wait_ms: a.start_wait_ms, send_lag_ms: a.send_lag_ms,
   };
 };
 
@@ -112,6 +118,13 @@ export interface ServingPlatform extends BenchPlatform {
   patch(name: string, body: Record<string, unknown>): Promise<void>;
   remove(name: string): Promise<void>;
   predictPath(name: string): string;
+  /**
+   * Waits until the deployment has nothing queued or in flight (or `timeoutMs` passed): the
+   * requests of a window whose clients gave up (an overloaded open-loop step) stay queued until
+   * their deadline (request_timeout_ms) and would otherwise run during the next window.
+   * Says what was left when it was called and how long it took to clear.
+   */
+  quiesce(name: string, timeoutMs?: number): Promise<{ queued: number; in_flight_rows: number; waited_ms: number }>;
 }
 
 /** A Lakeray server on the local executor (2 CPUs: the replicas' cores) with `models` ({name: onnx path}) in its lake. */
@@ -152,5 +165,15 @@ export async function startServingPlatform(models: Record<string, string>): Prom
       await call('DELETE', `/api/v1/deployments/${name}`);
     },
     predictPath: (name) => `/api/v1/deployments/${name}/predict`,
+    async quiesce(name, timeoutMs = 30_000) {
+      const started = Date.now();
+      const load = async () => (await call('GET', `/api/v1/deployments/${name}/stats`)) as { queue_depth: number; in_flight_rows: number };
+      const first = await load();
+      for (let now = first; now.queue_depth > 0 || now.in_flight_rows > 0; now = await load()) {
+        if (Date.now() - started > timeoutMs) throw new Error(`deployment ${name} still busy after ${timeoutMs} ms: ${JSON.stringify(now)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return { queued: first.queue_depth, in_flight_rows: first.in_flight_rows, waited_ms: Date.now() - started };
+    },
   };
 }

@@ -21,7 +21,14 @@
  * and the p95 of each half of the window (`p95_first_ms`, `p95_second_ms`: a backlog grows
  * the second), and `answered_in_window`: answers that arrived within the window, whenever sent
  * (the throughput the server kept up), and the requests outstanding at the window's start and
- * end (`backlog_start`, `backlog_end`: a server that cannot keep up ends with more).
+ * end (`backlog_start`, `backlog_end`: a server that cannot keep up ends with more), and
+ * `send_lag_ms` {p50, p95, p99, max}: how late after its scheduled time each counted request was
+ * sent (the generator's own timer and event-loop lag: charged to the server's latency, since
+ * latency runs from the scheduled time, yet the server had not seen the request). `settleMs`
+ * (default 0: the window opens right after the warm-up) lets the window open up to that much
+ * later, at the first tick with at most 50 ms of arrivals (or 4) outstanding: a start-up
+ * transient is left out of the window, while a backlog that never clears still opens it behind
+ * (`start_wait_ms`: how much later it opened).
  * Posts {count, failed, seconds, latencies: Float64Array, errors: [first few]}.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -70,13 +77,15 @@ async function http({ url, path, headers, body, concurrency, warmupMs, durationM
 /** Sockets the open mode opens (one request each, at once) before its schedule starts. */
 const PREWARM_SOCKETS = 64;
 
-const p95Of = (xs) => {
+/** The q-quantile (nearest rank) of `xs`, NaN when empty. */
+const quantile = (xs, q) => {
   if (xs.length === 0) return NaN;
   const sorted = Float64Array.from(xs).sort();
-  return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)];
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(sorted.length * q) - 1))];
 };
+const p95Of = (xs) => quantile(xs, 0.95);
 
-async function open({ url, path, headers, body, rate, arrivals, connections, warmupMs, durationMs, drainMs }) {
+async function open({ url, path, headers, body, rate, arrivals, connections, warmupMs, durationMs, drainMs, settleMs = 0 }) {
   const pool = new Pool(url, { connections, pipelining: 1, keepAliveTimeout: 60_000 });
   const first = [];
   const second = [];
@@ -86,19 +95,26 @@ async function open({ url, path, headers, body, rate, arrivals, connections, war
   let pending = 0;
   let answeredInWindow = 0;
   let closed = false;
+  /** ms from each counted request's scheduled time to its send (the generator's own lag, not the server's). */
+  const lateness = [];
   // Open the sockets the rate needs before its clock starts: otherwise the first arrivals wait on
   // connection set-up (client and server both), and the window starts behind a backlog that the
   // warm-up made, not the rate (seen: 1,700 requests behind at 4,800/s, in both modes).
   const warm = Math.min(connections, PREWARM_SOCKETS);
   await Promise.all(Array.from({ length: warm }, () => post(pool, path, headers, body, [])));
   const start = now();
-  const measureFrom = start + warmupMs;
-  const measureTo = measureFrom + durationMs;
-  const half = measureFrom + durationMs / 2;
+  // With settleMs, the window opens at the first tick after the warm-up with no more than 50 ms of
+  // arrivals (or 4) outstanding, or settleMs after the warm-up at the latest; until then it is unset.
+  let measureFrom = settleMs > 0 ? Infinity : start + warmupMs;
+  let measureTo = measureFrom + durationMs;
+  let half = measureFrom + durationMs / 2;
   const gap = () => (arrivals === 'constant' ? 1000 / rate : -Math.log(1 - Math.random()) * (1000 / rate));
   const send = async (at) => {
     const counted = at >= measureFrom && at < measureTo;
-    if (counted) offered += 1;
+    if (counted) {
+      offered += 1;
+      lateness.push(now() - at);
+    }
     pending += 1;
     const ok = await post(pool, path, headers, body, errors);
     pending -= 1;
@@ -114,6 +130,11 @@ async function open({ url, path, headers, body, rate, arrivals, connections, war
   await new Promise((resolve) => {
     const tick = () => {
       const t = now();
+      if (measureFrom === Infinity && t >= start + warmupMs && (pending <= Math.max(4, 0.05 * rate) || t >= start + warmupMs + settleMs)) {
+        measureFrom = t;
+        measureTo = t + durationMs;
+        half = t + durationMs / 2;
+      }
       if (backlogStart === null && t >= measureFrom) backlogStart = pending;
       while (next <= t && next < measureTo) {
         void send(next);
@@ -136,6 +157,8 @@ async function open({ url, path, headers, body, rate, arrivals, connections, war
   const result = {
     count: latencies.length, failed, seconds: durationMs / 1000, latencies: Float64Array.from(latencies), errors,
     offered, answered_in_window: answeredInWindow, backlog_start: backlogStart ?? 0, backlog_end: backlogEnd, p95_first_ms: p95Of(first), p95_second_ms: p95Of(second),
+    start_wait_ms: measureFrom - (start + warmupMs),
+    send_lag_ms: { p50: quantile(lateness, 0.5), p95: quantile(lateness, 0.95), p99: quantile(lateness, 0.99), max: lateness.reduce((a, b) => Math.max(a, b), 0) },
   };
   await pool.destroy().catch(() => {});
   return result;

@@ -12,10 +12,15 @@
 export interface LadderStep {
   rate: number;
   ok: boolean;
+  /** Why a failing step failed (the criteria it missed), when the probe said. */
+  why?: string;
 }
 
+/** A probe's verdict: sustained or not, and (when not) why. */
+export type Verdict = boolean | { ok: boolean; why?: string };
+
 export async function searchSaturation(
-  probe: (rate: number) => Promise<boolean>,
+  probe: (rate: number) => Promise<Verdict>,
   opts: { start: number; step: number; maxSteps?: number; retries?: number },
 ): Promise<{ saturation: number; ladder: LadderStep[] }> {
   const { start, step, maxSteps = 20, retries = 1 } = opts;
@@ -23,8 +28,10 @@ export async function searchSaturation(
   /** Sustained at `rate`: a pass at once, a failure only when every retry fails as well. */
   const holds = async (rate: number): Promise<boolean> => {
     for (let attempt = 0; attempt <= retries; attempt++) {
-      const ok = await probe(rate);
-      ladder.push({ rate, ok });
+      const verdict = await probe(rate);
+      const ok = typeof verdict === 'boolean' ? verdict : verdict.ok;
+      const why = typeof verdict === 'boolean' || ok ? undefined : verdict.why;
+      ladder.push(why === undefined ? { rate, ok } : { rate, ok, why });
       if (ok) return true;
     }
     return false;

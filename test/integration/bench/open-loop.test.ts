@@ -59,6 +59,10 @@ describe('bench: the open-loop load generator and the sustainable-rate rule', ()
       expect(r.failed).toBe(0);
       expect(r.n).toBe(r.offered);
       expect(r.p50_ms).toBeGreaterThanOrEqual(SERVICE_MS - 1);
+      // The generator's own lag (scheduled → sent) is measured, and is a part of each latency.
+      expect(r.send_lag_ms.p50).toBeGreaterThanOrEqual(0);
+      expect(r.send_lag_ms.max).toBeGreaterThanOrEqual(r.send_lag_ms.p99);
+      expect(r.send_lag_ms.p50).toBeLessThanOrEqual(r.p50_ms);
       kept = sustainable(r);
     }
     expect(kept).toBe(true);
@@ -78,6 +82,59 @@ describe('bench: the open-loop load generator and the sustainable-rate rule', ()
     expect(r.backlog_end).toBeGreaterThan(r.backlog_start);
     // Latency runs from the scheduled time, so the queue a slow server builds is in it.
     expect(r.p95_second_ms).toBeGreaterThan(r.p95_first_ms);
+    expect(sustainable(r)).toBe(false);
+  }, 30_000);
+});
+
+describe('bench: the open-loop window with settleMs leaves a start-up stall out, not a lasting backlog', () => {
+  // A server that answers each request 2 ms after the previous one (~500/s), except that the
+  // first request after the generator's prewarm (4 sockets: 4 requests) starts a 1,200 ms stall.
+  let server: http.Server;
+  let url: string;
+  let seen = 0;
+  let freeAt = 0;
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        seen += 1;
+        const now = Date.now();
+        freeAt = Math.max(freeAt, now) + (seen === 5 ? 1200 : 2);
+        setTimeout(() => res.end('ok'), freeAt - now);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  const load = (settleMs: number): OpenLoad => ({
+    url, path: '/', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.alloc(16), rate: 50, arrivals: 'constant',
+    connections: 4, warmupMs: 300, durationMs: 2000, drainMs: 3000, settleMs,
+  });
+
+  it('without settleMs the window opens behind the stall; with it, once the backlog is gone', async () => {
+    seen = 0;
+    const behind = await openLoad(load(0));
+    expect(behind.start_wait_ms).toBe(0);
+    expect(behind.backlog_start).toBeGreaterThan(4);
+    expect(sustainable(behind)).toBe(false);
+    seen = 0;
+    const settled = await openLoad(load(5000));
+    expect(settled.start_wait_ms).toBeGreaterThan(500);
+    expect(settled.start_wait_ms).toBeLessThan(5000);
+    expect(settled.backlog_start).toBeLessThanOrEqual(4);
+    expect(settled.failed).toBe(0);
+    expect(settled.p95_ms).toBeLessThan(200);
+  }, 30_000);
+
+  it('a backlog that never clears still opens the window behind, settleMs later', async () => {
+    // 900/s against ~500/s: the backlog only grows.
+    seen = 10; // past the stall
+    const r = await openLoad({ ...load(800), rate: 900 });
+    expect(r.start_wait_ms).toBeGreaterThanOrEqual(800);
     expect(sustainable(r)).toBe(false);
   }, 30_000);
 });

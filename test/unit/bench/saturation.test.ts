@@ -36,6 +36,13 @@ describe('searchSaturation', () => {
     expect((await searchSaturation(server(450, [2]), { start: 100, step: 2, retries: 0 })).saturation).toBe(100);
   });
 
+  it("keeps a failing step's reason in the ladder, so a report can tell the budget from the backlog", async () => {
+    const probe = async (rate: number) => (rate <= 200 ? true : { ok: false, why: `p95 over budget at ${rate}` });
+    const { saturation, ladder } = await searchSaturation(probe, { start: 100, step: 2 });
+    expect(saturation).toBe(200);
+    expect(ladder).toEqual([{ rate: 100, ok: true }, { rate: 200, ok: true }, { rate: 400, ok: false, why: 'p95 over budget at 400' }, { rate: 400, ok: false, why: 'p95 over budget at 400' }]);
+  });
+
   it('gives 0 when no rung down to maxSteps is sustained', async () => {
     expect((await searchSaturation(server(0), { start: 100, step: 2, maxSteps: 3 })).saturation).toBe(0);
   });
