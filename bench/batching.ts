@@ -21,7 +21,7 @@
  * Poisson arrivals by default, BENCH_ARRIVALS=constant for fixed gaps; latency from each
  * request's scheduled time; the sockets are opened before the clock starts). A rate is
  * sustainable when every request is answered, the answers within the window keep ≥ BENCH_SUSTAIN
- * (97 %) of the offered rate, neither the window's start nor its end has more than 50 ms of
+ * (97 %) of the arrivals it held, neither the window's start nor its end has more than 50 ms of
  * arrivals outstanding, and its second half has p95 ≤ 1.5 × its first half's + 1 ms (a backlog grows it). A mode's saturation is the
  * highest sustainable rate on a ladder (×BENCH_OPEN_STEP, 1.15, from half its closed-loop best,
  * down when that already fails; a failing step counts only when a second try at the same rate
@@ -71,7 +71,7 @@ const ARRIVALS = process.env.BENCH_ARRIVALS === 'constant' ? 'constant' : 'poiss
 const OPEN_SETTLE_MS = Number(process.env.BENCH_OPEN_SETTLE_MS ?? 0);
 
 /**
- * Every request answered; ≥ SUSTAIN of the offered rate answered within the window; no backlog
+ * Every request answered; ≥ SUSTAIN of the arrivals the window held answered within it; no backlog
  * at its start or its end (outstanding ≤ 50 ms of arrivals, or ≤ 4); p95 not growing from its
  * first half to its second. Until session 14 a backlog at the start passed when the end had no
  * more: a rate the server could not keep up with during the warm-up, whose window began
@@ -84,7 +84,9 @@ export function unsustained(r: OpenResult): string[] {
   const why: string[] = [];
   const backlogLimit = Math.max(0.05 * r.rate, 4);
   if (r.failed > 0) why.push(`${r.failed} failed`);
-  if (r.answered_rps < SUSTAIN * r.rate) why.push(`answered ${r.answered_rps.toFixed(0)}/s < ${SUSTAIN} × offered`);
+  // Against the arrivals the window held, not the nominal rate: a 2 s Poisson window at 274/s
+  // holds 548 ± 47 (2σ), so the nominal rate failed kept-up windows by chance (15 % of them at 3 %).
+  if (r.answered_rps < SUSTAIN * r.offered_rps) why.push(`answered ${r.answered_rps.toFixed(0)}/s < ${SUSTAIN} × offered ${r.offered_rps.toFixed(0)}/s`);
   if (r.n < SUSTAIN * r.offered) why.push(`${r.n} of ${r.offered} answered`);
   if (Math.max(r.backlog_start, r.backlog_end) > backlogLimit) why.push(`backlog ${r.backlog_start}→${r.backlog_end} > ${backlogLimit.toFixed(0)}`);
   if (!(r.p95_second_ms <= 1.5 * r.p95_first_ms + 1)) why.push(`p95 grew ${r.p95_first_ms.toFixed(1)}→${r.p95_second_ms.toFixed(1)} ms`);
@@ -178,7 +180,7 @@ export async function run(): Promise<Record<string, unknown>> {
   async function openLoop(modes: Record<Mode, Record<string, unknown>>, closedBest: Record<Mode, number>) {
     const run = (rate: number, seconds: number) =>
       openLoad({ url: p.server.url, path: p.predictPath('mnist'), headers: BODY.headers, body: BODY.body, rate, arrivals: ARRIVALS, connections: 256, warmupMs: 1000, durationMs: seconds * 1000, drainMs: 3000, settleMs: OPEN_SETTLE_MS });
-    const describe = (r: OpenResult) => `offered ${r.rate.toFixed(0)}/s, answered ${r.answered_rps.toFixed(0)}/s, backlog ${r.backlog_start}→${r.backlog_end}, p50 ${r.p50_ms.toFixed(2)} ms, p95 ${r.p95_ms.toFixed(2)} ms (halves ${r.p95_first_ms.toFixed(2)} / ${r.p95_second_ms.toFixed(2)}), send lag p95 ${r.send_lag_ms.p95.toFixed(2)} ms${r.start_wait_ms > 0 ? `, opened ${r.start_wait_ms.toFixed(0)} ms late` : ''}${r.failed ? `, ${r.failed} failed (${r.errors[0]})` : ''}`;
+    const describe = (r: OpenResult) => `offered ${r.rate.toFixed(0)}/s (held ${r.offered_rps.toFixed(0)}/s), answered ${r.answered_rps.toFixed(0)}/s, backlog ${r.backlog_start}→${r.backlog_end}, p50 ${r.p50_ms.toFixed(2)} ms, p95 ${r.p95_ms.toFixed(2)} ms (halves ${r.p95_first_ms.toFixed(2)} / ${r.p95_second_ms.toFixed(2)}), send lag p95 ${r.send_lag_ms.p95.toFixed(2)} ms${r.start_wait_ms > 0 ? `, opened ${r.start_wait_ms.toFixed(0)} ms late` : ''}${r.failed ? `, ${r.failed} failed (${r.errors[0]})` : ''}`;
     const start: Record<Mode, number> = { on: closedBest.on / 2, off: closedBest.off / 2 };
     const rounds: { saturation: Record<Mode, number>; at_fraction: Record<Mode, { rate: number; answered_rps: number; p50_ms: number; p95_ms: number; p99_ms: number }>; ladder: Record<Mode, LadderStep[]> }[] = [];
     for (let round = 1; round <= OPEN_ROUNDS; round++) {

@@ -72,6 +72,8 @@ export interface OpenResult extends LoadResult {
   rate: number;
   /** Requests scheduled within the window. */
   offered: number;
+  /** `offered` ÷ the window's length: Poisson arrivals stray from `rate` (±2 √n), so the window is judged by what it held. */
+  offered_rps: number;
   /** Answers that arrived within the window ÷ its length. */
   answered_rps: number;
   /** Requests outstanding when the window starts and when it ends. */
@@ -101,7 +103,7 @@ export const httpLoad = async (load: HttpLoad): Promise<LoadResult> => resultOf(
 export const openLoad = async (load: OpenLoad): Promise<OpenResult> => {
   const a = (await inWorker({ mode: 'open', ...load })) as WorkerAnswer & { offered: number; answered_in_window: number; backlog_start: number; backlog_end: number; p95_first_ms: number; p95_second_ms: number; start_wait_ms: number; send_lag_ms: OpenResult['send_lag_ms'] };
   return {
-    ...resultOf(a), rate: load.rate, offered: a.offered, answered_rps: a.answered_in_window / a.seconds,
+    ...resultOf(a), rate: load.rate, offered: a.offered, offered_rps: a.offered / a.seconds, answered_rps: a.answered_in_window / a.seconds,
     backlog_start: a.backlog_start, backlog_end: a.backlog_end, p95_first_ms: a.p95_first_ms, p95_second_ms: a.p95_second_ms, start_wait_ms: a.start_wait_ms, send_lag_ms: a.send_lag_ms,
   };
 };
