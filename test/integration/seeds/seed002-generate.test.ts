@@ -11,7 +11,6 @@
  * `error` object too. The answer's `task_id` is Lakeray's (the seed echoes the body's; Lakeray
  * keeps the body's as the idempotency key and answers it as `client_task_id`): asserted below.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { request } from 'undici';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +18,7 @@ import { WAN22_MODELS_YAML } from '../../../src/generation/wan22-example.ts';
 import { api, freePort } from '../../helpers/server-process.ts';
 import { EXAMPLES } from '../video-script/helpers.ts';
 import { fakeModel, finished, FIXTURE_SCRIPTS, startVideoServer, type VideoServer } from '../video/helpers.ts';
+import { seedText } from '../../helpers/seed-text.ts';
 
 // §5 "端到端触发与测试"
 const I2V = { task: 'i2v-A14B', prompt: 'a beautiful cat', ckpt_dir: '/data/Wan2.2-I2V-A14B', image: '/path/in/pod/to/image.jpg', size: '832*480' };
@@ -59,10 +59,8 @@ afterAll(async () => {
 
 describe("seed 002's POST /generate", () => {
   it('the bodies are copied verbatim from the seed', () => {
-    const dir = '/work/shared/seeds';
-    const file = existsSync(dir) ? readdirSync(dir).find((f) => f.startsWith('002')) : undefined;
-    if (!file) return; // the seed is not on this machine: the copies above stand
-    const seed = readFileSync(`${dir}/${file}`, 'utf8');
+    const seed = seedText('002');
+    if (seed === undefined) return; // the seed is not on this machine: the copies above stand
     const bodies = [...seed.matchAll(/-d '(\{[\s\S]*?\})' \\\nhttp:\/\/localhost:8000\/generate/g)].map((m) => JSON.parse(m[1]!) as unknown);
     expect(bodies).toEqual([I2V, T2V]);
     expect(seed).toContain('return {"status": "task_started", "task_id": task_id}');

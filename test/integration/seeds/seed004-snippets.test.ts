@@ -14,7 +14,7 @@
  * statuses are DESIGN.md §3's (`queued`, `succeeded`) where the seed's §3.2 says `pending`,
  * `completed`, and `finished_at` is where the seed's example says `completed_at`.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +24,7 @@ import lancedb from '../../../src/lake/lance/lancedb.ts';
 import { PACKAGE_ROOT, startServer, type RunningServer } from '../../../src/main.ts';
 import { api, freePort, tempDir } from '../../helpers/server-process.ts';
 import { until } from '../../helpers/until.ts';
+import { seedText } from '../../helpers/seed-text.ts';
 
 // §3.1 — the three typical tasks
 const INGEST = { name: 'mnist_ingestion', input: '/data/raw/mnist/', script: 'mnist/mnist_clean.py', params: { normalize: true, flatten: true }, output: 'mnist_clean' };
@@ -93,10 +94,8 @@ afterAll(async () => {
 
 describe("seed 004's bodies", () => {
   it('are copied verbatim from the seed', () => {
-    const dir = '/work/shared/seeds';
-    const file = existsSync(dir) ? readdirSync(dir).find((f) => f.startsWith('004')) : undefined;
-    if (!file) return; // the seed is not on this machine: the copies above stand
-    const seed = readFileSync(`${dir}/${file}`, 'utf8');
+    const seed = seedText('004');
+    if (seed === undefined) return; // the seed is not on this machine: the copies above stand
     const bodies = [...seed.matchAll(/^POST \/api\/v1\/tasks\n(\{[\s\S]*?\n\})/gm)].map((m) => JSON.parse(m[1]!) as unknown);
     expect(bodies).toEqual([INGEST, TRAIN, SERVE, CREATE]);
     expect(seed).toContain('"id": "task-001",\n    "name": "mnist_ingestion",\n    "status": "running",\n    "created_at"');

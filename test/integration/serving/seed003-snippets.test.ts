@@ -10,11 +10,11 @@
  * a browser only allows once the socket is open: the one line added waits for "open".
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { type SessionsApp, startSessionsApp } from './sessions-app.ts';
+import { seedText } from '../../helpers/seed-text.ts';
 
 const run = promisify(execFile);
 
@@ -76,10 +76,8 @@ const json = async (snippet: string, id?: string) => JSON.parse(await curl(snipp
 
 describe("seed 003's snippets", () => {
   it('are copied verbatim from the seed', () => {
-    const dir = '/work/shared/seeds';
-    const file = existsSync(dir) ? readdirSync(dir).find((f) => f.startsWith('003')) : undefined;
-    if (!file) return; // the seed is not on this machine: the copies above stand
-    const seed = readFileSync(`${dir}/${file}`, 'utf8');
+    const seed = seedText('003');
+    if (seed === undefined) return; // the seed is not on this machine: the copies above stand
     for (const snippet of [HEALTH, RAY_STATS, INIT, QUEUE_STATUS, DELETE, RAY_STATS_QUOTED, CONFIGURE, CONFIGURE_TUNING, UPGRADE_PROBE, BROWSER])
       expect(seed, snippet).toContain(snippet);
   });
