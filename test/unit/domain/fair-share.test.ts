@@ -92,6 +92,14 @@ function simulate(gpus: number, tenants: readonly SimTenant[], horizon: number):
 const gpuSecondsIn = (runs: readonly [number, number][], from: number, to: number): number =>
   runs.reduce((s, [a, b]) => s + Math.max(0, Math.min(b, to) - Math.max(a, from)), 0);
 
+/**
+ * How far a tenant's measured share may stray from its due share: 5% of it, or one longest task
+ * over the GPU-seconds measured, whichever is larger. Tasks are never preempted, so over a finite
+ * window a share moves in whole tasks: a weight-1 tenant due 22 GPU-seconds of 400 on one GPU
+ * cannot be nearer than a 1.5 s task allows (found by CI's seed -1209488919: 1.14 GPU-s off).
+ */
+const allowedError = (due: number, longestTask: number, total: number): number => Math.max(due * 0.05, longestTask / total);
+
 const arbTenants = fc
   .array(
     fc.record({
@@ -103,7 +111,7 @@ const arbTenants = fc
   .map((ts) => ts.map((t, i) => ({ ...t, name: `t${i}`, arrives: 0 })));
 
 describe('weighted fair share', () => {
-  it('property: tenants saturating a pool get GPU-seconds in proportion to their weights (±5% of each due share)', { timeout: 120_000 }, () => {
+  it('property: tenants saturating a pool get GPU-seconds in proportion to their weights (±5% of each due share, or one task)', { timeout: 120_000 }, () => {
     fc.assert(
       fc.property(arbTenants, fc.integer({ min: 2, max: 8 }), (tenants, gpus) => {
         const horizon = 400;
@@ -112,9 +120,10 @@ describe('weighted fair share', () => {
         const total = used.reduce((a, b) => a + b, 0);
         const weights = tenants.reduce((a, t) => a + t.weight, 0);
         expect(total).toBeGreaterThan(gpus * horizon * 0.99); // saturated
+        const longest = Math.max(...tenants.flatMap((t) => t.durations));
         tenants.forEach((t, i) => {
           const due = t.weight / weights;
-          expect(Math.abs((used[i] as number) / total - due)).toBeLessThanOrEqual(due * 0.05);
+          expect(Math.abs((used[i] as number) / total - due)).toBeLessThanOrEqual(allowedError(due, longest, total));
         });
       }),
       { numRuns: 30 },
@@ -136,7 +145,10 @@ describe('weighted fair share', () => {
         const used = tenants.map((t) => gpuSecondsIn(runs.get(t.name) ?? [], from, horizon));
         const total = used.reduce((a, b) => a + b, 0);
         const weights = tenants.reduce((a, t) => a + t.weight, 0);
-        tenants.forEach((t, i) => expect(Math.abs((used[i] as number) / total - t.weight / weights)).toBeLessThanOrEqual((t.weight / weights) * 0.05));
+        tenants.forEach((t, i) => {
+          const due = t.weight / weights;
+          expect(Math.abs((used[i] as number) / total - due)).toBeLessThanOrEqual(allowedError(due, Math.max(maxDuration, 0.4), total));
+        });
       }),
       { numRuns: 30 },
     );
