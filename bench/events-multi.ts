@@ -6,6 +6,9 @@
  * PostgreSQL and the Redis Streams bus. The tasks run on the scheduler; every event reaches the
  * subscribers through Redis, and each task's subscribers alternate between the two API nodes.
  * Target: p99 ≤ 30 ms, all delivered. Keys: p99_ms, delivered, expected.
+ * Then the floor, in the same run (`floor`, `ratio_to_floor`): the same tickers and subscribers
+ * through the same hops with nothing of Lakeray in them (bench/lib/events-floor.ts), what this
+ * machine gives any design of that shape.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -16,6 +19,7 @@ import { PostgresTaskStore } from '../src/store/postgres/postgres-store.ts';
 import { startCluster } from '../test/helpers/cluster.ts';
 import type { Report } from './events.ts';
 import type { Summary } from './lib/stats.ts';
+import { runFloor } from './lib/events-floor.ts';
 import { BENCH_SCRIPTS } from './lib/platform.ts';
 
 const TASKS = Number(process.env.BENCH_EVENT_TASKS ?? 200);
@@ -25,7 +29,38 @@ const SECONDS = Number(process.env.BENCH_EVENT_SECONDS ?? 10);
 /** The tasks' CPU priority (`executors.local.nice`; the default config: 0). The 200 tickers share the 2 cores with every Lakeray process, PostgreSQL and Redis; 10 did not lower the p99 in the one idle A/B (REPORT). */
 const NICE = Number(process.env.BENCH_TASK_NICE ?? 0);
 
+/** The floor (bench/lib/events-floor.ts) after Lakeray's run, same load; BENCH_FLOOR=0 skips it, BENCH_FLOOR=redis leaves out its PostgreSQL INSERT. */
+const FLOOR = process.env.BENCH_FLOOR ?? 'store';
+
 export async function run(): Promise<Record<string, unknown>> {
+  const lakeray = await runLakeray();
+  if (FLOOR === '0') return lakeray;
+  console.log(`the floor: the same ${TASKS} tickers and ${CLIENTS + 1} subscribers through the same hops (${FLOOR === 'redis' ? 'Redis' : 'one PostgreSQL INSERT and one XADD per batch'}) with nothing of Lakeray in them`);
+  const { report, relay, expected } = await runFloor({ tasks: TASKS, clients: CLIENTS, rate: RATE, seconds: SECONDS, store: FLOOR !== 'redis' });
+  const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(2));
+  console.log(`floor: emit → received p50 ${f(report.p50_ms)} ms  p99 ${f(report.p99_ms)} ms, delivered ${report.delivered} of ${expected}; ping p99 ${f(report.ping.p99_ms)} ms; relay flushes ${relay.flushes} (p50 ${f(relay.flush_p50_ms ?? null)} ms, p99 ${f(relay.flush_p99_ms ?? null)} ms)`);
+  const ratio = (lakeray.p99_ms as number) / report.p99_ms;
+  console.log(`Lakeray's p99 ÷ the floor's: ${ratio.toFixed(2)}`);
+  return {
+    ...lakeray,
+    floor: {
+      store: FLOOR !== 'redis',
+      p50_ms: report.p50_ms,
+      p99_ms: report.p99_ms,
+      steady_p99_ms: report.steady.p99_ms,
+      delivered: report.delivered,
+      expected,
+      ping_p99_ms: report.ping.p99_ms,
+      to_relay_p99_ms: report.to_scheduler.p99_ms,
+      from_relay_p99_ms: report.from_scheduler.p99_ms,
+      client_loop_delay_p99_ms: report.client_loop.p99_ms,
+      relay,
+    },
+    ratio_to_floor: ratio,
+  };
+}
+
+async function runLakeray(): Promise<Record<string, unknown>> {
   console.log(`task processes at nice ${NICE} (BENCH_TASK_NICE)`);
   const cluster = await startCluster({
     apis: 2,
