@@ -29,11 +29,11 @@ const SECONDS = Number(process.env.BENCH_EVENT_SECONDS ?? 10);
 /** The tasks' CPU priority (`executors.local.nice`; the default config: 0). The 200 tickers share the 2 cores with every Lakeray process, PostgreSQL and Redis; 10 did not lower the p99 in the one idle A/B (REPORT). */
 const NICE = Number(process.env.BENCH_TASK_NICE ?? 0);
 
-/** The floor (bench/lib/events-floor.ts) after Lakeray's run, same load; BENCH_FLOOR=0 skips it, BENCH_FLOOR=redis leaves out its PostgreSQL INSERT. */
+/** The floor (bench/lib/events-floor.ts) after Lakeray's run, same load; BENCH_FLOOR=0 skips it, BENCH_FLOOR=redis leaves out its PostgreSQL INSERT, BENCH_FLOOR=only runs the floor alone. */
 const FLOOR = process.env.BENCH_FLOOR ?? 'store';
 
 export async function run(): Promise<Record<string, unknown>> {
-  const lakeray = await runLakeray();
+  const lakeray = FLOOR === 'only' ? { p99_ms: NaN } : await runLakeray();
   if (FLOOR === '0') return lakeray;
   console.log(`the floor: the same ${TASKS} tickers and ${CLIENTS + 1} subscribers through the same hops (${FLOOR === 'redis' ? 'Redis' : 'one PostgreSQL INSERT and one XADD per batch'}) with nothing of Lakeray in them`);
   const { report, relay, expected } = await runFloor({ tasks: TASKS, clients: CLIENTS, rate: RATE, seconds: SECONDS, store: FLOOR !== 'redis' });

@@ -42,8 +42,9 @@ wss.on('connection', (ws) => {
 });
 
 const reader = new Redis(redisUrl, { protocol: 2, maxRetriesPerRequest: null });
-// From the stream's end: the relay starts publishing only after every node is up.
-let lastId = '$';
+// From the stream's start: it is this run's own (a fresh Redis), and '$' would miss what is
+// added between a read that timed out and the next.
+let lastId = '0';
 
 async function read(): Promise<void> {
   for (;;) {
