@@ -64,7 +64,7 @@ export async function lakeray(): Promise<{ seconds: number; tasks_per_s: number;
     for (let i = 0; i < TASKS; i += BATCH) await p.post('/api/v1/tasks/batch', { tasks: Array.from({ length: Math.min(BATCH, TASKS - i) }, () => task) }, minimal);
     const finished = await waiter.done;
     const seconds = (performance.now() - t0) / 1000;
-    const failed = [...finished.values()].filter((s) => s !== 'succeeded').length;
+    const failed = [...finished.values()].filter((s) => s !== 'completed').length;
     return { seconds, tasks_per_s: TASKS / seconds, failed };
   } finally {
     await p.close();

@@ -65,7 +65,7 @@ async function platformRound(p: BenchPlatform, seed: number): Promise<PlatformRo
       if (e.type !== 'state') continue;
       const status = e.data.status as string;
       if (status === 'running') seen.set(e.task_id, msSince(t0));
-      if (['succeeded', 'failed', 'cancelled'].includes(status)) {
+      if (['completed', 'failed', 'cancelled'].includes(status)) {
         ends.set(e.task_id, msSince(t0));
         if (e.task_id === id) resolve();
       }
@@ -78,7 +78,7 @@ async function platformRound(p: BenchPlatform, seed: number): Promise<PlatformRo
     await done;
     const ms = ends.get(id)!;
     const task = await p.server.engine.get(caller, id);
-    if (task.status !== 'succeeded') throw new Error(`generation ${id} ${task.status}: ${JSON.stringify(task.error)}`);
+    if (task.status !== 'completed') throw new Error(`generation ${id} ${task.status}: ${JSON.stringify(task.error)}`);
     const timings = task.result as unknown as ScriptTimings;
     const run_ms = timings.total_seconds * 1000;
     return { ms, to_running_ms: seen.get(id) ?? Number.NaN, run_ms, outside_run_ms: ms - run_ms, params: task.params, timings };

@@ -74,7 +74,7 @@ export const taskJson = z
     queue_position: z.number().nullable().describe('Queued tasks ahead of this one on its executor (0 = next); null unless queued'),
     gpus: z.array(z.string()).describe('GPU devices assigned to the running attempt'),
     progress: progressJson.nullable(),
-    result: z.unknown().describe('What the script returned (succeeded tasks)'),
+    result: z.unknown().describe('What the script returned (completed tasks)'),
     error: z.object({ code: z.string(), message: z.string(), step: z.string().optional() }).nullable(),
     cancel_reason: z.string().nullable(),
     last_seq: z.number().describe('Sequence number of the newest event; resume streams after it'),
@@ -149,7 +149,7 @@ export function serializeTask(task: Task, queuePosition: number | null, executor
     service: task.service ?? null,
     idempotency_key: task.idempotency_key,
     attempt: task.attempt,
-    queue_position: task.status === 'queued' ? queuePosition : null,
+    queue_position: task.status === 'pending' ? queuePosition : null,
     gpus: task.assignment?.gpus ?? [],
     progress: progressOf(task.progress),
     result: task.result ?? null,
@@ -170,7 +170,7 @@ export const taskView = async (tasks: TaskService, task: Task, executors?: Execu
 
 /** Several tasks (a list page, a batch): one lookup gives every queued task its position. */
 export const taskViews = async (tasks: TaskService, list: readonly Task[], executors?: ExecutorDescriptions): Promise<TaskJson[]> => {
-  const queued = list.filter((t) => t.status === 'queued').map((t) => t.id);
+  const queued = list.filter((t) => t.status === 'pending').map((t) => t.id);
   const positions = queued.length ? await tasks.queuePositions(queued) : new Map<string, number>();
   return list.map((task) => serializeTask(task, positions.get(task.id) ?? null, executors));
 };

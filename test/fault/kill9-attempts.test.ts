@@ -42,7 +42,7 @@ it('a kill -9 costs an attempt only to tasks whose script had started', { timeou
   // Three more fit the executor's cpus, but the pool's only worker is busy.
   const waiting = [await submit({}), await submit({}), await submit({})];
   await new Promise((r) => setTimeout(r, 1500)); // time enough to be claimed, had they been
-  for (const id of waiting) expect((await task(id)).status).toBe('queued');
+  for (const id of waiting) expect((await task(id)).status).toBe('pending');
   expect((await task(held)).status).toBe('running');
 
   await server.kill('SIGKILL');
@@ -50,18 +50,18 @@ it('a kill -9 costs an attempt only to tasks whose script had started', { timeou
   const finished = async (id: string) =>
     until(`task ${id} to finish`, async () => {
       const t = await task(id);
-      return ['succeeded', 'failed', 'cancelled'].includes(t.status) ? t : null;
+      return ['completed', 'failed', 'cancelled'].includes(t.status) ? t : null;
     }, 60_000);
 
   for (const id of waiting) {
     const t = await finished(id);
-    expect(t, JSON.stringify(t)).toMatchObject({ status: 'succeeded', attempt: 1, error: null, result: { attempt: 1, env_attempt: '1' } });
+    expect(t, JSON.stringify(t)).toMatchObject({ status: 'completed', attempt: 1, error: null, result: { attempt: 1, env_attempt: '1' } });
   }
   const again = await finished(held);
-  expect(again).toMatchObject({ status: 'succeeded', attempt: 2, error: null, result: { attempt: 2, env_attempt: '2' } });
+  expect(again).toMatchObject({ status: 'completed', attempt: 2, error: null, result: { attempt: 2, env_attempt: '2' } });
   const states = (await api(server.url, 'GET', `/api/v1/tasks/${held}/events?types=state`)).body;
   const requeued = (states.events as { data: Record<string, unknown> }[]).map((e) => e.data).find((d) => d.reason === 'lease_lost');
-  expect(requeued).toMatchObject({ status: 'queued', error: { code: 'TASK_LOST' } });
+  expect(requeued).toMatchObject({ status: 'pending', error: { code: 'TASK_LOST' } });
   await server.kill('SIGTERM');
   server = null;
 });
