@@ -81,7 +81,8 @@ export const taskJson = z
     created_at: isoTime,
     updated_at: isoTime,
     started_at: isoTime.nullable(),
-    finished_at: isoTime.nullable(),
+    finished_at: isoTime.nullable().describe('When the task ended, in any terminal status'),
+    completed_at: isoTime.nullable().describe('When the task ended if its status is `completed` (seed 004); null otherwise'),
     not_before: isoTime.nullable().describe('A retry waits in the queue until then'),
   })
   .describe('A task');
@@ -160,6 +161,7 @@ export function serializeTask(task: Task, queuePosition: number | null, executor
     updated_at: iso(task.updated_at) as string,
     started_at: iso(task.started_at),
     finished_at: iso(task.finished_at),
+    completed_at: task.status === 'completed' ? iso(task.finished_at) : null,
     not_before: iso(task.not_before),
   };
 }

@@ -45,6 +45,7 @@ export interface TaskJson {
   created_at: ApiTime;
   started_at: ApiTime;
   finished_at: ApiTime;
+  completed_at: ApiTime;
   progress: ProgressJson | null;
   result: unknown;
   error: { code: string; message: string } | null;

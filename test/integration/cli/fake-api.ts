@@ -33,7 +33,7 @@ export function makeTask(over: Partial<TaskJson> = {}): TaskJson {
   return {
     id: 'tsk_1', name: 'demo', script: 'demo.py', input: null, output: null, params: {}, executor: 'local',
     pool: null, resources: {}, priority: 0, timeout_s: null, status: 'pending', attempt: 0,
-    created_at: iso(Date.now() - 5000), started_at: null, finished_at: null, progress: null, result: null,
+    created_at: iso(Date.now() - 5000), started_at: null, finished_at: null, completed_at: null, progress: null, result: null,
     error: null, queue_position: 0, tenant: 'default', labels: {}, ...over,
   };
 }

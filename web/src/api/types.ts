@@ -83,6 +83,8 @@ export interface Task {
   updated_at: string;
   started_at: string | null;
   finished_at: string | null;
+  /** When the task ended if its status is `completed`; null otherwise (seed 004). */
+  completed_at: string | null;
 }
 
 export interface TaskList {
