@@ -7,7 +7,7 @@
  * Both sides do the same work on the same clock:
  * - platform: a warm pool worker (numpy preloaded, one worker) runs examples/video/generate.py
  *   through the harness; timed in this process with process.hrtime from just before the POST
- *   to the `succeeded` state event (the engine's own event subscription: no polling);
+ *   to the `completed` state event (the engine's own event subscription: no polling);
  * - direct: a warm Python process (bench/scripts/video_direct.py: numpy and the model's modules
  *   imported before the first round) calls the same run() with the same params (copied from
  *   the platform's task) and a context that does nothing; timed in this process with

@@ -1,7 +1,7 @@
 /**
  * What a kill -9 of the server costs the tasks it had, with a warm pool of one worker busy:
  * - tasks waiting for a worker never started their script: they must not use up an attempt
- *   (with the default of one attempt they would fail TASK_LOST), and they are `queued`, not
+ *   (with the default of one attempt they would fail TASK_LOST), and they are `pending`, not
  *   `running`, while they wait;
  * - the task whose script ran is re-queued (attempts left) and its script learns that this is
  *   its second attempt (ctx.attempt, LAKERAY_ATTEMPT);

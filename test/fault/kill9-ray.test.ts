@@ -3,7 +3,7 @@
  * local executor and two Ray executors on the run's real head (test/helpers/ray-head.ts), killed
  * with SIGKILL twice while Ray tasks run, each time restarted on the same port and state dir.
  * At the end every task is terminal (succeeded: each had attempts to spare), none is lost
- * (total == submitted), and none finished twice — by the database (one `succeeded` state event
+ * (total == submitted), and none finished twice — by the database (one `completed` state event
  * and one stored result per task), by the scripts themselves (scripts/ledger.py and ledger.js
  * note each run() entered and returned in a file of the task's own: no attempt ran twice, the
  * attempt that succeeded returned) and by Ray (one job per task attempt, one actors driver

@@ -1,6 +1,6 @@
 /**
  * What the kill -9 tests check after the run, from three sides: the server's database (every
- * task terminal, one `succeeded` state event and one stored result per task), the scripts'
+ * task terminal, one `completed` state event and one stored result per task), the scripts'
  * ledger (scripts/ledger.py and ledger.js write `<task id> <attempt> run|ret` to a file of the
  * task's own: no attempt of a task ran twice, the attempt that succeeded is one that returned),
  * and Ray's job list (one job per task attempt).
@@ -18,11 +18,11 @@ export interface TaskRow {
 
 export interface DbView {
   tasks: TaskRow[];
-  /** tasks with more than one `succeeded` state event */
+  /** tasks with more than one `completed` state event */
   succeededTwice: string[];
   /** result events per task */
   results: Map<string, number>;
-  /** `queued` state events with reason lease_lost (an attempt the crash took) */
+  /** `pending` state events with reason lease_lost (an attempt the crash took) */
   leaseLost: number;
   /** why attempts were retried: `<reason>/<error code>: <count>` over the re-queueing state events */
   retries: Record<string, number>;

@@ -59,7 +59,7 @@ describe('POST /api/v1/tasks', () => {
     const mismatch = await create({ ...validTask, idempotency_key: 'k-2' }, { 'idempotency-key': 'k-1' });
     expect(mismatch.statusCode).toBe(400);
     expect(await allIds()).toEqual([first.json().id]);
-    expect(await p.engine.events(CALLER, first.json().id, 0, 100)).toHaveLength(1); // only its `queued`
+    expect(await p.engine.events(CALLER, first.json().id, 0, 100)).toHaveLength(1); // only its `pending`
   });
 });
 

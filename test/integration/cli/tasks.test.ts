@@ -113,9 +113,9 @@ describe('lakeray tasks', () => {
     expect(doc.tasks.map((t: { id: string }) => t.id)).toEqual(['tsk_a', 'tsk_b', 'tsk_c']);
     expect(doc.next_cursor).toBeNull();
     expect(api.requests.map((q) => q.url)).toEqual([
-      '/api/v1/tasks?status=pending%2Crunning%2Csucceeded&limit=1',
-      '/api/v1/tasks?status=pending%2Crunning%2Csucceeded&cursor=1&limit=1',
-      '/api/v1/tasks?status=pending%2Crunning%2Csucceeded&cursor=2&limit=1',
+      '/api/v1/tasks?status=pending%2Crunning%2Ccompleted&limit=1',
+      '/api/v1/tasks?status=pending%2Crunning%2Ccompleted&cursor=1&limit=1',
+      '/api/v1/tasks?status=pending%2Crunning%2Ccompleted&cursor=2&limit=1',
     ]);
   });
 
