@@ -37,7 +37,7 @@ async function lakerayRuns(p: BenchPlatform, runs: number, pool: string | null):
     const done = new Promise<string>((resolve) => {
       const off = p.server.engine.subscribe(caller, {}, (events) => {
         for (const e of events)
-          if (e.type === 'state' && ['succeeded', 'failed', 'cancelled'].includes(e.data.status as string)) {
+          if (e.type === 'state' && ['completed', 'failed', 'cancelled'].includes(e.data.status as string)) {
             off();
             resolve(e.task_id);
           }
@@ -47,7 +47,7 @@ async function lakerayRuns(p: BenchPlatform, runs: number, pool: string | null):
     const task = await p.post('/api/v1/tasks', { script: 'noop_torch.py', pool, resources: { cpu: 1 } });
     const id = await done;
     const t = await p.server.engine.get(caller, id);
-    if (t.status !== 'succeeded' || id !== task.id) throw new Error(`task ${id} ${t.status}: ${JSON.stringify(t.error)}`);
+    if (t.status !== 'completed' || id !== task.id) throw new Error(`task ${id} ${t.status}: ${JSON.stringify(t.error)}`);
     // A JSON number: exact below 2^53 ns (104 days of uptime), a few ns off beyond.
     out.push(Number(BigInt((t.result as { entered_ns: number }).entered_ns) - t0) / 1e6);
   }

@@ -103,7 +103,7 @@ async function runLakeray(): Promise<Record<string, unknown>> {
     if (!report) throw new Error('client process gave no report');
     const db = new pg.Client({ connectionString: cluster.databaseUrl });
     await db.connect();
-    const succeeded = Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM tasks WHERE status = 'succeeded'`)).rows[0]!.n);
+    const succeeded = Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM tasks WHERE status = 'completed'`)).rows[0]!.n);
     await db.end();
     // null: nothing delivered (JSON has no NaN)
     const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(2));

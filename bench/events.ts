@@ -69,7 +69,7 @@ export async function measure(aligned: boolean): Promise<Report & { expected: nu
     }
     if (!report) throw new Error('client process gave no report');
     loop.disable();
-    const succeeded = (await p.server.engine.list({ tenant: 'default' }, { status: ['succeeded'], limit: 1000 })).tasks.length;
+    const succeeded = (await p.server.engine.list({ tenant: 'default' }, { status: ['completed'], limit: 1000 })).tasks.length;
     const perTask = RATE * SECONDS;
     return { ...report, expected: perTask * CLIENTS + perTask * TASKS, succeeded, loop_p99_ms: loop.percentile(99) / 1e6, loop_max_ms: loop.max / 1e6 };
   } finally {

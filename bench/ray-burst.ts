@@ -126,10 +126,10 @@ async function lakeraySide(p: BenchPlatform, direct: DirectJobs): Promise<Side> 
   const tasks = await Promise.all([...ids].map((id) => p.server.engine.get({ tenant: 'default' }, id)));
   for (const t of tasks.filter((x) => x.status === 'failed').slice(0, 3)) console.log(`lakeray task ${t.id} failed: ${JSON.stringify(t.error)}`);
   const jobs = (await direct.client.list()).filter((j) => j.metadata?.lakeray_executor === EXECUTOR && !before.has(j.submission_id));
-  const over = tasks.filter((t) => ['succeeded', 'failed', 'cancelled'].includes(t.status));
+  const over = tasks.filter((t) => ['completed', 'failed', 'cancelled'].includes(t.status));
   return {
     submitted: N,
-    failed: refused + over.filter((t) => t.status !== 'succeeded').length,
+    failed: refused + over.filter((t) => t.status !== 'completed').length,
     lost: ids.size - over.length,
     peak_pending: peak,
     makespan_ms: (finished ? end : Date.now()) - t0,
@@ -153,7 +153,7 @@ export async function run(): Promise<Record<string, unknown>> {
     await direct.remove([`bench-burstwarm-${tag}`]);
     const warm = taskOver(p);
     warm.id((await p.post<{ id: string }>('/api/v1/tasks', { script: ENTERED_SCRIPT, executor: EXECUTOR, resources: { cpu: 1 } })).id);
-    if ((await warm.done).status !== 'succeeded') throw new Error('the warm-up task through Lakeray did not succeed');
+    if ((await warm.done).status !== 'completed') throw new Error('the warm-up task through Lakeray did not succeed');
 
     const d = await directSide(direct);
     console.log(`direct: ${JSON.stringify(d)}`);

@@ -62,7 +62,7 @@ async function lakerayOnce(p: BenchPlatform, direct: DirectJobs, executor: strin
   }
   over.id(task.id);
   const t = await over.done;
-  if (t.status !== 'succeeded') throw new Error(`${executor} task ${t.id} ${t.status}: ${JSON.stringify(t.error)}`);
+  if (t.status !== 'completed') throw new Error(`${executor} task ${t.id} ${t.status}: ${JSON.stringify(t.error)}`);
   const sample: Sample = { ms: (t.result as { entered_s: number }).entered_s * 1000 - t0 };
   if (executor === JOB) {
     const job = await direct.client.get(`lr-${task.id}-1`);

@@ -39,7 +39,7 @@ async function pollCount(client: pg.Client, sql: string, done: (n: number) => bo
 }
 
 async function lakeray(cluster: Cluster, db: pg.Client): Promise<number> {
-  const base = Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM tasks WHERE status = 'succeeded'`)).rows[0]!.n);
+  const base = Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM tasks WHERE status = 'completed'`)).rows[0]!.n);
   const task = { script: 'noop.js', resources: { cpu: 2 / CONCURRENCY } };
   const url = cluster.apis()[0]!.url;
   const t0 = performance.now();
@@ -49,7 +49,7 @@ async function lakeray(cluster: Cluster, db: pg.Client): Promise<number> {
     const text = await r.body.text();
     if (r.statusCode !== 201) throw new Error(`batch → ${r.statusCode}: ${text}`);
   }
-  await pollCount(db, `SELECT count(*) AS n FROM tasks WHERE status = 'succeeded'`, (n) => n >= base + TASKS);
+  await pollCount(db, `SELECT count(*) AS n FROM tasks WHERE status = 'completed'`, (n) => n >= base + TASKS);
   return TASKS / ((performance.now() - t0) / 1000);
 }
 

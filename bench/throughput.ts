@@ -6,7 +6,7 @@
  * Every side gets the same work and its fair best configuration:
  * - Lakeray: public batch endpoint (`POST /api/v1/tasks/batch`, `Prefer: return=minimal`),
  *   one warm node worker process running up to CONCURRENCY no-op JS tasks at once; done when
- *   every task's `succeeded` event arrived (in-process subscription).
+ *   every task's `completed` event arrived (in-process subscription).
  * - BullMQ: `addBulk` of BATCH jobs at a time, one `Worker` with concurrency CONCURRENCY in this
  *   process (BullMQ's own benchmark shape), `removeOnComplete: {count: 1000}`; done when the
  *   worker reported every job completed. Twice per round: on Redis without persistence
@@ -64,7 +64,7 @@ export async function lakeray(): Promise<{ seconds: number; tasks_per_s: number;
     for (let i = 0; i < TASKS; i += BATCH) await p.post('/api/v1/tasks/batch', { tasks: Array.from({ length: Math.min(BATCH, TASKS - i) }, () => task) }, minimal);
     const finished = await waiter.done;
     const seconds = (performance.now() - t0) / 1000;
-    const failed = [...finished.values()].filter((s) => s !== 'succeeded').length;
+    const failed = [...finished.values()].filter((s) => s !== 'completed').length;
     return { seconds, tasks_per_s: TASKS / seconds, failed };
   } finally {
     await p.close();

@@ -7,7 +7,7 @@
  * Both sides do the same work on the same clock:
  * - platform: a warm pool worker (numpy preloaded, one worker) runs examples/video/generate.py
  *   through the harness; timed in this process with process.hrtime from just before the POST
- *   to the `succeeded` state event (the engine's own event subscription: no polling);
+ *   to the `completed` state event (the engine's own event subscription: no polling);
  * - direct: a warm Python process (bench/scripts/video_direct.py: numpy and the model's modules
  *   imported before the first round) calls the same run() with the same params (copied from
  *   the platform's task) and a context that does nothing; timed in this process with
@@ -65,7 +65,7 @@ async function platformRound(p: BenchPlatform, seed: number): Promise<PlatformRo
       if (e.type !== 'state') continue;
       const status = e.data.status as string;
       if (status === 'running') seen.set(e.task_id, msSince(t0));
-      if (['succeeded', 'failed', 'cancelled'].includes(status)) {
+      if (['completed', 'failed', 'cancelled'].includes(status)) {
         ends.set(e.task_id, msSince(t0));
         if (e.task_id === id) resolve();
       }
@@ -78,7 +78,7 @@ async function platformRound(p: BenchPlatform, seed: number): Promise<PlatformRo
     await done;
     const ms = ends.get(id)!;
     const task = await p.server.engine.get(caller, id);
-    if (task.status !== 'succeeded') throw new Error(`generation ${id} ${task.status}: ${JSON.stringify(task.error)}`);
+    if (task.status !== 'completed') throw new Error(`generation ${id} ${task.status}: ${JSON.stringify(task.error)}`);
     const timings = task.result as unknown as ScriptTimings;
     const run_ms = timings.total_seconds * 1000;
     return { ms, to_running_ms: seen.get(id) ?? Number.NaN, run_ms, outside_run_ms: ms - run_ms, params: task.params, timings };

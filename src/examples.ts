@@ -68,7 +68,7 @@ const CALLER = { tenant: 'default' };
 export async function ingestExamples(tasks: TaskService, lake: LakeService, logger: Logger): Promise<ExampleIngestion> {
   try {
     if ((await lake.list('datasets')).some((d) => d.id === MNIST_DATASET)) return { task: null, outcome: Promise.resolve({ state: 'present' }) };
-    const pending = await tasks.list(CALLER, { name: 'mnist_ingestion', status: ['queued', 'running'], limit: 1 });
+    const pending = await tasks.list(CALLER, { name: 'mnist_ingestion', status: ['pending', 'running'], limit: 1 });
     let id = pending.tasks[0]?.id;
     if (id === undefined) {
       const [submitted] = await tasks.submit(CALLER, [
@@ -86,7 +86,7 @@ export async function ingestExamples(tasks: TaskService, lake: LakeService, logg
 }
 
 const settled = (t: Task): IngestionOutcome => {
-  if (t.status === 'succeeded') {
+  if (t.status === 'completed') {
     const rows = (t.result as { total_records?: unknown } | null)?.total_records;
     const seconds = t.started_at !== null && t.finished_at !== null ? (t.finished_at - t.started_at) / 1000 : null;
     return { state: 'ingested', task: t.id, rows: typeof rows === 'number' ? rows : null, seconds };

@@ -31,7 +31,7 @@ export async function runTask(p: BenchPlatform, body: Record<string, unknown>): 
   const done = new Promise<string>((r) => (resolve = r));
   const off = p.server.engine.subscribe(caller, {}, (events) => {
     for (const e of events)
-      if (e.type === 'state' && ['succeeded', 'failed', 'cancelled'].includes(e.data.status as string)) {
+      if (e.type === 'state' && ['completed', 'failed', 'cancelled'].includes(e.data.status as string)) {
         if (taskId === undefined) early.push(e.task_id);
         else if (e.task_id === taskId) resolve(taskId);
       }
@@ -44,7 +44,7 @@ export async function runTask(p: BenchPlatform, body: Record<string, unknown>): 
     await done;
     const ms = performance.now() - t0;
     const t = await p.server.engine.get(caller, taskId);
-    if (t.status !== 'succeeded') throw new Error(`task ${taskId} ${t.status}: ${JSON.stringify(t.error)}`);
+    if (t.status !== 'completed') throw new Error(`task ${taskId} ${t.status}: ${JSON.stringify(t.error)}`);
     return { id: taskId, result: t.result, ms };
   } finally {
     off();

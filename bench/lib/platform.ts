@@ -59,7 +59,7 @@ export function waitForTerminal(server: RunningServer, count: number, onTerminal
     for (const e of events) {
       if (e.type !== 'state') continue;
       const status = e.data.status as string;
-      if (status === 'succeeded' || status === 'failed' || status === 'cancelled') {
+      if (status === 'completed' || status === 'failed' || status === 'cancelled') {
         finished.set(e.task_id, status);
         onTerminal?.(e.task_id, status);
       }

@@ -123,7 +123,7 @@ export function taskOver(p: BenchPlatform, deadlineMs = 600_000): { id: (id: str
   });
   const off = p.server.engine.subscribe(caller, {}, (events) => {
     for (const e of events) {
-      if (e.type !== 'state' || !['succeeded', 'failed', 'cancelled'].includes(e.data.status as string)) continue;
+      if (e.type !== 'state' || !['completed', 'failed', 'cancelled'].includes(e.data.status as string)) continue;
       if (want === undefined) early.add(e.task_id);
       else if (e.task_id === want) resolve(e.task_id);
     }

@@ -22,7 +22,7 @@ try {
   const fence = { executor: 'local', epoch: owner.epoch };
   const tasks = Array.from({ length: TASKS }, (_, i) => taskFixture({ id: `t${String(i).padStart(5, '0')}`, executor: 'local', created_at: now }));
   await store.insert(tasks.map((task) => ({ task, body_hash: null })), now);
-  await store.transition(tasks.map((t) => ({ id: t.id, from: ['queued' as const], to: 'running' as const, patch: { attempt: 1, started_at: now, lease_owner: 'bench', lease_expires_at: now + 600_000 }, now, fence })));
+  await store.transition(tasks.map((t) => ({ id: t.id, from: ['pending' as const], to: 'running' as const, patch: { attempt: 1, started_at: now, lease_owner: 'bench', lease_expires_at: now + 600_000 }, now, fence })));
   const ms: number[] = [];
   const t0 = performance.now();
   for (let c = 0; c < CALLS; c++) {

@@ -105,7 +105,7 @@ async function nodeThroughput(): Promise<Record<string, unknown>> {
         event: () => {},
         exit: (outcome: RunOutcome) => {
           exited += 1;
-          if (outcome.kind !== 'succeeded') failed += 1;
+          if (outcome.kind !== 'completed') failed += 1;
           if (submitted < n) submit();
           if (exited === n) {
             const cpu = process.cpuUsage(cpu0);
@@ -163,7 +163,7 @@ async function pythonLatency(): Promise<Record<string, unknown>> {
         },
         event: () => {},
         exit: (outcome) => {
-          if (outcome.kind !== 'succeeded') return reject(new Error(JSON.stringify(outcome)));
+          if (outcome.kind !== 'completed') return reject(new Error(JSON.stringify(outcome)));
           const entered = Number(BigInt((outcome.result as { entered_ns: number | string }).entered_ns) - t0n) / 1e6;
           resolve({ entered, started, exit: now() - t0 });
         },

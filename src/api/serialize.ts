@@ -74,14 +74,15 @@ export const taskJson = z
     queue_position: z.number().nullable().describe('Queued tasks ahead of this one on its executor (0 = next); null unless queued'),
     gpus: z.array(z.string()).describe('GPU devices assigned to the running attempt'),
     progress: progressJson.nullable(),
-    result: z.unknown().describe('What the script returned (succeeded tasks)'),
+    result: z.unknown().describe('What the script returned (completed tasks)'),
     error: z.object({ code: z.string(), message: z.string(), step: z.string().optional() }).nullable(),
     cancel_reason: z.string().nullable(),
     last_seq: z.number().describe('Sequence number of the newest event; resume streams after it'),
     created_at: isoTime,
     updated_at: isoTime,
     started_at: isoTime.nullable(),
-    finished_at: isoTime.nullable(),
+    finished_at: isoTime.nullable().describe('When the task ended, in any terminal status'),
+    completed_at: isoTime.nullable().describe('When the task ended if its status is `completed` (seed 004); null otherwise'),
     not_before: isoTime.nullable().describe('A retry waits in the queue until then'),
   })
   .describe('A task');
@@ -149,7 +150,7 @@ export function serializeTask(task: Task, queuePosition: number | null, executor
     service: task.service ?? null,
     idempotency_key: task.idempotency_key,
     attempt: task.attempt,
-    queue_position: task.status === 'queued' ? queuePosition : null,
+    queue_position: task.status === 'pending' ? queuePosition : null,
     gpus: task.assignment?.gpus ?? [],
     progress: progressOf(task.progress),
     result: task.result ?? null,
@@ -160,6 +161,7 @@ export function serializeTask(task: Task, queuePosition: number | null, executor
     updated_at: iso(task.updated_at) as string,
     started_at: iso(task.started_at),
     finished_at: iso(task.finished_at),
+    completed_at: task.status === 'completed' ? iso(task.finished_at) : null,
     not_before: iso(task.not_before),
   };
 }
@@ -170,7 +172,7 @@ export const taskView = async (tasks: TaskService, task: Task, executors?: Execu
 
 /** Several tasks (a list page, a batch): one lookup gives every queued task its position. */
 export const taskViews = async (tasks: TaskService, list: readonly Task[], executors?: ExecutorDescriptions): Promise<TaskJson[]> => {
-  const queued = list.filter((t) => t.status === 'queued').map((t) => t.id);
+  const queued = list.filter((t) => t.status === 'pending').map((t) => t.id);
   const positions = queued.length ? await tasks.queuePositions(queued) : new Map<string, number>();
   return list.map((task) => serializeTask(task, positions.get(task.id) ?? null, executors));
 };

@@ -218,7 +218,7 @@ class Connection {
     const queued = new Set<string>();
     for (const [i, r] of found.entries()) {
       if (r.status === 'fulfilled') {
-        if (r.value.status === 'queued') queued.add(r.value.id);
+        if (r.value.status === 'pending') queued.add(r.value.id);
         continue;
       }
       const err: unknown = r.reason;
@@ -250,7 +250,7 @@ class Connection {
         taskId: id,
         after: after[id] ?? 0,
         emit: (event) => {
-          if (event.type === 'state' && event.data.status !== 'queued') this.unwatchQueue(id);
+          if (event.type === 'state' && event.data.status !== 'pending') this.unwatchQueue(id);
           this.outbox.push({ event });
         },
         onEnd: () => {},

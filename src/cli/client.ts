@@ -7,8 +7,8 @@ import { request } from 'undici';
 import { ApiError, CliError } from './errors.ts';
 import { SseParser, type SseMessage } from './sse.ts';
 
-export type TaskStatus = 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled';
-export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled']);
+export type TaskStatus = 'pending' | 'running' | 'cancelling' | 'completed' | 'failed' | 'cancelled';
+export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled']);
 
 /** Time fields arrive as ISO strings (the contract); epoch ms is tolerated. */
 export type ApiTime = string | number | null;
@@ -45,6 +45,7 @@ export interface TaskJson {
   created_at: ApiTime;
   started_at: ApiTime;
   finished_at: ApiTime;
+  completed_at: ApiTime;
   progress: ProgressJson | null;
   result: unknown;
   error: { code: string; message: string } | null;

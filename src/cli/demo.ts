@@ -55,7 +55,7 @@ async function stopServing(ctx: Ctx, model: string): Promise<void> {
     ctx.out(`deleting deployment ${d.name} of the current ${model} to train a new one`);
     await ctx.client.deleteDeployment(d.name);
   }
-  const running = await ctx.client.list({ status: ['queued', 'running'], name: 'mnist_serve', limit: 50 });
+  const running = await ctx.client.list({ status: ['pending', 'running'], name: 'mnist_serve', limit: 50 });
   for (const service of running.tasks.filter((t) => t.input === model)) {
     ctx.out(`stopping the service of the current ${model} (task ${service.id}) to train a new one`);
     await ctx.client.cancel(service.id);
@@ -138,7 +138,7 @@ export async function demoMnist(ctx: Ctx, o: DemoOptions): Promise<number> {
   const deadline = Date.now() + 120_000;
   while ((await serviceState(ctx, task.id)) !== 'ready') {
     const now = await ctx.client.get(task.id);
-    if (now.status !== 'running' && now.status !== 'queued')
+    if (now.status !== 'running' && now.status !== 'pending')
       throw new CliError('DEMO_STEP_FAILED', `the service ended (${now.status}); see: lakeray logs ${task.id}`);
     if (Date.now() > deadline) throw new CliError('DEMO_STEP_FAILED', `the service did not become healthy in 120 s; see: lakeray logs ${task.id}`);
     await new Promise((r) => setTimeout(r, 300));

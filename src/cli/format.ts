@@ -123,13 +123,13 @@ export function taskRow(t: TaskJson, now: number): string[] {
   const created = toMs(t.created_at);
   const started = toMs(t.started_at);
   const finished = toMs(t.finished_at);
-  const progress = t.status === 'succeeded' ? '100%' : formatPercent(t.progress?.fraction);
+  const progress = t.status === 'completed' ? '100%' : formatPercent(t.progress?.fraction);
   return [
     t.id,
     t.name,
     t.status,
     progress,
-    t.status === 'queued' ? formatQueuePosition(t.queue_position) : '-',
+    t.status === 'pending' ? formatQueuePosition(t.queue_position) : '-',
     created === null ? '-' : formatAge(now - created),
     started === null ? '-' : formatDuration((finished ?? now) - started),
   ];

@@ -22,7 +22,7 @@ import { registerWatch } from './watch.ts';
 
 const EXIT_HELP = `
 Exit codes:
-  0    ok (for watch / submit --watch: the task succeeded)
+  0    ok (for watch / submit --watch: the task completed)
   1    error, or the watched task failed
   2    usage error
   3    the watched task was cancelled

@@ -32,8 +32,8 @@ function printLine(ctx: Ctx, o: LogsOptions, line: { ts: ApiTime; message: strin
 /** Why there is nothing to show, for a task in `status`. */
 export function noLogsNote(id: string, status: TaskStatus): string {
   switch (status) {
-    case 'queued':
-      return `task ${id} is queued: it has not started, so it has no log lines yet (lakeray logs ${id} -f waits for them)`;
+    case 'pending':
+      return `task ${id} is pending: it has not started, so it has no log lines yet (lakeray logs ${id} -f waits for them)`;
     case 'running':
     case 'cancelling':
       return `task ${id} is ${status} and has logged nothing yet (lakeray logs ${id} -f follows it)`;

@@ -45,7 +45,7 @@ export function registerTasks(program: Command, action: Action): void {
     .command('tasks')
     .alias('ls')
     .description('list tasks')
-    .option('--status <list>', 'only these statuses, comma-separated (queued,running,…)', statusList)
+    .option('--status <list>', 'only these statuses, comma-separated (pending,running,…)', statusList)
     .option('--name <name>', 'only tasks with this name')
     .option('--executor <name>', 'only tasks on this executor')
     .option('--limit <n>', 'page size', number({ int: true, min: 1 }))

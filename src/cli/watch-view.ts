@@ -63,7 +63,7 @@ export class HumanWatchView implements WatchView {
     this.status = t.status;
     this.startedAt = toMs(t.started_at);
     if (this.startedAt !== null) this.eta.start(this.startedAt);
-    const where = t.status === 'queued' ? ` (${formatQueuePosition(t.queue_position)})` : '';
+    const where = t.status === 'pending' ? ` (${formatQueuePosition(t.queue_position)})` : '';
     this.line(`task ${t.id} ${t.name ? `(${t.name}) ` : ''}${t.status}${where}`);
     if (t.progress) this.setProgress(t.progress.fraction, t.progress.message, this.now(), t.progress.eta_s, t.progress);
     this.draw();
@@ -84,7 +84,7 @@ export class HumanWatchView implements WatchView {
           this.message = null;
         }
         // The terminal line is printed by finish(), with the final snapshot's durations.
-        if (status !== 'succeeded' && status !== 'failed' && status !== 'cancelled') {
+        if (status !== 'completed' && status !== 'failed' && status !== 'cancelled') {
           const attempt = status === 'running' && typeof d.attempt === 'number' ? ` (attempt ${d.attempt})` : '';
           this.line(`${status}${attempt}`);
         }
@@ -131,7 +131,7 @@ export class HumanWatchView implements WatchView {
     const finished = toMs(task?.finished_at) ?? this.now();
     const took = started === null ? '' : ` in ${formatDuration(finished - started)}`;
     this.ctx.out(`${status}${took}`);
-    if (status === 'succeeded') {
+    if (status === 'completed') {
       const result = task ? task.result : this.result;
       if (result !== undefined && result !== null) this.ctx.out(`result: ${formatValue(result)}`);
     } else if (status === 'failed') {

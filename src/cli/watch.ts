@@ -1,6 +1,6 @@
 /**
  * `lakeray watch <id>`: follows a task until it ends and exits with its outcome:
- *   0 succeeded (prints the result) · 1 failed (prints the error) · 3 cancelled ·
+ *   0 completed (prints the result) · 1 failed (prints the error) · 3 cancelled ·
  *   130 when the user presses Ctrl-C (watching stops; the task keeps running).
  * The event stream resumes after a dropped connection (follow.ts), so no event is missed.
  */
@@ -11,7 +11,7 @@ import { EXIT } from './errors.ts';
 import { followEvents, isTerminalEvent } from './follow.ts';
 import { HumanWatchView, JsonWatchView, type WatchView } from './watch-view.ts';
 
-const OUTCOME: Record<string, number> = { succeeded: EXIT.OK, failed: EXIT.ERROR, cancelled: EXIT.CANCELLED };
+const OUTCOME: Record<string, number> = { completed: EXIT.OK, failed: EXIT.ERROR, cancelled: EXIT.CANCELLED };
 
 export interface WatchOptions {
   logs?: boolean;
@@ -65,7 +65,7 @@ export async function watchTask(ctx: Ctx, id: string, o: WatchOptions = {}): Pro
 export function registerWatch(program: Command, action: Action): void {
   program
     .command('watch')
-    .description('follow a task with a live progress bar until it ends (exit 0 succeeded, 1 failed, 3 cancelled, 130 Ctrl-C)')
+    .description('follow a task with a live progress bar until it ends (exit 0 completed, 1 failed, 3 cancelled, 130 Ctrl-C)')
     .argument('<id>', 'task id')
     .option('--logs', "also print the task's log lines")
     .action((id: string, opts: WatchOptions, cmd: Command) => action(cmd, (ctx) => watchTask(ctx, id, opts)));

@@ -1,9 +1,9 @@
 /**
  * The task state machine.
  *
- *   queued ──start──▶ running ──succeed──▶ succeeded
+ *   pending ──start──▶ running ──succeed──▶ completed
  *     │                 │ ├────fail─────▶ failed
- *     │                 │ └────retry────▶ queued      (attempts remain; backoff in not_before)
+ *     │                 │ └────retry────▶ pending     (attempts remain; backoff in not_before)
  *     │                 └──cancel──▶ cancelling ──stopped──▶ cancelled
  *     ├──cancel───────────────────────────────────────▶ cancelled
  *     └──fail (lost, cannot run) ─────────────────────▶ failed
@@ -15,10 +15,10 @@ import { LakerayError } from './errors.ts';
 import type { TaskStatus } from './task.ts';
 
 export const TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
-  queued: ['running', 'cancelled', 'failed'],
-  running: ['succeeded', 'failed', 'queued', 'cancelling'],
+  pending: ['running', 'cancelled', 'failed'],
+  running: ['completed', 'failed', 'pending', 'cancelling'],
   cancelling: ['cancelled', 'failed'],
-  succeeded: [],
+  completed: [],
   failed: [],
   cancelled: [],
 };

@@ -3,10 +3,10 @@ import type { TaskError } from './errors.ts';
 import type { Resources } from './resources.ts';
 import type { ServiceSpec } from './service.ts';
 
-export const TASK_STATUSES = ['queued', 'running', 'cancelling', 'succeeded', 'failed', 'cancelled'] as const;
+export const TASK_STATUSES = ['pending', 'running', 'cancelling', 'completed', 'failed', 'cancelled'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
-export const TERMINAL: ReadonlySet<TaskStatus> = new Set(['succeeded', 'failed', 'cancelled']);
+export const TERMINAL: ReadonlySet<TaskStatus> = new Set(['completed', 'failed', 'cancelled']);
 export const ACTIVE: ReadonlySet<TaskStatus> = new Set(['running', 'cancelling']);
 export const isTerminal = (s: TaskStatus): boolean => TERMINAL.has(s);
 

@@ -4,7 +4,7 @@
  * rewritten to `{name, content_type, size, url}`. Events are kept in order per task: while an
  * artifact is being moved, the run's later events queue behind it (and go straight through
  * again once nothing is pending, so the hot path stays synchronous). The run's end waits for
- * the queue, so a task is never `succeeded` before its files are in the store.
+ * the queue, so a task is never `completed` before its files are in the store.
  *
  * At the end of a run: the staging dir is removed; a cancelled run (or one stopped by a
  * shutdown, to be run again) leaves nothing in the store; a run that succeeded but whose
@@ -63,7 +63,7 @@ export class RunArtifacts {
     } catch (err) {
       this.onError(err, 'artifact cleanup');
     }
-    if (this.failure !== null && outcome.kind === 'succeeded') return { kind: 'failed', error: this.failure };
+    if (this.failure !== null && outcome.kind === 'completed') return { kind: 'failed', error: this.failure };
     return outcome;
   }
 

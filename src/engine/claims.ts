@@ -7,7 +7,7 @@
  * gives them back.
  *
  * Then the executor is asked for room for the task's script (Executor.reserve: a free slot of
- * a ready warm-pool worker). A task without room is not claimed: it stays `queued`, and goes
+ * a ready warm-pool worker). A task without room is not claimed: it stays `pending`, and goes
  * back into the view for the next round (woken by the executor's room listener), so a task is
  * never `running`, with an attempt used up, while it only waits for a worker.
  */
@@ -58,7 +58,7 @@ export function prepareClaim(executor: Executor, ledger: Ledger, tasks: readonly
       id: t.id,
       fence,
       ...(shared !== undefined ? { shared_queue: shared } : {}),
-      from: ['queued'],
+      from: ['pending'],
       to: 'running',
       patch: {
         attempt: t.attempt + 1,

@@ -23,7 +23,7 @@ export async function engineStats(store: Pick<TaskStore, 'counts'>, executors: I
         capacity: vec(ex.capacity),
         used: ledger ? vec(ledger.used) : {},
         running: count('running') + count('cancelling'),
-        queued: count('queued'),
+        queued: count('pending'),
       };
     }),
     pools: all.flatMap((ex) => (ex.poolStats?.() ?? []).map((p) => ({ executor: ex.name, pool: p.pool, workers: p.workers, busy: p.busy, idle: p.idle }))),

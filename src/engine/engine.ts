@@ -332,9 +332,9 @@ export class Engine implements TaskService {
       if (task.status === 'cancelling') return task;
       const now = this.now();
       const [r] =
-        task.status === 'queued'
+        task.status === 'pending'
           ? await this.deps.store.transition([
-              { id, from: ['queued'], to: 'cancelled', patch: { finished_at: now, cancel_reason: 'user' }, event: { reason: 'user' }, now },
+              { id, from: ['pending'], to: 'cancelled', patch: { finished_at: now, cancel_reason: 'user' }, event: { reason: 'user' }, now },
             ])
           : await this.deps.store.transition([{ id, from: ['running'], to: 'cancelling', patch: { cancel_reason: 'user' }, event: { reason: 'user' }, now }]);
       if (!r) continue;

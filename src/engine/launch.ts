@@ -45,7 +45,7 @@ export function follow(run: Running, deps: LaunchDeps): RunCallbacks & { failed(
       if (artifacts === null) return deps.complete(task.id, outcome);
       if (!artifacts.mustWait) {
         // The harness removed its work dir, unless the process died or was killed first.
-        if (outcome.kind !== 'succeeded') artifacts.discardStaging();
+        if (outcome.kind !== 'completed') artifacts.discardStaging();
         return deps.complete(task.id, outcome);
       }
       void artifacts.finish(outcome, () => run.cancelRequested || run.shutdown).then((o) => deps.complete(task.id, o));

@@ -3,7 +3,7 @@
  * its own; when one dies, nobody renews its ownership. Every ownership round (ownership.ts),
  * for each node executor of another node whose ownership has lapsed:
  *   - what it claimed from the shared queue, re-queued and did not start again goes back there
- *     (a compare-and-set on `queued`: harmless even if that node still lives; it may still claim
+ *     (a compare-and-set on `pending`: harmless even if that node still lives; it may still claim
  *     the task there, like any node);
  *   - if tasks still run there, this process takes that executor's ownership (a new epoch: a
  *     late write of the dead node is refused, like any deposed owner's), takes over their

@@ -81,7 +81,7 @@ export class SeedProgress {
   private async notRunningHere(entry: SeedProgressEntry): Promise<EntryVerdict> {
     const task = await this.deps.getTask(entry.taskId);
     if (task === null) return 'unknown_task';
-    if (isTerminal(task.status) || task.status === 'queued') return 'finished_task';
+    if (isTerminal(task.status) || task.status === 'pending') return 'finished_task';
     if (entry.kind === 'progress') return this.progress(task, entry);
     throw new Error(`task ${task.id} is ${task.status} but not followed by this server yet; its ${entry.kind} waits`);
   }
@@ -101,5 +101,5 @@ function outcome(entry: SeedProgressEntry): RunOutcome {
   if (entry.kind === 'error') return { kind: 'failed', error: taskError('SCRIPT_ERROR', entry.error ?? `the generator reported ${entry.status ?? 'an error'}`) };
   const extra: Record<string, string> = {};
   for (const [k, v] of Object.entries(entry.fields)) if (!SEED_FIELDS.has(k)) extra[k] = v;
-  return { kind: 'succeeded', result: { ...extra, url: entry.url, status: entry.status } };
+  return { kind: 'completed', result: { ...extra, url: entry.url, status: entry.status } };
 }

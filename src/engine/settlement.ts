@@ -36,15 +36,15 @@ export function finalTransition(task: Task, run: RunFlags, outcome: RunOutcome, 
   const end = { finished_at: now, lease_owner: null, lease_expires_at: null };
   if (run.cancelRequested)
     return { ...base, from: ['cancelling'], to: 'cancelled', patch: end, event: { reason: task.cancel_reason ?? 'user' } };
-  if (run.shutdown && outcome.kind !== 'succeeded')
+  if (run.shutdown && outcome.kind !== 'completed')
     return {
       ...base,
       from: ['running'],
-      to: 'queued',
+      to: 'pending',
       patch: { attempt: task.attempt - 1, lease_owner: null, lease_expires_at: null, assignment: null, not_before: null },
       event: { reason: 'shutdown' },
     };
-  if (outcome.kind === 'succeeded') {
+  if (outcome.kind === 'completed') {
     // The common case, written out as literals (no spreads): thousands per second settle here.
     const result = outcome.result ?? null;
     return {
@@ -53,7 +53,7 @@ export function finalTransition(task: Task, run: RunFlags, outcome: RunOutcome, 
       fence,
       now,
       from: SUCCEEDED_FROM,
-      to: 'succeeded',
+      to: 'completed',
       patch: { finished_at: now, lease_owner: null, lease_expires_at: null, result },
       event: {},
       before: [{ type: 'result', data: { value: result } }],
@@ -69,7 +69,7 @@ export function finalTransition(task: Task, run: RunFlags, outcome: RunOutcome, 
     return {
       ...base,
       from: ['running'],
-      to: 'queued',
+      to: 'pending',
       patch: { error: null, lease_owner: null, lease_expires_at: null, assignment: null, not_before: now + decision.delay_ms },
       event: { reason: 'retry', error, retry_in_ms: decision.delay_ms },
     };
@@ -86,7 +86,7 @@ export const recoveryTransition = (task: Task, now: number, fence?: Fence): Tran
       id: task.id,
       fence,
       from: ['running'],
-      to: 'queued',
+      to: 'pending',
       patch: { ...cleared, not_before: null, error: null },
       event: { reason: 'lease_lost', error: taskError('TASK_LOST', 'the server or worker running this attempt died') },
       now,

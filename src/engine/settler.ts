@@ -157,7 +157,7 @@ export class Settler {
       const r = results[i] ?? fallback[j++];
       if (!r) continue;
       events.push(...r.before, r.event);
-      if (r.task.status === 'queued') deps.requeued(r.task);
+      if (r.task.status === 'pending') deps.requeued(r.task);
       deps.observer.finished((runs[i] as Running).executor.name, r.task.status, (now - (runs[i] as Running).startedAt) / 1000);
     }
     deps.writer.published(events);

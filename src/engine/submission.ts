@@ -152,7 +152,7 @@ export function compileTask(input: TaskInput, tenant: string, ctx: SubmissionCon
     tenant,
     labels: input.labels ?? {},
     service,
-    status: 'queued',
+    status: 'pending',
     attempt: 0,
     created_at: now,
     updated_at: now,

@@ -18,7 +18,7 @@ import type { Placement, Task } from '../domain/task.ts';
 export type { Placement } from '../domain/task.ts';
 
 export type RunOutcome =
-  | { kind: 'succeeded'; result: unknown }
+  | { kind: 'completed'; result: unknown }
   | { kind: 'failed'; error: TaskError }
   | { kind: 'cancelled' };
 
@@ -81,7 +81,7 @@ export interface Executor {
    * Room for the task's script in a process now, beyond resources (a free slot of a ready
    * warm-pool worker). The engine asks before it claims a task, so a task is `running` (and
    * has used an attempt) only once a process is there to run its script; a task with no room
-   * stays `queued`. True holds that room for the task until `run` takes it or `unreserve`
+   * stays `pending`. True holds that room for the task until `run` takes it or `unreserve`
    * gives it back. False: the executor makes room where it may (starts a worker) and calls
    * the `onRoom` listener once it has. Without this method every task has room (a process of
    * its own per task).

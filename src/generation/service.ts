@@ -139,7 +139,7 @@ export class GenerationService {
   async list(caller: Caller, q: { limit: number; cursor?: string }): Promise<{ generations: VideoView[]; next_cursor: string | null }> {
     const page = await this.deps.tasks.list(caller, { name: `${TASK_PREFIX}*`, limit: q.limit, cursor: q.cursor });
     const videos = page.tasks.filter(isVideoTask);
-    const queued = videos.filter((t) => t.status === 'queued').map((t) => t.id);
+    const queued = videos.filter((t) => t.status === 'pending').map((t) => t.id);
     const positions = queued.length ? await this.deps.tasks.queuePositions(queued) : new Map<string, number>();
     return { generations: await Promise.all(videos.map((t) => this.view(caller, t, positions.get(t.id) ?? null))), next_cursor: page.next_cursor };
   }
@@ -249,10 +249,10 @@ export class GenerationService {
 
   private async view(caller: Caller, task: Task, knownPosition?: number | null): Promise<VideoView> {
     const now = this.now();
-    const artifacts = task.status === 'succeeded' && this.deps.artifacts ? await this.deps.artifacts.list(caller, task.id) : [];
+    const artifacts = task.status === 'completed' && this.deps.artifacts ? await this.deps.artifacts.list(caller, task.id) : [];
     let position: number | null = null;
     let queuedEta: number | null = null;
-    if (task.status === 'queued') {
+    if (task.status === 'pending') {
       position = knownPosition !== undefined ? knownPosition : ((await this.deps.tasks.queuePositions([task.id])).get(task.id) ?? null);
       if (position !== null) queuedEta = await this.queuedEta(caller, task.labels.model ?? '', position);
     }
@@ -268,7 +268,7 @@ export class GenerationService {
     const now = this.now();
     let mean = this.meanDuration.get(modelId);
     if (!mean || now - mean.at > ESTIMATE_TTL_MS) {
-      const recent = await this.deps.tasks.list(caller, { name: `${TASK_PREFIX}${modelId}`, status: ['succeeded'], limit: 20 });
+      const recent = await this.deps.tasks.list(caller, { name: `${TASK_PREFIX}${modelId}`, status: ['completed'], limit: 20 });
       const durations = recent.tasks.filter((t) => t.started_at !== null && t.finished_at !== null).map((t) => ((t.finished_at as number) - (t.started_at as number)) / 1000);
       mean = { at: now, seconds: durations.length ? durations.reduce((a, b) => a + b, 0) / durations.length : null };
       this.meanDuration.set(modelId, mean);

@@ -2,7 +2,7 @@
  * A generation task as the video API shows it (seed 000's statuses and shape), built from
  * the task, its artifacts and its queue position. Pure.
  *
- *   task status   queued   running, cancelling   succeeded   failed   cancelled
+ *   task status   pending  running, cancelling   completed   failed   cancelled
  *   video status  QUEUED   RUNNING               SUCCEEDED   FAILED   CANCELLED
  */
 import type { ArtifactInfo } from '../artifacts/artifact-store.ts';
@@ -15,7 +15,7 @@ export const VIDEO_STATUSES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANC
 export type VideoStatus = (typeof VIDEO_STATUSES)[number];
 
 export const videoStatus = (s: TaskStatus): VideoStatus =>
-  s === 'queued' ? 'QUEUED' : s === 'running' || s === 'cancelling' ? 'RUNNING' : s === 'succeeded' ? 'SUCCEEDED' : s === 'failed' ? 'FAILED' : 'CANCELLED';
+  s === 'pending' ? 'QUEUED' : s === 'running' || s === 'cancelling' ? 'RUNNING' : s === 'completed' ? 'SUCCEEDED' : s === 'failed' ? 'FAILED' : 'CANCELLED';
 
 /** Task name prefix and label of a generation task. */
 export const TASK_PREFIX = 'video:';

@@ -291,7 +291,7 @@ export class DeploymentManager {
 
   /** Replica tasks a previous server left queued or running: they belong to no live deployment now. */
   private async cancelLeftovers(caller: Caller, name: string): Promise<void> {
-    const page = await this.opts.tasks.list(caller, { name: replicaTaskName(name), status: ['queued', 'running'], limit: 1000 });
+    const page = await this.opts.tasks.list(caller, { name: replicaTaskName(name), status: ['pending', 'running'], limit: 1000 });
     for (const task of page.tasks) await this.opts.tasks.cancel(caller, task.id).catch(() => undefined);
   }
 

@@ -63,9 +63,9 @@ describe.runIf(existsSync(FASHION) || process.env.CI)('the MNIST pipeline with e
   const succeeded = async (id: string) => {
     const t = await until(`task ${id} to end`, async () => {
       const t = (await api(server.url, 'GET', `/api/v1/tasks/${id}`)).body;
-      return ['succeeded', 'failed', 'cancelled'].includes(t.status) ? t : null;
+      return ['completed', 'failed', 'cancelled'].includes(t.status) ? t : null;
     }, 480_000, 500);
-    if (t.status !== 'succeeded') {
+    if (t.status !== 'completed') {
       const logs = await api(server.url, 'GET', `/api/v1/tasks/${id}/logs?format=text`);
       throw new Error(`task ${id} ${t.status}: ${JSON.stringify(t.error)}\n${JSON.stringify(logs.body).slice(-3000)}`);
     }

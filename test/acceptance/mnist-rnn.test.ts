@@ -38,12 +38,12 @@ const submit = async (body: Record<string, unknown>): Promise<string> => {
 const ended = async (id: string, ms: number) =>
   until(`task ${id}`, async () => {
     const t = (await api(server.url, 'GET', `/api/v1/tasks/${id}`)).body;
-    return ['succeeded', 'failed', 'cancelled'].includes(t.status) ? t : null;
+    return ['completed', 'failed', 'cancelled'].includes(t.status) ? t : null;
   }, ms, 200);
 
 const succeeded = async (id: string, ms: number) => {
   const t = await ended(id, ms);
-  if (t.status !== 'succeeded') {
+  if (t.status !== 'completed') {
     const logs = await api(server.url, 'GET', `/api/v1/tasks/${id}/logs?format=text`);
     throw new Error(`task ${id} ${t.status}: ${JSON.stringify(t.error)}\n${JSON.stringify(logs.body).slice(-3000)}`);
   }

@@ -33,9 +33,9 @@ const task = async (id: string) => (await api(server.url, 'GET', `/api/v1/tasks/
 const finished = async (id: string, ms: number) => {
   const t = await until(`task ${id}`, async () => {
     const t = await task(id);
-    return ['succeeded', 'failed', 'cancelled'].includes(t.status) ? t : null;
+    return ['completed', 'failed', 'cancelled'].includes(t.status) ? t : null;
   }, ms);
-  if (t.status !== 'succeeded') {
+  if (t.status !== 'completed') {
     const logs = await api(server.url, 'GET', `/api/v1/tasks/${id}/logs?format=text`);
     throw new Error(`task ${id} ${t.status}: ${JSON.stringify(t.error)}\n${JSON.stringify(logs.body).slice(-3000)}`);
   }

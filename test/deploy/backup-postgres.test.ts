@@ -70,7 +70,7 @@ describe('PostgreSQL backup and restore (docs/operations.md)', () => {
     shell(docLine('pg_restore'));
     server = await startApi(config, port);
     stopServer = server.stop;
-    for (const id of before) expect((await api(server.url, 'GET', `/api/v1/tasks/${id}`)).body.status).toBe('queued');
+    for (const id of before) expect((await api(server.url, 'GET', `/api/v1/tasks/${id}`)).body.status).toBe('pending');
     expect((await api(server.url, 'GET', `/api/v1/tasks/${after}`)).status).toBe(404);
     const listed = (await api(server.url, 'GET', '/api/v1/tasks')).body.tasks.map((t: { id: string }) => t.id);
     expect(listed.sort()).toEqual([...before].sort());

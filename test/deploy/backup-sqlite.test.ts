@@ -36,7 +36,7 @@ describe('SQLite backup and restore (docs/operations.md)', () => {
       return r.body.id as string;
     };
     const before = [await submit(), await submit()];
-    await until('both tasks succeeded', async () => (await api(server!.url, 'GET', '/api/v1/tasks?status=succeeded')).body.tasks.length === 2, 60_000);
+    await until('both tasks succeeded', async () => (await api(server!.url, 'GET', '/api/v1/tasks?status=completed')).body.tasks.length === 2, 60_000);
 
     const cmd = docBackupCommand();
     const db = join(dir, 'state', 'lakeray.db');
@@ -51,7 +51,7 @@ describe('SQLite backup and restore (docs/operations.md)', () => {
     for (const f of [`${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
     expect(existsSync(`${db}-wal`)).toBe(false);
     server = await startServerProcess(dir, config, port);
-    for (const id of before) expect((await api(server.url, 'GET', `/api/v1/tasks/${id}`)).body.status).toBe('succeeded');
+    for (const id of before) expect((await api(server.url, 'GET', `/api/v1/tasks/${id}`)).body.status).toBe('completed');
     expect((await api(server.url, 'GET', `/api/v1/tasks/${after}`)).status).toBe(404);
   });
 });

@@ -111,7 +111,7 @@ describe("deploy/'s processes, started as their pods start them", () => {
         conn.close();
       }
     };
-    await until('the scheduler runs what the api accepted', async () => statuses(ids).every((s) => s === 'succeeded'), 60_000, 100);
+    await until('the scheduler runs what the api accepted', async () => statuses(ids).every((s) => s === 'completed'), 60_000, 100);
     expect((await api(scheduler.url, 'GET', `/api/v1/tasks/${ids[0]}`)).status).toBe(404);
     expect((await api(scheduler.url, 'POST', '/api/v1/tasks', { script: 'waits.mjs' })).status).toBe(404);
     expect((await request(`${scheduler.url}/metrics`)).statusCode).toBe(200);
@@ -128,7 +128,7 @@ describe("deploy/'s processes, started as their pods start them", () => {
     const worker = await startPod('lakeray-worker', etc);
     pods.push(worker);
     expect(await worker.probe('livenessProbe')).toBe(200);
-    await until('the worker runs a task as big as its own config', async () => statuses([big.id])[0] === 'succeeded', 60_000, 100);
+    await until('the worker runs a task as big as its own config', async () => statuses([big.id])[0] === 'completed', 60_000, 100);
     expect(await worker.stop()).toBe(0);
   });
 });

@@ -19,9 +19,9 @@ const train = async (epochs: number, output: string): Promise<string> => {
   const id = r.body.id as string;
   const t = await until(`${output} to finish`, async () => {
     const t = (await api(env.url, 'GET', `/api/v1/tasks/${id}`)).body;
-    return ['succeeded', 'failed', 'cancelled'].includes(t.status) ? t : null;
+    return ['completed', 'failed', 'cancelled'].includes(t.status) ? t : null;
   }, 60_000);
-  expect(t.status, JSON.stringify(t.error)).toBe('succeeded');
+  expect(t.status, JSON.stringify(t.error)).toBe('completed');
   return id;
 };
 

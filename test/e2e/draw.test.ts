@@ -31,9 +31,9 @@ const submit = async (body: Record<string, unknown>): Promise<string> => {
 const succeeded = async (id: string, ms: number) => {
   const t = await until(`task ${id}`, async () => {
     const t = (await api(env.url, 'GET', `/api/v1/tasks/${id}`)).body;
-    return ['succeeded', 'failed', 'cancelled'].includes(t.status) ? t : null;
+    return ['completed', 'failed', 'cancelled'].includes(t.status) ? t : null;
   }, ms, 200);
-  expect(t.status, JSON.stringify(t.error)).toBe('succeeded');
+  expect(t.status, JSON.stringify(t.error)).toBe('completed');
 };
 
 beforeAll(async () => {

@@ -23,7 +23,7 @@ beforeAll(async () => {
   await putDataset(env.url, 'digits', mnistLike(30));
   const r = await api(env.url, 'POST', '/api/v1/tasks', { name: 'short', script: 'steps.py', params: { steps: 3, step_s: 0.01 } });
   taskId = r.body.id as string;
-  await until('the task to finish', async () => (await api(env.url, 'GET', `/api/v1/tasks/${taskId}`)).body.status === 'succeeded', 30_000);
+  await until('the task to finish', async () => (await api(env.url, 'GET', `/api/v1/tasks/${taskId}`)).body.status === 'completed', 30_000);
 }, 60_000);
 
 afterAll(async () => {

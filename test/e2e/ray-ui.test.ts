@@ -52,12 +52,12 @@ describe('Ray in the UI', () => {
       'the Ray task to end',
       async () => {
         const t = (await api(env.url, 'GET', `/api/v1/tasks/${id}`)).body;
-        return ['succeeded', 'failed', 'cancelled'].includes(t.status) ? t : null;
+        return ['completed', 'failed', 'cancelled'].includes(t.status) ? t : null;
       },
       240_000,
       250,
     );
-    expect(task.status, JSON.stringify(task.error)).toBe('succeeded');
+    expect(task.status, JSON.stringify(task.error)).toBe('completed');
     const job = `lr-${id}-1`;
     const link = `${head.replace(/\/$/, '')}/#/jobs/${job}`;
     expect(task).toMatchObject({ executor: 'ray', placement: { kind: 'ray-job', submission_id: job, dashboard_url: link } });
@@ -86,7 +86,7 @@ describe('Ray in the UI', () => {
     expect(await banner.locator('li').count()).toBe(1); // the head that answers is not named
     const row = ui.page.locator(`tr[data-task-id="${id}"]`);
     await row.waitFor();
-    expect(await row.getAttribute('data-status')).toBe('queued');
+    expect(await row.getAttribute('data-status')).toBe('pending');
     expect((await row.locator('[data-testid="task-executor"]').textContent())?.trim()).toBe('ray-down');
     await screenshot(ui.page, 'tasks-executor-down');
     expectNoConsoleErrors(ui);

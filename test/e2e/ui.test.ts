@@ -34,7 +34,7 @@ const submit = async (body: Record<string, unknown>): Promise<string> => {
 
 const taskStatus = async (id: string): Promise<string> => (await api(env.url, 'GET', `/api/v1/tasks/${id}`)).body.status as string;
 
-const finished = (id: string) => until(`task ${id} to finish`, async () => (['succeeded', 'failed', 'cancelled'].includes(await taskStatus(id)) ? true : null), 30_000);
+const finished = (id: string) => until(`task ${id} to finish`, async () => (['completed', 'failed', 'cancelled'].includes(await taskStatus(id)) ? true : null), 30_000);
 
 /** How far the page sticks out sideways past the viewport (0 when it fits: the 375 px check). */
 const overflow = async (page: Page, width: number): Promise<number> => ((await page.evaluate('document.documentElement.scrollWidth')) as number) - width;
@@ -60,7 +60,7 @@ describe('web UI', () => {
     ids.running = await submit({ name: 'train_long', script: 'steps.py', params: { steps: 2000, step_s: 0.05 }, resources: { cpu: 3 } });
     await until('train_long to run', async () => (await taskStatus(ids.running!)) === 'running');
     ids.queued = await submit({ name: 'train_waiting', script: 'steps.py', params: { steps: 5 }, resources: { cpu: 2 } });
-    expect(await taskStatus(ids.queued)).toBe('queued');
+    expect(await taskStatus(ids.queued)).toBe('pending');
 
     const pages: { name: string; path: string; ready: string }[] = [
       { name: 'generate', path: '/', ready: '[data-testid="generate"]' },
@@ -135,7 +135,7 @@ describe('web UI', () => {
     const ui = await openPage(browser, `${env.url}/tasks/${id}`);
     await ui.page.waitForSelector('.log-line');
     await ui.page.waitForSelector('[role="progressbar"][aria-label="Task progress"]');
-    await ui.page.waitForSelector('.badge[data-status="succeeded"]', { timeout: 20_000 });
+    await ui.page.waitForSelector('.badge[data-status="completed"]', { timeout: 20_000 });
     await ui.page.waitForSelector('text=Result');
     expect(await ui.page.locator('.log-line').count()).toBeGreaterThanOrEqual(30);
     // Following the log kept it scrolled to the newest line all along.

@@ -54,7 +54,7 @@ it('a full pool whose tasks are not re-attached yet keeps its capacity: a task t
   await poll({ running: ['t-before-restart-1', 't-before-restart-2'], capacity: { py: 0 }, busy: { py: 2 }, done: [] });
   expect(executor.capacity.cpu).toBeCloseTo(0.2);
   const [queued] = await submit(0.1);
-  expect((await store.get(queued!.task.id))?.status).toBe('queued');
+  expect((await store.get(queued!.task.id))?.status).toBe('pending');
   expect(executor.reserve(queued!.task)).toBe(false); // no free actor now: it waits
 
   // a driver from before `busy`: its pools have max_actors slots

@@ -29,8 +29,8 @@ it('a task submitted before the engine started waits for start(), then runs', as
   const [submitted] = await engine.submit({ tenant: 'default' }, [{ script: 'short.js', params: { ms: 1 }, resources: { cpu: 1 } }]);
   const id = submitted!.task.id;
   await new Promise((r) => setTimeout(r, 1500)); // a dispatch round had time to start it
-  expect((await store.get(id))?.status).toBe('queued');
+  expect((await store.get(id))?.status).toBe('pending');
   await engine.start();
-  const done = await until('the task to succeed', async () => ((await store.get(id))?.status === 'succeeded' ? true : null), 30_000);
+  const done = await until('the task to succeed', async () => ((await store.get(id))?.status === 'completed' ? true : null), 30_000);
   expect(done).toBe(true);
 });

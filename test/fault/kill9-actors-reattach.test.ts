@@ -51,8 +51,8 @@ it('a task on a warm actor survives kill -9 of the server: re-attached at once, 
 
   const task = await until('the task to end', async () => {
     const t = (await api(server!.url, 'GET', `/api/v1/tasks/${id}`)).body;
-    return ['succeeded', 'failed', 'cancelled'].includes(t.status) ? t : null;
+    return ['completed', 'failed', 'cancelled'].includes(t.status) ? t : null;
   }, 60_000, 100);
-  expect(task).toMatchObject({ status: 'succeeded', attempt: 1, result: { task_id: id, attempt: 1 } });
+  expect(task).toMatchObject({ status: 'completed', attempt: 1, result: { task_id: id, attempt: 1 } });
   expect(readLedger(ledger).get(id)).toEqual(new Map([[1, { run: 1, ret: 1 }]]));
 });

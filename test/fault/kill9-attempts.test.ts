@@ -1,7 +1,7 @@
 /**
  * What a kill -9 of the server costs the tasks it had, with a warm pool of one worker busy:
  * - tasks waiting for a worker never started their script: they must not use up an attempt
- *   (with the default of one attempt they would fail TASK_LOST), and they are `queued`, not
+ *   (with the default of one attempt they would fail TASK_LOST), and they are `pending`, not
  *   `running`, while they wait;
  * - the task whose script ran is re-queued (attempts left) and its script learns that this is
  *   its second attempt (ctx.attempt, LAKERAY_ATTEMPT);
@@ -42,7 +42,7 @@ it('a kill -9 costs an attempt only to tasks whose script had started', { timeou
   // Three more fit the executor's cpus, but the pool's only worker is busy.
   const waiting = [await submit({}), await submit({}), await submit({})];
   await new Promise((r) => setTimeout(r, 1500)); // time enough to be claimed, had they been
-  for (const id of waiting) expect((await task(id)).status).toBe('queued');
+  for (const id of waiting) expect((await task(id)).status).toBe('pending');
   expect((await task(held)).status).toBe('running');
 
   await server.kill('SIGKILL');
@@ -50,18 +50,18 @@ it('a kill -9 costs an attempt only to tasks whose script had started', { timeou
   const finished = async (id: string) =>
     until(`task ${id} to finish`, async () => {
       const t = await task(id);
-      return ['succeeded', 'failed', 'cancelled'].includes(t.status) ? t : null;
+      return ['completed', 'failed', 'cancelled'].includes(t.status) ? t : null;
     }, 60_000);
 
   for (const id of waiting) {
     const t = await finished(id);
-    expect(t, JSON.stringify(t)).toMatchObject({ status: 'succeeded', attempt: 1, error: null, result: { attempt: 1, env_attempt: '1' } });
+    expect(t, JSON.stringify(t)).toMatchObject({ status: 'completed', attempt: 1, error: null, result: { attempt: 1, env_attempt: '1' } });
   }
   const again = await finished(held);
-  expect(again).toMatchObject({ status: 'succeeded', attempt: 2, error: null, result: { attempt: 2, env_attempt: '2' } });
+  expect(again).toMatchObject({ status: 'completed', attempt: 2, error: null, result: { attempt: 2, env_attempt: '2' } });
   const states = (await api(server.url, 'GET', `/api/v1/tasks/${held}/events?types=state`)).body;
   const requeued = (states.events as { data: Record<string, unknown> }[]).map((e) => e.data).find((d) => d.reason === 'lease_lost');
-  expect(requeued).toMatchObject({ status: 'queued', error: { code: 'TASK_LOST' } });
+  expect(requeued).toMatchObject({ status: 'pending', error: { code: 'TASK_LOST' } });
   await server.kill('SIGTERM');
   server = null;
 });

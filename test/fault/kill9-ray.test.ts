@@ -3,7 +3,7 @@
  * local executor and two Ray executors on the run's real head (test/helpers/ray-head.ts), killed
  * with SIGKILL twice while Ray tasks run, each time restarted on the same port and state dir.
  * At the end every task is terminal (succeeded: each had attempts to spare), none is lost
- * (total == submitted), and none finished twice — by the database (one `succeeded` state event
+ * (total == submitted), and none finished twice — by the database (one `completed` state event
  * and one stored result per task), by the scripts themselves (scripts/ledger.py and ledger.js
  * note each run() entered and returned in a file of the task's own: no attempt ran twice, the
  * attempt that succeeded returned) and by Ray (one job per task attempt, one actors driver
@@ -98,7 +98,7 @@ it('survives two kill -9 of the server with half of 1,208 tasks on Ray: every ta
   };
   const submitted = new Set<string>();
   const succeeded = async (ids: Set<string>, executor: string) => {
-    const r = await api(server!.url, 'GET', `/api/v1/tasks?executor=${executor}&status=succeeded&limit=1000`);
+    const r = await api(server!.url, 'GET', `/api/v1/tasks?executor=${executor}&status=completed&limit=1000`);
     return (r.body.tasks as { id: string }[]).filter((t) => ids.has(t.id)).length;
   };
   const actorRunning = async () => (await api(server!.url, 'GET', `/api/v1/tasks?executor=${ACTORS_EXECUTOR}&status=running&limit=1`)).body.tasks.length > 0;
@@ -141,7 +141,7 @@ it('survives two kill -9 of the server with half of 1,208 tasks on Ray: every ta
   }
 
   await until('every task to end after the last restart', async () => {
-    const r = await api(server!.url, 'GET', '/api/v1/tasks?status=queued,running,cancelling&limit=1');
+    const r = await api(server!.url, 'GET', '/api/v1/tasks?status=pending,running,cancelling&limit=1');
     return r.body.tasks.length === 0;
   }, 480_000, 250);
   log(`all ended at ${Date.now() - t0} ms`);
@@ -151,7 +151,7 @@ it('survives two kill -9 of the server with half of 1,208 tasks on Ray: every ta
   const db = readDb(join(dir, 'state'));
   expect(db.tasks.length).toBe(submitted.size);
   expect(db.tasks.filter((t) => !submitted.has(t.id))).toEqual([]);
-  const notSucceeded = db.tasks.filter((t) => t.status !== 'succeeded');
+  const notSucceeded = db.tasks.filter((t) => t.status !== 'completed');
   expect(notSucceeded, JSON.stringify(notSucceeded.slice(0, 5))).toEqual([]); // every task had attempts to spare
   expect(db.succeededTwice).toEqual([]);
   expect(db.tasks.filter((t) => db.results.get(t.id) !== 1).map((t) => `${t.id}: ${db.results.get(t.id) ?? 0} results`)).toEqual([]);

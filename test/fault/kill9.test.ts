@@ -36,7 +36,7 @@ describe('crash recovery', () => {
     }
     // Let a good share run, then pull the plug.
     for (;;) {
-      const r = await api(server.url, 'GET', '/api/v1/tasks?status=succeeded&limit=1000');
+      const r = await api(server.url, 'GET', '/api/v1/tasks?status=completed&limit=1000');
       if (r.body.tasks.length >= 300) break;
       await new Promise((res) => setTimeout(res, 20));
     }
@@ -46,7 +46,7 @@ describe('crash recovery', () => {
     server = await startServerProcess(dir, config, port);
     const deadline = Date.now() + 180_000;
     for (;;) {
-      const r = await api(server.url, 'GET', '/api/v1/tasks?status=queued,running,cancelling&limit=1');
+      const r = await api(server.url, 'GET', '/api/v1/tasks?status=pending,running,cancelling&limit=1');
       if (r.body.tasks.length === 0) break;
       if (Date.now() > deadline) throw new Error('tasks did not finish after restart');
       await new Promise((res) => setTimeout(res, 100));
@@ -58,15 +58,15 @@ describe('crash recovery', () => {
     const byStatus = db.prepare('SELECT status, COUNT(*) AS n FROM tasks GROUP BY status').all() as { status: string; n: number }[];
     const total = byStatus.reduce((a, r) => a + r.n, 0);
     expect(total).toBe(TOTAL);
-    expect(byStatus.filter((r) => !['succeeded', 'failed', 'cancelled'].includes(r.status))).toEqual([]);
+    expect(byStatus.filter((r) => !['completed', 'failed', 'cancelled'].includes(r.status))).toEqual([]);
     const twice = db
       .prepare(
-        `SELECT task_id, COUNT(*) AS n FROM events WHERE type = 'state' AND json_extract(data, '$.status') = 'succeeded'
+        `SELECT task_id, COUNT(*) AS n FROM events WHERE type = 'state' AND json_extract(data, '$.status') = 'completed'
          GROUP BY task_id HAVING n > 1`,
       )
       .all();
     expect(twice).toEqual([]);
-    const succeeded = byStatus.find((r) => r.status === 'succeeded')?.n ?? 0;
+    const succeeded = byStatus.find((r) => r.status === 'completed')?.n ?? 0;
     expect(succeeded).toBe(TOTAL); // every task had attempts left to finish after the crash
     const recovered = db.prepare(`SELECT COUNT(*) AS n FROM events WHERE type = 'state' AND json_extract(data, '$.reason') = 'lease_lost'`).get() as { n: number };
     expect(recovered.n).toBeGreaterThan(0);

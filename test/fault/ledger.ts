@@ -1,6 +1,6 @@
 /**
  * What the kill -9 tests check after the run, from three sides: the server's database (every
- * task terminal, one `succeeded` state event and one stored result per task), the scripts'
+ * task terminal, one `completed` state event and one stored result per task), the scripts'
  * ledger (scripts/ledger.py and ledger.js write `<task id> <attempt> run|ret` to a file of the
  * task's own: no attempt of a task ran twice, the attempt that succeeded is one that returned),
  * and Ray's job list (one job per task attempt).
@@ -18,11 +18,11 @@ export interface TaskRow {
 
 export interface DbView {
   tasks: TaskRow[];
-  /** tasks with more than one `succeeded` state event */
+  /** tasks with more than one `completed` state event */
   succeededTwice: string[];
   /** result events per task */
   results: Map<string, number>;
-  /** `queued` state events with reason lease_lost (an attempt the crash took) */
+  /** `pending` state events with reason lease_lost (an attempt the crash took) */
   leaseLost: number;
   /** why attempts were retried: `<reason>/<error code>: <count>` over the re-queueing state events */
   retries: Record<string, number>;
@@ -34,7 +34,7 @@ export function readDb(stateDir: string): DbView {
     const tasks = db.prepare('SELECT id, status, attempt, executor FROM tasks').all() as TaskRow[];
     const succeededTwice = (
       db
-        .prepare(`SELECT task_id FROM events WHERE type = 'state' AND json_extract(data, '$.status') = 'succeeded' GROUP BY task_id HAVING COUNT(*) > 1`)
+        .prepare(`SELECT task_id FROM events WHERE type = 'state' AND json_extract(data, '$.status') = 'completed' GROUP BY task_id HAVING COUNT(*) > 1`)
         .all() as { task_id: string }[]
     ).map((r) => r.task_id);
     const results = new Map(
@@ -44,7 +44,7 @@ export function readDb(stateDir: string): DbView {
     const retried = db
       .prepare(
         `SELECT json_extract(data, '$.reason') || '/' || json_extract(data, '$.error.code') AS why, COUNT(*) AS n FROM events
-         WHERE type = 'state' AND json_extract(data, '$.status') = 'queued' AND json_extract(data, '$.error') IS NOT NULL GROUP BY why`,
+         WHERE type = 'state' AND json_extract(data, '$.status') = 'pending' AND json_extract(data, '$.error') IS NOT NULL GROUP BY why`,
       )
       .all() as { why: string; n: number }[];
     return { tasks, succeededTwice, results, leaseLost: n, retries: Object.fromEntries(retried.map((r) => [r.why, r.n])) };
@@ -97,7 +97,7 @@ export function checkLedger(ledger: Ledger, tasks: readonly TaskRow[]): LedgerFi
   for (const t of tasks) {
     const attempts = ledger.get(t.id) ?? new Map();
     for (const [n, a] of attempts) if (a.run > 1) f.attemptRanTwice.push(`${t.id} attempt ${n} ran ${a.run} times`);
-    if (t.status === 'succeeded' && (attempts.get(t.attempt)?.ret ?? 0) !== 1) f.succeededWithoutRun.push(`${t.id} attempt ${t.attempt}`);
+    if (t.status === 'completed' && (attempts.get(t.attempt)?.ret ?? 0) !== 1) f.succeededWithoutRun.push(`${t.id} attempt ${t.attempt}`);
     if ([...attempts.values()].filter((a) => a.ret > 0).length > 1) f.returnedInSeveralAttempts.push(t.id);
   }
   return f;

@@ -32,7 +32,7 @@ const TOTAL = Number(process.env.LAKERAY_FAULT_TASKS ?? 5000);
 const BATCHES = 100;
 // Both schedulers run on this machine under its default node name: one node, owner and standby of its `local@<node>`.
 const EXECUTOR = `local@${hostname()}`;
-const TERMINAL = ['succeeded', 'failed', 'cancelled'];
+const TERMINAL = ['completed', 'failed', 'cancelled'];
 const SSE_TASKS = 10;
 /** No-ops submitted at each scheduler kill, so the new owner has something to dispatch. */
 const PROBES = 5;
@@ -331,7 +331,7 @@ async function scenario(c: Cluster, began: number): Promise<void> {
     if (JSON.stringify(seen) !== JSON.stringify(stored)) gaps.push(`${id}: saw ${seen.join(',')}; stored ${stored.join(',')}`);
   }
   const unexpected = rows.filter((r) => {
-    if (r.kind === 'noop' || r.kind === 'sleep') return r.status !== 'succeeded';
+    if (r.kind === 'noop' || r.kind === 'sleep') return r.status !== 'completed';
     if (r.kind === 'fail') return r.status !== 'failed';
     return false;
   });

@@ -18,7 +18,7 @@ export const taskFixture = (over: Partial<Task> & Pick<Task, 'id' | 'created_at'
   tenant: 'default',
   labels: {},
   service: null,
-  status: 'queued',
+  status: 'pending',
   attempt: 0,
   updated_at: over.created_at,
   started_at: null,

@@ -98,7 +98,7 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesOptions> = async (app
         // The client left while we awaited: its 'close' has fired already, nothing to follow.
         if (reply.raw.destroyed) return reply.hijack();
         reply.hijack();
-        stream(reply.raw, { tasks, caller, taskId: task.id, after, heartbeatMs, open, queueWatch: task.status === 'queued' ? queueWatch : undefined });
+        stream(reply.raw, { tasks, caller, taskId: task.id, after, heartbeatMs, open, queueWatch: task.status === 'pending' ? queueWatch : undefined });
         return reply;
       }
       const types = request.query.types?.split(',');
@@ -156,7 +156,7 @@ function stream(res: ServerResponse, o: StreamOptions): void {
     taskId: o.taskId,
     after: o.after,
     emit: (ev) => {
-      if (ev.type === 'state' && ev.data.status !== 'queued') unwatch();
+      if (ev.type === 'state' && ev.data.status !== 'pending') unwatch();
       outbox.push(ev);
     },
     // Finished (or gone): end once what is queued has been written.

@@ -97,7 +97,7 @@ function withNodes(
     listed.push({
       ...queue,
       health: live.length > 0 ? queue.health : { ok: false, message: 'no scheduler node takes tasks from this queue: they wait until one runs' },
-      load: { queued: count(base, 'queued'), running: 0 },
+      load: { queued: count(base, 'pending'), running: 0 },
     });
     for (const o of rows) {
       const held = o.expires_at > now;
@@ -106,7 +106,7 @@ function withNodes(
         ...describe(own ?? { ...s, used: {} }, o.executor, base),
         ...(held ? {} : { health: { ok: false, message: `node ${o.executor.slice(base.length + 1)} stopped renewing its ownership: another node recovers its tasks` } }),
         node: { owner: o.owner!, epoch: o.epoch, lease: held ? 'held' : 'lapsed', expires_at: o.expires_at },
-        load: { queued: count(o.executor, 'queued'), running: count(o.executor, 'running', 'cancelling') },
+        load: { queued: count(o.executor, 'pending'), running: count(o.executor, 'running', 'cancelling') },
       });
     }
   }

@@ -50,7 +50,7 @@ interface Incarnation {
 
 /** "exited with code 1" / "returned" / the error's first line, for log lines. */
 const describeEnd = (outcome: RunOutcome): string => {
-  if (outcome.kind === 'succeeded') return 'run() returned';
+  if (outcome.kind === 'completed') return 'run() returned';
   if (outcome.kind === 'cancelled') return 'was stopped';
   const first = outcome.error.message.split('\n', 1)[0] ?? '';
   return `failed (${outcome.error.code}: ${first})`;
@@ -166,7 +166,7 @@ export class ServiceRun {
 
     const { spec } = this.opts;
     const end = describeEnd(outcome);
-    if (!shouldRestart(spec.restart, outcome.kind === 'succeeded')) return this.finish(outcome);
+    if (!shouldRestart(spec.restart, outcome.kind === 'completed')) return this.finish(outcome);
     if (this.restarts >= spec.max_restarts) {
       this.log('warn', `the service ${end}; not restarted: max_restarts (${spec.max_restarts}) reached`);
       if (outcome.kind !== 'failed') return this.finish(outcome);

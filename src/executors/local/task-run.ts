@@ -85,7 +85,7 @@ export class TaskRun {
   outcomeAtDone(): RunOutcome {
     if (this.cancelRequested) return { kind: 'cancelled' };
     if (this.error !== undefined) return { kind: 'failed', error: this.error };
-    if (this.result !== undefined) return { kind: 'succeeded', result: this.result.value };
+    if (this.result !== undefined) return { kind: 'completed', result: this.result.value };
     return { kind: 'failed', error: taskError('EXECUTOR_ERROR', 'the harness finished the task without a result or an error') };
   }
 

@@ -238,7 +238,7 @@ export class LakeService {
   private async activeTask(taskId: string): Promise<Task> {
     const task = await this.deps.store.get(taskId);
     if (!task || task.tenant !== this.tenant) throw new LakerayError('TASK_NOT_FOUND', `X-Lakeray-Task: task ${taskId} does not exist`);
-    if (isTerminal(task.status) || task.status === 'queued') {
+    if (isTerminal(task.status) || task.status === 'pending') {
       await this.pins.forget(taskId);
       throw new LakerayError('INVALID_REQUEST', `X-Lakeray-Task: task ${taskId} is ${task.status}, not running`);
     }
@@ -249,7 +249,7 @@ export class LakeService {
   private async activeUser(kind: LakeKind, name: string): Promise<Task | null> {
     for (const id of await this.pins.usersOf(kind, name, this.tenant)) {
       const task = await this.deps.store.get(id);
-      if (task && task.tenant === this.tenant && !isTerminal(task.status) && task.status !== 'queued') return task;
+      if (task && task.tenant === this.tenant && !isTerminal(task.status) && task.status !== 'pending') return task;
       await this.pins.forget(id);
     }
     let cursor: string | undefined;

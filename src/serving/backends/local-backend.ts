@@ -174,7 +174,7 @@ export class LocalBackend implements ReplicaPoolBackend {
     } catch {
       return this.forget(r, { code: 'TASK_LOST', message: `replica task ${r.taskId} is gone` });
     }
-    if (task.status === 'succeeded' || task.status === 'failed' || task.status === 'cancelled') {
+    if (task.status === 'completed' || task.status === 'failed' || task.status === 'cancelled') {
       return this.forget(r, r.stopping ? null : (task.error ?? { code: 'PROCESS_EXITED', message: `replica task ${task.id} ended ${task.status}` }));
     }
     if (r.state !== 'starting' || task.status !== 'running') return;

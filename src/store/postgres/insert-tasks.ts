@@ -54,7 +54,7 @@ export async function insertTasks(client: pg.PoolClient, tasks: NewTask[], now: 
       continue;
     }
     // The state machine has one entry state; anything else is a bug in the caller.
-    if (task.status !== 'queued') throw new LakerayError('INTERNAL_ERROR', `new task ${task.id} must be queued, not ${task.status}`);
+    if (task.status !== 'pending') throw new LakerayError('INTERNAL_ERROR', `new task ${task.id} must be queued, not ${task.status}`);
     const stored: Task = { ...task, last_seq: 1 };
     fresh.push({ task: stored, body_hash });
     results.push({ task: stored, created: true });
@@ -76,7 +76,7 @@ export async function insertTasks(client: pg.PoolClient, tasks: NewTask[], now: 
   const rows = new EventRows();
   for (const { task } of fresh) {
     if (!inserted.has(task.id)) continue;
-    const event: TaskEvent = { task_id: task.id, tenant: task.tenant, seq: 1, type: 'state', ts: now, data: { status: 'queued' } };
+    const event: TaskEvent = { task_id: task.id, tenant: task.tenant, seq: 1, type: 'state', ts: now, data: { status: 'pending' } };
     rows.add(event);
     events.push(event);
   }

@@ -10,7 +10,7 @@ import type { Connection } from './connection.ts';
 const SQL = {
   giveBack: `WITH moved AS (
                UPDATE tasks SET executor = home_executor, home_executor = NULL
-               WHERE executor = $1 AND status = 'queued' AND home_executor IS NOT NULL RETURNING id, executor)
+               WHERE executor = $1 AND status = 'pending' AND home_executor IS NOT NULL RETURNING id, executor)
              SELECT id, pg_notify('lakeray_queued', executor) FROM moved`,
 };
 

@@ -39,7 +39,7 @@ const SQL = {
     WITH gone AS (
       DELETE FROM executor_owners o
       WHERE o.executor = ANY($1::text[]) AND o.expires_at <= $2
-        AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.executor = o.executor AND t.status IN ('queued', 'running', 'cancelling'))
+        AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.executor = o.executor AND t.status IN ('pending', 'running', 'cancelling'))
       RETURNING o.executor, o.epoch
     )
     INSERT INTO executor_epochs AS e (executor, epoch) SELECT executor, epoch FROM gone

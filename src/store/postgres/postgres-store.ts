@@ -174,7 +174,7 @@ export class PostgresTaskStore implements TaskStore {
         const event: TaskEvent = { task_id: task.id, tenant: task.tenant, seq, type: 'state', ts: r.now, data };
         for (const e of before) events.add(e);
         events.add(event);
-        if (r.to === 'queued') requeued.push(task.executor);
+        if (r.to === 'pending') requeued.push(task.executor);
         results.push({ task, event, before });
       }
       await events.flush(client);

@@ -28,9 +28,9 @@ const READY = '(not_before IS NULL OR not_before <= $2)';
 
 /** A recursive CTE `name` of the tenants with queued tasks on `executor`, one tasks_dispatch probe per tenant. */
 const skipScanTenants = (name: string, executor: string): string => `${name} AS (
-      (SELECT tenant FROM tasks WHERE status = 'queued' AND executor = ${executor} ORDER BY tenant LIMIT 1)
+      (SELECT tenant FROM tasks WHERE status = 'pending' AND executor = ${executor} ORDER BY tenant LIMIT 1)
       UNION ALL
-      SELECT (SELECT n.tenant FROM tasks n WHERE n.status = 'queued' AND n.executor = ${executor} AND n.tenant > p.tenant ORDER BY n.tenant LIMIT 1)
+      SELECT (SELECT n.tenant FROM tasks n WHERE n.status = 'pending' AND n.executor = ${executor} AND n.tenant > p.tenant ORDER BY n.tenant LIMIT 1)
       FROM ${name} p WHERE p.tenant IS NOT NULL
     )`;
 
@@ -38,7 +38,7 @@ const skipScanTenants = (name: string, executor: string): string => `${name} AS 
 const tenantHeads = (tenants: string, executor: string): string => `
       SELECT t.* FROM (SELECT tenant FROM ${tenants} WHERE tenant IS NOT NULL) p CROSS JOIN LATERAL (
         SELECT * FROM tasks
-        WHERE status = 'queued' AND executor = ${executor} AND tenant = p.tenant AND ${READY}
+        WHERE status = 'pending' AND executor = ${executor} AND tenant = p.tenant AND ${READY}
         ORDER BY ${DISPATCH_ORDER} LIMIT $4
       ) t`;
 
@@ -128,7 +128,7 @@ export const SQL = {
   /** The queue's head ($1 executor, $2 now, $3 limit), on tasks_queue_order. */
   queuedHead: `
     SELECT * FROM tasks
-    WHERE status = 'queued' AND executor = $1 AND ${READY}
+    WHERE status = 'pending' AND executor = $1 AND ${READY}
     ORDER BY ${DISPATCH_ORDER} LIMIT $3`,
 
   /**
@@ -141,14 +141,14 @@ export const SQL = {
    */
   queuedPerTenant: `
     WITH RECURSIVE tenants AS (
-      (SELECT tenant FROM tasks WHERE status = 'queued' AND executor = $1 ORDER BY tenant LIMIT 1)
+      (SELECT tenant FROM tasks WHERE status = 'pending' AND executor = $1 ORDER BY tenant LIMIT 1)
       UNION ALL
-      SELECT (SELECT n.tenant FROM tasks n WHERE n.status = 'queued' AND n.executor = $1 AND n.tenant > p.tenant ORDER BY n.tenant LIMIT 1)
+      SELECT (SELECT n.tenant FROM tasks n WHERE n.status = 'pending' AND n.executor = $1 AND n.tenant > p.tenant ORDER BY n.tenant LIMIT 1)
       FROM tenants p WHERE p.tenant IS NOT NULL
     )
     SELECT h.* FROM (SELECT tenant FROM tenants WHERE tenant IS NOT NULL) p CROSS JOIN LATERAL (
       SELECT * FROM tasks
-      WHERE status = 'queued' AND executor = $1 AND tenant = p.tenant AND ${READY}
+      WHERE status = 'pending' AND executor = $1 AND tenant = p.tenant AND ${READY}
       ORDER BY ${DISPATCH_ORDER} LIMIT $4
     ) h
     ORDER BY h.priority DESC, h.created_at ASC, h.id ASC LIMIT $3`,
@@ -159,9 +159,9 @@ export const SQL = {
    */
   queuedHeadShared: `
     SELECT * FROM (
-      (SELECT * FROM tasks WHERE status = 'queued' AND executor = $1 AND ${READY} ORDER BY ${DISPATCH_ORDER} LIMIT $3)
+      (SELECT * FROM tasks WHERE status = 'pending' AND executor = $1 AND ${READY} ORDER BY ${DISPATCH_ORDER} LIMIT $3)
       UNION ALL
-      (SELECT * FROM tasks WHERE status = 'queued' AND executor = $4 AND ${READY} ORDER BY ${DISPATCH_ORDER} LIMIT $3)
+      (SELECT * FROM tasks WHERE status = 'pending' AND executor = $4 AND ${READY} ORDER BY ${DISPATCH_ORDER} LIMIT $3)
     ) q
     ORDER BY ${DISPATCH_ORDER} LIMIT $3`,
 
@@ -187,10 +187,10 @@ export const SQL = {
   queuePositions: `
     SELECT w.id, (
       SELECT COUNT(*) FROM tasks o
-      WHERE o.status = 'queued' AND o.executor = w.executor
+      WHERE o.status = 'pending' AND o.executor = w.executor
         AND (o.priority > w.priority OR (o.priority = w.priority AND (o.created_at, o.id) < (w.created_at, w.id)))
     ) AS ahead
-    FROM tasks w WHERE w.id = ANY($1::text[]) AND w.status = 'queued'`,
+    FROM tasks w WHERE w.id = ANY($1::text[]) AND w.status = 'pending'`,
 
   /** A lease with no expiry is stale: nothing would ever renew or expire it. */
   staleLeases: `
@@ -217,10 +217,10 @@ export const SQL = {
     WHERE t.id = p.id AND t.lease_owner = $1 AND t.${LEASED} AND ($4::text IS NULL OR t.executor = $4)`,
 
   /** Its events go with it (ON DELETE CASCADE). */
-  deleteTerminalTask: `DELETE FROM tasks WHERE id = $1 AND status IN ('succeeded', 'failed', 'cancelled')`,
+  deleteTerminalTask: `DELETE FROM tasks WHERE id = $1 AND status IN ('completed', 'failed', 'cancelled')`,
 
   counts: `
     SELECT executor, status, COUNT(*)::int AS count FROM tasks
-    WHERE status IN ('queued', 'running', 'cancelling')
+    WHERE status IN ('pending', 'running', 'cancelling')
     GROUP BY executor, status ORDER BY executor, status`,
 } as const;

@@ -22,7 +22,7 @@ const LOCK = `SELECT pg_advisory_xact_lock($1::int, k) FROM (SELECT DISTINCT has
 
 const SQL = {
   lock: LOCK,
-  queuedOf: `SELECT COUNT(*)::int AS n FROM tasks WHERE tenant = $1 AND status = 'queued'`,
+  queuedOf: `SELECT COUNT(*)::int AS n FROM tasks WHERE tenant = $1 AND status = 'pending'`,
   // running + cancelling: they hold their resources until their process is gone (TenantActivity).
   runningOf: `SELECT tenant, COUNT(*)::int AS n FROM tasks WHERE tenant = ANY($1::text[]) AND status IN ('running', 'cancelling') GROUP BY tenant`,
 } as const;

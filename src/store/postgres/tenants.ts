@@ -8,7 +8,7 @@ const activity = (oneTenant: boolean): string => {
   const only = oneTenant ? ' AND tenant = $2' : '';
   return `
   SELECT tenant, SUM(q)::int AS queued, SUM(r)::int AS running FROM (
-    SELECT tenant, 1 AS q, 0 AS r FROM tasks WHERE status = 'queued'${only}
+    SELECT tenant, 1 AS q, 0 AS r FROM tasks WHERE status = 'pending'${only}
     UNION ALL
     SELECT tenant, 0 AS q, 1 AS r FROM tasks WHERE status IN ('running', 'cancelling') AND lease_owner IS DISTINCT FROM $1${only}
   ) AS a GROUP BY tenant ORDER BY tenant`;

@@ -21,7 +21,7 @@ const SQL = {
   missed: `SELECT t.* FROM tasks t
            WHERE t.webhook IS NOT NULL AND t.finished_at IS NOT NULL
              AND (t.finished_at, t.id) > ($1, $2) AND t.finished_at <= $3
-             AND t.status IN ('succeeded', 'failed', 'cancelled')
+             AND t.status IN ('completed', 'failed', 'cancelled')
              AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.task_id = t.id AND d.event = 'completed')
            ORDER BY t.finished_at, t.id LIMIT $4`,
   insert: `INSERT INTO webhook_deliveries (id, task_id, tenant, event, url, secret, task, data, next_at, created_at, updated_at)

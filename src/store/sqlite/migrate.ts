@@ -7,6 +7,11 @@
  * failing migration leaves the schema exactly as it was, and two processes opening the same
  * database at once cannot both apply the same file (the second waits for the write lock,
  * then finds nothing left to do).
+ *
+ * Foreign keys are off while migrations run (the pragma cannot change inside a transaction, so
+ * it is set around it) and checked with `foreign_key_check` before the commit: a migration may
+ * rebuild a table the SQLite way (create, copy, drop, rename; 020) without the drop cascading
+ * into the rows that reference it, and still cannot leave a dangling reference behind.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -75,7 +80,15 @@ export const migrate = (db: Database, dir: string = MIGRATIONS_DIR): number[] =>
       record.run({ version: m.version, name: m.name, applied_at: Date.now() });
       done.push(m.version);
     }
+    const dangling = done.length ? (db.pragma('foreign_key_check') as { table: string; parent: string }[]) : [];
+    if (dangling.length) throw new Error(`migrations ${done.join(', ')} left ${dangling.length} rows of ${dangling[0]?.table} without their ${dangling[0]?.parent} row`);
     return done;
   });
-  return run.immediate();
+  const foreignKeys = db.pragma('foreign_keys', { simple: true }) as number;
+  if (foreignKeys) db.pragma('foreign_keys = OFF');
+  try {
+    return run.immediate();
+  } finally {
+    if (foreignKeys) db.pragma('foreign_keys = ON');
+  }
 };

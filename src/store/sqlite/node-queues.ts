@@ -11,7 +11,7 @@ import type { Task } from '../../domain/task.ts';
 
 const SQL = {
   giveBack: `UPDATE tasks SET executor = home_executor, home_executor = NULL
-             WHERE executor = @executor AND status = 'queued' AND home_executor IS NOT NULL RETURNING id`,
+             WHERE executor = @executor AND status = 'pending' AND home_executor IS NOT NULL RETURNING id`,
 };
 
 /** Dispatch order: priority DESC, created_at, id (ids are ASCII: code units compare as bytes). */

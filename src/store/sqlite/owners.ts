@@ -27,7 +27,7 @@ const SQL = {
   prune: `
     DELETE FROM executor_owners AS o
     WHERE o.executor IN (SELECT value FROM json_each(@executors)) AND o.expires_at <= @before
-      AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.executor = o.executor AND t.status IN ('queued', 'running', 'cancelling'))
+      AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.executor = o.executor AND t.status IN ('pending', 'running', 'cancelling'))
     RETURNING executor, epoch`,
   tombstone: `
     INSERT INTO executor_epochs (executor, epoch) VALUES (@executor, @epoch)

@@ -35,17 +35,17 @@ export const SQL = {
 
   /** The queued tasks among @ids, with their executors. */
   queuedAmong: `
-    SELECT t.id, t.executor FROM tasks t JOIN json_each(@ids) w ON t.id = w.value WHERE t.status = 'queued'`,
+    SELECT t.id, t.executor FROM tasks t JOIN json_each(@ids) w ON t.id = w.value WHERE t.status = 'pending'`,
 
   /** One executor's queue in dispatch order, ids only (walks tasks_queue_order, no row reads). */
   queueOrder: `
     SELECT id FROM tasks INDEXED BY tasks_queue_order
-    WHERE status = 'queued' AND executor = @executor
+    WHERE status = 'pending' AND executor = @executor
     ORDER BY priority DESC, created_at, id`,
 
   queuePosition: `
     SELECT COUNT(*) AS ahead FROM tasks o
-    WHERE o.status = 'queued' AND o.executor = @executor
+    WHERE o.status = 'pending' AND o.executor = @executor
       AND (o.priority > @priority
            OR (o.priority = @priority AND (o.created_at, o.id) < (@created_at, @id)))`,
 
@@ -79,7 +79,7 @@ export const SQL = {
 
   deleteEvents: `DELETE FROM events WHERE task_id = @id`,
 
-  deleteTerminalTask: `DELETE FROM tasks WHERE id = @id AND status IN ('succeeded', 'failed', 'cancelled')`,
+  deleteTerminalTask: `DELETE FROM tasks WHERE id = @id AND status IN ('completed', 'failed', 'cancelled')`,
 
   /**
    * Active tasks only, each status from the index that holds it (covering walks): queued ones
@@ -87,7 +87,7 @@ export const SQL = {
    */
   counts: `
     SELECT executor, status, COUNT(*) AS count FROM tasks INDEXED BY tasks_queue_order
-    WHERE status = 'queued' GROUP BY executor
+    WHERE status = 'pending' GROUP BY executor
     UNION ALL
     SELECT executor, status, COUNT(*) AS count FROM tasks INDEXED BY tasks_leased
     WHERE status IN ('running', 'cancelling') GROUP BY executor, status

@@ -12,7 +12,7 @@ export function queuePositions(db: Database.Database, q: Statements, ids: readon
   if (ids.length === 1) {
     // One task: counting what is ahead through the index beats ranking the whole queue.
     const row = q.getTask.get({ id: ids[0] }) as TaskRow | undefined;
-    if (!row || row.status !== 'queued') return out;
+    if (!row || row.status !== 'pending') return out;
     const { ahead } = q.queuePosition.get({ executor: row.executor, priority: row.priority, created_at: row.created_at, id: row.id }) as {
       ahead: number;
     };

@@ -51,10 +51,10 @@ const walkBudget = (limit: number): number => 4 * limit + 256;
 /** The executor's tenants with queued tasks, in tenant order, one index seek each. */
 const TENANTS = `
   WITH RECURSIVE tenants(name) AS (
-    SELECT (SELECT MIN(tenant) FROM tasks WHERE status = 'queued' AND executor = @executor)
+    SELECT (SELECT MIN(tenant) FROM tasks WHERE status = 'pending' AND executor = @executor)
     UNION ALL
     SELECT (SELECT MIN(tenant) FROM tasks
-            WHERE status = 'queued' AND executor = @executor AND tenant > tenants.name)
+            WHERE status = 'pending' AND executor = @executor AND tenant > tenants.name)
     FROM tenants WHERE tenants.name IS NOT NULL
   )`;
 
@@ -66,7 +66,7 @@ export const QUEUED_SQL = {
   /** The ready queue in dispatch order, as [tenant, rowid], read lazily by the greedy walk. */
   walk: `
     SELECT tenant, rowid FROM tasks INDEXED BY tasks_queue_order
-    WHERE status = 'queued' AND executor = @executor AND (not_before IS NULL OR not_before <= @now)
+    WHERE status = 'pending' AND executor = @executor AND (not_before IS NULL OR not_before <= @now)
     ORDER BY priority DESC, created_at ASC, id ASC`,
 
   /**
@@ -75,7 +75,7 @@ export const QUEUED_SQL = {
    */
   head: `
     SELECT id FROM tasks INDEXED BY tasks_queue_order
-    WHERE status = 'queued' AND executor = @executor AND (not_before IS NULL OR not_before <= @now)
+    WHERE status = 'pending' AND executor = @executor AND (not_before IS NULL OR not_before <= @now)
     ORDER BY priority DESC, created_at ASC, id ASC
     LIMIT @limit`,
 
@@ -98,7 +98,7 @@ export const QUEUED_SQL = {
       SELECT c.rowid AS rid, c.priority, c.created_at, c.id
       FROM tenants JOIN tasks c ON c.rowid IN (
         SELECT rowid FROM tasks INDEXED BY tasks_dispatch
-        WHERE status = 'queued' AND executor = @executor AND tenant = tenants.name
+        WHERE status = 'pending' AND executor = @executor AND tenant = tenants.name
           AND (not_before IS NULL OR not_before <= @now)
         ORDER BY priority DESC, created_at ASC, id ASC
         LIMIT @per_tenant)
@@ -160,7 +160,7 @@ export class QueuedCandidates {
     const out: (CandidateRow | undefined)[] = ids.map((id) => {
       const row = lookup(id);
       // A copy the caller may keep; only a row known as queued can stand for this one.
-      return row !== undefined && row.status === 'queued' ? { ...row, id } : undefined;
+      return row !== undefined && row.status === 'pending' ? { ...row, id } : undefined;
     });
     const missing = ids.filter((_, i) => out[i] === undefined);
     if (missing.length > 0) {

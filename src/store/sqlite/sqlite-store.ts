@@ -155,13 +155,13 @@ export class SqliteTaskStore implements TaskStore {
           }
         }
         // The state machine has one entry state; anything else is a bug in the caller.
-        if (task.status !== 'queued') throw new LakerayError('INTERNAL_ERROR', `new task ${task.id} must be queued, not ${task.status}`);
+        if (task.status !== 'pending') throw new LakerayError('INTERNAL_ERROR', `new task ${task.id} must be queued, not ${task.status}`);
         const stored: Task = { ...task, last_seq: 1 };
         const row = taskToParams(stored, body_hash);
         taskRows.add(row);
         this.memory.rememberNew(stored, mutableOf(row));
-        const event: TaskEvent = { task_id: task.id, tenant: task.tenant, seq: 1, type: 'state', ts: now, data: { status: 'queued' } };
-        eventRows.add(task.id, 1, 'state', now, '{"status":"queued"}');
+        const event: TaskEvent = { task_id: task.id, tenant: task.tenant, seq: 1, type: 'state', ts: now, data: { status: 'pending' } };
+        eventRows.add(task.id, 1, 'state', now, '{"status":"pending"}');
         results.push({ task: stored, created: true });
         events.push(event);
       }

@@ -13,7 +13,7 @@ const activity = (oneTenant: boolean): string => {
   const onlyRunning = oneTenant ? ' AND +tenant = @tenant' : '';
   return `
   SELECT tenant, SUM(q) AS queued, SUM(r) AS running FROM (
-    SELECT tenant, 1 AS q, 0 AS r FROM tasks WHERE status = 'queued'${only}
+    SELECT tenant, 1 AS q, 0 AS r FROM tasks WHERE status = 'pending'${only}
     UNION ALL
     SELECT tenant, 0 AS q, 1 AS r FROM tasks WHERE status IN ('running', 'cancelling') AND lease_owner IS NOT @owner${onlyRunning}
   ) GROUP BY tenant ORDER BY tenant`;

@@ -39,7 +39,7 @@ export class SqliteWebhookOutbox implements WebhookOutboxStore {
         `SELECT t.* FROM tasks t
          WHERE t.webhook IS NOT NULL AND t.finished_at IS NOT NULL
            AND (t.finished_at, t.id) > (@after_at, @after_id) AND t.finished_at <= @until
-           AND t.status IN ('succeeded', 'failed', 'cancelled')
+           AND t.status IN ('completed', 'failed', 'cancelled')
            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.task_id = t.id AND d.event = 'completed')
          ORDER BY t.finished_at, t.id LIMIT @limit`,
       ),

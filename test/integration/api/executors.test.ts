@@ -73,10 +73,10 @@ describe("a task's executor and placement", () => {
   it('a task on the Ray executor that is down waits queued, its placement null', async () => {
     const r = await api(server.url, 'POST', '/api/v1/tasks', { script: 'ok.py', executor: 'ray-down', resources: { cpu: 1 } });
     expect(r.status).toBe(201);
-    expect(r.body).toMatchObject({ executor: 'ray-down', placement: null, status: 'queued' });
+    expect(r.body).toMatchObject({ executor: 'ray-down', placement: null, status: 'pending' });
     await new Promise((resolve) => setTimeout(resolve, 500));
     const list = await api(server.url, 'GET', '/api/v1/tasks?executor=ray-down');
-    expect(list.body.tasks.map((t: { id: string; status: string; placement: unknown }) => [t.id, t.status, t.placement])).toEqual([[r.body.id, 'queued', null]]);
+    expect(list.body.tasks.map((t: { id: string; status: string; placement: unknown }) => [t.id, t.status, t.placement])).toEqual([[r.body.id, 'pending', null]]);
   });
 
   it("a local task's placement is its kind alone: no pid", async () => {

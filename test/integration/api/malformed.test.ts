@@ -58,7 +58,7 @@ beforeAll(async () => {
   const submitted = await api(server.url, 'POST', '/api/v1/tasks', { script: 'ok.py' });
   expect(submitted.status).toBe(201);
   doneTask = submitted.body.id;
-  await until('the fixture task to finish', async () => (await api(server.url, 'GET', `/api/v1/tasks/${doneTask}`)).body.status === 'succeeded', 30_000);
+  await until('the fixture task to finish', async () => (await api(server.url, 'GET', `/api/v1/tasks/${doneTask}`)).body.status === 'completed', 30_000);
   tasksBefore = await taskCount();
 });
 
@@ -170,9 +170,9 @@ describe('well-formed edge cases are accepted', () => {
     expect(r.status, JSON.stringify(r.body)).toBe(201);
     const done = await until('the deep-params task', async () => {
       const t = (await api(server.url, 'GET', `/api/v1/tasks/${r.body.id}`)).body;
-      return ['succeeded', 'failed'].includes(t.status) ? t : null;
+      return ['completed', 'failed'].includes(t.status) ? t : null;
     }, 30_000);
-    expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
+    expect(done.status, JSON.stringify(done.error)).toBe('completed');
     expect(done.result.params).toEqual(nestedParams(63));
     const over = await submit({ script: 'ok.py', params: nestedParams(64) });
     expect(over.status).toBe(400);

@@ -52,7 +52,7 @@ describe('/metrics', () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await app.inject({ method: 'POST', url: '/api/v1/tasks', payload: validTask })).json().id);
     await p.until(ids[0] as string, (t) => t.status === 'running');
-    metrics.observer.finished('local', 'succeeded', 12.5);
+    metrics.observer.finished('local', 'completed', 12.5);
     metrics.observer.dispatched('local', 0.02);
     metrics.observer.events(41);
     metrics.countEvents(1);
@@ -63,7 +63,7 @@ describe('/metrics', () => {
     const text = res.body;
     expect(text).toContain('lakeray_queue_depth{executor="local"} 2');
     expect(text).toContain('lakeray_running_tasks{executor="local"} 1');
-    expect(text).toContain('lakeray_task_duration_seconds_count{executor="local",status="succeeded"} 1');
+    expect(text).toContain('lakeray_task_duration_seconds_count{executor="local",status="completed"} 1');
     expect(text).toContain('lakeray_dispatch_latency_seconds_bucket{le="0.025",executor="local"} 1');
     expect(text).toContain('lakeray_events_total 42');
     expect(text).toContain('process_cpu_user_seconds_total');

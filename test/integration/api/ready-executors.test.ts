@@ -28,10 +28,10 @@ describe('/ready with an executor down', () => {
         return (r.json() as Task).id;
       };
       const onCluster = await submit('cluster');
-      await taskUntil(server, await submit('local'), (t) => t.status === 'succeeded', 'the local task');
-      expect((await server.engine.get(CALLER, onCluster)).status).toBe('queued');
+      await taskUntil(server, await submit('local'), (t) => t.status === 'completed', 'the local task');
+      expect((await server.engine.get(CALLER, onCluster)).status).toBe('pending');
       cluster.reachable = true; // the lease loop's sweep looks at the queue again
-      await taskUntil(server, onCluster, (t) => t.status === 'succeeded', 'the cluster task once it is back');
+      await taskUntil(server, onCluster, (t) => t.status === 'completed', 'the cluster task once it is back');
       expect((await app.inject('/ready')).json()).toEqual({ status: 'ready', executors_down: [] });
     } finally {
       await app.close();

@@ -29,7 +29,7 @@ describe('POST /api/v1/tasks', () => {
     expect(res.statusCode).toBe(201);
     const task = res.json();
     expect(res.headers.location).toBe(`/api/v1/tasks/${task.id}`);
-    expect(task).toMatchObject({ name: 'mnist_cnn_v1', status: 'queued', script: 'hold.mjs', params: { epochs: 2 }, queue_position: 0, attempt: 0 });
+    expect(task).toMatchObject({ name: 'mnist_cnn_v1', status: 'pending', script: 'hold.mjs', params: { epochs: 2 }, queue_position: 0, attempt: 0 });
     expect(task.resources).toEqual({ cpu: 1, memory_mb: 0, gpu: 0, custom: {} });
     expect(new Date(task.created_at).toISOString()).toBe(task.created_at);
     expect(task.started_at).toBeNull();
@@ -59,7 +59,7 @@ describe('POST /api/v1/tasks', () => {
     const mismatch = await create({ ...validTask, idempotency_key: 'k-2' }, { 'idempotency-key': 'k-1' });
     expect(mismatch.statusCode).toBe(400);
     expect(await allIds()).toEqual([first.json().id]);
-    expect(await p.engine.events(CALLER, first.json().id, 0, 100)).toHaveLength(1); // only its `queued`
+    expect(await p.engine.events(CALLER, first.json().id, 0, 100)).toHaveLength(1); // only its `pending`
   });
 });
 
@@ -82,12 +82,12 @@ describe('POST /api/v1/tasks/batch', () => {
     expect(res.headers['preference-applied']).toBe('return=minimal');
     const { tasks } = res.json();
     expect(tasks).toHaveLength(2);
-    for (const t of tasks) expect(t).toEqual({ id: expect.any(String), status: 'queued' });
+    for (const t of tasks) expect(t).toEqual({ id: expect.any(String), status: 'pending' });
     expect((await allIds()).sort()).toEqual(tasks.map((t: { id: string }) => t.id).sort());
     // Any other preference (or none) gets the full representation.
     const full = await app.inject({ method: 'POST', url: '/api/v1/tasks/batch', payload: batch, headers: { prefer: 'return=representation' } });
     expect(full.headers['preference-applied']).toBeUndefined();
-    expect(full.json().tasks[0]).toMatchObject({ script: 'hold.mjs', status: 'queued', queue_position: 2 });
+    expect(full.json().tasks[0]).toMatchObject({ script: 'hold.mjs', status: 'pending', queue_position: 2 });
   });
 
   it('is all or nothing: one bad task writes nothing', async () => {
@@ -123,7 +123,7 @@ describe('GET /api/v1/tasks', () => {
     expect(running.tasks[0]).toMatchObject({ status: 'running', attempt: 1, gpus: ['0'], queue_position: null });
     expect(running.tasks[0]).not.toHaveProperty('lease_owner');
 
-    expect((await app.inject('/api/v1/tasks?status=queued')).json().tasks.map((t: { id: string }) => t.id)).toEqual(ids.slice(1).reverse());
+    expect((await app.inject('/api/v1/tasks?status=pending')).json().tasks.map((t: { id: string }) => t.id)).toEqual(ids.slice(1).reverse());
     expect((await app.inject('/api/v1/tasks?name=odd')).json().tasks).toHaveLength(2);
     expect((await app.inject('/api/v1/tasks?executor=local')).json().tasks).toHaveLength(5);
 

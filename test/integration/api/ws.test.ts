@@ -304,6 +304,6 @@ describe('WebSocket /api/v1/ws', () => {
     expect(storedProgress.length).toBeGreaterThan(100);
     expect(progress.length).toBeLessThan(storedProgress.length); // some were coalesced…
     expect(progress[progress.length - 1].data.fraction).toBe(1); // …and the latest arrived
-    expect(events[events.length - 1]).toMatchObject({ type: 'state', data: { status: 'succeeded' } });
+    expect(events[events.length - 1]).toMatchObject({ type: 'state', data: { status: 'completed' } });
   });
 });

@@ -219,7 +219,7 @@ describe('audited deletes', () => {
   it('records a member deleting a finished task in the tenant’s audit log', async () => {
     const created = await call('POST', '/api/v1/tasks', keys.member, { script: 'ok.py' });
     const id = created.body.id as string;
-    await until('the task finished', async () => (['succeeded', 'failed'].includes((await call('GET', `/api/v1/tasks/${id}`, keys.member)).body.status) ? true : undefined), 120_000, 100);
+    await until('the task finished', async () => (['completed', 'failed'].includes((await call('GET', `/api/v1/tasks/${id}`, keys.member)).body.status) ? true : undefined), 120_000, 100);
     expect((await call('DELETE', `/api/v1/tasks/${id}`, keys.member)).status).toBe(204);
     const entries = (await call('GET', '/api/v1/audit?limit=5', keys.admin)).body.entries as { action: string; target: string; key_id: string }[];
     expect(entries[0]).toMatchObject({ action: 'task.delete', target: id, key_id: keys.member.split('.')[1] });

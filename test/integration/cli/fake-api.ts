@@ -32,8 +32,8 @@ export const iso = (ms: number) => new Date(ms).toISOString();
 export function makeTask(over: Partial<TaskJson> = {}): TaskJson {
   return {
     id: 'tsk_1', name: 'demo', script: 'demo.py', input: null, output: null, params: {}, executor: 'local',
-    pool: null, resources: {}, priority: 0, timeout_s: null, status: 'queued', attempt: 0,
-    created_at: iso(Date.now() - 5000), started_at: null, finished_at: null, progress: null, result: null,
+    pool: null, resources: {}, priority: 0, timeout_s: null, status: 'pending', attempt: 0,
+    created_at: iso(Date.now() - 5000), started_at: null, finished_at: null, completed_at: null, progress: null, result: null,
     error: null, queue_position: 0, tenant: 'default', labels: {}, ...over,
   };
 }
@@ -106,7 +106,7 @@ export class FakeApi {
       return send(200, { ...t.task, ...before });
     }
     if (!sub && req.method === 'DELETE') {
-      if (['queued', 'running', 'cancelling'].includes(t.task.status)) return fail(409, 'TASK_ACTIVE', 'Task is still queued or running; cancel it first');
+      if (['pending', 'running', 'cancelling'].includes(t.task.status)) return fail(409, 'TASK_ACTIVE', 'Task is still queued or running; cancel it first');
       this.tasks.delete(id);
       return send(204);
     }

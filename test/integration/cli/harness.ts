@@ -27,7 +27,7 @@ export async function runCli(
 }
 
 /** A task that runs to `final` with progress, a log line, a metric and (on success) a result. */
-export function scriptedTask(id: string, final: 'succeeded' | 'failed' | 'cancelled' = 'succeeded'): FakeTask {
+export function scriptedTask(id: string, final: 'completed' | 'failed' | 'cancelled' = 'completed'): FakeTask {
   const t0 = Date.now() - 4000;
   const at = (s: number) => iso(t0 + s * 1000);
   const events: FakeTask['events'] = [
@@ -38,7 +38,7 @@ export function scriptedTask(id: string, final: 'succeeded' | 'failed' | 'cancel
     { seq: 5, type: 'metric', ts: at(2), data: { name: 'loss', value: 0.5, step: 2 } },
     { seq: 6, type: 'progress', ts: at(3), data: { fraction: 0.75, message: 'training', step: 3, total: 4 } },
   ];
-  if (final === 'succeeded') events.push({ seq: 7, type: 'result', ts: at(4), data: { value: { accuracy: 0.98 } } });
+  if (final === 'completed') events.push({ seq: 7, type: 'result', ts: at(4), data: { value: { accuracy: 0.98 } } });
   if (final === 'failed') events.push({ seq: 7, type: 'error', ts: at(4), data: { code: 'SCRIPT_ERROR', message: 'boom' } });
   if (final === 'cancelled') events.push({ seq: 7, type: 'state', ts: at(4), data: { status: 'cancelling' } });
   events.push({ seq: 8, type: 'state', ts: at(4), data: { status: final } });
@@ -49,9 +49,9 @@ export function scriptedTask(id: string, final: 'succeeded' | 'failed' | 'cancel
     started_at: at(0),
     finished_at: at(4),
     queue_position: null,
-    result: final === 'succeeded' ? { accuracy: 0.98 } : null,
+    result: final === 'completed' ? { accuracy: 0.98 } : null,
     error: final === 'failed' ? { code: 'SCRIPT_ERROR', message: 'boom' } : null,
   });
-  const before = { status: 'queued' as const, attempt: 0, started_at: null, finished_at: null, result: null, error: null, queue_position: 0 };
+  const before = { status: 'pending' as const, attempt: 0, started_at: null, finished_at: null, result: null, error: null, queue_position: 0 };
   return { task, events, before };
 }

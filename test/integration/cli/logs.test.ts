@@ -28,7 +28,7 @@ const submit = async (script: string, params: Record<string, unknown> = {}): Pro
 
 const status = async (id: string): Promise<string> => (await api(server.url, 'GET', `/api/v1/tasks/${id}`)).body.status as string;
 
-const settled = (id: string) => until(`${id} to finish`, async () => ['succeeded', 'failed', 'cancelled'].includes(await status(id)), 30_000);
+const settled = (id: string) => until(`${id} to finish`, async () => ['completed', 'failed', 'cancelled'].includes(await status(id)), 30_000);
 
 beforeAll(async () => {
   const dir = tempDir('lakeray-cli-logs-');
@@ -47,10 +47,10 @@ describe('lakeray logs of a task that logged nothing', () => {
     const id = await submit('quiet.py');
     await settled(id);
     const r = await runCli(['--url', server.url, 'logs', id]);
-    expect(r).toEqual({ code: 0, out: '', err: `task ${id} succeeded without logging anything (no output on stdout or stderr, no ctx.log)\n` });
+    expect(r).toEqual({ code: 0, out: '', err: `task ${id} completed without logging anything (no output on stdout or stderr, no ctx.log)\n` });
     // -f follows to the end, then says the same.
     const f = await runCli(['--url', server.url, 'logs', id, '-f']);
-    expect(f).toEqual({ code: 0, out: '', err: `task ${id} succeeded without logging anything (no output on stdout or stderr, no ctx.log)\n` });
+    expect(f).toEqual({ code: 0, out: '', err: `task ${id} completed without logging anything (no output on stdout or stderr, no ctx.log)\n` });
     // --json: the document says it (no lines); stderr stays quiet for programs.
     const j = await runCli(['--url', server.url, '--json', 'logs', id]);
     expect(j.code).toBe(0);
@@ -63,11 +63,11 @@ describe('lakeray logs of a task that logged nothing', () => {
     const queued = await submit('quiet_wait.py', { seconds: 60 });
     try {
       await until('the first to run', async () => (await status(running)) === 'running', 15_000);
-      expect(await status(queued)).toBe('queued');
+      expect(await status(queued)).toBe('pending');
       const r = await runCli(['--url', server.url, 'logs', running]);
       expect(r).toEqual({ code: 0, out: '', err: `task ${running} is running and has logged nothing yet (lakeray logs ${running} -f follows it)\n` });
       const q = await runCli(['--url', server.url, 'logs', queued]);
-      expect(q).toEqual({ code: 0, out: '', err: `task ${queued} is queued: it has not started, so it has no log lines yet (lakeray logs ${queued} -f waits for them)\n` });
+      expect(q).toEqual({ code: 0, out: '', err: `task ${queued} is pending: it has not started, so it has no log lines yet (lakeray logs ${queued} -f waits for them)\n` });
     } finally {
       for (const id of [queued, running]) await runCli(['--url', server.url, 'cancel', id]);
       await settled(running);

@@ -31,7 +31,7 @@ describe('lakeray submit', () => {
   it('prints the task JSON with --json', async () => {
     const r = await runCli(['--url', api.url, 'submit', 'x.py', '--json']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.out)).toMatchObject({ id: 'tsk_1', script: 'x.py', status: 'queued' });
+    expect(JSON.parse(r.out)).toMatchObject({ id: 'tsk_1', script: 'x.py', status: 'pending' });
   });
 
   it('prints API errors as `error CODE: message`, or as JSON with --json', async () => {
@@ -76,7 +76,7 @@ describe('server reachability', () => {
 describe('lakeray tasks', () => {
   beforeEach(() => {
     const now = Date.now();
-    api.add({ task: makeTask({ id: 'tsk_a', name: 'queued-one', status: 'queued', queue_position: 2, created_at: new Date(now - 90_000).toISOString() }), events: [] });
+    api.add({ task: makeTask({ id: 'tsk_a', name: 'queued-one', status: 'pending', queue_position: 2, created_at: new Date(now - 90_000).toISOString() }), events: [] });
     api.add({
       task: makeTask({
         id: 'tsk_b', name: 'runner', status: 'running', queue_position: null, progress: { fraction: 0.42, message: 'x' },
@@ -86,7 +86,7 @@ describe('lakeray tasks', () => {
     });
     api.add({
       task: makeTask({
-        id: 'tsk_c', name: 'done', status: 'succeeded', queue_position: null,
+        id: 'tsk_c', name: 'done', status: 'completed', queue_position: null,
         started_at: new Date(now - 20_000).toISOString(), finished_at: new Date(now - 17_500).toISOString(),
       }),
       events: [],
@@ -98,24 +98,24 @@ describe('lakeray tasks', () => {
     expect(r.code).toBe(0);
     const lines = r.out.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^ID\s+NAME\s+STATUS\s+PROGRESS\s+QUEUE\s+AGE\s+DURATION$/);
-    expect(lines[1]).toMatch(/^tsk_a\s+queued-one\s+queued\s+-\s+2 ahead\s+1m\s+-$/);
+    expect(lines[1]).toMatch(/^tsk_a\s+queued-one\s+pending\s+-\s+2 ahead\s+1m\s+-$/);
     expect(lines[2]).toMatch(/^tsk_b\s+runner\s+running\s+42%\s+-\s+2h\s+1m0[45]s$/);
-    expect(lines[3]).toMatch(/^tsk_c\s+done\s+succeeded\s+100%\s+-\s+5s\s+2\.5s$/);
+    expect(lines[3]).toMatch(/^tsk_c\s+done\s+completed\s+100%\s+-\s+5s\s+2\.5s$/);
     // Aligned: every row starts its STATUS column at the same offset.
     const col = lines[0]!.indexOf('STATUS');
-    for (const l of lines.slice(1)) expect(l.slice(col)).toMatch(/^(queued|running|succeeded)/);
+    for (const l of lines.slice(1)) expect(l.slice(col)).toMatch(/^(pending|running|completed)/);
   });
 
   it('passes filters and follows cursors with --all', async () => {
-    const r = await runCli(['--url', api.url, '--json', 'tasks', '--status', 'queued,running,succeeded', '--limit', '1', '--all']);
+    const r = await runCli(['--url', api.url, '--json', 'tasks', '--status', 'pending,running,completed', '--limit', '1', '--all']);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.out);
     expect(doc.tasks.map((t: { id: string }) => t.id)).toEqual(['tsk_a', 'tsk_b', 'tsk_c']);
     expect(doc.next_cursor).toBeNull();
     expect(api.requests.map((q) => q.url)).toEqual([
-      '/api/v1/tasks?status=queued%2Crunning%2Csucceeded&limit=1',
-      '/api/v1/tasks?status=queued%2Crunning%2Csucceeded&cursor=1&limit=1',
-      '/api/v1/tasks?status=queued%2Crunning%2Csucceeded&cursor=2&limit=1',
+      '/api/v1/tasks?status=pending%2Crunning%2Ccompleted&limit=1',
+      '/api/v1/tasks?status=pending%2Crunning%2Ccompleted&cursor=1&limit=1',
+      '/api/v1/tasks?status=pending%2Crunning%2Ccompleted&cursor=2&limit=1',
     ]);
   });
 

@@ -19,7 +19,7 @@ describe('lakeray watch', () => {
     expect(r.code).toBe(0);
     const events = r.out.trim().split('\n').map((l) => JSON.parse(l));
     expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
-    expect(events[7]).toMatchObject({ type: 'state', data: { status: 'succeeded' }, task_id: 'tsk_w' });
+    expect(events[7]).toMatchObject({ type: 'state', data: { status: 'completed' }, task_id: 'tsk_w' });
     const reqs = eventRequests();
     expect(reqs).toHaveLength(2);
     expect(reqs[0]!.headers['last-event-id']).toBeUndefined();
@@ -34,12 +34,12 @@ describe('lakeray watch', () => {
     expect(r.code).toBe(0);
     expect(r.out).not.toContain('\r');
     expect(r.out.split('\n')).toEqual([
-      'task tsk_p (demo) queued (next)',
+      'task tsk_p (demo) pending (next)',
       'running (attempt 1)',
       'progress 25% [1/4] loading',
       'progress 50% [2/4] training',
       'progress 75% [3/4] training',
-      'succeeded in 4.0s',
+      'completed in 4.0s',
       'result: {',
       '  "accuracy": 0.98',
       '}',
@@ -56,7 +56,7 @@ describe('lakeray watch', () => {
     expect(r.out).toContain('hello from the script\n');
     expect(r.out).not.toContain('progress 25%');
     // The bar is cleared before the final lines, so they start at column 0.
-    expect(r.out).toContain('\r\x1b[Ksucceeded in 4.0s\n');
+    expect(r.out).toContain('\r\x1b[Kcompleted in 4.0s\n');
   });
 
   it('exits 1 and prints the error when the task fails; 3 when cancelled', async () => {
@@ -93,7 +93,7 @@ describe('lakeray watch', () => {
     const t = api.add(scriptedTask('tsk_done'));
     t.before = undefined;
     const r = await runCli(['--url', api.url, 'watch', 'tsk_done']);
-    expect(r).toMatchObject({ code: 0, out: 'succeeded in 4.0s\nresult: {\n  "accuracy": 0.98\n}\n' });
+    expect(r).toMatchObject({ code: 0, out: 'completed in 4.0s\nresult: {\n  "accuracy": 0.98\n}\n' });
     expect(eventRequests()).toHaveLength(0);
     const json = await runCli(['--url', api.url, '--json', 'watch', 'tsk_done']);
     expect(json.out.trim().split('\n')).toHaveLength(8);
@@ -104,7 +104,7 @@ describe('lakeray watch', () => {
     t.before = { status: 'running', last_seq: 4, progress: { fraction: 0.5, message: 'training', step: 2, total: 4 }, queue_position: null, started_at: t.task.started_at, result: null };
     const r = await runCli(['--url', api.url, 'watch', 'tsk_mid']);
     expect(r.code).toBe(0);
-    expect(r.out.split('\n').slice(0, 4)).toEqual(['task tsk_mid (demo) running', 'progress 50% [2/4] training', 'progress 75% [3/4] training', 'succeeded in 4.0s']);
+    expect(r.out.split('\n').slice(0, 4)).toEqual(['task tsk_mid (demo) running', 'progress 50% [2/4] training', 'progress 75% [3/4] training', 'completed in 4.0s']);
     expect(eventRequests()[0]!.headers['last-event-id']).toBe('4');
   });
 
@@ -121,7 +121,7 @@ describe('lakeray watch', () => {
     const r = await runCli(['--url', api.url, 'submit', 'x.py', '--watch']);
     expect(r.code).toBe(0);
     expect(r.out.split('\n')[0]).toBe('tsk_1');
-    expect(r.out).toContain('succeeded in 4.0s');
+    expect(r.out).toContain('completed in 4.0s');
   });
 });
 
@@ -129,7 +129,7 @@ describe('lakeray logs', () => {
   const lines = [1, 2, 3, 4, 5].map((seq) => ({ seq, ts: new Date(Date.UTC(2025, 0, 1, 0, 0, seq)).toISOString(), stream: 'stdout', message: `line ${seq}\n` }));
 
   it('pages through the whole log', async () => {
-    api.add({ task: makeTask({ id: 'tsk_l', status: 'succeeded' }), events: [], logs: lines });
+    api.add({ task: makeTask({ id: 'tsk_l', status: 'completed' }), events: [], logs: lines });
     const r = await runCli(['--url', api.url, 'logs', 'tsk_l', '-t']);
     expect(r.code).toBe(0);
     expect(r.out).toBe(lines.map((l) => `${l.ts} line ${l.seq}\n`).join(''));

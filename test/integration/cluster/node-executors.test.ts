@@ -13,7 +13,7 @@ import type { Cluster } from '../../helpers/cluster.ts';
 import { startTwoNodes } from './two-nodes.ts';
 import { until } from '../../helpers/until.ts';
 
-const TERMINAL = ['succeeded', 'failed', 'cancelled'];
+const TERMINAL = ['completed', 'failed', 'cancelled'];
 
 interface TaskView {
   id: string;
@@ -71,7 +71,7 @@ describe('node-scoped local executors', () => {
       const shared = await submit(api, Array.from({ length: 12 }, () => sleeper(2000)));
       await allDone(shared);
       const ran = await tasks(shared);
-      expect(ran.every((t) => t.status === 'succeeded')).toBe(true);
+      expect(ran.every((t) => t.status === 'completed')).toBe(true);
       const onA = ran.filter((t) => t.executor === 'local@node-a');
       const onB = ran.filter((t) => t.executor === 'local@node-b');
       expect(onA.length + onB.length).toBe(12);
@@ -86,7 +86,7 @@ describe('node-scoped local executors', () => {
       // 2. Pinned to node-b: only node-b runs them. A name that is no node's executor is refused.
       const pinned = await submit(api, Array.from({ length: 6 }, () => sleeper(250, { executor: 'local@node-b' })));
       await allDone(pinned);
-      expect((await tasks(pinned)).map((t) => [t.status, t.executor])).toEqual(Array.from({ length: 6 }, () => ['succeeded', 'local@node-b']));
+      expect((await tasks(pinned)).map((t) => [t.status, t.executor])).toEqual(Array.from({ length: 6 }, () => ['completed', 'local@node-b']));
       const bad = await fetch(`${api}/api/v1/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ script: 'mixed.js', executor: 'local@no such node' }) });
       expect(bad.status).toBe(400);
       expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('UNKNOWN_EXECUTOR');
@@ -99,7 +99,7 @@ describe('node-scoped local executors', () => {
       await c.kill('sched-a');
       await allDone(long);
       const after = await tasks(long);
-      expect(after.map((t) => t.status)).toEqual(Array.from({ length: 8 }, () => 'succeeded'));
+      expect(after.map((t) => t.status)).toEqual(Array.from({ length: 8 }, () => 'completed'));
       // What ran on node-a when it died ran again, on node-b, as a second attempt.
       for (const id of runningOnA) expect(after.find((t) => t.id === id)).toMatchObject({ executor: 'local@node-b', attempt: 2 });
       const twice = await db.query(`SELECT task_id FROM events WHERE type = 'state' AND data::json->>'status' = ANY($1) GROUP BY task_id HAVING count(*) > 1`, [TERMINAL]);
@@ -113,7 +113,7 @@ describe('node-scoped local executors', () => {
       const waiting = await submit(api, Array.from({ length: 3 }, () => sleeper(250, { executor: 'local@node-a' })));
       await c.restart('sched-a');
       await allDone(waiting);
-      expect((await tasks(waiting)).map((t) => [t.status, t.executor])).toEqual(Array.from({ length: 3 }, () => ['succeeded', 'local@node-a']));
+      expect((await tasks(waiting)).map((t) => [t.status, t.executor])).toEqual(Array.from({ length: 3 }, () => ['completed', 'local@node-a']));
     } catch (err) {
       console.log(c.output().slice(-20_000));
       throw err;

@@ -21,11 +21,11 @@ describe('engine: capacity that changes at run time', () => {
       await taskUntil(server, first, (t) => t.status === 'running', 'the first running');
       server.executor.resize(cpus(0));
       // The first runs on to its end; the second never starts on a cluster with nothing left.
-      expect((await taskUntil(server, first, (t) => t.status !== 'running', 'the first ending')).status).toBe('succeeded');
+      expect((await taskUntil(server, first, (t) => t.status !== 'running', 'the first ending')).status).toBe('completed');
       await new Promise((r) => setTimeout(r, 300));
-      expect((await server.engine.get(CALLER, second)).status).toBe('queued');
+      expect((await server.engine.get(CALLER, second)).status).toBe('pending');
       server.executor.resize(cpus(2));
-      await taskUntil(server, second, (t) => t.status === 'succeeded', 'the second, once the cluster grew');
+      await taskUntil(server, second, (t) => t.status === 'completed', 'the second, once the cluster grew');
       expect((await server.engine.stats()).executors.find((e) => e.name === 'cluster')?.capacity).toMatchObject({ cpu: 2 });
     } finally {
       await server.stop();
@@ -41,8 +41,8 @@ describe('engine: capacity that changes at run time', () => {
       await taskUntil(server, ids[1] as string, (t) => t.status === 'running', 'the second running');
       const statuses = await Promise.all(ids.map(async (id) => (await server.engine.get(CALLER, id)).status));
       expect(statuses.filter((s) => s === 'running')).toHaveLength(2);
-      expect(statuses.filter((s) => s === 'queued')).toHaveLength(1);
-      await taskUntil(server, ids[2] as string, (t) => t.status === 'succeeded', 'the third');
+      expect(statuses.filter((s) => s === 'pending')).toHaveLength(1);
+      await taskUntil(server, ids[2] as string, (t) => t.status === 'completed', 'the third');
     } finally {
       await server.stop();
     }
@@ -59,10 +59,10 @@ describe('engine: capacity that changes at run time', () => {
       cluster.maxCapacity = cpus(4);
       const id = await submit(server, { ms: 10 }, { resources: { cpu: 3 } });
       await new Promise((r) => setTimeout(r, 300));
-      expect((await server.engine.get(CALLER, id)).status).toBe('queued');
+      expect((await server.engine.get(CALLER, id)).status).toBe('pending');
       expect(await submit(server, { ms: 10 }, { resources: { cpu: 5 } }).catch((e: LakerayError) => e.code)).toBe('RESOURCES_UNSATISFIABLE');
       server.executor.resize(cpus(4)); // the autoscaler brought a node
-      const done: Task = await taskUntil(server, id, (t) => t.status === 'succeeded', 'the task, once the cluster scaled up');
+      const done: Task = await taskUntil(server, id, (t) => t.status === 'completed', 'the task, once the cluster scaled up');
       expect(done.attempt).toBe(1);
     } finally {
       await server.stop();
@@ -78,7 +78,7 @@ describe('engine: capacity that changes at run time', () => {
       expect((refused as LakerayError).code).toBe('RESOURCES_UNSATISFIABLE');
       expect((refused as LakerayError).message).toMatch(/no single node has it/);
       const id = await submit(server, { ms: 10 }, { resources: { cpu: 2 } });
-      expect((await taskUntil(server, id, (t) => t.status === 'succeeded', 'the task that fits a node')).attempt).toBe(1);
+      expect((await taskUntil(server, id, (t) => t.status === 'completed', 'the task that fits a node')).attempt).toBe(1);
     } finally {
       await server.stop();
     }

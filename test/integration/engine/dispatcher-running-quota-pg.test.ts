@@ -49,7 +49,7 @@ describe('dispatcher on PostgreSQL: max_running across schedulers', () => {
           contended = true;
           const now = Date.now();
           const started = await other.transition(
-            theirs.map((t) => ({ id: t.id, from: ['queued'], to: 'running', running_quota: { tenant: 'r', max_running: 2 }, patch: { attempt: 1, started_at: now, lease_owner: OTHER, lease_expires_at: now + 60_000 }, now })),
+            theirs.map((t) => ({ id: t.id, from: ['pending'], to: 'running', running_quota: { tenant: 'r', max_running: 2 }, patch: { attempt: 1, started_at: now, lease_owner: OTHER, lease_expires_at: now + 60_000 }, now })),
           );
           expect(started.every((s) => s?.task.status === 'running')).toBe(true);
         }
@@ -78,14 +78,14 @@ describe('dispatcher on PostgreSQL: max_running across schedulers', () => {
     expect(first.find((r) => r.id === 'f0')?.running_quota).toBeUndefined();
     await new Promise((r) => setTimeout(r, 1500));
     expect([...runs.keys()].filter((id) => id.startsWith('r'))).toEqual([]);
-    expect((await inner.get('r0'))?.status).toBe('queued');
+    expect((await inner.get('r0'))?.status).toBe('pending');
     // Refused once, then held back by the re-read counts: not retried every 25 ms.
     const rClaims = claims.filter((c) => c.some((r) => r.running_quota !== undefined));
     expect(rClaims.length).toBeLessThanOrEqual(4);
 
     // The other scheduler's two end: two of r's start here, never more.
     const now = Date.now();
-    await other.transition(theirs.map((t) => ({ id: t.id, from: ['running'], to: 'succeeded', patch: { finished_at: now, lease_owner: null, lease_expires_at: null }, now })));
+    await other.transition(theirs.map((t) => ({ id: t.id, from: ['running'], to: 'completed', patch: { finished_at: now, lease_owner: null, lease_expires_at: null }, now })));
     await until('two of r running here', async () => [...runs.keys()].filter((id) => id.startsWith('r')).length === 2, 10_000);
     await new Promise((r) => setTimeout(r, 300));
     const { tasks } = await inner.list({ tenant: 'r', limit: 10 });

@@ -29,7 +29,7 @@ describe('engine: weighted fair share between tenants', () => {
         await rig.sleeps('light', BACKLOG, TASK_MS);
         await rig.sleeps('middle', BACKLOG, TASK_MS);
         // light and middle alone for a while: the late tenant finds a busy pool with history.
-        await until('light and middle running', async () => (await rig.tasksOf('middle')).some((t) => t.status === 'succeeded'), 60_000);
+        await until('light and middle running', async () => (await rig.tasksOf('middle')).some((t) => t.status === 'completed'), 60_000);
         await new Promise((r) => setTimeout(r, 3000));
 
         // It arrives when its tasks are in the queue: once the submit (compile and insert of the
@@ -68,7 +68,7 @@ describe('engine: weighted fair share between tenants', () => {
           `[fair-share] GPU-seconds in the ${WINDOW_MS / 1000} s window: ${JSON.stringify(used)} of ${total.toFixed(1)} (pool: ${(GPUS * WINDOW_MS) / 1000}); shares ${JSON.stringify(shares)}`,
         );
         // Saturated: the pool was busy through the window (the backlog never ran dry).
-        for (const t of Object.keys(WEIGHTS)) expect((await rig.tasksOf(t)).some((x) => x.status === 'queued')).toBe(true);
+        for (const t of Object.keys(WEIGHTS)) expect((await rig.tasksOf(t)).some((x) => x.status === 'pending')).toBe(true);
         for (const [t, w] of Object.entries(WEIGHTS)) {
           const due = w / 7;
           expect(shares[t], `${t}'s share (due ${due.toFixed(3)})`).toBeGreaterThanOrEqual(due * 0.9);

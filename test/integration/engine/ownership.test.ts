@@ -60,12 +60,12 @@ describe('engine: executor ownership', () => {
       const adopted = await taskUntil(standby, id, (t) => t.lease_owner === standby.engine.instanceId, 'its lease taken over');
       expect(adopted).toMatchObject({ status: 'running', attempt: 1 });
 
-      const done = await taskUntil(standby, id, (t) => t.status === 'succeeded', 'success');
+      const done = await taskUntil(standby, id, (t) => t.status === 'completed', 'success');
       expect(done).toMatchObject({ attempt: 1, result: { waited: true } });
-      expect(await stateEvents(standby, id)).toEqual(['queued', 'running', 'succeeded']);
+      expect(await stateEvents(standby, id)).toEqual(['pending', 'running', 'completed']);
       // The new owner dispatches what comes next.
       const next = await submit(standby, { ms: 10 });
-      expect(await taskUntil(standby, next, (t) => t.status === 'succeeded', 'the next task')).toMatchObject({ attempt: 1 });
+      expect(await taskUntil(standby, next, (t) => t.status === 'completed', 'the next task')).toMatchObject({ attempt: 1 });
     } finally {
       await standby.stop();
     }
@@ -88,16 +88,16 @@ describe('engine: executor ownership', () => {
       await new Promise((r) => setTimeout(r, 500));
       // Its process ended and the engine settled it, under epoch 1: refused. Nothing new started.
       expect(await server.engine.get(CALLER, first)).toMatchObject({ status: 'running', lease_owner: server.engine.instanceId });
-      expect(await stateEvents(server, first)).toEqual(['queued', 'running']);
-      expect(await server.engine.get(CALLER, second)).toMatchObject({ status: 'queued', attempt: 0 });
+      expect(await stateEvents(server, first)).toEqual(['pending', 'running']);
+      expect(await server.engine.get(CALLER, second)).toMatchObject({ status: 'pending', attempt: 0 });
 
       // The intruder goes; the engine learns it was deposed, claims again (epoch 3), recovers.
       await server.store.releaseExecutor({ executor: 'cluster', epoch: intruder.epoch }, 'intruder', Date.now());
       await until('the engine to own the executor again', async () => ((await ownerOf(server))?.owner === server.engine.instanceId ? true : null), 20_000, 50);
       expect((await ownerOf(server))?.epoch).toBe(3);
-      expect(await taskUntil(server, first, (t) => t.status === 'succeeded', 'the first task settled by recovery')).toMatchObject({ attempt: 1 });
-      expect(await stateEvents(server, first)).toEqual(['queued', 'running', 'succeeded']);
-      expect(await taskUntil(server, second, (t) => t.status === 'succeeded', 'the second task')).toMatchObject({ attempt: 1 });
+      expect(await taskUntil(server, first, (t) => t.status === 'completed', 'the first task settled by recovery')).toMatchObject({ attempt: 1 });
+      expect(await stateEvents(server, first)).toEqual(['pending', 'running', 'completed']);
+      expect(await taskUntil(server, second, (t) => t.status === 'completed', 'the second task')).toMatchObject({ attempt: 1 });
     } finally {
       await server.stop();
     }
@@ -111,7 +111,7 @@ describe('engine: executor ownership', () => {
       expect((await other.engine.cancel(CALLER, id)).status).toBe('cancelling');
       const done = await taskUntil(other, id, (t) => t.status === 'cancelled', 'cancelled by its owner');
       expect(done.finished_at! - done.started_at!).toBeLessThan(15_000);
-      expect(await stateEvents(other, id)).toEqual(['queued', 'running', 'cancelling', 'cancelled']);
+      expect(await stateEvents(other, id)).toEqual(['pending', 'running', 'cancelling', 'cancelled']);
     } finally {
       await other.stop();
       await owner.stop();
@@ -126,7 +126,7 @@ describe('engine: executor ownership', () => {
       await until('the standby to own the executor', async () => ((await ownerOf(standby))?.owner === standby.engine.instanceId ? true : null), 10_000, 20);
       expect(Date.now() - stopped).toBeLessThan(5_000);
       const id = await submit(standby, { ms: 10 });
-      expect(await taskUntil(standby, id, (t) => t.status === 'succeeded', 'run by the new owner')).toMatchObject({ lease_owner: null });
+      expect(await taskUntil(standby, id, (t) => t.status === 'completed', 'run by the new owner')).toMatchObject({ lease_owner: null });
     } finally {
       await standby.stop();
     }
@@ -154,7 +154,7 @@ describe('engine: executor ownership', () => {
       const owners = async () => Object.fromEntries((await owner.store.executorOwners()).map((o) => [o.executor, [o.owner, o.epoch]]));
       const mine = owner.engine.instanceId;
       expect(await owners()).toEqual({ cluster: [mine, 2], slow: [mine, 2] });
-      expect(await taskUntil(owner, id, (t) => t.status === 'succeeded', 'the re-attached task')).toMatchObject({ attempt: 1, lease_owner: null });
+      expect(await taskUntil(owner, id, (t) => t.status === 'completed', 'the re-attached task')).toMatchObject({ attempt: 1, lease_owner: null });
       expect(await owners()).toEqual({ cluster: [mine, 2], slow: [mine, 2] });
     } finally {
       await standby.stop();

@@ -29,10 +29,10 @@ describe('engine: re-attach after a restart', () => {
     try {
       const running = await second.engine.get(CALLER, id);
       expect(running).toMatchObject({ status: 'running', lease_owner: second.engine.instanceId, attempt: 1 });
-      const done = await taskUntil(second, id, (t) => t.status === 'succeeded', 'success');
+      const done = await taskUntil(second, id, (t) => t.status === 'completed', 'success');
       expect(done.result).toMatchObject({ waited: true });
       expect(done.attempt).toBe(1);
-      expect(await stateEvents(second, id)).toEqual(['queued', 'running', 'succeeded']);
+      expect(await stateEvents(second, id)).toEqual(['pending', 'running', 'completed']);
       // Its log was written by the first instance; the run went on under the second.
       const logs = (await second.engine.events(CALLER, id, 0, 1000)).filter((e) => e.type === 'log').map((e) => String(e.data.message));
       expect(logs.some((m) => m.startsWith('waiting '))).toBe(true);
@@ -53,9 +53,9 @@ describe('engine: re-attach after a restart', () => {
 
     const second = await startServer(dir, cluster);
     try {
-      const done = await taskUntil(second, id, (t) => t.status === 'succeeded', 'success');
+      const done = await taskUntil(second, id, (t) => t.status === 'completed', 'success');
       expect(done).toMatchObject({ attempt: 1, result: { waited: true }, lease_owner: null });
-      expect(await stateEvents(second, id)).toEqual(['queued', 'running', 'succeeded']);
+      expect(await stateEvents(second, id)).toEqual(['pending', 'running', 'completed']);
     } finally {
       await second.stop();
     }
@@ -83,7 +83,7 @@ describe('engine: re-attach after a restart', () => {
       const retried = await taskUntil(second, lost, (t) => t.attempt === 2 && t.status === 'running', 'the retry');
       expect(retried.lease_owner).toBe(second.engine.instanceId);
       const history = (await second.engine.events(CALLER, lost, 0, 1000)).filter((e) => e.type === 'state');
-      expect(history.find((e) => e.data.status === 'queued' && e.data.reason === 'lease_lost')).toBeDefined();
+      expect(history.find((e) => e.data.status === 'pending' && e.data.reason === 'lease_lost')).toBeDefined();
       await second.engine.cancel(CALLER, lost);
     } finally {
       await second.stop();
@@ -105,17 +105,17 @@ describe('engine: re-attach after a restart', () => {
     try {
       // Local work runs meanwhile.
       const [r] = await second.engine.submit(CALLER, [{ script: 'echo.py', executor: 'local' }]);
-      await taskUntil(second, (r as { task: Task }).task.id, (t) => t.status === 'succeeded', 'the local task');
+      await taskUntil(second, (r as { task: Task }).task.id, (t) => t.status === 'completed', 'the local task');
       await new Promise((res) => setTimeout(res, 2 * LEASE_MS)); // past its old lease: the sweeps ask again, in vain
       expect((await second.engine.get(CALLER, id)).status).toBe('running');
-      expect((await second.engine.get(CALLER, waiting)).status).toBe('queued');
+      expect((await second.engine.get(CALLER, waiting)).status).toBe('pending');
       expect(second.engine.unreachableExecutors()).toEqual([{ name: 'cluster', message: `cluster ${cluster.owner} is unreachable` }]);
 
       cluster.reachable = true;
-      const done = await taskUntil(second, id, (t) => t.status === 'succeeded', 'success after the cluster answered');
+      const done = await taskUntil(second, id, (t) => t.status === 'completed', 'success after the cluster answered');
       expect(done.attempt).toBe(1);
-      expect(await stateEvents(second, id)).toEqual(['queued', 'running', 'succeeded']);
-      await taskUntil(second, waiting, (t) => t.status === 'succeeded', 'the queued task');
+      expect(await stateEvents(second, id)).toEqual(['pending', 'running', 'completed']);
+      await taskUntil(second, waiting, (t) => t.status === 'completed', 'the queued task');
       expect(second.engine.unreachableExecutors()).toEqual([]);
     } finally {
       await second.stop();

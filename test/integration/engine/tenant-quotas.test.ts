@@ -36,7 +36,7 @@ describe('engine: tenant quotas', () => {
       expect((await refusal(rig.sleeps('q', 1, 10, 0))).code).toBe('QUOTA_EXCEEDED');
       // Another tenant is not affected.
       await rig.sleeps('other', 5, 10, 0);
-      expect((await rig.tasksOf('q')).map((t) => t.status)).toEqual(['queued', 'queued', 'queued']);
+      expect((await rig.tasksOf('q')).map((t) => t.status)).toEqual(['pending', 'pending', 'pending']);
     } finally {
       await rig.stop();
     }
@@ -52,14 +52,14 @@ describe('engine: tenant quotas', () => {
         while (!done) {
           const tasks = await rig.tasksOf('r');
           most = Math.max(most, tasks.filter((t) => t.status === 'running').length);
-          if (tasks.every((t) => t.status === 'succeeded')) done = true;
+          if (tasks.every((t) => t.status === 'completed')) done = true;
           await new Promise((r) => setTimeout(r, 15));
         }
       })();
       await until('a task of r running', async () => (await rig.tasksOf('r')).some((t) => t.status === 'running'), 30_000);
       const [other] = await rig.sleeps('s', 1, 10, 0);
-      await until("the other tenant's task", async () => (await rig.engine.get({ tenant: 's' }, other!.id)).status === 'succeeded', 30_000);
-      expect((await rig.tasksOf('r')).some((t) => t.status === 'queued')).toBe(true); // s ran while r waited
+      await until("the other tenant's task", async () => (await rig.engine.get({ tenant: 's' }, other!.id)).status === 'completed', 30_000);
+      expect((await rig.tasksOf('r')).some((t) => t.status === 'pending')).toBe(true); // s ran while r waited
       await until('all of r', async () => done, 60_000);
       await watch;
       expect(most).toBe(2);
@@ -79,22 +79,22 @@ describe('engine: tenant quotas', () => {
       // Stored while it still runs (the meter's tick), not only at its end.
       await until('GPU-seconds stored while the task runs', async () => ((await rig.store.tenants.gpuSecondsOn(day)).get('g') ?? 0) > 0.2, 30_000);
       expect((await rig.engine.get({ tenant: 'g' }, long!.id)).status).toBe('running');
-      await until('the long task', async () => (await rig.engine.get({ tenant: 'g' }, long!.id)).status === 'succeeded', 30_000);
+      await until('the long task', async () => (await rig.engine.get({ tenant: 'g' }, long!.id)).status === 'completed', 30_000);
       const after = await admin.get({ tenant: 'g', role: 'viewer', key_id: 'k1' }, 'g');
       expect(after.usage.gpu_seconds_today).toBeGreaterThanOrEqual(1.4);
       expect(after.usage.gpu_seconds_today).toBeLessThan(3);
       // Over the day's quota: the queued GPU task waits, a new GPU submit is refused, CPU work is not.
       await new Promise((r) => setTimeout(r, 1500));
-      expect((await rig.engine.get({ tenant: 'g' }, waiting!.id)).status).toBe('queued');
+      expect((await rig.engine.get({ tenant: 'g' }, waiting!.id)).status).toBe('pending');
       const refused = await refusal(rig.sleeps('g', 1, 10));
       expect(refused.code).toBe('QUOTA_EXCEEDED');
       expect(refused.message).toMatch(/gpu_seconds_per_day: tenant "g" used \d+ of its 0.5 GPU-seconds/);
       expect(refused.retryAfterMs).toBeGreaterThan(0);
       const [cpu] = await rig.sleeps('g', 1, 10, 0);
-      await until('the CPU task', async () => (await rig.engine.get({ tenant: 'g' }, cpu!.id)).status === 'succeeded', 30_000);
+      await until('the CPU task', async () => (await rig.engine.get({ tenant: 'g' }, cpu!.id)).status === 'completed', 30_000);
       // The operator raises the quota: the held task starts without a restart.
       await admin.put(OPERATOR, 'g', { gpu_seconds_per_day: 3600 });
-      await until('the held GPU task', async () => (await rig.engine.get({ tenant: 'g' }, waiting!.id)).status === 'succeeded', 30_000);
+      await until('the held GPU task', async () => (await rig.engine.get({ tenant: 'g' }, waiting!.id)).status === 'completed', 30_000);
     } finally {
       await rig.stop();
     }

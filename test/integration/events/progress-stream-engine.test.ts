@@ -77,7 +77,7 @@ describe('the seed’s Redis progress stream, wired into the engine', () => {
     await xadd('task_id', id, 'status', 'COMPLETED', 'progress', '100', 'url', 's3://bucket/videos/out.mp4');
     const done = await until('the result', async () => {
       const task = await server.engine.get(caller, id);
-      return task.status === 'succeeded' ? task : null;
+      return task.status === 'completed' ? task : null;
     });
     expect(done.result).toMatchObject({ url: 's3://bucket/videos/out.mp4', status: 'COMPLETED' });
     // The process was asked to stop; its exit (after SIGTERM) is ignored: one result, one end.
@@ -86,7 +86,7 @@ describe('the seed’s Redis progress stream, wired into the engine', () => {
     const types = await eventTypes(id);
     expect(types.filter((t) => t === 'result')).toHaveLength(1);
     const states = (await server.engine.events(caller, id, 0, 1000, ['state'])).map((e) => (e.data as { status?: string }).status);
-    expect(states.filter((s) => s === 'succeeded' || s === 'failed' || s === 'cancelled')).toEqual(['succeeded']);
+    expect(states.filter((s) => s === 'completed' || s === 'failed' || s === 'cancelled')).toEqual(['completed']);
     expect((await server.engine.get(caller, id)).result).toMatchObject({ url: 's3://bucket/videos/out.mp4' });
 
     // Later entries of the finished task, and of a task nobody knows, are acked and counted.
@@ -127,7 +127,7 @@ describe('across a restart of the server', () => {
   it('entries written while it was down are read after the restart, every one applied or counted, none left pending; the consumer keeps its name', async () => {
     const [r] = await server.engine.submit(caller, [{ script: 'waits_for_redis.py', params: { seconds: 0 } }]);
     const finished = r!.task.id;
-    await until('a finished task', async () => (await server.engine.get(caller, finished)).status === 'succeeded');
+    await until('a finished task', async () => (await server.engine.get(caller, finished)).status === 'completed');
     const consumersBefore = ((await producer.xinfo('CONSUMERS', STREAM, 'lakeray')) as string[][]).map((c) => c[1]);
     await server.close();
 
@@ -157,9 +157,9 @@ describe.skipIf(!FFMPEG)('examples/video/generate_ray.py as a task, reporting th
     const id = r!.task.id;
     const done = await until('the video', async () => {
       const t = await server.engine.get(caller, id);
-      return t.status === 'succeeded' || t.status === 'failed' ? t : null;
+      return t.status === 'completed' || t.status === 'failed' ? t : null;
     }, 120_000);
-    expect(done.status).toBe('succeeded');
+    expect(done.status).toBe('completed');
     // The process ended within the grace after its COMPLETED: its own, fuller result settled.
     expect(done.result).toMatchObject({ url: expect.stringContaining(`/api/v1/tasks/${id}/artifacts/video.mp4`), video: 'video.mp4', renderer: 'demo' });
     const fromStream = (await server.engine.events(caller, id, 0, 10_000, ['progress'])).filter((e) => (e.data as { stream?: string }).stream === STREAM);

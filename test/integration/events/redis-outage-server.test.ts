@@ -98,7 +98,7 @@ describe('the Redis bus under a live server when Redis restarts', () => {
     expect(last).toBeGreaterThan(framesWhenDown + 5); // events were stored while Redis was away
     await until('the WebSocket task subscription to catch up', async () => wsSeqs(ws, a.id).length >= last, 20_000);
     expect(wsSeqs(ws, a.id)).toEqual(range(1, last));
-    expect(JSON.parse(sse.frames.at(-1)?.data as string).data.status).toBe('succeeded');
+    expect(JSON.parse(sse.frames.at(-1)?.data as string).data.status).toBe('completed');
 
     // Redis is back (empty): the bus carries events again, to this server's clients and to other nodes.
     const b = await submitTicks('b');

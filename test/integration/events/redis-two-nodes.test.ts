@@ -147,7 +147,7 @@ describe('two API nodes on the Redis bus', () => {
     await redis.restart(async () => {
       await new Promise((r) => setTimeout(r, 300));
       t.stop();
-      await until('the task to end (in the store)', async () => (await store.get(t.id))?.status === 'succeeded', 20_000);
+      await until('the task to end (in the store)', async () => (await store.get(t.id))?.status === 'completed', 20_000);
       await new Promise((r) => setTimeout(r, 300));
       endedWhileDown = await Promise.race([onB.ended.then(() => true), Promise.resolve(false)]);
     });

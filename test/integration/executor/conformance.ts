@@ -140,7 +140,7 @@ export function executorConformance(name: string, fx: ExecutorFixture): void {
       const run = await start(fx.task('echo', { n: 1, nested: { ok: true } }, 2));
       const outcome = await run.exited;
       await settleDown();
-      expect(outcome).toMatchObject({ kind: 'succeeded', result: { params: { n: 1, nested: { ok: true } }, task_id: run.task.id, attempt: 2, env_attempt: '2' } });
+      expect(outcome).toMatchObject({ kind: 'completed', result: { params: { n: 1, nested: { ok: true } }, task_id: run.task.id, attempt: 2, env_attempt: '2' } });
       expect(run.exits).toHaveLength(1);
       expect(run.started).toHaveLength(1);
       expect(run.order[0]).toBe('started');
@@ -172,12 +172,12 @@ export function executorConformance(name: string, fx: ExecutorFixture): void {
       expect(await victim.exited).toEqual({ kind: 'cancelled' });
       expect(Date.now() - at).toBeLessThan(grace + 5000);
       if (!fx.sharedProcess) expect(victim.goneAtExit).toBe(true);
-      expect(await sibling.exited).toMatchObject({ kind: 'succeeded', result: { waited: true } });
+      expect(await sibling.exited).toMatchObject({ kind: 'completed', result: { waited: true } });
       await settleDown();
       expect(victim.exits).toHaveLength(1);
       // Its room is free again: the next task is admitted and runs.
       const next = await start(fx.task('echo'));
-      expect((await next.exited).kind).toBe('succeeded');
+      expect((await next.exited).kind).toBe('completed');
     });
 
     it('a cancel of a task that already ended changes nothing', async () => {
@@ -185,7 +185,7 @@ export function executorConformance(name: string, fx: ExecutorFixture): void {
       await run.exited;
       executor.cancel(run.task.id, grace);
       await settleDown();
-      expect(run.exits).toEqual([expect.objectContaining({ kind: 'succeeded' })]);
+      expect(run.exits).toEqual([expect.objectContaining({ kind: 'completed' })]);
     });
 
     const startFailures: [string, () => Task, string][] = [
@@ -207,7 +207,7 @@ export function executorConformance(name: string, fx: ExecutorFixture): void {
         await settleDown();
         expect(run.exits).toHaveLength(1);
         const next = await start(fx.task('echo'));
-        expect((await next.exited).kind).toBe('succeeded');
+        expect((await next.exited).kind).toBe('completed');
       });
     }
 
@@ -235,11 +235,11 @@ export function executorConformance(name: string, fx: ExecutorFixture): void {
           }));
           expect(answers.get(running.task.id)).toEqual({ state: 'running' });
           if (fx.endedAway === 'gone') expect(answers.get(ended.task.id)).toMatchObject({ state: 'gone' });
-          else expect(answers.get(ended.task.id)).toMatchObject({ state: 'finished', outcome: { kind: 'succeeded', result: { task_id: ended.task.id } } });
+          else expect(answers.get(ended.task.id)).toMatchObject({ state: 'finished', outcome: { kind: 'completed', result: { task_id: ended.task.id } } });
           expect(answers.get(unknown.id)).toMatchObject({ state: 'gone' });
           await waitFor('the re-attached task to end', () => exits.length > 0, 60_000);
           await settleDown();
-          expect(exits).toEqual([expect.objectContaining({ kind: 'succeeded', result: expect.objectContaining({ waited: true }) })]);
+          expect(exits).toEqual([expect.objectContaining({ kind: 'completed', result: expect.objectContaining({ waited: true }) })]);
           expect(running.exits).toEqual([]); // the closed instance never settles it
           expect(events).not.toContain('started'); // started once, under the previous instance
         } finally {

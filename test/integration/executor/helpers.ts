@@ -111,7 +111,7 @@ export const exists = (pid: number): boolean => {
 };
 
 export const succeeded = (outcome: RunOutcome): Record<string, unknown> => {
-  if (outcome.kind !== 'succeeded') throw new Error(`expected success, got ${JSON.stringify(outcome)}`);
+  if (outcome.kind !== 'completed') throw new Error(`expected success, got ${JSON.stringify(outcome)}`);
   return outcome.result as Record<string, unknown>;
 };
 

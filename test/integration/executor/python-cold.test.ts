@@ -63,7 +63,7 @@ describe('local executor: cold python runs', () => {
 
   it('runs a three-parameter run() (ctx through lakeray.get_context())', async () => {
     const rec = await runTask(executor, makeTask({ script: 'three_args.py', params: { value: [1, 2] } }));
-    expect(rec.exits[0]).toEqual({ kind: 'succeeded', result: [1, 2] });
+    expect(rec.exits[0]).toEqual({ kind: 'completed', result: [1, 2] });
     expect(rec.events.find((e) => e.type === 'progress')?.data.message).toBe('via get_context');
   });
 
@@ -100,7 +100,7 @@ describe('local executor: cold python runs', () => {
 
   it('turns stdout and stderr lines into log events, bounded per line and per task', async () => {
     const rec = await runTask(executor, makeTask({ script: 'prints.py', params: { lines: 2, long_bytes: 5000 } }));
-    expect(rec.exits[0]).toEqual({ kind: 'succeeded', result: 'printed' });
+    expect(rec.exits[0]).toEqual({ kind: 'completed', result: 'printed' });
     const logs = rec.events.filter((e) => e.type === 'log').map((e) => e.data);
     expect(logs).toContainEqual({ stream: 'stdout', message: 'out 0' });
     expect(logs).toContainEqual({ stream: 'stderr', message: 'err 1' });
@@ -112,12 +112,12 @@ describe('local executor: cold python runs', () => {
     const floodLogs = flood.logs();
     expect(floodLogs.filter((l) => l.startsWith('log truncated'))).toHaveLength(1);
     expect(floodLogs.join('').length).toBeLessThan(4096 + 200);
-    expect(flood.exits[0]).toEqual({ kind: 'succeeded', result: 'printed' });
+    expect(flood.exits[0]).toEqual({ kind: 'completed', result: 'printed' });
   });
 
   it("runs a script whose directory holds a module named like the harness's imports", async () => {
     const rec = await runTask(executor, makeTask({ script: 'shadow/beside_signal.py' }));
-    expect(rec.exits[0]).toEqual({ kind: 'succeeded', result: 'fine' });
+    expect(rec.exits[0]).toEqual({ kind: 'completed', result: 'fine' });
   });
 
   it('fails with EXECUTOR_ERROR when the interpreter cannot be started', async () => {

@@ -67,7 +67,7 @@ const finished = async (engine: Engine, id: string, ms = 20_000): Promise<Task> 
   const deadline = Date.now() + ms;
   for (;;) {
     task = await engine.get(caller, id);
-    if (['succeeded', 'failed', 'cancelled'].includes(task.status)) return task;
+    if (['completed', 'failed', 'cancelled'].includes(task.status)) return task;
     if (Date.now() > deadline) throw new Error(`task ${id} is still ${task.status} after ${ms} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -83,7 +83,7 @@ const failsFastAndFreesItsSlot = async (kind: Kind, bad: { script: string; param
   expect(failed, JSON.stringify(failed.error)).toMatchObject({ status: 'failed', error: { code } });
   expect(Date.now() - at).toBeLessThan(15_000);
   const [next] = await engine.submit(caller, [{ script: good, resources: { cpu: 1 } }]);
-  expect((await finished(engine, next!.task.id)).status).toBe('succeeded');
+  expect((await finished(engine, next!.task.id)).status).toBe('completed');
   return failed;
 };
 
@@ -109,7 +109,7 @@ describe('a task its harness cannot start fails at once and frees its slot', () 
       expect(failed.error?.message).toContain('ENOENT');
       // The slot is free: a node task (its interpreter exists) runs.
       const [next] = await engine.submit(caller, [{ script: 'echo.mjs', resources: { cpu: 1 } }]);
-      expect((await finished(engine, next!.task.id)).status).toBe('succeeded');
+      expect((await finished(engine, next!.task.id)).status).toBe('completed');
     });
   }
 });

@@ -79,7 +79,7 @@ beforeAll(async () => {
   a.held = await submit({ script: 'waits.py', params: { release, marker: MARKER } });
   releaseHeld = () => writeFileSync(release, '');
   a.service = await submit({ script: 'http_service.py', service: { startup_timeout_s: 60 }, params: { marker: MARKER } });
-  await until('A\'s tasks to reach their states', async () => (await status(a.done)) === 'succeeded' && (await status(a.held)) === 'running' && (await status(a.service)) === 'running', 60_000);
+  await until('A\'s tasks to reach their states', async () => (await status(a.done)) === 'completed' && (await status(a.held)) === 'running' && (await status(a.service)) === 'running', 60_000);
   await until('A\'s service to answer', async () => (await call(keyA, 'GET', `/api/v1/services/${a.service}/health`)).status === 200, 60_000);
 
   const table = arrow.tableFromArrays({ [COLUMN]: Float64Array.from([1, 2, 3]) });
@@ -215,7 +215,7 @@ describe('tenant isolation', () => {
     // A works meanwhile: a task runs from start to end.
     const r = await call(keyA, 'POST', '/api/v1/tasks', JSON.stringify({ script: 'acme_artifact.py', params: { marker: MARKER } }), 'application/json');
     const id = JSON.parse(r.text).id as string;
-    await until('A\'s task to end', async () => JSON.parse((await call(keyA, 'GET', `/api/v1/tasks/${id}`)).text).status === 'succeeded', 60_000);
+    await until('A\'s task to end', async () => JSON.parse((await call(keyA, 'GET', `/api/v1/tasks/${id}`)).text).status === 'completed', 60_000);
     await new Promise((res) => setTimeout(res, 500));
     ws.close();
     expect(frames.filter((f) => f.includes(MARKER) || f.includes(id) || f.includes('"type":"event"'))).toEqual([]);

@@ -54,7 +54,7 @@ export async function startIsolationServer(extra: Record<string, unknown> = {}):
   const ended = (tenant: string, id: string) =>
     until(`task ${id} to end`, async () => {
       const t = await server.engine.get(callerOf(tenant), id);
-      return ['succeeded', 'failed', 'cancelled'].includes(t.status) ? t : null;
+      return ['completed', 'failed', 'cancelled'].includes(t.status) ? t : null;
     }, 60_000);
   return {
     server,

@@ -99,7 +99,7 @@ describe('task tokens on the lake', () => {
 
   it("a real Python task reads and writes its own tenant's tables through the lake client", async () => {
     const a = await iso.runAs('acme', { script: 'reads_lake.py', params: { read: 'digits', write: 'made_by_acme' } });
-    expect(a.status, JSON.stringify(a.error)).toBe('succeeded');
+    expect(a.status, JSON.stringify(a.error)).toBe('completed');
     expect(a.result).toMatchObject({ rows: 3 });
     const d = await iso.runAs('default', { script: 'reads_lake.py', params: { read: 'digits' } });
     expect(d.result).toMatchObject({ rows: 10 });

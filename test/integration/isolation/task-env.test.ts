@@ -52,9 +52,9 @@ const runEnv = async (body: Record<string, unknown>): Promise<{ env: Record<stri
   const id = r.body.id as string;
   const task = await until(`task ${id} to end`, async () => {
     const t = (await api(server.url, 'GET', `/api/v1/tasks/${id}`)).body;
-    return ['succeeded', 'failed', 'cancelled'].includes(t.status) ? t : null;
+    return ['completed', 'failed', 'cancelled'].includes(t.status) ? t : null;
   }, 60_000);
-  expect(task.status, JSON.stringify(task.error)).toBe('succeeded');
+  expect(task.status, JSON.stringify(task.error)).toBe('completed');
   const events = (await api(server.url, 'GET', `/api/v1/tasks/${id}/events?limit=1000`)).body;
   return { env: task.result.env, logs: JSON.stringify(events) };
 };

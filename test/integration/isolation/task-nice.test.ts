@@ -39,9 +39,9 @@ describe('task CPU priority', () => {
       expect(r.status, JSON.stringify(r.body)).toBe(201);
       const task = await until('task ended', async () => {
         const t = (await api(server.url, 'GET', `/api/v1/tasks/${r.body.id}`)).body;
-        return ['succeeded', 'failed', 'cancelled'].includes(t.status) ? t : null;
+        return ['completed', 'failed', 'cancelled'].includes(t.status) ? t : null;
       }, 60_000);
-      expect(task.status, JSON.stringify(task.error)).toBe('succeeded');
+      expect(task.status, JSON.stringify(task.error)).toBe('completed');
       expect(task.result).toEqual({ nice: 7, child_nice: 7 });
       expect(getPriority()).toBe(0);
     });

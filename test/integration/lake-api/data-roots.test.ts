@@ -43,7 +43,7 @@ const start = async (dir: string, env: NodeJS.ProcessEnv = {}, examples = false)
 const finished = async (url: string, id: string) =>
   until(`task ${id}`, async () => {
     const t = (await api(url, 'GET', `/api/v1/tasks/${id}`)).body;
-    return ['succeeded', 'failed', 'cancelled'].includes(t.status) ? t : null;
+    return ['completed', 'failed', 'cancelled'].includes(t.status) ? t : null;
   }, 120_000);
 
 describe('data roots', () => {
@@ -78,7 +78,7 @@ describe('data roots', () => {
     const r = await api(s.url, 'POST', '/api/v1/tasks', seedBody(`${DEBIAN_MNIST_DIR}/`));
     expect(r.status, JSON.stringify(r.body)).toBe(201);
     const t = await finished(s.url, r.body.id);
-    expect(t.status, JSON.stringify(t.error)).toBe('succeeded');
+    expect(t.status, JSON.stringify(t.error)).toBe('completed');
     expect(t.result).toMatchObject({ total_records: 200, train: 100, test: 100, dataset: 'mnist_clean' });
   }, 150_000);
 });

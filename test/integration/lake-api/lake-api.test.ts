@@ -63,7 +63,7 @@ const heldTask = async () => {
     headers: { accept: 'application/vnd.lakeray.arrow-file+json', authorization: `Bearer ${server.tokens.mint(id, task.attempt)}`, 'x-lakeray-task': id },
     release: async () => {
       writeFileSync(release, '');
-      await until(`task ${id} to end`, async () => (await api(server.url, 'GET', `/api/v1/tasks/${id}`)).body.status === 'succeeded');
+      await until(`task ${id} to end`, async () => (await api(server.url, 'GET', `/api/v1/tasks/${id}`)).body.status === 'completed');
     },
   };
 };

@@ -57,10 +57,10 @@ it('keeps a task’s pins across a kill -9 of the server and releases them at th
   writeFileSync(release, '');
   const done = await until('the task to end', async () => {
     const t = (await api<{ status: string; attempt: number; result: { rows: number } | null }>(s.url, 'GET', `/api/v1/tasks/${id}`)).body;
-    return ['succeeded', 'failed', 'cancelled'].includes(t.status) ? t : null;
+    return ['completed', 'failed', 'cancelled'].includes(t.status) ? t : null;
   }, 60_000);
   // The pinned snapshot (10 rows), not the one written while the server was down for it (20).
-  expect(done).toMatchObject({ status: 'succeeded', attempt: 2, result: { rows: 10 } });
+  expect(done).toMatchObject({ status: 'completed', attempt: 2, result: { rows: 10 } });
   await s.kill('SIGTERM');
 
   const store = SqliteTaskStore.open(join(dir, 'state', 'lakeray.db'));

@@ -22,7 +22,7 @@ let n = 0;
 const ipc = (rows: number): Buffer => Buffer.from(arrow.tableToIPC(arrow.tableFromArrays({ x: Float64Array.from({ length: rows }, (_, i) => i) }), 'stream'));
 
 const status = async (id: string): Promise<string> => (await api(server.url, 'GET', `/api/v1/tasks/${id}`)).body.status;
-const ended = (id: string) => until(`task ${id} to end`, async () => ((s) => (['succeeded', 'failed', 'cancelled'].includes(s) ? s : null))(await status(id)));
+const ended = (id: string) => until(`task ${id} to end`, async () => ((s) => (['completed', 'failed', 'cancelled'].includes(s) ? s : null))(await status(id)));
 
 /** A task that reads `digits` (and writes `write`), then waits for its release file. */
 const start = async (params: Record<string, unknown> = {}) => {
@@ -67,7 +67,7 @@ describe('per-task lake memory', () => {
     fails.release();
     const cancel = await api(server.url, 'POST', `/api/v1/tasks/${cancelled.id}/cancel`);
     expect(cancel.status).toBe(200);
-    expect(await ended(ok.id)).toBe('succeeded');
+    expect(await ended(ok.id)).toBe('completed');
     expect(await ended(fails.id)).toBe('failed');
     expect(await ended(cancelled.id)).toBe('cancelled');
     for (const t of [ok, fails, cancelled]) expect(await server.lake.heldFor(t.id), t.id).toBeNull();
@@ -86,7 +86,7 @@ describe('per-task lake memory', () => {
     });
     await new Promise((r) => setTimeout(r, 100)); // the server has looked the task up by now
     task.release();
-    expect(await ended(task.id)).toBe('succeeded');
+    expect(await ended(task.id)).toBe('completed');
     body.push(bytes.subarray(bytes.length / 2));
     body.push(null);
     const res = await put;

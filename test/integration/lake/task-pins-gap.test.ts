@@ -28,8 +28,8 @@ describe('task pins after a bus gap', () => {
     await start(store, ended!.id);
     await start(store, running!.id);
     // The end is stored, but its event never reaches this node's bus.
-    const [done] = await store.transition([{ id: ended!.id, from: ['running'], to: 'succeeded', patch: { finished_at: T0 + 5 }, now: T0 + 5 }]);
-    expect(done?.task.status).toBe('succeeded');
+    const [done] = await store.transition([{ id: ended!.id, from: ['running'], to: 'completed', patch: { finished_at: T0 + 5 }, now: T0 + 5 }]);
+    expect(done?.task.status).toBe('completed');
     for (const t of [ended!, running!]) await pins.noteRead(t, 'datasets', 'rows', 3);
     expect(await pins.heldFor(ended!.id)).not.toBeNull();
     for (const s of bus.subs) s.onGap?.();

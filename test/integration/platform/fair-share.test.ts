@@ -42,11 +42,11 @@ it("a tenant's backlog deeper than the dispatch window does not hold back anothe
   const id = small!.task.id;
   const done = await until('the small tenant\'s task to finish', async () => {
     const t = await engine.get({ tenant: 'small' }, id);
-    return t.status === 'succeeded' ? t : null;
+    return t.status === 'completed' ? t : null;
   }, 20_000);
   // Both tenants now share the two slots: the small tenant's task started within a few
   // tasks of the big one, not after the big tenant's queue fell below one window.
-  const started = await engine.list({ tenant: 'big' }, { status: ['succeeded', 'running'], limit: 1000 });
+  const started = await engine.list({ tenant: 'big' }, { status: ['completed', 'running'], limit: 1000 });
   const before = started.tasks.filter((t) => t.started_at !== null && t.started_at <= (done.started_at as number)).length;
   expect(backlog).toHaveLength(1500);
   expect(before).toBeLessThan(50);

@@ -26,7 +26,7 @@ const get = async (id: string) => (await api(server.url, 'GET', `/api/v1/tasks/$
 const finished = (id: string, ms?: number) =>
   until(`task ${id} to finish`, async () => {
     const t = await get(id);
-    return ['succeeded', 'failed', 'cancelled'].includes(t.status) ? t : null;
+    return ['completed', 'failed', 'cancelled'].includes(t.status) ? t : null;
   }, ms);
 
 const alive = (pid: number): boolean => {
@@ -72,7 +72,7 @@ describe('platform', () => {
     writeFileSync(join(dir, 'data', 'in.txt'), 'hello lakeray');
     const t = await submit({ script: 'writes.py', input: 'in.txt', output: 'out.txt' });
     const done = await finished(t.id);
-    expect(done.status).toBe('succeeded');
+    expect(done.status).toBe('completed');
     expect(done.result).toEqual({ chars: 13 });
     expect(readFileSync(join(dir, 'data', 'out.txt'), 'utf8')).toBe('HELLO LAKERAY');
 
@@ -93,9 +93,9 @@ describe('platform', () => {
     expect(running.length).toBe(2);
     expect(new Set(running.flatMap((t: { gpus: string[] }) => t.gpus))).toEqual(new Set(['0', '1']));
     const third = tasks.find((t) => !running.some((r: { id: string }) => r.id === t.id));
-    expect((await get(third!.id)).status).toBe('queued');
+    expect((await get(third!.id)).status).toBe('pending');
     const results = await Promise.all(tasks.map((t) => finished(t.id)));
-    for (const r of results) expect(r.status).toBe('succeeded');
+    for (const r of results) expect(r.status).toBe('completed');
     for (const r of results) expect(['0', '1']).toContain(r.result.cuda);
     const two = await submit({ script: 'gpu_env.py', resources: { gpu: 2, cpu: 0.5 }, params: { hold_s: 0 } });
     expect((await finished(two.id)).result.cuda).toBe('0,1');
@@ -146,7 +146,7 @@ describe('platform', () => {
 
     const flaky = await submit({ script: 'flaky.py', params: { succeed_on: 2 }, max_attempts: 3, retry: { backoff_ms: 50 } });
     const ok = await finished(flaky.id);
-    expect(ok.status).toBe('succeeded');
+    expect(ok.status).toBe('completed');
     expect(ok.attempt).toBe(2);
     expect(ok.result).toEqual({ attempt: 2 });
 
@@ -197,6 +197,6 @@ describe('platform', () => {
     const text = await r.body.text();
     expect(text).toMatch(/lakeray_queue_depth\{executor="local"\} \d+/);
     expect(text).toMatch(/lakeray_dispatch_latency_seconds_count\{executor="local"\} [1-9]/);
-    expect(text).toMatch(/lakeray_task_duration_seconds_count\{executor="local",status="succeeded"\} [1-9]/);
+    expect(text).toMatch(/lakeray_task_duration_seconds_count\{executor="local",status="completed"\} [1-9]/);
   });
 });

@@ -28,7 +28,7 @@ it('an api process queues and owns nothing; a scheduler on the same store runs w
     id = ((await res.json()) as Task).id;
     // Several ownership rounds later: still queued, and no executor has an owner.
     await new Promise((r) => setTimeout(r, 800));
-    expect((await api.engine.get({ tenant: 'default' }, id)).status).toBe('queued');
+    expect((await api.engine.get({ tenant: 'default' }, id)).status).toBe('pending');
     expect((await fetch(`${api.url}/ready`)).status).toBe(200);
   } finally {
     await api.close();
@@ -41,7 +41,7 @@ it('an api process queues and owns nothing; a scheduler on the same store runs w
   try {
     const done = await until('the task to run under the scheduler', async () => {
       const t = await scheduler.engine.get({ tenant: 'default' }, id);
-      return t.status === 'succeeded' ? t : null;
+      return t.status === 'completed' ? t : null;
     }, 20_000);
     expect(done.attempt).toBe(1);
   } finally {

@@ -18,7 +18,7 @@ it('a task for a Ray executor that cannot be reached is queued (201), not refuse
     const [made] = await server.engine.submit(CALLER, [{ script: 'echo.py', executor: 'farm', resources: { cpu: 2 } }]);
     await new Promise((r) => setTimeout(r, 300)); // a dispatch pass: the executor has no room while down
     const task = await server.engine.get(CALLER, made!.task.id);
-    expect(task).toMatchObject({ status: 'queued', executor: 'farm' });
+    expect(task).toMatchObject({ status: 'pending', executor: 'farm' });
   } finally {
     await server.stop();
     await ray.close();

@@ -55,7 +55,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
 const taskOf = async (url: string, id: string) => (await api(url, 'GET', `/api/v1/tasks/${id}`)).body;
 const eventsOf = async (url: string, id: string) =>
   (await api<{ events: { type: string; data: Record<string, unknown> }[] }>(url, 'GET', `/api/v1/tasks/${id}/events?limit=1000`)).body.events;
-const ended = (t: { status: string }) => ['succeeded', 'failed', 'cancelled'].includes(t.status);
+const ended = (t: { status: string }) => ['completed', 'failed', 'cancelled'].includes(t.status);
 const jobsOf = async (taskId: string) => (await ray.list()).filter((j) => j.metadata?.lakeray_task === taskId);
 
 it('runs a task submitted through the API as a Ray job: its events arrive over HTTP, and it succeeds', async () => {
@@ -70,7 +70,7 @@ it('runs a task submitted through the API as a Ray job: its events arrive over H
     const t = await taskOf(server.url, id);
     return ended(t) ? t : undefined;
   });
-  expect(task).toMatchObject({ status: 'succeeded', result: { params: { n: 7 }, task_id: id, attempt: 1, env_attempt: '1' } });
+  expect(task).toMatchObject({ status: 'completed', result: { params: { n: 7 }, task_id: id, attempt: 1, env_attempt: '1' } });
   const events = await eventsOf(server.url, id);
   const types = events.map((e) => e.type);
   expect(events.filter((e) => e.type === 'progress').map((e) => e.data.fraction)).toContain(1); // progress is coalesced as it is stored
@@ -107,7 +107,7 @@ it('kill -9 of the server while its Ray job runs: the restarted server re-attach
     return ended(t) ? t : undefined;
   });
   console.info(`[measure] kill -9 → task settled after restart: ${Date.now() - killedAt} ms`);
-  expect(task).toMatchObject({ status: 'succeeded', attempt: 1, result: { waited: true } });
+  expect(task).toMatchObject({ status: 'completed', attempt: 1, result: { waited: true } });
   // One job on Ray, the one submitted before the crash.
   expect((await jobsOf(id)).map((j) => [j.submission_id, j.status])).toEqual([[`lr-${id}-1`, 'SUCCEEDED']]);
   await server.kill('SIGTERM');
@@ -119,5 +119,5 @@ it('kill -9 of the server while its Ray job runs: the restarted server re-attach
   db.close();
   const statuses = states.map((s) => s.status);
   expect(statuses.filter((s) => s === 'running')).toHaveLength(1); // never started again
-  expect(statuses.filter((s) => s === 'succeeded')).toHaveLength(1);
+  expect(statuses.filter((s) => s === 'completed')).toHaveLength(1);
 });

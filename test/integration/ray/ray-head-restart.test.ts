@@ -47,7 +47,7 @@ const logsOf = async (id: string): Promise<string[]> => {
   const r = await api(server!.url, 'GET', `/api/v1/tasks/${id}/events?types=log&limit=1000`);
   return (r.body as { events: { data: { message: string } }[] }).events.map((e) => String(e.data.message));
 };
-const isOver = (t: TaskView) => ['succeeded', 'failed', 'cancelled'].includes(t.status);
+const isOver = (t: TaskView) => ['completed', 'failed', 'cancelled'].includes(t.status);
 
 it('the Ray head killed and started again mid-task: retried on the new head with attempts left, else EXECUTOR_LOST; never left running', { timeout: 1_800_000 }, async () => {
   const root = mkdtempSync(join(tmpdir(), 'ray-restart-head-'));
@@ -122,8 +122,8 @@ it('the Ray head killed and started again mid-task: retried on the new head with
     const v = await get(local);
     return isOver(v) ? v : null;
   }, 120_000, 100);
-  expect(localDone).toMatchObject({ status: 'succeeded', result: { attempt: 1 } });
-  expect((await get(queuedOnRay)).status).toBe('queued');
+  expect(localDone).toMatchObject({ status: 'completed', result: { attempt: 1 } });
+  expect((await get(queuedOnRay)).status).toBe('pending');
 
   const restartMs = await head.start();
   const backAt = performance.now();
@@ -140,14 +140,14 @@ it('the Ray head killed and started again mid-task: retried on the new head with
   const [job1, actors1, job2, actors2] = await Promise.all([settled('job1'), settled('actors1'), settled('job2'), settled('actors2')]);
   expect(job1).toMatchObject({ status: 'failed', attempt: 1, error: { code: 'EXECUTOR_LOST', message: expect.stringMatching(/no longer knows the job/) } });
   expect(actors1).toMatchObject({ status: 'failed', attempt: 1, error: { code: 'EXECUTOR_LOST', message: expect.stringMatching(/lr-driver-ra-1/) } });
-  expect(job2, JSON.stringify(job2.error)).toMatchObject({ status: 'succeeded', attempt: 2, result: { attempt: 2 } });
-  expect(actors2, JSON.stringify(actors2.error)).toMatchObject({ status: 'succeeded', attempt: 2, result: { attempt: 2 } });
+  expect(job2, JSON.stringify(job2.error)).toMatchObject({ status: 'completed', attempt: 2, result: { attempt: 2 } });
+  expect(actors2, JSON.stringify(actors2.error)).toMatchObject({ status: 'completed', attempt: 2, result: { attempt: 2 } });
 
   const afterDown = await until('the task queued while Ray was down', async () => {
     const v = await get(queuedOnRay);
     return isOver(v) ? v : null;
   }, 600_000, 100);
-  expect(afterDown, JSON.stringify(afterDown.error)).toMatchObject({ status: 'succeeded', attempt: 1 });
+  expect(afterDown, JSON.stringify(afterDown.error)).toMatchObject({ status: 'completed', attempt: 1 });
 
   // Mode actors: its driver was submitted again on the new head, and new tasks run there.
   expect(firstDriver).toContain('lr-driver-ra-1');
@@ -157,7 +157,7 @@ it('the Ray head killed and started again mid-task: retried on the new head with
     const v = await get(fresh);
     return isOver(v) ? v : null;
   }, 300_000, 100);
-  expect(t, JSON.stringify(t.error)).toMatchObject({ status: 'succeeded', result: { attempt: 1 } });
+  expect(t, JSON.stringify(t.error)).toMatchObject({ status: 'completed', result: { attempt: 1 } });
 });
 
 /** The submission ids Ray knows at `address`. */

@@ -28,7 +28,7 @@ it('re-attach: a job that succeeded under a previous instance is gone, one that 
     );
   const [okOutcome, lostOutcome] = await Promise.all([run(ok), run(lost)]);
   await previous.close();
-  expect(okOutcome.kind).toBe('succeeded');
+  expect(okOutcome.kind).toBe('completed');
   // Nobody knows `lost`: its reports are refused (404), the harness cannot deliver and exits 1.
   expect(lostOutcome).toMatchObject({ kind: 'failed', error: { code: 'EXECUTOR_ERROR' } });
 

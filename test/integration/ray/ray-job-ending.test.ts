@@ -31,7 +31,7 @@ it('the task exits soon after Ray says SUCCEEDED, however slow the configured po
       },
     }),
   );
-  expect(outcome.kind, JSON.stringify(outcome)).toBe('succeeded');
+  expect(outcome.kind, JSON.stringify(outcome)).toBe('completed');
   const job = await ex.client.get(`lr-${task.id}-1`);
   expect(job?.status).toBe('SUCCEEDED');
   const lag = exitAt - (job?.end_time ?? 0);

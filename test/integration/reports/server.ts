@@ -51,7 +51,7 @@ export async function startReportsServer(opts: { dir?: string; port?: number; ex
     finished: (id, ms) =>
       until(`task ${id} to finish`, async () => {
         const t = await get(id);
-        return ['succeeded', 'failed', 'cancelled'].includes(t.status) ? t : null;
+        return ['completed', 'failed', 'cancelled'].includes(t.status) ? t : null;
       }, ms),
     close: () => server.close(),
   };

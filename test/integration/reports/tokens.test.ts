@@ -17,7 +17,7 @@ describe('task tokens', () => {
   it.each([['cold', {}], ['warm', { pool: 'py' }]])('a %s task gets a token for its own id and attempt', async (_kind, extra) => {
     const id = await s.submit({ script: 'env_token.py', ...extra });
     const task = await s.finished(id);
-    expect(task.status, JSON.stringify(task.error)).toBe('succeeded');
+    expect(task.status, JSON.stringify(task.error)).toBe('completed');
     expect(task.result.task_id).toBe(id);
     expect(TaskTokens.fromStateDir(join(s.dir, 'state')).verify(task.result.token)).toEqual({ taskId: id, attempt: 1 });
   });

@@ -28,7 +28,7 @@ describe("seed 001's real-time channel", () => {
     const ws = await openWs(s.url.replace('http://', ''));
     try {
       ws.send({ op: 'subscribe', tasks: [id] });
-      await ws.waitFor((m) => m.type === 'event' && m.event.type === 'state' && m.event.data.status === 'succeeded', 30_000);
+      await ws.waitFor((m) => m.type === 'event' && m.event.type === 'state' && m.event.data.status === 'completed', 30_000);
       const events = eventsOf(ws.messages, id);
       const fractions = events.filter((e) => e.type === 'progress').map((e) => e.data.fraction as number);
       expect(fractions.length).toBeGreaterThan(0);

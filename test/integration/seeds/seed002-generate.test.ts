@@ -74,7 +74,7 @@ describe("seed 002's POST /generate", () => {
     expect(Object.keys(r.body).sort()).toEqual(['status', 'task_id']);
     expect(r.body.status).toBe('task_started');
     const t = await task(r.body.task_id);
-    expect(t).toMatchObject({ status: 'queued', executor: 'farm', script: 'video/generate_ray.py', labels: { model: 'wan2.2-i2v-a14b', size: '832*480' } });
+    expect(t).toMatchObject({ status: 'pending', executor: 'farm', script: 'video/generate_ray.py', labels: { model: 'wan2.2-i2v-a14b', size: '832*480' } });
     expect(argPairs(t.params.argv)).toMatchObject({
       '--task': 'i2v-A14B',
       '--ckpt_dir': '/data/Wan2.2-I2V-A14B',
@@ -101,7 +101,7 @@ describe("seed 002's POST /generate", () => {
     const done = await finished(server, id);
     expect(done).toMatchObject({ status: 'SUCCEEDED', model: 'fake-t2v', size: '1280*720', fps: 4, num_frames: 20, duration: 5, prompt: T2V.prompt });
     const t = await task(id);
-    expect(t).toMatchObject({ status: 'succeeded', executor: 'local', labels: { seed002_task_id: 'rayservice_test_001' }, idempotency_key: 'seed002:rayservice_test_001' });
+    expect(t).toMatchObject({ status: 'completed', executor: 'local', labels: { seed002_task_id: 'rayservice_test_001' }, idempotency_key: 'seed002:rayservice_test_001' });
     expect(t.params).toMatchObject({ width: 1280, height: 720, num_frames: 20 });
     const events = (await api(server.url, 'GET', `/api/v1/tasks/${id}/events?limit=1000`)).body.events as { type: string }[];
     expect(events.filter((e) => e.type === 'progress').length).toBeGreaterThanOrEqual(2);

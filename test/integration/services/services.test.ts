@@ -35,7 +35,7 @@ const get = async (id: string) => (await api(server.url, 'GET', `/api/v1/tasks/$
 const finished = (id: string, ms?: number) =>
   until(`task ${id} to finish`, async () => {
     const t = await get(id);
-    return ['succeeded', 'failed', 'cancelled'].includes(t.status) ? t : null;
+    return ['completed', 'failed', 'cancelled'].includes(t.status) ? t : null;
   }, ms);
 
 const events = async (id: string, types = 'service'): Promise<Ev[]> =>
@@ -259,7 +259,7 @@ describe('service tasks', () => {
     await ready(t.id);
     expect((await proxy(t.id, '/stop')).text).toBe('stopping');
     const done = await finished(t.id);
-    expect(done.status).toBe('succeeded');
+    expect(done.status).toBe('completed');
     expect(done.result).toMatchObject({ stopped: true });
     expect(await states(t.id)).toEqual(['starting', 'ready', 'stopped']);
   });

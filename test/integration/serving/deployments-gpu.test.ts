@@ -49,12 +49,12 @@ it('replicas hold GPUs in the ledger: a batch task waits for one, and gets the o
   const job = await api(server.url, 'POST', '/api/v1/tasks', { script: 'gpu_job.py', resources: { cpu: 1, gpu: 1 } });
   expect(job.status).toBe(201);
   await new Promise((r) => setTimeout(r, 1500));
-  expect((await api(server.url, 'GET', `/api/v1/tasks/${job.body.id}`)).body.status).toBe('queued');
+  expect((await api(server.url, 'GET', `/api/v1/tasks/${job.body.id}`)).body.status).toBe('pending');
 
   expect((await api(server.url, 'PATCH', '/api/v1/deployments/g', { replicas: { min: 1, max: 1 } })).status).toBe(200);
   const done = await until('the batch task ran', async () => {
     const t = (await api(server.url, 'GET', `/api/v1/tasks/${job.body.id}`)).body;
-    return t.status === 'succeeded' ? t : undefined;
+    return t.status === 'completed' ? t : undefined;
   }, 120_000, 100);
   const left = (await api(server.url, 'GET', '/api/v1/deployments/g')).body.replica_status as { gpus: string[] }[];
   expect(left).toHaveLength(1);

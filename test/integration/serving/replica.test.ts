@@ -125,7 +125,7 @@ describe('local ONNX replica', () => {
     const pid = placement?.kind === 'process' ? Number(placement.pid) : 0;
     expect(pid, JSON.stringify(placement)).toBeGreaterThan(0);
     process.kill(pid, 'SIGKILL');
-    await until('the replica task to end', async () => ['failed', 'succeeded', 'cancelled'].includes((await api(server.url, 'GET', `/api/v1/tasks/${taskId}`)).body.status));
+    await until('the replica task to end', async () => ['failed', 'completed', 'cancelled'].includes((await api(server.url, 'GET', `/api/v1/tasks/${taskId}`)).body.status));
     await expect(client.infer(one)).rejects.toMatchObject({ name: 'ReplicaError', failure: 'lost' });
     await local.release();
   }, 180_000);
@@ -153,7 +153,7 @@ describe('local ONNX replica', () => {
     expect(cancelled.status).toBe(200);
     const end = await until('the replica task to stop', async () => {
       const t = (await api(server.url, 'GET', `/api/v1/tasks/${taskId}`)).body;
-      return ['failed', 'succeeded', 'cancelled'].includes(t.status) ? t : null;
+      return ['failed', 'completed', 'cancelled'].includes(t.status) ? t : null;
     });
     expect(end.status).toBe('cancelled');
     await expect(client.infer({ x: random([1, 28]), h0: random([1, 64]) })).rejects.toMatchObject({ failure: 'lost' });

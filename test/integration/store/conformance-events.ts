@@ -22,7 +22,7 @@ export function eventConformance(open: OpenStore): void {
       expect((await store().get(a!.id))?.last_seq).toBe(4);
       expect((await store().get(b!.id))?.last_seq).toBe(2);
       // A later transition continues the same sequence.
-      const [done] = await store().transition([{ id: a!.id, from: ['running'], to: 'succeeded', patch: {}, now: T0 + 5 }]);
+      const [done] = await store().transition([{ id: a!.id, from: ['running'], to: 'completed', patch: {}, now: T0 + 5 }]);
       expect(done?.event.seq).toBe(5);
       expect((await store().readEvents(a!.id, 0, 100)).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
     });

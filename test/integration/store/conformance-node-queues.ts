@@ -17,7 +17,7 @@ const claim = (id: string, fence: Fence, shared: string, owner = 'node-a', now =
   id,
   fence,
   shared_queue: shared,
-  from: ['queued'],
+  from: ['pending'],
   to: 'running',
   patch: { attempt: 1, started_at: now, lease_owner: owner, lease_expires_at: now + TTL },
   now,
@@ -29,7 +29,7 @@ const requeue = (id: string, fence: Fence, owner = 'node-a', now = T0 + 6): Tran
   fence,
   lease_owner: owner,
   from: ['running'],
-  to: 'queued',
+  to: 'pending',
   patch: { lease_owner: null, lease_expires_at: null },
   now,
 });
@@ -79,7 +79,7 @@ export function nodeQueueConformance(name: string, open: OpenStore): void {
       ]);
       expect(results[0]?.event).toMatchObject({ seq: 2, data: { status: 'running' } });
       expect(await store().get(a!.id)).toMatchObject({ executor: node, status: 'running', attempt: 1 });
-      expect(await store().get(q!.id)).toMatchObject({ executor: `${shared}@n2`, status: 'queued' });
+      expect(await store().get(q!.id)).toMatchObject({ executor: `${shared}@n2`, status: 'pending' });
       expect(await store().queued({ executor: shared, now: T0 + 10, per_tenant: 10, limit: 10 })).toEqual([]);
     });
 
@@ -100,7 +100,7 @@ export function nodeQueueConformance(name: string, open: OpenStore): void {
       const old = await own(store(), node, 'owner-a', T0);
       const current = await own(store(), node, 'owner-b', T0 + TTL);
       expect(await store().transition([claim(a!.id, old, shared, 'owner-a', T0 + TTL + 1)])).toEqual([null]);
-      expect(await store().get(a!.id)).toMatchObject({ executor: shared, status: 'queued', attempt: 0 });
+      expect(await store().get(a!.id)).toMatchObject({ executor: shared, status: 'pending', attempt: 0 });
       expect(summary(await store().transition([claim(a!.id, current, shared, 'owner-b', T0 + TTL + 2)]))).toEqual([[a!.id, node, 'running']]);
     });
 
@@ -129,7 +129,7 @@ export function nodeQueueConformance(name: string, open: OpenStore): void {
       await store().transition([requeue(back!.id, fence), requeue(pinnedRequeued!.id, fence)]);
       expect((await store().get(back!.id))?.executor).toBe(node);
       expect(await store().returnQueued(node)).toEqual([back!.id]);
-      expect(await store().get(back!.id)).toMatchObject({ executor: shared, status: 'queued' });
+      expect(await store().get(back!.id)).toMatchObject({ executor: shared, status: 'pending' });
       expect((await store().get(pinned!.id))?.executor).toBe(node);
       expect((await store().get(pinnedRequeued!.id))?.executor).toBe(node);
       expect(await store().get(runs!.id)).toMatchObject({ executor: node, status: 'running' });

@@ -30,7 +30,7 @@ const takenOver = async (store: TaskStore) => {
 const succeed = (id: string, owner: string, fence: Fence, now = T0 + TTL + 5): TransitionRequest => ({
   id,
   from: ['running'],
-  to: 'succeeded',
+  to: 'completed',
   lease_owner: owner,
   fence,
   patch: { finished_at: now, lease_owner: null, lease_expires_at: null, result: 1 },
@@ -126,9 +126,9 @@ function ownershipParts(open: OpenStore): void {
       const stale = (await store().staleLeases('owner-b', T0 + TTL + 10, true)).filter((s) => s.id === t!.id);
       expect(await store().takeLeases('owner-b', stale, T0 + 2 * TTL, current)).toEqual([t!.id]);
       const [requeue] = await store().transition([
-        { id: t!.id, from: ['running'], to: 'queued', lease_owner: 'owner-b', fence: current, patch: { lease_owner: null, lease_expires_at: null }, now: T0 + TTL + 11 },
+        { id: t!.id, from: ['running'], to: 'pending', lease_owner: 'owner-b', fence: current, patch: { lease_owner: null, lease_expires_at: null }, now: T0 + TTL + 11 },
       ]);
-      expect(requeue?.task.status).toBe('queued');
+      expect(requeue?.task.status).toBe('pending');
     });
 
     it("refuses a deposed owner's claim of a queued task", async () => {
@@ -136,14 +136,14 @@ function ownershipParts(open: OpenStore): void {
       const [t] = await seed(store(), [makeTask({ executor, tenant: uniq('tenant') })]);
       const claim = (owner: string, fence: Fence): TransitionRequest => ({
         id: t!.id,
-        from: ['queued'],
+        from: ['pending'],
         to: 'running',
         fence,
         patch: { attempt: 1, started_at: T0 + TTL + 1, lease_owner: owner, lease_expires_at: T0 + 3 * TTL },
         now: T0 + TTL + 1,
       });
       expect(await store().transition([claim('owner-a', old)])).toEqual([null]);
-      expect((await store().get(t!.id))?.status).toBe('queued');
+      expect((await store().get(t!.id))?.status).toBe('pending');
       const [r] = await store().transition([claim('owner-b', current)]);
       expect(r?.task).toMatchObject({ status: 'running', lease_owner: 'owner-b' });
     });
@@ -157,7 +157,7 @@ function ownershipParts(open: OpenStore): void {
       await start(store(), t1!.id, 'owner-a');
       await start(store(), t2!.id, 'owner-a');
       const results = await store().transition([succeed(t1!.id, 'owner-a', first.old), succeed(t2!.id, 'owner-a', { executor: other, epoch: o.epoch })]);
-      expect(results.map((r) => r?.task.status ?? null)).toEqual([null, 'succeeded']);
+      expect(results.map((r) => r?.task.status ?? null)).toEqual([null, 'completed']);
     });
 
     it("refuses a fenced write to a task of another executor than the fence's", async () => {

@@ -61,7 +61,7 @@ export function pruneParts(store: () => TaskStore): void {
       const later = T0 + 100 * TTL;
       expect(await store().pruneExecutors([queued, running, cancelling], later)).toEqual([]);
       await store().transition([
-        { id: q!.id, from: ['queued'], to: 'cancelled', patch: { finished_at: later }, now: later },
+        { id: q!.id, from: ['pending'], to: 'cancelled', patch: { finished_at: later }, now: later },
         { id: r!.id, from: ['running'], to: 'failed', patch: { finished_at: later, lease_owner: null, lease_expires_at: null }, now: later },
         { id: c!.id, from: ['cancelling'], to: 'cancelled', patch: { finished_at: later, lease_owner: null, lease_expires_at: null }, now: later },
       ]);

@@ -15,7 +15,7 @@ const ids = (tasks: Task[]): string[] => tasks.map((t) => t.id);
 
 /** What queued() must answer, computed from the tasks as stored. */
 const expectedQueued = (tasks: Task[], q: QueuedQuery): Task[] => {
-  const ready = tasks.filter((t) => t.status === 'queued' && t.executor === q.executor && (t.not_before === null || t.not_before <= q.now));
+  const ready = tasks.filter((t) => t.status === 'pending' && t.executor === q.executor && (t.not_before === null || t.not_before <= q.now));
   const byTenant = new Map<string, Task[]>();
   for (const t of ready) byTenant.set(t.tenant, [...(byTenant.get(t.tenant) ?? []), t]);
   const capped = [...byTenant.values()].flatMap((list) => list.sort(dispatchOrder).slice(0, q.per_tenant));
@@ -74,7 +74,7 @@ export function queryConformance(open: OpenStore): void {
         makeTask({ tenant, name: 'abcd', created_at: T0 + 6 }),
       ]);
       await start(store(), v2!.id);
-      await store().transition([{ id: m!.id, from: ['queued'], to: 'cancelled', patch: {}, now: T0 + 9 }]);
+      await store().transition([{ id: m!.id, from: ['pending'], to: 'cancelled', patch: {}, now: T0 + 9 }]);
       const names = async (f: Parameters<TaskStore['list']>[0]) => (await store().list(f)).tasks.map((t) => t.name);
       expect(await names({ tenant, name: 'video_gen', limit: 10 })).toEqual(['video_gen']);
       expect(await names({ tenant, name: 'video*', limit: 10 })).toEqual(['video_up', 'video_gen']);
@@ -82,7 +82,7 @@ export function queryConformance(open: OpenStore): void {
       // Prefix matching is literal: SQL wildcards in the name match only themselves.
       expect(await names({ tenant, name: 'a%_*', limit: 10 })).toEqual([odd!.name]);
       expect(await names({ tenant, status: ['running', 'cancelled'], limit: 10 })).toEqual(['mnist', 'video_up']);
-      expect(await names({ tenant, status: ['queued'], limit: 10 })).toEqual(['abcd', 'a%_x', 'vid', 'video_gen']);
+      expect(await names({ tenant, status: ['pending'], limit: 10 })).toEqual(['abcd', 'a%_x', 'vid', 'video_gen']);
       expect(await names({ tenant, executor, limit: 10 })).toEqual(['mnist', 'video_up']);
       expect(await names({ executor, limit: 10 })).toEqual(['mnist', 'video_up']);
       // Across tenants, only the tasks that hold a lease (SQLite reads them from tasks_leased).
@@ -165,7 +165,7 @@ export function queryConformance(open: OpenStore): void {
       expectTop(tb, 2);
       expectTop(tc, 2);
       expect(got).toHaveLength(5);
-      expect(got.every((t) => t.status === 'queued')).toBe(true);
+      expect(got.every((t) => t.status === 'pending')).toBe(true);
       expect(ids(got)).toEqual(ids([...got].sort(dispatchOrder)));
       expect(await store().queued({ executor, now, per_tenant: 10, limit: 100 })).toHaveLength(7);
       expect(await store().queued({ executor: uniq('empty'), now, per_tenant: 10, limit: 100 })).toEqual([]);
@@ -218,7 +218,7 @@ export function queryConformance(open: OpenStore): void {
         priority: fc.integer({ min: -1, max: 2 }),
         created: fc.nat({ max: 5 }),
         notBefore: fc.option(fc.integer({ min: 0, max: 20 }), { nil: null }),
-        fate: fc.constantFrom('queued', 'queued', 'queued', 'running', 'cancelled', 'other-executor'),
+        fate: fc.constantFrom('pending', 'pending', 'pending', 'running', 'cancelled', 'other-executor'),
       });
       const scenario = fc.record({
         tasks: fc.array(task, { maxLength: 60 }),
@@ -244,7 +244,7 @@ export function queryConformance(open: OpenStore): void {
             const id = made[i]!.id;
             if (t.fate === 'running') stored.set(id, await start(store(), id));
             if (t.fate === 'cancelled') {
-              const [r] = await store().transition([{ id, from: ['queued'], to: 'cancelled', patch: {}, now: T0 + 1 }]);
+              const [r] = await store().transition([{ id, from: ['pending'], to: 'cancelled', patch: {}, now: T0 + 1 }]);
               stored.set(id, r!.task);
             }
           }
@@ -340,7 +340,7 @@ export function queryConformance(open: OpenStore): void {
       await start(s, cancelling!.id, 'me', T0, 20); // expires T0+20
       await s.transition([{ id: cancelling!.id, from: ['running'], to: 'cancelling', patch: {}, now: T0 + 1 }]);
       await start(s, done!.id, 'me', T0, 5);
-      await s.transition([{ id: done!.id, from: ['running'], to: 'succeeded', patch: {}, now: T0 + 2 }]);
+      await s.transition([{ id: done!.id, from: ['running'], to: 'completed', patch: {}, now: T0 + 2 }]);
       const all = new Set([mine, theirs, cancelling, queued, done].map((t) => t!.id));
       const stale = async (owner: string, now: number, exclusive: boolean) =>
         (await s.staleLeases(owner, now, exclusive))
@@ -363,14 +363,14 @@ export function queryConformance(open: OpenStore): void {
       const tenant = uniq('tenant');
       const [running, cancelling, finished, queued, fresh] = await seed(store(), [makeTask({ tenant }), makeTask({ tenant }), makeTask({ tenant }), makeTask({ tenant }), makeTask({ tenant })]);
       const startNoExpiry = async (id: string) => {
-        const [r] = await store().transition([{ id, from: ['queued'], to: 'running', patch: { attempt: 1, started_at: T0, lease_owner: 'me', lease_expires_at: null }, now: T0 }]);
+        const [r] = await store().transition([{ id, from: ['pending'], to: 'running', patch: { attempt: 1, started_at: T0, lease_owner: 'me', lease_expires_at: null }, now: T0 }]);
         expect(r?.task.lease_expires_at).toBeNull();
       };
       await startNoExpiry(running!.id);
       await startNoExpiry(cancelling!.id);
       await store().transition([{ id: cancelling!.id, from: ['running'], to: 'cancelling', patch: {}, now: T0 + 1 }]);
       await startNoExpiry(finished!.id);
-      await store().transition([{ id: finished!.id, from: ['running'], to: 'succeeded', patch: {}, now: T0 + 1 }]);
+      await store().transition([{ id: finished!.id, from: ['running'], to: 'completed', patch: {}, now: T0 + 1 }]);
       await start(store(), fresh!.id, 'me', T0, 60_000);
       const mine = new Set([running, cancelling, finished, queued, fresh].map((t) => t!.id));
       const stale = async (exclusive: boolean) =>
@@ -424,7 +424,7 @@ export function queryConformance(open: OpenStore): void {
       expect((await store().get(t.queued.id))?.assignment).not.toEqual(where);
       expect(await store().recordPlacements('me', [])).toBe(0);
       // What a later transition returns carries the placement too.
-      const [done] = await store().transition([{ id: t.mine.id, from: ['running'], to: 'succeeded', patch: {}, now: T0 + 9 }]);
+      const [done] = await store().transition([{ id: t.mine.id, from: ['running'], to: 'completed', patch: {}, now: T0 + 9 }]);
       expect(done?.task.assignment).toEqual(where);
     });
   });

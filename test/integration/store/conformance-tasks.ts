@@ -11,7 +11,7 @@ export function taskConformance(open: OpenStore): void {
       const task = makeTask({ tenant: uniq('tenant') });
       const { results, events } = await store().insert([{ task, body_hash: 'h1' }], T0 + 5);
       expect(results).toEqual([{ task: { ...task, last_seq: 1 }, created: true }]);
-      const first = { task_id: task.id, tenant: task.tenant, seq: 1, type: 'state', ts: T0 + 5, data: { status: 'queued' } };
+      const first = { task_id: task.id, tenant: task.tenant, seq: 1, type: 'state', ts: T0 + 5, data: { status: 'pending' } };
       expect(events).toEqual([first]);
       expect(await store().get(task.id)).toEqual({ ...task, last_seq: 1 });
       expect(await store().readEvents(task.id, 0, 100)).toEqual([first]);
@@ -61,7 +61,7 @@ export function taskConformance(open: OpenStore): void {
       for (const result of ['text', 0, false, [1, 'a', { b: null }], { 'quote"': "it's" }]) {
         const [t] = await seed(store(), [makeTask({ tenant: uniq('tenant') })]);
         await start(store(), t!.id);
-        const [r] = await store().transition([{ id: t!.id, from: ['running'], to: 'succeeded', patch: { result }, now: T0 + 9 }]);
+        const [r] = await store().transition([{ id: t!.id, from: ['running'], to: 'completed', patch: { result }, now: T0 + 9 }]);
         expect(r?.task.result).toEqual(result);
         expect((await store().get(t!.id))?.result).toEqual(result);
       }
@@ -146,7 +146,7 @@ export function taskConformance(open: OpenStore): void {
   describe('delete', () => {
     it('deletes a terminal task and its events', async () => {
       const [t] = await seed(store(), [makeTask({ tenant: uniq('tenant') })]);
-      await store().transition([{ id: t!.id, from: ['queued'], to: 'cancelled', patch: { finished_at: T0 + 1 }, now: T0 + 1 }]);
+      await store().transition([{ id: t!.id, from: ['pending'], to: 'cancelled', patch: { finished_at: T0 + 1 }, now: T0 + 1 }]);
       expect(await store().delete(t!.id)).toBe(true);
       expect(await store().get(t!.id)).toBeNull();
       expect(await store().readEvents(t!.id, 0, 100)).toEqual([]);
@@ -159,7 +159,7 @@ export function taskConformance(open: OpenStore): void {
       await start(store(), running!.id);
       expect(await store().delete(queued!.id)).toBe(false);
       expect(await store().delete(running!.id)).toBe(false);
-      expect((await store().get(queued!.id))?.status).toBe('queued');
+      expect((await store().get(queued!.id))?.status).toBe('pending');
       expect(await store().readEvents(running!.id, 0, 100)).toHaveLength(2);
       expect(await store().delete(uniq('missing'))).toBe(false);
     });
@@ -172,11 +172,11 @@ export function taskConformance(open: OpenStore): void {
       await start(store(), a!.id);
       await start(store(), e!.id);
       await store().transition([{ id: e!.id, from: ['running'], to: 'cancelling', patch: {}, now: T0 + 2 }]);
-      await store().transition([{ id: d!.id, from: ['queued'], to: 'cancelled', patch: {}, now: T0 + 2 }]);
+      await store().transition([{ id: d!.id, from: ['pending'], to: 'cancelled', patch: {}, now: T0 + 2 }]);
       const mine = (await store().counts()).filter((c) => c.executor === executor).sort((x, y) => x.status.localeCompare(y.status));
       expect(mine).toEqual([
         { executor, status: 'cancelling', count: 1 },
-        { executor, status: 'queued', count: 2 },
+        { executor, status: 'pending', count: 2 },
         { executor, status: 'running', count: 1 },
       ]);
     });

@@ -41,7 +41,7 @@ export function tenantConformance(open: OpenStore): void {
     await start(store(), tasks[0]!.id, 'node-a');
     await start(store(), tasks[1]!.id, 'node-b');
     await start(store(), tasks[3]!.id, 'node-a');
-    await store().transition([{ id: tasks[3]!.id, from: ['running'], to: 'succeeded', patch: { finished_at: T0 + 2 }, now: T0 + 2 }]);
+    await store().transition([{ id: tasks[3]!.id, from: ['running'], to: 'completed', patch: { finished_at: T0 + 2 }, now: T0 + 2 }]);
     const all = (await store().tenants.tenantActivity()).filter((r) => r.tenant === a || r.tenant === b);
     expect(all).toEqual([
       { tenant: a, queued: 1, running: 2 },

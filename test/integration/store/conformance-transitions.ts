@@ -17,7 +17,7 @@ export function transitionConformance(open: OpenStore): void {
     it('applies the patch, stamps updated_at and appends the state event with the next seq', async () => {
       const [t] = await seed(store(), [makeTask({ tenant: uniq('tenant') })]);
       const patch = { attempt: 1, started_at: T0 + 10, lease_owner: 'node-a', lease_expires_at: T0 + 30_010, assignment: { gpus: ['1'] } };
-      const [r] = await store().transition([{ id: t!.id, from: ['queued'], to: 'running', patch, event: { reason: 'dispatched', gpus: ['1'] }, now: T0 + 10 }]);
+      const [r] = await store().transition([{ id: t!.id, from: ['pending'], to: 'running', patch, event: { reason: 'dispatched', gpus: ['1'] }, now: T0 + 10 }]);
       const expected = { ...t!, ...patch, status: 'running', updated_at: T0 + 10, last_seq: 2 };
       expect(r?.task).toEqual(expected);
       expect(r?.event).toEqual({
@@ -36,7 +36,7 @@ export function transitionConformance(open: OpenStore): void {
       const [t] = await seed(store(), [makeTask({ tenant: uniq('tenant') })]);
       await start(store(), t!.id);
       const before = [{ type: 'result' as const, data: { value: { acc: 0.9 } } }, { type: 'metric' as const, data: { name: 'loss', value: 0.1 } }];
-      const [r] = await store().transition([{ id: t!.id, from: ['running'], to: 'succeeded', patch: { finished_at: T0 + 50 }, before, now: T0 + 50 }]);
+      const [r] = await store().transition([{ id: t!.id, from: ['running'], to: 'completed', patch: { finished_at: T0 + 50 }, before, now: T0 + 50 }]);
       expect(r!.before.map((e) => [e.seq, e.type])).toEqual([[3, 'result'], [4, 'metric']]);
       expect(r!.event.seq).toBe(5);
       expect(r!.task.last_seq).toBe(5);
@@ -53,46 +53,46 @@ export function transitionConformance(open: OpenStore): void {
       const [t] = await seed(store(), [makeTask({ tenant: uniq('tenant'), labels: { keep: 'me' } })]);
       await start(store(), t!.id, 'node-a');
       const [r] = await store().transition([
-        { id: t!.id, from: ['running'], to: 'succeeded', patch: { lease_owner: null, lease_expires_at: null, finished_at: T0 + 50 }, now: T0 + 50 },
+        { id: t!.id, from: ['running'], to: 'completed', patch: { lease_owner: null, lease_expires_at: null, finished_at: T0 + 50 }, now: T0 + 50 },
       ]);
-      expect(r?.task).toMatchObject({ status: 'succeeded', lease_owner: null, lease_expires_at: null, finished_at: T0 + 50, attempt: 1, labels: { keep: 'me' } });
+      expect(r?.task).toMatchObject({ status: 'completed', lease_owner: null, lease_expires_at: null, finished_at: T0 + 50, attempt: 1, labels: { keep: 'me' } });
       expect(await store().get(t!.id)).toEqual(r?.task);
     });
 
     it('fails the CAS (null, nothing written) when the status is not in `from`', async () => {
       const [t] = await seed(store(), [makeTask({ tenant: uniq('tenant') })]);
-      expect(await store().transition([{ id: t!.id, from: ['running'], to: 'succeeded', patch: { finished_at: 1 }, now: T0 + 1 }])).toEqual([null]);
+      expect(await store().transition([{ id: t!.id, from: ['running'], to: 'completed', patch: { finished_at: 1 }, now: T0 + 1 }])).toEqual([null]);
       expect(await store().get(t!.id)).toEqual(t);
       expect(await store().readEvents(t!.id, 0, 10)).toHaveLength(1);
     });
 
     it('never applies an illegal transition, even when `from` allows the current status', async () => {
       const [t] = await seed(store(), [makeTask({ tenant: uniq('tenant') })]);
-      expect(await store().transition([{ id: t!.id, from: ['queued'], to: 'succeeded', patch: {}, now: T0 + 1 }])).toEqual([null]);
-      expect(await store().transition([{ id: t!.id, from: ['queued'], to: 'cancelling', patch: {}, now: T0 + 1 }])).toEqual([null]);
-      expect(await store().transition([{ id: t!.id, from: ['queued'], to: 'queued', patch: {}, now: T0 + 1 }])).toEqual([null]);
-      expect((await store().get(t!.id))?.status).toBe('queued');
+      expect(await store().transition([{ id: t!.id, from: ['pending'], to: 'completed', patch: {}, now: T0 + 1 }])).toEqual([null]);
+      expect(await store().transition([{ id: t!.id, from: ['pending'], to: 'cancelling', patch: {}, now: T0 + 1 }])).toEqual([null]);
+      expect(await store().transition([{ id: t!.id, from: ['pending'], to: 'pending', patch: {}, now: T0 + 1 }])).toEqual([null]);
+      expect((await store().get(t!.id))?.status).toBe('pending');
     });
 
     it('requires the lease owner when one is given', async () => {
       const [t] = await seed(store(), [makeTask({ tenant: uniq('tenant') })]);
       await start(store(), t!.id, 'node-a');
-      const req = (owner: string): TransitionRequest => ({ id: t!.id, from: ['running'], to: 'succeeded', lease_owner: owner, patch: {}, now: T0 + 5 });
+      const req = (owner: string): TransitionRequest => ({ id: t!.id, from: ['running'], to: 'completed', lease_owner: owner, patch: {}, now: T0 + 5 });
       expect(await store().transition([req('node-b')])).toEqual([null]);
-      expect((await store().transition([req('node-a')]))[0]?.task.status).toBe('succeeded');
+      expect((await store().transition([req('node-a')]))[0]?.task.status).toBe('completed');
     });
 
     it('returns null for an unknown id', async () => {
-      expect(await store().transition([{ id: uniq('missing'), from: ['queued'], to: 'running', patch: {}, now: T0 }])).toEqual([null]);
+      expect(await store().transition([{ id: uniq('missing'), from: ['pending'], to: 'running', patch: {}, now: T0 }])).toEqual([null]);
     });
 
     it('answers each request of a batch in its slot', async () => {
       const tenant = uniq('tenant');
       const [a, b, c] = await seed(store(), [makeTask({ tenant }), makeTask({ tenant }), makeTask({ tenant })]);
       const out = await store().transition([
-        { id: a!.id, from: ['queued'], to: 'running', patch: {}, now: T0 + 1 },
+        { id: a!.id, from: ['pending'], to: 'running', patch: {}, now: T0 + 1 },
         { id: b!.id, from: ['running'], to: 'failed', patch: {}, now: T0 + 1 },
-        { id: c!.id, from: ['queued'], to: 'cancelled', patch: {}, now: T0 + 1 },
+        { id: c!.id, from: ['pending'], to: 'cancelled', patch: {}, now: T0 + 1 },
       ]);
       expect(out.map((r) => r?.task.status ?? null)).toEqual(['running', null, 'cancelled']);
     });
@@ -100,12 +100,12 @@ export function transitionConformance(open: OpenStore): void {
     it('sees earlier requests of the same batch: a task completes at most once', async () => {
       const [t] = await seed(store(), [makeTask({ tenant: uniq('tenant') })]);
       await start(store(), t!.id);
-      const finish = (result: string): TransitionRequest => ({ id: t!.id, from: ['running'], to: 'succeeded', patch: { result }, now: T0 + 9 });
+      const finish = (result: string): TransitionRequest => ({ id: t!.id, from: ['running'], to: 'completed', patch: { result }, now: T0 + 9 });
       const out = await store().transition([finish('first'), finish('second')]);
       expect(out[0]?.task.result).toBe('first');
       expect(out[1]).toBeNull();
       expect((await store().get(t!.id))?.result).toBe('first');
-      expect((await store().readEvents(t!.id, 0, 10, ['state'])).map((e) => e.data.status)).toEqual(['queued', 'running', 'succeeded']);
+      expect((await store().readEvents(t!.id, 0, 10, ['state'])).map((e) => e.data.status)).toEqual(['pending', 'running', 'completed']);
     });
 
     it('answers a long batch of one shape request by request: own patch values, own checks, own events', async () => {
@@ -117,13 +117,13 @@ export function transitionConformance(open: OpenStore): void {
       const finish = (i: number, value: number): TransitionRequest => ({
         id: tasks[i]!.id,
         from: ['running'],
-        to: 'succeeded',
+        to: 'completed',
         lease_owner: i === 3 ? 'node-b' : 'node-a',
         patch: { finished_at: T0 + 100 + i, result: { value }, lease_owner: null, lease_expires_at: null },
         before: [{ type: 'result', data: { value } }],
         now: T0 + 100 + i,
       });
-      const claim: TransitionRequest = { id: tasks[11]!.id, from: ['queued'], to: 'running', patch: { attempt: 1, assignment: { gpus: ['7'] } }, now: T0 + 200 };
+      const claim: TransitionRequest = { id: tasks[11]!.id, from: ['pending'], to: 'running', patch: { attempt: 1, assignment: { gpus: ['7'] } }, now: T0 + 200 };
       const requests = [...[0, 1, 2, 3, 4, 5].map((i) => finish(i, i)), claim, finish(5, 55), ...[6, 7, 8, 9, 10].map((i) => finish(i, i))];
       const out = await store().transition(requests);
       const expected = [0, 1, 2, null, 4, 5, 'claim', null, 6, 7, 8, 9, null];
@@ -131,16 +131,16 @@ export function transitionConformance(open: OpenStore): void {
       for (const [k, r] of out.entries()) {
         if (r === null || r.task.status === 'running') continue;
         const i = tasks.findIndex((t) => t.id === r.task.id);
-        expect(r.task).toMatchObject({ status: 'succeeded', finished_at: T0 + 100 + i, updated_at: T0 + 100 + i, lease_owner: null, last_seq: 4 });
+        expect(r.task).toMatchObject({ status: 'completed', finished_at: T0 + 100 + i, updated_at: T0 + 100 + i, lease_owner: null, last_seq: 4 });
         expect(r.before.map((e) => [e.seq, e.type, e.data])).toEqual([[3, 'result', { value: i }]]);
-        expect([r.event.seq, r.event.ts, r.event.data.status]).toEqual([4, T0 + 100 + i, 'succeeded']);
+        expect([r.event.seq, r.event.ts, r.event.data.status]).toEqual([4, T0 + 100 + i, 'completed']);
         expect(await store().get(r.task.id)).toEqual(r.task);
         expect(await store().readEvents(r.task.id, 2, 10)).toEqual([...r.before, r.event]);
         expect(requests[k]!.id).toBe(r.task.id);
       }
       expect(out[6]?.task).toMatchObject({ status: 'running', attempt: 1, assignment: { gpus: ['7'] }, updated_at: T0 + 200 });
       expect((await store().get(tasks[3]!.id))?.status).toBe('running');
-      expect((await store().get(tasks[10]!.id))?.status).toBe('queued');
+      expect((await store().get(tasks[10]!.id))?.status).toBe('pending');
     });
 
     it('lets exactly one of many concurrent completions win', async () => {
@@ -152,7 +152,7 @@ export function transitionConformance(open: OpenStore): void {
       const attempt = (worker: number) =>
         Promise.all(
           tasks.map(async (t) => {
-            const to = worker % 2 === 0 ? 'succeeded' : 'failed';
+            const to = worker % 2 === 0 ? 'completed' : 'failed';
             return (await store().transition([{ id: t.id, from: ['running', 'cancelling'], to, patch: { result: worker }, now: T0 + 100 + worker }]))[0];
           }),
         );
@@ -169,7 +169,7 @@ export function transitionConformance(open: OpenStore): void {
     it('keeps terminal states forever', async () => {
       const tenant = uniq('tenant');
       const [t] = await seed(store(), [makeTask({ tenant })]);
-      await store().transition([{ id: t!.id, from: ['queued'], to: 'failed', patch: {}, now: T0 + 1 }]);
+      await store().transition([{ id: t!.id, from: ['pending'], to: 'failed', patch: {}, now: T0 + 1 }]);
       for (const to of TASK_STATUSES) {
         expect(await store().transition([{ id: t!.id, from: TASK_STATUSES, to, patch: {}, now: T0 + 2 }])).toEqual([null]);
       }
@@ -192,7 +192,7 @@ export function transitionConformance(open: OpenStore): void {
         fc.asyncProperty(scenario, async ({ attempts, batched }) => {
           const tenant = uniq('tenant');
           const tasks = await seed(store(), [makeTask({ tenant }), makeTask({ tenant }), makeTask({ tenant })]);
-          const model = tasks.map(() => ({ status: 'queued' as TaskStatus, owner: null as string | null }));
+          const model = tasks.map(() => ({ status: 'pending' as TaskStatus, owner: null as string | null }));
           const requests: TransitionRequest[] = attempts.map((a, i) => ({
             id: tasks[a.task]!.id,
             from: a.from,
@@ -221,7 +221,7 @@ export function transitionConformance(open: OpenStore): void {
             const log = await store().readEvents(t.id, 0, 1000);
             expect(log.map((e) => e.seq)).toEqual(log.map((_, k) => k + 1));
             const path = log.map((e) => e.data.status as TaskStatus);
-            expect(path[0]).toBe('queued');
+            expect(path[0]).toBe('pending');
             for (let k = 1; k < path.length; k++) {
               expect(isTerminal(path[k - 1]!)).toBe(false);
               expect(canTransition(path[k - 1]!, path[k]!)).toBe(true);

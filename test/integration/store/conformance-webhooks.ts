@@ -31,7 +31,7 @@ export function webhookOutboxConformance(open: OpenStore): void {
 
   it('claims a due delivery for one owner until its lease lapses; only the holder settles it', async () => {
     const task = uniq('task');
-    const d = delivery(task, 'completed', { status: 'succeeded' });
+    const d = delivery(task, 'completed', { status: 'completed' });
     await outbox().enqueueWebhook(d);
     const [got] = await claim('a', T0, [task]);
     expect(got).toMatchObject({ ...d, body: null, attempt: 0, state: 'pending', next_at: T0 });
@@ -115,19 +115,19 @@ export function webhookOutboxConformance(open: OpenStore): void {
       await start(store(), t!.id);
       return endAs(store(), t!.id, status, finishedAt);
     };
-    const a = await ended('succeeded', F + 1);
+    const a = await ended('completed', F + 1);
     const b = await ended('failed', F + 2);
-    await ended('succeeded', F + 3, null); // no webhook
+    await ended('completed', F + 3, null); // no webhook
     const [running] = await seed(store(), [makeTask({ webhook: 'http://127.0.0.1:9/hook' })]);
     await start(store(), running!.id);
-    const written = await ended('succeeded', F + 4);
+    const written = await ended('completed', F + 4);
     await outbox().enqueueWebhook(delivery(written, 'completed'));
-    await ended('succeeded', F + 10); // after `until`
+    await ended('completed', F + 10); // after `until`
     const ours = new Set([a, b, written, running!.id]);
     const missed = async (after: { finished_at: number; id: string }, limit = 1000) =>
       (await outbox().missedCompletions(after, F + 5, limit)).filter((t) => ours.has(t.id));
     const all = await missed({ finished_at: F, id: '' });
-    expect(all.map((t) => [t.id, t.status, t.finished_at])).toEqual([[a, 'succeeded', F + 1], [b, 'failed', F + 2]]);
+    expect(all.map((t) => [t.id, t.status, t.finished_at])).toEqual([[a, 'completed', F + 1], [b, 'failed', F + 2]]);
     expect(all[0]!.webhook).toBe('http://127.0.0.1:9/hook');
     expect((await missed({ finished_at: F + 1, id: a })).map((t) => t.id)).toEqual([b]);
     // Once a completed delivery is written, the task is no longer missed.

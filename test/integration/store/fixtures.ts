@@ -48,7 +48,7 @@ export const useStore = (open: OpenStore): (() => TaskStore) => {
 /** Moves a queued task to running under `owner`, as the dispatcher would. */
 export const start = async (store: TaskStore, id: string, owner = 'node-a', now = T0 + 1, leaseMs = 30_000): Promise<Task> => {
   const [r] = await store.transition([
-    { id, from: ['queued'], to: 'running', patch: { attempt: 1, started_at: now, lease_owner: owner, lease_expires_at: now + leaseMs }, now },
+    { id, from: ['pending'], to: 'running', patch: { attempt: 1, started_at: now, lease_owner: owner, lease_expires_at: now + leaseMs }, now },
   ]);
   if (!r) throw new Error(`could not start ${id}`);
   return r.task;

@@ -27,7 +27,7 @@ async function open(): Promise<{ store: PostgresTaskStore; db: pg.Client; close:
 async function tasksIn(store: PostgresTaskStore, tenant: string, n: number, to: 'cancelled' | 'running'): Promise<string[]> {
   const ids = (await seed(store, Array.from({ length: n }, () => makeTask({ tenant })))).map((t) => t.id);
   const patch = to === 'running' ? { attempt: 1, started_at: T0 + 1 } : { finished_at: T0 + 1 };
-  await store.transition(ids.map((id) => ({ id, from: ['queued' as const], to, patch, now: T0 + 1 })));
+  await store.transition(ids.map((id) => ({ id, from: ['pending' as const], to, patch, now: T0 + 1 })));
   return ids;
 }
 
@@ -41,7 +41,7 @@ describe('PostgreSQL: events of deleted tasks', () => {
       const tenant = uniq('tenant');
       const [gone, kept] = await seed(store, [makeTask({ tenant }), makeTask({ tenant })]);
       await store.appendEvents([1, 2, 3].flatMap((i) => [progress(gone!.id, tenant, i), progress(kept!.id, tenant, i)]));
-      await store.transition([{ id: gone!.id, from: ['queued'], to: 'cancelled', patch: { finished_at: T0 + 9 }, now: T0 + 9 }]);
+      await store.transition([{ id: gone!.id, from: ['pending'], to: 'cancelled', patch: { finished_at: T0 + 9 }, now: T0 + 9 }]);
       expect(await rowsOf(db, [gone!.id])).toBe(5); // queued, 3 × progress, cancelled
       expect(await store.delete(gone!.id)).toBe(true);
       expect(await rowsOf(db, [gone!.id])).toBe(0);

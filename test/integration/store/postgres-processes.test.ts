@@ -55,7 +55,7 @@ describe('Lakeray processes sharing one PostgreSQL store', () => {
     [a, b] = await Promise.all([startLakeray(url, 'api'), startLakeray(url, 'scheduler')]);
     const ids = await submitWaits(a, 4_000);
     await until('both tasks running', async () => (await statuses(a, ids)).every((s) => s === 'running'), 20_000);
-    await until('both tasks succeeded', async () => (await statuses(a, ids)).every((s) => s === 'succeeded'), 30_000);
+    await until('both tasks succeeded', async () => (await statuses(a, ids)).every((s) => s === 'completed'), 30_000);
   });
 
   it('survives a PostgreSQL restart: /ready says STORE_UNAVAILABLE, then both processes work on', { timeout: 180_000 }, async () => {
@@ -83,6 +83,6 @@ describe('Lakeray processes sharing one PostgreSQL store', () => {
     // Wake-ups flow again: the idle process's LISTEN connection came back.
     const ids = await submitWaits(a, 4_000);
     await until('both tasks running after the restart', async () => (await statuses(a, ids)).every((s) => s === 'running'), 20_000);
-    await until('both tasks succeeded after the restart', async () => (await statuses(a, ids)).every((s) => s === 'succeeded'), 30_000);
+    await until('both tasks succeeded after the restart', async () => (await statuses(a, ids)).every((s) => s === 'completed'), 30_000);
   });
 });

@@ -29,7 +29,7 @@ if (worker % 2 === 1) order.reverse();
 for (let i = 0; i < order.length; i += 8) {
   const batch = order.slice(i, i + 8);
   const results = await store.transition(
-    batch.map((id) => ({ id, from: ['running', 'cancelling'] as const, to: worker % 2 === 0 ? ('succeeded' as const) : ('failed' as const), patch: { result: worker }, now: Date.now() })),
+    batch.map((id) => ({ id, from: ['running', 'cancelling'] as const, to: worker % 2 === 0 ? ('completed' as const) : ('failed' as const), patch: { result: worker }, now: Date.now() })),
   );
   results.forEach((r, k) => r && won.push(batch[k]!));
 }

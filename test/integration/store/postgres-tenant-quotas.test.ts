@@ -38,14 +38,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const claimOf = (t: Task, owner: string, max_running: number, now: number): TransitionRequest => ({
   id: t.id,
-  from: ['queued'],
+  from: ['pending'],
   to: 'running',
   running_quota: { tenant: t.tenant, max_running },
   patch: { attempt: t.attempt + 1, started_at: now, lease_owner: owner, lease_expires_at: now + 60_000 },
   now,
 });
 
-const finishOf = (t: Task, now: number): TransitionRequest => ({ id: t.id, from: ['running'], to: 'succeeded', patch: { finished_at: now, lease_owner: null, lease_expires_at: null }, now });
+const finishOf = (t: Task, now: number): TransitionRequest => ({ id: t.id, from: ['running'], to: 'completed', patch: { finished_at: now, lease_owner: null, lease_expires_at: null }, now });
 
 describe('PostgreSQL: tenant quotas across processes', () => {
   it('max_running: two schedulers claiming at once never run more than the quota together, and all tasks run', { timeout: 60_000 }, async () => {
@@ -91,7 +91,7 @@ describe('PostgreSQL: tenant quotas across processes', () => {
     expect(most).toBeGreaterThan(0);
     expect(claims[0]! + claims[1]!).toBe(TOTAL);
     const { tasks } = await a!.list({ tenant, limit: 100 });
-    expect(tasks.map((t) => t.status)).toEqual(Array(TOTAL).fill('succeeded'));
+    expect(tasks.map((t) => t.status)).toEqual(Array(TOTAL).fill('completed'));
   });
 
   it('max_running: a claim over the quota is refused (null) and leaves the task queued; other tenants are not limited', async () => {
@@ -104,10 +104,10 @@ describe('PostgreSQL: tenant quotas across processes', () => {
     const plain = (t: Task): TransitionRequest => ({ ...claimOf(t, 'node-a', 0, now), running_quota: undefined });
     const results = await a!.transition([...lt.map((t) => claimOf(t, 'node-a', 2, now)), ...ft.map(plain)]);
     expect(results.map((r) => r?.task.status ?? null)).toEqual(['running', 'running', null, 'running', 'running', 'running']);
-    expect((await a!.get(lt[2]!.id))?.status).toBe('queued');
+    expect((await a!.get(lt[2]!.id))?.status).toBe('pending');
     // One ends and, in the same transaction (a settle with its claims), the next claim takes its slot.
     const settle = await a!.transition([finishOf(results[0]!.task, now + 1), claimOf(lt[2]!, 'node-a', 2, now + 1)]);
-    expect(settle.map((r) => r?.task.status ?? null)).toEqual(['succeeded', 'running']);
+    expect(settle.map((r) => r?.task.status ?? null)).toEqual(['completed', 'running']);
   });
 
   it('max_queued: concurrent inserts through several stores never queue more than the quota; the refused store nothing', { timeout: 60_000 }, async () => {

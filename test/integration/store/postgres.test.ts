@@ -70,10 +70,10 @@ describe('PostgresTaskStore specifics', () => {
     // Back to queued (a retry): another wake-up; a transition to anything else is none.
     await start(a, t!.id);
     heard.length = 0;
-    await a.transition([{ id: t!.id, from: ['running'], to: 'queued', patch: { lease_owner: null }, now: T0 + 5 }]);
+    await a.transition([{ id: t!.id, from: ['running'], to: 'pending', patch: { lease_owner: null }, now: T0 + 5 }]);
     await until(`a wake-up for ${executor}`, async () => heard.includes(executor), 10_000);
     await start(a, t!.id, 'node-a', T0 + 6);
-    await a.transition([{ id: t!.id, from: ['running'], to: 'succeeded', patch: {}, now: T0 + 7 }]);
+    await a.transition([{ id: t!.id, from: ['running'], to: 'completed', patch: {}, now: T0 + 7 }]);
     // A rolled-back insert notifies nobody (NOTIFY is delivered at commit).
     const other = uniq('exec');
     await expect(a.insert([{ task: makeTask({ executor: other, id: t!.id }), body_hash: null }], T0)).rejects.toThrow();
@@ -109,7 +109,7 @@ describe('PostgresTaskStore specifics', () => {
     for (const t of tasks) {
       const final = (await store.get(t.id))!;
       expect(final.result).toBe(won.findIndex((w) => w.includes(t.id)));
-      expect((await store.readEvents(t.id, 0, 100)).map((e) => e.data.status)).toEqual(['queued', 'running', final.status]);
+      expect((await store.readEvents(t.id, 0, 100)).map((e) => e.data.status)).toEqual(['pending', 'running', final.status]);
     }
     await store.close();
   });

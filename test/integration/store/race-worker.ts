@@ -25,7 +25,7 @@ const won: string[] = [];
 for (let i = 0; i < ids.length; i++) {
   const id = ids[(i + worker * Math.floor(ids.length / 4)) % ids.length] as string;
   const [r] = await store.transition([
-    { id, from: ['running', 'cancelling'], to: worker % 2 === 0 ? 'succeeded' : 'failed', patch: { result: worker }, now: Date.now() },
+    { id, from: ['running', 'cancelling'], to: worker % 2 === 0 ? 'completed' : 'failed', patch: { result: worker }, now: Date.now() },
   ]);
   if (r) won.push(id);
 }

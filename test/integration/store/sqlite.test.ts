@@ -92,10 +92,10 @@ describe('SqliteTaskStore specifics', () => {
     await b.appendEvents([{ task_id: t!.id, tenant: t!.tenant, type: 'progress', ts: T0 + 2, data: { fraction: 0.5 } }]);
     await b.renewLeases('node-a', [t!.id], T0 + 99_000);
     const [r] = await a.transition([
-      { id: t!.id, from: ['running'], to: 'succeeded', lease_owner: 'node-a', patch: { finished_at: T0 + 3, result: 7 }, now: T0 + 3 },
+      { id: t!.id, from: ['running'], to: 'completed', lease_owner: 'node-a', patch: { finished_at: T0 + 3, result: 7 }, now: T0 + 3 },
     ]);
     expect(r?.task).toEqual(await b.get(t!.id));
-    expect(r?.task).toMatchObject({ status: 'succeeded', progress: { fraction: 0.5 }, lease_expires_at: T0 + 99_000, result: 7, last_seq: 4 });
+    expect(r?.task).toMatchObject({ status: 'completed', progress: { fraction: 0.5 }, lease_expires_at: T0 + 99_000, result: 7, last_seq: 4 });
     expect(r?.event.seq).toBe(4);
     // A write that does not move last_seq (a lease renewal) is noticed too.
     const [u] = await seed(a, [makeTask({ tenant: uniq('tenant') })]);
@@ -155,7 +155,7 @@ describe('SqliteTaskStore specifics', () => {
       const final = (await store.get(t.id))!;
       const winner = won.findIndex((w) => w.includes(t.id));
       expect(final.result).toBe(winner);
-      expect((await store.readEvents(t.id, 0, 100)).map((e) => e.data.status)).toEqual(['queued', 'running', final.status]);
+      expect((await store.readEvents(t.id, 0, 100)).map((e) => e.data.status)).toEqual(['pending', 'running', final.status]);
     }
     await store.close();
   });

@@ -42,7 +42,7 @@ describe('artifacts of a task', () => {
     const artifacts = events.filter((e: { type: string }) => e.type === 'artifact');
     expect(artifacts[0].data).toEqual({ name: 'video.mp4', content_type: 'video/mp4', size: SIZE, url: `/api/v1/tasks/${id}/artifacts/video.mp4` });
     // Every artifact event precedes the terminal state.
-    expect(events[events.length - 1].data.status).toBe('succeeded');
+    expect(events[events.length - 1].data.status).toBe('completed');
     expect(existsSync(stagingDir(s, id))).toBe(false);
   });
 
@@ -118,13 +118,13 @@ describe('artifacts of ordinary tasks', () => {
     expect(t.status).toBe(201);
     return until('the task to finish', async () => {
       const task = (await api(s.url, 'GET', `/api/v1/tasks/${t.body.id}`)).body;
-      return ['succeeded', 'failed', 'cancelled'].includes(task.status) ? task : null;
+      return ['completed', 'failed', 'cancelled'].includes(task.status) ? task : null;
     });
   };
 
   it('copies a reported file from outside the work dir (the original stays)', async () => {
     const task = await run({ case: 'outside' }, { output: 'out.txt' });
-    expect(task.status).toBe('succeeded');
+    expect(task.status).toBe('completed');
     expect(readFileSync(join(s.dir, 'data', 'out.txt'), 'utf8')).toBe('kept in the data root');
     expect((await download(`${s.url}/api/v1/tasks/${task.id}/artifacts/copy.txt`)).body.toString()).toBe('kept in the data root');
   });
@@ -138,7 +138,7 @@ describe('artifacts of ordinary tasks', () => {
 
   it('makes a safe name of any reported name; the same name twice keeps the last', async () => {
     const task = await run({ case: 'names' });
-    expect(task.status).toBe('succeeded');
+    expect(task.status).toBe('completed');
     const names = (await api(s.url, 'GET', `/api/v1/tasks/${task.id}/artifacts`)).body.artifacts.map((a: { name: string }) => a.name).sort();
     expect(names).toEqual(['escape.txt', 'hidden', 'same.txt']);
     expect((await download(`${s.url}/api/v1/tasks/${task.id}/artifacts/same.txt`)).body.toString()).toBe('version 3');

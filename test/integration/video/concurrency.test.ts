@@ -62,7 +62,7 @@ it(`runs ${N} concurrent generations at most 2 at a time, with strictly decreasi
   await poller;
   // Let the last queue/state messages arrive.
   await until('every terminal state over the socket', async () =>
-    ids.every((id) => messages.some((m) => m.type === 'event' && m.event.task_id === id && m.event.type === 'state' && m.event.data.status === 'succeeded')),
+    ids.every((id) => messages.some((m) => m.type === 'event' && m.event.task_id === id && m.event.type === 'state' && m.event.data.status === 'completed')),
   );
   ws.close();
 
@@ -70,7 +70,7 @@ it(`runs ${N} concurrent generations at most 2 at a time, with strictly decreasi
 
   // At most 2 at once, from the state events: sorted by time, an end before a start at the same ms.
   const edges = messages
-    .filter((m) => m.type === 'event' && m.event.type === 'state' && ['running', 'succeeded', 'failed', 'cancelled'].includes(m.event.data.status))
+    .filter((m) => m.type === 'event' && m.event.type === 'state' && ['running', 'completed', 'failed', 'cancelled'].includes(m.event.data.status))
     .map((m) => ({ ts: m.event.ts as number, d: m.event.data.status === 'running' ? 1 : -1 }))
     .sort((a, b) => a.ts - b.ts || a.d - b.d);
   expect(edges.filter((e) => e.d === 1)).toHaveLength(N);

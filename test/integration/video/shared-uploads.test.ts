@@ -53,9 +53,9 @@ it('an upload accepted by one node is read by a task on another that shares the 
   expect(r.status, JSON.stringify(r.body)).toBe(202);
   const task = await until('the generation to finish', async () => {
     const t = (await api<{ status: string; params: { image: string } }>(apiNode.url, 'GET', `/api/v1/tasks/${r.body.task_id}`)).body;
-    return ['succeeded', 'failed', 'cancelled'].includes(t.status) ? t : null;
+    return ['completed', 'failed', 'cancelled'].includes(t.status) ? t : null;
   }, 90_000);
-  expect(task.status).toBe('succeeded');
+  expect(task.status).toBe('completed');
   expect(task.params.image).toBe(join(shared, 'uploads', `${up.body.id}.png`));
   const received = await fetch(`${apiNode.url}/api/v1/tasks/${r.body.task_id}/artifacts/params.json`);
   expect(received.status).toBe(200);

@@ -139,7 +139,7 @@ describe('POST /v1/video/generations', () => {
     expect(positions[0].position).toBeLessThanOrEqual(2);
     for (let i = 1; i < positions.length; i++) expect(positions[i].position).toBeLessThan(positions[i - 1].position);
     expect(sse.queue.every((f) => f.id === undefined)).toBe(true);
-    expect(sse.frames.map((f) => JSON.parse(f.data as string).data.status).filter(Boolean)).toEqual(['queued', 'running', 'succeeded']);
+    expect(sse.frames.map((f) => JSON.parse(f.data as string).data.status).filter(Boolean)).toEqual(['pending', 'running', 'completed']);
     await Promise.all([...blockers, ...waiting].map((r) => finished(s, r.body.task_id)));
   });
 
@@ -370,7 +370,7 @@ describe('DELETE /v1/video/generations/{id}', () => {
 
   it('cancels a queued generation at once', async () => {
     const blockers = await Promise.all([0, 1].map(() => generate(s, { model: 'slow-gpu', prompt: 'hold', num_frames: 10 })));
-    const q = await generate(s, { model: 'gpu', prompt: 'queued' });
+    const q = await generate(s, { model: 'gpu', prompt: 'pending' });
     expect((await video(s, q.body.task_id)).status).toBe('QUEUED');
     const del = await api(s.url, 'DELETE', `/v1/video/generations/${q.body.task_id}`);
     expect(del.status).toBe(200);

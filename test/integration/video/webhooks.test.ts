@@ -89,7 +89,7 @@ describe('webhooks', () => {
     }
     expect(got[0]!.body).toMatchObject({ event: 'start', task: { id, status: 'running', name: 'video:fake', labels: { kind: 'video' } }, data: { attempt: 1 } });
     const completed = got[got.length - 1]!.body;
-    expect(completed).toMatchObject({ event: 'completed', task: { id, status: 'succeeded' }, data: { status: 'succeeded', error: null, result: { num_frames: 24 } } });
+    expect(completed).toMatchObject({ event: 'completed', task: { id, status: 'completed' }, data: { status: 'completed', error: null, result: { num_frames: 24 } } });
     expect(completed.data.artifacts.find((a: { name: string }) => a.name === 'video.mp4')).toMatchObject({
       content_type: 'video/mp4',
       url: `/api/v1/tasks/${id}/artifacts/video.mp4`,
@@ -136,7 +136,7 @@ describe('webhooks', () => {
     const gap2 = attempts[2]!.at - attempts[1]!.at;
     expect(gap1).toBeGreaterThanOrEqual(90); // backoff_ms
     expect(gap2).toBeGreaterThanOrEqual(190); // doubled
-    expect(attempts[0]!.body.data.status).toBe('succeeded');
+    expect(attempts[0]!.body.data.status).toBe('completed');
 
     const log = await until('the log of three attempts', async () => {
       const d = (await api(s.url, 'GET', `/api/v1/tasks/${t.body.id}/webhooks`)).body.deliveries;

@@ -51,7 +51,7 @@ const submit = async (s: ServerProcess, hook: string, n: number): Promise<string
 };
 
 const succeeded = async (s: ServerProcess, ids: string[]) =>
-  (await Promise.all(ids.map(async (id) => (await api<{ status: string }>(s.url, 'GET', `/api/v1/tasks/${id}`)).body.status))).every((x) => x === 'succeeded');
+  (await Promise.all(ids.map(async (id) => (await api<{ status: string }>(s.url, 'GET', `/api/v1/tasks/${id}`)).body.status))).every((x) => x === 'completed');
 
 /** Every task got its start then its completed, each delivery once, signed. */
 const expectDeliveredOnce = (r: Receiver, ids: string[]) => {
@@ -106,7 +106,7 @@ describe('webhook outbox', () => {
     await until('every start and completed delivered', async () => r.received.length >= 2 * ids.length, 60_000);
     await new Promise((res) => setTimeout(res, 6000)); // another sweep: nothing is written twice
     expectDeliveredOnce(r, ids);
-    for (const x of r.received.filter((y) => y.body.event === 'completed')) expect(x.body.data).toMatchObject({ status: 'succeeded' });
+    for (const x of r.received.filter((y) => y.body.event === 'completed')) expect(x.body.data).toMatchObject({ status: 'completed' });
     await s.kill('SIGTERM');
   });
 

@@ -61,11 +61,11 @@ describe('formatTable', () => {
 });
 
 describe('task rows', () => {
-  const base = { id: 't', name: 'n', status: 'queued', progress: null, queue_position: 0 } as unknown as TaskJson;
+  const base = { id: 't', name: 'n', status: 'pending', progress: null, queue_position: 0 } as unknown as TaskJson;
   it('shows queue position only while queued and durations from start to finish', () => {
     const now = Date.UTC(2025, 0, 1, 1);
     expect(taskRow({ ...base, created_at: new Date(now - 30_000).toISOString(), started_at: null, finished_at: null }, now)).toEqual([
-      't', 'n', 'queued', '-', 'next', '30s', '-',
+      't', 'n', 'pending', '-', 'next', '30s', '-',
     ]);
     const done = { ...base, status: 'failed', queue_position: null, progress: { fraction: 0.333, message: null } } as TaskJson;
     expect(taskRow({ ...done, created_at: now - 600_000, started_at: now - 500_000, finished_at: now - 380_000 }, now)).toEqual([

@@ -17,6 +17,6 @@ describe('option parsers', () => {
   });
 
   it('splits status lists', () => {
-    expect(statusList('queued, running,,')).toEqual(['queued', 'running']);
+    expect(statusList('pending, running,,')).toEqual(['pending', 'running']);
   });
 });

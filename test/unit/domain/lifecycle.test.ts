@@ -5,18 +5,18 @@ import { isTerminal, TASK_STATUSES, type TaskStatus } from '../../../src/domain/
 
 describe('lifecycle', () => {
   it('allows the documented transitions', () => {
-    expect(transition('queued', 'running')).toBe('running');
-    expect(transition('running', 'succeeded')).toBe('succeeded');
+    expect(transition('pending', 'running')).toBe('running');
+    expect(transition('running', 'completed')).toBe('completed');
     expect(transition('running', 'failed')).toBe('failed');
     expect(transition('running', 'cancelling')).toBe('cancelling');
     expect(transition('cancelling', 'cancelled')).toBe('cancelled');
-    expect(transition('queued', 'cancelled')).toBe('cancelled');
-    expect(transition('running', 'queued')).toBe('queued');
+    expect(transition('pending', 'cancelled')).toBe('cancelled');
+    expect(transition('running', 'pending')).toBe('pending');
   });
 
   it('refuses illegal transitions with an error', () => {
-    expect(() => transition('succeeded', 'running')).toThrow(IllegalTransitionError);
-    expect(() => transition('queued', 'succeeded')).toThrow(/queued → succeeded/);
+    expect(() => transition('completed', 'running')).toThrow(IllegalTransitionError);
+    expect(() => transition('pending', 'completed')).toThrow(/pending → completed/);
     expect(() => transition('cancelling', 'running')).toThrow(IllegalTransitionError);
     expect(() => transition('running', 'cancelled')).toThrow(IllegalTransitionError);
   });
@@ -33,7 +33,7 @@ describe('lifecycle', () => {
     const status = fc.constantFrom(...TASK_STATUSES);
     fc.assert(
       fc.property(fc.array(status, { maxLength: 50 }), (attempts) => {
-        let s: TaskStatus = 'queued';
+        let s: TaskStatus = 'pending';
         let terminalReached = 0;
         for (const to of attempts) {
           if (canTransition(s, to)) {
@@ -49,6 +49,6 @@ describe('lifecycle', () => {
   });
 
   it('property: cancelled is reached only via queued or cancelling', () => {
-    expect(sourcesOf('cancelled').sort()).toEqual(['cancelling', 'queued']);
+    expect(sourcesOf('cancelled').sort()).toEqual(['cancelling', 'pending']);
   });
 });

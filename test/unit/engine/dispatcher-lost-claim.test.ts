@@ -33,7 +33,7 @@ function contendedStore(inner: SqliteTaskStore, steal: (requests: TransitionRequ
       for (const id of steal(requests)) {
         const now = Date.now();
         const [r] = await inner.transition([
-          { id, from: ['queued'], to: 'running', patch: { attempt: 1, started_at: now, lease_owner: OTHER, lease_expires_at: now + 60_000 }, now },
+          { id, from: ['pending'], to: 'running', patch: { attempt: 1, started_at: now, lease_owner: OTHER, lease_expires_at: now + 60_000 }, now },
         ]);
         if (r) stolen.push(id);
       }
@@ -84,8 +84,8 @@ describe('a claim that lost tasks to another node', () => {
       ['t0', 'running', OTHER],
       ['t1', 'running', ME],
       ['t2', 'running', ME],
-      ['t3', 'queued', null],
-      ['t4', 'queued', null],
+      ['t3', 'pending', null],
+      ['t4', 'pending', null],
     ]);
     expect(errors).toEqual([]);
   });

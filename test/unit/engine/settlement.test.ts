@@ -16,18 +16,18 @@ const NOW = 1_000;
 
 describe('how an attempt ends', () => {
   it('succeeds with its result and gives up the lease', () => {
-    const r = finalTransition(task, flags(), { kind: 'succeeded', result: { ok: 1 } }, NOW, 'me');
-    expect(r).toMatchObject({ from: ['running'], to: 'succeeded', lease_owner: 'me', patch: { result: { ok: 1 }, finished_at: NOW, lease_owner: null } });
+    const r = finalTransition(task, flags(), { kind: 'completed', result: { ok: 1 } }, NOW, 'me');
+    expect(r).toMatchObject({ from: ['running'], to: 'completed', lease_owner: 'me', patch: { result: { ok: 1 }, finished_at: NOW, lease_owner: null } });
   });
 
   it('a user cancel ends cancelled whatever the process did', () => {
-    for (const outcome of [{ kind: 'succeeded', result: 1 }, { kind: 'cancelled' }] as const)
+    for (const outcome of [{ kind: 'completed', result: 1 }, { kind: 'cancelled' }] as const)
       expect(finalTransition(task, flags({ cancelRequested: true }), outcome, NOW, 'me')).toMatchObject({ from: ['cancelling'], to: 'cancelled' });
   });
 
   it('retries a retryable failure with backoff while attempts remain, then fails', () => {
     const failed = { kind: 'failed', error: taskError('SCRIPT_ERROR', 'boom') } as const;
-    expect(finalTransition(task, flags(), failed, NOW, 'me')).toMatchObject({ to: 'queued', patch: { not_before: NOW + 100 }, event: { reason: 'retry' } });
+    expect(finalTransition(task, flags(), failed, NOW, 'me')).toMatchObject({ to: 'pending', patch: { not_before: NOW + 100 }, event: { reason: 'retry' } });
     expect(finalTransition({ ...task, attempt: 3 }, flags(), failed, NOW, 'me')).toMatchObject({ to: 'failed', patch: { error: { code: 'SCRIPT_ERROR' } } });
     const lost = { kind: 'failed', error: taskError('TASK_LOST') } as const;
     expect(finalTransition(task, flags(), lost, NOW, 'me')).toMatchObject({ to: 'failed' });
@@ -40,11 +40,11 @@ describe('how an attempt ends', () => {
 
   it('a shutdown re-queues an unfinished attempt without counting it, but keeps a success', () => {
     expect(finalTransition(task, flags({ shutdown: true }), { kind: 'cancelled' }, NOW, 'me')).toMatchObject({
-      to: 'queued',
+      to: 'pending',
       patch: { attempt: 0, not_before: null },
       event: { reason: 'shutdown' },
     });
-    expect(finalTransition(task, flags({ shutdown: true }), { kind: 'succeeded', result: null }, NOW, 'me')).toMatchObject({ to: 'succeeded' });
+    expect(finalTransition(task, flags({ shutdown: true }), { kind: 'completed', result: null }, NOW, 'me')).toMatchObject({ to: 'completed' });
   });
 });
 
@@ -55,13 +55,13 @@ describe("an earlier attempt's error", () => {
 
   it('a retry keeps the error in its state event, not on the row', () => {
     const r = finalTransition(task, flags(), failed, NOW, 'me');
-    expect(r).toMatchObject({ to: 'queued', event: { reason: 'retry', error: { code: 'SCRIPT_ERROR', message: 'boom' } } });
+    expect(r).toMatchObject({ to: 'pending', event: { reason: 'retry', error: { code: 'SCRIPT_ERROR', message: 'boom' } } });
     expect(r.patch.error).toBeNull();
   });
 
   it('a task lost with attempts left is re-queued with TASK_LOST in its state event, not on the row', () => {
     const r = recoveryTransition({ ...task, attempt: 1 }, NOW);
-    expect(r).toMatchObject({ from: ['running'], to: 'queued', event: { reason: 'lease_lost', error: { code: 'TASK_LOST' } } });
+    expect(r).toMatchObject({ from: ['running'], to: 'pending', event: { reason: 'lease_lost', error: { code: 'TASK_LOST' } } });
     expect(r.patch.error).toBeNull();
   });
 

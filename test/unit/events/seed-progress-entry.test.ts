@@ -33,7 +33,7 @@ describe('the seed’s progress stream entries', () => {
 
   it('with no status, an error field makes it an error; other statuses of done and failed are known too', () => {
     expect(parse('task_id', 't', 'error', 'boom')).toMatchObject({ kind: 'error' });
-    expect(parse('task_id', 't', 'status', 'succeeded')).toMatchObject({ kind: 'result' });
+    expect(parse('task_id', 't', 'status', 'completed')).toMatchObject({ kind: 'result' });
     expect(parse('task_id', 't', 'status', 'ERROR')).toMatchObject({ kind: 'error' });
   });
 

@@ -74,7 +74,7 @@ describe('Range headers', () => {
 
 describe('webhook rules', () => {
   it('maps transitions to deliveries and filters by the task’s events', () => {
-    expect(['queued', 'running', 'cancelling', 'succeeded', 'failed', 'cancelled'].map((s) => webhookEventOf(s as never))).toEqual([
+    expect(['pending', 'running', 'cancelling', 'completed', 'failed', 'cancelled'].map((s) => webhookEventOf(s as never))).toEqual([
       null, 'start', null, 'completed', 'completed', 'completed',
     ]);
     const task = { webhook: 'https://x', webhook_options: { events: ['completed' as const], secret: null } };

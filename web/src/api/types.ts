@@ -1,8 +1,8 @@
 /** Wire types of the Lakeray API (docs/api.md, docs/lake.md) as the UI reads them. */
 
-export const TASK_STATUSES = ['queued', 'running', 'cancelling', 'succeeded', 'failed', 'cancelled'] as const;
+export const TASK_STATUSES = ['pending', 'running', 'cancelling', 'completed', 'failed', 'cancelled'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
-export const ACTIVE_STATUSES: readonly TaskStatus[] = ['queued', 'running', 'cancelling'];
+export const ACTIVE_STATUSES: readonly TaskStatus[] = ['pending', 'running', 'cancelling'];
 export const isActive = (s: TaskStatus): boolean => ACTIVE_STATUSES.includes(s);
 
 export interface TaskProgress {
@@ -83,6 +83,8 @@ export interface Task {
   updated_at: string;
   started_at: string | null;
   finished_at: string | null;
+  /** When the task ended if its status is `completed`; null otherwise (seed 004). */
+  completed_at: string | null;
 }
 
 export interface TaskList {

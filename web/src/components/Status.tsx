@@ -5,10 +5,10 @@ import { percent } from '../lib/format.ts';
 type Tone = 'neutral' | 'success' | 'danger' | 'warning' | 'info' | 'accent';
 
 const TASK_TONES: Record<TaskStatus, Tone> = {
-  queued: 'neutral',
+  pending: 'neutral',
   running: 'info',
   cancelling: 'warning',
-  succeeded: 'success',
+  completed: 'success',
   failed: 'danger',
   cancelled: 'neutral',
 };

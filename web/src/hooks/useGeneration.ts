@@ -23,10 +23,10 @@ export interface GenerationView {
 }
 
 const STATE_MAP: Record<string, GenerationStatus> = {
-  queued: 'QUEUED',
+  pending: 'QUEUED',
   running: 'RUNNING',
   cancelling: 'RUNNING',
-  succeeded: 'SUCCEEDED',
+  completed: 'SUCCEEDED',
   failed: 'FAILED',
   cancelled: 'CANCELLED',
 };

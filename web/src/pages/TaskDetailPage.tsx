@@ -130,7 +130,7 @@ export function TaskDetailPage({ id }: { id: string }) {
     >
       {actionError && <Callout tone="danger" title="That did not work">{actionError}</Callout>}
 
-      {t.status === 'queued' && <ExecutorsDown executors={executors} only={t.executor} />}
+      {t.status === 'pending' && <ExecutorsDown executors={executors} only={t.executor} />}
       {isActive(t.status) && <ProgressCard task={t} progress={progress} now={now} />}
 
       {t.status === 'failed' && t.error && (
@@ -142,7 +142,7 @@ export function TaskDetailPage({ id }: { id: string }) {
 
       <div className="grid-main-side">
         <div className="stack">
-          {t.status === 'succeeded' && (
+          {t.status === 'completed' && (
             <Card title="Result" hint="What the script returned">
               <JsonView value={t.result} empty="The script returned nothing." />
             </Card>

@@ -59,7 +59,7 @@ export function TasksPage() {
   const now = useNow(1000);
   const executors = useExecutors();
 
-  const statusParam = status === 'active' ? 'queued,running,cancelling' : status;
+  const statusParam = status === 'active' ? 'pending,running,cancelling' : status;
   const nameParam = name ? (name.endsWith('*') ? name : `${name}*`) : undefined;
   const list = useResource((signal) => api.tasks({ status: statusParam || undefined, name: nameParam, limit }, signal), `${statusParam}|${nameParam}|${limit}`);
 
@@ -210,9 +210,9 @@ export function TasksPage() {
 function TaskRow({ task: t, now, cancelling, onCancel }: { task: Task; now: number; cancelling: boolean; onCancel: () => void }) {
   const f = t.progress?.fraction ?? null;
   const progress =
-    t.status === 'queued' ? (
+    t.status === 'pending' ? (
       <span className="muted small">Waiting</span>
-    ) : t.status === 'succeeded' ? (
+    ) : t.status === 'completed' ? (
       <ProgressBar fraction={1} tone="success" name={`${t.name} progress`} />
     ) : t.status === 'running' || t.status === 'cancelling' ? (
       <ProgressBar fraction={f} name={`${t.name} progress`} />

@@ -36,6 +36,6 @@ describe('actors mode: a driver that dies is replaced', { timeout: 600_000 }, ()
     await until('the next driver is submitted', async () => ex.driver.id?.endsWith('-2'), 60_000, 50);
     await until('the next driver polls', async () => ex.health().ok, 300_000, 100);
     const next = run(ex, { value: 7 });
-    expect(await next.exited).toMatchObject({ kind: 'succeeded', result: { echo: 7 } });
+    expect(await next.exited).toMatchObject({ kind: 'completed', result: { echo: 7 } });
   });
 });

@@ -89,20 +89,20 @@ const task = async (id: string) => (await api(url, 'GET', `/api/v1/tasks/${id}`)
 const finished = (id: string, ms = 240_000) =>
   until(`task ${id} to finish`, async () => {
     const t = await task(id);
-    return ['succeeded', 'failed', 'cancelled'].includes(t.status) ? t : null;
+    return ['completed', 'failed', 'cancelled'].includes(t.status) ? t : null;
   }, ms, 10);
 const logs = async (id: string): Promise<string[]> => (await api(url, 'GET', `/api/v1/tasks/${id}/logs`)).body.lines.map((l: { message: string }) => l.message);
 
 describe('mode actors through the whole platform (real Ray head)', { timeout: 900_000 }, () => {
   it('submit → run() entered on a warm actor, p50 and p99 over 50 tasks', async () => {
     const first = await finished(await submit({ script: 'entered.py' }), 600_000); // waits for the driver and its first actor
-    expect(first.status, JSON.stringify(first.error)).toBe('succeeded');
+    expect(first.status, JSON.stringify(first.error)).toBe('completed');
     const latencies: number[] = [];
     for (let i = 0; i < 50; i++) {
       const at = performance.timeOrigin + performance.now();
       const id = await submit({ script: 'entered.py', params: { i } });
       const t = await finished(id);
-      expect(t.status, JSON.stringify(t.error)).toBe('succeeded');
+      expect(t.status, JSON.stringify(t.error)).toBe('completed');
       latencies.push(t.result.entered_ms - at);
     }
     latencies.sort((a, b) => a - b);
@@ -126,7 +126,7 @@ describe('mode actors through the whole platform (real Ray head)', { timeout: 90
     expect(await logs(id)).toContain('cleanup ran');
     await until('the cancelled actor is gone', async () => !processAlive(pid), 30_000, 50);
     const next = await finished(await submit({ script: 'entered.py' }));
-    expect(next.status).toBe('succeeded');
+    expect(next.status).toBe('completed');
     expect(next.result.pid).not.toBe(pid);
   });
 

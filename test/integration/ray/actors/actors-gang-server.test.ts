@@ -38,7 +38,7 @@ const submit = async (params: Record<string, unknown>): Promise<string> => {
 const settled = (id: string, ms = 540_000) =>
   until(`task ${id} settled`, async () => {
     const t = (await api(server!.url, 'GET', `/api/v1/tasks/${id}`)).body as TaskView;
-    return ['succeeded', 'failed', 'cancelled'].includes(t.status) ? t : null;
+    return ['completed', 'failed', 'cancelled'].includes(t.status) ? t : null;
   }, ms, 50).catch(async (e: unknown) => {
     throw new Error(`${String(e)}\n${await diagnosis(id)}`);
   });
@@ -64,7 +64,7 @@ it('a gang task on 2 CPU ranks (gloo) succeeds with one result; kill -9 of a ran
   server = await startActorsServer(NAME, address, [{ name: 'dist', cpu: 0.25, gang_size: 2, min: 1, max: 1, preload: ['torch'] }]);
 
   const first = await settled(await submit({}));
-  expect(first.status, JSON.stringify(first.error)).toBe('succeeded');
+  expect(first.status, JSON.stringify(first.error)).toBe('completed');
   expect(first.result).toMatchObject({ sum: 3, rank: 0, world: 2, dist_rank: 0 }); // 1 + 2, all-reduced over both ranks
   expect(await resultEvents(first.id)).toBe(1); // rank 0 alone reports
   const token = first.result.setup.token;
@@ -86,7 +86,7 @@ it('a gang task on 2 CPU ranks (gloo) succeeds with one result; kill -9 of a ran
   expect(failed.error).toMatchObject({ code: 'GANG_RANK_FAILED', message: expect.stringMatching(/rank 1's actor died/) });
 
   const next = await settled(await submit({}));
-  expect(next.status, JSON.stringify(next.error)).toBe('succeeded');
+  expect(next.status, JSON.stringify(next.error)).toBe('completed');
   expect(next.result).toMatchObject({ sum: 3, world: 2 });
   expect(next.result.setup.token).not.toBe(token); // a new gang: setup() ran again
 });

@@ -61,7 +61,7 @@ it('a task that ended before a poll listed it running is released, not cancelled
     { seq: 3, type: 'done', task_id: first.id },
   ];
   await reports.receive(first.id, `Bearer ${tokens.mint(first.id, 1)}`, { attempt: 1, messages });
-  expect(outcome).toEqual({ kind: 'succeeded', result: { ok: true } });
+  expect(outcome).toEqual({ kind: 'completed', result: { ok: true } });
 
   // That poll lists it running, its actor busy: the executor knows it is over.
   const answer = await poll({ running: [first.id], capacity: { py: 0 }, busy: { py: 1 }, done: [] });

@@ -30,9 +30,9 @@ it('a task on an actors-mode executor from the config runs on a warm actor', { t
   const id = (r.body as { id: string }).id;
   const t = await until('the task to finish', async () => {
     const b = (await api(server!.url, 'GET', `/api/v1/tasks/${id}`)).body;
-    return ['succeeded', 'failed', 'cancelled'].includes(b.status) ? b : null;
+    return ['completed', 'failed', 'cancelled'].includes(b.status) ? b : null;
   }, 540_000, 50);
-  expect(t.status, JSON.stringify(t.error)).toBe('succeeded');
+  expect(t.status, JSON.stringify(t.error)).toBe('completed');
   expect(t.result).toMatchObject({ echo: 'hi', cwd_is_package: true });
   // The actor that ran it, as Ray names it, with its dashboard page (the UI's link).
   const actor = (t.placement as { actor_id?: string }).actor_id ?? '';

@@ -14,12 +14,12 @@ export function ProgressCard({ task: t, progress, now }: { task: Task; progress:
   let eta = progress?.eta_s ?? null;
   if (eta === null && f && f > 0.03 && t.started_at) eta = ((between(t.started_at, null, now) ?? 0) * (1 - f)) / f;
   return (
-    <Card title={t.status === 'queued' ? 'Waiting in the queue' : t.status === 'cancelling' ? 'Stopping…' : 'Running'}>
+    <Card title={t.status === 'pending' ? 'Waiting in the queue' : t.status === 'cancelling' ? 'Stopping…' : 'Running'}>
       <div className="visually-hidden" role="status">
-        {t.status === 'queued' ? 'Queued' : f === null ? 'Running' : `Running, ${Math.floor(f * 4) * 25}% done`}
+        {t.status === 'pending' ? 'Queued' : f === null ? 'Running' : `Running, ${Math.floor(f * 4) * 25}% done`}
       </div>
       <div className="stack-sm">
-        {t.status === 'queued' ? (
+        {t.status === 'pending' ? (
           <p>
             {t.queue_position === null
               ? 'Queued.'
