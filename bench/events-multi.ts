@@ -29,14 +29,15 @@ const SECONDS = Number(process.env.BENCH_EVENT_SECONDS ?? 10);
 /** The tasks' CPU priority (`executors.local.nice`; the default config: 0). The 200 tickers share the 2 cores with every Lakeray process, PostgreSQL and Redis; 10 did not lower the p99 in the one idle A/B (REPORT). */
 const NICE = Number(process.env.BENCH_TASK_NICE ?? 0);
 
-/** The floor (bench/lib/events-floor.ts) after Lakeray's run, same load; BENCH_FLOOR=0 skips it, BENCH_FLOOR=redis leaves out its PostgreSQL INSERT, BENCH_FLOOR=only runs the floor alone. */
+/** The floor (bench/lib/events-floor.ts) after Lakeray's run, same load; BENCH_FLOOR=0 skips it, BENCH_FLOOR=redis leaves out its PostgreSQL INSERT, BENCH_FLOOR=only (only-redis) runs the floor alone. */
 const FLOOR = process.env.BENCH_FLOOR ?? 'store';
 
 export async function run(): Promise<Record<string, unknown>> {
-  const lakeray = FLOOR === 'only' ? { p99_ms: NaN } : await runLakeray();
+  const lakeray = FLOOR === 'only' || FLOOR === 'only-redis' ? { p99_ms: NaN } : await runLakeray();
   if (FLOOR === '0') return lakeray;
-  console.log(`the floor: the same ${TASKS} tickers and ${CLIENTS + 1} subscribers through the same hops (${FLOOR === 'redis' ? 'Redis' : 'one PostgreSQL INSERT and one XADD per batch'}) with nothing of Lakeray in them`);
-  const { report, relay, expected } = await runFloor({ tasks: TASKS, clients: CLIENTS, rate: RATE, seconds: SECONDS, store: FLOOR !== 'redis' });
+  const store = FLOOR !== 'redis' && FLOOR !== 'only-redis';
+  console.log(`the floor: the same ${TASKS} tickers and ${CLIENTS + 1} subscribers through the same hops (${store ? 'one PostgreSQL INSERT and one XADD per batch' : 'one XADD per batch, no store'}) with nothing of Lakeray in them`);
+  const { report, relay, expected } = await runFloor({ tasks: TASKS, clients: CLIENTS, rate: RATE, seconds: SECONDS, store });
   const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(2));
   console.log(`floor: emit → received p50 ${f(report.p50_ms)} ms  p99 ${f(report.p99_ms)} ms, delivered ${report.delivered} of ${expected}; ping p99 ${f(report.ping.p99_ms)} ms; relay flushes ${relay.flushes} (p50 ${f(relay.flush_p50_ms ?? null)} ms, p99 ${f(relay.flush_p99_ms ?? null)} ms)`);
   const ratio = (lakeray.p99_ms as number) / report.p99_ms;
@@ -44,7 +45,7 @@ export async function run(): Promise<Record<string, unknown>> {
   return {
     ...lakeray,
     floor: {
-      store: FLOOR !== 'redis',
+      store,
       p50_ms: report.p50_ms,
       p99_ms: report.p99_ms,
       steady_p99_ms: report.steady.p99_ms,
