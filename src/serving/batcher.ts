@@ -146,7 +146,11 @@ export function admit(a: AdmissionInput): Admission {
   }
   if (a.slots <= 0) return { ok: true };
   const aheadRows = a.queueRows + a.rows;
-  const perBatch = a.serviceMs.estimate(Math.min(s.max_batch_size, aheadRows));
+  // Batching on: full batches of the rows ahead. Off: every request ahead is its own batch, of
+  // a request's rows (their mean), not of a full batch's: pricing each at `max_batch_size` rows
+  // refused requests at a backlog of ~100 single rows that one replica clears in ~0.1 s.
+  const rowsPerBatch = s.enable_dynamic_batching ? aheadRows : Math.ceil(aheadRows / (a.queueDepth + 1));
+  const perBatch = a.serviceMs.estimate(Math.min(s.max_batch_size, rowsPerBatch));
   if (perBatch === null) return { ok: true };
   const batchesAhead = s.enable_dynamic_batching ? Math.ceil(aheadRows / s.max_batch_size) : a.queueDepth + Math.ceil(a.rows / s.max_batch_size);
   const rounds = Math.ceil((batchesAhead + a.inFlightBatches) / slots);

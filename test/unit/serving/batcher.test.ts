@@ -80,6 +80,18 @@ describe('admit', () => {
     expect(admit({ ...base, deadline: 300, queueRows: 16, slots: 2, serviceMs: est })).toEqual({ ok: true });
     expect(admit({ ...base, deadline: 300, queueRows: 16, slots: 0, serviceMs: est })).toEqual({ ok: true });
   });
+
+  it('with batching off prices each request ahead as its own batch of its rows, not as a full batch', () => {
+    const est = new ServiceTimeEstimator();
+    est.observe(1, 3);
+    const off = { ...S, max_batch_size: 32, max_queue: 1000, enable_dynamic_batching: false };
+    // 115 single rows ahead + this one: 116 batches of 1 row at 3 ms = 348 ms, within 1 s (a full batch's price, 32 × 3 ms each, said 11 s).
+    expect(admit({ ...base, settings: off, queueRows: 115, queueDepth: 115, serviceMs: est })).toEqual({ ok: true });
+    // 400 ahead: 401 × 3 ms = 1,203 ms, past the 1 s deadline.
+    expect(admit({ ...base, settings: off, queueRows: 400, queueDepth: 400, serviceMs: est })).toEqual({ ok: false, code: 'DEADLINE_UNMEETABLE', retryAfterMs: 203 });
+    // Requests of 4 rows each are priced at the 4-row bucket (borrowed from 1 row, scaled: 12 ms): 11 ahead + this = 144 ms.
+    expect(admit({ ...base, settings: off, rows: 4, queueRows: 40, queueDepth: 10, serviceMs: est })).toEqual({ ok: true });
+  });
 });
 
 describe('ServiceTimeEstimator', () => {
