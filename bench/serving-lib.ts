@@ -87,13 +87,53 @@ export interface OpenResult extends LoadResult {
   send_lag_ms: { p50: number; p95: number; p99: number; max: number };
 }
 
-const inWorker = (data: Record<string, unknown>): Promise<WorkerAnswer> =>
-  new Promise((resolve, reject) => {
-    const w = new Worker(new URL('./serving-load-worker.mjs', import.meta.url), { workerData: data });
-    w.once('message', resolve);
-    w.once('error', reject);
-    w.once('exit', (code) => reject(new Error(`the load generator exited (${code}) without an answer`)));
+/**
+ * The load generator: one worker thread kept for the whole bench process (its runs in turn), so
+ * every window of every mode meets the same warm generator: compiled code, open sockets.
+ * BENCH_GENERATOR=fresh starts a new worker per run instead (the rule until session 17; each
+ * window then began on a cold JIT and cold sockets, and often behind a backlog of its own making).
+ */
+const WORKER_URL = new URL('./serving-load-worker.mjs', import.meta.url);
+let generator: { worker: Worker; next: number; waiting: Map<number, { resolve(a: WorkerAnswer): void; reject(e: Error): void }> } | null = null;
+
+function persistentGenerator() {
+  if (generator !== null) return generator;
+  const worker = new Worker(WORKER_URL, { workerData: { persistent: true } });
+  worker.unref();
+  const g = { worker, next: 0, waiting: new Map<number, { resolve(a: WorkerAnswer): void; reject(e: Error): void }>() };
+  const failAll = (err: Error) => {
+    for (const w of g.waiting.values()) w.reject(err);
+    g.waiting.clear();
+    generator = null;
+  };
+  worker.on('message', (msg: { id: number; result?: WorkerAnswer; error?: string }) => {
+    const w = g.waiting.get(msg.id);
+    g.waiting.delete(msg.id);
+    if (msg.error !== undefined) w?.reject(new Error(`the load generator failed: ${msg.error}`));
+    else w?.resolve(msg.result!);
   });
+  worker.once('error', failAll);
+  worker.once('exit', (code) => failAll(new Error(`the load generator exited (${code}) without an answer`)));
+  generator = g;
+  return g;
+}
+
+const inWorker = (data: Record<string, unknown>): Promise<WorkerAnswer> => {
+  if (process.env.BENCH_GENERATOR === 'fresh') {
+    return new Promise((resolve, reject) => {
+      const w = new Worker(WORKER_URL, { workerData: data });
+      w.once('message', resolve);
+      w.once('error', reject);
+      w.once('exit', (code) => reject(new Error(`the load generator exited (${code}) without an answer`)));
+    });
+  }
+  const g = persistentGenerator();
+  const id = g.next++;
+  return new Promise((resolve, reject) => {
+    g.waiting.set(id, { resolve, reject });
+    g.worker.postMessage({ id, ...data });
+  });
+};
 
 const resultOf = (a: WorkerAnswer): LoadResult => ({ ...summarize(Array.from(a.latencies)), rps: a.count / a.seconds, failed: a.failed, errors: a.errors });
 

@@ -37,6 +37,24 @@ import WebSocket from 'ws';
 
 const now = () => performance.now();
 
+/**
+ * The pool a run uses. In the persistent generator (`persistent` in workerData) the last run's pool
+ * is kept for the next run with the same origin and socket count, if nothing of the last run is
+ * still in flight: its sockets stay open and the code that drives them stays compiled, so a
+ * window does not start on cold sockets and a cold JIT (a fresh worker per run did, in both modes).
+ */
+let kept = null;
+function poolFor(url, connections) {
+  const key = `${url}|${connections}`;
+  if (kept !== null && kept.key === key && kept.pending() === 0) return kept;
+  if (kept !== null) void kept.pool.destroy().catch(() => {});
+  kept = { key, pool: new Pool(url, { connections, pipelining: 1, keepAliveTimeout: 60_000 }), pending: () => 0 };
+  return kept;
+}
+async function release(entry) {
+  if (!workerData.persistent) await entry.pool.destroy().catch(() => {});
+}
+
 /** One POST, its whole answer read; true when 2xx, else the first few failures go to `errors`. */
 async function post(pool, path, headers, body, errors) {
   try {
@@ -51,7 +69,8 @@ async function post(pool, path, headers, body, errors) {
 }
 
 async function http({ url, path, headers, body, concurrency, warmupMs, durationMs }) {
-  const pool = new Pool(url, { connections: concurrency, pipelining: 1, keepAliveTimeout: 60_000 });
+  const entry = poolFor(url, concurrency);
+  const pool = entry.pool;
   const latencies = [];
   const errors = [];
   let failed = 0;
@@ -70,7 +89,7 @@ async function http({ url, path, headers, body, concurrency, warmupMs, durationM
     }
   };
   await Promise.all(Array.from({ length: concurrency }, client));
-  await pool.destroy();
+  await release(entry);
   return { count: latencies.length, failed, seconds: durationMs / 1000, latencies: Float64Array.from(latencies), errors };
 }
 
@@ -86,13 +105,15 @@ const quantile = (xs, q) => {
 const p95Of = (xs) => quantile(xs, 0.95);
 
 async function open({ url, path, headers, body, rate, arrivals, connections, warmupMs, durationMs, drainMs, settleMs = 0 }) {
-  const pool = new Pool(url, { connections, pipelining: 1, keepAliveTimeout: 60_000 });
+  const entry = poolFor(url, connections);
+  const pool = entry.pool;
   const first = [];
   const second = [];
   const errors = [];
   let failed = 0;
   let offered = 0;
   let pending = 0;
+  entry.pending = () => pending;
   let answeredInWindow = 0;
   let closed = false;
   /** ms from each counted request's scheduled time to its send (the generator's own lag, not the server's). */
@@ -160,7 +181,7 @@ async function open({ url, path, headers, body, rate, arrivals, connections, war
     start_wait_ms: measureFrom - (start + warmupMs),
     send_lag_ms: { p50: quantile(lateness, 0.5), p95: quantile(lateness, 0.95), p99: quantile(lateness, 0.99), max: lateness.reduce((a, b) => Math.max(a, b), 0) },
   };
-  await pool.destroy().catch(() => {});
+  await release(entry);
   return result;
 }
 
@@ -216,5 +237,18 @@ async function sessions({ url, deployment, sessions: n, chunks, chunkFloats, win
 }
 
 const modes = { http, open, sessions };
-const result = await modes[workerData.mode](workerData);
-parentPort.postMessage(result);
+if (workerData.persistent) {
+  // One generator for a whole bench: each message is a run ({id, mode, …}), answered in turn.
+  let queue = Promise.resolve();
+  parentPort.on('message', (msg) => {
+    queue = queue.then(async () => {
+      try {
+        parentPort.postMessage({ id: msg.id, result: await modes[msg.mode](msg) });
+      } catch (err) {
+        parentPort.postMessage({ id: msg.id, error: String(err?.stack ?? err) });
+      }
+    });
+  });
+} else {
+  parentPort.postMessage(await modes[workerData.mode](workerData));
+}
