@@ -39,12 +39,23 @@
  * once no more than 50 ms of arrivals are outstanding (serving-load-worker.mjs `settleMs`): a
  * start-up transient stays out of a window, a lasting backlog does not (both modes the same).
  * BENCH_BODY=binary sends the raw float32 image instead of the JSON one (both modes the same).
+ * The floor (`limit` in the JSON; BENCH_LIMIT=0 skips it): after Lakeray, the whole bench again,
+ * the same clients, readings and criteria, against the `serve` bench's limit server
+ * (serving-limit.ts: node:http and onnxruntime in one process, the gateway's JSON reader, no
+ * gateway, no replica process, no validation), on = up to max_batch_size (BENCH_BATCH) images
+ * per session.run, off = one. What it asks: can anything on this machine, with these clients,
+ * meet gain ≥ 2× with p95 ≤ 1.3×? Where the limit cannot, the target is the machine's, not the gateway's.
  * For the same question at one fixed rate for both modes, with a per-layer timeline of where the
  * time goes, see bench/micro/batching-ab.ts.
  */
+import { readFileSync } from 'node:fs';
+import ort from 'onnxruntime-node';
 import { searchSaturation, type LadderStep } from './lib/saturation.ts';
 import { formatSpread, spread } from './lib/stats.ts';
-import { CNN_ONNX, describeLoad, httpLoad, IMAGE_BODY, JSON_HEADERS, openLoad, RAW_HEADERS, RAW_IMAGE_BODY, startServingPlatform, type LoadResult, type OpenResult } from './serving-lib.ts';
+import { CNN_ONNX, describeLoad, httpLoad, IMAGE_BODY, JSON_HEADERS, openLoad, RAW_HEADERS, RAW_IMAGE_BODY, SESSION_OPTIONS, startServingPlatform, type LoadResult, type OpenResult } from './serving-lib.ts';
+import { startLimitServer } from './serving-limit.ts';
+
+type LimitServer = Awaited<ReturnType<typeof startLimitServer>>;
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -67,6 +78,8 @@ const OPEN_FRACTION = Number(process.env.BENCH_OPEN_FRACTION ?? 0.9);
 const P95_BUDGET = Number(process.env.BENCH_P95_BUDGET ?? TARGETS.p95_ratio);
 const SUSTAIN = Number(process.env.BENCH_SUSTAIN ?? 0.97);
 const ARRIVALS = process.env.BENCH_ARRIVALS === 'constant' ? 'constant' : 'poisson';
+/** Also measure the floor (the limit server, batching on vs off) after Lakeray, in the same run: BENCH_LIMIT=0 skips it. */
+const LIMIT = process.env.BENCH_LIMIT !== '0';
 /** Up to this much longer warm-up per open-loop run, until the backlog is gone (0: the window opens right after the warm-up, the rule until session 15). */
 const OPEN_SETTLE_MS = Number(process.env.BENCH_OPEN_SETTLE_MS ?? 0);
 
@@ -112,74 +125,119 @@ const on = (timeout: number) => ({ enable_dynamic_batching: true, max_batch_size
 type Mode = 'on' | 'off';
 type Curve = { concurrency: number; rps: number; p95_ms: number }[];
 
+/**
+ * What one side of the comparison is served by. `use` makes a mode current (with its batch
+ * timeout, for `on`) and says where its requests go.
+ */
+interface Target {
+  /** Batch timeouts `on` is swept over (the limit has none: it runs whatever is queued whenever its session is idle). */
+  timeouts: number[];
+  settings(mode: Mode, timeout?: number): Record<string, unknown>;
+  use(mode: Mode, timeout?: number): Promise<{ url: string; path: string }>;
+}
+
 export async function run(): Promise<Record<string, unknown>> {
   const p = await startServingPlatform({ mnist: CNN_ONNX });
+  let limits: { on: LimitServer; off: LimitServer } | null = null;
   try {
     await p.deploy({ name: 'mnist', model: 'mnist', resources: { cpu: 1 }, ...on(BATCH_TIMEOUTS_MS[0]!) });
-    const measure = (concurrency: number, seconds: number) =>
-      httpLoad({ url: p.server.url, path: p.predictPath('mnist'), headers: BODY.headers, body: BODY.body, concurrency, warmupMs: 1000, durationMs: seconds * 1000 });
-    const sweep = async (label: string, settings: Record<string, unknown>): Promise<Curve> => {
-      await p.patch('mnist', settings);
-      const curve: Curve = [];
-      for (const c of SWEEP) {
-        const r = await measure(c, SWEEP_SECONDS);
-        console.log(`sweep ${label} concurrency ${c}: ${describeLoad(r)}`);
-        curve.push({ concurrency: c, rps: r.rps, p95_ms: r.p95_ms });
-      }
-      return curve;
+    const lakeray: Target = {
+      timeouts: BATCH_TIMEOUTS_MS,
+      settings: (mode, timeout = 0) => (mode === 'on' ? on(timeout) : OFF),
+      async use(mode, timeout) {
+        await p.patch('mnist', this.settings(mode, timeout));
+        return { url: p.server.url, path: p.predictPath('mnist') };
+      },
     };
-    // Batching on gets its best batch timeout: the one with the most req/s at its own knee.
-    const onCurves: Record<string, Curve> = {};
-    for (const t of BATCH_TIMEOUTS_MS) onCurves[t] = await sweep(`on (timeout ${t} ms)`, on(t));
-    const atKnee = (c: Curve) => c.find((x) => x.concurrency === knee(c))!;
-    const best = BATCH_TIMEOUTS_MS.reduce((a, b) => (atKnee(onCurves[b]!).rps > atKnee(onCurves[a]!).rps ? b : a));
-    const MODES: Record<Mode, Record<string, unknown>> = { on: on(best), off: OFF };
-    const curves: Record<Mode, Curve> = { on: onCurves[best]!, off: await sweep('off', OFF) };
-    const saturation: Record<Mode, number> = { on: knee(curves.on), off: knee(curves.off) };
-    console.log(`best batch timeout ${best} ms; saturation: on at ${saturation.on} clients, off at ${saturation.off}`);
-    const results: Record<Mode, LoadResult[]> = { on: [], off: [] };
-    for (let round = 1; round <= ROUNDS; round++) {
-      for (const mode of Object.keys(MODES) as Mode[]) {
-        await p.patch('mnist', MODES[mode]);
-        const r = await measure(saturation[mode], SECONDS);
-        if (r.failed > 0) console.log(`  ${r.failed} failed: ${r.errors.join(' | ')}`);
-        results[mode].push(r);
-        console.log(`round ${round} ${mode} (${saturation[mode]} clients): ${describeLoad(r)}`);
-      }
-    }
-    const open = OPEN ? await openLoop(MODES, { on: Math.max(...curves.on.map((x) => x.rps)), off: Math.max(...curves.off.map((x) => x.rps)) }) : null;
-    const rps = (m: Mode) => spread(results[m].map((r) => r.rps));
-    const p95 = (m: Mode) => spread(results[m].map((r) => r.p95_ms));
-    const gain = rps('on').median / rps('off').median;
-    const p95Ratio = p95('on').median / p95('off').median;
-    console.log(`on ${formatSpread(rps('on'), 0)} req/s, off ${formatSpread(rps('off'), 0)}: gain ${gain.toFixed(2)}× (target ≥ ${TARGETS.gain}×), p95 ratio ${p95Ratio.toFixed(2)} (target ≤ ${TARGETS.p95_ratio})`);
-    return {
-      gain,
-      p95_ratio: p95Ratio,
-      reading: 'closed loop, each mode at its knee (gain, p95_ratio); open loop in `open`',
-      body: BODY.kind,
-      open,
-      targets: TARGETS,
-      on: { concurrency: saturation.on, rps: rps('on'), p95_ms: p95('on'), settings: MODES.on },
-      off: { concurrency: saturation.off, rps: rps('off'), p95_ms: p95('off'), settings: MODES.off },
-      failed: results.on.concat(results.off).reduce((a, r) => a + r.failed, 0),
-      sweep: { on: curves.on, off: curves.off, on_by_timeout_ms: onCurves },
-      knee: KNEE,
-      rounds: ROUNDS,
-      seconds_per_side: SECONDS,
+    const result = await measureTarget('lakeray', lakeray);
+    if (!LIMIT) return result;
+    // The floor: the same two modes, the same clients and criteria, against the thinnest server
+    // there is (serving-limit.ts: node:http and onnxruntime in one process, no gateway, no
+    // replica process): `on` runs up to BATCH images per session.run, `off` one.
+    const session = await ort.InferenceSession.create(readFileSync(CNN_ONNX), SESSION_OPTIONS);
+    limits = { on: await startLimitServer(session, BATCH), off: await startLimitServer(session, 1) };
+    const servers = limits;
+    const limit: Target = {
+      timeouts: [0],
+      settings: (mode) => ({ max_batch: mode === 'on' ? BATCH : 1 }),
+      use: async (mode) => ({ url: servers[mode].url, path: '/predict' }),
     };
+    const floor = await measureTarget('limit', limit);
+    return { ...result, limit: floor };
   } finally {
+    await limits?.on.close();
+    await limits?.off.close();
     await p.close();
   }
+}
+
+async function measureTarget(name: string, target: Target): Promise<Record<string, unknown>> {
+  let at = { url: '', path: '' };
+  const use = async (mode: Mode, timeout?: number) => {
+    at = await target.use(mode, timeout);
+  };
+  const measure = (concurrency: number, seconds: number) =>
+    httpLoad({ url: at.url, path: at.path, headers: BODY.headers, body: BODY.body, concurrency, warmupMs: 1000, durationMs: seconds * 1000 });
+  const sweep = async (label: string, mode: Mode, timeout?: number): Promise<Curve> => {
+    await use(mode, timeout);
+    const curve: Curve = [];
+    for (const c of SWEEP) {
+      const r = await measure(c, SWEEP_SECONDS);
+      console.log(`${name} sweep ${label} concurrency ${c}: ${describeLoad(r)}`);
+      curve.push({ concurrency: c, rps: r.rps, p95_ms: r.p95_ms });
+    }
+    return curve;
+  };
+  // Batching on gets its best batch timeout: the one with the most req/s at its own knee.
+  const onCurves: Record<string, Curve> = {};
+  for (const t of target.timeouts) onCurves[t] = await sweep(`on (timeout ${t} ms)`, 'on', t);
+  const atKnee = (c: Curve) => c.find((x) => x.concurrency === knee(c))!;
+  const best = target.timeouts.reduce((a, b) => (atKnee(onCurves[b]!).rps > atKnee(onCurves[a]!).rps ? b : a));
+  const useMode = (mode: Mode) => use(mode, mode === 'on' ? best : undefined);
+  const curves: Record<Mode, Curve> = { on: onCurves[best]!, off: await sweep('off', 'off') };
+  const saturation: Record<Mode, number> = { on: knee(curves.on), off: knee(curves.off) };
+  console.log(`${name}: best batch timeout ${best} ms; saturation: on at ${saturation.on} clients, off at ${saturation.off}`);
+  const results: Record<Mode, LoadResult[]> = { on: [], off: [] };
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const mode of ['on', 'off'] as Mode[]) {
+      await useMode(mode);
+      const r = await measure(saturation[mode], SECONDS);
+      if (r.failed > 0) console.log(`  ${r.failed} failed: ${r.errors.join(' | ')}`);
+      results[mode].push(r);
+      console.log(`${name} round ${round} ${mode} (${saturation[mode]} clients): ${describeLoad(r)}`);
+    }
+  }
+  const open = OPEN ? await openLoop() : null;
+  const rps = (m: Mode) => spread(results[m].map((r) => r.rps));
+  const p95 = (m: Mode) => spread(results[m].map((r) => r.p95_ms));
+  const gain = rps('on').median / rps('off').median;
+  const p95Ratio = p95('on').median / p95('off').median;
+  console.log(`${name}: on ${formatSpread(rps('on'), 0)} req/s, off ${formatSpread(rps('off'), 0)}: gain ${gain.toFixed(2)}× (target ≥ ${TARGETS.gain}×), p95 ratio ${p95Ratio.toFixed(2)} (target ≤ ${TARGETS.p95_ratio})`);
+  return {
+    gain,
+    p95_ratio: p95Ratio,
+    reading: 'closed loop, each mode at its knee (gain, p95_ratio); open loop in `open`',
+    body: BODY.kind,
+    open,
+    targets: TARGETS,
+    on: { concurrency: saturation.on, rps: rps('on'), p95_ms: p95('on'), settings: target.settings('on', best) },
+    off: { concurrency: saturation.off, rps: rps('off'), p95_ms: p95('off'), settings: target.settings('off') },
+    failed: results.on.concat(results.off).reduce((a, r) => a + r.failed, 0),
+    sweep: { on: curves.on, off: curves.off, on_by_timeout_ms: onCurves },
+    knee: KNEE,
+    rounds: ROUNDS,
+    seconds_per_side: SECONDS,
+  };
 
   /**
    * The open-loop reading: per round, each mode's saturation (highest sustainable rate on the
-   * ladder), then each mode at OPEN_FRACTION of its own saturation. `closedBest`: each mode's
-   * best closed-loop req/s, where the ladder starts (at half of it).
+   * ladder), then each mode at OPEN_FRACTION of its own saturation. Each mode's ladder starts
+   * at half its best closed-loop req/s.
    */
-  async function openLoop(modes: Record<Mode, Record<string, unknown>>, closedBest: Record<Mode, number>) {
+  async function openLoop() {
+    const closedBest: Record<Mode, number> = { on: Math.max(...curves.on.map((x) => x.rps)), off: Math.max(...curves.off.map((x) => x.rps)) };
     const run = (rate: number, seconds: number) =>
-      openLoad({ url: p.server.url, path: p.predictPath('mnist'), headers: BODY.headers, body: BODY.body, rate, arrivals: ARRIVALS, connections: 256, warmupMs: 1000, durationMs: seconds * 1000, drainMs: 3000, settleMs: OPEN_SETTLE_MS });
+      openLoad({ url: at.url, path: at.path, headers: BODY.headers, body: BODY.body, rate, arrivals: ARRIVALS, connections: 256, warmupMs: 1000, durationMs: seconds * 1000, drainMs: 3000, settleMs: OPEN_SETTLE_MS });
     const describe = (r: OpenResult) => `offered ${r.rate.toFixed(0)}/s (held ${r.offered_rps.toFixed(0)}/s), answered ${r.answered_rps.toFixed(0)}/s, backlog ${r.backlog_start}→${r.backlog_end}, p50 ${r.p50_ms.toFixed(2)} ms, p95 ${r.p95_ms.toFixed(2)} ms (halves ${r.p95_first_ms.toFixed(2)} / ${r.p95_second_ms.toFixed(2)}), send lag p95 ${r.send_lag_ms.p95.toFixed(2)} ms${r.start_wait_ms > 0 ? `, opened ${r.start_wait_ms.toFixed(0)} ms late` : ''}${r.failed ? `, ${r.failed} failed (${r.errors[0]})` : ''}`;
     const start: Record<Mode, number> = { on: closedBest.on / 2, off: closedBest.off / 2 };
     const rounds: { saturation: Record<Mode, number>; at_fraction: Record<Mode, { rate: number; answered_rps: number; p50_ms: number; p95_ms: number; p99_ms: number }>; ladder: Record<Mode, LadderStep[]> }[] = [];
@@ -188,13 +246,13 @@ export async function run(): Promise<Record<string, unknown>> {
       const saturation = { on: 0, off: 0 };
       const ladder: Record<Mode, LadderStep[]> = { on: [], off: [] };
       for (const mode of order) {
-        await p.patch('mnist', modes[mode]);
+        await useMode(mode);
         // Up from the start while sustainable; down from it while not (then the first that is);
         // a failing step is tried again before it counts (bench/lib/saturation.ts).
         const search = await searchSaturation(async (rate) => {
           const r = await run(rate, OPEN_STEP_SECONDS);
           const why = unsustained(r).join('; ');
-          console.log(`open round ${round} ${mode}: ${describe(r)}${why === '' ? '' : ` (not sustained: ${why})`}`);
+          console.log(`${name} open round ${round} ${mode}: ${describe(r)}${why === '' ? '' : ` (not sustained: ${why})`}`);
           return { ok: why === '', why };
         }, { start: start[mode], step: OPEN_STEP, retries: OPEN_RETRIES });
         saturation[mode] = search.saturation;
@@ -204,10 +262,10 @@ export async function run(): Promise<Record<string, unknown>> {
       }
       const atFraction = {} as (typeof rounds)[number]['at_fraction'];
       for (const mode of order) {
-        await p.patch('mnist', modes[mode]);
+        await useMode(mode);
         const rate = Math.max(1, saturation[mode] * OPEN_FRACTION);
         const r = await run(rate, SECONDS);
-        console.log(`open round ${round} ${mode} at ${OPEN_FRACTION} of its saturation ${saturation[mode].toFixed(0)}/s: ${describe(r)}`);
+        console.log(`${name} open round ${round} ${mode} at ${OPEN_FRACTION} of its saturation ${saturation[mode].toFixed(0)}/s: ${describe(r)}`);
         atFraction[mode] = { rate, answered_rps: r.answered_rps, p50_ms: r.p50_ms, p95_ms: r.p95_ms, p99_ms: r.p99_ms };
       }
       rounds.push({ saturation, at_fraction: atFraction, ladder });
@@ -216,13 +274,13 @@ export async function run(): Promise<Record<string, unknown>> {
     // P95_BUDGET × off's p95 at its OPEN_FRACTION (the median over rounds: one slow round of off
     // must not widen the budget), on the ladder from twice that round's saturation of off.
     const budgetMs = P95_BUDGET * spread(rounds.map((r) => r.at_fraction.off.p95_ms)).median;
-    await p.patch('mnist', modes.on);
+    await useMode('on');
     const budgets: { on_rate: number; gain: number; ladder: LadderStep[] }[] = [];
     for (const [i, r] of rounds.entries()) {
       const search = await searchSaturation(async (rate) => {
         const x = await run(rate, OPEN_STEP_SECONDS);
         const why = [...(x.p95_ms <= budgetMs ? [] : [`p95 ${x.p95_ms.toFixed(1)} > budget ${budgetMs.toFixed(1)} ms`]), ...unsustained(x)].join('; ');
-        console.log(`open round ${i + 1} on within p95 ≤ ${budgetMs.toFixed(2)} ms: ${describe(x)}${why === '' ? '' : ` (not within: ${why})`}`);
+        console.log(`${name} open round ${i + 1} on within p95 ≤ ${budgetMs.toFixed(2)} ms: ${describe(x)}${why === '' ? '' : ` (not within: ${why})`}`);
         return { ok: why === '', why };
       }, { start: 2 * r.saturation.off, step: OPEN_STEP, retries: OPEN_RETRIES });
       budgets.push({ on_rate: search.saturation, gain: search.saturation / r.saturation.off, ladder: search.ladder });
@@ -234,9 +292,9 @@ export async function run(): Promise<Record<string, unknown>> {
     const perRound = rounds.map((r, i) => ({ gain: r.saturation.on / r.saturation.off, p95_ratio: r.at_fraction.on.p95_ms / r.at_fraction.off.p95_ms, gain_within_budget: budgets[i]!.gain }));
     const withinBudget = spread(budgets.map((b) => b.gain));
     const failedBy = { saturation: reasons(rounds.flatMap((r) => [r.ladder.on, r.ladder.off])), within_budget: reasons(budgets.map((b) => b.ladder)) };
-    console.log(`failing ladder steps by criterion: saturation ${JSON.stringify(failedBy.saturation)}, within budget ${JSON.stringify(failedBy.within_budget)}`);
-    console.log(`open loop: saturation on ${formatSpread(sat('on'), 0)}/s, off ${formatSpread(sat('off'), 0)}/s: gain ${gain.toFixed(2)}×; p95 at ${OPEN_FRACTION} of each one's saturation on ${formatSpread(p95At('on'), 2)} ms, off ${formatSpread(p95At('off'), 2)} ms: ratio ${p95Ratio.toFixed(2)}`);
-    console.log(`open loop, latency-bounded: on's highest rate with p95 ≤ ${P95_BUDGET} × off's ÷ off's saturation: ${formatSpread(withinBudget, 2)}× (target ≥ ${TARGETS.gain}×)`);
+    console.log(`${name}: failing ladder steps by criterion: saturation ${JSON.stringify(failedBy.saturation)}, within budget ${JSON.stringify(failedBy.within_budget)}`);
+    console.log(`${name} open loop: saturation on ${formatSpread(sat('on'), 0)}/s, off ${formatSpread(sat('off'), 0)}/s: gain ${gain.toFixed(2)}×; p95 at ${OPEN_FRACTION} of each one's saturation on ${formatSpread(p95At('on'), 2)} ms, off ${formatSpread(p95At('off'), 2)} ms: ratio ${p95Ratio.toFixed(2)}`);
+    console.log(`${name} open loop, latency-bounded: on's highest rate with p95 ≤ ${P95_BUDGET} × off's ÷ off's saturation: ${formatSpread(withinBudget, 2)}× (target ≥ ${TARGETS.gain}×)`);
     return {
       gain,
       p95_ratio: p95Ratio,
